@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# matrix-camera-call: build the TypeScript, then run it on a slim Node image with Debian's ffmpeg.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production \
+    MCC_CONFIG=/config/config.yaml
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev \
+    && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The image's unprivileged "node" user (uid 1000) owns the state directory.
+RUN mkdir -p /data /config \
+    && chown node:node /data
+USER node
+VOLUME /data
+# Webhook and health endpoint.
+EXPOSE 8080
+CMD ["node", "dist/main.js"]
