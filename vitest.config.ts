@@ -18,7 +18,6 @@ export default defineConfig({
           pool: "forks",
           // The end-to-end files share two cores with Synapse, GStreamer and ffmpeg: one at a time.
           poolOptions: { forks: { singleFork: true } },
-          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -17,7 +17,7 @@ if [ ! -x "$root/usr/bin/apt-get" ]; then
   debootstrap --variant=minbase sid "$root"
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update
+chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false update
 chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends matrix-synapse
 touch "$root/.provisioned"
 echo "synapse root ready: $root"

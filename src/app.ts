@@ -1,0 +1,79 @@
+/**
+ * The composition root: builds every part from a validated config, starts them and returns
+ * handles, so `main.ts` only wires process concerns and tests start the whole app in-process.
+ */
+import type { MatrixClient } from "matrix-bot-sdk";
+import { CallManager } from "./call/manager.ts";
+import type { Config } from "./config/load.ts";
+import { AccessList } from "./matrix/access.ts";
+import { Bot } from "./matrix/bot.ts";
+import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
+import { sendRoomEvent } from "./matrix/sender.ts";
+import { CameraHub } from "./media/camera-hub.ts";
+import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
+import { TurnCredentials } from "./rtc/turn.ts";
+import { createLogger, type Logger } from "./util/logger.ts";
+
+export interface App {
+  config: Config;
+  log: Logger;
+  matrix: MatrixConnection;
+  ffmpeg: FfmpegBinary;
+  hub: CameraHub;
+  calls: CallManager;
+  /** Hangs up every call, stops syncing and every camera pipeline. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+export interface StartOptions {
+  log?: Logger;
+}
+
+export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+
+  const ffmpeg = resolveFfmpeg(config.media.ffmpegPath);
+  if ("error" in ffmpeg) throw new StartupError(ffmpeg.error);
+  log.info({ ffmpeg: ffmpeg.path, source: ffmpeg.source, version: ffmpeg.version }, "using ffmpeg");
+
+  const matrix = await connectMatrix(config, log);
+  const client: MatrixClient = matrix.client;
+  log.info({ userId: matrix.userId, deviceId: matrix.deviceId, homeserver: config.homeserver.url }, "connected to the homeserver");
+
+  const access = new AccessList(config.allowedUsers);
+  const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs);
+  const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), log.child({ component: "turn" }));
+  const calls = new CallManager(
+    hub,
+    turn,
+    async (roomId, type, content) => {
+      await sendRoomEvent(client, roomId, type, content, log);
+    },
+    { inviteLifetimeMs: config.calls.inviteLifetimeMs, iceDisconnectedTimeoutMs: config.calls.iceDisconnectedTimeoutMs },
+    log,
+  );
+  calls.on("ended", (end) => {
+    log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");
+  });
+  new Bot(client, matrix.userId, access, config.cameras, calls, log).attach();
+
+  await client.start();
+  hub.startWarm();
+  log.info({ cameras: hub.names() }, "matrix-camera-call is running");
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info("stopping");
+      await calls.hangupAll("user_hangup");
+      client.stop();
+      await hub.stopAll();
+      log.info("stopped");
+    })();
+    return stopping;
+  };
+
+  return { config, log, matrix, ffmpeg, hub, calls, stop };
+}

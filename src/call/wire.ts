@@ -1,0 +1,131 @@
+/**
+ * Wire types of the legacy Matrix VoIP events (`m.call.*`), in one place: what the bot sends (builders)
+ * and the schemas every inbound event content is parsed with before anything acts on it.
+ * Spec: Client-Server API, "Voice over IP" module (test/fixtures/matrix-spec).
+ */
+import { z } from "zod";
+
+export const CallEventType = {
+  Invite: "m.call.invite",
+  Candidates: "m.call.candidates",
+  Answer: "m.call.answer",
+  Hangup: "m.call.hangup",
+  Reject: "m.call.reject",
+  SelectAnswer: "m.call.select_answer",
+  Negotiate: "m.call.negotiate",
+  SdpStreamMetadataChanged: "m.call.sdp_stream_metadata_changed",
+} as const;
+export type CallEventType = (typeof CallEventType)[keyof typeof CallEventType];
+
+export function isCallEventType(type: string): boolean {
+  return type.startsWith("m.call.") || type.startsWith("org.matrix.call.");
+}
+
+/** The bot places calls as version 0 (integer), which Element answers as version "1" with a party_id. */
+export const OUR_VERSION = 0;
+
+export type HangupReason =
+  | "ice_failed"
+  | "ice_timeout"
+  | "invite_timeout"
+  | "user_hangup"
+  | "user_media_failed"
+  | "user_busy"
+  | "unknown_error";
+
+export interface CandidateWire {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+}
+
+interface CallBase {
+  call_id: string;
+  version: typeof OUR_VERSION;
+  party_id: string;
+}
+
+export interface InviteContent extends CallBase {
+  offer: { type: "offer"; sdp: string };
+  lifetime: number;
+  invitee: string;
+}
+export interface CandidatesContent extends CallBase {
+  candidates: CandidateWire[];
+}
+export interface HangupContent extends CallBase {
+  reason: HangupReason;
+}
+export interface RejectContent {
+  call_id: string;
+  version: "1";
+  party_id: string;
+}
+
+export const END_OF_CANDIDATES: CandidateWire = { candidate: "" };
+
+export function buildInvite(base: CallBase, sdp: string, lifetime: number, invitee: string): InviteContent {
+  return { ...base, offer: { type: "offer", sdp }, lifetime, invitee };
+}
+export function buildCandidates(base: CallBase, candidates: CandidateWire[]): CandidatesContent {
+  return { ...base, candidates };
+}
+export function buildHangup(base: CallBase, reason: HangupReason): HangupContent {
+  return { ...base, reason };
+}
+/** Declines a call someone placed to the bot: m.call.reject (v1), which Element honours while ringing. */
+export function buildReject(callId: string, partyId: string): RejectContent {
+  return { call_id: callId, version: "1", party_id: partyId };
+}
+
+// ---- inbound ----
+
+/** `version` is a string ("1"); implementations must accept integer 0; anything else is treated as "1". */
+const version = z.union([z.string(), z.number()]);
+const callId = z.string().min(1).max(255);
+const partyId = z.string().min(1).max(255).optional();
+
+const base = { call_id: callId, version, party_id: partyId };
+
+export const answerSchema = z.object({
+  ...base,
+  answer: z.object({ type: z.literal("answer"), sdp: z.string().min(1).max(256 * 1024) }),
+});
+export type AnswerIn = z.infer<typeof answerSchema>;
+
+export const candidatesSchema = z.object({
+  ...base,
+  candidates: z
+    .array(
+      z.object({
+        candidate: z.string().max(4096),
+        sdpMid: z.string().max(64).nullish(),
+        sdpMLineIndex: z.number().int().min(0).max(1024).nullish(),
+        usernameFragment: z.string().max(256).nullish(),
+      }),
+    )
+    .max(500),
+});
+export type CandidatesIn = z.infer<typeof candidatesSchema>;
+
+export const hangupSchema = z.object({ ...base, reason: z.string().max(255).optional() });
+export type HangupIn = z.infer<typeof hangupSchema>;
+
+export const rejectSchema = z.object(base);
+export type RejectIn = z.infer<typeof rejectSchema>;
+
+export const selectAnswerSchema = z.object({ ...base, selected_party_id: z.string().min(1).max(255) });
+
+export const inviteSchema = z.object({
+  ...base,
+  offer: z.object({ type: z.literal("offer"), sdp: z.string().min(1).max(256 * 1024) }),
+  lifetime: z.number().int().positive(),
+  invitee: z.string().optional(),
+});
+export type InviteIn = z.infer<typeof inviteSchema>;
+
+/** The call_id of any call event content, or undefined when it has none. */
+export function callIdOf(content: unknown): string | undefined {
+  const parsed = z.object({ call_id: callId }).safeParse(content);
+  return parsed.success ? parsed.data.call_id : undefined;
+}

@@ -1,0 +1,173 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";
+
+/** A configuration problem, always naming the key (`cameras[0].url`) and what is wrong. */
+export class ConfigError extends Error {
+  constructor(
+    public readonly problems: readonly { key: string; message: string }[],
+    public readonly file: string,
+  ) {
+    super(`Invalid configuration in ${file}:\n` + problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export interface CameraConfig {
+  name: string;
+  /** The resolved camera URL. May contain credentials: never log it, use redactUrl(). */
+  url: string;
+  description: string | undefined;
+  maxWidth: number;
+  maxHeight: number;
+  maxFps: number;
+  audio: boolean;
+  keepWarm: boolean;
+}
+
+export interface Config {
+  homeserver: {
+    url: string;
+    accessToken: string | undefined;
+    user: string | undefined;
+    password: string | undefined;
+    deviceName: string;
+  };
+  allowedUsers: string[];
+  cameras: CameraConfig[];
+  calls: RawConfig["calls"];
+  media: { ffmpegPath: string | undefined; idleStopMs: number };
+  /** Absolute path. */
+  dataDir: string;
+  logLevel: RawConfig["logLevel"];
+}
+
+type Env = Record<string, string | undefined>;
+
+function keyOf(pathParts: readonly PropertyKey[]): string {
+  let key = "";
+  for (const part of pathParts) {
+    if (typeof part === "number") key += `[${part}]`;
+    else key += key === "" ? String(part) : `.${String(part)}`;
+  }
+  return key === "" ? "(top level)" : key;
+}
+
+/** Replaces ${NAME} in every string with the environment variable NAME; a missing one is an error naming the key. */
+function expandEnv(value: unknown, env: Env, at: PropertyKey[], problems: { key: string; message: string }[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        problems.push({ key: keyOf(at), message: `environment variable ${name} is not set` });
+        return "";
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...at, i], problems));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, [...at, k], problems);
+    return out;
+  }
+  return value;
+}
+
+function readSecretFile(file: string, baseDir: string, key: string, problems: { key: string; message: string }[]): string | undefined {
+  try {
+    const text = readFileSync(path.resolve(baseDir, file), "utf8").trim();
+    if (text === "") problems.push({ key, message: `file ${file} is empty` });
+    return text;
+  } catch (err: unknown) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    problems.push({ key, message: `cannot read file ${file} (${code})` });
+    return undefined;
+  }
+}
+
+function zodProblems(error: z.ZodError): { key: string; message: string }[] {
+  return error.issues.map((issue) => ({ key: keyOf(issue.path), message: issue.message }));
+}
+
+/** Validates an already-parsed configuration object (from YAML or built in code, e.g. the demo and tests). */
+export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string; file?: string } = {}): Config {
+  const env = opts.env ?? process.env;
+  const baseDir = opts.baseDir ?? process.cwd();
+  const file = opts.file ?? "(inline configuration)";
+  const problems: { key: string; message: string }[] = [];
+  const expanded = expandEnv(input ?? {}, env, [], problems);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+
+  const result = configSchema.safeParse(withEnvSecrets(expanded, env));
+  if (!result.success) throw new ConfigError(zodProblems(result.error), file);
+  const raw = result.data;
+
+  const hs = raw.homeserver;
+  const accessToken = hs.accessToken ?? (hs.accessTokenFile !== undefined ? readSecretFile(hs.accessTokenFile, baseDir, "homeserver.accessTokenFile", problems) : undefined);
+  const password = hs.password ?? (hs.passwordFile !== undefined ? readSecretFile(hs.passwordFile, baseDir, "homeserver.passwordFile", problems) : undefined);
+  const cameras = raw.cameras.map((cam, i) => resolveCamera(cam, i, baseDir, problems));
+  if (problems.length > 0) throw new ConfigError(problems, file);
+
+  return {
+    homeserver: { url: hs.url.replace(/\/+$/, ""), accessToken, user: hs.user, password, deviceName: hs.deviceName },
+    allowedUsers: raw.allowedUsers,
+    cameras,
+    calls: raw.calls,
+    media: { ffmpegPath: raw.media.ffmpegPath, idleStopMs: raw.media.idleStopMs },
+    dataDir: path.resolve(baseDir, raw.dataDir),
+    logLevel: raw.logLevel,
+  };
+}
+
+/** MCC_ACCESS_TOKEN and MCC_PASSWORD fill in the secrets when the file leaves them out. */
+function withEnvSecrets(input: unknown, env: Env): unknown {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return input;
+  const top = input as Record<string, unknown>;
+  const hs = top["homeserver"];
+  if (hs === null || typeof hs !== "object" || Array.isArray(hs)) return input;
+  const homeserver = { ...(hs as Record<string, unknown>) };
+  const token = env["MCC_ACCESS_TOKEN"];
+  const password = env["MCC_PASSWORD"];
+  if (token !== undefined && token !== "" && homeserver["accessToken"] === undefined && homeserver["accessTokenFile"] === undefined) homeserver["accessToken"] = token;
+  if (password !== undefined && password !== "" && homeserver["password"] === undefined && homeserver["passwordFile"] === undefined) homeserver["password"] = password;
+  return { ...top, homeserver };
+}
+
+function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, problems: { key: string; message: string }[]): CameraConfig {
+  const url = cam.url ?? (cam.urlFile !== undefined ? readSecretFile(cam.urlFile, baseDir, `cameras[${index}].urlFile`, problems) : undefined) ?? "";
+  if (url !== "" && !/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("/")) {
+    problems.push({ key: `cameras[${index}].url`, message: "must be a URL such as rtsp://host:554/stream (or an absolute file path)" });
+  }
+  return {
+    name: cam.name,
+    url,
+    description: cam.description,
+    maxWidth: cam.maxWidth,
+    maxHeight: cam.maxHeight,
+    maxFps: cam.maxFps,
+    audio: cam.audio,
+    keepWarm: cam.keepWarm,
+  };
+}
+
+/** Reads and validates a YAML configuration file. Throws ConfigError naming every bad key. */
+export function loadConfigFile(file: string, env: Env = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err: unknown) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new ConfigError([{ key: "(file)", message: `cannot read ${file} (${code})` }], file);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err: unknown) {
+    const message = err instanceof YAMLParseError ? err.message : String(err);
+    throw new ConfigError([{ key: "(yaml)", message: `not valid YAML: ${message}` }], file);
+  }
+  return parseConfig(parsed, { env, baseDir: path.dirname(path.resolve(file)), file });
+}

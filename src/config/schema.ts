@@ -1,0 +1,84 @@
+import { z } from "zod";
+
+const USER_ID = /^@[^\s:]+:[^\s]+$/;
+const SERVER_PATTERN = /^\*:[^\s]+$/;
+const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+export const cameraSchema = z
+  .object({
+    name: z.string().regex(CAMERA_NAME, "must be 1-32 characters of a-z, 0-9, _ or -, starting with a letter or digit"),
+    /** RTSP (or any ffmpeg-readable) URL; may carry user:password@, which never reaches a log. */
+    url: z.string().min(1).optional(),
+    /** Read the URL from this file instead (keeps camera passwords out of the YAML). */
+    urlFile: z.string().min(1).optional(),
+    description: z.string().optional(),
+    maxWidth: z.number().int().min(16).max(7680).default(1280),
+    maxHeight: z.number().int().min(16).max(4320).default(720),
+    maxFps: z.number().int().min(1).max(60).default(25),
+    audio: z.boolean().default(true),
+    /** Keep this camera's pipeline running between calls (doorbells: no start-up delay). */
+    keepWarm: z.boolean().default(false),
+  })
+  .strict()
+  .refine((c) => (c.url === undefined) !== (c.urlFile === undefined), {
+    message: "give exactly one of url or urlFile",
+    path: ["url"],
+  });
+
+export const configSchema = z
+  .object({
+    homeserver: z
+      .object({
+        url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://matrix.example.org" }),
+        accessToken: z.string().min(1).optional(),
+        accessTokenFile: z.string().min(1).optional(),
+        /** Log in with a password once when no access token is given; the token and device are kept in dataDir. */
+        user: z.string().regex(USER_ID, "must be a full user ID such as @camera:example.org").optional(),
+        password: z.string().min(1).optional(),
+        passwordFile: z.string().min(1).optional(),
+        deviceName: z.string().min(1).default("matrix-camera-call"),
+      })
+      .strict()
+      .refine((h) => h.accessToken !== undefined || h.accessTokenFile !== undefined || h.user !== undefined, {
+        message: "give accessToken (or accessTokenFile, or MCC_ACCESS_TOKEN), or user with password",
+        path: ["accessToken"],
+      })
+      .refine(
+        (h) => h.user === undefined || h.accessToken !== undefined || h.accessTokenFile !== undefined || h.password !== undefined || h.passwordFile !== undefined,
+        { message: "user needs password (or passwordFile, or MCC_PASSWORD)", path: ["password"] },
+      ),
+    /** Who may invite the bot and call cameras: full user IDs, or "*:server" for everyone on a server. */
+    allowedUsers: z
+      .array(z.string().refine((s) => USER_ID.test(s) || SERVER_PATTERN.test(s), "must be @user:server or *:server"))
+      .min(1, "list at least one user (@alice:example.org) or server (*:example.org)"),
+    cameras: z
+      .array(cameraSchema)
+      .min(1, "configure at least one camera")
+      .refine((cams) => new Set(cams.map((c) => c.name)).size === cams.length, "camera names must be unique"),
+    calls: z
+      .object({
+        /** How long an invite rings before the bot hangs up with invite_timeout (ms). */
+        inviteLifetimeMs: z.number().int().min(5_000).max(600_000).default(60_000),
+        /** How long ICE may stay disconnected before the bot hangs up (ms). */
+        iceDisconnectedTimeoutMs: z.number().int().min(1_000).max(120_000).default(30_000),
+      })
+      .strict()
+      .default({ inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 }),
+    media: z
+      .object({
+        /** Path of the ffmpeg binary; default: ffmpeg-static if installed, else ffmpeg on PATH. */
+        ffmpegPath: z.string().min(1).optional(),
+        /** How long a camera pipeline keeps running after its last call ends (ms). */
+        idleStopMs: z.number().int().min(0).max(600_000).default(10_000),
+      })
+      .strict()
+      .default({ idleStopMs: 10_000 }),
+    /** Where the sync token and the login (token, device) are kept. */
+    dataDir: z.string().min(1).default("./data"),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  })
+  .strict();
+
+/** The configuration as the YAML file gives it (before secrets are resolved). */
+export type RawConfig = z.infer<typeof configSchema>;
+export type CameraRawConfig = z.infer<typeof cameraSchema>;

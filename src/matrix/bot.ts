@@ -1,0 +1,176 @@
+import type { MatrixClient } from "matrix-bot-sdk";
+import { z } from "zod";
+import { RoomBusyError, type CallManager } from "../call/manager.ts";
+import type { CameraConfig } from "../config/load.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import type { AccessList } from "./access.ts";
+import { camerasText, helpText, parseCommand, type Command } from "./commands.ts";
+import { checkCallRoom } from "./rooms.ts";
+
+/** Commands older than this (e.g. replayed by the first sync after a restart) are not carried out. */
+const MAX_COMMAND_AGE_MS = 60_000;
+
+const eventSchema = z.object({
+  event_id: z.string(),
+  type: z.string(),
+  sender: z.string(),
+  origin_server_ts: z.number().optional(),
+  state_key: z.string().optional(),
+  content: z.record(z.string(), z.unknown()),
+  unsigned: z.object({ age: z.number().optional() }).loose().optional(),
+});
+type RoomEvent = z.infer<typeof eventSchema>;
+
+const messageSchema = z.object({ msgtype: z.string(), body: z.string().max(4096) });
+const membershipSchema = z.object({ membership: z.string() });
+
+/** Wires matrix-bot-sdk's events to the access list, the commands and the call manager. */
+export class Bot {
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly botUserId: string,
+    private readonly access: AccessList,
+    private readonly cameras: readonly CameraConfig[],
+    private readonly calls: CallManager,
+    private readonly log: Logger,
+  ) {}
+
+  attach(): void {
+    this.client.on("room.invite", (roomId: string, event: unknown) => {
+      this.guard("room.invite", roomId, () => this.onInvite(roomId, event));
+    });
+    this.client.on("room.message", (roomId: string, event: unknown) => {
+      this.guard("room.message", roomId, () => this.onMessage(roomId, event));
+    });
+    this.client.on("room.event", (roomId: string, event: unknown) => {
+      this.guard("room.event", roomId, () => this.onRoomEvent(roomId, event));
+    });
+    this.client.on("room.leave", (roomId: string) => {
+      this.calls.memberLeft(roomId, this.botUserId, this.botUserId);
+    });
+  }
+
+  /** No event, however malformed, may throw out of a handler or reject unhandled. */
+  private guard(what: string, roomId: string, fn: () => Promise<void> | void): void {
+    try {
+      Promise.resolve(fn()).catch((err: unknown) => {
+        this.log.error({ room: roomId, err: errorMessage(err) }, `error handling ${what}`);
+      });
+    } catch (err: unknown) {
+      this.log.error({ room: roomId, err: errorMessage(err) }, `error handling ${what}`);
+    }
+  }
+
+  private parseEvent(roomId: string, raw: unknown): RoomEvent | undefined {
+    const parsed = eventSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.log.warn({ room: roomId }, "malformed event ignored");
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  private async onInvite(roomId: string, raw: unknown): Promise<void> {
+    const event = this.parseEvent(roomId, raw);
+    if (!event) return;
+    if (!this.access.allows(event.sender)) {
+      this.log.warn({ room: roomId, sender: event.sender }, "invite from a user who is not allowed: rejected");
+      await this.client.leaveRoom(roomId);
+      return;
+    }
+    await this.client.joinRoom(roomId);
+    this.log.info({ room: roomId, sender: event.sender }, "joined a room on invite");
+  }
+
+  private async onMessage(roomId: string, raw: unknown): Promise<void> {
+    const event = this.parseEvent(roomId, raw);
+    if (!event || event.sender === this.botUserId) return;
+    const message = messageSchema.safeParse(event.content);
+    if (!message.success || message.data.msgtype !== "m.text") return;
+    const command = parseCommand(message.data.body);
+    if (!command) return;
+    if (!this.access.allows(event.sender)) {
+      this.log.info({ room: roomId, sender: event.sender }, "command from a user who is not allowed: ignored");
+      return;
+    }
+    const age = event.unsigned?.age ?? (event.origin_server_ts !== undefined ? Date.now() - event.origin_server_ts : 0);
+    if (age > MAX_COMMAND_AGE_MS) {
+      this.log.info({ room: roomId, ageMs: age }, "stale command ignored");
+      return;
+    }
+    await this.runCommand(roomId, event.sender, command);
+  }
+
+  private notice(roomId: string, text: string): Promise<unknown> {
+    return this.client.sendNotice(roomId, text);
+  }
+
+  private async runCommand(roomId: string, sender: string, command: Command): Promise<void> {
+    const names = this.cameras.map((c) => c.name);
+    switch (command.kind) {
+      case "help":
+        await this.notice(roomId, helpText(names));
+        return;
+      case "cameras":
+        await this.notice(roomId, camerasText(this.cameras));
+        return;
+      case "unknown":
+        await this.notice(roomId, `Unknown command !${command.word}. Type !help for the commands.`);
+        return;
+      case "hangup":
+        if (!this.calls.hangupRoom(roomId)) await this.notice(roomId, "There is no call in progress here.");
+        return;
+      case "call":
+        await this.call(roomId, sender, command.camera);
+        return;
+    }
+  }
+
+  private async call(roomId: string, sender: string, camera: string | undefined): Promise<void> {
+    const names = this.cameras.map((c) => c.name);
+    if (camera === undefined) {
+      await this.notice(roomId, `Which camera? Type !call <camera>. Cameras: ${names.join(", ")}`);
+      return;
+    }
+    if (!names.includes(camera)) {
+      await this.notice(roomId, `Unknown camera "${camera.slice(0, 32)}". Cameras: ${names.join(", ")}`);
+      return;
+    }
+    const members = await this.client.getJoinedRoomMembers(roomId);
+    const check = checkCallRoom(members, this.botUserId, this.access);
+    if (!check.ok) {
+      this.log.info({ room: roomId, reason: check.reason }, "call refused");
+      await this.notice(roomId, `I can't call here: ${check.reason}`);
+      return;
+    }
+    if (check.callee !== sender) {
+      await this.notice(roomId, "I can't call here: the call would go to someone other than you.");
+      return;
+    }
+    try {
+      await this.calls.placeCall(roomId, check.callee, camera);
+    } catch (err: unknown) {
+      if (err instanceof RoomBusyError) {
+        await this.notice(roomId, "A call is already in progress here. Type !hangup to end it first.");
+        return;
+      }
+      this.log.error({ room: roomId, camera, err: errorMessage(err) }, "could not place the call");
+      await this.notice(roomId, `The call to ${camera} could not be placed: ${errorMessage(err)}`);
+    }
+  }
+
+  private onRoomEvent(roomId: string, raw: unknown): void {
+    const event = this.parseEvent(roomId, raw);
+    if (!event) return;
+    if (event.type === "m.room.member" && event.state_key !== undefined) {
+      const m = membershipSchema.safeParse(event.content);
+      if (m.success && (m.data.membership === "leave" || m.data.membership === "ban")) {
+        this.calls.memberLeft(roomId, event.state_key, this.botUserId);
+      }
+      return;
+    }
+    if (event.type.startsWith("m.call.") || event.type.startsWith("org.matrix.call.")) {
+      this.calls.handleEvent(roomId, event.sender, event.type, event.content, this.botUserId, this.access.allows(event.sender));
+    }
+  }
+}

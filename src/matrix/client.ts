@@ -1,0 +1,106 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { MatrixClient } from "matrix-bot-sdk";
+import { z } from "zod";
+import type { Config } from "../config/load.ts";
+import { redactSecrets, type Logger } from "../util/logger.ts";
+import { loadBotSdk } from "./sdk.ts";
+
+export interface MatrixConnection {
+  client: MatrixClient;
+  userId: string;
+  deviceId: string | undefined;
+  /** Whether end-to-end encryption is on (the native crypto library was found). */
+  encryption: boolean;
+}
+
+const savedLoginSchema = z.object({
+  homeserver: z.string(),
+  userId: z.string(),
+  accessToken: z.string(),
+  deviceId: z.string().optional(),
+});
+type SavedLogin = z.infer<typeof savedLoginSchema>;
+
+function loginFile(dataDir: string): string {
+  return path.join(dataDir, "login.json");
+}
+
+function readSavedLogin(dataDir: string, log: Logger): SavedLogin | undefined {
+  const file = loginFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  try {
+    const parsed = savedLoginSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    if (parsed.success) return parsed.data;
+    log.warn({ file }, "the saved login is malformed; logging in again");
+  } catch (err: unknown) {
+    log.warn({ file, err: String(err) }, "cannot read the saved login; logging in again");
+  }
+  return undefined;
+}
+
+function saveLogin(dataDir: string, login: SavedLogin): void {
+  const file = loginFile(dataDir);
+  writeFileSync(file, JSON.stringify(login, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** Routes matrix-bot-sdk's own log lines into pino, with the access token and URL credentials removed. */
+function bridgeSdkLogs(log: Logger, secrets: () => string[], verbose: boolean): void {
+  const { sdk } = loadBotSdk();
+  const sdkLog = log.child({ component: "matrix-bot-sdk" });
+  const text = (module: string, parts: unknown[]): string => {
+    let out = `${module}: ${parts.map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p) ?? String(p))).join(" ")}`;
+    for (const secret of secrets()) if (secret.length >= 8) out = out.split(secret).join("[redacted]");
+    return redactSecrets(out);
+  };
+  sdk.LogService.setLogger({
+    trace: (m: string, ...p: unknown[]) => { sdkLog.trace(text(m, p)); },
+    debug: (m: string, ...p: unknown[]) => { sdkLog.debug(text(m, p)); },
+    info: (m: string, ...p: unknown[]) => { sdkLog.info(text(m, p)); },
+    warn: (m: string, ...p: unknown[]) => { sdkLog.warn(text(m, p)); },
+    error: (m: string, ...p: unknown[]) => { sdkLog.error(text(m, p)); },
+  });
+  sdk.LogService.setLevel(verbose ? sdk.LogLevel.DEBUG : sdk.LogLevel.WARN);
+  sdk.LogService.muteModule("Metrics");
+}
+
+/**
+ * Connects to the homeserver: with the configured access token, or with the login saved in
+ * dataDir, or by logging in once with user and password (then the token and device are saved).
+ */
+export async function connectMatrix(config: Config, log: Logger): Promise<MatrixConnection> {
+  const { sdk, cryptoAvailable, cryptoError } = loadBotSdk();
+  const hs = config.homeserver;
+  mkdirSync(config.dataDir, { recursive: true });
+  let token = hs.accessToken;
+  bridgeSdkLogs(log, () => [token ?? "", hs.password ?? ""], config.logLevel === "debug" || config.logLevel === "trace");
+
+  if (token === undefined) {
+    const saved = readSavedLogin(config.dataDir, log);
+    if (saved && saved.homeserver === hs.url && saved.userId === hs.user) {
+      token = saved.accessToken;
+      log.info({ userId: saved.userId }, "using the saved login");
+    } else {
+      if (hs.user === undefined || hs.password === undefined) throw new Error("no access token and no user/password to log in with");
+      log.info({ userId: hs.user }, "logging in with the password (once; the token is kept in dataDir)");
+      const loggedIn = await new sdk.MatrixAuth(hs.url).passwordLogin(hs.user, hs.password, hs.deviceName);
+      token = loggedIn.accessToken;
+      const who = await loggedIn.getWhoAmI();
+      const login: SavedLogin = { homeserver: hs.url, userId: who.user_id, accessToken: token };
+      if (who.device_id !== undefined) login.deviceId = who.device_id;
+      saveLogin(config.dataDir, login);
+    }
+  }
+
+  const storage = new sdk.SimpleFsStorageProvider(path.join(config.dataDir, "bot-state.json"));
+  const crypto = cryptoAvailable ? new sdk.RustSdkCryptoStorageProvider(path.join(config.dataDir, "crypto"), 0) : undefined;
+  const client = new sdk.MatrixClient(hs.url, token, storage, crypto);
+  const who = await client.getWhoAmI();
+  if (cryptoAvailable) {
+    log.info("end-to-end encryption library found: encrypted rooms are supported");
+  } else {
+    log.warn({ reason: cryptoError }, "end-to-end encryption is unavailable (native library missing): use unencrypted direct chats with the bot");
+  }
+  return { client, userId: who.user_id, deviceId: who.device_id, encryption: cryptoAvailable };
+}

@@ -1,0 +1,48 @@
+/** Chat commands. Parsing is pure; the bot carries them out. */
+
+export type Command =
+  | { kind: "call"; camera: string | undefined }
+  | { kind: "cameras" }
+  | { kind: "hangup" }
+  | { kind: "help" }
+  | { kind: "unknown"; word: string };
+
+const PREFIX = "!";
+
+/** Parses a message body; undefined when it is not a command (does not start with "!"). */
+export function parseCommand(body: string): Command | undefined {
+  const text = body.trim();
+  if (!text.startsWith(PREFIX)) return undefined;
+  const [word = "", ...args] = text.slice(PREFIX.length).split(/\s+/);
+  switch (word.toLowerCase()) {
+    case "call":
+      return { kind: "call", camera: args[0]?.toLowerCase() };
+    case "cameras":
+    case "list":
+      return { kind: "cameras" };
+    case "hangup":
+    case "stop":
+      return { kind: "hangup" };
+    case "help":
+      return { kind: "help" };
+    case "":
+      return undefined;
+    default:
+      return { kind: "unknown", word: word.slice(0, 32) };
+  }
+}
+
+export function helpText(cameras: readonly string[]): string {
+  return [
+    "Commands:",
+    "!call <camera> — ring you with a live video call from the camera",
+    "!cameras — list the cameras",
+    "!hangup — end the call",
+    "!help — this text",
+    `Cameras: ${cameras.join(", ")}`,
+  ].join("\n");
+}
+
+export function camerasText(cameras: readonly { name: string; description: string | undefined }[]): string {
+  return ["Cameras:", ...cameras.map((c) => (c.description !== undefined ? `• ${c.name} — ${c.description}` : `• ${c.name}`))].join("\n");
+}

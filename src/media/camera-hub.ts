@@ -1,0 +1,115 @@
+import type { CameraConfig } from "../config/load.ts";
+import type { Logger } from "../util/logger.ts";
+import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
+
+/** A call's hold on a camera: its own tracks from the camera's shared sources. */
+export interface CameraLease {
+  readonly camera: string;
+  readonly video: MediaStreamTrack;
+  readonly audio: MediaStreamTrack;
+  /** Stops this lease's tracks; the pipeline stops after the idle grace when no lease is left. Idempotent. */
+  release(): void;
+}
+
+interface Entry {
+  pipeline: CameraPipeline;
+  leases: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  stopping: Promise<void> | undefined;
+}
+
+/**
+ * One pipeline per camera, shared by every call of that camera. A pipeline starts on the first
+ * lease (when the invite is sent, so frames already flow at answer time) and stops `idleStopMs`
+ * after the last lease ends, unless the camera is kept warm.
+ */
+export class CameraHub {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    cameras: readonly CameraConfig[],
+    ffmpegPath: string,
+    private readonly log: Logger,
+    private readonly idleStopMs: number,
+  ) {
+    for (const camera of cameras) {
+      const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
+      this.entries.set(camera.name, { pipeline, leases: 0, idleTimer: undefined, stopping: undefined });
+    }
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** Starts the cameras configured with keepWarm. */
+  startWarm(): void {
+    for (const { pipeline } of this.entries.values()) {
+      if (pipeline.camera.keepWarm) pipeline.start();
+    }
+  }
+
+  acquire(name: string): CameraLease {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`unknown camera ${name}`);
+    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    entry.leases++;
+    entry.pipeline.start();
+    const video = entry.pipeline.video.createTrack();
+    const audio = entry.pipeline.audio.createTrack();
+    let released = false;
+    return {
+      camera: name,
+      video,
+      audio,
+      release: () => {
+        if (released) return;
+        released = true;
+        video.stop();
+        audio.stop();
+        entry.leases--;
+        if (entry.leases === 0) this.scheduleIdleStop(entry);
+      },
+    };
+  }
+
+  private scheduleIdleStop(entry: Entry): void {
+    if (entry.pipeline.camera.keepWarm) return;
+    const stop = (): void => {
+      entry.idleTimer = undefined;
+      if (entry.leases > 0) return;
+      this.log.debug({ camera: entry.pipeline.camera.name }, "camera idle: stopping its pipeline");
+      entry.stopping = entry.pipeline.stop().finally(() => {
+        entry.stopping = undefined;
+      });
+    };
+    if (this.idleStopMs === 0) stop();
+    else entry.idleTimer = setTimeout(stop, this.idleStopMs);
+  }
+
+  stats(): Record<string, PipelineStats & { leases: number }> {
+    const out: Record<string, PipelineStats & { leases: number }> = {};
+    for (const [name, entry] of this.entries) out[name] = { ...entry.pipeline.stats(), leases: entry.leases };
+    return out;
+  }
+
+  pipeline(name: string): CameraPipeline | undefined {
+    return this.entries.get(name)?.pipeline;
+  }
+
+  /** Stops every pipeline (shutdown). */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.entries.values()].map(async (entry) => {
+        if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+        entry.idleTimer = undefined;
+        await entry.pipeline.stop();
+      }),
+    );
+  }
+}

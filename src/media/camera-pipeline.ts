@@ -1,0 +1,231 @@
+import { EventEmitter } from "node:events";
+import type { Readable } from "node:stream";
+import type { CameraConfig } from "../config/load.ts";
+import { nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
+import type { Logger } from "../util/logger.ts";
+import {
+  AUDIO_CHUNK_BYTES,
+  AUDIO_CHUNK_SAMPLES,
+  AUDIO_SAMPLE_RATE,
+  buildCameraArgs,
+  isMissingAudioError,
+  OutputSizeParser,
+} from "./ffmpeg-args.ts";
+import { FfmpegProcess, type FfmpegExit } from "./ffmpeg-process.ts";
+import { FrameSplitter } from "./frame-splitter.ts";
+
+export type PipelineState = "stopped" | "starting" | "running" | "retrying";
+
+/** Waits between reconnect attempts (seconds); the last one repeats. */
+export const RECONNECT_BACKOFF_S = [1, 2, 5, 10, 30] as const;
+/** Video must flow this long before the backoff starts again from its first step. */
+const HEALTHY_AFTER_MS = 10_000;
+/** Raw video held while ffmpeg has not yet reported the output size (bounded). */
+const MAX_EARLY_BYTES = 64 * 1024 * 1024;
+
+interface PipelineEvents {
+  state: [state: PipelineState];
+  /** The first frame after a (re)start. */
+  firstFrame: [size: { width: number; height: number }];
+}
+
+export interface PipelineStats {
+  state: PipelineState;
+  width: number | undefined;
+  height: number | undefined;
+  framesIn: number;
+  framesDropped: number;
+  restarts: number;
+  audio: boolean;
+}
+
+/**
+ * One camera's media: one ffmpeg reading the camera, one RTCVideoSource and one RTCAudioSource
+ * from which every call of this camera takes its own tracks. Restarts ffmpeg with backoff while wanted.
+ */
+export class CameraPipeline extends EventEmitter<PipelineEvents> {
+  readonly video: RTCVideoSource = new nonstandard.RTCVideoSource();
+  readonly audio: RTCAudioSource = new nonstandard.RTCAudioSource();
+  private state: PipelineState = "stopped";
+  private process: FfmpegProcess | undefined;
+  private wanted = false;
+  private audioEnabled: boolean;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private healthyTimer: NodeJS.Timeout | undefined;
+  private splitter: FrameSplitter | undefined;
+  private size: { width: number; height: number } | undefined;
+  private framesIn = 0;
+  private framesDropped = 0;
+  private restarts = 0;
+  private readonly pcm = new Int16Array(AUDIO_CHUNK_SAMPLES);
+  private readonly pcmBytes = Buffer.from(this.pcm.buffer);
+  private readonly audioData = { samples: this.pcm, sampleRate: AUDIO_SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: AUDIO_CHUNK_SAMPLES };
+
+  constructor(
+    readonly camera: CameraConfig,
+    private readonly ffmpegPath: string,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.audioEnabled = camera.audio;
+  }
+
+  stats(): PipelineStats {
+    return {
+      state: this.state,
+      width: this.size?.width,
+      height: this.size?.height,
+      framesIn: this.framesIn + (this.splitter?.emitted ?? 0),
+      framesDropped: this.framesDropped + (this.splitter?.dropped ?? 0),
+      restarts: this.restarts,
+      audio: this.audioEnabled,
+    };
+  }
+
+  getState(): PipelineState {
+    return this.state;
+  }
+
+  start(): void {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.attempt = 0;
+    this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    this.wanted = false;
+    this.clearTimers();
+    const proc = this.process;
+    this.process = undefined;
+    if (proc) await proc.stop();
+    this.foldSplitterCounts();
+    this.setState("stopped");
+  }
+
+  private setState(state: PipelineState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit("state", state);
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    if (this.healthyTimer !== undefined) clearTimeout(this.healthyTimer);
+    this.retryTimer = undefined;
+    this.healthyTimer = undefined;
+  }
+
+  private foldSplitterCounts(): void {
+    if (!this.splitter) return;
+    this.framesIn += this.splitter.emitted;
+    this.framesDropped += this.splitter.dropped;
+    this.splitter = undefined;
+  }
+
+  private spawn(): void {
+    this.setState(this.attempt === 0 ? "starting" : "retrying");
+    const { camera } = this;
+    const args = buildCameraArgs({ url: camera.url, maxWidth: camera.maxWidth, maxHeight: camera.maxHeight, maxFps: camera.maxFps, audio: this.audioEnabled });
+    const proc = new FfmpegProcess(this.ffmpegPath, args, this.log);
+    this.process = proc;
+    const sizeParser = new OutputSizeParser();
+    let missingAudio = false;
+    const early: Buffer[] = [];
+    let earlyBytes = 0;
+
+    proc.on("line", (line) => {
+      if (isMissingAudioError(line)) missingAudio = true;
+      if (this.splitter === undefined) {
+        const size = sizeParser.line(line);
+        if (size) {
+          const splitter = this.onSize(size);
+          for (const chunk of early) splitter.push(chunk);
+          early.length = 0;
+        }
+      }
+      this.log.trace({ ffmpeg: line }, "ffmpeg");
+    });
+    proc.once("exit", (exit) => {
+      this.onExit(proc, exit, missingAudio);
+    });
+
+    let pipes: { video: Readable; audio: Readable | undefined };
+    try {
+      pipes = proc.start();
+    } catch (err: unknown) {
+      this.log.error({ err: String(err) }, "could not start ffmpeg");
+      return;
+    }
+    pipes.video.on("data", (chunk: Buffer) => {
+      if (this.splitter) {
+        this.splitter.push(chunk);
+      } else if (earlyBytes < MAX_EARLY_BYTES) {
+        early.push(chunk);
+        earlyBytes += chunk.length;
+      }
+    });
+    pipes.audio?.on("data", (chunk: Buffer) => {
+      this.audioSplitter.push(chunk);
+    });
+  }
+
+  private readonly audioSplitter = new FrameSplitter(
+    AUDIO_CHUNK_BYTES,
+    (chunk) => {
+      this.pcmBytes.set(chunk);
+      this.audio.onData(this.audioData);
+    },
+    false,
+  );
+
+  private onSize(size: { width: number; height: number }): FrameSplitter {
+    this.size = size;
+    const frame: { width: number; height: number; data: Uint8Array } = { width: size.width, height: size.height, data: new Uint8Array(0) };
+    let first = true;
+    this.splitter = new FrameSplitter(
+      (size.width * size.height * 3) / 2,
+      (data) => {
+        frame.data = data;
+        this.video.onFrame(frame);
+        if (first) {
+          first = false;
+          this.setState("running");
+          this.emit("firstFrame", size);
+          this.log.info({ width: size.width, height: size.height, restarts: this.restarts }, "camera video flowing");
+          this.healthyTimer = setTimeout(() => {
+            this.attempt = 0;
+          }, HEALTHY_AFTER_MS);
+        }
+      },
+      true,
+    );
+    return this.splitter;
+  }
+
+  private onExit(proc: FfmpegProcess, exit: FfmpegExit, missingAudio: boolean): void {
+    if (this.process !== proc) return;
+    this.process = undefined;
+    this.foldSplitterCounts();
+    this.audioSplitter.reset();
+    if (this.healthyTimer !== undefined) clearTimeout(this.healthyTimer);
+    this.healthyTimer = undefined;
+    if (!this.wanted) return;
+    if (missingAudio && this.audioEnabled) {
+      this.audioEnabled = false;
+      this.log.warn("the camera has no audio stream: continuing with video only");
+      this.spawn();
+      return;
+    }
+    const delayS = RECONNECT_BACKOFF_S[Math.min(this.attempt, RECONNECT_BACKOFF_S.length - 1)] ?? 30;
+    this.attempt++;
+    this.restarts++;
+    this.log.warn({ code: exit.code, signal: exit.signal, ffmpeg: exit.lastLines.slice(-3), retryInS: delayS }, "camera stream ended; reconnecting");
+    this.setState("retrying");
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.wanted) this.spawn();
+    }, delayS * 1000);
+  }
+}

@@ -1,0 +1,99 @@
+/** Command lines for the camera pipeline's ffmpeg. Pure: the tests read them, the process owner runs them. */
+
+export interface CameraArgsOptions {
+  url: string;
+  maxWidth: number;
+  maxHeight: number;
+  maxFps: number;
+  audio: boolean;
+}
+
+/** PCM as handed to RTCAudioSource: 48 kHz, mono, s16le; 10 ms = 480 samples = 960 bytes. */
+export const AUDIO_SAMPLE_RATE = 48_000;
+export const AUDIO_CHANNELS = 1;
+export const AUDIO_CHUNK_SAMPLES = AUDIO_SAMPLE_RATE / 100;
+export const AUDIO_CHUNK_BYTES = AUDIO_CHUNK_SAMPLES * 2 * AUDIO_CHANNELS;
+
+/** Network sources are live; anything else (a file path) is played in real time, looped, like a camera. */
+export function isNetworkSource(url: string): boolean {
+  return /^(rtsps?|rtmps?|https?|udp|rtp|srt|tcp):\/\//i.test(url);
+}
+
+/**
+ * Input options. For a live source: no input buffering, low delay, a small probe, and for RTSP
+ * TCP transport with a 5 s socket timeout (so a dead camera is noticed). A file is read at its
+ * native rate and looped (demos, tests).
+ */
+export function liveInputArgs(url: string): string[] {
+  if (!isNetworkSource(url)) return ["-re", "-stream_loop", "-1", "-i", url];
+  const args = ["-fflags", "nobuffer+discardcorrupt", "-flags", "low_delay", "-probesize", "262144", "-analyzeduration", "1000000"];
+  if (/^rtsps?:\/\//i.test(url)) args.push("-rtsp_transport", "tcp", "-timeout", "5000000");
+  args.push("-i", url);
+  return args;
+}
+
+/**
+ * The video filter. Frames above the fps cap are dropped without holding any back (the `fps` filter
+ * waits for the next frame before it emits one): `select` keeps a deadline in variable 0, passes a
+ * frame that reaches it (with a quarter-frame tolerance for timestamp jitter) and moves the deadline
+ * one frame period on, never more than a period behind the stream. Then the picture is scaled down
+ * to fit the cap, keeping its aspect ratio, with even sizes for I420. Quotes protect the commas.
+ */
+export function videoFilter(opts: Pick<CameraArgsOptions, "maxWidth" | "maxHeight" | "maxFps">): string {
+  const period = (1 / opts.maxFps).toFixed(6);
+  const tolerance = (0.25 / opts.maxFps).toFixed(6);
+  return [
+    `select='if(gte(t+${tolerance},ld(0)),st(0,max(ld(0)+${period},t-${period}))*0+1,0)'`,
+    `scale=w='min(iw,${opts.maxWidth})':h='min(ih,${opts.maxHeight})':force_original_aspect_ratio=decrease:force_divisible_by=2`,
+  ].join(",");
+}
+
+/**
+ * One ffmpeg per camera: raw I420 frames on fd 1, and (when audio is on) s16le 48 kHz mono PCM on fd 3.
+ * No shell is involved: the URL is one argv entry.
+ */
+export function buildCameraArgs(opts: CameraArgsOptions): string[] {
+  const args = ["-hide_banner", "-nostats", "-loglevel", "info", ...liveInputArgs(opts.url)];
+  args.push(
+    "-map", "0:v:0",
+    "-vf", videoFilter(opts),
+    "-fps_mode", "passthrough",
+    "-pix_fmt", "yuv420p",
+    "-f", "rawvideo",
+    "-flush_packets", "1",
+    "pipe:1",
+  );
+  if (opts.audio) {
+    args.push(
+      "-map", "0:a:0",
+      "-ac", String(AUDIO_CHANNELS),
+      "-ar", String(AUDIO_SAMPLE_RATE),
+      "-f", "s16le",
+      "-flush_packets", "1",
+      "pipe:3",
+    );
+  }
+  return args;
+}
+
+/** Reads the size of the raw video output from ffmpeg's stream report on stderr. */
+export class OutputSizeParser {
+  private inOutput = false;
+
+  /** Feed stderr lines; returns the size once the first output video stream is reported. */
+  line(text: string): { width: number; height: number } | undefined {
+    if (/^Output #0\b/.test(text)) {
+      this.inOutput = true;
+      return undefined;
+    }
+    if (!this.inOutput) return undefined;
+    const m = /Stream #0:\d+.*: Video: rawvideo.*?, (\d{2,5})x(\d{2,5})/.exec(text);
+    if (m?.[1] === undefined || m[2] === undefined) return undefined;
+    return { width: Number(m[1]), height: Number(m[2]) };
+  }
+}
+
+/** True when ffmpeg refused the audio output because the source has no audio stream. */
+export function isMissingAudioError(stderrLine: string): boolean {
+  return /Stream map '0:a:0' matches no streams|does not contain any stream/.test(stderrLine);
+}

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { Readable } from "node:stream";
+import { redactSecrets, type Logger } from "../util/logger.ts";
+
+export interface FfmpegExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when stop() asked it to end. */
+  requested: boolean;
+  /** The last stderr lines (credentials redacted), for error reports. */
+  lastLines: string[];
+}
+
+interface FfmpegEvents {
+  line: [text: string];
+  exit: [exit: FfmpegExit];
+}
+
+/** Every live FfmpegProcess, so a shutdown or a test can prove none is left behind. */
+const live = new Set<FfmpegProcess>();
+export function liveFfmpegCount(): number {
+  return live.size;
+}
+
+/**
+ * The one owner of one ffmpeg process: starts it without a shell, reads its stderr line by line
+ * (credentials redacted), and ends it with `q`, then SIGTERM, then SIGKILL.
+ */
+export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
+  private child: ChildProcess | undefined;
+  private exited: Promise<FfmpegExit> | undefined;
+  private stopRequested = false;
+  private readonly lastLines: string[] = [];
+
+  constructor(
+    private readonly binary: string,
+    private readonly args: readonly string[],
+    private readonly log: Logger,
+    private readonly extraOutputs = 1,
+  ) {
+    super();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): { video: Readable; audio: Readable | undefined } {
+    if (this.child) throw new Error("ffmpeg already started");
+    const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe", ...Array<"pipe">(this.extraOutputs).fill("pipe")];
+    const child = spawn(this.binary, this.args, { stdio, shell: false });
+    this.child = child;
+    live.add(this);
+    this.log.debug({ pid: child.pid }, "ffmpeg started");
+
+    this.exited = new Promise<FfmpegExit>((resolve) => {
+      child.once("exit", (code, signal) => {
+        live.delete(this);
+        const exit = { code, signal, requested: this.stopRequested, lastLines: [...this.lastLines] };
+        resolve(exit);
+        this.emit("exit", exit);
+      });
+    });
+    child.once("error", (err) => {
+      this.log.error({ err: err.message }, "ffmpeg could not be started");
+    });
+    child.stdin?.on("error", () => {
+      // ffmpeg may exit before it reads the `q`; a closed stdin is expected then.
+    });
+
+    let pending = "";
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (data: string) => {
+      pending += data;
+      let nl: number;
+      while ((nl = pending.search(/[\r\n]/)) >= 0) {
+        const line = redactSecrets(pending.slice(0, nl)).trim();
+        pending = pending.slice(nl + 1);
+        if (line === "") continue;
+        this.lastLines.push(line);
+        if (this.lastLines.length > 20) this.lastLines.shift();
+        this.emit("line", line);
+      }
+    });
+
+    const video = child.stdout;
+    if (!video) throw new Error("ffmpeg has no stdout");
+    const fd3 = child.stdio[3];
+    return { video, audio: fd3 instanceof Readable ? fd3 : undefined };
+  }
+
+  /** Ends the process: `q` on stdin, SIGTERM after `graceMs`, SIGKILL after as long again. Idempotent. */
+  async stop(graceMs = 1000): Promise<FfmpegExit | undefined> {
+    const child = this.child;
+    const exited = this.exited;
+    if (!child || !exited) return undefined;
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    this.stopRequested = true;
+    if (child.stdin?.writable) child.stdin.end("q");
+    const term = setTimeout(() => child.kill("SIGTERM"), graceMs);
+    const kill = setTimeout(() => child.kill("SIGKILL"), graceMs * 2);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(term);
+      clearTimeout(kill);
+    }
+  }
+}
