@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { CandidateBatcher } from "../rtc/candidate-batcher.ts";
-import { MediaStream, RTCPeerConnection } from "../rtc/wrtc.ts";
+import { createPeerConnection, MediaStream } from "../rtc/wrtc.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CallState, initialContext, transition, type CallAction, type CallContext, type CallInput, type EndReason, type Timer } from "./state.ts";
 import {
@@ -96,7 +96,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Creates the offer and sends the invite. Resolves once the invite is out (or the call ended). */
   async start(): Promise<void> {
     try {
-      const pc = new RTCPeerConnection({ iceServers: this.opts.iceServers, bundlePolicy: "max-bundle" });
+      const pc = createPeerConnection({ iceServers: this.opts.iceServers, bundlePolicy: "max-bundle" });
       this.pc = pc;
       const stream = new MediaStream();
       pc.addTrack(this.lease.video, stream);

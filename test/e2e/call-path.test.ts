@@ -1,0 +1,239 @@
+/**
+ * The call path end to end, on real parts: a real Synapse, a GStreamer RTSP camera (H.264 720p + G.711),
+ * the bot started in-process from a real YAML config, and matrix-js-sdk's MatrixCall (Element's calling
+ * code) answering in Node with wrtc. Nothing on the path is faked.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type App } from "../../src/app.ts";
+import { loadConfigFile } from "../../src/config/load.ts";
+import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
+import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
+import { startCallee, type Callee } from "../harness/callee.ts";
+import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { validateCallEvent } from "../harness/spec-validator.ts";
+import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const LIFETIME_MS = 8000;
+const RTSP_PASSWORD = "cam-s3cret-Pa55";
+
+let synapse: SynapseHandle;
+let camera: RtspCamera;
+let app: App;
+let bot: RegisteredUser;
+let alice: RegisteredUser;
+let mallory: RegisteredUser;
+let carol: RegisteredUser;
+let callee: Callee;
+let dm: string;
+let logFile: string;
+
+async function createRoom(user: Callee, invite: string[]): Promise<string> {
+  const { room_id } = await user.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite });
+  return room_id;
+}
+
+async function joinedMembers(roomId: string): Promise<string[]> {
+  const res = await callee.client.getJoinedRoomMembers(roomId);
+  return Object.keys(res.joined);
+}
+
+async function say(user: Callee, roomId: string, text: string): Promise<void> {
+  await user.client.sendTextMessage(roomId, text);
+}
+
+function botNotices(roomId: string, from = 0): string[] {
+  return callee.messages(roomId, bot.userId).slice(from);
+}
+
+async function noFfmpegAndNoPeerConnection(): Promise<void> {
+  await waitFor("the bot to release the call (no call, no ffmpeg, no peer connection)", () =>
+    app.calls.activeCount() === 0 && liveFfmpegCount() === 0 && openPeerConnectionCount() === 0,
+  { timeoutMs: 10_000 });
+}
+
+beforeAll(async () => {
+  synapse = await startSynapse();
+  bot = await synapse.registerUser("camerabot");
+  alice = await synapse.registerUser("alice");
+  mallory = await synapse.registerUser("mallory");
+  carol = await synapse.registerUser("carol");
+  camera = await startRtspCamera({ width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD });
+
+  const dir = mkdtempSync(path.join(tmpdir(), "mcc-e2e-"));
+  logFile = path.join(dir, "bot.log");
+  const configFile = path.join(dir, "config.yaml");
+  writeFileSync(
+    configFile,
+    [
+      "homeserver:",
+      `  url: ${synapse.baseUrl}`,
+      "  accessToken: ${BOT_TOKEN}",
+      "allowedUsers:",
+      `  - "${alice.userId}"`,
+      `  - "${carol.userId}"`,
+      "cameras:",
+      "  - name: cam1",
+      `    url: "${camera.url}"`,
+      "    maxWidth: 1280",
+      "    maxHeight: 720",
+      "calls:",
+      `  inviteLifetimeMs: ${LIFETIME_MS}`,
+      "media:",
+      "  idleStopMs: 0",
+      `dataDir: ${path.join(dir, "data")}`,
+      "logLevel: debug",
+      "",
+    ].join("\n"),
+  );
+  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
+  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) });
+
+  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
+  dm = await createRoom(callee, [bot.userId]);
+  await waitFor("the bot to join alice's DM", async () => (await joinedMembers(dm)).includes(bot.userId));
+}, 180_000);
+
+afterAll(async () => {
+  await callee?.stop();
+  await app?.stop();
+  await camera?.stop();
+  await synapse?.stop();
+});
+
+describe("the call path", () => {
+  it("(a) !call rings the callee, who decodes 720p video and receives audio", async () => {
+    const ringing = callee.nextIncomingCall(20_000);
+    await say(callee, dm, "!call cam1");
+    const call = await ringing;
+    expect(call.roomId).toBe(dm);
+    await call.answer();
+    const video = await call.waitForFrames(50, 15_000);
+    expect(video.frames).toBeGreaterThanOrEqual(50);
+    expect({ width: video.width, height: video.height }).toEqual({ width: 1280, height: 720 });
+    await call.waitForAudio(15_000);
+    expect(call.audio().samples).toBeGreaterThan(0);
+    expect(app.hub.stats()["cam1"]?.state).toBe("running");
+
+    // (b) the callee hangs up: the bot releases everything.
+    call.hangup();
+    await noFfmpegAndNoPeerConnection();
+  });
+
+  it("sends only events that validate against the spec's schemas, ending candidates with end-of-candidates", () => {
+    const sent = callee.callEvents(dm).filter((e) => e.sender === bot.userId);
+    const types = new Set(sent.map((e) => e.type));
+    expect(types.has("m.call.invite")).toBe(true);
+    expect(types.has("m.call.candidates")).toBe(true);
+    for (const e of sent) {
+      const result = validateCallEvent(e.type, e.content);
+      expect(result.errors, `${e.type} ${JSON.stringify(e.content).slice(0, 200)}`).toEqual([]);
+      expect(e.content["version"]).toBe(0);
+    }
+    const invite = sent.find((e) => e.type === "m.call.invite");
+    expect(invite?.content["lifetime"]).toBe(LIFETIME_MS);
+    expect(invite?.content["invitee"]).toBe(alice.userId);
+    const candidates = sent.filter((e) => e.type === "m.call.candidates").flatMap((e) => e.content["candidates"] as { candidate: string }[]);
+    expect(candidates.at(-1)?.candidate).toBe("");
+    const parties = new Set(sent.map((e) => e.content["party_id"]));
+    expect(parties.size).toBe(1);
+  });
+
+  it("(c) !hangup ends the call on the callee's side", async () => {
+    const ringing = callee.nextIncomingCall(20_000);
+    await say(callee, dm, "!call cam1");
+    const call = await ringing;
+    await call.answer();
+    await call.waitForFrames(5, 15_000);
+    await say(callee, dm, "!hangup");
+    const end = await call.ended();
+    expect(end.hangupParty).toBe("remote");
+    expect(end.hangupReason).toBe("user_hangup");
+    await noFfmpegAndNoPeerConnection();
+  });
+
+  it("(d) the callee rejects: the bot ends the call cleanly", async () => {
+    const ended = new Promise<string>((resolve) => app.calls.once("ended", (e) => { resolve(e.reason); }));
+    const ringing = callee.nextIncomingCall(20_000);
+    await say(callee, dm, "!call cam1");
+    const call = await ringing;
+    call.reject();
+    expect(await ended).toBe("declined");
+    await noFfmpegAndNoPeerConnection();
+  });
+
+  it("(e) nobody answers: the bot hangs up with invite_timeout when the lifetime passes", async () => {
+    const ringing = callee.nextIncomingCall(20_000);
+    await say(callee, dm, "!call cam1");
+    const call = await ringing;
+    const sentAt = Date.now();
+    // matrix-js-sdk stops ringing by itself when the lifetime passes and tells nobody: the bot must hang up.
+    const hangups = await waitFor("the bot's hangup", () => {
+      const h = callee.callEvents(dm).filter((e) => e.type === "m.call.hangup" && e.content["call_id"] === call.callId);
+      return h.length > 0 ? h : undefined;
+    }, { timeoutMs: LIFETIME_MS + 5000 });
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(LIFETIME_MS - 1500);
+    expect(hangups.map((h) => [h.sender, h.content["reason"]])).toEqual([[bot.userId, "invite_timeout"]]);
+    await call.ended();
+    await noFfmpegAndNoPeerConnection();
+  }, 30_000);
+
+  it("an unknown camera gets the list of cameras, and no call", async () => {
+    const before = botNotices(dm).length;
+    await say(callee, dm, "!call garage");
+    const reply = await waitFor("the bot's reply", () => botNotices(dm, before)[0]);
+    expect(reply).toContain('Unknown camera "garage"');
+    expect(reply).toContain("cam1");
+    expect(app.calls.activeCount()).toBe(0);
+  });
+
+  it("(f) a room with three members is refused with a message and no invite", async () => {
+    const carolClient = await startCallee({ ...carol, baseUrl: synapse.baseUrl, autoJoin: true });
+    try {
+      const room = await createRoom(callee, [bot.userId, carol.userId]);
+      await waitFor("three joined members", async () => (await joinedMembers(room)).length === 3, { timeoutMs: 20_000 });
+      await say(callee, room, "!call cam1");
+      const reply = await waitFor("the refusal", () => botNotices(room)[0]);
+      expect(reply).toContain("exactly two members");
+      expect(callee.callEvents(room).filter((e) => e.type === "m.call.invite")).toEqual([]);
+      expect(app.calls.activeCount()).toBe(0);
+    } finally {
+      await carolClient.stop();
+    }
+  });
+
+  it("(g) a stranger's invite is rejected and their commands are ignored", async () => {
+    const stranger = await startCallee({ ...mallory, baseUrl: synapse.baseUrl, autoJoin: true });
+    try {
+      const strangerRoom = await createRoom(stranger, [bot.userId]);
+      await waitFor("the bot to reject the stranger's invite", async () => {
+        const state = await stranger.client.getStateEvent(strangerRoom, "m.room.member", bot.userId).catch(() => undefined);
+        return (state as { membership?: string } | undefined)?.membership === "leave";
+      }, { timeoutMs: 20_000 });
+
+      // A room alice made with the bot and the stranger: the stranger's commands get no answer.
+      const shared = await createRoom(callee, [bot.userId, mallory.userId]);
+      await waitFor("bot and stranger joined", async () => (await joinedMembers(shared)).length === 3, { timeoutMs: 20_000 });
+      await say(stranger, shared, "!call cam1");
+      await say(stranger, shared, "!help");
+      await say(callee, shared, "!cameras");
+      await waitFor("the bot's answer to alice", () => botNotices(shared).length > 0);
+      expect(botNotices(shared)).toHaveLength(1);
+      expect(botNotices(shared)[0]).toContain("cam1");
+      expect(callee.callEvents(shared).filter((e) => e.type === "m.call.invite")).toEqual([]);
+    } finally {
+      await stranger.stop();
+    }
+  });
+
+  it("never writes the access token or the camera password to its log", () => {
+    const log = readFileSync(logFile, "utf8");
+    expect(log.length).toBeGreaterThan(1000);
+    expect(log).not.toContain(bot.accessToken);
+    expect(log).not.toContain(RTSP_PASSWORD);
+  });
+});
