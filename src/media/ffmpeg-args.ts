@@ -20,16 +20,37 @@ export function isNetworkSource(url: string): boolean {
 }
 
 /**
+ * `demo://` is a camera that needs no hardware: ffmpeg's test pattern with the local time burnt in
+ * and a quiet beep each second, generated live (the embedded default and the demo use it).
+ */
+export function isDemoSource(url: string): boolean {
+  return url.startsWith("demo://");
+}
+
+export interface InputArgs {
+  args: string[];
+  /** The -map selector of the audio stream. */
+  audioMap: string;
+}
+
+/**
  * Input options. For a live source: no input buffering, low delay, a small probe, and for RTSP
  * TCP transport with a 5 s socket timeout (so a dead camera is noticed). A file is read at its
  * native rate and looped (demos, tests).
  */
-export function liveInputArgs(url: string): string[] {
-  if (!isNetworkSource(url)) return ["-re", "-stream_loop", "-1", "-i", url];
+export function inputArgs(url: string, size: { width: number; height: number; fps: number }): InputArgs {
+  if (isDemoSource(url)) {
+    const video = `testsrc2=size=${size.width}x${size.height}:rate=${size.fps},drawtext=text='%{localtime}':fontsize=${Math.round(size.height / 12)}:fontcolor=white:box=1:boxcolor=black@0.6:x=40:y=40`;
+    return {
+      args: ["-re", "-f", "lavfi", "-i", video, "-re", "-f", "lavfi", "-i", "sine=frequency=880:beep_factor=4:sample_rate=48000,volume=0.1"],
+      audioMap: "1:a:0",
+    };
+  }
+  if (!isNetworkSource(url)) return { args: ["-re", "-stream_loop", "-1", "-i", url], audioMap: "0:a:0" };
   const args = ["-fflags", "nobuffer+discardcorrupt", "-flags", "low_delay", "-probesize", "262144", "-analyzeduration", "1000000"];
   if (/^rtsps?:\/\//i.test(url)) args.push("-rtsp_transport", "tcp", "-timeout", "5000000");
   args.push("-i", url);
-  return args;
+  return { args, audioMap: "0:a:0" };
 }
 
 /**
@@ -53,7 +74,8 @@ export function videoFilter(opts: Pick<CameraArgsOptions, "maxWidth" | "maxHeigh
  * No shell is involved: the URL is one argv entry.
  */
 export function buildCameraArgs(opts: CameraArgsOptions): string[] {
-  const args = ["-hide_banner", "-nostats", "-loglevel", "info", ...liveInputArgs(opts.url)];
+  const input = inputArgs(opts.url, { width: opts.maxWidth, height: opts.maxHeight, fps: opts.maxFps });
+  const args = ["-hide_banner", "-nostats", "-loglevel", "info", ...input.args];
   args.push(
     "-map", "0:v:0",
     "-vf", videoFilter(opts),
@@ -65,7 +87,7 @@ export function buildCameraArgs(opts: CameraArgsOptions): string[] {
   );
   if (opts.audio) {
     args.push(
-      "-map", "0:a:0",
+      "-map", input.audioMap,
       "-ac", String(AUDIO_CHANNELS),
       "-ar", String(AUDIO_SAMPLE_RATE),
       "-f", "s16le",
@@ -95,5 +117,5 @@ export class OutputSizeParser {
 
 /** True when ffmpeg refused the audio output because the source has no audio stream. */
 export function isMissingAudioError(stderrLine: string): boolean {
-  return /Stream map '0:a:0' matches no streams|does not contain any stream/.test(stderrLine);
+  return /Stream map '\d+:a:0' matches no streams|does not contain any stream/.test(stderrLine);
 }
