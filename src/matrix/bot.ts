@@ -43,7 +43,9 @@ export class Bot {
       this.guard("room.message", roomId, () => this.onMessage(roomId, event));
     });
     this.client.on("room.event", (roomId: string, event: unknown) => {
-      this.guard("room.event", roomId, () => this.onRoomEvent(roomId, event));
+      this.guard("room.event", roomId, () => {
+        this.onRoomEvent(roomId, event);
+      });
     });
     this.client.on("room.leave", (roomId: string) => {
       this.calls.memberLeft(roomId, this.botUserId, this.botUserId);

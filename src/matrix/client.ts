@@ -45,12 +45,20 @@ function saveLogin(dataDir: string, login: SavedLogin): void {
   chmodSync(file, 0o600);
 }
 
+function describe(part: unknown): string {
+  if (typeof part === "string") return part;
+  if (part instanceof Error) return part.message;
+  // JSON.stringify gives undefined for undefined and functions, though its type says string.
+  const json = JSON.stringify(part) as string | undefined;
+  return typeof json === "string" ? json : String(part);
+}
+
 /** Routes matrix-bot-sdk's own log lines into pino, with the access token and URL credentials removed. */
 function bridgeSdkLogs(log: Logger, secrets: () => string[], verbose: boolean): void {
   const { sdk } = loadBotSdk();
   const sdkLog = log.child({ component: "matrix-bot-sdk" });
   const text = (module: string, parts: unknown[]): string => {
-    let out = `${module}: ${parts.map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p) ?? String(p))).join(" ")}`;
+    let out = `${module}: ${parts.map(describe).join(" ")}`;
     for (const secret of secrets()) if (secret.length >= 8) out = out.split(secret).join("[redacted]");
     return redactSecrets(out);
   };
@@ -94,6 +102,8 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   }
 
   const storage = new sdk.SimpleFsStorageProvider(path.join(config.dataDir, "bot-state.json"));
+  // StoreType is a const enum of a package that may be the stand-in; its only member, Sqlite, is 0.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   const crypto = cryptoAvailable ? new sdk.RustSdkCryptoStorageProvider(path.join(config.dataDir, "crypto"), 0) : undefined;
   const client = new sdk.MatrixClient(hs.url, token, storage, crypto);
   const who = await client.getWhoAmI();
