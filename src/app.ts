@@ -21,6 +21,7 @@ export interface App {
   ffmpeg: FfmpegBinary;
   hub: CameraHub;
   calls: CallManager;
+  turn: TurnCredentials;
   /** Hangs up every call, stops syncing and every camera pipeline. Idempotent. */
   stop(): Promise<void>;
 }
@@ -75,5 +76,5 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     return stopping;
   };
 
-  return { config, log, matrix, ffmpeg, hub, calls, stop };
+  return { config, log, matrix, ffmpeg, hub, calls, turn, stop };
 }
