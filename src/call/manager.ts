@@ -32,15 +32,24 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   private readonly inviteeOf = new Map<string, string>();
   /** A stable party ID of this bot for every event of every call. */
   readonly partyId = opaqueId(12);
+  /** Call events on their way to the homeserver (a shutdown waits for its hangups). */
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly send: SendEvent;
 
   constructor(
     private readonly hub: CameraHub,
     private readonly turn: TurnCredentials,
-    private readonly send: SendEvent,
+    send: SendEvent,
     private readonly opts: CallManagerOptions,
     private readonly log: Logger,
   ) {
     super();
+    this.send = (roomId, type, content) => {
+      const sending = send(roomId, type, content);
+      const tracked = sending.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
+      this.inFlight.add(tracked);
+      return sending;
+    };
   }
 
   activeCount(): number {
@@ -171,8 +180,11 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     });
   }
 
-  /** Hangs up every call (shutdown) and resolves when all have ended. */
-  async hangupAll(reason: HangupReason = "user_hangup"): Promise<void> {
+  /**
+   * Hangs up every call (shutdown) and resolves when all have ended and their hangups were sent,
+   * or `sendTimeoutMs` passed.
+   */
+  async hangupAll(reason: HangupReason = "user_hangup", sendTimeoutMs = 3000): Promise<void> {
     const sessions = [...this.byCallId.values()];
     await Promise.all(
       sessions.map(
@@ -189,5 +201,14 @@ export class CallManager extends EventEmitter<ManagerEvents> {
           }),
       ),
     );
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.inFlight]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, sendTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }

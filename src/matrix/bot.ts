@@ -21,6 +21,11 @@ const eventSchema = z.object({
 });
 type RoomEvent = z.infer<typeof eventSchema>;
 
+/** How old an event is: the server's `unsigned.age`, else from its timestamp. */
+function ageOf(event: RoomEvent): number {
+  return event.unsigned?.age ?? (event.origin_server_ts !== undefined ? Date.now() - event.origin_server_ts : 0);
+}
+
 const messageSchema = z.object({ msgtype: z.string(), body: z.string().max(4096) });
 const membershipSchema = z.object({ membership: z.string() });
 
@@ -95,7 +100,7 @@ export class Bot {
       this.log.info({ room: roomId, sender: event.sender }, "command from a user who is not allowed: ignored");
       return;
     }
-    const age = event.unsigned?.age ?? (event.origin_server_ts !== undefined ? Date.now() - event.origin_server_ts : 0);
+    const age = ageOf(event);
     if (age > MAX_COMMAND_AGE_MS) {
       this.log.info({ room: roomId, ageMs: age }, "stale command ignored");
       return;
@@ -169,6 +174,10 @@ export class Bot {
       if (m.success && (m.data.membership === "leave" || m.data.membership === "ban")) {
         this.calls.memberLeft(roomId, event.state_key, this.botUserId);
       }
+      return;
+    }
+    if (event.type === "m.call.invite" && ageOf(event) > MAX_COMMAND_AGE_MS) {
+      this.log.debug({ room: roomId }, "stale call invite ignored");
       return;
     }
     if (event.type.startsWith("m.call.") || event.type.startsWith("org.matrix.call.")) {

@@ -119,6 +119,19 @@ describe("the call path", () => {
     expect(call.audio().samples).toBeGreaterThan(0);
     expect(app.hub.stats()["cam1"]?.state).toBe("running");
 
+    // Malformed and stray call events from the callee's account change nothing.
+    const send = (type: string, content: Record<string, unknown>): Promise<unknown> =>
+      callee.client.sendEvent(dm, type as never, content as never);
+    await send("m.call.answer", { call_id: call.callId, version: "1", party_id: "X", answer: { type: "answer" } });
+    await send("m.call.candidates", { call_id: call.callId, version: "1", party_id: "X", candidates: "nope" });
+    await send("m.call.candidates", { call_id: call.callId, version: "1", party_id: "X", candidates: [{ candidate: "" }] });
+    await send("m.call.hangup", { call_id: "some-other-call", version: "1", party_id: "X", reason: "user_hangup" });
+    await send("m.call.hangup", { version: "1" });
+    const framesBefore = call.video().frames;
+    await call.waitForFrames(framesBefore + 25, 10_000);
+    expect(call.isEnded()).toBe(false);
+    expect(app.calls.activeCount()).toBe(1);
+
     // (b) the callee hangs up: the bot releases everything.
     call.hangup();
     await noFfmpegAndNoPeerConnection();
