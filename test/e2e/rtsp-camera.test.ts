@@ -176,7 +176,10 @@ describe.skipIf(!runCameraTests)("test RTSP camera (GStreamer)", () => {
 
     // A client that is playing when the camera goes away sees the stream end.
     const watcher = decode(cam.url, 100_000, 60_000);
-    await waitFor("watcher session", () => cam.clientsConnected() === 1, { timeoutMs: 20_000 });
+    // Wait for its RTSP session (SETUP), not just its TCP connection, so the count below is deterministic.
+    await waitFor("watcher session", () => cam.sessionsOpened() === 2 && cam.clientsConnected() === 1, {
+      timeoutMs: 20_000,
+    });
     await cam.stop();
     await cam.stop(); // idempotent
     expect(runningRtspCameraProcesses()).toBe(0);

@@ -31,7 +31,12 @@ export interface RtspCamera {
   url: string;
   urlWithoutCredentials: string;
   port: number;
-  /** RTSP sessions clients opened since startRtspCamera(), counted across restart()s. */
+  /**
+   * RTSP sessions clients opened since startRtspCamera(), counted across restart()s: the server's sessions
+   * created by a SETUP (GstRTSPClient "new-session"). ffmpeg/ffprobe SETUP all streams in one session, so one
+   * per client run; a client refused with 401, or one that only sends OPTIONS/DESCRIBE, opens none. A shared
+   * media factory still gives every client its own session (see mediaConstructed() for the pipelines).
+   */
   sessionsOpened(): number;
   /** RTSP (TCP) clients connected right now. */
   clientsConnected(): number;
