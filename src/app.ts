@@ -12,7 +12,7 @@ import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
-import { createLogger, type Logger } from "./util/logger.ts";
+import { createLogger, redactUrl, type Logger } from "./util/logger.ts";
 
 export interface App {
   config: Config;
@@ -41,7 +41,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   const matrix = await connectMatrix(config, log);
   const client: MatrixClient = matrix.client;
-  log.info({ userId: matrix.userId, deviceId: matrix.deviceId, homeserver: config.homeserver.url }, "connected to the homeserver");
+  log.info({ userId: matrix.userId, deviceId: matrix.deviceId, homeserver: redactUrl(config.homeserver.url) }, "connected to the homeserver");
 
   const access = new AccessList(config.allowedUsers);
   const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs);

@@ -138,7 +138,7 @@ function withEnvSecrets(input: unknown, env: Env): unknown {
 
 function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, problems: { key: string; message: string }[]): CameraConfig {
   const url = cam.url ?? (cam.urlFile !== undefined ? readSecretFile(cam.urlFile, baseDir, `cameras[${index}].urlFile`, problems) : undefined) ?? "";
-  if (url !== "" && !/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith("/")) {
+  if (url !== "" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith("/")) {
     problems.push({ key: `cameras[${index}].url`, message: "must be a URL such as rtsp://host:554/stream (or an absolute file path)" });
   }
   return {
@@ -164,10 +164,16 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // prettyErrors off: the pretty form quotes the file's lines, which may hold secrets.
+    parsed = parseYaml(text, { prettyErrors: false });
   } catch (err: unknown) {
-    const message = err instanceof YAMLParseError ? err.message : String(err);
-    throw new ConfigError([{ key: "(yaml)", message: `not valid YAML: ${message}` }], file);
+    if (err instanceof YAMLParseError) {
+      const offset = err.pos[0];
+      const before = text.slice(0, offset).split("\n");
+      const where = ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+      throw new ConfigError([{ key: "(yaml)", message: `not valid YAML${where} (${err.code})` }], file);
+    }
+    throw new ConfigError([{ key: "(yaml)", message: "not valid YAML" }], file);
   }
   return parseConfig(parsed, { env, baseDir: path.dirname(path.resolve(file)), file });
 }

@@ -10,13 +10,13 @@ const turnResponseSchema = z.object({
   ttl: z.number().nonnegative(),
 });
 /** What a homeserver without TURN answers: an object without `uris`. */
-const noTurnSchema = z.object({ uris: z.undefined() }).loose();
+const noTurnSchema = z.object({ uris: z.undefined().optional() }).loose();
 
 export type TurnFetcher = () => Promise<unknown>;
 
 /**
  * Keeps the homeserver's TURN credentials as RTCIceServers, refetching them before `ttl` runs out
- * (at 80 % of it, and never with less than a minute left). Without TURN the list is empty.
+ * (at 80 % of it, at most every 10 s). Without TURN the list is empty.
  */
 export class TurnCredentials {
   private servers: RTCIceServer[] = [];
@@ -48,7 +48,7 @@ export class TurnCredentials {
       if (turn.success) {
         const { uris, username, password, ttl } = turn.data;
         this.servers = [{ urls: uris, username, credential: password }];
-        this.expiresAt = this.now() + Math.max(60_000, ttl * 800);
+        this.expiresAt = this.now() + Math.max(10_000, ttl * 800);
         this.log.info({ uris, ttlSeconds: ttl }, "TURN credentials fetched from the homeserver");
       } else if (noTurnSchema.safeParse(response).success) {
         this.servers = [];

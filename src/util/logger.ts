@@ -42,12 +42,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 
 /** Removes user info (user:password@) from a URL-like string so it can be logged. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1***@");
+  // Greedy up to the last "@" before the path: a password may itself contain "@" (as ffmpeg reads it).
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/i, "$1***@");
 }
 
 /** Removes the user info of every URL inside a text (ffmpeg prints the input URL it opens). */
 export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi, "$1***@");
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s'"]*@/gi, "$1***@");
 }
 
 /** Turns anything thrown into a message that is safe to log (camera URLs redacted). */

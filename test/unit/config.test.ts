@@ -478,7 +478,14 @@ describe("secret and URL files, and loadConfigFile", () => {
     const err = configError(() => loadConfigFile(file, {}));
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]?.key).toBe("(yaml)");
-    expect(err.problems[0]?.message).toMatch(/^not valid YAML: .*line \d+, column \d+/);
+    expect(err.problems[0]?.message).toMatch(/^not valid YAML at line \d+, column \d+/);
+  });
+
+  it("a YAML error does not quote the file's lines, which may hold secrets", () => {
+    const file = put("i2/config.yaml", "homeserver:\n  accessToken: s3cretTOKEN\n  accessToken: s3cretTOKEN\ncameras:\n  - url: rtsp://admin:s3cret@h/x\n   bad: [\n");
+    const err = configError(() => loadConfigFile(file, {}));
+    expect(err.message).not.toContain("s3cret");
+    expect(err.problems[0]?.message).toMatch(/^not valid YAML at line \d+/);
   });
 
   it("an empty YAML file is a configuration with every section missing", () => {
