@@ -31,6 +31,8 @@ let carol: RegisteredUser;
 let callee: Callee;
 let dm: string;
 let logFile: string;
+/** Stops what beforeAll started, newest first, even when beforeAll failed halfway. */
+const cleanups: (() => Promise<unknown>)[] = [];
 
 async function createRoom(user: Callee, invite: string[]): Promise<string> {
   const { room_id } = await user.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite });
@@ -58,11 +60,13 @@ async function noFfmpegAndNoPeerConnection(): Promise<void> {
 
 beforeAll(async () => {
   synapse = await startSynapse();
+  cleanups.push(() => synapse.stop());
   bot = await synapse.registerUser("camerabot");
   alice = await synapse.registerUser("alice");
   mallory = await synapse.registerUser("mallory");
   carol = await synapse.registerUser("carol");
   camera = await startRtspCamera({ width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD });
+  cleanups.push(() => camera.stop());
 
   const dir = mkdtempSync(path.join(tmpdir(), "mcc-e2e-"));
   logFile = path.join(dir, "bot.log");
@@ -92,17 +96,16 @@ beforeAll(async () => {
   );
   const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
   app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) });
+  cleanups.push(() => app.stop());
 
   callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
+  cleanups.push(() => callee.stop());
   dm = await createRoom(callee, [bot.userId]);
   await waitFor("the bot to join alice's DM", async () => (await joinedMembers(dm)).includes(bot.userId));
 }, 180_000);
 
 afterAll(async () => {
-  await callee?.stop();
-  await app?.stop();
-  await camera?.stop();
-  await synapse?.stop();
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
 describe("the call path", () => {

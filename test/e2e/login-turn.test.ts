@@ -16,14 +16,17 @@ let withTurn: SynapseHandle;
 let withoutTurn: SynapseHandle;
 const quiet = pino({ level: "silent" });
 
+const cleanups: (() => Promise<unknown>)[] = [];
+
 beforeAll(async () => {
   withTurn = await startSynapse({ turn: { uris: ["turn:127.0.0.1:3478?transport=udp"], sharedSecret: "turn-test-secret", userLifetimeMs: 3_600_000 } });
+  cleanups.push(() => withTurn.stop());
   withoutTurn = await startSynapse();
+  cleanups.push(() => withoutTurn.stop());
 }, 120_000);
 
 afterAll(async () => {
-  await withTurn?.stop();
-  await withoutTurn?.stop();
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
 function configFor(hs: SynapseHandle, dataDir: string, auth: Record<string, string>): ReturnType<typeof parseConfig> {
