@@ -20,6 +20,7 @@ export interface LoadedSdk {
 }
 
 let loaded: LoadedSdk | undefined;
+const STAND_IN = Symbol.for("matrix-camera-call.crypto-stand-in");
 
 function unavailable(reason: string): unknown {
   const fail = (): never => {
@@ -45,7 +46,12 @@ function unavailable(reason: string): unknown {
 export function loadBotSdk(): LoadedSdk {
   if (loaded) return loaded;
   let cryptoError: string | undefined;
+  const marks = globalThis as Record<symbol, unknown>;
+  const previous = marks[STAND_IN];
   try {
+    // A stand-in put in the require cache by an earlier instance of this module (vitest re-evaluates ES modules
+    // per test file but shares the CommonJS cache) must not be mistaken for the real library.
+    if (typeof previous === "string") throw new Error(previous);
     load(CRYPTO_PACKAGE);
   } catch (err: unknown) {
     cryptoError = err instanceof Error ? err.message.split("\n")[0] ?? err.message : String(err);
@@ -55,6 +61,7 @@ export function loadBotSdk(): LoadedSdk {
     stand_in.loaded = true;
     stand_in.exports = unavailable(cryptoError);
     load.cache[resolved] = stand_in;
+    marks[STAND_IN] = cryptoError;
   }
   const sdk = load("matrix-bot-sdk") as typeof BotSdk;
   loaded = { sdk, cryptoAvailable: cryptoError === undefined, cryptoError };

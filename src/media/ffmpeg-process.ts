@@ -49,7 +49,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
   start(): { video: Readable; audio: Readable | undefined } {
     if (this.child) throw new Error("ffmpeg already started");
     const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe", ...Array<"pipe">(this.extraOutputs).fill("pipe")];
-    const child = spawn(this.binary, this.args, { stdio, shell: false });
+    // Its own process group: a Ctrl-C at the terminal reaches the bot, which ends ffmpeg itself.
+    const child = spawn(this.binary, this.args, { stdio, shell: false, detached: true });
     this.child = child;
     live.add(this);
     this.log.debug({ pid: child.pid }, "ffmpeg started");
