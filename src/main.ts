@@ -2,19 +2,30 @@
 import { existsSync } from "node:fs";
 import { startApp, StartupError } from "./app.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
+import { runDemoCli } from "./dev/demo-cli.ts";
 import { createLogger } from "./util/logger.ts";
 
-function configPath(argv: readonly string[]): string {
+const DEFAULT_CONFIG = "config/config.yaml";
+
+/** The config file asked for (--config FILE, else MCC_CONFIG), or undefined for the default. */
+function configPath(argv: readonly string[]): string | undefined {
   const i = argv.indexOf("--config");
-  if (i >= 0 && argv[i + 1] !== undefined) return argv[i + 1] ?? "";
-  return process.env["MCC_CONFIG"] ?? "config/config.yaml";
+  if (i >= 0) return argv[i + 1] ?? "";
+  return process.env["MCC_CONFIG"];
 }
 
 async function main(): Promise<void> {
   const bootLog = createLogger();
-  const file = configPath(process.argv.slice(2));
+  const asked = configPath(process.argv.slice(2));
+  if (asked === undefined && !existsSync(DEFAULT_CONFIG)) {
+    // The embedded default: no configuration at all gives a local homeserver and a demo camera.
+    bootLog.info(`no ${DEFAULT_CONFIG}: starting the demo (local homeserver and demo camera); copy config/config.example.yaml to use your own`);
+    await runDemoCli();
+    return;
+  }
+  const file = asked ?? DEFAULT_CONFIG;
   if (!existsSync(file)) {
-    bootLog.fatal({ file }, "no configuration file: copy config/config.example.yaml to config/config.yaml (or pass --config FILE / MCC_CONFIG)");
+    bootLog.fatal({ file }, "the configuration file does not exist (see config/config.example.yaml)");
     process.exitCode = 2;
     return;
   }
