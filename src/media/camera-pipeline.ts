@@ -13,6 +13,7 @@ import {
 } from "./ffmpeg-args.ts";
 import { FfmpegProcess, type FfmpegExit } from "./ffmpeg-process.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
+import { renderOfflineFrame } from "./offline-frame.ts";
 
 export type PipelineState = "stopped" | "starting" | "running" | "retrying";
 
@@ -22,6 +23,10 @@ export const RECONNECT_BACKOFF_S = [1, 2, 5, 10, 30] as const;
 const HEALTHY_AFTER_MS = 10_000;
 /** Raw video held while ffmpeg has not yet reported the output size (bounded). */
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
+/** No frame for this long while running: the stream is stuck, restart ffmpeg. */
+const STALL_MS = 10_000;
+/** While the camera is offline, calls get the offline picture at this interval. */
+const OFFLINE_FRAME_INTERVAL_MS = 500;
 
 interface PipelineEvents {
   state: [state: PipelineState];
@@ -53,6 +58,10 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private healthyTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastFrameAt = 0;
+  private offlineTimer: NodeJS.Timeout | undefined;
+  private offlineFrame: { width: number; height: number; data: Uint8Array } | undefined;
   private splitter: FrameSplitter | undefined;
   private size: { width: number; height: number } | undefined;
   private framesIn = 0;
@@ -113,8 +122,35 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private clearTimers(): void {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.healthyTimer !== undefined) clearTimeout(this.healthyTimer);
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
     this.retryTimer = undefined;
     this.healthyTimer = undefined;
+    this.stallTimer = undefined;
+    this.stopOfflinePicture();
+  }
+
+  /** Calls keep getting a picture while the camera is away: "camera offline", rendered once. */
+  private startOfflinePicture(): void {
+    if (this.offlineTimer !== undefined || !this.wanted) return;
+    const width = this.size?.width ?? this.camera.maxWidth - (this.camera.maxWidth % 2);
+    const height = this.size?.height ?? this.camera.maxHeight - (this.camera.maxHeight % 2);
+    const send = (): void => {
+      if (this.offlineFrame) this.video.onFrame(this.offlineFrame);
+    };
+    this.offlineTimer = setInterval(send, OFFLINE_FRAME_INTERVAL_MS);
+    if (this.offlineFrame?.width !== width || this.offlineFrame.height !== height) {
+      void renderOfflineFrame(this.ffmpegPath, width, height).then((data) => {
+        this.offlineFrame = { width, height, data };
+        if (this.offlineTimer !== undefined) send();
+      });
+    } else {
+      send();
+    }
+  }
+
+  private stopOfflinePicture(): void {
+    if (this.offlineTimer !== undefined) clearInterval(this.offlineTimer);
+    this.offlineTimer = undefined;
   }
 
   private foldSplitterCounts(): void {
@@ -189,8 +225,11 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       (data) => {
         frame.data = data;
         this.video.onFrame(frame);
+        this.lastFrameAt = Date.now();
         if (first) {
           first = false;
+          this.stopOfflinePicture();
+          this.watchForStall();
           this.setState("running");
           this.emit("firstFrame", size);
           this.log.info({ width: size.width, height: size.height, restarts: this.restarts }, "camera video flowing");
@@ -204,13 +243,25 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     return this.splitter;
   }
 
+  private watchForStall(): void {
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
+    const proc = this.process;
+    this.stallTimer = setInterval(() => {
+      if (this.process !== proc || Date.now() - this.lastFrameAt < STALL_MS) return;
+      this.log.warn({ stalledForMs: Date.now() - this.lastFrameAt }, "camera stream stalled; restarting it");
+      void proc?.stop();
+    }, STALL_MS / 2);
+  }
+
   private onExit(proc: FfmpegProcess, exit: FfmpegExit, missingAudio: boolean): void {
     if (this.process !== proc) return;
     this.process = undefined;
     this.foldSplitterCounts();
     this.audioSplitter.reset();
     if (this.healthyTimer !== undefined) clearTimeout(this.healthyTimer);
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
     this.healthyTimer = undefined;
+    this.stallTimer = undefined;
     if (!this.wanted) return;
     if (missingAudio && this.audioEnabled) {
       this.audioEnabled = false;
@@ -223,6 +274,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.restarts++;
     this.log.warn({ code: exit.code, signal: exit.signal, ffmpeg: exit.lastLines.slice(-3), retryInS: delayS }, "camera stream ended; reconnecting");
     this.setState("retrying");
+    this.startOfflinePicture();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.wanted) this.spawn();

@@ -1,0 +1,172 @@
+/**
+ * The shared camera pipeline on real parts: calls of one camera share one RTSP session and one
+ * ffmpeg; the pipeline starts when the invite goes out and stops after the idle grace; a camera that
+ * goes away mid-call shows the offline picture and comes back by itself; H.265 and MJPEG cameras work.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type App } from "../../src/app.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
+import { OFFLINE_LUMA } from "../../src/media/offline-frame.ts";
+import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
+import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const IDLE_MS = 1500;
+let synapse: SynapseHandle;
+let cam1: RtspCamera;
+let cam265: RtspCamera;
+let camMjpeg: RtspCamera;
+let app: App;
+const people: { callee: Callee; dm: string }[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+
+/** Mean luma of a 32×32 block near the top-left corner of an I420 frame (away from the offline text). */
+function cornerLuma(frame: { width: number; height: number; data: Uint8Array }): number {
+  let sum = 0;
+  const x0 = Math.floor(frame.width / 8);
+  const y0 = Math.floor(frame.height / 8);
+  for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) sum += frame.data[(y0 + y) * frame.width + x0 + x] ?? 0;
+  return sum / 1024;
+}
+
+function person(i: number): { callee: Callee; dm: string } {
+  const p = people[i];
+  if (!p) throw new Error(`no person ${i}`);
+  return p;
+}
+
+async function ring(i: number, camera: string): Promise<IncomingCall> {
+  const { callee, dm } = person(i);
+  const ringing = callee.nextIncomingCall(20_000);
+  await callee.client.sendTextMessage(dm, `!call ${camera}`);
+  return ringing;
+}
+
+async function released(): Promise<void> {
+  await waitFor("every call released", () => app.calls.activeCount() === 0 && openPeerConnectionCount() === 0, { timeoutMs: 10_000 });
+}
+
+beforeAll(async () => {
+  synapse = await startSynapse();
+  cleanups.push(() => synapse.stop());
+  cam1 = await startRtspCamera({ width: 1280, height: 720, fps: 25, audio: "pcma", pattern: "smpte" });
+  cleanups.push(() => cam1.stop());
+  cam265 = await startRtspCamera({ width: 640, height: 360, fps: 15, codec: "h265", audio: "none", path: "h265" });
+  cleanups.push(() => cam265.stop());
+  camMjpeg = await startRtspCamera({ width: 640, height: 360, fps: 15, codec: "mjpeg", audio: "none", path: "mjpeg" });
+  cleanups.push(() => camMjpeg.stop());
+
+  const bot = await synapse.registerUser("hubbot");
+  const users = [await synapse.registerUser("ann"), await synapse.registerUser("ben"), await synapse.registerUser("cat")];
+  const config = parseConfig({
+    homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
+    allowedUsers: users.map((u) => u.userId),
+    cameras: [
+      { name: "cam1", url: cam1.url },
+      { name: "h265", url: cam265.url, audio: false },
+      { name: "mjpeg", url: camMjpeg.url, audio: false },
+    ],
+    media: { idleStopMs: IDLE_MS },
+    dataDir: mkdtempSync(path.join(tmpdir(), "mcc-hub-")),
+  });
+  app = await startApp(config, { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) });
+  cleanups.push(() => app.stop());
+  for (const user of users) {
+    const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
+    cleanups.push(() => callee.stop());
+    const { room_id: dm } = await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
+    await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(bot.userId));
+    people.push({ callee, dm });
+  }
+}, 180_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe("camera hub", () => {
+  it("starts the camera before the answer and shares one RTSP session among three calls", async () => {
+    const sessionsBefore = cam1.sessionsOpened();
+    const first = await ring(0, "cam1");
+    // Ringing, not answered: the pipeline already runs, so video is there the moment the call is answered.
+    await waitFor("cam1 running before the answer", () => app.hub.stats()["cam1"]?.state === "running", { timeoutMs: 15_000 });
+    expect(first.isEnded()).toBe(false);
+    const second = await ring(1, "cam1");
+    const third = await ring(2, "cam1");
+    await Promise.all([first.answer(), second.answer(), third.answer()]);
+    for (const call of [first, second, third]) {
+      const v = await call.waitForFrames(25, 15_000);
+      expect(v.width).toBe(1280);
+    }
+    expect(cam1.sessionsOpened() - sessionsBefore).toBe(1);
+    expect(liveFfmpegCount()).toBe(1);
+    expect(app.hub.stats()["cam1"]?.leases).toBe(3);
+
+    for (const call of [first, second, third]) call.hangup();
+    await released();
+    // Within the idle grace the pipeline is still there ...
+    expect(app.hub.stats()["cam1"]?.state).toBe("running");
+    // ... and after it, stopped, with no ffmpeg left.
+    await waitFor("cam1 stopped after the idle grace", () => app.hub.stats()["cam1"]?.state === "stopped" && liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
+  });
+
+  it("a call within the idle grace reuses the running pipeline", async () => {
+    const sessionsBefore = cam1.sessionsOpened();
+    const a = await ring(0, "cam1");
+    await a.answer();
+    await a.waitForFrames(10, 15_000);
+    a.hangup();
+    await released();
+    const b = await ring(1, "cam1");
+    await b.answer();
+    await b.waitForFrames(10, 15_000);
+    expect(cam1.sessionsOpened() - sessionsBefore).toBe(1);
+    b.hangup();
+    await released();
+    await waitFor("no ffmpeg after the grace", () => liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
+  });
+
+  it("keeps the call up while the camera is away, shows the offline picture, and resumes by itself", async () => {
+    const call = await ring(0, "cam1");
+    await call.answer();
+    await call.waitForFrames(10, 15_000);
+    const live = call.lastFrame();
+    expect(live && Math.abs(cornerLuma(live) - OFFLINE_LUMA)).toBeGreaterThan(20);
+
+    await cam1.stop();
+    await waitFor("the offline picture", () => {
+      const f = call.lastFrame();
+      return f !== undefined && Math.abs(cornerLuma(f) - OFFLINE_LUMA) < 8;
+    }, { timeoutMs: 15_000 });
+    expect(call.isEnded()).toBe(false);
+
+    await cam1.restart();
+    await waitFor("camera video again", () => {
+      const f = call.lastFrame();
+      return f !== undefined && Math.abs(cornerLuma(f) - OFFLINE_LUMA) > 20;
+    }, { timeoutMs: 20_000 });
+    expect(call.isEnded()).toBe(false);
+    expect(app.hub.stats()["cam1"]?.restarts).toBeGreaterThanOrEqual(1);
+    call.hangup();
+    await released();
+  }, 60_000);
+
+  it("decodes H.265 and MJPEG cameras", async () => {
+    for (const name of ["h265", "mjpeg"]) {
+      const call = await ring(0, name);
+      await call.answer();
+      const v = await call.waitForFrames(15, 15_000);
+      expect({ camera: name, width: v.width, height: v.height }).toEqual({ camera: name, width: 640, height: 360 });
+      call.hangup();
+      await released();
+    }
+    await waitFor("no ffmpeg left", () => liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
+  }, 60_000);
+});
