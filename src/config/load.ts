@@ -25,6 +25,7 @@ export interface CameraConfig {
   maxFps: number;
   audio: boolean;
   keepWarm: boolean;
+  hwaccel: "none" | "auto" | "vaapi" | "cuda" | "qsv";
 }
 
 export interface Config {
@@ -150,6 +151,7 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
     maxFps: cam.maxFps,
     audio: cam.audio,
     keepWarm: cam.keepWarm,
+    hwaccel: cam.hwaccel,
   };
 }
 

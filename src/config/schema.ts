@@ -18,6 +18,8 @@ export const cameraSchema = z
     audio: z.boolean().default(true),
     /** Keep this camera's pipeline running between calls (doorbells: no start-up delay). */
     keepWarm: z.boolean().default(false),
+    /** Hardware decoding; falls back to software (with one log line) when it does not work. */
+    hwaccel: z.enum(["none", "auto", "vaapi", "cuda", "qsv"]).default("none"),
   })
   .strict()
   .refine((c) => (c.url === undefined) !== (c.urlFile === undefined), {

@@ -8,6 +8,7 @@ import {
   AUDIO_CHUNK_SAMPLES,
   AUDIO_SAMPLE_RATE,
   buildCameraArgs,
+  isHwAccelError,
   isMissingAudioError,
   OutputSizeParser,
 } from "./ffmpeg-args.ts";
@@ -42,6 +43,8 @@ export interface PipelineStats {
   framesDropped: number;
   restarts: number;
   audio: boolean;
+  /** The decoding in use: the configured hardware decoder, or "none" (software). */
+  hwaccel: CameraConfig["hwaccel"];
 }
 
 /**
@@ -55,6 +58,9 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private process: FfmpegProcess | undefined;
   private wanted = false;
   private audioEnabled: boolean;
+  private hwaccel: CameraConfig["hwaccel"];
+  /** Frames seen from the current ffmpeg. */
+  private framesThisRun = 0;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private healthyTimer: NodeJS.Timeout | undefined;
@@ -78,6 +84,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   ) {
     super();
     this.audioEnabled = camera.audio;
+    this.hwaccel = camera.hwaccel;
   }
 
   stats(): PipelineStats {
@@ -89,6 +96,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       framesDropped: this.framesDropped + (this.splitter?.dropped ?? 0),
       restarts: this.restarts,
       audio: this.audioEnabled,
+      hwaccel: this.hwaccel,
     };
   }
 
@@ -163,16 +171,26 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private spawn(): void {
     this.setState(this.attempt === 0 ? "starting" : "retrying");
     const { camera } = this;
-    const args = buildCameraArgs({ url: camera.url, maxWidth: camera.maxWidth, maxHeight: camera.maxHeight, maxFps: camera.maxFps, audio: this.audioEnabled });
+    const args = buildCameraArgs({
+      url: camera.url,
+      maxWidth: camera.maxWidth,
+      maxHeight: camera.maxHeight,
+      maxFps: camera.maxFps,
+      audio: this.audioEnabled,
+      hwaccel: this.hwaccel,
+    });
+    this.framesThisRun = 0;
     const proc = new FfmpegProcess(this.ffmpegPath, args, this.log);
     this.process = proc;
     const sizeParser = new OutputSizeParser();
     let missingAudio = false;
+    let hwFailed = false;
     const early: Buffer[] = [];
     let earlyBytes = 0;
 
     proc.on("line", (line) => {
       if (isMissingAudioError(line)) missingAudio = true;
+      if (isHwAccelError(line)) hwFailed = true;
       if (this.splitter === undefined) {
         const size = sizeParser.line(line);
         if (size) {
@@ -184,7 +202,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       this.log.trace({ ffmpeg: line }, "ffmpeg");
     });
     proc.once("exit", (exit) => {
-      this.onExit(proc, exit, missingAudio);
+      this.onExit(proc, exit, missingAudio, hwFailed);
     });
 
     let pipes: { video: Readable; audio: Readable | undefined };
@@ -226,6 +244,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
         frame.data = data;
         this.video.onFrame(frame);
         this.lastFrameAt = Date.now();
+        this.framesThisRun++;
         if (first) {
           first = false;
           this.stopOfflinePicture();
@@ -253,7 +272,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     }, STALL_MS / 2);
   }
 
-  private onExit(proc: FfmpegProcess, exit: FfmpegExit, missingAudio: boolean): void {
+  private onExit(proc: FfmpegProcess, exit: FfmpegExit, missingAudio: boolean, hwFailed: boolean): void {
     if (this.process !== proc) return;
     this.process = undefined;
     this.foldSplitterCounts();
@@ -266,6 +285,12 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     if (missingAudio && this.audioEnabled) {
       this.audioEnabled = false;
       this.log.warn("the camera has no audio stream: continuing with video only");
+      this.spawn();
+      return;
+    }
+    if (hwFailed && this.hwaccel !== "none" && this.framesThisRun === 0) {
+      this.log.warn({ hwaccel: this.hwaccel, ffmpeg: exit.lastLines.slice(-2) }, "hardware decoding failed: using software decoding");
+      this.hwaccel = "none";
       this.spawn();
       return;
     }

@@ -1,7 +1,11 @@
 /** Command lines for the camera pipeline's ffmpeg. Pure: the tests read them, the process owner runs them. */
 
+export type HwAccel = "none" | "auto" | "vaapi" | "cuda" | "qsv";
+
 export interface CameraArgsOptions {
   url: string;
+  /** Hardware decoding; decoded frames are copied back to memory for the scaler. */
+  hwaccel?: HwAccel;
   maxWidth: number;
   maxHeight: number;
   maxFps: number;
@@ -75,7 +79,8 @@ export function videoFilter(opts: Pick<CameraArgsOptions, "maxWidth" | "maxHeigh
  */
 export function buildCameraArgs(opts: CameraArgsOptions): string[] {
   const input = inputArgs(opts.url, { width: opts.maxWidth, height: opts.maxHeight, fps: opts.maxFps });
-  const args = ["-hide_banner", "-nostats", "-loglevel", "info", ...input.args];
+  const hw = opts.hwaccel !== undefined && opts.hwaccel !== "none" && !isDemoSource(opts.url) ? ["-hwaccel", opts.hwaccel] : [];
+  const args = ["-hide_banner", "-nostats", "-loglevel", "info", ...hw, ...input.args];
   args.push(
     "-map", "0:v:0",
     "-vf", videoFilter(opts),
@@ -113,6 +118,11 @@ export class OutputSizeParser {
     if (m?.[1] === undefined || m[2] === undefined) return undefined;
     return { width: Number(m[1]), height: Number(m[2]) };
   }
+}
+
+/** True when ffmpeg reports that the hardware decoder could not be set up. */
+export function isHwAccelError(stderrLine: string): boolean {
+  return /Device creation failed|No device available for decoder|Device setup failed|Failed setup for format/.test(stderrLine);
 }
 
 /** True when ffmpeg refused the audio output because the source has no audio stream. */

@@ -72,6 +72,8 @@ beforeAll(async () => {
       { name: "cam1", url: cam1.url },
       { name: "h265", url: cam265.url, audio: false },
       { name: "mjpeg", url: camMjpeg.url, audio: false },
+      // No GPU on the test machine: VA-API cannot be set up, so this camera must fall back to software.
+      { name: "hw", url: cam1.url, hwaccel: "vaapi", maxWidth: 640, maxHeight: 360 },
     ],
     media: { idleStopMs: IDLE_MS },
     dataDir: mkdtempSync(path.join(tmpdir(), "mcc-hub-")),
@@ -169,4 +171,14 @@ describe("camera hub", () => {
     }
     await waitFor("no ffmpeg left", () => liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
   }, 60_000);
+
+  it("falls back to software decoding when the hardware decoder cannot be set up", async () => {
+    const call = await ring(0, "hw");
+    await call.answer();
+    const v = await call.waitForFrames(15, 20_000);
+    expect({ width: v.width, height: v.height }).toEqual({ width: 640, height: 360 });
+    expect(app.hub.stats()["hw"]?.hwaccel).toBe("none");
+    call.hangup();
+    await released();
+  }, 40_000);
 });
