@@ -59,6 +59,7 @@ describe("parseConfig: a valid configuration", () => {
           maxFps: 25,
           audio: true,
           keepWarm: false,
+          hwaccel: "none",
         },
       ],
       calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
@@ -71,7 +72,7 @@ describe("parseConfig: a valid configuration", () => {
   it("keeps values that are given, and fills the rest of a partial section", () => {
     const config = parse({
       ...minimal(),
-      cameras: [{ name: "door-1", url: "rtsp://d/x", description: "Front door", maxWidth: 640, maxHeight: 480, maxFps: 15, audio: false, keepWarm: true }],
+      cameras: [{ name: "door-1", url: "rtsp://d/x", description: "Front door", maxWidth: 640, maxHeight: 480, maxFps: 15, audio: false, keepWarm: true, hwaccel: "vaapi" }],
       calls: { inviteLifetimeMs: 30_000 },
       media: { ffmpegPath: "/usr/bin/ffmpeg" },
       dataDir: "/var/lib/mcc",
@@ -86,6 +87,7 @@ describe("parseConfig: a valid configuration", () => {
       maxFps: 15,
       audio: false,
       keepWarm: true,
+      hwaccel: "vaapi",
     });
     expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000 });
     expect(config.media).toEqual({ ffmpegPath: "/usr/bin/ffmpeg", idleStopMs: 10_000 });
