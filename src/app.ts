@@ -4,6 +4,8 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { CallManager } from "./call/manager.ts";
+import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
+import { HttpServer } from "./http/server.ts";
 import type { Config } from "./config/load.ts";
 import { AccessList } from "./matrix/access.ts";
 import { Bot } from "./matrix/bot.ts";
@@ -22,6 +24,9 @@ export interface App {
   hub: CameraHub;
   calls: CallManager;
   turn: TurnCredentials;
+  /** The HTTP listener and its bound address, when `http.listen` is configured. */
+  http: { server: HttpServer; host: string; port: number } | undefined;
+  doorbell: Doorbell;
   /** Hangs up every call, stops syncing and every camera pipeline. Idempotent. */
   stop(): Promise<void>;
 }
@@ -60,21 +65,35 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   });
   new Bot(client, matrix.userId, access, config.cameras, calls, log).attach();
 
+  let stopping: Promise<void> | undefined;
+  let http: App["http"];
+  if (config.http.listen !== undefined) {
+    const server = new HttpServer(log.child({ component: "http" }));
+    server.route("GET", "/healthz", () => ({
+      status: stopping ? 503 : 200,
+      contentType: "application/json",
+      body: JSON.stringify({ status: stopping ? "stopping" : "ok", calls: calls.activeCount(), cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])) }),
+    }));
+    http = { server, ...(await server.listen(config.http.listen)) };
+  }
+  const doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, http: http?.server });
+
   await client.start();
   hub.startWarm();
   log.info({ cameras: hub.names() }, "matrix-camera-call is running");
 
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info("stopping");
+      await doorbell.stop();
       await calls.hangupAll("user_hangup");
       client.stop();
       await hub.stopAll();
+      await http?.server.close();
       log.info("stopped");
     })();
     return stopping;
   };
 
-  return { config, log, matrix, ffmpeg, hub, calls, turn, stop };
+  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, stop };
 }

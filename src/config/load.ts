@@ -26,6 +26,7 @@ export interface CameraConfig {
   audio: boolean;
   keepWarm: boolean;
   hwaccel: "none" | "auto" | "vaapi" | "cuda" | "qsv";
+  ring: CameraRawConfig["ring"];
 }
 
 export interface Config {
@@ -40,6 +41,8 @@ export interface Config {
   cameras: CameraConfig[];
   calls: RawConfig["calls"];
   media: { ffmpegPath: string | undefined; idleStopMs: number };
+  http: RawConfig["http"];
+  triggers: RawConfig["triggers"];
   /** Absolute path. */
   dataDir: string;
   logLevel: RawConfig["logLevel"];
@@ -118,6 +121,8 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     cameras,
     calls: raw.calls,
     media: { ffmpegPath: raw.media.ffmpegPath, idleStopMs: raw.media.idleStopMs },
+    http: raw.http,
+    triggers: raw.triggers,
     dataDir: path.resolve(baseDir, raw.dataDir),
     logLevel: raw.logLevel,
   };
@@ -152,6 +157,7 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
     audio: cam.audio,
     keepWarm: cam.keepWarm,
     hwaccel: cam.hwaccel,
+    ring: cam.ring,
   };
 }
 

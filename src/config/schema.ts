@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ringSchema, triggersSchema } from "./doorbell-schema.ts";
 
 const USER_ID = /^@[^\s:]+:[^\s]+$/;
 const SERVER_PATTERN = /^\*:[^\s]+$/;
@@ -20,6 +21,8 @@ export const cameraSchema = z
     keepWarm: z.boolean().default(false),
     /** Hardware decoding; falls back to software (with one log line) when it does not work. */
     hwaccel: z.enum(["none", "auto", "vaapi", "cuda", "qsv"]).default("none"),
+    /** Doorbell: who a press rings (see triggers). */
+    ring: ringSchema.optional(),
   })
   .strict()
   .refine((c) => (c.url === undefined) !== (c.urlFile === undefined), {
@@ -75,6 +78,14 @@ export const configSchema = z
       })
       .strict()
       .default({ idleStopMs: 10_000 }),
+    http: z
+      .object({
+        /** host:port of the bot's HTTP listener (/healthz, /metrics, the doorbell webhook). Off when absent. */
+        listen: z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:8080").optional(),
+      })
+      .strict()
+      .default({}),
+    triggers: triggersSchema,
     /** Where the sync token and the login (token, device) are kept. */
     dataDir: z.string().min(1).default("./data"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),

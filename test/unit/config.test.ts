@@ -60,10 +60,13 @@ describe("parseConfig: a valid configuration", () => {
           audio: true,
           keepWarm: false,
           hwaccel: "none",
+          ring: undefined,
         },
       ],
       calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
       media: { ffmpegPath: undefined, idleStopMs: 10_000 },
+      http: {},
+      triggers: {},
       dataDir: path.resolve("/srv/mcc", "data"),
       logLevel: "info",
     });
@@ -88,6 +91,7 @@ describe("parseConfig: a valid configuration", () => {
       audio: false,
       keepWarm: true,
       hwaccel: "vaapi",
+      ring: undefined,
     });
     expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000 });
     expect(config.media).toEqual({ ffmpegPath: "/usr/bin/ffmpeg", idleStopMs: 10_000 });
