@@ -6,6 +6,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
 import { HttpServer } from "./http/server.ts";
+import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
 import { AccessList } from "./matrix/access.ts";
 import { Bot } from "./matrix/bot.ts";
@@ -27,6 +28,7 @@ export interface App {
   /** The HTTP listener and its bound address, when `http.listen` is configured. */
   http: { server: HttpServer; host: string; port: number } | undefined;
   doorbell: Doorbell;
+  metrics: Metrics;
   /** Hangs up every call, stops syncing and every camera pipeline. Idempotent. */
   stop(): Promise<void>;
 }
@@ -60,7 +62,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     { inviteLifetimeMs: config.calls.inviteLifetimeMs, iceDisconnectedTimeoutMs: config.calls.iceDisconnectedTimeoutMs },
     log,
   );
+  const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats() });
   calls.on("ended", (end) => {
+    metrics.callEnded(end);
     log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");
   });
   new Bot(client, matrix.userId, access, config.cameras, calls, log).attach();
@@ -74,6 +78,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       contentType: "application/json",
       body: JSON.stringify({ status: stopping ? "stopping" : "ok", calls: calls.activeCount(), cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])) }),
     }));
+    server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
     http = { server, ...(await server.listen(config.http.listen)) };
   }
   const doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, http: http?.server });
@@ -95,5 +100,5 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     return stopping;
   };
 
-  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, stop };
+  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, metrics, stop };
 }

@@ -62,6 +62,8 @@ export interface LocalSynapseOptions {
   /** Keep a temporary data directory after stop() (for debugging a test). */
   keepData?: boolean;
   turn?: { uris: string[]; sharedSecret: string; userLifetimeMs?: number };
+  /** More homeserver.yaml settings, merged over the generated ones (e.g. served well-known content). */
+  extraConfig?: Record<string, unknown>;
   log?: Logger;
 }
 
@@ -180,7 +182,7 @@ const LOG_CONFIG = {
 
 function patchConfig(
   config: Record<string, unknown>,
-  params: { port: number; dataDir: string; sharedSecret: string; turn: LocalSynapseOptions["turn"] },
+  params: { port: number; dataDir: string; sharedSecret: string; turn: LocalSynapseOptions["turn"]; extraConfig?: Record<string, unknown> | undefined },
 ): Record<string, unknown> {
   const patched: Record<string, unknown> = {
     ...config,
@@ -228,6 +230,7 @@ function patchConfig(
     patched["turn_user_lifetime"] = params.turn.userLifetimeMs ?? 86_400_000;
     patched["turn_allow_guests"] = true;
   }
+  Object.assign(patched, params.extraConfig ?? {});
   return patched;
 }
 
@@ -352,7 +355,7 @@ export async function startLocalSynapse(opts: LocalSynapseOptions = {}): Promise
   const current = configFileSchema.parse(YAML.parse(await readFile(hostConfigPath, "utf8")));
   const existingSecret = current["registration_shared_secret"];
   const sharedSecret = typeof existingSecret === "string" && existingSecret !== "" ? existingSecret : randomBytes(24).toString("hex");
-  const config = patchConfig(current, { port, dataDir: chrootDataDir, sharedSecret, turn: opts.turn });
+  const config = patchConfig(current, { port, dataDir: chrootDataDir, sharedSecret, turn: opts.turn, extraConfig: opts.extraConfig });
   await writeFile(hostConfigPath, YAML.stringify(config), { mode: 0o600 });
   await chmod(hostConfigPath, 0o600); // it holds the registration secret
   await writeFile(path.join(hostDataDir, "log.config"), YAML.stringify(LOG_CONFIG));

@@ -28,6 +28,8 @@ export interface SynapseHandle {
 
 export interface StartSynapseOptions {
   turn?: { uris: string[]; sharedSecret: string; userLifetimeMs?: number };
+  /** More homeserver.yaml settings merged over the generated ones. */
+  extraConfig?: Record<string, unknown>;
 }
 
 /** The provisioned chroot that holds Synapse. */
@@ -40,6 +42,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
     log: harnessLog,
     keepData: process.env["KEEP_SYNAPSE_DATA"] !== undefined,
     ...(opts.turn !== undefined ? { turn: opts.turn } : {}),
+    ...(opts.extraConfig !== undefined ? { extraConfig: opts.extraConfig } : {}),
   });
   return {
     baseUrl: synapse.baseUrl,

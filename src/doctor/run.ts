@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
+import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkListen, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
+
+/** The token the bot would use: the configured one, else the login it saved in dataDir. */
+function tokenOf(config: Config): string | undefined {
+  if (config.homeserver.accessToken !== undefined) return config.homeserver.accessToken;
+  const saved = path.join(config.dataDir, "login.json");
+  if (!existsSync(saved)) return undefined;
+  try {
+    const parsed = z.object({ accessToken: z.string() }).loose().safeParse(JSON.parse(readFileSync(saved, "utf8")));
+    return parsed.success ? parsed.data.accessToken : undefined;
+  } catch {
+    return undefined; // unreadable saved login: the bot would log in again
+  }
+}
+
+/** Runs every check of a loaded configuration. */
+export async function runChecks(config: Config): Promise<CheckResult[]> {
+  const token = tokenOf(config);
+  const results: CheckResult[] = [{ name: "configuration", status: "pass", detail: `${config.cameras.length} camera(s), ${config.allowedUsers.length} allowed user entr${config.allowedUsers.length === 1 ? "y" : "ies"}` }];
+  const homeserver = await checkHomeserver(config);
+  results.push(homeserver);
+  let userId: string | undefined;
+  if (homeserver.status === "pass") {
+    const who = await checkToken(config, token);
+    results.push(who.result);
+    userId = who.userId ?? config.homeserver.user;
+    if (who.result.status !== "fail") results.push(await checkTurn(config, token));
+    results.push(await checkWellKnown(config, userId));
+  }
+  results.push(checkEncryption());
+  const ff = await checkFfmpeg(config);
+  results.push(ff.result);
+  for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));
+  const listen = await checkListen(config);
+  if (listen) results.push(listen);
+  return results;
+}
+
+/** Loads the config file and runs the checks; an invalid config is itself the failing check. */
+export async function runDoctor(file: string, env: Record<string, string | undefined> = process.env): Promise<CheckResult[]> {
+  let config: Config;
+  try {
+    config = loadConfigFile(file, env);
+  } catch (err: unknown) {
+    if (err instanceof ConfigError) {
+      return [{ name: "configuration", status: "fail", detail: err.problems.map((p) => `${p.key}: ${p.message}`).join("; "), fix: `fix ${file} (see config/config.example.yaml)` }];
+    }
+    throw err;
+  }
+  return runChecks(config);
+}
+
+const MARK = { pass: "PASS", warn: "WARN", fail: "FAIL" } as const;
+
+export function formatReport(results: readonly CheckResult[]): string {
+  const lines = results.map((r) => `${MARK[r.status]}  ${r.name}: ${r.detail}${r.fix !== undefined ? `\n      fix: ${r.fix}` : ""}`);
+  const failed = results.filter((r) => r.status === "fail").length;
+  const warned = results.filter((r) => r.status === "warn").length;
+  lines.push("", failed > 0 ? `${failed} problem(s) to fix, ${warned} warning(s)` : `all good${warned > 0 ? ` (${warned} warning(s))` : ""}`);
+  return lines.join("\n") + "\n";
+}
+
+export function exitCodeOf(results: readonly CheckResult[]): number {
+  return results.some((r) => r.status === "fail") ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { EndReason } from "../call/state.ts";
+import type { PipelineStats } from "../media/camera-pipeline.ts";
+
+export type CallOutcome = "answered" | "declined" | "timed_out" | "failed";
+
+/** What a finished call counts as: answered once media flowed, else why it did not. */
+export function outcomeOf(end: { reason: EndReason; connected: boolean }): CallOutcome {
+  if (end.connected) return "answered";
+  if (end.reason === "declined") return "declined";
+  if (end.reason === "invite_timeout") return "timed_out";
+  return "failed";
+}
+
+const PIPELINE_STATES = ["stopped", "starting", "running", "retrying"] as const;
+
+export interface MetricsSources {
+  activeCalls(): number;
+  cameras(): Record<string, PipelineStats>;
+}
+
+/**
+ * Prometheus metrics, on their own registry. Gauges and the per-camera counters are read from the
+ * call manager and the camera hub when scraped (nothing is counted twice on the media path).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly outcomes: Counter<"outcome">;
+  private readonly setup: Histogram<"phase">;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "mcc_process_" });
+    new Gauge({ name: "mcc_active_calls", help: "Calls in progress (ringing or connected).", registers, collect() { this.set(sources.activeCalls()); } });
+    this.outcomes = new Counter({ name: "mcc_calls_total", help: "Finished calls by outcome.", labelNames: ["outcome"], registers });
+    for (const outcome of ["answered", "declined", "timed_out", "failed"] as const) this.outcomes.inc({ outcome }, 0);
+    this.setup = new Histogram({
+      name: "mcc_call_setup_seconds",
+      help: "Call set-up times: invite sent to answer, and answer to media connected.",
+      labelNames: ["phase"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    });
+    new Gauge({
+      name: "mcc_camera_pipeline_state",
+      help: "1 for the state each camera pipeline is in.",
+      labelNames: ["camera", "state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [camera, s] of Object.entries(sources.cameras())) {
+          for (const state of PIPELINE_STATES) this.set({ camera, state }, s.state === state ? 1 : 0);
+        }
+      },
+    });
+    const perCamera = (name: string, help: string, pick: (s: PipelineStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["camera"],
+        registers,
+        collect() {
+          for (const [camera, s] of Object.entries(sources.cameras())) this.set({ camera }, pick(s));
+        },
+      });
+    };
+    perCamera("mcc_camera_frames_in_total", "Frames decoded from the camera and handed to WebRTC.", (s) => s.framesIn);
+    perCamera("mcc_camera_frames_dropped_total", "Frames skipped because newer ones were already there.", (s) => s.framesDropped);
+    perCamera("mcc_camera_ffmpeg_restarts_total", "Times the camera's ffmpeg was restarted after it ended.", (s) => s.restarts);
+  }
+
+  callEnded(end: { reason: EndReason; connected: boolean }): void {
+    this.outcomes.inc({ outcome: outcomeOf(end) });
+  }
+
+  /** A call set-up phase took `seconds` ("answer": invite → answer, "connect": answer → media). */
+  setupPhase(phase: "answer" | "connect", seconds: number): void {
+    this.setup.observe({ phase }, seconds);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
