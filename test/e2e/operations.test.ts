@@ -1,0 +1,130 @@
+/**
+ * The bot as a real process (`src/main.ts` with a config file): /healthz answers, /metrics counts a real
+ * call, and SIGTERM during a call hangs it up (the callee sees the hangup), stops every ffmpeg and exits 0
+ * within 5 s.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/dev/local-synapse.ts";
+import { startCallee, type Callee } from "../harness/callee.ts";
+import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { waitFor } from "../harness/wait.ts";
+
+let synapse: SynapseHandle;
+let camera: RtspCamera;
+let callee: Callee;
+let bot: ChildProcess;
+let exited: Promise<number | null>;
+let base: string;
+let dm: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+const CAMERA_PATH = `ops${process.pid}`;
+
+function ffmpegOfThisTest(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmd.includes("ffmpeg") && cmd.includes(CAMERA_PATH)) pids.push(Number(entry));
+    } catch {
+      continue; // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+async function metric(name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " ") || l.startsWith(name + "{") && l.includes(name));
+  return line === undefined ? undefined : Number(line.split(" ").at(-1));
+}
+
+beforeAll(async () => {
+  synapse = await startSynapse();
+  cleanups.push(() => synapse.stop());
+  camera = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma", path: CAMERA_PATH });
+  cleanups.push(() => camera.stop());
+  const botUser = await synapse.registerUser("opsbot");
+  const alice = await synapse.registerUser("opsalice");
+  const dir = mkdtempSync(path.join(tmpdir(), "mcc-ops-"));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const file = path.join(dir, "config.yaml");
+  writeFileSync(file, [
+    "homeserver:",
+    `  url: ${synapse.baseUrl}`,
+    "allowedUsers: ['@opsalice:localhost']",
+    "cameras:",
+    "  - name: cam",
+    `    url: "${camera.url}"`,
+    "http:",
+    `  listen: 127.0.0.1:${port}`,
+    "media:",
+    "  idleStopMs: 60000",
+    `dataDir: ${path.join(dir, "data")}`,
+    "",
+  ].join("\n"));
+  bot = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", file], {
+    env: { ...process.env, MCC_ACCESS_TOKEN: botUser.accessToken, LOG_FORMAT: "json" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  exited = new Promise((resolve) => bot.once("exit", (code) => { resolve(code); }));
+  cleanups.push(async () => {
+    if (bot.exitCode === null) bot.kill("SIGKILL");
+    await exited;
+  });
+  await waitFor("/healthz to answer", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000 });
+
+  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
+  cleanups.push(() => callee.stop());
+  dm = (await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [botUser.userId] })).room_id;
+  await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(botUser.userId));
+}, 120_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe("operations", () => {
+  it("/healthz reports ok and /metrics counts a real call", async () => {
+    const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; cameras: Record<string, string> };
+    expect(health).toMatchObject({ status: "ok", cameras: { cam: "stopped" } });
+    expect(await metric('mcc_calls_total{outcome="answered"}')).toBe(0);
+
+    const ringing = callee.nextIncomingCall(20_000);
+    await callee.client.sendTextMessage(dm, "!call cam");
+    const call = await ringing;
+    await call.answer();
+    await call.waitForFrames(10, 15_000);
+    expect(await metric("mcc_active_calls")).toBe(1);
+    expect(await metric('mcc_camera_pipeline_state{camera="cam",state="running"}')).toBe(1);
+    expect(await metric('mcc_camera_frames_in_total{camera="cam"}')).toBeGreaterThan(0);
+    call.hangup();
+    await waitFor("the call counted as answered", async () => (await metric('mcc_calls_total{outcome="answered"}')) === 1);
+    expect(await metric("mcc_active_calls")).toBe(0);
+  });
+
+  it("SIGTERM during a call hangs it up, stops ffmpeg and exits 0 within 5 s", async () => {
+    const ringing = callee.nextIncomingCall(20_000);
+    await callee.client.sendTextMessage(dm, "!call cam");
+    const call = await ringing;
+    await call.answer();
+    await call.waitForFrames(10, 15_000);
+    expect(ffmpegOfThisTest().length).toBe(1);
+
+    const sentAt = Date.now();
+    bot.kill("SIGTERM");
+    const code = await exited;
+    expect(Date.now() - sentAt).toBeLessThan(5000);
+    expect(code).toBe(0);
+    const end = await call.ended();
+    expect(end.hangupParty).toBe("remote");
+    expect(end.hangupReason).toBe("user_hangup");
+    await waitFor("no ffmpeg of the bot left", () => ffmpegOfThisTest().length === 0, { timeoutMs: 3000 });
+  }, 40_000);
+});
