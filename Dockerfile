@@ -25,6 +25,9 @@ RUN mkdir -p /data /config \
     && chown node:node /data
 USER node
 VOLUME /data
-# Webhook and health endpoint.
+# Webhook, /healthz and /metrics: set http.listen to 0.0.0.0:8080 in the config.
 EXPOSE 8080
+# The slim image has no curl: Node's fetch asks /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/main.js"]

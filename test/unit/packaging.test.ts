@@ -150,6 +150,12 @@ describe("Dockerfile", () => {
     expect(runs).not.toMatch(/npm run build/);
   });
 
+  it("checks its health on /healthz in the final stage", () => {
+    const health = final.instructions.filter((i) => i.keyword === "HEALTHCHECK");
+    expect(health).toHaveLength(1);
+    expect(health[0]?.args).toMatch(/CMD .*127\.0\.0\.1:8080\/healthz/);
+  });
+
   it("runs as a non-root user in the final stage", () => {
     const users = final.instructions.filter((i) => i.keyword === "USER").map((i) => i.args.split(":")[0]);
     const last = users.at(-1);
@@ -261,6 +267,21 @@ describe("docker-compose.yml", () => {
   it("puts synapse and coturn behind the local-stack profile", () => {
     expect(compose.services["synapse"]).toMatchObject({ image: "matrixdotorg/synapse", profiles: ["local-stack"] });
     expect(compose.services["coturn"]).toMatchObject({ image: "coturn/coturn", profiles: ["local-stack"] });
-    expect(Object.keys(compose.services).sort()).toEqual(["bot", "coturn", "synapse"]);
+    expect(compose.services["wellknown"]).toMatchObject({ profiles: ["local-stack"] });
+    expect(Object.keys(compose.services).sort()).toEqual(["bot", "coturn", "synapse", "wellknown"]);
+  });
+
+  it("serves the .well-known file and nginx config it mounts, which exist and are valid", () => {
+    const volumes = (compose.services["wellknown"] as { volumes: string[] }).volumes;
+    for (const v of volumes) expect(existsSync(join(ROOT, v.split(":")[0] ?? ""))).toBe(true);
+    const wk = JSON.parse(read("docker/well-known/matrix/client")) as Record<string, unknown>;
+    expect(wk["m.homeserver"]).toBeDefined();
+    expect(wk).toHaveProperty("org.matrix.msc4143.rtc_foci");
+  });
+
+  it("takes every ${VARIABLE} it uses from .env.example", () => {
+    const used = new Set([...read("docker-compose.yml").matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
+    const documented = read(".env.example");
+    for (const name of used) expect(documented, `${String(name)} in .env.example`).toMatch(new RegExp(`^${String(name)}=`, "m"));
   });
 });
