@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
+import { AccessList } from "../matrix/access.ts";
+import { resolveTriggers } from "./doorbell-schema.ts";
 import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";
 
 /** A configuration problem, always naming the key (`cameras[0].url`) and what is wrong. */
@@ -113,6 +115,13 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
   const accessToken = hs.accessToken ?? (hs.accessTokenFile !== undefined ? readSecretFile(hs.accessTokenFile, baseDir, "homeserver.accessTokenFile", problems) : undefined);
   const password = hs.password ?? (hs.passwordFile !== undefined ? readSecretFile(hs.passwordFile, baseDir, "homeserver.passwordFile", problems) : undefined);
   const cameras = raw.cameras.map((cam, i) => resolveCamera(cam, i, baseDir, problems));
+  const access = new AccessList(raw.allowedUsers);
+  const triggers = resolveTriggers(
+    raw.triggers,
+    { cameras: raw.cameras, httpListen: raw.http.listen, allows: (user) => access.allows(user) },
+    (secretFile, key) => readSecretFile(secretFile, baseDir, key, problems),
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems, file);
 
   return {
@@ -122,7 +131,7 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     calls: raw.calls,
     media: { ffmpegPath: raw.media.ffmpegPath, idleStopMs: raw.media.idleStopMs },
     http: raw.http,
-    triggers: raw.triggers,
+    triggers,
     dataDir: path.resolve(baseDir, raw.dataDir),
     logLevel: raw.logLevel,
   };

@@ -1,5 +1,5 @@
 /**
- * Doorbell: presses arriving by webhook or MQTT ring the configured people. (Being built: issue 4.)
+ * Doorbell: presses arriving by webhook or MQTT ring the configured people (see ring-policy.ts).
  * Started by app.ts after the bot is attached; returns a handle that stops everything it started.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
@@ -8,7 +8,14 @@ import type { Config } from "../config/load.ts";
 import type { HttpServer } from "../http/server.ts";
 import type { AccessList } from "../matrix/access.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
+import { resolveFfmpeg } from "../media/ffmpeg-path.ts";
 import type { Logger } from "../util/logger.ts";
+import { DmRooms } from "./dm-rooms.ts";
+import { MqttTrigger } from "./mqtt.ts";
+import { compileRules } from "./mqtt-rules.ts";
+import { RingPolicy, type PressResult } from "./ring-policy.ts";
+import { Snapshotter } from "./snapshot.ts";
+import { WebhookTrigger } from "./webhook.ts";
 
 export interface DoorbellContext {
   config: Config;
@@ -23,9 +30,71 @@ export interface DoorbellContext {
 }
 
 export interface Doorbell {
+  /** A press of a camera's doorbell, as the triggers make them. */
+  press(camera: string, source: string): PressResult;
   stop(): Promise<void>;
 }
 
-export function startDoorbell(_ctx: DoorbellContext): Promise<Doorbell> {
-  return Promise.resolve({ stop: () => Promise.resolve() });
+export type { PressResult } from "./ring-policy.ts";
+
+export function startDoorbell(ctx: DoorbellContext): Promise<Doorbell> {
+  const { config } = ctx;
+  const log = ctx.log.child({ component: "doorbell" });
+  const doorbells = config.cameras.filter((c) => c.ring !== undefined);
+  const { webhook, mqtt } = config.triggers;
+  if (doorbells.length === 0) {
+    if (webhook !== undefined || mqtt !== undefined) log.warn("triggers are configured but no camera has ring: presses ring nobody");
+    return Promise.resolve({ press: () => "not_a_doorbell", stop: () => Promise.resolve() });
+  }
+
+  // The same ffmpeg as the camera pipelines (app.ts resolved it already, so this finds it).
+  const ffmpeg = resolveFfmpeg(config.media.ffmpegPath);
+  if ("error" in ffmpeg) return Promise.reject(new Error(ffmpeg.error));
+
+  const dms = new DmRooms(ctx.client, ctx.botUserId, ctx.access, log.child({ component: "dm-rooms" }));
+  dms.attach();
+  const snapshots = new Snapshotter(ffmpeg.path, log.child({ component: "snapshot" }));
+  const policy = new RingPolicy({
+    client: ctx.client,
+    calls: ctx.calls,
+    dms,
+    snapshots,
+    cameras: config.cameras,
+    inviteLifetimeMs: config.calls.inviteLifetimeMs,
+    log,
+  });
+  const press = (camera: string, source: string): PressResult => policy.press(camera, source);
+
+  let hook: WebhookTrigger | undefined;
+  if (webhook !== undefined) {
+    // The config loader resolved tokenFile and checked http.listen; this guards code that builds a Config itself.
+    if (webhook.token === undefined || ctx.http === undefined) {
+      dms.stop();
+      return Promise.reject(new Error("triggers.webhook needs a token and http.listen"));
+    }
+    hook = new WebhookTrigger({ token: webhook.token, rateLimit: webhook.rateLimit }, press, log.child({ component: "webhook" }));
+    hook.attach(ctx.http);
+    log.info({ path: "/ring/<camera>", doorbells: doorbells.map((c) => c.name) }, "doorbell webhook ready");
+  }
+
+  let broker: MqttTrigger | undefined;
+  if (mqtt !== undefined) {
+    const rules = compileRules(mqtt, policy.doorbells());
+    broker = new MqttTrigger(mqtt, rules, press, log.child({ component: "mqtt" }));
+    broker.start();
+  }
+
+  let stopping: Promise<void> | undefined;
+  return Promise.resolve({
+    press,
+    stop: () => {
+      stopping ??= (async () => {
+        hook?.stop();
+        await broker?.stop();
+        dms.stop();
+        await Promise.all([policy.stop(), snapshots.stop()]);
+      })();
+      return stopping;
+    },
+  });
 }

@@ -8,11 +8,13 @@ const EXAMPLE = fileURLToPath(new URL("../../config/config.example.yaml", import
 /** The sample config is checked against the schema, so the two cannot drift apart. */
 describe("config/config.example.yaml", () => {
   it("is valid with its environment variables set", () => {
-    const config = loadConfigFile(EXAMPLE, { MCC_ACCESS_TOKEN: "syt_example", FRONTDOOR_PASSWORD: "pw" });
+    const config = loadConfigFile(EXAMPLE, { MCC_ACCESS_TOKEN: "syt_example", FRONTDOOR_PASSWORD: "pw", MCC_WEBHOOK_TOKEN: "a-webhook-token-of-32-characters", MCC_MQTT_PASSWORD: "mqtt-pw" });
     expect(config.homeserver.url).toBe("https://matrix.example.org");
     expect(config.homeserver.accessToken).toBe("syt_example");
     expect(config.cameras.map((c) => c.name)).toEqual(["frontdoor", "demo"]);
     expect(config.cameras[0]?.url).toBe("rtsp://viewer:pw@192.168.1.20:554/stream1");
+    expect(config.triggers.webhook?.token).toBe("a-webhook-token-of-32-characters");
+    expect(config.triggers.mqtt?.rules.map((r) => r.camera)).toEqual(["frontdoor", "frontdoor"]);
   });
 
   it("documents every key of the schema", async () => {
@@ -31,7 +33,7 @@ describe("config/config.example.yaml", () => {
   });
 
   it("names the missing variable when one is unset", () => {
-    expect(() => loadConfigFile(EXAMPLE, { FRONTDOOR_PASSWORD: "pw" })).toThrow(/homeserver\.accessToken: environment variable MCC_ACCESS_TOKEN is not set/);
+    expect(() => loadConfigFile(EXAMPLE, { FRONTDOOR_PASSWORD: "pw", MCC_WEBHOOK_TOKEN: "a-webhook-token-of-32-characters", MCC_MQTT_PASSWORD: "mqtt-pw" })).toThrow(/homeserver\.accessToken: environment variable MCC_ACCESS_TOKEN is not set/);
   });
 });
 

@@ -1,0 +1,183 @@
+/**
+ * Each rung user's direct chat with the bot: an existing room with exactly the two of them joined
+ * (from the bot's m.direct account data, else its joined rooms), or a new one the bot creates
+ * (private_chat, is_direct, not encrypted) and invites them to; a ring waits for them to join.
+ */
+import type { MatrixClient } from "matrix-bot-sdk";
+import { z } from "zod";
+import type { AccessList } from "../matrix/access.ts";
+import { checkCallRoom } from "../matrix/rooms.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+
+const directSchema = z.record(z.string(), z.array(z.string()).max(1000));
+const memberSchema = z.object({ membership: z.string() }).loose();
+const memberEventSchema = z.object({ type: z.literal("m.room.member"), state_key: z.string(), content: memberSchema }).loose();
+
+/** The joined rooms looked at, at most, when searching for a direct chat (a bot in thousands of rooms stays fast). */
+const MAX_SCANNED_ROOMS = 300;
+/** A join missed by sync (a gappy timeline) is still noticed by this poll. */
+const JOIN_POLL_MS = 5_000;
+
+type RoomStatus = "ready" | "invited" | "unusable";
+
+interface JoinWaiter {
+  roomId: string;
+  userId: string;
+  resolve: (joined: boolean) => void;
+}
+
+export class DmRooms {
+  /** The last direct chat found or created per user (checked again before each use). */
+  private readonly known = new Map<string, string>();
+  private readonly creating = new Map<string, Promise<string | undefined>>();
+  private readonly waiters = new Set<JoinWaiter>();
+  private stopped = false;
+  private readonly onRoomEvent = (roomId: string, event: unknown): void => {
+    const m = memberEventSchema.safeParse(event);
+    if (!m.success || m.data.content.membership !== "join") return;
+    for (const w of this.waiters) if (w.roomId === roomId && w.userId === m.data.state_key) w.resolve(true);
+  };
+
+  constructor(
+    private readonly client: MatrixClient,
+    private readonly botUserId: string,
+    private readonly access: AccessList,
+    private readonly log: Logger,
+  ) {}
+
+  attach(): void {
+    this.client.on("room.event", this.onRoomEvent);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.client.off("room.event", this.onRoomEvent);
+    for (const w of this.waiters) w.resolve(false);
+  }
+
+  /**
+   * The room to ring `userId` in, once they are joined to it; undefined when there is none by `deadline`
+   * (they did not join the new room in time) or it could not be made. `known` hears of the room as soon
+   * as there is one, joined or not.
+   */
+  async roomFor(userId: string, deadline: number, known: (roomId: string) => void = () => undefined): Promise<string | undefined> {
+    const found = await this.find(userId);
+    const roomId = found?.roomId ?? (await this.createOnce(userId));
+    if (roomId === undefined) return undefined;
+    known(roomId);
+    if (found?.status === "ready") return roomId;
+    const joined = await this.waitForJoin(roomId, userId, deadline);
+    return joined ? roomId : undefined;
+  }
+
+  private async status(roomId: string, userId: string): Promise<RoomStatus> {
+    try {
+      const members = await this.client.getJoinedRoomMembers(roomId);
+      const check = checkCallRoom(members, this.botUserId, this.access);
+      if (check.ok) return check.callee === userId ? "ready" : "unusable";
+      if (members.length !== 1 || members[0] !== this.botUserId) return "unusable";
+      const state = memberSchema.safeParse(await this.client.getRoomStateEvent(roomId, "m.room.member", userId));
+      return state.success && state.data.membership === "invite" ? "invited" : "unusable";
+    } catch {
+      return "unusable";
+    }
+  }
+
+  private async direct(): Promise<Record<string, string[]>> {
+    try {
+      const parsed = directSchema.safeParse(await this.client.getAccountData("m.direct"));
+      return parsed.success ? parsed.data : {};
+    } catch {
+      // M_NOT_FOUND: the bot has no m.direct yet.
+      return {};
+    }
+  }
+
+  /** A room that is (or is about to be, with the user invited) the direct chat of the bot and the user. */
+  private async find(userId: string): Promise<{ roomId: string; status: "ready" | "invited" } | undefined> {
+    const direct = await this.direct();
+    const candidates = [this.known.get(userId), ...(direct[userId] ?? []).slice().reverse()].filter((r): r is string => r !== undefined);
+    let invited: string | undefined;
+    for (const roomId of new Set(candidates)) {
+      const status = await this.status(roomId, userId);
+      if (status === "ready") {
+        this.known.set(userId, roomId);
+        return { roomId, status };
+      }
+      if (status === "invited") invited ??= roomId;
+    }
+    if (invited !== undefined) return { roomId: invited, status: "invited" };
+    let joined: string[] = [];
+    try {
+      joined = await this.client.getJoinedRooms();
+    } catch (err: unknown) {
+      this.log.warn({ err: errorMessage(err) }, "could not list the joined rooms");
+    }
+    for (const roomId of joined.slice(0, MAX_SCANNED_ROOMS)) {
+      if (candidates.includes(roomId)) continue;
+      if ((await this.status(roomId, userId)) === "ready") {
+        this.known.set(userId, roomId);
+        return { roomId, status: "ready" };
+      }
+    }
+    return undefined;
+  }
+
+  /** One creation per user at a time: two doorbells pressed together make one room. */
+  private createOnce(userId: string): Promise<string | undefined> {
+    const running = this.creating.get(userId);
+    if (running) return running;
+    const creation = this.create(userId).finally(() => this.creating.delete(userId));
+    this.creating.set(userId, creation);
+    return creation;
+  }
+
+  private async create(userId: string): Promise<string | undefined> {
+    if (this.stopped) return undefined;
+    try {
+      // No m.room.encryption in the initial state: the calls' signalling must be readable without E2EE.
+      const roomId = await this.client.createRoom({ preset: "private_chat", is_direct: true, invite: [userId] });
+      this.log.info({ room: roomId, user: userId }, "created a direct chat to ring in; waiting for the user to join");
+      this.known.set(userId, roomId);
+      const direct = await this.direct();
+      direct[userId] = [...(direct[userId] ?? []).filter((r) => r !== roomId), roomId];
+      await this.client.setAccountData("m.direct", direct).catch((err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, "could not record the direct chat in m.direct");
+      });
+      return roomId;
+    } catch (err: unknown) {
+      this.log.error({ user: userId, err: errorMessage(err) }, "could not create a direct chat");
+      return undefined;
+    }
+  }
+
+  private waitForJoin(roomId: string, userId: string, deadline: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      let poll: NodeJS.Timeout | undefined;
+      const waiter: JoinWaiter = {
+        roomId,
+        userId,
+        resolve: (joined) => {
+          if (!this.waiters.delete(waiter)) return;
+          clearTimeout(timer);
+          clearTimeout(poll);
+          resolve(joined);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiter.resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+      this.waiters.add(waiter);
+      const check = (): void => {
+        void this.status(roomId, userId).then((s) => {
+          if (s === "ready") waiter.resolve(true);
+          else if (s === "unusable") waiter.resolve(false);
+          else if (this.waiters.has(waiter)) poll = setTimeout(check, JOIN_POLL_MS);
+        });
+      };
+      // Listening first, then looking: a join between the two is not missed.
+      check();
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Doorbell presses from an MQTT broker. The client reconnects by itself (every 5 s) and subscribes again
+ * on each connection; retained messages are old state, not presses, and are ignored. Anything it cannot
+ * read is logged once a minute per kind, without its contents, and never stops the bot.
+ */
+import { randomBytes } from "node:crypto";
+import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import type { MqttConfig } from "../config/doorbell-schema.ts";
+import { errorMessage, redactUrl, type Logger } from "../util/logger.ts";
+import { LogOnce } from "./log-once.ts";
+import { matchMessage, subscriptionFilters, type CompiledRule } from "./mqtt-rules.ts";
+import type { PressResult } from "./ring-policy.ts";
+
+const RECONNECT_MS = 5_000;
+
+export class MqttTrigger {
+  private client: MqttClient | undefined;
+  private readonly logOnce: LogOnce;
+  private readonly filters: string[];
+  private connectedOnce = false;
+
+  constructor(
+    private readonly config: MqttConfig,
+    private readonly rules: readonly CompiledRule[],
+    private readonly press: (camera: string, source: string) => PressResult,
+    private readonly log: Logger,
+  ) {
+    this.logOnce = new LogOnce(log);
+    this.filters = subscriptionFilters(rules);
+  }
+
+  start(): void {
+    const options: IClientOptions = {
+      clientId: this.config.clientId ?? `matrix-camera-call-${randomBytes(4).toString("hex")}`,
+      reconnectPeriod: RECONNECT_MS,
+      connectTimeout: 10_000,
+      clean: true,
+      resubscribe: false,
+      ...(this.config.username !== undefined ? { username: this.config.username } : {}),
+      ...(this.config.password !== undefined ? { password: this.config.password } : {}),
+    };
+    const client = connect(this.config.url, options);
+    this.client = client;
+    const broker = redactUrl(this.config.url);
+    client.on("connect", () => {
+      this.log.info({ broker, topics: this.filters }, this.connectedOnce ? "MQTT reconnected" : "MQTT connected");
+      this.connectedOnce = true;
+      if (this.filters.length === 0) return;
+      client.subscribe(this.filters, { qos: 1 }, (err) => {
+        if (err) this.logOnce.warn("subscribe", { err: errorMessage(err) }, "MQTT subscribe failed");
+      });
+    });
+    client.on("message", (topic, payload, packet) => {
+      try {
+        this.onMessage(topic, payload, packet.retain);
+      } catch (err: unknown) {
+        this.logOnce.warn("handler", { err: errorMessage(err) }, "MQTT message handling failed");
+      }
+    });
+    client.on("error", (err) => {
+      this.logOnce.warn(`error ${err.name} ${err.message.slice(0, 40)}`, { broker, err: errorMessage(err) }, "MQTT error");
+    });
+    client.on("offline", () => {
+      this.logOnce.warn("offline", { broker, retryMs: RECONNECT_MS }, "MQTT broker unreachable; reconnecting");
+    });
+  }
+
+  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    const shortTopic = topic.slice(0, 128);
+    if (retained) {
+      this.log.debug({ topic: shortTopic }, "retained MQTT message ignored (state, not a press)");
+      return;
+    }
+    const result = matchMessage(this.rules, topic, payload);
+    for (const bad of result.malformed) {
+      this.logOnce.warn(`malformed ${bad.source} ${bad.reason}`, { topic: shortTopic, source: bad.source, reason: bad.reason, bytes: payload.length }, "MQTT message ignored");
+    }
+    for (const camera of result.cameras) {
+      const outcome = this.press(camera, "mqtt");
+      this.log.info({ camera, topic: shortTopic, outcome }, "doorbell pressed over MQTT");
+    }
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    await client.endAsync(true);
+  }
+}

@@ -1,0 +1,84 @@
+/** Doorbell presses to rings: per camera, presses within the debounce window ring once; each press that rings is a RingRound. */
+import type { MatrixClient } from "matrix-bot-sdk";
+import type { CallManager } from "../call/manager.ts";
+import type { CameraConfig } from "../config/load.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import { Debouncer } from "./debounce.ts";
+import type { DmRooms } from "./dm-rooms.ts";
+import { RingRound } from "./ring-round.ts";
+import type { Snapshotter } from "./snapshot.ts";
+
+export type PressResult = "ringing" | "debounced" | "not_a_doorbell" | "stopped";
+
+export interface RingPolicyDeps {
+  client: MatrixClient;
+  calls: CallManager;
+  dms: DmRooms;
+  snapshots: Snapshotter;
+  cameras: readonly CameraConfig[];
+  inviteLifetimeMs: number;
+  log: Logger;
+}
+
+const STOP_WAIT_MS = 5_000;
+
+export class RingPolicy {
+  private readonly debouncer = new Debouncer();
+  private readonly rounds = new Map<RingRound, Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly deps: RingPolicyDeps) {}
+
+  /** The cameras a press can ring (those with `ring`). */
+  doorbells(): Set<string> {
+    return new Set(this.deps.cameras.filter((c) => c.ring !== undefined).map((c) => c.name));
+  }
+
+  /** A press of `camera`'s doorbell from `source` ("webhook", "mqtt rules[0]", …). Never throws. */
+  press(camera: string, source: string): PressResult {
+    const cam = this.deps.cameras.find((c) => c.name === camera);
+    const ring = cam?.ring;
+    if (cam === undefined || ring === undefined) return "not_a_doorbell";
+    if (this.stopped) return "stopped";
+    const log = this.deps.log.child({ camera, source });
+    if (!this.debouncer.fire(camera, ring.debounceMs)) {
+      log.info({ debounceMs: ring.debounceMs }, "doorbell pressed again within the debounce window: not ringing again");
+      return "debounced";
+    }
+    log.info({ users: ring.users.length }, "doorbell pressed: ringing");
+    const round = new RingRound(
+      {
+        client: this.deps.client,
+        calls: this.deps.calls,
+        dms: this.deps.dms,
+        snapshots: this.deps.snapshots,
+        inviteLifetimeMs: this.deps.inviteLifetimeMs,
+        busy: (_user, roomId) => this.deps.calls.callInRoom(roomId) !== undefined,
+      },
+      cam,
+      ring,
+      log,
+    );
+    const running = round
+      .run()
+      .catch((err: unknown) => {
+        log.error({ err: errorMessage(err) }, "ringing failed");
+      })
+      .finally(() => this.rounds.delete(round));
+    this.rounds.set(round, running);
+    return "ringing";
+  }
+
+  activeRounds(): number {
+    return this.rounds.size;
+  }
+
+  /** No more rings; ringing calls are hung up; waits (bounded) for the rounds to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const round of this.rounds.keys()) round.cancel();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.rounds.values()), new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * One doorbell press that rang: every listed user at once, each in their direct chat with the bot.
+ * The first to answer keeps the call, the others' ringing calls are hung up and they are told who
+ * answered; when nobody answers before the invite lifetime, each gets a missed-call message.
+ */
+import type { MatrixClient } from "matrix-bot-sdk";
+import type { CallManager } from "../call/manager.ts";
+import type { CallSession } from "../call/session.ts";
+import { CallState } from "../call/state.ts";
+import type { RingConfig } from "../config/doorbell-schema.ts";
+import type { CameraConfig } from "../config/load.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import type { DmRooms } from "./dm-rooms.ts";
+import { answeredText, clockTime, displayName, doorbellText, imageContent, missedText, uploadSnapshot, type UploadedImage } from "./messages.ts";
+import type { Snapshotter } from "./snapshot.ts";
+
+export interface RoundDeps {
+  client: MatrixClient;
+  calls: CallManager;
+  dms: DmRooms;
+  snapshots: Snapshotter;
+  inviteLifetimeMs: number;
+  /** Whether the user is in a call with the bot in that room right now (ringing or connected, from a ring or !call). */
+  busy: (userId: string, roomId: string) => boolean;
+}
+
+type Outcome = "pending" | "no_room" | "busy" | "failed" | "answered" | "declined" | "unanswered" | "not_rung";
+
+interface Leg {
+  user: string;
+  room: string | undefined;
+  session: CallSession | undefined;
+  outcome: Outcome;
+  /** The doorbell line went into the room. */
+  told: boolean;
+}
+
+export class RingRound {
+  private readonly legs = new Map<string, Leg>();
+  private readonly posts = new Set<Promise<void>>();
+  private answeredBy: string | undefined;
+  private cancelled = false;
+  readonly at = new Date();
+  private readonly time = clockTime(this.at);
+  private snapshot: Promise<UploadedImage | undefined> = Promise.resolve(undefined);
+
+  constructor(
+    private readonly deps: RoundDeps,
+    private readonly camera: CameraConfig,
+    private readonly ring: RingConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** The sessions this round placed, still ringing or in progress. */
+  sessions(): CallSession[] {
+    return [...this.legs.values()].flatMap((l) => (l.session && l.session.state !== CallState.Ended ? [l.session] : []));
+  }
+
+  /** Resolves when every leg is answered or over and the messages are sent. */
+  async run(): Promise<void> {
+    const deadline = this.at.getTime() + this.deps.inviteLifetimeMs;
+    if (this.ring.snapshot) this.snapshot = this.takeSnapshot();
+    // The round's own limit: a user who joined a new direct chat late rings only until the press's lifetime is over.
+    const limit = setTimeout(() => {
+      for (const leg of this.legs.values()) if (leg.session?.state === CallState.Ringing) leg.session.hangup("invite_timeout");
+    }, this.deps.inviteLifetimeMs + 1_000);
+    try {
+      await Promise.all(this.ring.users.map((user) => this.ringLeg(user, deadline)));
+    } finally {
+      clearTimeout(limit);
+    }
+    if (this.answeredBy === undefined && !this.cancelled) {
+      for (const leg of this.legs.values()) {
+        if (leg.room !== undefined && leg.told && leg.outcome !== "declined") this.post(leg.room, () => this.text(leg.room ?? "", missedText(this.camera.name, this.time)));
+      }
+      this.log.info({ outcomes: Object.fromEntries([...this.legs].map(([u, l]) => [u, l.outcome])) }, "nobody answered the doorbell");
+    }
+    while (this.posts.size > 0) await Promise.all([...this.posts]);
+  }
+
+  /** Shutdown: no more messages, ringing calls are hung up. */
+  cancel(): void {
+    this.cancelled = true;
+    for (const leg of this.legs.values()) if (leg.session?.state === CallState.Ringing || leg.session?.state === CallState.Preparing) leg.session.hangup("user_hangup");
+  }
+
+  private async ringLeg(user: string, deadline: number): Promise<void> {
+    const leg: Leg = { user, room: undefined, session: undefined, outcome: "pending", told: false };
+    this.legs.set(user, leg);
+    const log = this.log.child({ user });
+    let told: Promise<void> = Promise.resolve();
+    const room = await this.deps.dms
+      .roomFor(user, deadline, (known) => {
+        // Known before the user joined (a new direct chat): the doorbell line waits there for them.
+        leg.room = known;
+        if (this.cancelled || leg.told) return;
+        leg.told = true;
+        told = this.postNow(known, () => this.doorbellLine(known));
+      })
+      .catch((err: unknown) => {
+        log.warn({ err: errorMessage(err) }, "could not find the direct chat");
+        return undefined;
+      });
+    await told;
+    if (room === undefined) {
+      leg.outcome = "no_room";
+      log.info("not rung: no direct chat joined in time");
+      return;
+    }
+    if (this.cancelled || this.answeredBy !== undefined) {
+      leg.outcome = "not_rung";
+      if (this.answeredBy !== undefined) this.postAnswered(leg);
+      return;
+    }
+    if (this.deps.busy(user, room)) {
+      leg.outcome = "busy";
+      log.info({ room }, "not rung: already in a call with the bot");
+      return;
+    }
+    try {
+      leg.session = await this.deps.calls.placeCall(room, user, this.camera.name);
+    } catch (err: unknown) {
+      leg.outcome = "failed";
+      log.warn({ room, err: errorMessage(err) }, "could not ring");
+      return;
+    }
+    await this.follow(leg, leg.session);
+  }
+
+  /** Waits until the leg's call is answered or over. */
+  private follow(leg: Leg, session: CallSession): Promise<void> {
+    return new Promise((resolve) => {
+      const onState = (state: CallState): void => {
+        if (state === CallState.Connecting || state === CallState.Connected) {
+          done();
+          this.onAnswered(leg);
+        }
+      };
+      const onEnded = (end: { reason: string }): void => {
+        if (leg.outcome === "pending") leg.outcome = end.reason === "declined" ? "declined" : "unanswered";
+        done();
+      };
+      const done = (): void => {
+        session.off("state", onState);
+        session.off("ended", onEnded);
+        resolve();
+      };
+      session.on("state", onState);
+      session.on("ended", onEnded);
+      // The state may have moved on while placeCall resolved.
+      if (session.state === CallState.Ended) onEnded({ reason: "unanswered" });
+      else onState(session.state);
+    });
+  }
+
+  private onAnswered(leg: Leg): void {
+    if (this.answeredBy !== undefined) {
+      // Answered a moment after someone else: this call is not the one kept.
+      leg.outcome = "not_rung";
+      const late = leg.session;
+      // After the session's own state change has run its course.
+      queueMicrotask(() => late?.hangup("user_hangup"));
+      return;
+    }
+    this.answeredBy = leg.user;
+    leg.outcome = "answered";
+    this.log.info({ user: leg.user, room: leg.room }, "doorbell answered");
+    // The spec has no "answered elsewhere" hangup reason for the caller's side: the others' invites end with user_hangup.
+    for (const other of this.legs.values()) {
+      if (other === leg) continue;
+      const ringing = other.session !== undefined && other.session.state !== CallState.Ended;
+      const session = other.session;
+      if (ringing && session !== undefined) {
+        other.outcome = "not_rung";
+        queueMicrotask(() => { session.hangup("user_hangup"); });
+      }
+      if (other.told) this.postAnswered(other);
+    }
+  }
+
+  private postAnswered(leg: Leg): void {
+    const winner = this.answeredBy;
+    const room = leg.room;
+    if (winner === undefined || room === undefined || this.cancelled) return;
+    this.post(room, async () => {
+      await this.deps.client.sendNotice(room, answeredText(await displayName(this.deps.client, winner)));
+    });
+  }
+
+  private async doorbellLine(room: string): Promise<void> {
+    await this.text(room, doorbellText(this.camera.name, this.time));
+    // The picture follows when it is ready; the call does not wait for it.
+    this.post(room, async () => {
+      const image = await this.snapshot;
+      if (image !== undefined && !this.cancelled) await this.deps.client.sendMessage(room, imageContent(image));
+    });
+  }
+
+  private async text(room: string, body: string): Promise<void> {
+    // m.text, not m.notice: notices are silent by default push rules, and a doorbell should notify.
+    await this.deps.client.sendMessage(room, { msgtype: "m.text", body });
+  }
+
+  private async takeSnapshot(): Promise<UploadedImage | undefined> {
+    try {
+      const jpeg = await this.deps.snapshots.take(this.camera);
+      if (jpeg === undefined || this.cancelled) return undefined;
+      const image = await uploadSnapshot(this.deps.client, jpeg, `${this.camera.name}-${this.time.replace(":", "")}.jpg`);
+      if (image === undefined) this.log.warn({ bytes: jpeg.length }, "the snapshot is not a JPEG");
+      return image;
+    } catch (err: unknown) {
+      this.log.warn({ err: errorMessage(err) }, "could not upload the snapshot");
+      return undefined;
+    }
+  }
+
+  private postNow(room: string, send: () => Promise<void>): Promise<void> {
+    return send().catch((err: unknown) => {
+      this.log.warn({ room, err: errorMessage(err) }, "could not post into the direct chat");
+    });
+  }
+
+  private post(room: string, send: () => Promise<void>): void {
+    const p = this.postNow(room, send).finally(() => this.posts.delete(p));
+    this.posts.add(p);
+  }
+}

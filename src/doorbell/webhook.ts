@@ -1,0 +1,72 @@
+/**
+ * POST /ring/<camera> on the bot's HTTP listener: a bearer token (constant-time check), a small body,
+ * a rate limit per client address and for everyone together. 401 rings nobody.
+ */
+import type { HttpReply, HttpRequest, HttpServer } from "../http/server.ts";
+import type { Logger } from "../util/logger.ts";
+import { LogOnce } from "./log-once.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import type { PressResult } from "./ring-policy.ts";
+import { bearerTokenMatches } from "./token.ts";
+
+export const RING_PATH = "/ring/";
+export const MAX_WEBHOOK_BODY_BYTES = 4096;
+
+export interface WebhookOptions {
+  token: string;
+  rateLimit: { burst: number; perMinute: number };
+}
+
+function json(status: number, body: Record<string, unknown>, headers?: Record<string, string>): HttpReply {
+  return { status, contentType: "application/json", body: JSON.stringify(body) + "\n", ...(headers !== undefined ? { headers } : {}) };
+}
+
+export class WebhookTrigger {
+  private readonly limiter: RateLimiter;
+  private readonly logOnce: LogOnce;
+  private stopped = false;
+
+  constructor(
+    private readonly opts: WebhookOptions,
+    private readonly press: (camera: string, source: string) => PressResult,
+    private readonly log: Logger,
+  ) {
+    this.limiter = new RateLimiter(opts.rateLimit);
+    this.logOnce = new LogOnce(log);
+  }
+
+  attach(http: HttpServer): void {
+    http.route("POST", RING_PATH, (req) => this.handle(req), MAX_WEBHOOK_BODY_BYTES);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  handle(req: HttpRequest): HttpReply {
+    if (this.stopped) return json(503, { error: "stopping" });
+    const client = req.remoteAddress ?? "unknown";
+    const limit = this.limiter.check(client);
+    if (!limit.ok) {
+      this.logOnce.warn(`429 ${client}`, { client }, "doorbell webhook: too many requests");
+      return json(429, { error: "too many requests" }, { "retry-after": String(Math.max(1, Math.ceil(limit.retryAfterMs / 1000))) });
+    }
+    if (!bearerTokenMatches(req.headers.authorization, this.opts.token)) {
+      this.logOnce.warn(`401 ${client}`, { client }, "doorbell webhook: missing or wrong token");
+      return json(401, { error: "unauthorized" }, { "www-authenticate": 'Bearer realm="doorbell"' });
+    }
+    const camera = req.path.slice(RING_PATH.length);
+    const result = /^[a-z0-9][a-z0-9_-]{0,31}$/.test(camera) ? this.press(camera, "webhook") : "not_a_doorbell";
+    switch (result) {
+      case "not_a_doorbell":
+        return json(404, { error: "no such doorbell" });
+      case "stopped":
+        return json(503, { error: "stopping" });
+      case "debounced":
+        return json(200, { status: "debounced", camera });
+      case "ringing":
+        this.log.info({ camera, client }, "doorbell webhook pressed");
+        return json(202, { status: "ringing", camera });
+    }
+  }
+}
