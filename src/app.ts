@@ -59,7 +59,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     async (roomId, type, content) => {
       await sendRoomEvent(client, roomId, type, content, log);
     },
-    { inviteLifetimeMs: config.calls.inviteLifetimeMs, iceDisconnectedTimeoutMs: config.calls.iceDisconnectedTimeoutMs },
+    { inviteLifetimeMs: config.calls.inviteLifetimeMs, iceDisconnectedTimeoutMs: config.calls.iceDisconnectedTimeoutMs, defaultCamera: config.calls.defaultCamera },
     log,
   );
   const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats() });

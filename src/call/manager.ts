@@ -2,16 +2,24 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
-import { errorMessage, type Logger } from "../util/logger.ts";
-import { CallSession, type CallEnd } from "./session.ts";
+import type { Logger } from "../util/logger.ts";
+import { InboundCallSession } from "./inbound-session.ts";
+import { InviteAdmission, type EventContext } from "./invite-admission.ts";
+import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";
+import { CallSession, partyOf, type CallEnd, type SendCallEvent } from "./session.ts";
 import { CallState } from "./state.ts";
-import { answerSchema, buildReject, CallEventType, candidatesSchema, hangupSchema, inviteSchema, isCallEventType, rejectSchema, type HangupReason } from "./wire.ts";
+import { CallEventType, callIdOf, isCallEventType, type HangupReason, type InviteIn } from "./wire.ts";
+
+export type { ActiveCall, RoomCallEvent } from "./router.ts";
+export type { EventContext } from "./invite-admission.ts";
 
 export type SendEvent = (roomId: string, type: string, content: Record<string, unknown>) => Promise<void>;
 
 export interface CallManagerOptions {
   inviteLifetimeMs: number;
   iceDisconnectedTimeoutMs: number;
+  /** The camera a call placed to the bot shows; default the first camera. */
+  defaultCamera?: string | undefined;
 }
 
 interface ManagerEvents {
@@ -23,13 +31,23 @@ function opaqueId(bytes: number): string {
   return randomBytes(bytes).toString("base64url").replace(/[^0-9A-Za-z._~-]/g, "");
 }
 
+/** Sends one call's events one after another, so they reach the room in the order they were made. */
+function serialized(send: SendCallEvent): SendCallEvent {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (type, content) => {
+    const sending = tail.then(() => send(type, content));
+    tail = sending.catch(() => undefined);
+    return sending;
+  };
+}
+
 export class RoomBusyError extends Error {}
 
-/** Owns the calls in progress: places them, routes inbound call events to them, ends them. */
+/** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
 export class CallManager extends EventEmitter<ManagerEvents> {
-  private readonly byCallId = new Map<string, CallSession>();
-  private readonly byRoom = new Map<string, CallSession>();
-  private readonly inviteeOf = new Map<string, string>();
+  private readonly byCallId = new Map<string, ActiveCall>();
+  private readonly byRoom = new Map<string, ActiveCall>();
+  private readonly admission: InviteAdmission;
   /** A stable party ID of this bot for every event of every call. */
   readonly partyId = opaqueId(12);
   /** Call events on their way to the homeserver (a shutdown waits for its hangups). */
@@ -39,25 +57,65 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   constructor(
     private readonly hub: CameraHub,
     private readonly turn: TurnCredentials,
-    send: SendEvent,
+    private readonly rawSend: SendEvent,
     private readonly opts: CallManagerOptions,
     private readonly log: Logger,
   ) {
     super();
-    this.send = (roomId, type, content) => {
-      const sending = send(roomId, type, content);
-      const tracked = sending.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
-      this.inFlight.add(tracked);
-      return sending;
-    };
+    this.send = (roomId, type, content) => this.tracked(rawSend(roomId, type, content));
+    this.admission = new InviteAdmission(
+      {
+        partyId: this.partyId,
+        callInRoom: (roomId) => this.byRoom.get(roomId),
+        hasCall: (callId) => this.byCallId.has(callId),
+        answer: (event, invite, iceServers, log) => {
+          this.answer(event, invite, iceServers, log);
+        },
+        send: this.send,
+        replay: (event, ctx) => {
+          this.handleEvent(event, ctx);
+        },
+      },
+      turn,
+      log,
+    );
+  }
+
+  /** Tracks an event being sent until it is (a shutdown waits for these). */
+  private tracked(sending: Promise<void>): Promise<void> {
+    const tracked = sending.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    return sending;
   }
 
   activeCount(): number {
     return this.byCallId.size;
   }
 
-  callInRoom(roomId: string): CallSession | undefined {
+  callInRoom(roomId: string): ActiveCall | undefined {
     return this.byRoom.get(roomId);
+  }
+
+  /** The camera a call placed to the bot shows. */
+  defaultCamera(): string | undefined {
+    return this.opts.defaultCamera ?? this.hub.names()[0];
+  }
+
+  /** A session's events: queued in order, tracked from the moment they are queued. */
+  private sender(roomId: string): SendCallEvent {
+    const queue = serialized((type, content) => this.rawSend(roomId, type, content));
+    return (type, content) => this.tracked(queue(type, content));
+  }
+
+  private register(session: ActiveCall): void {
+    const { callId, roomId } = session;
+    this.byCallId.set(callId, session);
+    this.byRoom.set(roomId, session);
+    session.once("ended", (end) => {
+      this.byCallId.delete(callId);
+      if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);
+      this.emit("ended", { ...end, camera: session.camera });
+    });
   }
 
   /** Rings `invitee` in `roomId` with `camera`. The room must already be checked (see checkCallRoom). */
@@ -69,25 +127,18 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     let session: CallSession;
     try {
       const iceServers = await this.turn.iceServers();
+      if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
       session = new CallSession(
         { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
         lease,
-        (type, content) => this.send(roomId, type, content),
+        this.sender(roomId),
         log,
       );
     } catch (err: unknown) {
       lease.release();
       throw err;
     }
-    this.byCallId.set(callId, session);
-    this.byRoom.set(roomId, session);
-    this.inviteeOf.set(callId, invitee);
-    session.once("ended", (end) => {
-      this.byCallId.delete(callId);
-      if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);
-      this.inviteeOf.delete(callId);
-      this.emit("ended", { ...end, camera });
-    });
+    this.register(session);
     log.info({ invitee }, "placing a call");
     await session.start();
     return session;
@@ -101,83 +152,75 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     return true;
   }
 
-  /** A member left a room: if it was the callee (or the bot), the call is over. */
+  /**
+   * Shows `camera` on the call in `roomId` without renegotiation. "no_call" when the room has none,
+   * "unknown_camera" for a camera that is not configured.
+   */
+  async switchCamera(roomId: string, camera: string): Promise<"switched" | "no_call" | "unknown_camera" | "same_camera"> {
+    const session = this.byRoom.get(roomId);
+    if (!session || session.state === CallState.Ended) return "no_call";
+    if (!this.hub.has(camera)) return "unknown_camera";
+    if (session.camera === camera) return "same_camera";
+    await session.switchCamera(this.hub.acquire(camera));
+    return "switched";
+  }
+
+  /** A member left a room: if it was the other party (or the bot), the call is over. */
   memberLeft(roomId: string, userId: string, botUserId: string): void {
     const session = this.byRoom.get(roomId);
     if (!session) return;
-    if (userId === botUserId || this.inviteeOf.get(session.callId) === userId) session.remoteLeft();
+    if (userId === botUserId || session.peer === userId) session.remoteLeft();
   }
 
   /**
-   * An m.call.* event arrived in a room. Contents are parsed by schema; anything malformed,
-   * from someone other than the callee, or for an unknown call is logged and dropped.
+   * An m.call.* event arrived in a room. Contents are parsed by schema; anything malformed, from
+   * someone other than the call's other party, or for an unknown call is logged and dropped.
    */
-  handleEvent(roomId: string, sender: string, type: string, content: unknown, botUserId: string, senderAllowed: boolean): void {
-    if (!isCallEventType(type) || sender === botUserId) return;
+  handleEvent(event: RoomCallEvent, ctx: EventContext): void {
+    const { roomId, sender, type, content } = event;
+    if (!isCallEventType(type) || sender === ctx.botUserId) return;
     if (type === CallEventType.Invite) {
-      this.onInboundInvite(roomId, sender, content, senderAllowed);
+      this.admission.onInvite(event, ctx);
       return;
     }
-    const parsedId = hangupSchema.pick({ call_id: true }).safeParse(content);
-    if (!parsedId.success) {
+    const callId = callIdOf(content);
+    if (callId === undefined) {
       this.log.debug({ room: roomId, type }, "call event without a call_id ignored");
       return;
     }
-    const session = this.byCallId.get(parsedId.data.call_id);
+    if (this.admission.hold(callId, event)) return;
+    const session = this.byCallId.get(callId);
     if (!session) return;
-    if (this.inviteeOf.get(session.callId) !== sender) {
-      this.log.warn({ call: session.callId, room: roomId, type, sender }, "call event from someone other than the callee ignored");
+    if (session.peer !== sender) {
+      this.log.warn({ call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
       return;
     }
-    const bad = (): void => {
-      this.log.warn({ call: session.callId, room: roomId, type }, "malformed call event ignored");
-    };
-    switch (type) {
-      case CallEventType.Answer: {
-        const p = answerSchema.safeParse(content);
-        if (p.success) session.onAnswer(p.data);
-        else bad();
-        return;
-      }
-      case CallEventType.Candidates: {
-        const p = candidatesSchema.safeParse(content);
-        if (p.success) session.onCandidates(p.data);
-        else bad();
-        return;
-      }
-      case CallEventType.Hangup: {
-        const p = hangupSchema.safeParse(content);
-        if (p.success) session.onHangup(p.data);
-        else bad();
-        return;
-      }
-      case CallEventType.Reject: {
-        const p = rejectSchema.safeParse(content);
-        if (p.success) session.onReject(p.data);
-        else bad();
-        return;
-      }
-      default:
-        // select_answer, negotiate (v1 only; our calls are v0), metadata and identity events.
-        this.log.debug({ call: session.callId, type }, "call event not used by version-0 calls");
-    }
+    routeCallEvent(session, event, this.log.child({ call: callId, room: roomId }));
   }
 
-  /** Someone calls the bot. Not answered yet: allowed users get an m.call.reject so Element stops ringing. */
-  private onInboundInvite(roomId: string, sender: string, content: unknown, senderAllowed: boolean): void {
-    const p = inviteSchema.safeParse(content);
-    if (!p.success) {
-      this.log.warn({ room: roomId }, "malformed m.call.invite ignored");
-      return;
-    }
-    if (!senderAllowed) {
-      this.log.warn({ room: roomId, sender }, "call from a user who is not allowed: ignored");
-      return;
-    }
-    this.log.info({ room: roomId, call: p.data.call_id }, "declining a call placed to the bot (use !call <camera>)");
-    this.send(roomId, CallEventType.Reject, { ...buildReject(p.data.call_id, this.partyId) }).catch((err: unknown) => {
-      this.log.warn({ err: errorMessage(err) }, "could not decline the call");
-    });
+  private answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void {
+    const camera = this.defaultCamera();
+    if (camera === undefined) throw new Error("no camera is configured");
+    const lease = this.hub.acquire(camera);
+    const session = new InboundCallSession(
+      {
+        callId: invite.call_id,
+        partyId: this.partyId,
+        roomId: event.roomId,
+        caller: event.sender,
+        callerPartyId: partyOf(invite),
+        inviteV1: invite.version !== 0,
+        offerSdp: invite.offer.sdp,
+        iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs,
+        iceServers,
+      },
+      lease,
+      this.sender(event.roomId),
+      log.child({ camera }),
+    );
+    this.register(session);
+    log.info({ caller: event.sender, camera }, "answering a call placed to the bot");
+    void session.start();
   }
 
   /**

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
-import { CandidateBatcher } from "../rtc/candidate-batcher.ts";
-import { createPeerConnection, MediaStream } from "../rtc/wrtc.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+import { CameraFeed } from "./camera-feed.ts";
+import { PeerLink } from "./peer-link.ts";
 import { CallState, initialContext, transition, type CallAction, type CallContext, type CallInput, type EndReason, type Timer } from "./state.ts";
 import {
   buildCandidates,
@@ -10,7 +10,9 @@ import {
   buildInvite,
   CallEventType,
   OUR_VERSION,
+  usableCandidates,
   type AnswerIn,
+  type CallBase,
   type CandidatesIn,
   type CandidateWire,
   type HangupIn,
@@ -19,6 +21,8 @@ import {
 } from "./wire.ts";
 
 export type SendCallEvent = (type: string, content: Record<string, unknown>) => Promise<void>;
+
+export type CallDirection = "outgoing" | "incoming";
 
 export interface CallSessionOptions {
   callId: string;
@@ -35,18 +39,20 @@ export interface CallSessionOptions {
 export interface CallEnd {
   callId: string;
   roomId: string;
+  direction: CallDirection;
   party: "local" | "remote";
   reason: EndReason;
   /** Whether ICE ever connected (media flowed). */
   connected: boolean;
 }
 
-interface SessionEvents {
+export interface SessionEvents {
   state: [state: CallState];
   ended: [end: CallEnd];
 }
 
-const MAX_BUFFERED_CANDIDATES = 200;
+/** Remote candidates held per party before an answer is chosen; more are dropped. */
+const MAX_HELD_PER_PARTY = 200;
 
 /** The spec's party rule (as matrix-js-sdk): a version-0 event has no party, whatever it carries. */
 export function partyOf(content: { version: string | number; party_id?: string | undefined }): string | null {
@@ -58,95 +64,79 @@ export function partyOf(content: { version: string | number; party_id?: string |
  * (`transition`) and carries out its actions. Every ending goes through `terminate()`.
  */
 export class CallSession extends EventEmitter<SessionEvents> {
+  readonly direction = "outgoing";
   private ctx: CallContext = initialContext();
-  private pc: RTCPeerConnection | undefined;
-  private readonly batcher: CandidateBatcher;
+  private link: PeerLink | undefined;
+  private readonly feed: CameraFeed;
   private readonly timers = new Map<Timer, NodeJS.Timeout>();
-  /** Remote candidates per party, held until that party's answer is set as the remote description. */
+  /** Remote candidates per party, held until an answer is chosen (then only that party's are used). */
   private readonly pending = new Map<string | null, CandidateWire[]>();
   private answer: { sdp: string; partyId: string | null } | undefined;
-  private remoteDescriptionSet = false;
 
   constructor(
     readonly opts: CallSessionOptions,
-    private readonly lease: CameraLease,
+    lease: CameraLease,
     private readonly send: SendCallEvent,
     private readonly log: Logger,
   ) {
     super();
-    this.batcher = new CandidateBatcher((candidates) => {
-      this.sendEvent(CallEventType.Candidates, { ...buildCandidates(this.base(), candidates) });
-    });
+    this.feed = new CameraFeed(lease, log);
   }
 
   get callId(): string {
     return this.opts.callId;
   }
+  get roomId(): string {
+    return this.opts.roomId;
+  }
+  /** The other member of the call (here the invitee). */
+  get peer(): string {
+    return this.opts.invitee;
+  }
   get state(): CallState {
     return this.ctx.state;
   }
+  /** The camera the call shows now (it changes with switchCamera). */
   get camera(): string {
-    return this.lease.camera;
+    return this.feed.camera;
   }
 
-  private base(): { call_id: string; version: typeof OUR_VERSION; party_id: string } {
+  private base(): CallBase {
     return { call_id: this.opts.callId, version: OUR_VERSION, party_id: this.opts.partyId };
   }
 
   /** Creates the offer and sends the invite. Resolves once the invite is out (or the call ended). */
   async start(): Promise<void> {
     try {
-      const pc = createPeerConnection({ iceServers: this.opts.iceServers, bundlePolicy: "max-bundle" });
-      this.pc = pc;
-      const stream = new MediaStream();
-      pc.addTrack(this.lease.video, stream);
-      pc.addTrack(this.lease.audio, stream);
-      pc.onicecandidate = (ev) => {
-        if (ev.candidate && ev.candidate.candidate !== "") {
-          const c: CandidateWire = { candidate: ev.candidate.candidate };
-          if (ev.candidate.sdpMid !== null) c.sdpMid = ev.candidate.sdpMid;
-          if (ev.candidate.sdpMLineIndex !== null) c.sdpMLineIndex = ev.candidate.sdpMLineIndex;
-          this.batcher.add(c);
-        } else {
-          this.batcher.complete();
-        }
-      };
-      pc.onicegatheringstatechange = () => {
-        if (pc.iceGatheringState === "complete") this.batcher.complete();
-      };
-      pc.oniceconnectionstatechange = () => {
-        this.dispatch({ kind: "ice", state: pc.iceConnectionState });
-      };
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      await this.gatherBriefly(pc, this.opts.gatherIntoOfferMs ?? 200);
+      const link = new PeerLink(
+        this.opts.iceServers,
+        {},
+        {
+          iceState: (state) => {
+            this.dispatch({ kind: "ice", state });
+          },
+          candidates: (batch) => {
+            this.sendEvent(CallEventType.Candidates, { ...buildCandidates(this.base(), batch) });
+          },
+        },
+        this.log,
+      );
+      this.link = link;
+      this.feed.attach(link.pc);
+      const offer = await link.pc.createOffer();
+      await link.pc.setLocalDescription(offer);
+      await link.gatherBriefly(this.opts.gatherIntoOfferMs ?? 200);
       if (this.ctx.state !== CallState.Preparing) return;
-      const sdp = pc.localDescription?.sdp;
-      if (sdp === undefined) throw new Error("no local description after setLocalDescription");
-      this.batcher.snapshotTaken();
-      await this.send(CallEventType.Invite, { ...buildInvite(this.base(), sdp, this.opts.lifetimeMs, this.opts.invitee) });
+      const sdp = link.takeLocalSdp();
+      // From here the invite is on its way: an ending now must send a hangup (queued after the invite).
       this.dispatch({ kind: "invite_sent" });
-      if (this.state === CallState.Ringing) this.batcher.start();
+      const sending = this.send(CallEventType.Invite, { ...buildInvite(this.base(), sdp, this.opts.lifetimeMs, this.opts.invitee) });
+      if (this.state === CallState.Ringing) link.startTrickle();
+      await sending;
     } catch (err: unknown) {
       this.log.error({ err: errorMessage(err) }, "could not place the call");
       this.dispatch({ kind: "failure", reason: "unknown_error" });
     }
-  }
-
-  private gatherBriefly(pc: RTCPeerConnection, ms: number): Promise<void> {
-    if (pc.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        pc.removeEventListener("icegatheringstatechange", onChange);
-        resolve();
-      };
-      const onChange = (): void => {
-        if (pc.iceGatheringState === "complete") done();
-      };
-      const timer = setTimeout(done, ms);
-      pc.addEventListener("icegatheringstatechange", onChange);
-    });
   }
 
   onAnswer(content: AnswerIn): void {
@@ -164,21 +154,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.log.debug({ partyId }, "ignoring candidates from a party whose answer was not chosen");
       return;
     }
-    const usable: CandidateWire[] = [];
-    for (const c of content.candidates) {
-      // End-of-candidates ("") and entries without an m-line reference are not for addIceCandidate.
-      if (c.candidate === "" || (c.sdpMid == null && c.sdpMLineIndex == null)) continue;
-      const w: CandidateWire = { candidate: c.candidate };
-      if (c.sdpMid != null) w.sdpMid = c.sdpMid;
-      if (c.sdpMLineIndex != null) w.sdpMLineIndex = c.sdpMLineIndex;
-      usable.push(w);
-    }
-    if (this.remoteDescriptionSet) {
-      this.addCandidates(usable);
+    const usable = usableCandidates(content);
+    if (chosen !== undefined) {
+      this.link?.addRemoteCandidates(usable);
       return;
     }
     const held = this.pending.get(partyId) ?? [];
-    held.push(...usable.slice(0, Math.max(0, MAX_BUFFERED_CANDIDATES - held.length)));
+    held.push(...usable.slice(0, Math.max(0, MAX_HELD_PER_PARTY - held.length)));
     this.pending.set(partyId, held);
   }
 
@@ -199,14 +181,18 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.dispatch({ kind: "local_hangup", reason });
   }
 
-  private addCandidates(candidates: CandidateWire[]): void {
-    const pc = this.pc;
-    if (!pc) return;
-    for (const c of candidates) {
-      pc.addIceCandidate(c).catch((err: unknown) => {
-        this.log.debug({ err: errorMessage(err) }, "remote candidate not usable");
-      });
+  /** Aborted by glare: the other side's call to this room won; ours is hung up (if its invite went out). */
+  replaced(): void {
+    this.dispatch({ kind: "replaced" });
+  }
+
+  /** Shows another camera on this call without renegotiation (the old lease is released). */
+  switchCamera(lease: CameraLease): Promise<void> {
+    if (this.ctx.state === CallState.Ended) {
+      lease.release();
+      return Promise.reject(new Error("the call has ended"));
     }
+    return this.feed.switchTo(lease);
   }
 
   private dispatch(input: CallInput): void {
@@ -253,15 +239,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private async acceptAnswer(): Promise<void> {
-    const pc = this.pc;
+    const link = this.link;
     const answer = this.answer;
-    if (!pc || !answer || this.ctx.state === CallState.Ended) return;
+    if (!link || !answer || this.ctx.state === CallState.Ended) return;
     try {
-      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-      this.remoteDescriptionSet = true;
-      const held = this.pending.get(answer.partyId) ?? [];
+      await link.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      link.remoteDescriptionSet();
+      link.addRemoteCandidates(this.pending.get(answer.partyId) ?? []);
       this.pending.clear();
-      this.addCandidates(held);
       this.log.info({ partyId: answer.partyId }, "answer accepted");
     } catch (err: unknown) {
       this.log.warn({ err: errorMessage(err) }, "the answer's SDP was refused");
@@ -277,20 +262,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   /** The one way a call ends: stop trickling, close the peer connection, release the camera. */
   private terminate(party: "local" | "remote", reason: EndReason): void {
-    this.batcher.stop();
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.pending.clear();
-    const pc = this.pc;
-    this.pc = undefined;
-    if (pc) {
-      pc.onicecandidate = null;
-      pc.oniceconnectionstatechange = null;
-      pc.onicegatheringstatechange = null;
-      pc.close();
-    }
-    this.lease.release();
+    this.link?.close();
+    this.link = undefined;
+    this.feed.release();
     this.log.info({ party, reason }, "call ended");
-    this.emit("ended", { callId: this.opts.callId, roomId: this.opts.roomId, party, reason, connected: this.ctx.hadMedia });
+    this.emit("ended", { callId: this.opts.callId, roomId: this.opts.roomId, direction: this.direction, party, reason, connected: this.ctx.hadMedia });
   }
 }

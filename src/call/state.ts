@@ -8,7 +8,7 @@ import type { HangupReason } from "./wire.ts";
 export enum CallState {
   /** Creating the offer; nothing sent yet. */
   Preparing = "preparing",
-  /** The invite is out; waiting for an answer. */
+  /** The invite is out (handed to the homeserver); waiting for an answer. */
   Ringing = "ringing",
   /** An answer was accepted; ICE is connecting. */
   Connecting = "connecting",
@@ -20,7 +20,7 @@ export enum CallState {
 export type Timer = "invite" | "iceDisconnected";
 
 /** Why a call ended, as reported by the session (`party` says who ended it). */
-export type EndReason = HangupReason | "declined" | "remote_hangup" | "answered_elsewhere";
+export type EndReason = HangupReason | "declined" | "remote_hangup" | "answered_elsewhere" | "replaced";
 
 export type CallInput =
   | { kind: "invite_sent" }
@@ -31,6 +31,8 @@ export type CallInput =
   | { kind: "timer"; timer: Timer }
   | { kind: "ice"; state: "checking" | "connected" | "completed" | "disconnected" | "failed" | "closed" | "new" }
   | { kind: "local_hangup"; reason: HangupReason }
+  /** Glare: the other side's call to this room won (see glare.ts), so ours is abandoned. */
+  | { kind: "replaced" }
   | { kind: "failure"; reason: HangupReason };
 
 export type CallAction =
@@ -123,6 +125,13 @@ export function transition(ctx: CallContext, input: CallInput): Transition {
     case "failure":
       if (state === CallState.Preparing) return end(ctx, [], "local", input.reason);
       return end(ctx, [], "local", input.reason, input.reason);
+
+    case "replaced":
+      // Preparing: nothing was sent, so ours just disappears. Ringing: the invite is out, and the
+      // spec's hangup reasons have no "replaced", so the other devices are told user_hangup.
+      if (state === CallState.Preparing) return end(ctx, [], "local", "replaced");
+      if (state === CallState.Ringing) return end(ctx, [], "local", "replaced", "user_hangup");
+      return ignore(ctx, "our call was already answered: not glare");
   }
 }
 

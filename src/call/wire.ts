@@ -23,6 +23,9 @@ export function isCallEventType(type: string): boolean {
 
 /** The bot places calls as version 0 (integer), which Element answers as version "1" with a party_id. */
 export const OUR_VERSION = 0;
+/** Calls placed to the bot are answered as version "1" (as Element does, even to a version-0 invite). */
+export const V1 = "1";
+export type CallVersion = typeof OUR_VERSION | typeof V1;
 
 export type HangupReason =
   | "ice_failed"
@@ -39,9 +42,9 @@ export interface CandidateWire {
   sdpMLineIndex?: number;
 }
 
-interface CallBase {
+export interface CallBase {
   call_id: string;
-  version: typeof OUR_VERSION;
+  version: CallVersion;
   party_id: string;
 }
 
@@ -58,8 +61,15 @@ export interface HangupContent extends CallBase {
 }
 export interface RejectContent {
   call_id: string;
-  version: "1";
+  version: typeof V1;
   party_id: string;
+}
+export interface AnswerContent extends CallBase {
+  answer: { type: "answer"; sdp: string };
+}
+export interface NegotiateContent extends CallBase {
+  description: { type: "answer"; sdp: string };
+  lifetime: number;
 }
 
 export const END_OF_CANDIDATES: CandidateWire = { candidate: "" };
@@ -75,7 +85,14 @@ export function buildHangup(base: CallBase, reason: HangupReason): HangupContent
 }
 /** Declines a call someone placed to the bot: m.call.reject (v1), which Element honours while ringing. */
 export function buildReject(callId: string, partyId: string): RejectContent {
-  return { call_id: callId, version: "1", party_id: partyId };
+  return { call_id: callId, version: V1, party_id: partyId };
+}
+export function buildAnswer(base: CallBase, sdp: string): AnswerContent {
+  return { ...base, answer: { type: "answer", sdp } };
+}
+/** The answer to an m.call.negotiate offer (spec: the receiver must respond with type "answer"). */
+export function buildNegotiateAnswer(base: CallBase, sdp: string, lifetime: number): NegotiateContent {
+  return { ...base, description: { type: "answer", sdp }, lifetime };
 }
 
 // ---- inbound ----
@@ -115,6 +132,14 @@ export const rejectSchema = z.object(base);
 export type RejectIn = z.infer<typeof rejectSchema>;
 
 export const selectAnswerSchema = z.object({ ...base, selected_party_id: z.string().min(1).max(255) });
+export type SelectAnswerIn = z.infer<typeof selectAnswerSchema>;
+
+export const negotiateSchema = z.object({
+  ...base,
+  description: z.object({ type: z.enum(["offer", "answer"]), sdp: z.string().min(1).max(256 * 1024) }),
+  lifetime: z.number().int().positive(),
+});
+export type NegotiateIn = z.infer<typeof negotiateSchema>;
 
 export const inviteSchema = z.object({
   ...base,
@@ -123,6 +148,19 @@ export const inviteSchema = z.object({
   invitee: z.string().optional(),
 });
 export type InviteIn = z.infer<typeof inviteSchema>;
+
+/** The candidates of an m.call.candidates that addIceCandidate can take: no end-of-candidates, each tied to an m-line. */
+export function usableCandidates(content: CandidatesIn): CandidateWire[] {
+  const usable: CandidateWire[] = [];
+  for (const c of content.candidates) {
+    if (c.candidate === "" || (c.sdpMid == null && c.sdpMLineIndex == null)) continue;
+    const w: CandidateWire = { candidate: c.candidate };
+    if (c.sdpMid != null) w.sdpMid = c.sdpMid;
+    if (c.sdpMLineIndex != null) w.sdpMLineIndex = c.sdpMLineIndex;
+    usable.push(w);
+  }
+  return usable;
+}
 
 /** The call_id of any call event content, or undefined when it has none. */
 export function callIdOf(content: unknown): string | undefined {

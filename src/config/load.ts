@@ -115,6 +115,9 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
   const accessToken = hs.accessToken ?? (hs.accessTokenFile !== undefined ? readSecretFile(hs.accessTokenFile, baseDir, "homeserver.accessTokenFile", problems) : undefined);
   const password = hs.password ?? (hs.passwordFile !== undefined ? readSecretFile(hs.passwordFile, baseDir, "homeserver.passwordFile", problems) : undefined);
   const cameras = raw.cameras.map((cam, i) => resolveCamera(cam, i, baseDir, problems));
+  if (raw.calls.defaultCamera !== undefined && !raw.cameras.some((c) => c.name === raw.calls.defaultCamera)) {
+    problems.push({ key: "calls.defaultCamera", message: `no camera is named "${raw.calls.defaultCamera}"` });
+  }
   const access = new AccessList(raw.allowedUsers);
   const triggers = resolveTriggers(
     raw.triggers,

@@ -66,6 +66,8 @@ export const configSchema = z
         inviteLifetimeMs: z.number().int().min(5_000).max(600_000).default(60_000),
         /** How long ICE may stay disconnected before the bot hangs up (ms). */
         iceDisconnectedTimeoutMs: z.number().int().min(1_000).max(120_000).default(30_000),
+        /** The camera a call placed to the bot (the call button in the DM) shows; default the first camera. */
+        defaultCamera: z.string().regex(CAMERA_NAME, "must be the name of a camera").optional(),
       })
       .strict()
       .default({ inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 }),

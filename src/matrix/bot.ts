@@ -130,6 +130,38 @@ export class Bot {
       case "call":
         await this.call(roomId, sender, command.camera);
         return;
+      case "switch":
+        await this.switchCamera(roomId, command.camera);
+        return;
+    }
+  }
+
+  /** !switch: the call in this room shows another camera, without renegotiation. */
+  private async switchCamera(roomId: string, camera: string | undefined): Promise<void> {
+    const names = this.cameras.map((c) => c.name);
+    if (camera === undefined) {
+      await this.notice(roomId, `Which camera? Type !switch <camera>. Cameras: ${names.join(", ")}`);
+      return;
+    }
+    try {
+      const result = await this.calls.switchCamera(roomId, camera);
+      switch (result) {
+        case "no_call":
+          await this.notice(roomId, "There is no call in progress here. Type !call <camera> to start one.");
+          return;
+        case "unknown_camera":
+          await this.notice(roomId, `Unknown camera "${camera.slice(0, 32)}". Cameras: ${names.join(", ")}`);
+          return;
+        case "same_camera":
+          await this.notice(roomId, `The call already shows ${camera}.`);
+          return;
+        case "switched":
+          await this.notice(roomId, `Now showing ${camera}.`);
+          return;
+      }
+    } catch (err: unknown) {
+      this.log.warn({ room: roomId, camera, err: errorMessage(err) }, "could not switch the camera");
+      await this.notice(roomId, `Could not switch to ${camera}: ${errorMessage(err)}`);
     }
   }
 
@@ -176,12 +208,29 @@ export class Bot {
       }
       return;
     }
-    if (event.type === "m.call.invite" && ageOf(event) > MAX_COMMAND_AGE_MS) {
-      this.log.debug({ room: roomId }, "stale call invite ignored");
-      return;
-    }
     if (event.type.startsWith("m.call.") || event.type.startsWith("org.matrix.call.")) {
-      this.calls.handleEvent(roomId, event.sender, event.type, event.content, this.botUserId, this.access.allows(event.sender));
+      // An invite older than its lifetime is ignored by the call manager (it knows the lifetime).
+      this.calls.handleEvent(
+        { roomId, sender: event.sender, type: event.type, content: event.content, ageMs: ageOf(event) },
+        { botUserId: this.botUserId, senderAllowed: this.access.allows(event.sender), checkRoom: () => this.checkInboundRoom(roomId, event.sender) },
+      );
     }
+  }
+
+  /**
+   * Before a call placed to the bot is answered: the same room check as for placing one, and the
+   * caller must be the other member. A refusal is said in the room.
+   */
+  private async checkInboundRoom(roomId: string, caller: string): Promise<string | undefined> {
+    const members = await this.client.getJoinedRoomMembers(roomId);
+    const check = checkCallRoom(members, this.botUserId, this.access);
+    const reason = !check.ok ? check.reason : check.callee !== caller ? "the caller is not the other member of this room." : undefined;
+    if (reason !== undefined) {
+      this.log.info({ room: roomId, reason }, "call to the bot refused");
+      await this.notice(roomId, `I can't answer calls here: ${reason}`).catch((err: unknown) => {
+        this.log.warn({ room: roomId, err: errorMessage(err) }, "could not say why the call was refused");
+      });
+    }
+    return reason;
   }
 }

@@ -2,6 +2,7 @@
 
 export type Command =
   | { kind: "call"; camera: string | undefined }
+  | { kind: "switch"; camera: string | undefined }
   | { kind: "cameras" }
   | { kind: "hangup" }
   | { kind: "help" }
@@ -17,6 +18,8 @@ export function parseCommand(body: string): Command | undefined {
   switch (word.toLowerCase()) {
     case "call":
       return { kind: "call", camera: args[0]?.toLowerCase() };
+    case "switch":
+      return { kind: "switch", camera: args[0]?.toLowerCase() };
     case "cameras":
     case "list":
       return { kind: "cameras" };
@@ -36,6 +39,7 @@ export function helpText(cameras: readonly string[]): string {
   return [
     "Commands:",
     "!call <camera> — ring you with a live video call from the camera",
+    "!switch <camera> — show another camera in the call in progress",
     "!cameras — list the cameras",
     "!hangup — end the call",
     "!help — this text",

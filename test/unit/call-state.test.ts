@@ -51,6 +51,7 @@ const INPUTS = {
   ice_closed: { kind: "ice", state: "closed" },
   local_hangup: { kind: "local_hangup", reason: "user_hangup" },
   failure: { kind: "failure", reason: "user_media_failed" },
+  replaced: { kind: "replaced" },
 } as const satisfies Record<string, CallInput>;
 
 type InputName = keyof typeof INPUTS;
@@ -106,6 +107,8 @@ const TABLE: Record<Exclude<CallState, CallState.Ended>, Record<InputName, Expec
     // Nothing was sent yet, so there is nobody to send a hangup to.
     local_hangup: ended("local", "user_hangup"),
     failure: ended("local", "user_media_failed"),
+    // Glare lost while preparing: nothing was sent, so ours just goes.
+    replaced: ended("local", "replaced"),
   },
   [CallState.Ringing]: {
     invite_sent: IGNORED,
@@ -139,6 +142,8 @@ const TABLE: Record<Exclude<CallState, CallState.Ended>, Record<InputName, Expec
     ice_closed: IGNORED,
     local_hangup: ended("local", "user_hangup", "user_hangup"),
     failure: ended("local", "user_media_failed", "user_media_failed"),
+    // Glare lost with the invite out: hung up (the spec has no "replaced" reason).
+    replaced: ended("local", "replaced", "user_hangup"),
   },
   [CallState.Connecting]: {
     invite_sent: IGNORED,
@@ -164,6 +169,7 @@ const TABLE: Record<Exclude<CallState, CallState.Ended>, Record<InputName, Expec
     ice_closed: IGNORED,
     local_hangup: ended("local", "user_hangup", "user_hangup"),
     failure: ended("local", "user_media_failed", "user_media_failed"),
+    replaced: IGNORED,
   },
   [CallState.Connected]: {
     invite_sent: IGNORED,
@@ -189,6 +195,7 @@ const TABLE: Record<Exclude<CallState, CallState.Ended>, Record<InputName, Expec
     ice_closed: IGNORED,
     local_hangup: ended("local", "user_hangup", "user_hangup"),
     failure: ended("local", "user_media_failed", "user_media_failed"),
+    replaced: IGNORED,
   },
 };
 

@@ -13,6 +13,12 @@ describe("parseCommand", () => {
     expect(cmd && "camera" in cmd).toBe(true);
   });
 
+  it("!switch with a camera, lower-cased; without one the camera is undefined", () => {
+    expect(parseCommand("!switch Garden")).toEqual({ kind: "switch", camera: "garden" });
+    expect(parseCommand("  !SWITCH\tcam2 now ")).toEqual({ kind: "switch", camera: "cam2" });
+    expect(parseCommand("!switch")).toEqual({ kind: "switch", camera: undefined });
+  });
+
   it("!call followed only by whitespace has no camera", () => {
     expect(parseCommand("!call   \t ")).toEqual({ kind: "call", camera: undefined });
   });
@@ -85,7 +91,7 @@ describe("helpText", () => {
     const text = helpText(["cam1", "door"]);
     const lines = text.split("\n");
     expect(lines[0]).toBe("Commands:");
-    for (const cmd of ["!call <camera>", "!cameras", "!hangup", "!help"]) {
+    for (const cmd of ["!call <camera>", "!switch <camera>", "!cameras", "!hangup", "!help"]) {
       expect(lines.some((l) => l.startsWith(cmd + " "))).toBe(true);
     }
     expect(lines.at(-1)).toBe("Cameras: cam1, door");
@@ -97,7 +103,7 @@ describe("helpText", () => {
       .split("\n")
       .filter((l) => l.startsWith("!"))
       .map((l) => parseCommand(l.replace(/ —.*$/, "").replace("<camera>", "cam1")));
-    expect(commands).toEqual([{ kind: "call", camera: "cam1" }, { kind: "cameras" }, { kind: "hangup" }, { kind: "help" }]);
+    expect(commands).toEqual([{ kind: "call", camera: "cam1" }, { kind: "switch", camera: "cam1" }, { kind: "cameras" }, { kind: "hangup" }, { kind: "help" }]);
   });
 
   it("with no cameras the list is empty", () => {

@@ -1,0 +1,134 @@
+/**
+ * Calls placed to the bot, from their m.call.invite to the decision: parsed, from an allowed user,
+ * addressed to the bot, younger than their lifetime, in a room that passes the check, then the
+ * glare rule (glare.ts) against the bot's own call in that room. The caller's other events that
+ * arrive meanwhile are held and replayed once the call is answered.
+ */
+import type { TurnCredentials } from "../rtc/turn.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import { decideInvite } from "./glare.ts";
+import type { ActiveCall, RoomCallEvent } from "./router.ts";
+import { CallSession } from "./session.ts";
+import { buildHangup, buildReject, CallEventType, inviteSchema, V1, type InviteIn } from "./wire.ts";
+
+export interface EventContext {
+  botUserId: string;
+  senderAllowed: boolean;
+  /** Checks the room before a call placed to the bot is answered: undefined when it may be, else why not. */
+  checkRoom(): Promise<string | undefined>;
+}
+
+/** What admission needs from the call manager. */
+export interface AdmissionHost {
+  readonly partyId: string;
+  callInRoom(roomId: string): ActiveCall | undefined;
+  hasCall(callId: string): boolean;
+  /** Starts answering an admitted invite. Throws when it cannot (e.g. no camera). */
+  answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void;
+  /** Sends an event outside any session (a decline). */
+  send(roomId: string, type: string, content: Record<string, unknown>): Promise<void>;
+  /** Handles an event again (the held ones, once the call exists). */
+  replay(event: RoomCallEvent, ctx: EventContext): void;
+}
+
+/** Events of a call being admitted that are held; more are dropped. */
+const MAX_HELD_EVENTS = 100;
+
+export class InviteAdmission {
+  /** Invites being admitted, with the caller's events that arrive meanwhile. */
+  private readonly admitting = new Map<string, { sender: string; held: RoomCallEvent[] }>();
+
+  constructor(
+    private readonly host: AdmissionHost,
+    private readonly turn: TurnCredentials,
+    private readonly log: Logger,
+  ) {}
+
+  /** Holds an event of a call still being admitted; false when its call is not being admitted. */
+  hold(callId: string, event: RoomCallEvent): boolean {
+    const admitting = this.admitting.get(callId);
+    if (admitting === undefined) return false;
+    if (admitting.sender === event.sender && admitting.held.length < MAX_HELD_EVENTS) admitting.held.push(event);
+    return true;
+  }
+
+  onInvite(event: RoomCallEvent, ctx: EventContext): void {
+    const { roomId, sender } = event;
+    const p = inviteSchema.safeParse(event.content);
+    if (!p.success) {
+      this.log.warn({ room: roomId }, "malformed m.call.invite ignored");
+      return;
+    }
+    const invite = p.data;
+    const log = this.log.child({ call: invite.call_id, room: roomId });
+    if (!ctx.senderAllowed) {
+      log.warn({ sender }, "call from a user who is not allowed: ignored");
+      return;
+    }
+    if (invite.invitee !== undefined && invite.invitee !== ctx.botUserId) {
+      log.debug({ invitee: invite.invitee }, "call invite for someone else ignored");
+      return;
+    }
+    if (event.ageMs >= invite.lifetime) {
+      log.info({ ageMs: event.ageMs, lifetimeMs: invite.lifetime }, "call invite older than its lifetime ignored");
+      return;
+    }
+    if (this.host.hasCall(invite.call_id) || this.admitting.has(invite.call_id)) return;
+    this.admitting.set(invite.call_id, { sender, held: [] });
+    void this.admit(event, invite, ctx, log);
+  }
+
+  private async admit(event: RoomCallEvent, invite: InviteIn, ctx: EventContext, log: Logger): Promise<void> {
+    const { roomId, sender } = event;
+    let held: RoomCallEvent[];
+    try {
+      const [refusal, iceServers] = await Promise.all([ctx.checkRoom(), this.turn.iceServers()]);
+      held = this.admitting.get(invite.call_id)?.held ?? [];
+      this.admitting.delete(invite.call_id);
+      if (refusal !== undefined) {
+        log.info({ sender, reason: refusal }, "call to the bot declined: the room does not pass the check");
+        this.decline(roomId, invite, log);
+        return;
+      }
+      if (held.some((e) => e.type === CallEventType.Hangup)) {
+        log.info("the caller hung up before the call was answered");
+        return;
+      }
+      const existing = this.host.callInRoom(roomId);
+      const decision = decideInvite(existing, invite.call_id);
+      switch (decision.kind) {
+        case "busy":
+          log.info({ why: decision.why }, "call to the bot declined: busy");
+          this.decline(roomId, invite, log);
+          return;
+        case "keep_ours":
+          log.info({ ours: existing?.callId, why: decision.why }, "glare: our call wins, theirs is ignored");
+          return;
+        case "replace_ours":
+          log.info({ ours: existing?.callId, why: decision.why }, "glare: their call wins, ours is abandoned");
+          if (existing instanceof CallSession) existing.replaced();
+          break;
+        case "answer":
+          break;
+      }
+      this.host.answer(event, invite, iceServers, log);
+    } catch (err: unknown) {
+      this.admitting.delete(invite.call_id);
+      log.error({ sender, err: errorMessage(err) }, "could not answer the call");
+      this.decline(roomId, invite, log);
+      return;
+    }
+    for (const e of held) this.host.replay(e, ctx);
+  }
+
+  /** Declines an invite we will not answer: m.call.reject for version 1, a hangup for version 0. */
+  private decline(roomId: string, invite: InviteIn, log: Logger): void {
+    const sending =
+      invite.version === 0
+        ? this.host.send(roomId, CallEventType.Hangup, { ...buildHangup({ call_id: invite.call_id, version: V1, party_id: this.host.partyId }, "user_busy") })
+        : this.host.send(roomId, CallEventType.Reject, { ...buildReject(invite.call_id, this.host.partyId) });
+    sending.catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, "could not decline the call");
+    });
+  }
+}

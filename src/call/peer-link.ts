@@ -1,0 +1,138 @@
+import { CandidateBatcher, type CandidateBatcherOptions } from "../rtc/candidate-batcher.ts";
+import { createPeerConnection } from "../rtc/wrtc.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import type { CandidateWire } from "./wire.ts";
+
+export type IceConnectionState = RTCIceConnectionState;
+
+export interface PeerLinkEvents {
+  /** ICE connection state changes, for the state machine. */
+  iceState(state: IceConnectionState): void;
+  /** A batch of local candidates to send in m.call.candidates (the last batch ends with end-of-candidates). */
+  candidates(batch: CandidateWire[]): void;
+}
+
+/** Remote candidates held until the remote description is set; more than this are dropped. */
+const MAX_HELD_CANDIDATES = 200;
+
+/**
+ * The WebRTC side of one call, for both directions: the peer connection (`max-bundle`, the
+ * homeserver's ICE servers), local candidates trickled in batches through a CandidateBatcher,
+ * remote candidates held until a remote description is set. `close()` is idempotent.
+ */
+export class PeerLink {
+  readonly pc: RTCPeerConnection;
+  private batcher: CandidateBatcher;
+  private readonly held: CandidateWire[] = [];
+  private remoteReady = false;
+  private closed = false;
+
+  constructor(
+    iceServers: RTCIceServer[],
+    private readonly trickle: CandidateBatcherOptions,
+    private readonly events: PeerLinkEvents,
+    private readonly log: Logger,
+  ) {
+    const pc = createPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    this.pc = pc;
+    this.batcher = this.newBatcher();
+    pc.onicecandidate = (ev) => {
+      if (ev.candidate && ev.candidate.candidate !== "") {
+        const c: CandidateWire = { candidate: ev.candidate.candidate };
+        if (ev.candidate.sdpMid !== null) c.sdpMid = ev.candidate.sdpMid;
+        if (ev.candidate.sdpMLineIndex !== null) c.sdpMLineIndex = ev.candidate.sdpMLineIndex;
+        this.batcher.add(c);
+      } else {
+        this.batcher.complete();
+      }
+    };
+    pc.onicegatheringstatechange = () => {
+      if (pc.iceGatheringState === "complete") this.batcher.complete();
+    };
+    pc.oniceconnectionstatechange = () => {
+      this.events.iceState(pc.iceConnectionState);
+    };
+  }
+
+  private newBatcher(): CandidateBatcher {
+    return new CandidateBatcher((batch) => {
+      if (!this.closed) this.events.candidates(batch);
+    }, this.trickle);
+  }
+
+  /** Lets ICE gather for up to `ms` (or until gathering completes), so early candidates travel inside the SDP. */
+  gatherBriefly(ms: number): Promise<void> {
+    const pc = this.pc;
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        pc.removeEventListener("icegatheringstatechange", onChange);
+        resolve();
+      };
+      const onChange = (): void => {
+        if (pc.iceGatheringState === "complete") done();
+      };
+      const timer = setTimeout(done, ms);
+      pc.addEventListener("icegatheringstatechange", onChange);
+    });
+  }
+
+  /**
+   * The local SDP as it is about to be sent: everything gathered so far is in it, so the batcher
+   * forgets those candidates. Throws when there is no local description.
+   */
+  takeLocalSdp(): string {
+    const sdp = this.pc.localDescription?.sdp;
+    if (sdp === undefined) throw new Error("no local description");
+    this.batcher.snapshotTaken();
+    return sdp;
+  }
+
+  /** The SDP that carries our candidates went out: from now on later candidates are sent in batches. */
+  startTrickle(): void {
+    this.batcher.start();
+  }
+
+  /**
+   * A renegotiation (e.g. an ICE restart) may gather a new generation of candidates: they are
+   * trickled by a fresh batcher, which ends them with its own end-of-candidates.
+   */
+  renewTrickle(): void {
+    this.batcher.stop();
+    this.batcher = this.newBatcher();
+  }
+
+  /** Remote candidates: added now if a remote description is set, else held until it is. */
+  addRemoteCandidates(candidates: readonly CandidateWire[]): void {
+    if (this.closed) return;
+    if (!this.remoteReady) {
+      this.held.push(...candidates.slice(0, Math.max(0, MAX_HELD_CANDIDATES - this.held.length)));
+      return;
+    }
+    for (const c of candidates) {
+      this.pc.addIceCandidate(c).catch((err: unknown) => {
+        this.log.debug({ err: errorMessage(err) }, "remote candidate not usable");
+      });
+    }
+  }
+
+  /** setRemoteDescription succeeded: the held candidates are added. */
+  remoteDescriptionSet(): void {
+    this.remoteReady = true;
+    const held = this.held.splice(0);
+    this.addRemoteCandidates(held);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.batcher.stop();
+    this.held.length = 0;
+    const pc = this.pc;
+    pc.onicecandidate = null;
+    pc.oniceconnectionstatechange = null;
+    pc.onicegatheringstatechange = null;
+    pc.close();
+  }
+}
