@@ -1,7 +1,8 @@
 /**
  * A Matrix user placing legacy video calls with matrix-js-sdk's own createNewMatrixCall() + placeVideoCall(), the way
  * Element Web does, in Node. Its camera is the synthetic 640×360 source from webrtc-env.ts (wrtc's fake camera sends
- * no frames), its microphone wrtc's fake audio device.
+ * no frames), its microphone wrtc's fake audio device. The remote video it receives (the bot's camera) is decoded and
+ * counted with wrtc's nonstandard RTCVideoSink, as callee.ts does for the callee side.
  */
 import type { MatrixCall, MatrixClient } from "matrix-js-sdk";
 import type { CallEndInfo } from "./callee.ts";
@@ -13,8 +14,19 @@ import {
   startSyncingClient,
   stopSyntheticVideo,
   SYNTHETIC_VIDEO_DEVICE_ID,
+  wrtc,
+  type I420Frame,
   type SdkClientOptions,
+  type WrtcStream,
+  type WrtcTrack,
+  type WrtcVideoSink,
 } from "./webrtc-env.ts";
+
+export interface VideoCount {
+  frames: number;
+  width: number;
+  height: number;
+}
 
 export interface OutgoingCall {
   call: MatrixCall;
@@ -27,13 +39,74 @@ export interface OutgoingCall {
   isEnded(): boolean;
   /** call.hangup(CallErrorCode.UserHangup, false) */
   hangup(): void;
+  /**
+   * The call matrix-js-sdk answered instead of this one when glare resolved against it (CallEvent.Replaced: the
+   * other side's invite had the lesser call ID), if any.
+   */
+  successor(): MatrixCall | undefined;
+  /** The call that carries the media now: the successor if there is one, else this call. */
+  live(): MatrixCall;
+  /** Decoded remote video (the bot's camera), on this call or its successor. */
+  video(): VideoCount;
+  /** Copy of the last decoded I420 frame, for tests that read pixels. */
+  lastFrame(): I420Frame | undefined;
+  waitForFrames(n: number, timeoutMs?: number): Promise<VideoCount>;
+}
+
+export interface PlaceCallOptions {
+  invitee?: string;
+  timeoutMs?: number;
+  /** Runs after createNewMatrixCall() (the call ID is fixed) and before placeVideoCall(), e.g. to time glare. */
+  beforePlace?: (callId: string) => Promise<void>;
+}
+
+/** Decodes and counts the remote video of a call; stopped when the call (and its successor) end. */
+class RemoteVideoCounter {
+  frames = 0;
+  width = 0;
+  height = 0;
+  last: I420Frame | undefined;
+  private readonly sinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
+  private stopped = false;
+
+  attach(stream: WrtcStream | undefined): void {
+    if (this.stopped || stream === undefined) return;
+    for (const track of stream.getVideoTracks()) {
+      if (this.sinks.has(track.id) || track.readyState === "ended") continue;
+      const sink = new wrtc.nonstandard.RTCVideoSink(track);
+      sink.onframe = ({ frame }) => {
+        this.frames += 1;
+        this.width = frame.width;
+        this.height = frame.height;
+        this.last = frame;
+      };
+      this.sinks.set(track.id, { sink, track });
+    }
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const { sink, track } of this.sinks.values()) {
+      sink.onframe = null;
+      if (!sink.stopped) sink.stop();
+      if (track.readyState !== "ended") track.stop();
+    }
+    this.sinks.clear();
+  }
+}
+
+function remoteStreams(call: MatrixCall): WrtcStream[] {
+  const usermedia = call.remoteUsermediaFeed;
+  const feeds = usermedia !== undefined ? [usermedia] : call.getRemoteFeeds();
+  return feeds.map((feed) => feed.stream as unknown as WrtcStream);
 }
 
 export interface Caller {
   client: MatrixClient;
   userId: string;
   /** createNewMatrixCall(client, roomId, { invitee }) + placeVideoCall(); resolves once the invite has been sent. */
-  placeVideoCall(roomId: string, opts?: { invitee?: string; timeoutMs?: number }): Promise<OutgoingCall>;
+  placeVideoCall(roomId: string, opts?: PlaceCallOptions): Promise<OutgoingCall>;
   /** Hangs up calls, stops media, stops the client. */
   stop(): Promise<void>;
 }
@@ -50,21 +123,43 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
 
   const wrap = (call: MatrixCall, roomId: string): OutgoingCall => {
     let endInfo: CallEndInfo | undefined;
+    let next: MatrixCall | undefined;
+    const media = new RemoteVideoCounter();
     let resolveEnded: (info: CallEndInfo) => void = () => undefined;
     const endedPromise = new Promise<CallEndInfo>((resolve) => {
       resolveEnded = resolve;
     });
+    const live = (): MatrixCall => next ?? call;
+    // Counts the live call's remote video; stops once the live call has ended.
+    const refreshMedia = (): void => {
+      if (live().state === voip.CallState.Ended) {
+        media.stop();
+        return;
+      }
+      for (const stream of remoteStreams(live())) media.attach(stream);
+    };
     const onState = (): void => {
+      refreshMedia();
       if (endInfo !== undefined || call.state !== voip.CallState.Ended) return;
       endInfo = { hangupReason: call.hangupReason, hangupParty: call.hangupParty };
-      call.off(voip.CallEvent.State, onState);
       harnessLog.debug({ callId: call.callId, ...endInfo }, "caller: call ended");
       resolveEnded(endInfo);
     };
     call.on(voip.CallEvent.State, onState);
+    call.on(voip.CallEvent.FeedsChanged, refreshMedia);
+    call.on(voip.CallEvent.Replaced, (newCall) => {
+      harnessLog.debug({ callId: call.callId, successor: newCall.callId }, "caller: glare, call replaced");
+      next = newCall;
+      newCall.on(voip.CallEvent.State, refreshMedia);
+      newCall.on(voip.CallEvent.FeedsChanged, refreshMedia);
+      newCall.on(voip.CallEvent.Error, (err) => {
+        harnessLog.warn({ callId: newCall.callId, err: err.message, code: err.code }, "caller: successor call error");
+      });
+    });
     call.on(voip.CallEvent.Error, (err) => {
       harnessLog.warn({ callId: call.callId, err: err.message, code: err.code }, "caller: call error");
     });
+    const videoSnapshot = (): VideoCount => ({ frames: media.frames, width: media.width, height: media.height });
     return {
       call,
       roomId,
@@ -84,6 +179,22 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
       hangup() {
         call.hangup(voip.CallErrorCode.UserHangup, false);
       },
+      successor: () => next,
+      live,
+      video: videoSnapshot,
+      lastFrame() {
+        const last = media.last;
+        return last === undefined ? undefined : { width: last.width, height: last.height, data: new Uint8Array(last.data) };
+      },
+      async waitForFrames(n, timeoutMs = 20_000) {
+        const result = await waitFor(
+          `${n} decoded frames on call ${call.callId}`,
+          () => (media.frames >= n ? videoSnapshot() : live().state === voip.CallState.Ended ? ("ended" as const) : undefined),
+          { timeoutMs },
+        );
+        if (result === "ended") throw new Error(`call ${live().callId} ended after ${media.frames} of ${n} frames`);
+        return result;
+      },
     };
   };
 
@@ -102,13 +213,16 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
       if (call === null) throw new Error("createNewMatrixCall returned null: WebRTC globals are missing");
       const outgoing = wrap(call, roomId);
       calls.push(outgoing);
+      if (callOpts.beforePlace !== undefined) await callOpts.beforePlace(call.callId);
       await call.placeVideoCall();
       const result = await waitFor(
         `call ${call.callId} invite to be sent`,
         () =>
           call.state === voip.CallState.InviteSent || call.state === voip.CallState.Connecting || call.state === voip.CallState.Connected
             ? "sent"
-            : outgoing.isEnded()
+            : outgoing.successor() !== undefined
+              ? "replaced"
+              : outgoing.isEnded()
               ? "ended"
               : undefined,
         { timeoutMs: callOpts.timeoutMs ?? 15_000 },
@@ -123,6 +237,8 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
       stopped = true;
       for (const outgoing of calls) {
         if (!outgoing.isEnded()) outgoing.hangup();
+        const successor = outgoing.successor();
+        if (successor !== undefined && successor.state !== voip.CallState.Ended) successor.hangup(voip.CallErrorCode.UserHangup, false);
       }
       await Promise.all(
         calls.map(async (outgoing) => {
@@ -131,9 +247,12 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
               harnessLog.warn({ err, callId: outgoing.callId }, "caller: call did not end");
             },
           );
-          await peerConnectionClosed(outgoing.call).catch((err: unknown) => {
-            harnessLog.warn({ err, callId: outgoing.callId }, "caller: peer connection did not close");
-          });
+          for (const call of [outgoing.call, outgoing.successor()]) {
+            if (call === undefined) continue;
+            await peerConnectionClosed(call).catch((err: unknown) => {
+              harnessLog.warn({ err, callId: call.callId }, "caller: peer connection did not close");
+            });
+          }
         }),
       );
       client.getMediaHandler().stopAllStreams();
