@@ -1,0 +1,107 @@
+/**
+ * A real MQTT broker for end-to-end tests: Debian's mosquitto on 127.0.0.1, a free port, a temporary
+ * configuration with one user and password (never the system service), no persistence.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { harnessLog } from "./log.ts";
+import { waitFor } from "./wait.ts";
+
+const MOSQUITTO = process.env["MOSQUITTO"] ?? "/usr/sbin/mosquitto";
+const MOSQUITTO_PASSWD = process.env["MOSQUITTO_PASSWD"] ?? "/usr/bin/mosquitto_passwd";
+
+export interface Mosquitto {
+  /** mqtt://127.0.0.1:PORT (no credentials). */
+  url: string;
+  port: number;
+  username: string;
+  password: string;
+  /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => {
+      resolve(false);
+    });
+  });
+}
+
+export async function startMosquitto(opts: { username?: string; password?: string } = {}): Promise<Mosquitto> {
+  const username = opts.username ?? "doorbell";
+  const password = opts.password ?? "mqtt-Pa55-w0rd";
+  const dir = mkdtempSync(path.join(tmpdir(), "mcc-mosquitto-"));
+  const passwordFile = path.join(dir, "passwords");
+  const made = spawnSync(MOSQUITTO_PASSWD, ["-c", "-b", passwordFile, username, password], { encoding: "utf8", timeout: 10_000 });
+  if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr}`);
+  const port = await freePort();
+  const configFile = path.join(dir, "mosquitto.conf");
+  writeFileSync(
+    configFile,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous false",
+      `password_file ${passwordFile}`,
+      "persistence false",
+      "log_dest stderr",
+      "log_type error",
+      "log_type warning",
+      // Started as root (CI), it would switch to the mosquitto user, who cannot read this private directory.
+      "user root",
+      "",
+    ].join("\n"),
+  );
+  const child: ChildProcess = spawn(MOSQUITTO, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (data: string) => {
+    stderr = (stderr + data).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
+      await exited;
+      clearTimeout(kill);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor("mosquitto to accept connections", async () => {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+      return accepts(port);
+    }, { timeoutMs: 10_000 });
+  } catch (err: unknown) {
+    await stop();
+    throw err;
+  }
+  harnessLog.debug({ port }, "mosquitto started");
+  return { url: `mqtt://127.0.0.1:${port}`, port, username, password, stop };
+}
