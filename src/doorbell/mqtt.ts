@@ -48,6 +48,7 @@ export class MqttTrigger {
       if (this.filters.length === 0) return;
       client.subscribe(this.filters, { qos: 1 }, (err) => {
         if (err) this.logOnce.warn("subscribe", { err: errorMessage(err) }, "MQTT subscribe failed");
+        else this.log.info({ topics: this.filters.length }, "MQTT subscribed");
       });
     });
     client.on("message", (topic, payload, packet) => {

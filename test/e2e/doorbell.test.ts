@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type App } from "../../src/app.ts";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { jpegSize } from "../../src/doorbell/snapshot.ts";
+import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
 import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
@@ -81,6 +82,9 @@ async function download(mxc: string, token: string): Promise<Buffer> {
   }
   throw new Error(`could not download ${mxc}`);
 }
+
+/** How many log lines of the bot have this message. */
+const logCount = (msg: string): number => readFileSync(logFile, "utf8").split(`"msg":"${msg}"`).length - 1;
 
 const lastMessage = (user: Callee, roomId: string, prefix: string): string | undefined =>
   user.messages(roomId, bot.userId).find((m) => m.startsWith(prefix));
@@ -155,7 +159,7 @@ beforeAll(async () => {
 
   publisher = await connectAsync(broker.url, { username: broker.username, password: broker.password, clientId: "doorbell-test-publisher" });
   cleanups.push(() => publisher.endAsync());
-  await waitFor("the bot's MQTT subscription", () => readFileSync(logFile, "utf8").includes('"MQTT connected"'), { timeoutMs: 15_000 });
+  await waitFor("the bot's MQTT subscription", () => logCount("MQTT subscribed") === 1, { timeoutMs: 15_000 });
 }, 180_000);
 
 afterAll(async () => {
@@ -288,6 +292,18 @@ describe("the doorbell", () => {
     expect(lastMessage(alice, aliceDm, "Answered by ")).toBeUndefined();
   });
 
+  it("the MQTT connection comes back by itself when the broker restarts", async () => {
+    const subscribed = logCount("MQTT subscribed");
+    await broker.restart();
+    await waitFor("the bot to reconnect and subscribe again", () => logCount("MQTT subscribed") > subscribed, { timeoutMs: 30_000 });
+    await waitFor("the test's publisher to reconnect", () => publisher.connected, { timeoutMs: 30_000 });
+    const next = alice.nextIncomingCall(20_000);
+    await publish("mcc/ring", '{"camera":"mqttcam"}');
+    const call = await next;
+    call.reject();
+    await released();
+  }, 60_000);
+
   it("the webhook answers 404 for a camera that is no doorbell, 413 for a large body, 429 past the rate limit", async () => {
     expect((await ring("garage", WEBHOOK_TOKEN)).status).toBe(404);
     expect((await ring("WebhookCam", WEBHOOK_TOKEN)).status).toBe(404);
@@ -299,7 +315,9 @@ describe("the doorbell", () => {
     expect(app.calls.activeCount()).toBe(0);
   });
 
-  it("never writes the webhook token, the MQTT password, the camera password or payloads to its log", () => {
+  it("never writes the webhook token, the MQTT password, the camera password or payloads to its log", async () => {
+    // Every snapshot's ffmpeg has ended too.
+    await waitFor("no ffmpeg left", () => liveFfmpegCount() === 0, { timeoutMs: 10_000 });
     const log = readFileSync(logFile, "utf8");
     expect(log.length).toBeGreaterThan(1000);
     for (const secret of [WEBHOOK_TOKEN, broker.password, RTSP_PASSWORD, bot.accessToken, MARKER]) expect(log).not.toContain(secret);

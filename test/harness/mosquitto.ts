@@ -19,6 +19,8 @@ export interface Mosquitto {
   port: number;
   username: string;
   password: string;
+  /** Stops the broker and starts it again on the same port (clients see their connection drop). */
+  restart(): Promise<void>;
   /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -74,6 +76,33 @@ export async function startMosquitto(opts: { username?: string; password?: strin
       "",
     ].join("\n"),
   );
+  let broker: Broker | undefined;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    broker = await spawnBroker(configFile, port);
+  } catch (err: unknown) {
+    await stop();
+    throw err;
+  }
+  const restart = async (): Promise<void> => {
+    await broker?.stop();
+    broker = await spawnBroker(configFile, port);
+  };
+  harnessLog.debug({ port }, "mosquitto started");
+  return { url: `mqtt://127.0.0.1:${port}`, port, username, password, restart, stop };
+}
+
+interface Broker {
+  stop(): Promise<void>;
+}
+
+async function spawnBroker(configFile: string, port: number): Promise<Broker> {
   const child: ChildProcess = spawn(MOSQUITTO, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.setEncoding("utf8");
@@ -81,17 +110,12 @@ export async function startMosquitto(opts: { username?: string; password?: strin
     stderr = (stderr + data).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
-  let stopped = false;
   const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
-      await exited;
-      clearTimeout(kill);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
+    await exited;
+    clearTimeout(kill);
   };
   try {
     await waitFor("mosquitto to accept connections", async () => {
@@ -102,6 +126,5 @@ export async function startMosquitto(opts: { username?: string; password?: strin
     await stop();
     throw err;
   }
-  harnessLog.debug({ port }, "mosquitto started");
-  return { url: `mqtt://127.0.0.1:${port}`, port, username, password, stop };
+  return { stop };
 }
