@@ -33,6 +33,8 @@ interface Leg {
   outcome: Outcome;
   /** The doorbell line went into the room. */
   told: boolean;
+  /** "Answered by" went into the room. */
+  toldAnswered: boolean;
 }
 
 export class RingRound {
@@ -85,7 +87,7 @@ export class RingRound {
   }
 
   private async ringLeg(user: string, deadline: number): Promise<void> {
-    const leg: Leg = { user, room: undefined, session: undefined, outcome: "pending", told: false };
+    const leg: Leg = { user, room: undefined, session: undefined, outcome: "pending", told: false, toldAnswered: false };
     this.legs.set(user, leg);
     const log = this.log.child({ user });
     let told: Promise<void> = Promise.resolve();
@@ -181,7 +183,8 @@ export class RingRound {
   private postAnswered(leg: Leg): void {
     const winner = this.answeredBy;
     const room = leg.room;
-    if (winner === undefined || room === undefined || this.cancelled) return;
+    if (winner === undefined || room === undefined || this.cancelled || leg.toldAnswered) return;
+    leg.toldAnswered = true;
     this.post(room, async () => {
       await this.deps.client.sendNotice(room, answeredText(await displayName(this.deps.client, winner)));
     });

@@ -290,6 +290,7 @@ describe("the doorbell", () => {
     a.hangup();
     await released();
     expect(lastMessage(alice, aliceDm, "Answered by ")).toBeUndefined();
+    expect(bob.messages(b.roomId, bot.userId).filter((m) => m.startsWith("Answered by "))).toHaveLength(1);
   });
 
   it("the MQTT connection comes back by itself when the broker restarts", async () => {
