@@ -37,7 +37,7 @@ export interface OutgoingCall {
   /** Resolves when the call reaches state "ended". */
   ended(): Promise<CallEndInfo>;
   isEnded(): boolean;
-  /** call.hangup(CallErrorCode.UserHangup, false) */
+  /** hangup(CallErrorCode.UserHangup, false) on the live call (this one, or its successor after glare). */
   hangup(): void;
   /**
    * The call matrix-js-sdk answered instead of this one when glare resolved against it (CallEvent.Replaced: the
@@ -177,7 +177,7 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
       ended: () => endedPromise,
       isEnded: () => endInfo !== undefined,
       hangup() {
-        call.hangup(voip.CallErrorCode.UserHangup, false);
+        live().hangup(voip.CallErrorCode.UserHangup, false);
       },
       successor: () => next,
       live,
