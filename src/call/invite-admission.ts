@@ -6,9 +6,8 @@
  */
 import type { TurnCredentials } from "../rtc/turn.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { decideInvite } from "./glare.ts";
-import type { ActiveCall, RoomCallEvent } from "./router.ts";
-import { CallSession } from "./session.ts";
+import { decideInvite, type RoomCall } from "./glare.ts";
+import type { RoomCallEvent } from "./router.ts";
 import { buildHangup, buildReject, CallEventType, inviteSchema, V1, type InviteIn } from "./wire.ts";
 
 export interface EventContext {
@@ -21,8 +20,11 @@ export interface EventContext {
 /** What admission needs from the call manager. */
 export interface AdmissionHost {
   readonly partyId: string;
-  callInRoom(roomId: string): ActiveCall | undefined;
+  /** The bot's call in a room, as the glare rule sees it. */
+  callInRoom(roomId: string): RoomCall | undefined;
   hasCall(callId: string): boolean;
+  /** Glare lost: the bot's own outgoing call is abandoned (hung up if its invite went out). */
+  abandon(callId: string): void;
   /** Starts answering an admitted invite. Throws when it cannot (e.g. no camera). */
   answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void;
   /** Sends an event outside any session (a decline). */
@@ -106,7 +108,7 @@ export class InviteAdmission {
           return;
         case "replace_ours":
           log.info({ ours: existing?.callId, why: decision.why }, "glare: their call wins, ours is abandoned");
-          if (existing instanceof CallSession) existing.replaced();
+          if (existing !== undefined) this.host.abandon(existing.callId);
           break;
         case "answer":
           break;

@@ -68,6 +68,10 @@ export class CallManager extends EventEmitter<ManagerEvents> {
         partyId: this.partyId,
         callInRoom: (roomId) => this.byRoom.get(roomId),
         hasCall: (callId) => this.byCallId.has(callId),
+        abandon: (callId) => {
+          const session = this.byCallId.get(callId);
+          if (session instanceof CallSession) session.replaced();
+        },
         answer: (event, invite, iceServers, log) => {
           this.answer(event, invite, iceServers, log);
         },
