@@ -59,6 +59,7 @@ export class CameraHub {
     if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
     entry.idleTimer = undefined;
     entry.leases++;
+    entry.pipeline.setWatched(true);
     entry.pipeline.start();
     const video = entry.pipeline.video.createTrack();
     const audio = entry.pipeline.audio.createTrack();
@@ -73,7 +74,10 @@ export class CameraHub {
         video.stop();
         audio.stop();
         entry.leases--;
-        if (entry.leases === 0) this.scheduleIdleStop(entry);
+        if (entry.leases === 0) {
+          entry.pipeline.setWatched(false);
+          this.scheduleIdleStop(entry);
+        }
       },
     };
   }

@@ -20,8 +20,8 @@ export type PipelineState = "stopped" | "starting" | "running" | "retrying";
 
 /** Waits between reconnect attempts (seconds); the last one repeats. */
 export const RECONNECT_BACKOFF_S = [1, 2, 5, 10, 30] as const;
-/** Video must flow this long before the backoff starts again from its first step. */
-const HEALTHY_AFTER_MS = 10_000;
+/** While calls watch the camera, a retry is never further away than this: video is back soon after the camera. */
+const WATCHED_MAX_RETRY_S = 1;
 /** Raw video held while ffmpeg has not yet reported the output size (bounded). */
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
 /** No frame for this long while running: the stream is stuck, restart ffmpeg. */
@@ -63,7 +63,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private framesThisRun = 0;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private healthyTimer: NodeJS.Timeout | undefined;
+  /** Whether calls are watching (then retries stay quick). */
+  private watched = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = 0;
   private offlineTimer: NodeJS.Timeout | undefined;
@@ -104,6 +105,18 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     return this.state;
   }
 
+  /** Calls are (or are no longer) watching: while they are, reconnect attempts stay at most 1 s apart. */
+  setWatched(watched: boolean): void {
+    this.watched = watched;
+    if (watched && this.retryTimer !== undefined && this.state === "retrying") {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (this.wanted) this.spawn();
+      }, WATCHED_MAX_RETRY_S * 1000);
+    }
+  }
+
   start(): void {
     if (this.wanted) return;
     this.wanted = true;
@@ -129,10 +142,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
 
   private clearTimers(): void {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    if (this.healthyTimer !== undefined) clearTimeout(this.healthyTimer);
     if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
     this.retryTimer = undefined;
-    this.healthyTimer = undefined;
     this.stallTimer = undefined;
     this.stopOfflinePicture();
   }
@@ -252,9 +263,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
           this.setState("running");
           this.emit("firstFrame", size);
           this.log.info({ width: size.width, height: size.height, restarts: this.restarts }, "camera video flowing");
-          this.healthyTimer = setTimeout(() => {
-            this.attempt = 0;
-          }, HEALTHY_AFTER_MS);
+          // Video flows again: the next outage starts the backoff from its first step.
+          this.attempt = 0;
         }
       },
       true,
@@ -277,9 +287,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.process = undefined;
     this.foldSplitterCounts();
     this.audioSplitter.reset();
-    if (this.healthyTimer !== undefined) clearTimeout(this.healthyTimer);
     if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
-    this.healthyTimer = undefined;
     this.stallTimer = undefined;
     if (!this.wanted) return;
     if (missingAudio && this.audioEnabled) {
@@ -294,7 +302,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       this.spawn();
       return;
     }
-    const delayS = RECONNECT_BACKOFF_S[Math.min(this.attempt, RECONNECT_BACKOFF_S.length - 1)] ?? 30;
+    const backoffS = RECONNECT_BACKOFF_S[Math.min(this.attempt, RECONNECT_BACKOFF_S.length - 1)] ?? 30;
+    const delayS = this.watched ? Math.min(backoffS, WATCHED_MAX_RETRY_S) : backoffS;
     this.attempt++;
     this.restarts++;
     this.log.warn({ code: exit.code, signal: exit.signal, ffmpeg: exit.lastLines.slice(-3), retryInS: delayS }, "camera stream ended; reconnecting");

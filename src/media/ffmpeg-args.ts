@@ -51,7 +51,7 @@ export function inputArgs(url: string, size: { width: number; height: number; fp
     };
   }
   if (!isNetworkSource(url)) return { args: ["-re", "-stream_loop", "-1", "-i", url], audioMap: "0:a:0" };
-  const args = ["-fflags", "nobuffer+discardcorrupt", "-flags", "low_delay", "-probesize", "262144", "-analyzeduration", "1000000"];
+  const args = ["-fflags", "nobuffer+discardcorrupt", "-flags", "low_delay", "-probesize", "65536", "-analyzeduration", "500000"];
   if (/^rtsps?:\/\//i.test(url)) args.push("-rtsp_transport", "tcp", "-timeout", "5000000");
   args.push("-i", url);
   return { args, audioMap: "0:a:0" };
