@@ -173,23 +173,6 @@ describe("a call placed to the bot", () => {
     expect(app.hub.stats()["bars"]?.leases).toBe(0);
   });
 
-  it("sends only spec-valid version 1 events with its one party_id, ending its candidates with end-of-candidates", () => {
-    const sent = botCallEvents(caller.client, dm);
-    const types = new Set(sent.map((e) => e.type));
-    expect([...types].sort()).toEqual(["m.call.answer", "m.call.candidates", "m.call.negotiate"]);
-    for (const e of sent) {
-      expect(validateCallEvent(e.type, e.content).errors, `${e.type} ${JSON.stringify(e.content).slice(0, 200)}`).toEqual([]);
-      expect(e.content["version"]).toBe("1");
-      expect(e.content["party_id"]).toBe(app.calls.partyId);
-    }
-    for (const e of sent.filter((x) => x.type === "m.call.negotiate")) {
-      expect(e.content["description"]).toMatchObject({ type: "answer" });
-      expect(e.content["lifetime"]).toEqual(expect.any(Number));
-    }
-    const candidates = sent.filter((e) => e.type === "m.call.candidates").flatMap((e) => e.content["candidates"] as { candidate: string }[]);
-    expect(candidates.some((c) => c.candidate === "")).toBe(true);
-  });
-
   it("a select_answer naming another party ends the bot's side silently (answered elsewhere)", async () => {
     const call = await caller.placeVideoCall(dm, { invitee: bot.userId });
     await call.connected();
@@ -207,6 +190,15 @@ describe("a call placed to the bot", () => {
     await call.ended();
   });
 
+  it("!hangup ends a call placed to the bot: the caller sees the bot hang up", async () => {
+    const call = await caller.placeVideoCall(dm);
+    await call.connected();
+    await call.waitForFrames(5);
+    await say(caller.client, dm, "!hangup");
+    expect(await call.ended()).toEqual({ hangupReason: "user_hangup", hangupParty: "remote" });
+    await botReleasedEverything();
+  });
+
   it("!switch without a call says so", async () => {
     await say(caller.client, dm, "!switch bars");
     await waitFor("the bot's answer", () => botNotices(caller.client, dm).some((n) => n.startsWith("There is no call in progress here.")));
@@ -220,6 +212,17 @@ describe("a call placed to the bot", () => {
       const room = await directChat(caller.client, [bot.userId, mallory.userId]);
       await stranger.client.joinRoom(room);
       await waitFor("bot and stranger joined", () => caller.client.getRoom(room)?.getJoinedMemberCount() === 3, { timeoutMs: 20_000 });
+
+      // First, alice calls the bot there: three members fail the room check, so the bot says why and declines.
+      const refused = await caller.placeVideoCall(room, { invitee: bot.userId });
+      expect(await refused.ended()).toMatchObject({ hangupParty: "remote" });
+      const declined = botCallEvents(caller.client, room);
+      expect(declined.map((e) => e.type)).toEqual(["m.call.reject"]);
+      expect(validateCallEvent("m.call.reject", declined[0]?.content).errors).toEqual([]);
+      expect(declined[0]?.content).toMatchObject({ call_id: refused.callId, version: "1", party_id: app.calls.partyId });
+      await waitFor("the bot's reason", () => botNotices(caller.client, room).some((n) => n.startsWith("I can't answer calls here:")));
+      expect(liveFfmpegCount()).toBe(0);
+
       await caller.client.leave(room);
       await waitFor("the stranger to see two members", () => stranger.client.getRoom(room)?.getJoinedMemberCount() === 2, { timeoutMs: 20_000 });
 
@@ -228,7 +231,7 @@ describe("a call placed to the bot", () => {
         const line = readFileSync(logFile, "utf8").split("\n").find((l) => l.includes(call.callId) && l.includes("not allowed"));
         return line;
       });
-      expect(botCallEvents(stranger.client, room)).toEqual([]);
+      expect(botCallEvents(stranger.client, room, call.callId)).toEqual([]);
       expect(app.calls.activeCount()).toBe(0);
       expect(liveFfmpegCount()).toBe(0);
       expect(call.isEnded()).toBe(false);
@@ -237,5 +240,22 @@ describe("a call placed to the bot", () => {
     } finally {
       await stranger.stop();
     }
+  });
+
+  it("sends only spec-valid version 1 events with its one party_id, ending its candidates with end-of-candidates", () => {
+    const sent = botCallEvents(caller.client, dm);
+    const types = new Set(sent.map((e) => e.type));
+    expect([...types].sort()).toEqual(["m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.negotiate"]);
+    for (const e of sent) {
+      expect(validateCallEvent(e.type, e.content).errors, `${e.type} ${JSON.stringify(e.content).slice(0, 200)}`).toEqual([]);
+      expect(e.content["version"]).toBe("1");
+      expect(e.content["party_id"]).toBe(app.calls.partyId);
+    }
+    for (const e of sent.filter((x) => x.type === "m.call.negotiate")) {
+      expect(e.content["description"]).toMatchObject({ type: "answer" });
+      expect(e.content["lifetime"]).toEqual(expect.any(Number));
+    }
+    const candidates = sent.filter((e) => e.type === "m.call.candidates").flatMap((e) => e.content["candidates"] as { candidate: string }[]);
+    expect(candidates.some((c) => c.candidate === "")).toBe(true);
   });
 });
