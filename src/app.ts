@@ -67,7 +67,18 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     metrics.callEnded(end);
     log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");
   });
-  new Bot(client, matrix.userId, access, config.cameras, calls, log).attach();
+  const statusText = async (): Promise<string> => {
+    const cameras = Object.entries(hub.stats()).map(([name, s]) => `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`);
+    const turnServers = await turn.iceServers();
+    return [
+      `Calls in progress: ${calls.activeCount()}`,
+      `Cameras: ${cameras.join("; ")}`,
+      `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
+      `End-to-end encryption: ${matrix.encryption ? "yes" : "no (use an unencrypted DM)"}`,
+      `ffmpeg: ${ffmpeg.version}`,
+    ].join("\n");
+  };
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText).attach();
 
   let stopping: Promise<void> | undefined;
   let http: App["http"];

@@ -38,6 +38,8 @@ export class Bot {
     private readonly cameras: readonly CameraConfig[],
     private readonly calls: CallManager,
     private readonly log: Logger,
+    /** The short `!status` text (calls, cameras, TURN, encryption). */
+    private readonly statusText: () => Promise<string> = () => Promise.resolve("running"),
   ) {}
 
   attach(): void {
@@ -132,6 +134,9 @@ export class Bot {
         return;
       case "switch":
         await this.switchCamera(roomId, command.camera);
+        return;
+      case "status":
+        await this.notice(roomId, await this.statusText());
         return;
     }
   }

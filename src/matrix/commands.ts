@@ -6,6 +6,7 @@ export type Command =
   | { kind: "cameras" }
   | { kind: "hangup" }
   | { kind: "help" }
+  | { kind: "status" }
   | { kind: "unknown"; word: string };
 
 const PREFIX = "!";
@@ -28,6 +29,8 @@ export function parseCommand(body: string): Command | undefined {
       return { kind: "hangup" };
     case "help":
       return { kind: "help" };
+    case "status":
+      return { kind: "status" };
     case "":
       return undefined;
     default:
@@ -42,6 +45,7 @@ export function helpText(cameras: readonly string[]): string {
     "!switch <camera> — show another camera in the call in progress",
     "!cameras — list the cameras",
     "!hangup — end the call",
+    "!status — calls, cameras and the bot's health",
     "!help — this text",
     `Cameras: ${cameras.join(", ")}`,
   ].join("\n");

@@ -104,6 +104,12 @@ describe("operations", () => {
     expect(await metric("mcc_active_calls")).toBe(1);
     expect(await metric('mcc_camera_pipeline_state{camera="cam",state="running"}')).toBe(1);
     expect(await metric('mcc_camera_frames_in_total{camera="cam"}')).toBeGreaterThan(0);
+    const before = callee.messages(dm).length;
+    await callee.client.sendTextMessage(dm, "!status");
+    const status = await waitFor("the !status reply", () => callee.messages(dm).slice(before).find((m) => m.startsWith("Calls in progress")));
+    expect(status).toContain("Calls in progress: 1");
+    expect(status).toMatch(/Cameras: cam running \(1 call\)/);
+    expect(status).toContain("TURN: none");
     call.hangup();
     await waitFor("the call counted as answered", async () => (await metric('mcc_calls_total{outcome="answered"}')) === 1);
     expect(await metric("mcc_active_calls")).toBe(0);
