@@ -63,6 +63,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     log,
   );
   const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats() });
+  calls.on("setup", (phase, seconds) => {
+    metrics.setupPhase(phase, seconds);
+  });
   calls.on("ended", (end) => {
     metrics.callEnded(end);
     log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");

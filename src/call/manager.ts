@@ -24,6 +24,8 @@ export interface CallManagerOptions {
 
 interface ManagerEvents {
   ended: [end: CallEnd & { camera: string }];
+  /** A set-up phase finished: "answer" (call started → answered), "connect" (answered → media connected). */
+  setup: [phase: "answer" | "connect", seconds: number];
 }
 
 /** Opaque-identifier grammar: [0-9A-Za-z._~-], here base64url without padding. */
@@ -115,6 +117,18 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     const { callId, roomId } = session;
     this.byCallId.set(callId, session);
     this.byRoom.set(roomId, session);
+    const started = performance.now();
+    let answeredAt: number | undefined;
+    let connected = false;
+    session.on("state", (state) => {
+      if (state === CallState.Connecting && answeredAt === undefined) {
+        answeredAt = performance.now();
+        this.emit("setup", "answer", (answeredAt - started) / 1000);
+      } else if (state === CallState.Connected && answeredAt !== undefined && !connected) {
+        connected = true;
+        this.emit("setup", "connect", (performance.now() - answeredAt) / 1000);
+      }
+    });
     session.once("ended", (end) => {
       this.byCallId.delete(callId);
       if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);

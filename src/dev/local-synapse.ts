@@ -105,12 +105,16 @@ export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** Children still running, killed if the process exits without stopping them. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
+/**
+ * Children still running, killed if the process exits without stopping them. Kept on globalThis: a test
+ * runner may evaluate this module once per test file, and one set and one exit hook serve them all.
+ */
+const RUNNING = Symbol.for("matrix-camera-call.local-synapse.running");
+const holder = globalThis as { [RUNNING]?: Set<ChildProcess> };
+const running: Set<ChildProcess> = holder[RUNNING] ?? new Set<ChildProcess>();
 function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
+  if (holder[RUNNING] !== undefined) return;
+  holder[RUNNING] = running;
   process.on("exit", () => {
     for (const child of running) child.kill("SIGKILL");
   });

@@ -113,6 +113,8 @@ describe("operations", () => {
     call.hangup();
     await waitFor("the call counted as answered", async () => (await metric('mcc_calls_total{outcome="answered"}')) === 1);
     expect(await metric("mcc_active_calls")).toBe(0);
+    expect(await metric('mcc_call_setup_seconds_count{phase="answer"}')).toBe(1);
+    expect(await metric('mcc_call_setup_seconds_count{phase="connect"}')).toBe(1);
   });
 
   it("SIGTERM during a call hangs it up, stops ffmpeg and exits 0 within 5 s", async () => {
