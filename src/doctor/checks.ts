@@ -1,6 +1,7 @@
 /** The checks of `doctor`: each returns a verdict with a detail and, when something is wrong, how to fix it. */
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { connect } from "mqtt";
 import { z } from "zod";
 import type { CameraConfig, Config } from "../config/load.ts";
 import { parseListen } from "../http/server.ts";
@@ -191,6 +192,38 @@ export async function checkListen(config: Config): Promise<CheckResult | undefin
     });
     server.listen(port, host, () => {
       server.close(() => { resolve({ name, status: "pass", detail: `${config.http.listen ?? ""} can be bound` }); });
+    });
+  });
+}
+
+/** The MQTT broker of the doorbell triggers accepts the bot's connection. */
+export async function checkMqtt(config: Config): Promise<CheckResult | undefined> {
+  const mqtt = config.triggers.mqtt;
+  if (mqtt === undefined) return undefined;
+  const name = "MQTT broker";
+  const broker = redactUrl(mqtt.url);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const client = connect(mqtt.url, {
+      clientId: `matrix-camera-call-doctor-${process.pid}`,
+      connectTimeout: TIMEOUT_MS,
+      reconnectPeriod: 0,
+      ...(mqtt.username !== undefined ? { username: mqtt.username } : {}),
+      ...(mqtt.password !== undefined ? { password: mqtt.password } : {}),
+    });
+    const finish = (result: CheckResult): void => {
+      clearTimeout(timer);
+      client.end(true);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      finish({ name, status: "fail", detail: `${broker}: no answer within ${TIMEOUT_MS} ms`, fix: "check triggers.mqtt.url and that the broker runs and is reachable" });
+    }, TIMEOUT_MS);
+    client.once("connect", () => {
+      finish({ name, status: "pass", detail: `${broker} accepted the connection in ${Date.now() - started} ms` });
+    });
+    client.once("error", (err) => {
+      finish({ name, status: "fail", detail: `${broker}: ${errorMessage(err)}`, fix: "check triggers.mqtt.url, username and password (the broker refused or cannot be reached)" });
     });
   });
 }

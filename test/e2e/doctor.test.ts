@@ -10,16 +10,18 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CheckResult } from "../../src/doctor/checks.ts";
 import { exitCodeOf, runDoctor } from "../../src/doctor/run.ts";
+import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
 
 let good: SynapseHandle;
 let bare: SynapseHandle;
 let camera: RtspCamera;
+let broker: Mosquitto;
 const cleanups: (() => Promise<unknown>)[] = [];
 const dir = mkdtempSync(path.join(tmpdir(), "mcc-doctor-"));
 
-function writeConfig(name: string, hs: SynapseHandle, token: string, cameraUrl: string): string {
+function writeConfig(name: string, hs: SynapseHandle, token: string, cameraUrl: string, mqttPassword?: string): string {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, [
     "homeserver:",
@@ -30,6 +32,7 @@ function writeConfig(name: string, hs: SynapseHandle, token: string, cameraUrl: 
     "  - name: door",
     `    url: "${cameraUrl}"`,
     `dataDir: ${path.join(dir, name)}`,
+    ...(mqttPassword !== undefined ? ["triggers:", "  mqtt:", `    url: ${broker.url}`, `    username: ${broker.username}`, `    password: "${mqttPassword}"`] : []),
     "",
   ].join("\n"));
   return file;
@@ -54,6 +57,8 @@ beforeAll(async () => {
   cleanups.push(() => bare.stop());
   camera = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma", user: "viewer", password: "doc-pw-123" });
   cleanups.push(() => camera.stop());
+  broker = await startMosquitto();
+  cleanups.push(() => broker.stop());
 }, 120_000);
 
 afterAll(async () => {
@@ -63,7 +68,7 @@ afterAll(async () => {
 describe("doctor", () => {
   it("passes a good setup", async () => {
     const bot = await good.registerUser("docbot");
-    const results = await runDoctor(writeConfig("good", good, bot.accessToken, camera.url));
+    const results = await runDoctor(writeConfig("good", good, bot.accessToken, camera.url, broker.password));
     expect(results.filter((r) => r.status === "fail")).toEqual([]);
     expect(verdict(results, "homeserver reachable").status).toBe("pass");
     expect(verdict(results, "access token valid").detail).toContain("@docbot:localhost");
@@ -71,7 +76,9 @@ describe("doctor", () => {
     expect(verdict(results, "well-known and Element Call focus").status).toBe("pass");
     expect(verdict(results, "ffmpeg").detail).toMatch(/h264 yes, h265 yes/);
     expect(verdict(results, "camera door").detail).toMatch(/h264 640x360, audio pcm_alaw/);
+    expect(verdict(results, "MQTT broker").status).toBe("pass");
     expect(JSON.stringify(results)).not.toContain("doc-pw-123");
+    expect(JSON.stringify(results)).not.toContain(broker.password);
     expect(exitCodeOf(results)).toBe(0);
   });
 
@@ -88,8 +95,9 @@ describe("doctor", () => {
   });
 
   it("fails a wrong token and an unreachable camera, with a non-zero exit from the command line", async () => {
-    const file = writeConfig("broken", good, "syt_wrong_token_abcdef", "rtsp://user:cam-pw-456@127.0.0.1:9/none");
+    const file = writeConfig("broken", good, "syt_wrong_token_abcdef", "rtsp://user:cam-pw-456@127.0.0.1:9/none", "wrong-mqtt-pw");
     const results = await runDoctor(file);
+    expect(verdict(results, "MQTT broker").status).toBe("fail");
     expect(verdict(results, "access token valid").status).toBe("fail");
     const cam = verdict(results, "camera door");
     expect(cam.status).toBe("fail");
