@@ -4,6 +4,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import type { Config } from "../config/load.ts";
 import { redactSecrets, type Logger } from "../util/logger.ts";
+import { quickSyncClient } from "./quick-sync.ts";
 import { loadBotSdk } from "./sdk.ts";
 
 export interface MatrixConnection {
@@ -105,7 +106,8 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   // StoreType is a const enum of a package that may be the stand-in; its only member, Sqlite, is 0.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   const crypto = cryptoAvailable ? new sdk.RustSdkCryptoStorageProvider(path.join(config.dataDir, "crypto"), 0) : undefined;
-  const client = new sdk.MatrixClient(hs.url, token, storage, crypto);
+  const Client = quickSyncClient(sdk.MatrixClient, log.child({ component: "sync" }));
+  const client = new Client(hs.url, token, storage, crypto);
   const who = await client.getWhoAmI();
   if (cryptoAvailable) {
     log.info("end-to-end encryption library found: encrypted rooms are supported");

@@ -1,0 +1,95 @@
+/**
+ * matrix-bot-sdk waits a random 5–15 s after every failed /sync before it tries again. A homeserver
+ * restart takes a couple of seconds, so the bot stayed deaf (commands, answers, hangups unseen) for up
+ * to 15 s after the homeserver was back. This subclass retries a failed sync request itself, soon and
+ * with a small cap (0.25, 0.5, 1, then every 2 s, ±25 %), while the homeserver is unreachable or
+ * answers 5xx/429; other errors (e.g. 401) go to the SDK's own loop unchanged. One line is logged
+ * when syncing stops working and one when it works again.
+ */
+import type { MatrixClient } from "matrix-bot-sdk";
+import { errorMessage, type Logger } from "../util/logger.ts";
+
+/** The waits between quick retries (ms); the last one repeats. */
+export const SYNC_RETRY_MS = [250, 500, 1000, 2000] as const;
+/** The longest server-requested wait (retry_after_ms) honoured before retrying. */
+const MAX_RETRY_AFTER_MS = 10_000;
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+/** Unreachable (no HTTP status), a server error or a rate limit: worth a quick retry. */
+export function isTransientSyncError(err: unknown): boolean {
+  const status = statusOf(err);
+  return status === undefined || status === 429 || status >= 500;
+}
+
+/** How long to wait before retry number `attempt` (0-based): the server's retry_after_ms, else the schedule with jitter. */
+export function syncRetryDelayMs(err: unknown, attempt: number, random: () => number = Math.random): number {
+  const body = (err as { body?: { retry_after_ms?: unknown } } | null)?.body;
+  if (statusOf(err) === 429 && typeof body?.retry_after_ms === "number") return Math.min(Math.max(0, body.retry_after_ms), MAX_RETRY_AFTER_MS);
+  const base = SYNC_RETRY_MS[Math.min(attempt, SYNC_RETRY_MS.length - 1)] ?? 2000;
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+type ClientClass = typeof MatrixClient;
+
+/** A MatrixClient class whose sync recovers within about 2 s of the homeserver coming back. */
+export function quickSyncClient(Base: ClientClass, log: Logger): ClientClass {
+  class QuickSyncClient extends Base {
+    private quickStopped = false;
+    private wake: (() => void) | undefined;
+    private failingSince: number | undefined;
+
+    override start(filter?: unknown): Promise<unknown> {
+      this.quickStopped = false;
+      return super.start(filter);
+    }
+
+    override stop(): void {
+      this.quickStopped = true;
+      this.wake?.();
+      super.stop();
+    }
+
+    protected override async doSync(token: string): Promise<unknown> {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const response: unknown = await super.doSync(token);
+          if (this.failingSince !== undefined) {
+            log.info({ downMs: Date.now() - this.failingSince }, "syncing with the homeserver again");
+            this.failingSince = undefined;
+          }
+          return response;
+        } catch (err: unknown) {
+          if (this.isStopped() || !isTransientSyncError(err)) throw err;
+          if (this.failingSince === undefined) {
+            this.failingSince = Date.now();
+            log.warn({ err: errorMessage(err), status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
+          }
+          await this.pause(syncRetryDelayMs(err, attempt));
+          if (this.isStopped()) throw err;
+        }
+      }
+    }
+
+    private isStopped(): boolean {
+      return this.quickStopped;
+    }
+
+    /** Waits `ms`, or less if the client is stopped meanwhile. */
+    private pause(ms: number): Promise<void> {
+      return new Promise((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        this.wake = done;
+      });
+    }
+  }
+  return QuickSyncClient;
+}
