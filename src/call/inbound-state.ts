@@ -86,7 +86,9 @@ export function inboundTransition(ctx: InboundContext, input: InboundInput): Inb
   switch (input.kind) {
     case "answer_sent":
       if (state !== CallState.Preparing) return ignore(ctx, "answer already sent");
-      return { next: { ...ctx, state: CallState.Connecting }, actions: [] };
+      // The ICE timer runs until ICE first connects too: without the caller's candidates libwebrtc stays in
+      // "new"/"checking" for ever, and the call must not hang on.
+      return { next: { ...ctx, state: CallState.Connecting }, actions: [{ kind: "start_timer", timer: "iceDisconnected" }] };
 
     case "remote_hangup":
       if (!fromCaller(input.partyId)) return ignore(ctx, `hangup from party ${String(input.partyId)}, not the caller's`);

@@ -50,6 +50,7 @@ export class PeerLink {
       if (pc.iceGatheringState === "complete") this.batcher.complete();
     };
     pc.oniceconnectionstatechange = () => {
+      this.log.info({ ice: pc.iceConnectionState }, "ICE connection state");
       this.events.iceState(pc.iceConnectionState);
     };
   }

@@ -17,6 +17,7 @@ export enum CallState {
   Ended = "ended",
 }
 
+/** `iceDisconnected` runs while ICE is not connected: from the answer until it first connects, and while it is disconnected. */
 export type Timer = "invite" | "iceDisconnected";
 
 /** Why a call ended, as reported by the session (`party` says who ended it). */
@@ -89,9 +90,11 @@ export function transition(ctx: CallContext, input: CallInput): Transition {
     case "answer":
       if (state === CallState.Preparing) return ignore(ctx, "answer before our invite was sent");
       if (state !== CallState.Ringing) return ignore(ctx, "another answer was already accepted");
+      // The ICE timer also runs until ICE first connects: a callee whose candidates never arrive (or whose
+      // network is gone) leaves libwebrtc in "new"/"checking" for ever, and the call must not hang on.
       return {
         next: { ...ctx, state: CallState.Connecting, chosenPartyId: input.partyId },
-        actions: [{ kind: "clear_timer", timer: "invite" }, { kind: "accept_answer" }],
+        actions: [{ kind: "clear_timer", timer: "invite" }, { kind: "accept_answer" }, { kind: "start_timer", timer: "iceDisconnected" }],
       };
 
     case "remote_reject":

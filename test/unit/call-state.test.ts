@@ -115,14 +115,17 @@ const TABLE: Record<Exclude<CallState, CallState.Ended>, Record<InputName, Expec
     answer_chosen: to({ state: CallState.Connecting, chosenPartyId: CHOSEN, hadMedia: false }, [
       { kind: "clear_timer", timer: "invite" },
       { kind: "accept_answer" },
+      { kind: "start_timer", timer: "iceDisconnected" },
     ]),
     answer_other: to({ state: CallState.Connecting, chosenPartyId: OTHER, hadMedia: false }, [
       { kind: "clear_timer", timer: "invite" },
       { kind: "accept_answer" },
+      { kind: "start_timer", timer: "iceDisconnected" },
     ]),
     answer_v0: to({ state: CallState.Connecting, chosenPartyId: null, hadMedia: false }, [
       { kind: "clear_timer", timer: "invite" },
       { kind: "accept_answer" },
+      { kind: "start_timer", timer: "iceDisconnected" },
     ]),
     // Hangup or reject while ringing: declined, and no hangup goes back.
     hangup_chosen: ended("remote", "declined"),
@@ -310,7 +313,7 @@ describe("call scenarios", () => {
 
   it("the first answer wins and a second one is ignored", () => {
     const { ctx, steps } = run(INPUTS.invite_sent, { kind: "answer", partyId: "A" }, { kind: "answer", partyId: "B" });
-    expect(step(steps, 1).actions).toEqual([{ kind: "clear_timer", timer: "invite" }, { kind: "accept_answer" }]);
+    expect(step(steps, 1).actions).toEqual([{ kind: "clear_timer", timer: "invite" }, { kind: "accept_answer" }, { kind: "start_timer", timer: "iceDisconnected" }]);
     expect(step(steps, 2).ignored).toBeDefined();
     expect(step(steps, 2).actions).toEqual([]);
     expect(ctx.chosenPartyId).toBe("A");
@@ -383,6 +386,13 @@ describe("call scenarios", () => {
       { kind: "send_hangup", reason: "ice_timeout" },
       { kind: "terminate", party: "local", reason: "ice_timeout" },
     ]);
+    expect(ctx.state).toBe(CallState.Ended);
+  });
+
+  it("an answer whose ICE never connects: the timer the answer started ends the call with ice_failed", () => {
+    const { ctx, steps } = run(INPUTS.invite_sent, INPUTS.answer_chosen, INPUTS.ice_new, INPUTS.ice_checking, INPUTS.timer_ice);
+    expect(step(steps, 1).actions).toContainEqual({ kind: "start_timer", timer: "iceDisconnected" });
+    expect(step(steps, 4).actions).toContainEqual({ kind: "send_hangup", reason: "ice_failed" });
     expect(ctx.state).toBe(CallState.Ended);
   });
 

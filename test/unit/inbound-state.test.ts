@@ -93,7 +93,8 @@ function answeredRow(state: CallState.Connecting | CallState.Connected): Record<
 
 const TABLE: Record<CallState.Preparing | CallState.Connecting | CallState.Connected, Record<InputName, Expected>> = {
   [CallState.Preparing]: {
-    answer_sent: to({ state: CallState.Connecting }, []),
+    // The ICE timer runs until ICE first connects.
+    answer_sent: to({ state: CallState.Connecting }, [{ kind: "start_timer", timer: "iceDisconnected" }]),
     // The caller gave up before our answer went out: nothing goes back.
     hangup_caller: ended("remote", "remote_hangup"),
     hangup_other: IGNORED,
@@ -252,6 +253,12 @@ describe("inbound call scenarios", () => {
   it("an ICE restart that never comes: the grace timer ends the call with ice_timeout", () => {
     const { steps } = run(initialInboundContext(CALLER, true), INPUTS.answer_sent, INPUTS.ice_connected, INPUTS.ice_failed, INPUTS.timer_ice);
     expect(steps[3]?.actions).toContainEqual({ kind: "send_hangup", reason: "ice_timeout" });
+  });
+
+  it("an answer whose ICE never connects: the timer started with the answer ends the call with ice_failed", () => {
+    const { steps } = run(initialInboundContext(CALLER, true), INPUTS.answer_sent, INPUTS.ice_checking, INPUTS.timer_ice);
+    expect(steps[0]?.actions).toEqual([{ kind: "start_timer", timer: "iceDisconnected" }]);
+    expect(steps[2]?.actions).toContainEqual({ kind: "send_hangup", reason: "ice_failed" });
   });
 
   it("answered elsewhere ends silently, even before our answer is out", () => {
