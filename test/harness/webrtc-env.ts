@@ -308,6 +308,8 @@ export interface SdkClientOptions {
   userId: string;
   accessToken: string;
   deviceId: string;
+  /** Relay-only ICE (matrix-js-sdk's forceTURN: its peer connections get iceTransportPolicy "relay"). */
+  forceTURN?: boolean;
 }
 
 /**
@@ -327,6 +329,7 @@ export async function startSyncingClient(
     deviceId: opts.deviceId,
     store: new sdk.MemoryStore(),
     timelineSupport: true,
+    ...(opts.forceTURN === true ? { forceTURN: true } : {}),
   });
   beforeStart?.(client);
   await client.startClient({ initialSyncLimit: 20 });
