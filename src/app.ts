@@ -3,6 +3,7 @@
  * handles, so `main.ts` only wires process concerns and tests start the whole app in-process.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
+import { UserCallRate } from "./call/call-limits.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
 import { HttpServer } from "./http/server.ts";
@@ -59,7 +60,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     async (roomId, type, content) => {
       await sendRoomEvent(client, roomId, type, content, log);
     },
-    { inviteLifetimeMs: config.calls.inviteLifetimeMs, iceDisconnectedTimeoutMs: config.calls.iceDisconnectedTimeoutMs, defaultCamera: config.calls.defaultCamera },
+    {
+      inviteLifetimeMs: config.calls.inviteLifetimeMs,
+      iceDisconnectedTimeoutMs: config.calls.iceDisconnectedTimeoutMs,
+      defaultCamera: config.calls.defaultCamera,
+      maxConcurrent: config.calls.maxConcurrent,
+    },
     log,
   );
   const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats() });
@@ -81,7 +87,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       `ffmpeg: ${ffmpeg.version}`,
     ].join("\n");
   };
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText).attach();
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, new UserCallRate(config.calls.maxPerUserPerMinute)).attach();
 
   let stopping: Promise<void> | undefined;
   let http: App["http"];

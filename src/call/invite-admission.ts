@@ -6,6 +6,7 @@
  */
 import type { TurnCredentials } from "../rtc/turn.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+import { CallLimitError } from "./call-limits.ts";
 import { decideInvite, type RoomCall } from "./glare.ts";
 import type { RoomCallEvent } from "./router.ts";
 import { buildHangup, buildReject, CallEventType, inviteSchema, V1, type InviteIn } from "./wire.ts";
@@ -116,7 +117,8 @@ export class InviteAdmission {
       this.host.answer(event, invite, iceServers, log);
     } catch (err: unknown) {
       this.admitting.delete(invite.call_id);
-      log.error({ sender, err: errorMessage(err) }, "could not answer the call");
+      if (err instanceof CallLimitError) log.warn({ sender, err: err.message }, "call to the bot declined: too many calls in progress");
+      else log.error({ sender, err: errorMessage(err) }, "could not answer the call");
       this.decline(roomId, invite, log);
       return;
     }

@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
+import { CallLimitError } from "./call-limits.ts";
 import { InboundCallSession } from "./inbound-session.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
 import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";
@@ -20,6 +21,8 @@ export interface CallManagerOptions {
   iceDisconnectedTimeoutMs: number;
   /** The camera a call placed to the bot shows; default the first camera. */
   defaultCamera?: string | undefined;
+  /** Calls in progress at most (both directions); more are refused with CallLimitError. Default: no limit. */
+  maxConcurrent?: number | undefined;
 }
 
 interface ManagerEvents {
@@ -55,6 +58,8 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   /** Call events on their way to the homeserver (a shutdown waits for its hangups). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly send: SendEvent;
+  /** Calls being placed (TURN credentials on their way) that are not registered yet. */
+  private placing = 0;
 
   constructor(
     private readonly hub: CameraHub,
@@ -98,6 +103,19 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     return this.byCallId.size;
   }
 
+  /** Whether one more call would go over `maxConcurrent`. */
+  atCapacity(): boolean {
+    return this.byCallId.size + this.placing >= (this.opts.maxConcurrent ?? Infinity);
+  }
+
+  get maxConcurrent(): number | undefined {
+    return this.opts.maxConcurrent;
+  }
+
+  private checkCapacity(): void {
+    if (this.atCapacity()) throw new CallLimitError(`${String(this.opts.maxConcurrent)} calls are already in progress`);
+  }
+
   callInRoom(roomId: string): ActiveCall | undefined {
     return this.byRoom.get(roomId);
   }
@@ -139,13 +157,18 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   /** Rings `invitee` in `roomId` with `camera`. The room must already be checked (see checkCallRoom). */
   async placeCall(roomId: string, invitee: string, camera: string): Promise<CallSession> {
     if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
+    this.checkCapacity();
     const callId = `${Date.now()}${opaqueId(12)}`;
     const log = this.log.child({ call: callId, room: roomId, camera });
     const lease = this.hub.acquire(camera);
     let session: CallSession;
+    this.placing++;
     try {
-      const iceServers = await this.turn.iceServers();
+      const iceServers = await this.turn.iceServers().finally(() => {
+        this.placing--;
+      });
       if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
+      this.checkCapacity();
       session = new CallSession(
         { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
         lease,
@@ -219,6 +242,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   private answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void {
     const camera = this.defaultCamera();
     if (camera === undefined) throw new Error("no camera is configured");
+    this.checkCapacity();
     const lease = this.hub.acquire(camera);
     const session = new InboundCallSession(
       {

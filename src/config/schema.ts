@@ -68,9 +68,13 @@ export const configSchema = z
         iceDisconnectedTimeoutMs: z.number().int().min(1_000).max(120_000).default(30_000),
         /** The camera a call placed to the bot (the call button in the DM) shows; default the first camera. */
         defaultCamera: z.string().regex(CAMERA_NAME, "must be the name of a camera").optional(),
+        /** Calls one user may start (!call, or calling the bot) in any 60 s; more get a chat reply saying when to retry. */
+        maxPerUserPerMinute: z.number().int().min(1).max(1000).default(6),
+        /** Calls in progress at once (both directions, doorbell rings included); more are refused with a chat reply. */
+        maxConcurrent: z.number().int().min(1).max(100).default(8),
       })
       .strict()
-      .default({ inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 }),
+      .default({ inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 }),
     media: z
       .object({
         /** Path of the ffmpeg binary; default: ffmpeg-static if installed, else ffmpeg on PATH. */

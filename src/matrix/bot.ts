@@ -1,6 +1,8 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
+import { CallLimitError, concurrentLimitText, userRateText, type UserCallRate } from "../call/call-limits.ts";
 import { RoomBusyError, type CallManager } from "../call/manager.ts";
+import { CallState } from "../call/state.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { AccessList } from "./access.ts";
@@ -17,7 +19,7 @@ const eventSchema = z.object({
   origin_server_ts: z.number().optional(),
   state_key: z.string().optional(),
   content: z.record(z.string(), z.unknown()),
-  unsigned: z.object({ age: z.number().optional() }).loose().optional(),
+  unsigned: z.object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown() }).loose().optional() }).loose().optional(),
 });
 type RoomEvent = z.infer<typeof eventSchema>;
 
@@ -40,6 +42,8 @@ export class Bot {
     private readonly log: Logger,
     /** The short `!status` text (calls, cameras, TURN, encryption). */
     private readonly statusText: () => Promise<string> = () => Promise.resolve("running"),
+    /** Calls per user per minute (`calls.maxPerUserPerMinute`); no limit when absent. */
+    private readonly callRate?: UserCallRate,
   ) {}
 
   attach(): void {
@@ -191,16 +195,42 @@ export class Bot {
       await this.notice(roomId, "I can't call here: the call would go to someone other than you.");
       return;
     }
+    const busy = "A call is already in progress here. Type !hangup to end it first.";
+    if (this.calls.callInRoom(roomId) !== undefined) {
+      await this.notice(roomId, busy);
+      return;
+    }
+    const limited = this.callLimit(sender);
+    if (limited !== undefined) {
+      this.log.info({ room: roomId, sender, why: limited }, "call refused: limit reached");
+      await this.notice(roomId, limited);
+      return;
+    }
     try {
       await this.calls.placeCall(roomId, check.callee, camera);
     } catch (err: unknown) {
       if (err instanceof RoomBusyError) {
-        await this.notice(roomId, "A call is already in progress here. Type !hangup to end it first.");
+        await this.notice(roomId, busy);
+        return;
+      }
+      if (err instanceof CallLimitError) {
+        await this.notice(roomId, concurrentLimitText(this.calls.maxConcurrent ?? 0));
         return;
       }
       this.log.error({ room: roomId, camera, err: errorMessage(err) }, "could not place the call");
       await this.notice(roomId, `The call to ${camera} could not be placed: ${errorMessage(err)}`);
     }
+  }
+
+  /**
+   * The limits on a call `userId` starts: calls in progress (`calls.maxConcurrent`), then theirs per
+   * minute (`calls.maxPerUserPerMinute`, counted here). The reply when over one, else undefined.
+   */
+  private callLimit(userId: string): string | undefined {
+    if (this.calls.atCapacity()) return concurrentLimitText(this.calls.maxConcurrent ?? 0);
+    const rate = this.callRate?.take(userId);
+    if (rate !== undefined && !rate.ok) return userRateText(this.callRate?.perMinute ?? 0, rate.retryAfterMs);
+    return undefined;
   }
 
   private onRoomEvent(roomId: string, raw: unknown): void {
@@ -210,6 +240,10 @@ export class Bot {
       const m = membershipSchema.safeParse(event.content);
       if (m.success && (m.data.membership === "leave" || m.data.membership === "ban")) {
         this.calls.memberLeft(roomId, event.state_key, this.botUserId);
+      }
+      // A join, not a profile change of someone already joined.
+      if (m.success && m.data.membership === "join" && event.unsigned?.prev_content?.membership !== "join") {
+        this.memberJoined(roomId, event.state_key, ageOf(event));
       }
       return;
     }
@@ -223,19 +257,39 @@ export class Bot {
   }
 
   /**
-   * Before a call placed to the bot is answered: the same room check as for placing one, and the
-   * caller must be the other member. A refusal is said in the room.
+   * A third member joined a room while a call is in progress there. The call goes on: its media is
+   * encrypted end to end (DTLS-SRTP) between the bot and the device that answered, so the newcomer
+   * cannot see it, and their call events are ignored (only the call's other party counts). What
+   * changes is the room: it fails the two-member check, so no new call is placed or answered there.
+   * The room is told once per joining member.
+   */
+  private memberJoined(roomId: string, userId: string, ageMs: number): void {
+    const call = this.calls.callInRoom(roomId);
+    if (call === undefined || call.state === CallState.Ended || userId === this.botUserId || userId === call.peer || ageMs > MAX_COMMAND_AGE_MS) return;
+    this.log.info({ room: roomId, call: call.callId, member: userId }, "a third member joined a room with a call in progress; the call goes on");
+    const text =
+      `${userId} joined this room during the call. The call goes on: its video reaches only ${call.peer}'s device, ` +
+      "and nobody else can see it. While this room has more than two members I won't place or answer calls in it.";
+    this.notice(roomId, text).catch((err: unknown) => {
+      this.log.warn({ room: roomId, err: errorMessage(err) }, "could not post the third-member notice");
+    });
+  }
+
+  /**
+   * Before a call placed to the bot is answered: the same room check as for placing one, the caller
+   * must be the other member, and the call limits. A refusal is said in the room.
    */
   private async checkInboundRoom(roomId: string, caller: string): Promise<string | undefined> {
     const members = await this.client.getJoinedRoomMembers(roomId);
     const check = checkCallRoom(members, this.botUserId, this.access);
     const reason = !check.ok ? check.reason : check.callee !== caller ? "the caller is not the other member of this room." : undefined;
-    if (reason !== undefined) {
-      this.log.info({ room: roomId, reason }, "call to the bot refused");
-      await this.notice(roomId, `I can't answer calls here: ${reason}`).catch((err: unknown) => {
+    const text = reason !== undefined ? `I can't answer calls here: ${reason}` : this.callLimit(caller);
+    if (text !== undefined) {
+      this.log.info({ room: roomId, reason: reason ?? "limit reached" }, "call to the bot refused");
+      await this.notice(roomId, text).catch((err: unknown) => {
         this.log.warn({ room: roomId, err: errorMessage(err) }, "could not say why the call was refused");
       });
     }
-    return reason;
+    return text;
   }
 }

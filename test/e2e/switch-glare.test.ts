@@ -114,6 +114,9 @@ beforeAll(async () => {
       `    url: "${bars.url}"`,
       "  - name: red",
       `    url: "${red.url}"`,
+      // Every glare round, bob starts two calls (his !call and his own call to the bot) within a second.
+      "calls:",
+      "  maxPerUserPerMinute: 100",
       "media:",
       "  idleStopMs: 0",
       `dataDir: ${path.join(dir, "data")}`,

@@ -63,7 +63,7 @@ describe("parseConfig: a valid configuration", () => {
           ring: undefined,
         },
       ],
-      calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
+      calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 },
       media: { ffmpegPath: undefined, idleStopMs: 10_000 },
       http: {},
       triggers: {},
@@ -93,7 +93,7 @@ describe("parseConfig: a valid configuration", () => {
       hwaccel: "vaapi",
       ring: undefined,
     });
-    expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000 });
+    expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 });
     expect(config.media).toEqual({ ffmpegPath: "/usr/bin/ffmpeg", idleStopMs: 10_000 });
     expect(config.dataDir).toBe("/var/lib/mcc");
     expect(config.logLevel).toBe("debug");
