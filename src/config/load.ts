@@ -61,8 +61,14 @@ function keyOf(pathParts: readonly PropertyKey[]): string {
   return key === "" ? "(top level)" : key;
 }
 
-/** Replaces ${NAME} in every string with the environment variable NAME; a missing one is an error naming the key. */
-function expandEnv(value: unknown, env: Env, at: PropertyKey[], problems: { key: string; message: string }[]): unknown {
+/** Deeper than this is no configuration (and would exhaust the stack): an error naming the key. */
+const MAX_DEPTH = 32;
+
+/**
+ * Replaces ${NAME} in every string with the environment variable NAME; a missing one is an error naming the key.
+ * Returns a copy; a value that contains itself (a YAML alias of its own parent) or nests too deeply is an error.
+ */
+function expandEnv(value: unknown, env: Env, at: PropertyKey[], problems: { key: string; message: string }[], parents: readonly object[] = []): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
@@ -73,13 +79,20 @@ function expandEnv(value: unknown, env: Env, at: PropertyKey[], problems: { key:
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...at, i], problems));
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, [...at, k], problems);
-    return out;
+  if (value === null || typeof value !== "object") return value;
+  if (parents.includes(value)) {
+    problems.push({ key: keyOf(at), message: "refers to itself (a YAML alias inside its own anchor)" });
+    return null;
   }
-  return value;
+  if (parents.length >= MAX_DEPTH) {
+    problems.push({ key: keyOf(at), message: `nested more than ${MAX_DEPTH} levels deep` });
+    return null;
+  }
+  const inner = [...parents, value];
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...at, i], problems, inner));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, [...at, k], problems, inner);
+  return out;
 }
 
 function readSecretFile(file: string, baseDir: string, key: string, problems: { key: string; message: string }[]): string | undefined {
