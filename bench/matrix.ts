@@ -1,0 +1,41 @@
+/** The few Matrix client-server calls the benchmark makes as the viewer (rooms, `!call`), with plain fetch. */
+import { randomBytes } from "node:crypto";
+import { waitFor } from "../test/harness/wait.ts";
+
+async function request(baseUrl: string, token: string, method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, signal: AbortSignal.timeout(15_000) };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const res = await fetch(`${baseUrl}${path}`, init);
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json).slice(0, 200)}`);
+  return json;
+}
+
+export class Viewer {
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string,
+  ) {}
+
+  /** A direct chat with the bot; resolves once the bot has joined it. */
+  async directChatWith(botUserId: string): Promise<string> {
+    const created = await request(this.baseUrl, this.token, "POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", is_direct: true, invite: [botUserId] });
+    const roomId = created["room_id"];
+    if (typeof roomId !== "string") throw new Error("createRoom: no room_id");
+    await waitFor(
+      `the bot to join ${roomId}`,
+      async () => {
+        const res = await request(this.baseUrl, this.token, "GET", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`);
+        const joined = res["joined"];
+        return typeof joined === "object" && joined !== null && botUserId in joined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    return roomId;
+  }
+
+  async say(roomId: string, body: string): Promise<void> {
+    const txn = randomBytes(8).toString("hex");
+    await request(this.baseUrl, this.token, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`, { msgtype: "m.text", body });
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A peer connection without Matrix, from this process to the receiver process (signalling over the receiver's IPC):
+ * the reference pipeline and the encode floor use it. Offer and answer carry all candidates (gathering is waited for).
+ */
+import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
+import type { ReceiverClient } from "./receiver-client.ts";
+import { nowMs } from "./stamp.ts";
+
+let nextId = 0;
+
+export interface PlainLink {
+  id: string;
+  /** The receiver's stream key for this link's samples. */
+  key: string;
+  /** When the link was asked for (ms since the epoch). */
+  startedAt: number;
+  /** The sending peer connection (for its outbound stats). */
+  pc: RTCPeerConnection;
+  close(): void;
+}
+
+function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", onChange);
+      resolve();
+    }
+    function onChange(): void {
+      if (pc.iceGatheringState === "complete") done();
+    }
+    pc.addEventListener("icegatheringstatechange", onChange);
+  });
+}
+
+export async function openPlainLink(receiver: ReceiverClient, track: MediaStreamTrack, label: string): Promise<PlainLink> {
+  const id = `${label}-${nextId++}`;
+  const startedAt = nowMs();
+  const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    pc.close();
+    receiver.plainClose(id);
+  };
+  try {
+    pc.addTrack(track, new MediaStream());
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await iceGathered(pc, 3_000);
+    const sdp = pc.localDescription?.sdp;
+    if (sdp === undefined) throw new Error("no local description");
+    const answer = await receiver.plainOffer(id, sdp);
+    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+  } catch (err: unknown) {
+    close();
+    throw err;
+  }
+  return { id, key: `p:${id}`, startedAt, pc, close };
+}

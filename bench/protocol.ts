@@ -1,0 +1,61 @@
+/** Messages between the benchmark (parent) and bench/receiver.ts (a forked child), over Node's IPC channel. */
+
+export interface LoginParams {
+  baseUrl: string;
+  userId: string;
+  accessToken: string;
+  deviceId: string;
+}
+
+export type ToReceiver =
+  | { t: "login"; login: LoginParams }
+  /** Hang up the Matrix call in this room (the callee hangs up, as a user would). */
+  | { t: "hangup"; roomId: string }
+  /** A peer connection without Matrix (the reference pipeline and the encode floor): answer this offer. */
+  | { t: "plain-offer"; id: string; sdp: string }
+  | { t: "plain-close"; id: string }
+  /** The inbound video stats (getStats "inbound-rtp") of every live stream. */
+  | { t: "stats"; reqId: number }
+  | { t: "stop" };
+
+/** Cumulative counters of one received video stream, from getStats() (seconds for the times). */
+export interface InboundVideoStats {
+  jitterBufferDelay: number;
+  jitterBufferEmittedCount: number;
+  totalDecodeTime: number;
+  framesDecoded: number;
+  totalProcessingDelay: number;
+  framesReceived: number;
+  framesDropped: number;
+  nackCount: number;
+  pliCount: number;
+  packetsLost: number;
+}
+
+/** Per-frame samples of one stream, batched. */
+export interface SampleBatch {
+  /** "m:<roomId>#<callId>" for a Matrix call, "p:<id>" for a plain peer connection. */
+  key: string;
+  /** Arrival wall-clock times (ms since the epoch) of decoded frames. */
+  at: number[];
+  /** now − stamp for each frame, ms; NaN when the stamp could not be read (a misread). */
+  latency: number[];
+  /** Stamp sequence numbers (−1 for a misread). */
+  seq: number[];
+  width: number;
+  height: number;
+}
+
+export type FromReceiver =
+  | { t: "ready"; pid: number }
+  | { t: "logged-in"; userId: string }
+  | { t: "ring"; key: string; roomId: string; callId: string; at: number }
+  | { t: "answered"; key: string; answerStart: number; answerDone: number }
+  /** The first decoded frame of a stream: when it arrived, and its size. */
+  | { t: "first-frame"; key: string; at: number; width: number; height: number; answerStart: number | undefined }
+  | { t: "samples"; batches: SampleBatch[] }
+  | { t: "ended"; key: string; reason: string | undefined }
+  | { t: "plain-answer"; id: string; sdp: string; answeredAt: number }
+  | { t: "stats"; reqId: number; stats: Record<string, InboundVideoStats> }
+  | { t: "error"; message: string }
+  | { t: "stopped" };
