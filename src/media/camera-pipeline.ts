@@ -15,6 +15,7 @@ import {
 import { FfmpegProcess, type FfmpegExit } from "./ffmpeg-process.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 import { renderOfflineFrame } from "./offline-frame.ts";
+import { SilenceSource } from "./silence.ts";
 
 export type PipelineState = "stopped" | "starting" | "running" | "retrying";
 
@@ -77,6 +78,10 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private readonly pcm = new Int16Array(AUDIO_CHUNK_SAMPLES);
   private readonly pcmBytes = Buffer.from(this.pcm.buffer);
   private readonly audioData = { samples: this.pcm, sampleRate: AUDIO_SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: AUDIO_CHUNK_SAMPLES };
+  /** Silence while the camera gives no sound, so calls' audio tracks always carry audio. */
+  private readonly silence = new SilenceSource((data) => {
+    this.audio.onData(data);
+  });
 
   constructor(
     readonly camera: CameraConfig,
@@ -127,6 +132,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   async stop(): Promise<void> {
     this.wanted = false;
     this.clearTimers();
+    this.silence.stop();
     const proc = this.process;
     this.process = undefined;
     if (proc) await proc.stop();
@@ -191,6 +197,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       hwaccel: this.hwaccel,
     });
     this.framesThisRun = 0;
+    if (!this.audioEnabled) this.silence.start();
     const proc = new FfmpegProcess(this.ffmpegPath, args, this.log);
     this.process = proc;
     const sizeParser = new OutputSizeParser();
@@ -232,6 +239,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       }
     });
     pipes.audio?.on("data", (chunk: Buffer) => {
+      if (this.silence.running) this.silence.stop();
       this.audioSplitter.push(chunk);
     });
   }
@@ -309,6 +317,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.log.warn({ code: exit.code, signal: exit.signal, ffmpeg: exit.lastLines.slice(-3), retryInS: delayS }, "camera stream ended; reconnecting");
     this.setState("retrying");
     this.startOfflinePicture();
+    this.silence.start();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.wanted) this.spawn();
