@@ -92,7 +92,7 @@ describe("buildCameraArgs: inputs", () => {
     const before = args.slice(0, input);
     expect(hasSequence(before, ["-rtsp_transport", "tcp"])).toBe(true);
     expect(hasSequence(before, ["-timeout", "5000000"])).toBe(true);
-    expect(hasSequence(before, ["-fflags", "nobuffer+discardcorrupt"])).toBe(true);
+    expect(hasSequence(before, ["-fflags", "discardcorrupt"])).toBe(true);
     expect(hasSequence(before, ["-flags", "low_delay"])).toBe(true);
     // A live source is never looped or throttled.
     expect(args).not.toContain("-stream_loop");
