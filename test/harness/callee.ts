@@ -9,6 +9,7 @@ import {
   loadMatrixSdk,
   loadSdkVoip,
   peerConnectionClosed,
+  waitForPendingSends,
   startSyncingClient,
   wrtc,
   type I420Frame,
@@ -316,6 +317,7 @@ export async function startCallee(opts: StartCalleeOptions): Promise<Callee> {
         }),
       );
       client.getMediaHandler().stopAllStreams();
+      await waitForPendingSends(client);
       client.stopClient();
       client.off(sdk.RoomEvent.Timeline, onTimeline);
     },

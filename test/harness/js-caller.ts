@@ -11,6 +11,7 @@ import { waitFor } from "./wait.ts";
 import {
   loadSdkVoip,
   peerConnectionClosed,
+  waitForPendingSends,
   startSyncingClient,
   stopSyntheticVideo,
   SYNTHETIC_VIDEO_DEVICE_ID,
@@ -258,6 +259,7 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
       client.getMediaHandler().stopAllStreams();
       activeCallers -= 1;
       if (activeCallers === 0) stopSyntheticVideo();
+      await waitForPendingSends(client);
       client.stopClient();
     },
   };

@@ -372,3 +372,16 @@ export async function peerConnectionClosed(call: MatrixSdk.MatrixCall, timeoutMs
     { timeoutMs, intervalMs: 20 },
   );
 }
+
+/**
+ * Waits (bounded) until none of the client's events is still being sent, so that stopClient() does not cut
+ * a request off (js-sdk then rejects it with no one listening, e.g. a hangup sent just before the stop).
+ */
+export async function waitForPendingSends(client: MatrixSdk.MatrixClient, timeoutMs = 5_000): Promise<void> {
+  const settled = new Set<string | null>([null, "not_sent", "cancelled"]);
+  const pending = (): boolean =>
+    client.getRooms().some((room) => room.getLiveTimeline().getEvents().some((e) => !settled.has(e.status)));
+  await waitFor("the client's events to be sent", () => !pending(), { timeoutMs }).catch((err: unknown) => {
+    harnessLog.warn({ err }, "events still being sent at stop");
+  });
+}
