@@ -2,17 +2,24 @@ import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
 
-/** A call's hold on a camera: its own tracks from the camera's shared sources. */
+/** A call's hold on a camera: the camera's tracks, which every call of the camera sends. */
 export interface CameraLease {
   readonly camera: string;
   readonly video: MediaStreamTrack;
   readonly audio: MediaStreamTrack;
-  /** Stops this lease's tracks; the pipeline stops after the idle grace when no lease is left. Idempotent. */
+  /** Lets go of the camera; the pipeline stops after the idle grace when no lease is left. Idempotent. */
   release(): void;
 }
 
 interface Entry {
   pipeline: CameraPipeline;
+  /**
+   * The camera's video and audio tracks, made once and shared by all its calls (one track on several peer
+   * connections is ordinary WebRTC: each connection's sender is one more sink of the track). wrtc never frees a
+   * track it has made, stopped or not: a pair per call grew the process by two tracks (and their native parts)
+   * with every call.
+   */
+  tracks: { video: MediaStreamTrack; audio: MediaStreamTrack } | undefined;
   leases: number;
   idleTimer: NodeJS.Timeout | undefined;
   stopping: Promise<void> | undefined;
@@ -34,7 +41,7 @@ export class CameraHub {
   ) {
     for (const camera of cameras) {
       const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
-      this.entries.set(camera.name, { pipeline, leases: 0, idleTimer: undefined, stopping: undefined });
+      this.entries.set(camera.name, { pipeline, tracks: undefined, leases: 0, idleTimer: undefined, stopping: undefined });
     }
   }
 
@@ -61,8 +68,8 @@ export class CameraHub {
     entry.leases++;
     entry.pipeline.setWatched(true);
     entry.pipeline.start();
-    const video = entry.pipeline.video.createTrack();
-    const audio = entry.pipeline.audio.createTrack();
+    entry.tracks ??= { video: entry.pipeline.video.createTrack(), audio: entry.pipeline.audio.createTrack() };
+    const { video, audio } = entry.tracks;
     let released = false;
     return {
       camera: name,
@@ -71,8 +78,6 @@ export class CameraHub {
       release: () => {
         if (released) return;
         released = true;
-        video.stop();
-        audio.stop();
         entry.leases--;
         if (entry.leases === 0) {
           entry.pipeline.setWatched(false);

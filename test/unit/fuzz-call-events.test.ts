@@ -41,15 +41,15 @@ let offerSdp = "";
 function fakeHub(): CameraHub {
   const video = new nonstandard.RTCVideoSource();
   const audio = new nonstandard.RTCAudioSource();
+  // As the real hub: one pair of tracks per camera, shared by its calls.
+  const tracks = { video: video.createTrack(), audio: audio.createTrack() };
   const hub = {
     names: () => ["cam"],
     has: (name: string) => name === "cam",
     acquire: (camera: string) => {
-      const v = video.createTrack();
-      const a = audio.createTrack();
       leases++;
       let released = false;
-      return { camera, video: v, audio: a, release: () => { if (!released) { released = true; v.stop(); a.stop(); leases--; } } };
+      return { camera, video: tracks.video, audio: tracks.audio, release: () => { if (!released) { released = true; leases--; } } };
     },
   };
   return hub as unknown as CameraHub;
