@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { EndReason } from "../call/state.ts";
 import type { PipelineStats } from "../media/camera-pipeline.ts";
+import { liveFfmpegCount } from "../media/ffmpeg-process.ts";
+import { openPeerConnectionCount } from "../rtc/wrtc.ts";
 
 export type CallOutcome = "answered" | "declined" | "timed_out" | "failed";
 
@@ -32,6 +34,10 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "mcc_process_" });
     new Gauge({ name: "mcc_active_calls", help: "Calls in progress (ringing or connected).", registers, collect() { this.set(sources.activeCalls()); } });
+    // With no call in progress both are 0 (ffmpeg once the idle grace has passed, and for cameras not kept warm): a
+    // leak shows here first.
+    new Gauge({ name: "mcc_peer_connections", help: "WebRTC peer connections open (one per call in progress).", registers, collect() { this.set(openPeerConnectionCount()); } });
+    new Gauge({ name: "mcc_ffmpeg_processes", help: "ffmpeg processes running (one per camera in use, and snapshots).", registers, collect() { this.set(liveFfmpegCount()); } });
     this.outcomes = new Counter({ name: "mcc_calls_total", help: "Finished calls by outcome.", labelNames: ["outcome"], registers });
     for (const outcome of ["answered", "declined", "timed_out", "failed"] as const) this.outcomes.inc({ outcome }, 0);
     this.setup = new Histogram({
