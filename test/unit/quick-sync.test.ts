@@ -1,6 +1,7 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../harness/wait.ts";
 import { isTransientSyncError, quickSyncClient, SYNC_RETRY_MS, syncRetryDelayMs } from "../../src/matrix/quick-sync.ts";
 
 const quiet = pino({ level: "silent" });
@@ -68,5 +69,42 @@ describe("quick sync retries", () => {
     const Client = quickSyncClient(FakeBase as unknown as typeof MatrixClient, quiet);
     const client = new Client("http://127.0.0.1:1", "token") as unknown as { doSync(t: string): Promise<unknown> };
     await expect(client.doSync("s1")).rejects.toThrow(/M_UNKNOWN_TOKEN/);
+  });
+
+  it("the sync loop is flat: each response processed in order with the token saved, ended by stop()", async () => {
+    const processed: string[] = [];
+    const saved: (string | null)[] = [];
+    let n = 0;
+    const holder: { client?: { stop(): void } } = {};
+    class FakeBase {
+      protected persistTokenAfterSync = false;
+      get storageProvider(): { getSyncToken(): string | null; setSyncToken(t: string | null): void } {
+        return { getSyncToken: () => "s0", setSyncToken: (t) => void saved.push(t) };
+      }
+      start(): Promise<unknown> {
+        return (this as unknown as { startSync(): Promise<void> }).startSync();
+      }
+      stop(): void {
+        /* the subclass keeps its own flag */
+      }
+      doSync(token: string): Promise<unknown> {
+        n++;
+        if (n === 3) return Promise.reject(Object.assign(new Error("gateway"), { statusCode: 502 }));
+        return Promise.resolve({ next_batch: `${token}+`, n });
+      }
+      processSync(raw: { n: number }): Promise<void> {
+        processed.push(String(raw.n));
+        if (processed.length === 4) holder.client?.stop();
+        return Promise.resolve();
+      }
+    }
+    const Client = quickSyncClient(FakeBase as unknown as typeof MatrixClient, quiet);
+    const c = new Client("http://127.0.0.1:1", "token") as unknown as { start(): Promise<unknown>; stop(): void };
+    holder.client = c;
+    await c.start();
+    await waitFor("four syncs processed and the loop stopped", () => processed.length === 4 && n === 5);
+    // The failed third request was retried at once (a 502), inside the same turn of the loop.
+    expect(processed).toEqual(["1", "2", "4", "5"]);
+    expect(saved).toEqual(["s0+", "s0++", "s0+++", "s0++++"]);
   });
 });
