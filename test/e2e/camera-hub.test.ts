@@ -14,6 +14,7 @@ import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { OFFLINE_LUMA } from "../../src/media/offline-frame.ts";
 import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
 import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import { reportFigure } from "../harness/figures.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -168,6 +169,7 @@ describe("camera hub", () => {
       resumeMs.push(Date.now() - back);
     }
     expect(call.isEnded()).toBe(false);
+    reportFigure("camera outage: video back after the camera's return", { resumeMs, maxMs: Math.max(...resumeMs) });
     expect(Math.max(...resumeMs), `resume times ${resumeMs.join(", ")} ms`).toBeLessThanOrEqual(3000);
     expect(app.hub.stats()["cam1"]?.restarts).toBeGreaterThanOrEqual(10);
     call.hangup();
