@@ -3,6 +3,7 @@
  * handles, so `main.ts` only wires process concerns and tests start the whole app in-process.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
+import { callFigures, describeCall } from "./call/call-figures.ts";
 import { UserCallRate } from "./call/call-limits.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
@@ -68,7 +69,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     log,
   );
-  const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats() });
+  const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats(), calls: () => callFigures(calls.sessions()) });
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
   });
@@ -81,6 +82,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const turnServers = await turn.iceServers();
     return [
       `Calls in progress: ${calls.activeCount()}`,
+      ...(await callFigures(calls.sessions())).map((f) => `  ${describeCall(f)}`),
       `Cameras: ${cameras.join("; ")}`,
       `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
       `End-to-end encryption: ${matrix.encryption ? "yes" : "no (use an unencrypted DM)"}`,

@@ -3,7 +3,7 @@ import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CameraFeed } from "./camera-feed.ts";
 import { inboundTransition, initialInboundContext, type InboundAction, type InboundContext, type InboundInput } from "./inbound-state.ts";
-import { PeerLink } from "./peer-link.ts";
+import { PeerLink, type VideoSendStats } from "./peer-link.ts";
 import { partyOf, type SendCallEvent, type SessionEvents } from "./session.ts";
 import { CallState, type EndReason } from "./state.ts";
 import {
@@ -88,6 +88,10 @@ export class InboundCallSession extends EventEmitter<SessionEvents> {
   }
   get camera(): string {
     return this.feed.camera;
+  }
+  /** The video sender's figures so far (undefined before the peer connection exists or once it is closed). */
+  videoStats(): Promise<VideoSendStats | undefined> {
+    return this.link?.videoStats() ?? Promise.resolve(undefined);
   }
 
   private base(): CallBase {

@@ -103,6 +103,11 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     return this.byCallId.size;
   }
 
+  /** The calls in progress. */
+  sessions(): ActiveCall[] {
+    return [...this.byCallId.values()];
+  }
+
   /** Whether one more call would go over `maxConcurrent`. */
   atCapacity(): boolean {
     return this.byCallId.size + this.placing >= (this.opts.maxConcurrent ?? Infinity);

@@ -12,6 +12,30 @@ export interface PeerLinkEvents {
   candidates(batch: CandidateWire[]): void;
 }
 
+/** A call's video sender, from getStats. */
+export interface VideoSendStats {
+  framesSent: number;
+  framesPerSecond: number;
+  width: number;
+  height: number;
+  qualityLimitation: string;
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+function parseVideoStats(s: Record<string, unknown>): VideoSendStats {
+  const limitation = s["qualityLimitationReason"];
+  return {
+    framesSent: num(s["framesSent"]),
+    framesPerSecond: num(s["framesPerSecond"]),
+    width: num(s["frameWidth"]),
+    height: num(s["frameHeight"]),
+    qualityLimitation: typeof limitation === "string" ? limitation : "unknown",
+  };
+}
+
 /** Remote candidates held until the remote description is set; more than this are dropped. */
 const MAX_HELD_CANDIDATES = 200;
 
@@ -123,6 +147,21 @@ export class PeerLink {
     this.remoteReady = true;
     const held = this.held.splice(0);
     this.addRemoteCandidates(held);
+  }
+
+  /**
+   * What the video sender has done so far (from getStats' outbound-rtp): frames sent, the encoder's current frame rate
+   * and size, and why libwebrtc limits the quality ("none", "cpu", "bandwidth"). Undefined before a video sender
+   * exists or once closed.
+   */
+  async videoStats(): Promise<VideoSendStats | undefined> {
+    if (this.closed) return undefined;
+    const report = await this.pc.getStats();
+    let found: VideoSendStats | undefined;
+    report.forEach((s: Record<string, unknown>) => {
+      if (found === undefined && s["type"] === "outbound-rtp" && s["kind"] === "video") found = parseVideoStats(s);
+    });
+    return found;
   }
 
   close(): void {

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CameraFeed } from "./camera-feed.ts";
-import { PeerLink } from "./peer-link.ts";
+import { PeerLink, type VideoSendStats } from "./peer-link.ts";
 import { CallState, initialContext, transition, type CallAction, type CallContext, type CallInput, type EndReason, type Timer } from "./state.ts";
 import {
   buildCandidates,
@@ -99,6 +99,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** The camera the call shows now (it changes with switchCamera). */
   get camera(): string {
     return this.feed.camera;
+  }
+  /** The video sender's figures so far (undefined before the peer connection exists or once it is closed). */
+  videoStats(): Promise<VideoSendStats | undefined> {
+    return this.link?.videoStats() ?? Promise.resolve(undefined);
   }
 
   private base(): CallBase {

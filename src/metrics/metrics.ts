@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { CallFigures } from "../call/call-figures.ts";
 import type { EndReason } from "../call/state.ts";
 import type { PipelineStats } from "../media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../media/ffmpeg-process.ts";
@@ -19,6 +20,8 @@ const PIPELINE_STATES = ["stopped", "starting", "running", "retrying"] as const;
 export interface MetricsSources {
   activeCalls(): number;
   cameras(): Record<string, PipelineStats>;
+  /** The calls in progress with their video sender's figures (getStats). */
+  calls?(): Promise<CallFigures[]>;
 }
 
 /**
@@ -70,6 +73,32 @@ export class Metrics {
         },
       });
     };
+    const calls = sources.calls?.bind(sources);
+    if (calls !== undefined) {
+      // A scrape collects every metric at once: one getStats round per call, while it is pending, serves both gauges.
+      let pending: Promise<CallFigures[]> | undefined;
+      const figures = (): Promise<CallFigures[]> => {
+        pending ??= calls().finally(() => {
+          pending = undefined;
+        });
+        return pending;
+      };
+      const perCall = (name: string, help: string, pick: (v: NonNullable<CallFigures["video"]>) => number): void => {
+        new Gauge({
+          name,
+          help,
+          labelNames: ["call", "camera"],
+          registers,
+          async collect() {
+            const list = await figures();
+            this.reset();
+            for (const f of list) if (f.video !== undefined) this.set({ call: f.callId, camera: f.camera }, pick(f.video));
+          },
+        });
+      };
+      perCall("mcc_call_video_frames_sent", "Video frames sent on each call in progress (WebRTC outbound-rtp framesSent).", (v) => v.framesSent);
+      perCall("mcc_call_video_fps", "Frame rate each call in progress sends now (outbound-rtp framesPerSecond).", (v) => v.framesPerSecond);
+    }
     perCamera("mcc_camera_frames_in_total", "Frames decoded from the camera and handed to WebRTC.", (s) => s.framesIn);
     perCamera("mcc_camera_frames_dropped_total", "Frames skipped because newer ones were already there.", (s) => s.framesDropped);
     perCamera("mcc_camera_ffmpeg_restarts_total", "Times the camera's ffmpeg was restarted after it ended.", (s) => s.restarts);

@@ -104,15 +104,22 @@ describe("operations", () => {
     expect(await metric("mcc_active_calls")).toBe(1);
     expect(await metric('mcc_camera_pipeline_state{camera="cam",state="running"}')).toBe(1);
     expect(await metric('mcc_camera_frames_in_total{camera="cam"}')).toBeGreaterThan(0);
+    // Frames out, per call, from the call's own sender: at least what the callee has decoded, and growing.
+    const sent = await metric("mcc_call_video_frames_sent");
+    expect(sent).toBeGreaterThanOrEqual(call.video().frames);
+    await waitFor("more frames sent on the call", async () => ((await metric("mcc_call_video_frames_sent")) ?? 0) > (sent ?? Infinity) + 15, { timeoutMs: 10_000 });
+    expect(await metric("mcc_call_video_fps")).toBeGreaterThan(0);
     const before = callee.messages(dm).length;
     await callee.client.sendTextMessage(dm, "!status");
     const status = await waitFor("the !status reply", () => callee.messages(dm).slice(before).find((m) => m.startsWith("Calls in progress")));
     expect(status).toContain("Calls in progress: 1");
     expect(status).toMatch(/Cameras: cam running \(1 call\)/);
     expect(status).toContain("TURN: none");
+    expect(status).toMatch(/cam → @opsalice:\S+: [\d.]+ fps \d+x\d+, \d+ frames sent/);
     call.hangup();
     await waitFor("the call counted as answered", async () => (await metric('mcc_calls_total{outcome="answered"}')) === 1);
     expect(await metric("mcc_active_calls")).toBe(0);
+    expect(await metric("mcc_call_video_frames_sent")).toBeUndefined();
     expect(await metric('mcc_call_setup_seconds_count{phase="answer"}')).toBe(1);
     expect(await metric('mcc_call_setup_seconds_count{phase="connect"}')).toBe(1);
   });
