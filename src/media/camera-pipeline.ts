@@ -3,19 +3,12 @@ import type { Readable } from "node:stream";
 import type { CameraConfig } from "../config/load.ts";
 import { nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
 import type { Logger } from "../util/logger.ts";
-import {
-  AUDIO_CHUNK_BYTES,
-  AUDIO_CHUNK_SAMPLES,
-  AUDIO_SAMPLE_RATE,
-  buildCameraArgs,
-  isHwAccelError,
-  isMissingAudioError,
-  OutputSizeParser,
-} from "./ffmpeg-args.ts";
+import { CameraAudio } from "./camera-audio.ts";
+import { buildCameraArgs, isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-args.ts";
 import { FfmpegProcess, type FfmpegExit } from "./ffmpeg-process.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
-import { renderOfflineFrame } from "./offline-frame.ts";
-import { SilenceSource } from "./silence.ts";
+import { isProgressLine, LagWatch } from "./lag-watch.ts";
+import { OfflinePicture } from "./offline-picture.ts";
 
 export type PipelineState = "stopped" | "starting" | "running" | "retrying";
 
@@ -27,8 +20,11 @@ const WATCHED_MAX_RETRY_S = 1;
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
 /** No frame for this long while running: the stream is stuck, restart ffmpeg. */
 const STALL_MS = 10_000;
-/** While the camera is offline, calls get the offline picture at this interval. */
-const OFFLINE_FRAME_INTERVAL_MS = 500;
+/** ffmpeg this far behind the live picture (see LagWatch), for this long, is restarted to catch up... */
+const MAX_LAG_MS = 2000;
+const LAG_HOLD_MS = 3000;
+/** ...but not more often than this, so a camera that is always behind still shows a picture most of the time. */
+const RESYNC_MIN_INTERVAL_MS = 30_000;
 
 interface PipelineEvents {
   state: [state: PipelineState];
@@ -43,6 +39,10 @@ export interface PipelineStats {
   framesIn: number;
   framesDropped: number;
   restarts: number;
+  /** How far behind the live picture ffmpeg runs now (ms; see LagWatch). */
+  lagMs: number;
+  /** Times ffmpeg was restarted because it had fallen too far behind. */
+  resyncs: number;
   audio: boolean;
   /** The decoding in use: the configured hardware decoder, or "none" (software). */
   hwaccel: CameraConfig["hwaccel"];
@@ -68,20 +68,19 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private watched = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = 0;
-  private offlineTimer: NodeJS.Timeout | undefined;
-  private offlineFrame: { width: number; height: number; data: Uint8Array } | undefined;
+  private readonly offline: OfflinePicture;
   private splitter: FrameSplitter | undefined;
   private size: { width: number; height: number } | undefined;
   private framesIn = 0;
   private framesDropped = 0;
   private restarts = 0;
-  private readonly pcm = new Int16Array(AUDIO_CHUNK_SAMPLES);
-  private readonly pcmBytes = Buffer.from(this.pcm.buffer);
-  private readonly audioData = { samples: this.pcm, sampleRate: AUDIO_SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: AUDIO_CHUNK_SAMPLES };
-  /** Silence while the camera gives no sound, so calls' audio tracks always carry audio. */
-  private readonly silence = new SilenceSource((data) => {
-    this.audio.onData(data);
-  });
+  private lag: LagWatch | undefined;
+  private resyncs = 0;
+  private lastResyncAt = -Infinity;
+  /** The running ffmpeg is being stopped to catch up: start the next one at once. */
+  private resyncing = false;
+  /** The camera's sound, or silence when it gives none. */
+  private readonly sound = new CameraAudio(this.audio);
 
   constructor(
     readonly camera: CameraConfig,
@@ -91,6 +90,9 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     super();
     this.audioEnabled = camera.audio;
     this.hwaccel = camera.hwaccel;
+    this.offline = new OfflinePicture(ffmpegPath, (frame) => {
+      this.video.onFrame(frame);
+    });
   }
 
   stats(): PipelineStats {
@@ -101,6 +103,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       framesIn: this.framesIn + (this.splitter?.emitted ?? 0),
       framesDropped: this.framesDropped + (this.splitter?.dropped ?? 0),
       restarts: this.restarts,
+      lagMs: this.state === "running" ? Math.round(this.lag?.lagMs ?? 0) : 0,
+      resyncs: this.resyncs,
       audio: this.audioEnabled,
       hwaccel: this.hwaccel,
     };
@@ -132,7 +136,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   async stop(): Promise<void> {
     this.wanted = false;
     this.clearTimers();
-    this.silence.stop();
+    this.sound.stop();
     const proc = this.process;
     this.process = undefined;
     if (proc) await proc.stop();
@@ -156,26 +160,12 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
 
   /** Calls keep getting a picture while the camera is away: "camera offline", rendered once. */
   private startOfflinePicture(): void {
-    if (this.offlineTimer !== undefined || !this.wanted) return;
-    const width = this.size?.width ?? this.camera.maxWidth - (this.camera.maxWidth % 2);
-    const height = this.size?.height ?? this.camera.maxHeight - (this.camera.maxHeight % 2);
-    const send = (): void => {
-      if (this.offlineFrame) this.video.onFrame(this.offlineFrame);
-    };
-    this.offlineTimer = setInterval(send, OFFLINE_FRAME_INTERVAL_MS);
-    if (this.offlineFrame?.width !== width || this.offlineFrame.height !== height) {
-      void renderOfflineFrame(this.ffmpegPath, width, height).then((data) => {
-        this.offlineFrame = { width, height, data };
-        if (this.offlineTimer !== undefined) send();
-      });
-    } else {
-      send();
-    }
+    if (!this.wanted) return;
+    this.offline.start(this.size?.width ?? this.camera.maxWidth - (this.camera.maxWidth % 2), this.size?.height ?? this.camera.maxHeight - (this.camera.maxHeight % 2));
   }
 
   private stopOfflinePicture(): void {
-    if (this.offlineTimer !== undefined) clearInterval(this.offlineTimer);
-    this.offlineTimer = undefined;
+    this.offline.stop();
   }
 
   private foldSplitterCounts(): void {
@@ -197,7 +187,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       hwaccel: this.hwaccel,
     });
     this.framesThisRun = 0;
-    if (!this.audioEnabled) this.silence.start();
+    if (!this.audioEnabled) this.sound.silent();
     const proc = new FfmpegProcess(this.ffmpegPath, args, this.log);
     this.process = proc;
     const sizeParser = new OutputSizeParser();
@@ -206,7 +196,13 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     const early: Buffer[] = [];
     let earlyBytes = 0;
 
+    const lag = new LagWatch(MAX_LAG_MS, LAG_HOLD_MS);
+    this.lag = lag;
     proc.on("line", (line) => {
+      if (isProgressLine(line)) {
+        if (lag.line(line, Date.now())) this.resync(proc, lag.lagMs);
+        return;
+      }
       if (isMissingAudioError(line)) missingAudio = true;
       if (isHwAccelError(line)) hwFailed = true;
       if (this.splitter === undefined) {
@@ -239,19 +235,9 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       }
     });
     pipes.audio?.on("data", (chunk: Buffer) => {
-      if (this.silence.running) this.silence.stop();
-      this.audioSplitter.push(chunk);
+      this.sound.push(chunk);
     });
   }
-
-  private readonly audioSplitter = new FrameSplitter(
-    AUDIO_CHUNK_BYTES,
-    (chunk) => {
-      this.pcmBytes.set(chunk);
-      this.audio.onData(this.audioData);
-    },
-    false,
-  );
 
   private onSize(size: { width: number; height: number }): FrameSplitter {
     this.size = size;
@@ -290,14 +276,31 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     }, STALL_MS / 2);
   }
 
+  /** ffmpeg has fallen behind the live picture (the CPU cannot keep up): a fresh one starts at the live edge. */
+  private resync(proc: FfmpegProcess, lagMs: number): void {
+    if (this.process !== proc || this.resyncing || Date.now() - this.lastResyncAt < RESYNC_MIN_INTERVAL_MS) return;
+    this.resyncing = true;
+    this.lastResyncAt = Date.now();
+    this.resyncs++;
+    this.log.warn({ lagMs: Math.round(lagMs) }, "camera picture running behind (ffmpeg cannot keep up: CPU overloaded?); restarting it to catch up");
+    void proc.stop();
+  }
+
   private onExit(proc: FfmpegProcess, exit: FfmpegExit, missingAudio: boolean, hwFailed: boolean): void {
     if (this.process !== proc) return;
     this.process = undefined;
     this.foldSplitterCounts();
-    this.audioSplitter.reset();
+    this.sound.reset();
     if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
     this.stallTimer = undefined;
+    const resyncing = this.resyncing;
+    this.resyncing = false;
     if (!this.wanted) return;
+    if (resyncing) {
+      // Calls keep the last picture for the moment the new ffmpeg needs to start.
+      this.spawn();
+      return;
+    }
     if (missingAudio && this.audioEnabled) {
       this.audioEnabled = false;
       this.log.warn("the camera has no audio stream: continuing with video only");
@@ -317,7 +320,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.log.warn({ code: exit.code, signal: exit.signal, ffmpeg: exit.lastLines.slice(-3), retryInS: delayS }, "camera stream ended; reconnecting");
     this.setState("retrying");
     this.startOfflinePicture();
-    this.silence.start();
+    this.sound.silent();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.wanted) this.spawn();

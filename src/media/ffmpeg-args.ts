@@ -83,7 +83,8 @@ export function videoFilter(opts: Pick<CameraArgsOptions, "maxWidth" | "maxHeigh
 export function buildCameraArgs(opts: CameraArgsOptions): string[] {
   const input = inputArgs(opts.url, { width: opts.maxWidth, height: opts.maxHeight, fps: opts.maxFps });
   const hw = opts.hwaccel !== undefined && opts.hwaccel !== "none" && !isDemoSource(opts.url) ? ["-hwaccel", opts.hwaccel] : [];
-  const args = ["-hide_banner", "-nostats", "-loglevel", "info", ...hw, ...input.args];
+  // -progress: key=value reports on stderr every half second, from which LagWatch tells whether ffmpeg keeps up.
+  const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-progress", "pipe:2", "-stats_period", "0.5", ...hw, ...input.args];
   args.push(
     "-map", "0:v:0",
     "-vf", videoFilter(opts),

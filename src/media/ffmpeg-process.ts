@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import { redactSecrets, type Logger } from "../util/logger.ts";
+import { isProgressLine } from "./lag-watch.ts";
 
 export interface FfmpegExit {
   code: number | null;
@@ -79,8 +80,10 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
         const line = redactSecrets(pending.slice(0, nl)).trim();
         pending = pending.slice(nl + 1);
         if (line === "") continue;
-        this.lastLines.push(line);
-        if (this.lastLines.length > 20) this.lastLines.shift();
+        if (!isProgressLine(line)) {
+          this.lastLines.push(line);
+          if (this.lastLines.length > 20) this.lastLines.shift();
+        }
         this.emit("line", line);
       }
     });

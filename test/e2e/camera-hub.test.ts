@@ -3,13 +3,14 @@
  * ffmpeg; the pipeline starts when the invite goes out and stops after the idle grace; a camera that
  * goes away mid-call shows the offline picture and comes back by itself; H.265 and MJPEG cameras work.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type App } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import type { PipelineStats } from "../../src/media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { OFFLINE_LUMA } from "../../src/media/offline-frame.ts";
 import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
@@ -35,6 +36,23 @@ function cornerLuma(frame: { width: number; height: number; data: Uint8Array }):
   const y0 = Math.floor(frame.height / 8);
   for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) sum += frame.data[(y0 + y) * frame.width + x0 + x] ?? 0;
   return sum / 1024;
+}
+
+/** The pid of this test process's ffmpeg reading `url` (throws unless there is exactly one). */
+function ffmpegPidOf(url: string): number {
+  const pids = readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+        const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+        return m?.[1] === "ffmpeg" && Number(m[2]) === process.pid && readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(url);
+      } catch {
+        return false; // it ended while we looked
+      }
+    });
+  if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one ffmpeg for ${url}, found ${pids.length}`);
+  return Number(pids[0]);
 }
 
 function person(i: number): { callee: Callee; dm: string } {
@@ -82,6 +100,8 @@ beforeAll(async () => {
       { name: "hw", url: cam1.url, hwaccel: "vaapi", maxWidth: 640, maxHeight: 360 },
     ],
     media: { idleStopMs: IDLE_MS },
+    // One person places most of these calls, faster than the default 6 a minute.
+    calls: { maxPerUserPerMinute: 1000 },
     dataDir: mkdtempSync(path.join(tmpdir(), "mcc-hub-")),
   });
   app = await startApp(config, { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) });
@@ -175,6 +195,53 @@ describe("camera hub", () => {
     call.hangup();
     await released();
   }, 240_000);
+
+  it("an ffmpeg that cannot keep up (starved of CPU) is restarted at the live edge, and the call stays up", async () => {
+    const call = await ring(0, "cam1");
+    await call.answer();
+    await call.waitForFrames(10, 15_000);
+    const stats = (): PipelineStats => {
+      const s = app.hub.stats()["cam1"];
+      if (s === undefined) throw new Error("no cam1");
+      return s;
+    };
+    const before = stats().resyncs;
+    expect(stats().lagMs).toBeLessThan(1000);
+    const pid = ffmpegPidOf(cam1.url);
+    // Starve it: stopped for 97 ms of every 100 ms, it decodes far slower than the camera sends.
+    const signal = (sig: NodeJS.Signals): void => {
+      try {
+        process.kill(pid, sig);
+      } catch (err: unknown) {
+        if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err; // it was restarted: nothing to signal
+      }
+    };
+    const starve = setInterval(() => {
+      signal("SIGSTOP");
+      setTimeout(() => {
+        signal("SIGCONT");
+      }, 97);
+    }, 100);
+    try {
+      await waitFor("the lag to grow", () => stats().lagMs > 1000, { timeoutMs: 20_000 });
+      await waitFor("the pipeline to resync", () => stats().resyncs > before, { timeoutMs: 30_000 });
+    } finally {
+      clearInterval(starve);
+      setTimeout(() => {
+        signal("SIGCONT");
+      }, 100);
+    }
+    // The starved ffmpeg is stopped (slowly, starved as it is) and a new one started.
+    await waitFor("a new ffmpeg for cam1", () => ffmpegPidOf(cam1.url) !== pid, { timeoutMs: 15_000 });
+    // The new ffmpeg runs at the live edge: no lag, video flowing on the same call.
+    const frames = call.video().frames;
+    await call.waitForFrames(frames + 50, 15_000);
+    expect(stats().lagMs).toBeLessThan(1000);
+    expect(stats().state).toBe("running");
+    expect(call.isEnded()).toBe(false);
+    call.hangup();
+    await released();
+  }, 90_000);
 
   it("decodes H.265 and MJPEG cameras", async () => {
     for (const name of ["h265", "mjpeg"]) {

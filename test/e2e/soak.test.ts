@@ -40,6 +40,10 @@ function person(i: number): { callee: Callee; dm: string } {
   return p;
 }
 
+function perCamera(m: Map<string, number>, name: string): number[] {
+  return [0, 1, 2].map((c) => m.get(`${name}{camera="cam${c}"}`) ?? NaN);
+}
+
 async function metric(name: string): Promise<number> {
   return (await bot.metrics()).get(name) ?? NaN;
 }
@@ -245,11 +249,12 @@ describe("soak", () => {
       callFps: fps.map(round),
       worst30sWindowFps: round(Math.min(...windows.flat())),
       botCpuPercentOfOneCore: Math.round(cpuPercent),
-      framesDropped: await (async () => {
-        const m = await bot.metrics();
-        return [0, 1, 2].map((c) => m.get(`mcc_camera_frames_dropped_total{camera="cam${c}"}`) ?? NaN);
-      })(),
+      framesDropped: perCamera(await bot.metrics(), "mcc_camera_frames_dropped_total"),
+      resyncs: perCamera(await bot.metrics(), "mcc_camera_resyncs_total"),
+      lagSeconds: perCamera(await bot.metrics(), "mcc_camera_lag_seconds"),
     });
+    // Keeping up, no camera was restarted for running behind (a false alarm would cost its calls a second of video).
+    expect(perCamera(await bot.metrics(), "mcc_camera_resyncs_total")).toEqual([0, 0, 0]);
     expect(calls.every((c) => !c.isEnded())).toBe(true);
     expect(await metric("mcc_active_calls")).toBe(USERS);
     for (const f of fps) expect(f).toBeGreaterThanOrEqual(FPS * 0.9);
