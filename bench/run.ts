@@ -24,7 +24,7 @@ import { waitFor } from "../test/harness/wait.ts";
 import { Viewer } from "./matrix.ts";
 import { startDecodeFloor, startReferenceCall, SyntheticSource, type ReferenceCall } from "./pipelines.ts";
 import { openPlainLink, type PlainLink } from "./plain-link.ts";
-import { childrenNamed, readProcStat, UsageWindow, type GroupUsage, type ProcGroup } from "./proc-stats.ts";
+import { childrenNamed, readProcStat, UsageWindow, type GroupUsage, type ProcGroup } from "../test/harness/proc-stats.ts";
 import type { InboundVideoStats } from "./protocol.ts";
 import { ReceiverClient, type StreamRecord } from "./receiver-client.ts";
 import { startStampCamera, type StampCamera } from "./stamp-camera.ts";

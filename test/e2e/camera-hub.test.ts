@@ -3,7 +3,7 @@
  * ffmpeg; the pipeline starts when the invite goes out and stops after the idle grace; a camera that
  * goes away mid-call shows the offline picture and comes back by itself; H.265 and MJPEG cameras work.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
@@ -16,6 +16,7 @@ import { OFFLINE_LUMA } from "../../src/media/offline-frame.ts";
 import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
 import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
+import { childrenNamed, readArgv } from "../harness/proc-stats.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -40,19 +41,9 @@ function cornerLuma(frame: { width: number; height: number; data: Uint8Array }):
 
 /** The pid of this test process's ffmpeg reading `url` (throws unless there is exactly one). */
 function ffmpegPidOf(url: string): number {
-  const pids = readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-        const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-        return m?.[1] === "ffmpeg" && Number(m[2]) === process.pid && readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(url);
-      } catch {
-        return false; // it ended while we looked
-      }
-    });
+  const pids = childrenNamed(process.pid, "ffmpeg").filter((pid) => readArgv(pid)?.includes(url));
   if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one ffmpeg for ${url}, found ${pids.length}`);
-  return Number(pids[0]);
+  return pids[0];
 }
 
 function person(i: number): { callee: Callee; dm: string } {

@@ -6,7 +6,7 @@
  * concurrent calls on 3 cameras (640x360, 15 fps) stay up for 5 minutes, each receiving at least 90 % of the source
  * frame rate. MCC_SOAK_CALLS and MCC_SOAK_SECONDS shorten them for a local try.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { freePort } from "../../src/dev/local-synapse.ts";
 import { startBotProcess, type BotProcess } from "../harness/bot-process.ts";
 import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
+import { childrenNamed, readProcStat } from "../harness/proc-stats.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -55,40 +56,13 @@ async function idle(what: string, timeoutMs = 15_000): Promise<void> {
   }, { timeoutMs, intervalMs: 25 });
 }
 
-/** ffmpeg processes whose parent is the bot, from /proc. */
-function ffmpegChildPids(): string[] {
-  const pids: string[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
-      if (m?.[1] === "ffmpeg" && Number(m[2]) === bot.pid) pids.push(pid);
-    } catch {
-      continue; // it ended while we looked
-    }
-  }
-  return pids;
-}
-
 function ffmpegChildren(): number {
-  return ffmpegChildPids().length;
+  return childrenNamed(bot.pid, "ffmpeg").length;
 }
 
-/** CPU seconds (user + system) of the bot and its running ffmpeg children, from /proc. */
+/** CPU seconds (user + system) of the bot and its running ffmpeg children. */
 function botCpuSeconds(): number {
-  const ticks = (pid: number | string): number => {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
-  };
-  let total = ticks(bot.pid);
-  for (const pid of ffmpegChildPids()) {
-    try {
-      total += ticks(pid);
-    } catch {
-      continue; // it ended while we looked
-    }
-  }
-  return total / 100; // USER_HZ
+  return [bot.pid, ...childrenNamed(bot.pid, "ffmpeg")].reduce((sum, pid) => sum + (readProcStat(pid)?.cpuS ?? 0), 0);
 }
 
 async function ring(i: number, camera: string): Promise<IncomingCall> {

@@ -1,4 +1,7 @@
-/** CPU and memory of processes, from /proc (Linux). CPU is utime+stime; memory is resident set size. */
+/**
+ * CPU and memory of processes, from /proc (Linux). CPU is utime+stime; memory is resident set size.
+ * Used by the benchmark and by the tests that look for processes left behind.
+ */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -63,6 +66,15 @@ export function childrenNamed(ppid: number, comm: string): number[] {
     if (st?.ppid === ppid && st.comm === comm) out.push(st.pid);
   }
   return out;
+}
+
+/** A process's argv as the kernel has it (one entry per argument); undefined once it has ended. */
+export function readArgv(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+  } catch {
+    return undefined; // it ended
+  }
 }
 
 /** A group of processes measured together: fixed pids plus a dynamic set (e.g. ffmpeg children found at each sample). */
