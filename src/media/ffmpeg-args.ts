@@ -53,7 +53,9 @@ export function inputArgs(url: string, size: { width: number; height: number; fp
   if (!isNetworkSource(url)) return { args: ["-re", "-stream_loop", "-1", "-i", url], audioMap: "0:a:0" };
   // No "-fflags nobuffer": it throws away the packets read while probing, the keyframe with them, so the
   // first picture waits for the next keyframe (measured 1.43 s vs 0.39 s to the first frame; the same
-  // 121 ms steady-state latency either way: the probed frames are decoded at once and only the newest is sent).
+  // steady-state latency either way: the probed frames are decoded at once and only the newest is sent).
+  // What ffmpeg still holds: libavformat's RTP H.264 depacketizer hands on an access unit only when the
+  // next one starts (one frame period; no ffmpeg 5.1 option ends it on the RTP marker bit).
   const args = ["-fflags", "discardcorrupt", "-flags", "low_delay", "-probesize", "65536", "-analyzeduration", "500000"];
   if (/^rtsps?:\/\//i.test(url)) args.push("-rtsp_transport", "tcp", "-timeout", "5000000");
   args.push("-i", url);
@@ -91,6 +93,9 @@ export function buildCameraArgs(opts: CameraArgsOptions): string[] {
     "-fps_mode", "passthrough",
     "-pix_fmt", "yuv420p",
     "-f", "rawvideo",
+    // The rawvideo encoder has frame threading, and ffmpeg gives encoders "auto" threads: each frame left the
+    // encoder only when the next one went in (one frame period, 40 ms at 25 fps). One thread sends it at once.
+    "-threads", "1",
     "-flush_packets", "1",
     "pipe:1",
   );

@@ -175,6 +175,9 @@ describe("buildCameraArgs: outputs", () => {
       "yuv420p",
       "-f",
       "rawvideo",
+      // One encoder thread: with frame threading the rawvideo encoder held each frame until the next one came.
+      "-threads",
+      "1",
       "-flush_packets",
       "1",
       "pipe:1",
