@@ -1,10 +1,9 @@
-import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { CameraFeed } from "./camera-feed.ts";
 import { inboundTransition, initialInboundContext, type InboundAction, type InboundContext, type InboundInput } from "./inbound-state.ts";
-import { PeerLink, type VideoSendStats } from "./peer-link.ts";
-import { partyOf, type SendCallEvent, type SessionEvents } from "./session.ts";
+import { PeerLink } from "./peer-link.ts";
+import { partyOf, type SendCallEvent } from "./session.ts";
+import { SessionBase } from "./session-base.ts";
 import { CallState, type EndReason } from "./state.ts";
 import {
   buildAnswer,
@@ -51,11 +50,9 @@ const ANSWER_TRICKLE = { firstDelayMs: 500, nextDelayMs: 500 };
  * state machine (`inboundTransition`) and carries out its actions. Every ending goes through
  * `terminate()`. Every event it sends is version "1" with our party_id.
  */
-export class InboundCallSession extends EventEmitter<SessionEvents> {
+export class InboundCallSession extends SessionBase {
   readonly direction = "incoming";
   private ctx: InboundContext;
-  private link: PeerLink | undefined;
-  private readonly feed: CameraFeed;
   private iceTimer: NodeJS.Timeout | undefined;
   /** The SDP of the negotiate offer being dispatched (read by the answer_negotiation action). */
   private offer: string | undefined;
@@ -68,30 +65,15 @@ export class InboundCallSession extends EventEmitter<SessionEvents> {
     private readonly send: SendCallEvent,
     private readonly log: Logger,
   ) {
-    super();
+    super(opts, lease, log);
     this.ctx = initialInboundContext(opts.callerPartyId, opts.inviteV1);
-    this.feed = new CameraFeed(lease, log);
   }
 
-  get callId(): string {
-    return this.opts.callId;
-  }
-  get roomId(): string {
-    return this.opts.roomId;
-  }
-  /** The other member of the call (here the caller). */
   get peer(): string {
     return this.opts.caller;
   }
   get state(): CallState {
     return this.ctx.state;
-  }
-  get camera(): string {
-    return this.feed.camera;
-  }
-  /** The video sender's figures so far (undefined before the peer connection exists or once it is closed). */
-  videoStats(): Promise<VideoSendStats | undefined> {
-    return this.link?.videoStats() ?? Promise.resolve(undefined);
   }
 
   private base(): CallBase {
@@ -173,15 +155,6 @@ export class InboundCallSession extends EventEmitter<SessionEvents> {
 
   hangup(reason: HangupReason = "user_hangup"): void {
     this.dispatch({ kind: "local_hangup", reason });
-  }
-
-  /** Shows another camera on this call without renegotiation (the old lease is released). */
-  switchCamera(lease: CameraLease): Promise<void> {
-    if (this.ctx.state === CallState.Ended) {
-      lease.release();
-      return Promise.reject(new Error("the call has ended"));
-    }
-    return this.feed.switchTo(lease);
   }
 
   private dispatch(input: InboundInput): void {

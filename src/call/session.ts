@@ -1,8 +1,7 @@
-import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { CameraFeed } from "./camera-feed.ts";
-import { PeerLink, type VideoSendStats } from "./peer-link.ts";
+import { PeerLink } from "./peer-link.ts";
+import { SessionBase } from "./session-base.ts";
 import { CallState, initialContext, transition, type CallAction, type CallContext, type CallInput, type EndReason, type Timer } from "./state.ts";
 import {
   buildCandidates,
@@ -22,7 +21,7 @@ import {
 
 export type SendCallEvent = (type: string, content: Record<string, unknown>) => Promise<void>;
 
-export type CallDirection = "outgoing" | "incoming";
+export type { CallDirection, CallEnd, SessionEvents } from "./session-base.ts";
 
 export interface CallSessionOptions {
   callId: string;
@@ -34,21 +33,6 @@ export interface CallSessionOptions {
   iceServers: RTCIceServer[];
   /** How long to let ICE gather into the offer before sending the invite (spec: about 200 ms). */
   gatherIntoOfferMs?: number;
-}
-
-export interface CallEnd {
-  callId: string;
-  roomId: string;
-  direction: CallDirection;
-  party: "local" | "remote";
-  reason: EndReason;
-  /** Whether ICE ever connected (media flowed). */
-  connected: boolean;
-}
-
-export interface SessionEvents {
-  state: [state: CallState];
-  ended: [end: CallEnd];
 }
 
 /** Remote candidates held per party before an answer is chosen; more are dropped. */
@@ -63,11 +47,9 @@ export function partyOf(content: { version: string | number; party_id?: string |
  * One outgoing call: drives a peer connection and the signalling from the pure state machine
  * (`transition`) and carries out its actions. Every ending goes through `terminate()`.
  */
-export class CallSession extends EventEmitter<SessionEvents> {
+export class CallSession extends SessionBase {
   readonly direction = "outgoing";
   private ctx: CallContext = initialContext();
-  private link: PeerLink | undefined;
-  private readonly feed: CameraFeed;
   private readonly timers = new Map<Timer, NodeJS.Timeout>();
   /** Remote candidates per party, held until an answer is chosen (then only that party's are used). */
   private readonly pending = new Map<string | null, CandidateWire[]>();
@@ -79,30 +61,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
     private readonly send: SendCallEvent,
     private readonly log: Logger,
   ) {
-    super();
-    this.feed = new CameraFeed(lease, log);
+    super(opts, lease, log);
   }
 
-  get callId(): string {
-    return this.opts.callId;
-  }
-  get roomId(): string {
-    return this.opts.roomId;
-  }
-  /** The other member of the call (here the invitee). */
   get peer(): string {
     return this.opts.invitee;
   }
   get state(): CallState {
     return this.ctx.state;
-  }
-  /** The camera the call shows now (it changes with switchCamera). */
-  get camera(): string {
-    return this.feed.camera;
-  }
-  /** The video sender's figures so far (undefined before the peer connection exists or once it is closed). */
-  videoStats(): Promise<VideoSendStats | undefined> {
-    return this.link?.videoStats() ?? Promise.resolve(undefined);
   }
 
   private base(): CallBase {
@@ -188,15 +154,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Aborted by glare: the other side's call to this room won; ours is hung up (if its invite went out). */
   replaced(): void {
     this.dispatch({ kind: "replaced" });
-  }
-
-  /** Shows another camera on this call without renegotiation (the old lease is released). */
-  switchCamera(lease: CameraLease): Promise<void> {
-    if (this.ctx.state === CallState.Ended) {
-      lease.release();
-      return Promise.reject(new Error("the call has ended"));
-    }
-    return this.feed.switchTo(lease);
   }
 
   private dispatch(input: CallInput): void {
