@@ -19,6 +19,7 @@ import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed, readArgv } from "../harness/proc-stats.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const IDLE_MS = 1500;
@@ -100,8 +101,7 @@ beforeAll(async () => {
   for (const user of users) {
     const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
     cleanups.push(() => callee.stop());
-    const { room_id: dm } = await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
-    await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(bot.userId));
+    const dm = await openDirectChat(callee.client, bot.userId);
     people.push({ callee, dm });
   }
 }, 180_000);

@@ -19,6 +19,7 @@ import { startCallee, type Callee, type IncomingCall } from "../harness/callee.t
 import { reportFigure } from "../harness/figures.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const SOURCE_FPS = 15;
@@ -88,8 +89,7 @@ beforeAll(async () => {
   cleanups.push(() => app.stop());
   callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
   cleanups.push(() => callee.stop());
-  dm = (await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] })).room_id;
-  await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(bot.userId));
+  dm = await openDirectChat(callee.client, bot.userId);
 }, 180_000);
 
 afterAll(async () => {

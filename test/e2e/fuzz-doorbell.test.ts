@@ -20,6 +20,7 @@ import { startCallee, type Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const TOKEN = "fuzz-webhook-token-0123456789abcdef";
@@ -102,8 +103,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${app.http?.port ?? 0}`;
   alice = await startCallee({ ...aliceUser, baseUrl: synapse.baseUrl, autoJoin: true });
   cleanups.push(() => alice.stop());
-  const { room_id } = await alice.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
-  await waitFor("the bot to join", async () => Object.keys((await alice.client.getJoinedRoomMembers(room_id)).joined).includes(bot.userId));
+  await openDirectChat(alice.client, bot.userId);
   publisher = await connectAsync(broker.url, { username: broker.username, password: broker.password, clientId: "fuzz-publisher" });
   cleanups.push(() => publisher.endAsync());
   await waitFor("the bot's MQTT subscription", () => logCount("MQTT subscribed") === 1, { timeoutMs: 15_000 });

@@ -15,6 +15,7 @@ import { freePort } from "../../src/dev/local-synapse.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RTSP_PASSWORD = "rtsp-Secr3t-pw-4711";
@@ -96,8 +97,7 @@ beforeAll(async () => {
   await waitFor("/healthz", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000 });
   alice = await startCallee({ ...aliceUser, baseUrl: synapse.baseUrl, autoJoin: true });
   cleanups.push(() => alice.stop());
-  dm = (await alice.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] })).room_id;
-  await waitFor("the bot to join", async () => Object.keys((await alice.client.getJoinedRoomMembers(dm)).joined).includes(bot.userId));
+  dm = await openDirectChat(alice.client, bot.userId);
 }, 180_000);
 
 afterAll(async () => {

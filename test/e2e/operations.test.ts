@@ -12,6 +12,7 @@ import { freePort } from "../../src/dev/local-synapse.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 let synapse: SynapseHandle;
@@ -82,8 +83,7 @@ beforeAll(async () => {
 
   callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
   cleanups.push(() => callee.stop());
-  dm = (await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [botUser.userId] })).room_id;
-  await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(botUser.userId));
+  dm = await openDirectChat(callee.client, botUser.userId);
 }, 120_000);
 
 afterAll(async () => {

@@ -19,6 +19,7 @@ import { startCallee, type Callee, type IncomingCall } from "../harness/callee.t
 import { startCaller, type Caller } from "../harness/js-caller.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const MARK_X = path.join(tmpdir(), `mcc-shell-x-${process.pid}`);
@@ -43,10 +44,8 @@ function dm(user: { userId: string }): string {
   return room;
 }
 
-async function directChat(client: Callee["client"]): Promise<string> {
-  const { room_id } = await client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
-  await waitFor("the bot to join", async () => Object.keys((await client.getJoinedRoomMembers(room_id)).joined).includes(bot.userId));
-  return room_id;
+function directChat(client: Callee["client"]): Promise<string> {
+  return openDirectChat(client, bot.userId);
 }
 
 async function ring(user: Callee): Promise<IncomingCall> {

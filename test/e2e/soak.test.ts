@@ -17,6 +17,7 @@ import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed, readProcStat } from "../harness/proc-stats.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const CALLS = Number(process.env["MCC_SOAK_CALLS"] ?? 200);
@@ -121,8 +122,7 @@ beforeAll(async () => {
   for (const user of users) {
     const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
     cleanups.push(() => callee.stop());
-    const { room_id: dm } = await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [botUser.userId] });
-    await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(botUser.userId), { timeoutMs: 30_000 });
+    const dm = await openDirectChat(callee.client, botUser.userId, 30_000);
     people.push({ callee, dm });
   }
 }, 300_000);

@@ -22,6 +22,7 @@ import { startCoturn, type Coturn } from "../harness/coturn.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
 
 let turn: Coturn;
@@ -95,8 +96,7 @@ beforeAll(async () => {
   callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true, forceTURN: true });
   cleanups.push(() => callee.stop());
   await waitFor("the callee's TURN servers from Synapse", () => callee.client.getTurnServers().length > 0);
-  dm = (await callee.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] })).room_id;
-  await waitFor("the bot to join", async () => Object.keys((await callee.client.getJoinedRoomMembers(dm)).joined).includes(bot.userId));
+  dm = await openDirectChat(callee.client, bot.userId);
 }, 180_000);
 
 afterEach(() => {
