@@ -22,7 +22,8 @@ import {
   synapseRoot,
   type LocalSynapse,
 } from "./local-synapse.ts";
-import { MatrixHttpError, matrixRequest, passwordLogin, whoami } from "./matrix-http.ts";
+import { ensureDirectChat, setDisplayName } from "./demo-chat.ts";
+import { isErrcode, passwordLogin, whoami } from "./matrix-http.ts";
 
 export const DEMO_PORT = 8008;
 export const DEMO_CAMERA = "demo";
@@ -30,7 +31,6 @@ const BOT_LOCALPART = "camerabot";
 const USER_LOCALPART = "demo";
 const BOT_DISPLAY_NAME = "Camera bot";
 const DEVICE_NAME = "matrix-camera-call demo";
-const BOT_JOIN_TIMEOUT_MS = 30_000;
 
 /** A problem the person can fix; the message says how. */
 export class DemoError extends Error {
@@ -174,10 +174,6 @@ async function ensureSynapseRoot(dataDir: string, say: (text: string) => void): 
   return root;
 }
 
-function isErrcode(err: unknown, errcode: string): boolean {
-  return err instanceof MatrixHttpError && err.errcode === errcode;
-}
-
 /**
  * An account that can be used now: the saved token if the homeserver still knows it, else a password login,
  * else (a new homeserver database) the account registered again with the saved password.
@@ -218,61 +214,6 @@ async function ensureAccount(
   return { account: { userId, password, accessToken: login.accessToken, deviceId: login.deviceId }, renewed: true, registered: true };
 }
 
-const emptySchema = z.object({}).loose();
-const roomIdSchema = z.object({ room_id: z.string() }).loose();
-const joinedMembersSchema = z.object({ joined: z.record(z.string(), z.unknown()) }).loose();
-const directSchema = z.record(z.string(), z.array(z.string()));
-
-function enc(s: string): string {
-  return encodeURIComponent(s);
-}
-
-async function joinedMembers(url: string, token: string, roomId: string): Promise<string[]> {
-  const res = await matrixRequest(url, `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`, joinedMembersSchema, "joined members", { accessToken: token });
-  return Object.keys(res.joined);
-}
-
-/** Marks the room as the person's direct chat with the bot (so clients list it under People). */
-async function markDirect(url: string, user: Account, botUserId: string, roomId: string): Promise<void> {
-  const direct = `/_matrix/client/v3/user/${enc(user.userId)}/account_data/m.direct`;
-  let current: Record<string, string[]> = {};
-  try {
-    current = await matrixRequest(url, direct, directSchema, "read m.direct", { accessToken: user.accessToken });
-  } catch (err: unknown) {
-    if (!isErrcode(err, "M_NOT_FOUND")) throw err;
-  }
-  const rooms = current[botUserId] ?? [];
-  if (rooms.includes(roomId)) return;
-  await matrixRequest(url, direct, emptySchema, "write m.direct", {
-    method: "PUT",
-    accessToken: user.accessToken,
-    body: { ...current, [botUserId]: [...rooms, roomId] },
-  });
-}
-
-/** The saved direct chat when both are still in it; else a new one, created by the person, that the bot joins. */
-async function ensureDirectChat(url: string, user: Account, botUserId: string, savedRoomId: string | undefined, log: Logger): Promise<string> {
-  if (savedRoomId !== undefined) {
-    const members = await joinedMembers(url, user.accessToken, savedRoomId).catch((err: unknown): string[] => {
-      log.info({ room: savedRoomId, err: err instanceof Error ? err.message : String(err) }, "demo: the saved chat is gone; creating a new one");
-      return [];
-    });
-    if (members.includes(user.userId) && members.includes(botUserId)) return savedRoomId;
-  }
-  const { room_id: roomId } = await matrixRequest(url, "/_matrix/client/v3/createRoom", roomIdSchema, "create the direct chat", {
-    accessToken: user.accessToken,
-    body: { preset: "trusted_private_chat", is_direct: true, invite: [botUserId] },
-  });
-  await markDirect(url, user, botUserId, roomId);
-  const deadline = Date.now() + BOT_JOIN_TIMEOUT_MS;
-  while (!(await joinedMembers(url, user.accessToken, roomId)).includes(botUserId)) {
-    if (Date.now() > deadline) throw new Error(`the bot did not join the direct chat ${roomId} within ${BOT_JOIN_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  log.info({ room: roomId }, "demo: direct chat with the bot created");
-  return roomId;
-}
-
 /**
  * Starts the demo: Synapse (set up the first time), the accounts, the app with the demo camera, the direct chat.
  * Everything started is stopped again when a later step fails.
@@ -306,11 +247,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<Demo> {
       await rm(botDir, { recursive: true, force: true });
     }
     if (bot.registered) {
-      await matrixRequest(synapse.baseUrl, `/_matrix/client/v3/profile/${enc(bot.account.userId)}/displayname`, emptySchema, "set the bot's name", {
-        method: "PUT",
-        accessToken: bot.account.accessToken,
-        body: { displayname: BOT_DISPLAY_NAME },
-      });
+      await setDisplayName(synapse.baseUrl, bot.account, BOT_DISPLAY_NAME);
     }
     const state: DemoState = { version: 1, bot: bot.account, user: user.account };
     if (saved?.roomId !== undefined) state.roomId = saved.roomId;

@@ -16,7 +16,6 @@ import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -24,6 +23,10 @@ import YAML from "yaml";
 import { z } from "zod";
 import type { Logger } from "../util/logger.ts";
 import { matrixRequest, passwordLogin } from "./matrix-http.ts";
+import { freePort, portIsFree } from "./ports.ts";
+import { LOG_CONFIG, patchConfig, type SynapseTurn } from "./synapse-config.ts";
+
+export { freePort } from "./ports.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -61,7 +64,7 @@ export interface LocalSynapseOptions {
   logPath?: string;
   /** Keep a temporary data directory after stop() (for debugging a test). */
   keepData?: boolean;
-  turn?: { uris: string[]; sharedSecret: string; userLifetimeMs?: number };
+  turn?: SynapseTurn;
   /** More homeserver.yaml settings, merged over the generated ones (e.g. served well-known content). */
   extraConfig?: Record<string, unknown>;
   log?: Logger;
@@ -120,43 +123,6 @@ function installExitHook(): void {
   });
 }
 
-/** Resolves true when nothing listens on 127.0.0.1:port. */
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", () => {
-      resolve(false);
-    });
-    server.listen(port, "127.0.0.1", () => {
-      server.close(() => {
-        resolve(true);
-      });
-    });
-  });
-}
-
-/** A port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        server.close();
-        reject(new Error("could not read the port of a probe socket"));
-        return;
-      }
-      const port = address.port;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
 async function ensureProcMounted(root: string): Promise<void> {
   const proc = path.join(root, "proc");
   const mounted = await execFileAsync("mountpoint", ["-q", proc]).then(
@@ -166,76 +132,6 @@ async function ensureProcMounted(root: string): Promise<void> {
   if (mounted) return;
   await mkdir(proc, { recursive: true });
   await execFileAsync("mount", ["-t", "proc", "proc", proc]);
-}
-
-const RATE_LIMIT = { per_second: 1000, burst_count: 1000 };
-
-/** Synapse's Python logging config: everything at INFO to stderr, which goes to logPath. */
-const LOG_CONFIG = {
-  version: 1,
-  formatters: {
-    precise: { format: "%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s" },
-  },
-  handlers: {
-    console: { class: "logging.StreamHandler", formatter: "precise", stream: "ext://sys.stderr" },
-  },
-  loggers: { "synapse.storage.SQL": { level: "INFO" } },
-  root: { level: "INFO", handlers: ["console"] },
-  disable_existing_loggers: false,
-};
-
-function patchConfig(
-  config: Record<string, unknown>,
-  params: { port: number; dataDir: string; sharedSecret: string; turn: LocalSynapseOptions["turn"]; extraConfig?: Record<string, unknown> | undefined },
-): Record<string, unknown> {
-  const patched: Record<string, unknown> = {
-    ...config,
-    listeners: [
-      {
-        port: params.port,
-        bind_addresses: ["127.0.0.1"],
-        type: "http",
-        tls: false,
-        x_forwarded: false,
-        resources: [{ names: ["client"], compress: false }],
-      },
-    ],
-    public_baseurl: `http://127.0.0.1:${params.port}/`,
-    database: { name: "sqlite3", args: { database: `${params.dataDir}/homeserver.db` } },
-    log_config: `${params.dataDir}/log.config`,
-    report_stats: false,
-    registration_shared_secret: params.sharedSecret,
-    enable_registration: false,
-    trusted_key_servers: [],
-    suppress_key_server_warning: true,
-    presence: { enabled: false },
-    url_preview_enabled: false,
-    rc_message: RATE_LIMIT,
-    rc_registration: RATE_LIMIT,
-    rc_registration_token_validity: RATE_LIMIT,
-    rc_login: { address: RATE_LIMIT, account: RATE_LIMIT, failed_attempts: RATE_LIMIT },
-    rc_admin_redaction: RATE_LIMIT,
-    rc_joins: { local: RATE_LIMIT, remote: RATE_LIMIT },
-    rc_joins_per_room: RATE_LIMIT,
-    rc_3pid_validation: RATE_LIMIT,
-    rc_invites: { per_room: RATE_LIMIT, per_user: RATE_LIMIT, per_issuer: RATE_LIMIT },
-    rc_third_party_invite: RATE_LIMIT,
-    rc_media_create: RATE_LIMIT,
-    rc_presence: { per_user: RATE_LIMIT },
-    rc_delayed_event_mgmt: RATE_LIMIT,
-    rc_room_creation: RATE_LIMIT,
-    rc_reports: RATE_LIMIT,
-    rc_user_directory: RATE_LIMIT,
-    rc_key_requests: RATE_LIMIT,
-  };
-  if (params.turn !== undefined) {
-    patched["turn_uris"] = params.turn.uris;
-    patched["turn_shared_secret"] = params.turn.sharedSecret;
-    patched["turn_user_lifetime"] = params.turn.userLifetimeMs ?? 86_400_000;
-    patched["turn_allow_guests"] = true;
-  }
-  Object.assign(patched, params.extraConfig ?? {});
-  return patched;
 }
 
 async function tail(file: string, lines = 40): Promise<string> {

@@ -19,6 +19,11 @@ export class MatrixHttpError extends Error {
   }
 }
 
+/** True when `err` is the homeserver's answer with this errcode (M_FORBIDDEN, M_NOT_FOUND, ...). */
+export function isErrcode(err: unknown, errcode: string): boolean {
+  return err instanceof MatrixHttpError && err.errcode === errcode;
+}
+
 export interface RequestOptions {
   method?: "GET" | "POST" | "PUT";
   accessToken?: string;
