@@ -120,6 +120,13 @@ describe("the call path", () => {
     expect({ width: video.width, height: video.height }).toEqual({ width: 1280, height: 720 });
     await call.waitForAudio(15_000);
     expect(call.audio().samples).toBeGreaterThan(0);
+    // The camera's own sound (its tone, not the silence sent while there is none), paced without gaps: over the next
+    // 200 chunks (2 s) nearly every one carries the tone.
+    await waitFor("the camera's tone", () => call.audio().audible > 10, { timeoutMs: 10_000 });
+    const a0 = call.audio();
+    await waitFor("2 s more of audio", () => call.audio().chunks >= a0.chunks + 200, { timeoutMs: 10_000 });
+    const a1 = call.audio();
+    expect((a1.audible - a0.audible) / (a1.chunks - a0.chunks)).toBeGreaterThan(0.95);
     expect(app.hub.stats()["cam1"]?.state).toBe("running");
 
     // Malformed and stray call events from the callee's account change nothing.

@@ -43,7 +43,7 @@ export interface IncomingCall {
   /** Copy of the last decoded I420 frame, for tests that read pixels. */
   lastFrame(): { width: number; height: number; data: Uint8Array } | undefined;
   /** Remote audio, counted with nonstandard.RTCAudioSink: number of ondata callbacks and samples seen. */
-  audio(): { chunks: number; samples: number; sampleRate: number };
+  audio(): { chunks: number; samples: number; sampleRate: number; audible: number };
   waitForFrames(n: number, timeoutMs?: number): Promise<{ frames: number; width: number; height: number }>;
   waitForAudio(timeoutMs?: number): Promise<void>;
 }
@@ -85,6 +85,8 @@ class RemoteMediaCounter {
   chunks = 0;
   samples = 0;
   sampleRate = 0;
+  /** Chunks that carried the camera's tone (peak above 1000), not silence. */
+  audible = 0;
   private readonly videoSinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
   private readonly audioSinks = new Map<string, { sink: WrtcAudioSink; track: WrtcTrack }>();
   private stopped = false;
@@ -108,6 +110,10 @@ class RemoteMediaCounter {
       sink.ondata = (data) => {
         this.chunks += 1;
         this.samples += data.samples.length;
+        let peak = 0;
+        for (const v of data.samples) if (Math.abs(v) > peak) peak = Math.abs(v);
+        // The test cameras send a steady tone (amplitude ~6500); silence decodes to next to nothing.
+        if (peak > 1000) this.audible += 1;
         this.sampleRate = data.sampleRate;
       };
       this.audioSinks.set(track.id, { sink, track });
@@ -191,7 +197,7 @@ function wrapIncoming(call: MatrixCall, voip: Awaited<ReturnType<typeof loadSdkV
       if (last === undefined) return undefined;
       return { width: last.width, height: last.height, data: new Uint8Array(last.data) };
     },
-    audio: () => ({ chunks: media.chunks, samples: media.samples, sampleRate: media.sampleRate }),
+    audio: () => ({ chunks: media.chunks, samples: media.samples, sampleRate: media.sampleRate, audible: media.audible }),
     async waitForFrames(n, timeoutMs = DEFAULT_MEDIA_TIMEOUT_MS) {
       const result = await waitFor(
         `${n} decoded frames on call ${call.callId}`,

@@ -1,0 +1,106 @@
+import { AUDIO_CHUNK_BYTES } from "./ffmpeg-args.ts";
+
+/** How many 10 ms chunks the pacer holds at least, and at most, before it plays camera audio. */
+const MIN_TARGET = 3;
+const MAX_TARGET = 30;
+/** Bursts remembered to size the buffer (at 20–128 ms a burst, a few seconds of them). */
+const BURST_WINDOW = 64;
+
+/**
+ * A camera's sound at the wall clock's pace: 10 ms chunks go out one per 10 ms, taken from a small
+ * queue, and silence whenever the queue has nothing (camera away, audio off, not started yet).
+ *
+ * Why: cameras send audio in packets of 20 to 128 ms, and ffmpeg writes each packet's PCM at once.
+ * Pushed on as it came, a call's audio arrived in clumps; the receiver's audio jitter buffer grew to
+ * hold a clump and lip sync then held the video back by as much (measured: +80 ms video latency with
+ * 128 ms packets, growing over a call). Paced, audio arrives evenly and video is not held back.
+ *
+ * The queue is filled to `target` chunks before camera audio plays (the largest recent burst plus
+ * two, so a burst is always there before the last one runs out), and after it ran dry. A camera whose
+ * clock runs fast fills it up: past twice the target the oldest chunks are dropped down to the target.
+ */
+export class AudioPacer {
+  private readonly queue: Uint8Array[] = [];
+  private readonly spare: Uint8Array[] = [];
+  private readonly bursts: number[] = [];
+  private target = MIN_TARGET;
+  private filling = true;
+  /** Camera audio has played since the last clear(): a silent chunk now is a gap. */
+  private playing = false;
+  private startedAt: number | undefined;
+  private sent = 0;
+  /** Camera chunks played, silent chunks in gaps of camera audio (after it had started), chunks dropped (queue over). */
+  readonly counts = { played: 0, silent: 0, dropped: 0 };
+
+  /** @param out receives each chunk to send (the buffer is the pacer's and is reused) */
+  constructor(private readonly out: (chunk: Uint8Array) => void) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+  get targetChunks(): number {
+    return this.target;
+  }
+
+  /** One write of PCM from ffmpeg, as received: its size tells how bursty the camera's audio is. */
+  noteBurst(bytes: number): void {
+    this.bursts.push(Math.ceil(bytes / AUDIO_CHUNK_BYTES));
+    if (this.bursts.length > BURST_WINDOW) this.bursts.shift();
+    this.target = Math.min(MAX_TARGET, Math.max(MIN_TARGET, Math.max(...this.bursts) + 2));
+  }
+
+  /** A 10 ms chunk of camera audio (copied). */
+  add(chunk: Uint8Array): void {
+    const copy = this.spare.pop() ?? new Uint8Array(AUDIO_CHUNK_BYTES);
+    copy.set(chunk);
+    this.queue.push(copy);
+    if (this.queue.length > 2 * this.target) {
+      const drop = this.queue.splice(0, this.queue.length - this.target);
+      this.counts.dropped += drop.length;
+      this.spare.push(...drop);
+    }
+  }
+
+  /** No camera audio for now: what is queued is dropped, silence goes out until audio comes again. */
+  clear(): void {
+    this.spare.push(...this.queue.splice(0));
+    this.bursts.length = 0;
+    this.target = MIN_TARGET;
+    this.filling = true;
+    this.playing = false;
+  }
+
+  /** Sends the chunks due by `nowMs` (at most half a second's worth at once: timers are late, never early). */
+  tick(nowMs: number): void {
+    this.startedAt ??= nowMs;
+    const due = Math.floor((nowMs - this.startedAt) / 10);
+    for (let n = Math.min(due - this.sent, 50); n > 0; n--) this.sendOne();
+    this.sent = due;
+  }
+
+  /** Starts counting time afresh (after a pause in ticking). */
+  restart(): void {
+    this.startedAt = undefined;
+    this.sent = 0;
+  }
+
+  private readonly silence = new Uint8Array(AUDIO_CHUNK_BYTES);
+
+  private sendOne(): void {
+    if (this.filling && this.queue.length >= this.target) this.filling = false;
+    const chunk = this.filling ? undefined : this.queue.shift();
+    if (chunk === undefined) {
+      if (!this.filling) {
+        // Ran dry: fill up to the target again before playing on.
+        this.filling = true;
+      }
+      if (this.playing) this.counts.silent++;
+      this.out(this.silence);
+      return;
+    }
+    this.counts.played++;
+    this.playing = true;
+    this.out(chunk);
+    this.spare.push(chunk);
+  }
+}
