@@ -20,7 +20,7 @@ import { reportFigure } from "../harness/figures.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { openDirectChat } from "../harness/dm.ts";
-import { waitFor } from "../harness/wait.ts";
+import { nextEvent, waitFor } from "../harness/wait.ts";
 
 const SOURCE_FPS = 15;
 let synapse: SynapseHandle;
@@ -33,12 +33,9 @@ let logFile: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 const rung: IncomingCall[] = [];
 
+/** The next call to end in the bot, as the call manager reports it (within 60 s). */
 function nextEnd(): Promise<CallEnd & { camera: string }> {
-  return new Promise((resolve) => {
-    app.calls.once("ended", (end) => {
-      resolve(end);
-    });
-  });
+  return nextEvent<[CallEnd & { camera: string }]>(app.calls, "ended", "a call to end", 60_000).then(([end]) => end);
 }
 
 async function ringAndAnswer(): Promise<IncomingCall> {

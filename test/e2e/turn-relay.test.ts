@@ -23,7 +23,7 @@ import { reportFigure } from "../harness/figures.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { openDirectChat } from "../harness/dm.ts";
-import { waitFor } from "../harness/wait.ts";
+import { nextEvent, waitFor } from "../harness/wait.ts";
 
 let turn: Coturn;
 let synapse: SynapseHandle;
@@ -53,12 +53,9 @@ async function statsOf(call: IncomingCall): Promise<Map<string, Stat>> {
   return out;
 }
 
+/** The next call to end in the bot, as the call manager reports it (within 60 s). */
 function nextEnd(): Promise<CallEnd> {
-  return new Promise((resolve) => {
-    app.calls.once("ended", (end) => {
-      resolve(end);
-    });
-  });
+  return nextEvent<[CallEnd]>(app.calls, "ended", "a call to end", 60_000).then(([end]) => end);
 }
 
 async function ring(): Promise<IncomingCall> {
