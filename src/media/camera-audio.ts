@@ -33,11 +33,6 @@ export class CameraAudio {
     );
   }
 
-  /** Chunks played, sent as silence while camera audio was expected, and dropped (queue over its limit). */
-  get counts(): Readonly<AudioPacer["counts"]> {
-    return this.pacer.counts;
-  }
-
   /** PCM from ffmpeg, as it was read. */
   push(chunk: Buffer): void {
     this.run();

@@ -7,7 +7,7 @@ import { CameraAudio } from "./camera-audio.ts";
 import { buildCameraArgs, isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-args.ts";
 import { FfmpegProcess, type FfmpegExit } from "./ffmpeg-process.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
-import { isProgressLine, LagWatch } from "./lag-watch.ts";
+import { LagWatch } from "./lag-watch.ts";
 import { OfflinePicture } from "./offline-picture.ts";
 
 export type PipelineState = "stopped" | "starting" | "running" | "retrying";
@@ -155,17 +155,13 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
     this.retryTimer = undefined;
     this.stallTimer = undefined;
-    this.stopOfflinePicture();
+    this.offline.stop();
   }
 
   /** Calls keep getting a picture while the camera is away: "camera offline", rendered once. */
   private startOfflinePicture(): void {
     if (!this.wanted) return;
     this.offline.start(this.size?.width ?? this.camera.maxWidth - (this.camera.maxWidth % 2), this.size?.height ?? this.camera.maxHeight - (this.camera.maxHeight % 2));
-  }
-
-  private stopOfflinePicture(): void {
-    this.offline.stop();
   }
 
   private foldSplitterCounts(): void {
@@ -198,11 +194,10 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
 
     const lag = new LagWatch(MAX_LAG_MS, LAG_HOLD_MS);
     this.lag = lag;
+    proc.on("progress", (line) => {
+      if (lag.line(line, Date.now())) this.resync(proc, lag.lagMs);
+    });
     proc.on("line", (line) => {
-      if (isProgressLine(line)) {
-        if (lag.line(line, Date.now())) this.resync(proc, lag.lagMs);
-        return;
-      }
       if (isMissingAudioError(line)) missingAudio = true;
       if (isHwAccelError(line)) hwFailed = true;
       if (this.splitter === undefined) {
@@ -252,7 +247,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
         this.framesThisRun++;
         if (first) {
           first = false;
-          this.stopOfflinePicture();
+          this.offline.stop();
           this.watchForStall();
           this.setState("running");
           this.emit("firstFrame", size);

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import { redactSecrets, type Logger } from "../util/logger.ts";
-import { isProgressLine } from "./lag-watch.ts";
 
 export interface FfmpegExit {
   code: number | null;
@@ -14,8 +13,16 @@ export interface FfmpegExit {
 }
 
 interface FfmpegEvents {
+  /** A log line from stderr (credentials redacted). */
   line: [text: string];
+  /** A key=value line of ffmpeg's `-progress` report (not logged, not kept for error reports). */
+  progress: [text: string];
   exit: [exit: FfmpegExit];
+}
+
+/** True for the key=value lines of ffmpeg's `-progress` report. */
+export function isProgressLine(text: string): boolean {
+  return /^[a-z_0-9]+=\S*$/.test(text);
 }
 
 /** Every live FfmpegProcess, so a shutdown or a test can prove none is left behind. */
@@ -80,10 +87,12 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
         const line = redactSecrets(pending.slice(0, nl)).trim();
         pending = pending.slice(nl + 1);
         if (line === "") continue;
-        if (!isProgressLine(line)) {
-          this.lastLines.push(line);
-          if (this.lastLines.length > 20) this.lastLines.shift();
+        if (isProgressLine(line)) {
+          this.emit("progress", line);
+          continue;
         }
+        this.lastLines.push(line);
+        if (this.lastLines.length > 20) this.lastLines.shift();
         this.emit("line", line);
       }
     });

@@ -39,8 +39,3 @@ export class LagWatch {
     return nowMs - this.behindSince >= this.holdMs;
   }
 }
-
-/** True for the key=value lines of ffmpeg's `-progress` report (not worth logging one by one). */
-export function isProgressLine(text: string): boolean {
-  return /^[a-z_0-9]+=\S*$/.test(text);
-}

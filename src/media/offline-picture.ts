@@ -18,10 +18,6 @@ export class OfflinePicture {
     private readonly onFrame: (frame: Frame) => void,
   ) {}
 
-  get showing(): boolean {
-    return this.timer !== undefined;
-  }
-
   start(width: number, height: number): void {
     if (this.timer !== undefined) return;
     const send = (): void => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isProgressLine, LagWatch } from "../../src/media/lag-watch.ts";
+import { isProgressLine } from "../../src/media/ffmpeg-process.ts";
+import { LagWatch } from "../../src/media/lag-watch.ts";
 
 const report = (us: number): string => `out_time_us=${us}`;
 
