@@ -19,7 +19,8 @@ export interface PlainLink {
   close(): void;
 }
 
-function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+/** Resolves once ICE gathering is complete, or after `timeoutMs`. */
+export function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, timeoutMs);

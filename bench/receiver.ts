@@ -8,6 +8,7 @@
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
 import { startCallee, type Callee, type IncomingCall } from "../test/harness/callee.ts";
 import { loadSdkVoip, wrtc, type WrtcStream, type WrtcTrack, type WrtcVideoSink } from "../test/harness/webrtc-env.ts";
+import { iceGathered } from "./plain-link.ts";
 import type { FromReceiver, InboundVideoStats, SampleBatch, ToReceiver } from "./protocol.ts";
 import { nowMs, readStamp } from "./stamp.ts";
 
@@ -160,22 +161,6 @@ async function plainOffer(id: string, sdp: string): Promise<void> {
   const local = pc.localDescription?.sdp;
   if (local === undefined) throw new Error("no local description");
   send({ t: "plain-answer", id, sdp: local, answeredAt: nowMs() });
-}
-
-export function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    function done(): void {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", onChange);
-      resolve();
-    }
-    function onChange(): void {
-      if (pc.iceGatheringState === "complete") done();
-    }
-    pc.addEventListener("icegatheringstatechange", onChange);
-  });
 }
 
 function num(report: Record<string, unknown>, name: string): number {
