@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # matrix-camera-call: build the TypeScript, then run it on a slim Node image with Debian's ffmpeg.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -9,7 +9,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
     && rm -rf /var/lib/apt/lists/*
@@ -21,7 +21,12 @@ ENV NODE_ENV=production \
     MCC_CONFIG=/config/config.yaml \
     MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
+# Debian's ffmpeg, never ffmpeg-static: ffmpeg parses what the cameras send, and Debian's gets security updates
+# (ffmpeg-static's install script downloads a static build the lock's integrity hash does not cover). The optional
+# package is removed, not omitted with --omit=optional, which would also drop wrtc's native binary (an optional
+# dependency of @roamhq/wrtc).
 RUN npm ci --omit=dev \
+    && rm -rf node_modules/ffmpeg-static \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The image's unprivileged "node" user (uid 1000) owns the state directory.

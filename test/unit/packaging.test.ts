@@ -127,8 +127,8 @@ describe("Dockerfile", () => {
   const final = stages.at(-1);
   if (!build || !final) throw new Error("Dockerfile has no stages");
 
-  it("is a two-stage build on node:20-bookworm-slim", () => {
-    expect(stages.map((s) => s.from)).toEqual(["node:20-bookworm-slim", "node:20-bookworm-slim"]);
+  it("is a two-stage build on node:24-bookworm-slim (Node 24 LTS, the version the tests run on)", () => {
+    expect(stages.map((s) => s.from)).toEqual(["node:24-bookworm-slim", "node:24-bookworm-slim"]);
     expect(build.name).toBe("build");
     expect(final).not.toBe(build);
   });
@@ -148,6 +148,12 @@ describe("Dockerfile", () => {
     expect(runs).toMatch(/\bca-certificates\b/);
     expect(runs).toMatch(/npm ci --omit=dev/);
     expect(runs).not.toMatch(/npm run build/);
+  });
+
+  it("runs Debian's ffmpeg: ffmpeg-static is removed from the final stage, wrtc's optional binary kept", () => {
+    const runs = runLines(final).join("\n");
+    expect(runs).toMatch(/npm ci --omit=dev[^\n]*&& rm -rf node_modules\/ffmpeg-static/);
+    expect(runs).not.toMatch(/--omit=optional/);
   });
 
   it("checks its health on /healthz in the final stage", () => {
@@ -269,6 +275,17 @@ describe("docker-compose.yml", () => {
     expect(compose.services["coturn"]).toMatchObject({ image: "coturn/coturn", profiles: ["local-stack"] });
     expect(compose.services["wellknown"]).toMatchObject({ profiles: ["local-stack"] });
     expect(Object.keys(compose.services).sort()).toEqual(["bot", "coturn", "synapse", "wellknown"]);
+  });
+
+  it("runs coturn with a required secret and no relay into private, loopback or link-local networks", () => {
+    const args = (compose.services["coturn"] as { command: string[] }).command;
+    expect(args).toContainEqual(expect.stringMatching(/^--static-auth-secret=\$\{TURN_SECRET:\?/));
+    expect(args).toContain("--no-multicast-peers");
+    const denied = args.filter((a) => a.startsWith("--denied-peer-ip=")).map((a) => a.slice("--denied-peer-ip=".length));
+    for (const range of ["10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
+      "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "::1"]) {
+      expect(denied).toContain(range);
+    }
   });
 
   it("serves the .well-known file and nginx config it mounts, which exist and are valid", () => {
