@@ -7,6 +7,7 @@ import { callFigures, describeCall } from "./call/call-figures.ts";
 import { UserCallRate } from "./call/call-limits.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
+import { HEALTH_APP } from "./http/health.ts";
 import { HttpServer } from "./http/server.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
@@ -98,7 +99,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     server.route("GET", "/healthz", () => ({
       status: stopping ? 503 : 200,
       contentType: "application/json",
-      body: JSON.stringify({ status: stopping ? "stopping" : "ok", calls: calls.activeCount(), cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])) }),
+      body: JSON.stringify({ app: HEALTH_APP, user: matrix.userId, status: stopping ? "stopping" : "ok", calls: calls.activeCount(), cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])) }),
     }));
     server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
     http = { server, ...(await server.listen(config.http.listen)) };

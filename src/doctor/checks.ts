@@ -1,10 +1,8 @@
 /** The checks of `doctor`: each returns a verdict with a detail and, when something is wrong, how to fix it. */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { connect } from "mqtt";
 import { z } from "zod";
 import type { CameraConfig, Config } from "../config/load.ts";
-import { parseListen } from "../http/server.ts";
 import { resolveFfmpeg, resolveFfprobe, type FfmpegBinary } from "../media/ffmpeg-path.ts";
 import { loadBotSdk } from "../matrix/sdk.ts";
 import { errorMessage, redactUrl } from "../util/logger.ts";
@@ -179,21 +177,6 @@ export async function checkCamera(camera: CameraConfig, ffmpeg: FfmpegBinary | u
     status: "pass",
     detail: `${redactUrl(camera.url)} in ${took} ms: ${video.codec_name ?? "?"} ${video.width ?? "?"}x${video.height ?? "?"}, audio ${audio ? (audio.codec_name ?? "yes") : "none"}`,
   };
-}
-
-export async function checkListen(config: Config): Promise<CheckResult | undefined> {
-  if (config.http.listen === undefined) return undefined;
-  const name = "HTTP listener (webhook, health, metrics)";
-  const { host, port } = parseListen(config.http.listen);
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      resolve({ name, status: "fail", detail: `cannot bind ${config.http.listen ?? ""}: ${err.code ?? err.message}`, fix: err.code === "EADDRINUSE" ? "another process (maybe the running bot) uses this port: pick another http.listen or stop it" : "check http.listen" });
-    });
-    server.listen(port, host, () => {
-      server.close(() => { resolve({ name, status: "pass", detail: `${config.http.listen ?? ""} can be bound` }); });
-    });
-  });
 }
 
 /** The MQTT broker of the doorbell triggers accepts the bot's connection. */

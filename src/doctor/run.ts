@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
-import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkListen, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
+import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
+import { checkListen } from "./listen.ts";
 
 /** The token the bot would use: the configured one, else the login it saved in dataDir. */
 function tokenOf(config: Config): string | undefined {
@@ -35,7 +36,7 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
   const ff = await checkFfmpeg(config);
   results.push(ff.result);
   for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));
-  const listen = await checkListen(config);
+  const listen = await checkListen(config, userId);
   if (listen) results.push(listen);
   const mqtt = await checkMqtt(config);
   if (mqtt) results.push(mqtt);

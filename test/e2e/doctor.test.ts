@@ -5,10 +5,14 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CheckResult } from "../../src/doctor/checks.ts";
+import { loadConfigFile } from "../../src/config/load.ts";
+import { checkListen } from "../../src/doctor/listen.ts";
 import { exitCodeOf, runDoctor } from "../../src/doctor/run.ts";
 import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
@@ -116,6 +120,20 @@ describe("doctor", () => {
     expect(parsed.checks.find((c) => c.name === "access token valid")?.status).toBe("fail");
     expect(cli.out).not.toContain("syt_wrong_token_abcdef");
   }, 60_000);
+
+  it("fails a listen port held by something that is not the bot", async () => {
+    const holder = createServer((_req, res) => { res.end("not the bot"); });
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const config = loadConfigFile(writeConfig("busy", bare, "syt_unused", camera.url));
+      const result = await checkListen({ ...config, http: { ...config.http, listen: `127.0.0.1:${String(port)}` } });
+      expect(result).toMatchObject({ status: "fail" });
+      expect(result?.detail).toMatch(/EADDRINUSE, and what holds it is not matrix-camera-call/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
 
   it("reports an invalid configuration as a failing check naming the key", async () => {
     const file = path.join(dir, "invalid.yaml");

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/dev/local-synapse.ts";
+import { runDoctor } from "../../src/doctor/run.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
@@ -22,6 +23,8 @@ let bot: ChildProcess;
 let exited: Promise<number | null>;
 let base: string;
 let dm: string;
+let configFile: string;
+let botToken: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 const CAMERA_PATH = `ops${process.pid}`;
 
@@ -56,6 +59,8 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const file = path.join(dir, "config.yaml");
+  configFile = file;
+  botToken = botUser.accessToken;
   writeFileSync(file, [
     "homeserver:",
     `  url: ${synapse.baseUrl}`,
@@ -123,6 +128,15 @@ describe("operations", () => {
     expect(await metric('mcc_call_setup_seconds_count{phase="answer"}')).toBe(1);
     expect(await metric('mcc_call_setup_seconds_count{phase="connect"}')).toBe(1);
   });
+
+  it("doctor run beside the bot recognises it on its HTTP port instead of failing with EADDRINUSE", async () => {
+    const results = await runDoctor(configFile, { ...process.env, MCC_ACCESS_TOKEN: botToken });
+    const listen = results.find((r) => r.name.startsWith("HTTP listener"));
+    expect(listen).toMatchObject({ status: "pass" });
+    expect(listen?.detail).toMatch(/^the bot is running there \(@opsbot:localhost, ok, 0 call\(s\) in progress\)$/);
+    const health = (await (await fetch(`${base}/healthz`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ app: "matrix-camera-call", user: "@opsbot:localhost" });
+  }, 60_000);
 
   it("SIGTERM during a call hangs it up, stops ffmpeg and exits 0 within 5 s", async () => {
     const ringing = callee.nextIncomingCall(20_000);
