@@ -109,9 +109,12 @@ describe("operations", () => {
     expect(await metric("mcc_active_calls")).toBe(1);
     expect(await metric('mcc_camera_pipeline_state{camera="cam",state="running"}')).toBe(1);
     expect(await metric('mcc_camera_frames_in_total{camera="cam"}')).toBeGreaterThan(0);
-    // Frames out, per call, from the call's own sender: at least what the callee has decoded, and growing.
+    // Frames out, per call, from the call's own sender: at least what the callee had decoded before the scrape, and
+    // growing. libwebrtc serves getStats from a cache up to 50 ms old, so a frame or two may be missing from it (seen:
+    // 10 sent against 11 decoded when the decoded count was read after the scrape).
+    const decoded = call.video().frames;
     const sent = await metric("mcc_call_video_frames_sent");
-    expect(sent).toBeGreaterThanOrEqual(call.video().frames);
+    expect(sent).toBeGreaterThanOrEqual(decoded - 2);
     await waitFor("more frames sent on the call", async () => ((await metric("mcc_call_video_frames_sent")) ?? 0) > (sent ?? Infinity) + 15, { timeoutMs: 10_000 });
     expect(await metric("mcc_call_video_fps")).toBeGreaterThan(0);
     const before = callee.messages(dm).length;
