@@ -9,7 +9,7 @@ import { errorMessage, type Logger } from "../util/logger.ts";
 import { CallLimitError } from "./call-limits.ts";
 import { decideInvite, type RoomCall } from "./glare.ts";
 import type { RoomCallEvent } from "./router.ts";
-import { buildHangup, buildReject, CallEventType, inviteSchema, V1, type InviteIn } from "./wire.ts";
+import { buildHangup, buildReject, CallEventType, expired, inviteSchema, V1, type InviteIn } from "./wire.ts";
 
 export interface EventContext {
   botUserId: string;
@@ -39,7 +39,7 @@ const MAX_HELD_EVENTS = 100;
 
 export class InviteAdmission {
   /** Invites being admitted, with the caller's events that arrive meanwhile. */
-  private readonly admitting = new Map<string, { sender: string; held: RoomCallEvent[] }>();
+  private readonly admitting = new Map<string, { sender: string; roomId: string; held: RoomCallEvent[] }>();
 
   constructor(
     private readonly host: AdmissionHost,
@@ -51,7 +51,8 @@ export class InviteAdmission {
   hold(callId: string, event: RoomCallEvent): boolean {
     const admitting = this.admitting.get(callId);
     if (admitting === undefined) return false;
-    if (admitting.sender === event.sender && admitting.held.length < MAX_HELD_EVENTS) admitting.held.push(event);
+    // Only the caller's events in the invite's room: the call ID alone is the caller's to choose, in any room.
+    if (admitting.sender === event.sender && admitting.roomId === event.roomId && admitting.held.length < MAX_HELD_EVENTS) admitting.held.push(event);
     return true;
   }
 
@@ -72,12 +73,12 @@ export class InviteAdmission {
       log.debug({ invitee: invite.invitee }, "call invite for someone else ignored");
       return;
     }
-    if (event.ageMs >= invite.lifetime) {
+    if (expired(event.ageMs, invite.lifetime)) {
       log.info({ ageMs: event.ageMs, lifetimeMs: invite.lifetime }, "call invite older than its lifetime ignored");
       return;
     }
     if (this.host.hasCall(invite.call_id) || this.admitting.has(invite.call_id)) return;
-    this.admitting.set(invite.call_id, { sender, held: [] });
+    this.admitting.set(invite.call_id, { sender, roomId, held: [] });
     void this.admit(event, invite, ctx, log);
   }
 

@@ -220,7 +220,8 @@ export class CallManager extends EventEmitter<ManagerEvents> {
 
   /**
    * An m.call.* event arrived in a room. Contents are parsed by schema; anything malformed, from
-   * someone other than the call's other party, or for an unknown call is logged and dropped.
+   * someone other than the call's other party, from another room than the call's, or for an unknown
+   * call is logged and dropped.
    */
   handleEvent(event: RoomCallEvent, ctx: EventContext): void {
     const { roomId, sender, type, content } = event;
@@ -237,6 +238,12 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     if (this.admission.hold(callId, event)) return;
     const session = this.byCallId.get(callId);
     if (!session) return;
+    // The call ID is no secret (the peer sees it) and a user may share many rooms with the bot: an
+    // event counts only in the call's own room.
+    if (session.roomId !== roomId) {
+      this.log.debug({ call: callId, room: roomId, callRoom: session.roomId, type }, "call event from another room than the call's ignored");
+      return;
+    }
     if (session.peer !== sender) {
       this.log.warn({ call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
       return;
