@@ -4,6 +4,7 @@
  * glare rule (glare.ts) against the bot's own call in that room. The caller's other events that
  * arrive meanwhile are held and replayed once the call is answered.
  */
+import { LogOnce } from "../doorbell/log-once.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CallLimitError } from "./call-limits.ts";
@@ -40,12 +41,16 @@ const MAX_HELD_EVENTS = 100;
 export class InviteAdmission {
   /** Invites being admitted, with the caller's events that arrive meanwhile. */
   private readonly admitting = new Map<string, { sender: string; roomId: string; held: RoomCallEvent[] }>();
+  /** Strangers in a room choose how often these are logged: once a minute per room and kind. */
+  private readonly logOnce: LogOnce;
 
   constructor(
     private readonly host: AdmissionHost,
     private readonly turn: TurnCredentials,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.logOnce = new LogOnce(log);
+  }
 
   /** Holds an event of a call still being admitted; false when its call is not being admitted. */
   hold(callId: string, event: RoomCallEvent): boolean {
@@ -60,13 +65,13 @@ export class InviteAdmission {
     const { roomId, sender } = event;
     const p = inviteSchema.safeParse(event.content);
     if (!p.success) {
-      this.log.warn({ room: roomId }, "malformed m.call.invite ignored");
+      this.logOnce.warn(`${roomId} malformed-invite`, { room: roomId }, "malformed m.call.invite ignored");
       return;
     }
     const invite = p.data;
     const log = this.log.child({ call: invite.call_id, room: roomId });
     if (!ctx.senderAllowed) {
-      log.warn({ sender }, "call from a user who is not allowed: ignored");
+      this.logOnce.warn(`${roomId} stranger-call`, { room: roomId, call: invite.call_id, sender }, "call from a user who is not allowed: ignored");
       return;
     }
     if (invite.invitee !== undefined && invite.invitee !== ctx.botUserId) {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { LogOnce } from "../doorbell/log-once.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
@@ -60,6 +61,8 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   private readonly send: SendEvent;
   /** Calls being placed (TURN credentials on their way) that are not registered yet. */
   private placing = 0;
+  /** Anyone in a call's room can send events for it: logged once a minute per room. */
+  private readonly logOnce: LogOnce;
 
   constructor(
     private readonly hub: CameraHub,
@@ -69,6 +72,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.logOnce = new LogOnce(log);
     this.send = (roomId, type, content) => this.tracked(rawSend(roomId, type, content));
     this.admission = new InviteAdmission(
       {
@@ -245,7 +249,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
       return;
     }
     if (session.peer !== sender) {
-      this.log.warn({ call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
+      this.logOnce.warn(`${roomId} non-party`, { call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
       return;
     }
     routeCallEvent(session, event, this.log.child({ call: callId, room: roomId }));

@@ -2,8 +2,10 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import { CallLimitError, concurrentLimitText, userRateText, type UserCallRate } from "../call/call-limits.ts";
 import { RoomBusyError, type CallManager } from "../call/manager.ts";
+import type { ActiveCall } from "../call/router.ts";
 import { CallState } from "../call/state.ts";
 import type { CameraConfig } from "../config/load.ts";
+import { LogOnce } from "../doorbell/log-once.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { AccessList } from "./access.ts";
 import { camerasText, helpText, parseCommand, type Command } from "./commands.ts";
@@ -33,6 +35,11 @@ const membershipSchema = z.object({ membership: z.string() });
 
 /** Wires matrix-bot-sdk's events to the access list, the commands and the call manager. */
 export class Bot {
+  /** Anyone in a room with the bot chooses how often these are logged: once a minute per room and kind. */
+  private readonly logOnce: LogOnce;
+  /** Who the room was told about, per call: the third-member notice goes out once per newcomer and call. */
+  private readonly announced = new WeakMap<ActiveCall, Set<string>>();
+
   constructor(
     private readonly client: MatrixClient,
     private readonly botUserId: string,
@@ -44,7 +51,9 @@ export class Bot {
     private readonly statusText: () => Promise<string> = () => Promise.resolve("running"),
     /** Calls per user per minute (`calls.maxPerUserPerMinute`); no limit when absent. */
     private readonly callRate?: UserCallRate,
-  ) {}
+  ) {
+    this.logOnce = new LogOnce(log);
+  }
 
   attach(): void {
     this.client.on("room.invite", (roomId: string, event: unknown) => {
@@ -77,7 +86,7 @@ export class Bot {
   private parseEvent(roomId: string, raw: unknown): RoomEvent | undefined {
     const parsed = eventSchema.safeParse(raw);
     if (!parsed.success) {
-      this.log.warn({ room: roomId }, "malformed event ignored");
+      this.logOnce.warn(`${roomId} malformed-event`, { room: roomId }, "malformed event ignored");
       return undefined;
     }
     return parsed.data;
@@ -266,6 +275,10 @@ export class Bot {
   private memberJoined(roomId: string, userId: string, ageMs: number): void {
     const call = this.calls.callInRoom(roomId);
     if (call === undefined || call.state === CallState.Ended || userId === this.botUserId || userId === call.peer || ageMs > MAX_COMMAND_AGE_MS) return;
+    const announced = this.announced.get(call) ?? new Set<string>();
+    this.announced.set(call, announced);
+    if (announced.has(userId)) return;
+    announced.add(userId);
     this.log.info({ room: roomId, call: call.callId, member: userId }, "a third member joined a room with a call in progress; the call goes on");
     const text =
       `${userId} joined this room during the call. The call goes on: its video reaches only ${call.peer}'s device, ` +
