@@ -194,21 +194,26 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     return session;
   }
 
-  /** Ends the call in a room; false when there is none. */
-  hangupRoom(roomId: string, reason: HangupReason = "user_hangup"): boolean {
+  /**
+   * Ends the call in a room at the request of `by`: "not_yours" unless `by` is the call's other party (a third
+   * member of the room, allowed or not, may not end someone else's call), "no_call" when there is none.
+   */
+  hangupRoom(roomId: string, by: string, reason: HangupReason = "user_hangup"): "ended" | "no_call" | "not_yours" {
     const session = this.byRoom.get(roomId);
-    if (!session) return false;
+    if (!session) return "no_call";
+    if (session.peer !== by) return "not_yours";
     session.hangup(reason);
-    return true;
+    return "ended";
   }
 
   /**
-   * Shows `camera` on the call in `roomId` without renegotiation. "no_call" when the room has none,
-   * "unknown_camera" for a camera that is not configured.
+   * Shows `camera` on the call in `roomId` without renegotiation, at the request of `by`. "no_call" when the room
+   * has none, "not_yours" when `by` is not the call's other party, "unknown_camera" for a camera that is not configured.
    */
-  async switchCamera(roomId: string, camera: string): Promise<"switched" | "no_call" | "unknown_camera" | "same_camera"> {
+  async switchCamera(roomId: string, camera: string, by: string): Promise<"switched" | "no_call" | "not_yours" | "unknown_camera" | "same_camera"> {
     const session = this.byRoom.get(roomId);
     if (!session || session.state === CallState.Ended) return "no_call";
+    if (session.peer !== by) return "not_yours";
     if (!this.hub.has(camera)) return "unknown_camera";
     if (session.camera === camera) return "same_camera";
     await session.switchCamera(this.hub.acquire(camera));
