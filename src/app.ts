@@ -3,7 +3,7 @@
  * handles, so `main.ts` only wires process concerns and tests start the whole app in-process.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
-import { callFigures, describeCall } from "./call/call-figures.ts";
+import { callFigures, callStatusLines } from "./call/call-figures.ts";
 import { UserCallRate } from "./call/call-limits.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
@@ -78,12 +78,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     metrics.callEnded(end);
     log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");
   });
-  const statusText = async (): Promise<string> => {
-    const cameras = Object.entries(hub.stats()).map(([name, s]) => `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`);
+  const statusText = async (viewer: string, visible: readonly string[]): Promise<string> => {
+    const cameras = Object.entries(hub.stats()).filter(([name]) => visible.includes(name)).map(([name, s]) => `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`);
     const turnServers = await turn.iceServers();
     return [
-      `Calls in progress: ${calls.activeCount()}`,
-      ...(await callFigures(calls.sessions())).map((f) => `  ${describeCall(f)}`),
+      ...callStatusLines(await callFigures(calls.sessions()), viewer),
       `Cameras: ${cameras.join("; ")}`,
       `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
       `End-to-end encryption: ${matrix.encryption ? "yes" : "no (use an unencrypted DM)"}`,

@@ -34,3 +34,15 @@ export function describeCall(f: CallFigures): string {
   const limited = v.qualityLimitation !== "none" && v.qualityLimitation !== "unknown" ? ` (limited by ${v.qualityLimitation})` : "";
   return `${f.camera} ${arrow} ${f.peer}: ${v.framesPerSecond.toFixed(1)} fps ${v.width}x${v.height}, ${v.framesSent} frames sent${limited}`;
 }
+
+/**
+ * The calls part of !status for `viewer`: how many calls are in progress, and a line for each of the viewer's own
+ * calls. Other users' calls are only counted: the reply goes into the room the command came from, which may have
+ * members who should not learn who is being called by which camera.
+ */
+export function callStatusLines(figures: readonly CallFigures[], viewer: string): string[] {
+  const own = figures.filter((f) => f.peer === viewer);
+  const others = figures.length - own.length;
+  const whose = others === 0 ? "" : own.length === 0 ? " (none of them yours)" : ` (${own.length} of them yours)`;
+  return [`Calls in progress: ${figures.length}${whose}`, ...own.map((f) => `  ${describeCall(f)}`)];
+}

@@ -12,6 +12,7 @@ import {
   buildNegotiateAnswer,
   buildReject,
   CallEventType,
+  expired,
   usableCandidates,
   V1,
   type CallBase,
@@ -144,7 +145,7 @@ export class InboundCallSession extends SessionBase {
   /** `ageMs`: how old the event is, against its lifetime. */
   onNegotiate(content: NegotiateIn, ageMs: number): void {
     this.offer = content.description.type === "offer" ? content.description.sdp : undefined;
-    this.dispatch({ kind: "negotiate", partyId: partyOf(content), description: content.description.type, expired: ageMs >= content.lifetime });
+    this.dispatch({ kind: "negotiate", partyId: partyOf(content), description: content.description.type, expired: expired(ageMs, content.lifetime) });
     this.offer = undefined;
   }
 

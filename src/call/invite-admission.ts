@@ -4,12 +4,13 @@
  * glare rule (glare.ts) against the bot's own call in that room. The caller's other events that
  * arrive meanwhile are held and replayed once the call is answered.
  */
+import { LogOnce } from "../doorbell/log-once.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CallLimitError } from "./call-limits.ts";
 import { decideInvite, type RoomCall } from "./glare.ts";
 import type { RoomCallEvent } from "./router.ts";
-import { buildHangup, buildReject, CallEventType, inviteSchema, V1, type InviteIn } from "./wire.ts";
+import { buildHangup, buildReject, CallEventType, expired, inviteSchema, V1, type InviteIn } from "./wire.ts";
 
 export interface EventContext {
   botUserId: string;
@@ -39,19 +40,24 @@ const MAX_HELD_EVENTS = 100;
 
 export class InviteAdmission {
   /** Invites being admitted, with the caller's events that arrive meanwhile. */
-  private readonly admitting = new Map<string, { sender: string; held: RoomCallEvent[] }>();
+  private readonly admitting = new Map<string, { sender: string; roomId: string; held: RoomCallEvent[] }>();
+  /** Strangers in a room choose how often these are logged: once a minute per room and kind. */
+  private readonly logOnce: LogOnce;
 
   constructor(
     private readonly host: AdmissionHost,
     private readonly turn: TurnCredentials,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.logOnce = new LogOnce(log);
+  }
 
   /** Holds an event of a call still being admitted; false when its call is not being admitted. */
   hold(callId: string, event: RoomCallEvent): boolean {
     const admitting = this.admitting.get(callId);
     if (admitting === undefined) return false;
-    if (admitting.sender === event.sender && admitting.held.length < MAX_HELD_EVENTS) admitting.held.push(event);
+    // Only the caller's events in the invite's room: the call ID alone is the caller's to choose, in any room.
+    if (admitting.sender === event.sender && admitting.roomId === event.roomId && admitting.held.length < MAX_HELD_EVENTS) admitting.held.push(event);
     return true;
   }
 
@@ -59,25 +65,25 @@ export class InviteAdmission {
     const { roomId, sender } = event;
     const p = inviteSchema.safeParse(event.content);
     if (!p.success) {
-      this.log.warn({ room: roomId }, "malformed m.call.invite ignored");
+      this.logOnce.warn(`${roomId} malformed-invite`, { room: roomId }, "malformed m.call.invite ignored");
       return;
     }
     const invite = p.data;
     const log = this.log.child({ call: invite.call_id, room: roomId });
     if (!ctx.senderAllowed) {
-      log.warn({ sender }, "call from a user who is not allowed: ignored");
+      this.logOnce.warn(`${roomId} stranger-call`, { room: roomId, call: invite.call_id, sender }, "call from a user who is not allowed: ignored");
       return;
     }
     if (invite.invitee !== undefined && invite.invitee !== ctx.botUserId) {
       log.debug({ invitee: invite.invitee }, "call invite for someone else ignored");
       return;
     }
-    if (event.ageMs >= invite.lifetime) {
+    if (expired(event.ageMs, invite.lifetime)) {
       log.info({ ageMs: event.ageMs, lifetimeMs: invite.lifetime }, "call invite older than its lifetime ignored");
       return;
     }
     if (this.host.hasCall(invite.call_id) || this.admitting.has(invite.call_id)) return;
-    this.admitting.set(invite.call_id, { sender, held: [] });
+    this.admitting.set(invite.call_id, { sender, roomId, held: [] });
     void this.admit(event, invite, ctx, log);
   }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { LogOnce } from "../doorbell/log-once.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
@@ -60,6 +61,8 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   private readonly send: SendEvent;
   /** Calls being placed (TURN credentials on their way) that are not registered yet. */
   private placing = 0;
+  /** Anyone in a call's room can send events for it: logged once a minute per room. */
+  private readonly logOnce: LogOnce;
 
   constructor(
     private readonly hub: CameraHub,
@@ -69,6 +72,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.logOnce = new LogOnce(log);
     this.send = (roomId, type, content) => this.tracked(rawSend(roomId, type, content));
     this.admission = new InviteAdmission(
       {
@@ -190,21 +194,26 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     return session;
   }
 
-  /** Ends the call in a room; false when there is none. */
-  hangupRoom(roomId: string, reason: HangupReason = "user_hangup"): boolean {
+  /**
+   * Ends the call in a room at the request of `by`: "not_yours" unless `by` is the call's other party (a third
+   * member of the room, allowed or not, may not end someone else's call), "no_call" when there is none.
+   */
+  hangupRoom(roomId: string, by: string, reason: HangupReason = "user_hangup"): "ended" | "no_call" | "not_yours" {
     const session = this.byRoom.get(roomId);
-    if (!session) return false;
+    if (!session) return "no_call";
+    if (session.peer !== by) return "not_yours";
     session.hangup(reason);
-    return true;
+    return "ended";
   }
 
   /**
-   * Shows `camera` on the call in `roomId` without renegotiation. "no_call" when the room has none,
-   * "unknown_camera" for a camera that is not configured.
+   * Shows `camera` on the call in `roomId` without renegotiation, at the request of `by`. "no_call" when the room
+   * has none, "not_yours" when `by` is not the call's other party, "unknown_camera" for a camera that is not configured.
    */
-  async switchCamera(roomId: string, camera: string): Promise<"switched" | "no_call" | "unknown_camera" | "same_camera"> {
+  async switchCamera(roomId: string, camera: string, by: string): Promise<"switched" | "no_call" | "not_yours" | "unknown_camera" | "same_camera"> {
     const session = this.byRoom.get(roomId);
     if (!session || session.state === CallState.Ended) return "no_call";
+    if (session.peer !== by) return "not_yours";
     if (!this.hub.has(camera)) return "unknown_camera";
     if (session.camera === camera) return "same_camera";
     await session.switchCamera(this.hub.acquire(camera));
@@ -220,7 +229,8 @@ export class CallManager extends EventEmitter<ManagerEvents> {
 
   /**
    * An m.call.* event arrived in a room. Contents are parsed by schema; anything malformed, from
-   * someone other than the call's other party, or for an unknown call is logged and dropped.
+   * someone other than the call's other party, from another room than the call's, or for an unknown
+   * call is logged and dropped.
    */
   handleEvent(event: RoomCallEvent, ctx: EventContext): void {
     const { roomId, sender, type, content } = event;
@@ -237,8 +247,14 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     if (this.admission.hold(callId, event)) return;
     const session = this.byCallId.get(callId);
     if (!session) return;
+    // The call ID is no secret (the peer sees it) and a user may share many rooms with the bot: an
+    // event counts only in the call's own room.
+    if (session.roomId !== roomId) {
+      this.log.debug({ call: callId, room: roomId, callRoom: session.roomId, type }, "call event from another room than the call's ignored");
+      return;
+    }
     if (session.peer !== sender) {
-      this.log.warn({ call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
+      this.logOnce.warn(`${roomId} non-party`, { call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
       return;
     }
     routeCallEvent(session, event, this.log.child({ call: callId, room: roomId }));

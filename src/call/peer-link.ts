@@ -38,6 +38,12 @@ function parseVideoStats(s: Record<string, unknown>): VideoSendStats {
 
 /** Remote candidates held until the remote description is set; more than this are dropped. */
 const MAX_HELD_CANDIDATES = 200;
+/**
+ * Remote candidates one call takes in all, held or added, ICE restarts included; more are dropped. Each one is a
+ * place libwebrtc sends STUN checks to, chosen by the peer (any address, LAN and loopback included). A client names
+ * a few per network interface and generation (Element: 4-12 on a laptop), so 256 is far above any real call.
+ */
+export const MAX_REMOTE_CANDIDATES = 256;
 
 /**
  * The WebRTC side of one call, for both directions: the peer connection (`max-bundle`, the
@@ -48,6 +54,9 @@ export class PeerLink {
   readonly pc: RTCPeerConnection;
   private batcher: CandidateBatcher;
   private readonly held: CandidateWire[] = [];
+  /** Remote candidates taken so far (against MAX_REMOTE_CANDIDATES). */
+  private remoteTaken = 0;
+  private capLogged = false;
   private remoteReady = false;
   private closed = false;
 
@@ -128,9 +137,20 @@ export class PeerLink {
     this.batcher = this.newBatcher();
   }
 
-  /** Remote candidates: added now if a remote description is set, else held until it is. */
+  /** Remote candidates: added now if a remote description is set, else held until it is; past the cap, dropped. */
   addRemoteCandidates(candidates: readonly CandidateWire[]): void {
     if (this.closed) return;
+    const room = Math.max(0, MAX_REMOTE_CANDIDATES - this.remoteTaken);
+    if (candidates.length > room && !this.capLogged) {
+      this.capLogged = true;
+      this.log.warn({ max: MAX_REMOTE_CANDIDATES }, "the peer sent more remote candidates than a call takes; the rest are dropped");
+    }
+    const taken = candidates.slice(0, room);
+    this.remoteTaken += taken.length;
+    this.add(taken);
+  }
+
+  private add(candidates: readonly CandidateWire[]): void {
     if (!this.remoteReady) {
       this.held.push(...candidates.slice(0, Math.max(0, MAX_HELD_CANDIDATES - this.held.length)));
       return;
@@ -145,8 +165,7 @@ export class PeerLink {
   /** setRemoteDescription succeeded: the held candidates are added. */
   remoteDescriptionSet(): void {
     this.remoteReady = true;
-    const held = this.held.splice(0);
-    this.addRemoteCandidates(held);
+    this.add(this.held.splice(0));
   }
 
   /**

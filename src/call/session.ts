@@ -37,6 +37,12 @@ export interface CallSessionOptions {
 
 /** Remote candidates held per party before an answer is chosen; more are dropped. */
 const MAX_HELD_PER_PARTY = 200;
+/**
+ * Parties whose candidates are held while ringing: one per device of the invitee that rings (Element: one per
+ * signed-in client). The party ID is the sender's to choose, so without a cap one user could make the bot hold
+ * 200 candidates for every ID they invent. A device past the cap still has the candidates inside its answer's SDP.
+ */
+export const MAX_PENDING_PARTIES = 8;
 
 /** The spec's party rule (as matrix-js-sdk): a version-0 event has no party, whatever it carries. */
 export function partyOf(content: { version: string | number; party_id?: string | undefined }): string | null {
@@ -54,6 +60,7 @@ export class CallSession extends SessionBase {
   /** Remote candidates per party, held until an answer is chosen (then only that party's are used). */
   private readonly pending = new Map<string | null, CandidateWire[]>();
   private answer: { sdp: string; partyId: string | null } | undefined;
+  private partyCapLogged = false;
 
   constructor(
     readonly opts: CallSessionOptions,
@@ -129,9 +136,17 @@ export class CallSession extends SessionBase {
       this.link?.addRemoteCandidates(usable);
       return;
     }
-    const held = this.pending.get(partyId) ?? [];
+    let held = this.pending.get(partyId);
+    if (held === undefined) {
+      if (this.pending.size >= MAX_PENDING_PARTIES) {
+        if (!this.partyCapLogged) this.log.warn({ max: MAX_PENDING_PARTIES }, "candidates from more parties than a ringing call holds; the new parties' are dropped");
+        this.partyCapLogged = true;
+        return;
+      }
+      held = [];
+      this.pending.set(partyId, held);
+    }
     held.push(...usable.slice(0, Math.max(0, MAX_HELD_PER_PARTY - held.length)));
-    this.pending.set(partyId, held);
   }
 
   onHangup(content: HangupIn): void {
@@ -206,9 +221,10 @@ export class CallSession extends SessionBase {
     try {
       await link.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       link.remoteDescriptionSet();
-      link.addRemoteCandidates(this.pending.get(answer.partyId) ?? []);
+      const held = this.pending.get(answer.partyId) ?? [];
+      link.addRemoteCandidates(held);
       this.pending.clear();
-      this.log.info({ partyId: answer.partyId }, "answer accepted");
+      this.log.info({ partyId: answer.partyId, heldCandidates: held.length }, "answer accepted");
     } catch (err: unknown) {
       this.log.warn({ err: errorMessage(err) }, "the answer's SDP was refused");
       this.dispatch({ kind: "failure", reason: "unknown_error" });

@@ -27,6 +27,18 @@ export const OUR_VERSION = 0;
 export const V1 = "1";
 export type CallVersion = typeof OUR_VERSION | typeof V1;
 
+/**
+ * The longest `lifetime` of a remote invite or negotiate the age check believes. The sender picks `lifetime`, and the
+ * bot resumes its sync from the stored token after downtime: an invite with a lifetime of days would still be
+ * answered hours later. Element sends 60 s (CALL_TIMEOUT_MS); twice that leaves room for slower clients.
+ */
+export const MAX_TRUSTED_LIFETIME_MS = 120_000;
+
+/** Whether an event of `ageMs` is past its `lifetime`, the lifetime capped at MAX_TRUSTED_LIFETIME_MS. */
+export function expired(ageMs: number, lifetime: number): boolean {
+  return ageMs >= Math.min(lifetime, MAX_TRUSTED_LIFETIME_MS);
+}
+
 export type HangupReason =
   | "ice_failed"
   | "ice_timeout"

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { AccessList } from "../matrix/access.ts";
+import { AccessList, CameraAccess } from "../matrix/access.ts";
 import { resolveTriggers } from "./doorbell-schema.ts";
 import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";
 
@@ -29,6 +29,8 @@ export interface CameraConfig {
   keepWarm: boolean;
   hwaccel: "none" | "auto" | "vaapi" | "cuda" | "qsv";
   ring: CameraRawConfig["ring"];
+  /** Who may use this camera, within the global allowedUsers; undefined: everyone that list allows. */
+  allowedUsers?: string[] | undefined;
 }
 
 export interface Config {
@@ -138,6 +140,7 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     (secretFile, key) => readSecretFile(secretFile, baseDir, key, problems),
     problems,
   );
+  checkCameraAccess(raw, access, problems);
   if (problems.length > 0) throw new ConfigError(problems, file);
 
   return {
@@ -183,7 +186,25 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
     keepWarm: cam.keepWarm,
     hwaccel: cam.hwaccel,
     ring: cam.ring,
+    allowedUsers: cam.allowedUsers,
   };
+}
+
+/**
+ * A camera's allowedUsers narrows the global list, so a full user ID there that the global list does not allow is
+ * a mistake. A doorbell rings its users with a call from its own camera, so they must be allowed on that camera
+ * (not on the others: a ring gives no rights on other cameras).
+ */
+function checkCameraAccess(raw: RawConfig, access: AccessList, problems: { key: string; message: string }[]): void {
+  const cameras = new CameraAccess(access, raw.cameras);
+  raw.cameras.forEach((cam, i) => {
+    cam.allowedUsers?.forEach((user, j) => {
+      if (user.startsWith("@") && !access.allows(user)) problems.push({ key: `cameras[${i}].allowedUsers[${j}]`, message: "is not in allowedUsers (a camera's list narrows the global one)" });
+    });
+    cam.ring?.users.forEach((user, j) => {
+      if (access.allows(user) && !cameras.allows(user, cam.name)) problems.push({ key: `cameras[${i}].ring.users[${j}]`, message: "is not in this camera's allowedUsers (a ring is a call from this camera)" });
+    });
+  });
 }
 
 /** Reads and validates a YAML configuration file. Throws ConfigError naming every bad key. */

@@ -4,6 +4,8 @@ import { ringSchema, triggersSchema } from "./doorbell-schema.ts";
 const USER_ID = /^@[^\s:]+:[^\s]+$/;
 const SERVER_PATTERN = /^\*:[^\s]+$/;
 const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** An allowlist entry: a full user ID, or "*:server" for every user of a server. */
+const accessEntry = z.string().refine((s) => USER_ID.test(s) || SERVER_PATTERN.test(s), "must be @user:server or *:server");
 
 export const cameraSchema = z
   .object({
@@ -21,6 +23,8 @@ export const cameraSchema = z
     keepWarm: z.boolean().default(false),
     /** Hardware decoding; falls back to software (with one log line) when it does not work. */
     hwaccel: z.enum(["none", "auto", "vaapi", "cuda", "qsv"]).default("none"),
+    /** Who may use this camera (!call, !switch, !cameras, a call to the bot showing it); they must also pass the global allowedUsers. Default: everyone that list allows. */
+    allowedUsers: z.array(accessEntry).min(1, "list at least one user, or leave allowedUsers out").optional(),
     /** Doorbell: who a press rings (see triggers). */
     ring: ringSchema.optional(),
   })
@@ -53,9 +57,7 @@ export const configSchema = z
         { message: "user needs password (or passwordFile, or MCC_PASSWORD)", path: ["password"] },
       ),
     /** Who may invite the bot and call cameras: full user IDs, or "*:server" for everyone on a server. */
-    allowedUsers: z
-      .array(z.string().refine((s) => USER_ID.test(s) || SERVER_PATTERN.test(s), "must be @user:server or *:server"))
-      .min(1, "list at least one user (@alice:example.org) or server (*:example.org)"),
+    allowedUsers: z.array(accessEntry).min(1, "list at least one user (@alice:example.org) or server (*:example.org)"),
     cameras: z
       .array(cameraSchema)
       .min(1, "configure at least one camera")

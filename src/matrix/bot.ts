@@ -2,10 +2,12 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import { CallLimitError, concurrentLimitText, userRateText, type UserCallRate } from "../call/call-limits.ts";
 import { RoomBusyError, type CallManager } from "../call/manager.ts";
+import type { ActiveCall } from "../call/router.ts";
 import { CallState } from "../call/state.ts";
 import type { CameraConfig } from "../config/load.ts";
+import { LogOnce } from "../doorbell/log-once.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import type { AccessList } from "./access.ts";
+import { CameraAccess, type AccessList } from "./access.ts";
 import { camerasText, helpText, parseCommand, type Command } from "./commands.ts";
 import { checkCallRoom } from "./rooms.ts";
 
@@ -28,11 +30,20 @@ function ageOf(event: RoomEvent): number {
   return event.unsigned?.age ?? (event.origin_server_ts !== undefined ? Date.now() - event.origin_server_ts : 0);
 }
 
+/** The reply to !hangup or !switch from someone who is not the party of the call in the room. */
+const NOT_YOURS = "The call in progress here is not yours: only the person it connects can end it or switch its camera.";
+
 const messageSchema = z.object({ msgtype: z.string(), body: z.string().max(4096) });
 const membershipSchema = z.object({ membership: z.string() });
 
 /** Wires matrix-bot-sdk's events to the access list, the commands and the call manager. */
 export class Bot {
+  /** Anyone in a room with the bot chooses how often these are logged: once a minute per room and kind. */
+  private readonly logOnce: LogOnce;
+  /** Who the room was told about, per call: the third-member notice goes out once per newcomer and call. */
+  private readonly announced = new WeakMap<ActiveCall, Set<string>>();
+  private readonly cameraAccess: CameraAccess;
+
   constructor(
     private readonly client: MatrixClient,
     private readonly botUserId: string,
@@ -40,11 +51,14 @@ export class Bot {
     private readonly cameras: readonly CameraConfig[],
     private readonly calls: CallManager,
     private readonly log: Logger,
-    /** The short `!status` text (calls, cameras, TURN, encryption). */
-    private readonly statusText: () => Promise<string> = () => Promise.resolve("running"),
+    /** The short `!status` text for `viewer` (their calls, the cameras they may use, TURN, encryption). */
+    private readonly statusText: (viewer: string, cameras: readonly string[]) => Promise<string> = () => Promise.resolve("running"),
     /** Calls per user per minute (`calls.maxPerUserPerMinute`); no limit when absent. */
     private readonly callRate?: UserCallRate,
-  ) {}
+  ) {
+    this.logOnce = new LogOnce(log);
+    this.cameraAccess = new CameraAccess(access, cameras);
+  }
 
   attach(): void {
     this.client.on("room.invite", (roomId: string, event: unknown) => {
@@ -77,7 +91,7 @@ export class Bot {
   private parseEvent(roomId: string, raw: unknown): RoomEvent | undefined {
     const parsed = eventSchema.safeParse(raw);
     if (!parsed.success) {
-      this.log.warn({ room: roomId }, "malformed event ignored");
+      this.logOnce.warn(`${roomId} malformed-event`, { room: roomId }, "malformed event ignored");
       return undefined;
     }
     return parsed.data;
@@ -118,45 +132,66 @@ export class Bot {
     return this.client.sendNotice(roomId, text);
   }
 
+  /** The names of the cameras `userId` may use: the only ones the bot names to them or lets them choose. */
+  private namesFor(userId: string): string[] {
+    return this.cameraAccess.camerasFor(userId, this.cameras).map((c) => c.name);
+  }
+
   private async runCommand(roomId: string, sender: string, command: Command): Promise<void> {
-    const names = this.cameras.map((c) => c.name);
     switch (command.kind) {
       case "help":
-        await this.notice(roomId, helpText(names));
+        await this.notice(roomId, helpText(this.namesFor(sender)));
         return;
       case "cameras":
-        await this.notice(roomId, camerasText(this.cameras));
+        await this.notice(roomId, camerasText(this.cameraAccess.camerasFor(sender, this.cameras)));
         return;
       case "unknown":
         await this.notice(roomId, `Unknown command !${command.word}. Type !help for the commands.`);
         return;
       case "hangup":
-        if (!this.calls.hangupRoom(roomId)) await this.notice(roomId, "There is no call in progress here.");
+        switch (this.calls.hangupRoom(roomId, sender)) {
+          case "no_call":
+            await this.notice(roomId, "There is no call in progress here.");
+            return;
+          case "not_yours":
+            await this.notice(roomId, NOT_YOURS);
+            return;
+          case "ended":
+            return;
+        }
         return;
       case "call":
         await this.call(roomId, sender, command.camera);
         return;
       case "switch":
-        await this.switchCamera(roomId, command.camera);
+        await this.switchCamera(roomId, sender, command.camera);
         return;
       case "status":
-        await this.notice(roomId, await this.statusText());
+        await this.notice(roomId, await this.statusText(sender, this.namesFor(sender)));
         return;
     }
   }
 
-  /** !switch: the call in this room shows another camera, without renegotiation. */
-  private async switchCamera(roomId: string, camera: string | undefined): Promise<void> {
-    const names = this.cameras.map((c) => c.name);
+  /** !switch: the sender's call in this room shows another camera (one they may use), without renegotiation. */
+  private async switchCamera(roomId: string, sender: string, camera: string | undefined): Promise<void> {
+    const names = this.namesFor(sender);
     if (camera === undefined) {
       await this.notice(roomId, `Which camera? Type !switch <camera>. Cameras: ${names.join(", ")}`);
       return;
     }
+    // A camera the sender may not use is one the bot does not name to them: "unknown", like a missing one.
+    if (!names.includes(camera)) {
+      await this.notice(roomId, `Unknown camera "${camera.slice(0, 32)}". Cameras: ${names.join(", ")}`);
+      return;
+    }
     try {
-      const result = await this.calls.switchCamera(roomId, camera);
+      const result = await this.calls.switchCamera(roomId, camera, sender);
       switch (result) {
         case "no_call":
           await this.notice(roomId, "There is no call in progress here. Type !call <camera> to start one.");
+          return;
+        case "not_yours":
+          await this.notice(roomId, NOT_YOURS);
           return;
         case "unknown_camera":
           await this.notice(roomId, `Unknown camera "${camera.slice(0, 32)}". Cameras: ${names.join(", ")}`);
@@ -175,12 +210,13 @@ export class Bot {
   }
 
   private async call(roomId: string, sender: string, camera: string | undefined): Promise<void> {
-    const names = this.cameras.map((c) => c.name);
+    const names = this.namesFor(sender);
     if (camera === undefined) {
       await this.notice(roomId, `Which camera? Type !call <camera>. Cameras: ${names.join(", ")}`);
       return;
     }
     if (!names.includes(camera)) {
+      if (this.cameras.some((c) => c.name === camera)) this.log.info({ room: roomId, sender, camera }, "call refused: the camera's allowedUsers do not include the sender");
       await this.notice(roomId, `Unknown camera "${camera.slice(0, 32)}". Cameras: ${names.join(", ")}`);
       return;
     }
@@ -266,6 +302,10 @@ export class Bot {
   private memberJoined(roomId: string, userId: string, ageMs: number): void {
     const call = this.calls.callInRoom(roomId);
     if (call === undefined || call.state === CallState.Ended || userId === this.botUserId || userId === call.peer || ageMs > MAX_COMMAND_AGE_MS) return;
+    const announced = this.announced.get(call) ?? new Set<string>();
+    this.announced.set(call, announced);
+    if (announced.has(userId)) return;
+    announced.add(userId);
     this.log.info({ room: roomId, call: call.callId, member: userId }, "a third member joined a room with a call in progress; the call goes on");
     const text =
       `${userId} joined this room during the call. The call goes on: its video reaches only ${call.peer}'s device, ` +
@@ -282,7 +322,14 @@ export class Bot {
   private async checkInboundRoom(roomId: string, caller: string): Promise<string | undefined> {
     const members = await this.client.getJoinedRoomMembers(roomId);
     const check = checkCallRoom(members, this.botUserId, this.access);
-    const reason = !check.ok ? check.reason : check.callee !== caller ? "the caller is not the other member of this room." : undefined;
+    const camera = this.calls.defaultCamera();
+    const reason = !check.ok
+      ? check.reason
+      : check.callee !== caller
+        ? "the caller is not the other member of this room."
+        : camera !== undefined && !this.cameraAccess.allows(caller, camera)
+          ? "a call to me shows a camera you may not use. Type !cameras for yours and !call <camera>."
+          : undefined;
     const text = reason !== undefined ? `I can't answer calls here: ${reason}` : this.callLimit(caller);
     if (text !== undefined) {
       this.log.info({ room: roomId, reason: reason ?? "limit reached" }, "call to the bot refused");

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import type { Config } from "../config/load.ts";
-import { redactSecrets, type Logger } from "../util/logger.ts";
+import { redactSecrets, redactUrl, type Logger } from "../util/logger.ts";
 import { quickSyncClient } from "./quick-sync.ts";
 import { loadBotSdk } from "./sdk.ts";
 
@@ -75,12 +75,32 @@ function bridgeSdkLogs(log: Logger, secrets: () => string[], verbose: boolean): 
 }
 
 /**
+ * Whether `url` is plain http:// to a host other than this machine: the access token (and a password) would cross
+ * the network in cleartext. Loopback (localhost, 127.0.0.0/8, ::1) is the usual local-homeserver or TLS-proxy setup.
+ */
+export function cleartextToRemote(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol !== "http:") return false;
+  const host = parsed.hostname.toLowerCase();
+  const loopback = host === "localhost" || host.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(host) || host === "[::1]";
+  return !loopback;
+}
+
+/**
  * Connects to the homeserver: with the configured access token, or with the login saved in
  * dataDir, or by logging in once with user and password (then the token and device are saved).
  */
 export async function connectMatrix(config: Config, log: Logger): Promise<MatrixConnection> {
   const { sdk, cryptoAvailable, cryptoError } = loadBotSdk();
   const hs = config.homeserver;
+  if (cleartextToRemote(hs.url)) {
+    log.warn({ homeserver: redactUrl(hs.url) }, "homeserver.url is http:// to another machine: the access token crosses the network in cleartext; use https://");
+  }
   mkdirSync(config.dataDir, { recursive: true });
   let token = hs.accessToken;
   bridgeSdkLogs(log, () => [token ?? "", hs.password ?? ""], config.logLevel === "debug" || config.logLevel === "trace");

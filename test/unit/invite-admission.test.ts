@@ -122,6 +122,18 @@ describe("InviteAdmission", () => {
     expect(f.answered.map((i) => i.call_id)).toEqual(["young"]);
   });
 
+  it("believes an invite's lifetime up to 120 s only (a huge lifetime does not get an old invite answered)", async () => {
+    const f = fake();
+    const a = admission(f);
+    const DAY = 86_400_000;
+    // As after downtime: sync resumes from the stored token and hands over a ten-minute-old invite.
+    a.onInvite({ ...invite("stale", { lifetime: DAY }), ageMs: 600_000 }, ctx());
+    a.onInvite({ ...invite("edge", { lifetime: DAY }), ageMs: 120_000 }, ctx());
+    a.onInvite({ ...invite("fresh", { lifetime: DAY }), ageMs: 119_999 }, ctx());
+    await settle();
+    expect(f.answered.map((i) => i.call_id)).toEqual(["fresh"]);
+  });
+
   it("ignores malformed invites", async () => {
     const f = fake();
     const a = admission(f);
@@ -237,6 +249,20 @@ describe("InviteAdmission", () => {
       await settle();
       expect(f.replayed).toEqual([candidates("h1")]);
       expect(a.hold("h1", candidates("h1"))).toBe(false);
+    });
+
+    it("the caller's events for the call ID in another room are not held: a hangup there does not cancel the call", async () => {
+      const f = fake();
+      const a = admission(f);
+      const { c, pass } = slowRoomCheck();
+      a.onInvite(invite("h3"), c);
+      const elsewhere = { ...candidates("h3"), roomId: "!other:example.org" };
+      a.hold("h3", { ...elsewhere, type: "m.call.hangup", content: { call_id: "h3", version: "1", party_id: "ALICEDEVICE", reason: "user_hangup" } });
+      a.hold("h3", elsewhere);
+      pass();
+      await waitFor("the answer", () => f.answered.length === 1);
+      await settle();
+      expect(f.replayed).toEqual([]);
     });
 
     it("a hangup among them means the caller gave up: nothing is answered", async () => {

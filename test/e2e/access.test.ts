@@ -1,0 +1,171 @@
+/**
+ * Who may do what, end to end on real parts (Synapse, a GStreamer RTSP camera, the demo camera, the bot in-process,
+ * matrix-js-sdk users): a camera's own allowedUsers (!cameras, !help, !call, !switch and a call to the bot showing
+ * the default camera), and a call belongs to its party (another allowed member of the room can neither end it nor
+ * switch its camera, and !status shows them only a count of it); the third-member notice goes out once per newcomer.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type App } from "../../src/app.ts";
+import { CallState } from "../../src/call/state.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import { openDirectChat } from "../harness/dm.ts";
+import { startCaller, type Caller } from "../harness/js-caller.ts";
+import { startRtspCamera } from "../harness/rtsp-camera.ts";
+import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { waitFor } from "../harness/wait.ts";
+
+let synapse: SynapseHandle;
+let app: App;
+let bot: RegisteredUser;
+/** May use every camera. */
+let alice: Callee;
+/** Allowed, but not on "cam": only "yard". */
+let bob: Callee;
+/** As bob; calls the bot, whose default camera is "cam". */
+let carol: Caller;
+let aliceDm: string;
+let bobDm: string;
+let carolDm: string;
+const cleanups: (() => Promise<unknown>)[] = [];
+const rung: IncomingCall[] = [];
+
+/** The bot's text messages in a room, as `client` sees them. */
+function botSays(client: Callee["client"], roomId: string): string[] {
+  const events = client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
+  return events.filter((e) => e.getSender() === bot.userId && e.getType() === "m.room.message").map((e) => String(e.getContent()["body"]));
+}
+
+/** Sends `body` as `client` and waits for the bot's next message in the room after it. */
+async function ask(client: Callee["client"], roomId: string, body: string, what: string): Promise<string> {
+  const before = botSays(client, roomId).length;
+  await client.sendTextMessage(roomId, body);
+  return waitFor(what, () => botSays(client, roomId)[before], { timeoutMs: 20_000 });
+}
+
+async function ring(user: Callee, roomId: string, camera: string): Promise<IncomingCall> {
+  const ringing = user.nextIncomingCall(30_000);
+  await user.client.sendTextMessage(roomId, `!call ${camera}`);
+  const call = await ringing;
+  rung.push(call);
+  return call;
+}
+
+async function released(): Promise<void> {
+  await waitFor("no call in progress", () => app.calls.activeCount() === 0, { timeoutMs: 15_000 });
+}
+
+beforeAll(async () => {
+  synapse = await startSynapse();
+  cleanups.push(() => synapse.stop());
+  const camera = await startRtspCamera({ width: 320, height: 240, fps: 15, audio: "pcma" });
+  cleanups.push(() => camera.stop());
+  bot = await synapse.registerUser("accessbot");
+  const [a, b, c] = [await synapse.registerUser("alice"), await synapse.registerUser("bob"), await synapse.registerUser("carol")];
+  app = await startApp(
+    parseConfig({
+      homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
+      allowedUsers: [a.userId, b.userId, c.userId],
+      cameras: [
+        { name: "cam", url: camera.url, maxWidth: 320, maxHeight: 240, allowedUsers: [a.userId] },
+        { name: "yard", url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: false },
+      ],
+      calls: { defaultCamera: "cam", maxPerUserPerMinute: 100 },
+      media: { idleStopMs: 0 },
+      dataDir: mkdtempSync(path.join(tmpdir(), "mcc-access-")),
+    }),
+    { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) },
+  );
+  cleanups.push(() => app.stop());
+  alice = await startCallee({ ...a, baseUrl: synapse.baseUrl, autoJoin: true });
+  bob = await startCallee({ ...b, baseUrl: synapse.baseUrl, autoJoin: true });
+  carol = await startCaller({ ...c, baseUrl: synapse.baseUrl });
+  cleanups.push(() => alice.stop(), () => bob.stop(), () => carol.stop());
+  aliceDm = await openDirectChat(alice.client, bot.userId);
+  bobDm = await openDirectChat(bob.client, bot.userId);
+  carolDm = await openDirectChat(carol.client, bot.userId);
+}, 180_000);
+
+afterAll(async () => {
+  for (const call of rung) if (!call.isEnded()) call.hangup();
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe("a camera's allowedUsers", () => {
+  it("!cameras and !help name only the cameras the sender may use", async () => {
+    expect(await ask(bob.client, bobDm, "!cameras", "bob's list")).toBe("Cameras:\n• yard");
+    expect(await ask(alice.client, aliceDm, "!cameras", "alice's list")).toBe("Cameras:\n• cam\n• yard");
+    expect((await ask(bob.client, bobDm, "!help", "bob's help")).split("\n").at(-1)).toBe("Cameras: yard");
+  });
+
+  it("!call and !switch to a camera the sender may not use: answered as an unknown camera, no call, no switch", async () => {
+    expect(await ask(bob.client, bobDm, "!call cam", "the refusal")).toBe('Unknown camera "cam". Cameras: yard');
+    expect(app.calls.activeCount()).toBe(0);
+    expect(app.hub.stats()["cam"]?.leases).toBe(0);
+
+    const call = await ring(bob, bobDm, "yard");
+    await call.answer();
+    await call.waitForFrames(5, 20_000);
+    expect(await ask(bob.client, bobDm, "!switch cam", "the refusal")).toBe('Unknown camera "cam". Cameras: yard');
+    expect(app.calls.callInRoom(bobDm)?.camera).toBe("yard");
+    expect(app.hub.stats()["cam"]?.leases).toBe(0);
+    call.hangup();
+    await released();
+  }, 90_000);
+
+  it("a call to the bot, whose default camera the caller may not use, is declined with the reason", async () => {
+    const placed = await carol.placeVideoCall(carolDm, { invitee: bot.userId });
+    await placed.ended();
+    const events = carol.client.getRoom(carolDm)?.getLiveTimeline().getEvents() ?? [];
+    expect(events.some((e) => e.getSender() === bot.userId && e.getType() === "m.call.reject" && e.getContent()["call_id"] === placed.callId)).toBe(true);
+    await waitFor("the reason", () => botSays(carol.client, carolDm).some((t) => t.startsWith("I can't answer calls here: a call to me shows a camera you may not use.")));
+    expect(app.hub.stats()["cam"]?.leases).toBe(0);
+    expect(app.calls.activeCount()).toBe(0);
+  }, 60_000);
+});
+
+describe("a call is its party's", () => {
+  it("another allowed member of the room cannot end it or switch it, and !status shows them only a count", async () => {
+    const call = await ring(alice, aliceDm, "cam");
+    await call.answer();
+    await call.waitForFrames(10, 20_000);
+    const session = app.calls.callInRoom(aliceDm);
+    const joinedNotice = (t: string): boolean => t.startsWith(`${bob.userId} joined this room during the call`);
+    await alice.client.invite(aliceDm, bob.userId);
+    await waitFor("the third-member notice", () => botSays(alice.client, aliceDm).some(joinedNotice), { timeoutMs: 20_000 });
+
+    const notYours = "The call in progress here is not yours: only the person it connects can end it or switch its camera.";
+    expect(await ask(bob.client, aliceDm, "!hangup", "the reply to bob's !hangup")).toBe(notYours);
+    expect(await ask(bob.client, aliceDm, "!switch yard", "the reply to bob's !switch")).toBe(notYours);
+    const status = await ask(bob.client, aliceDm, "!status", "bob's status");
+    expect(status.split("\n")[0]).toBe("Calls in progress: 1 (none of them yours)");
+    expect(status).not.toContain(alice.userId);
+    expect(status).toMatch(/^Cameras: yard [a-z]+$/m);
+    const frames = call.video().frames;
+    await call.waitForFrames(frames + 15, 10_000);
+    expect(session?.state).toBe(CallState.Connected);
+    expect(session?.camera).toBe("cam");
+    expect(call.isEnded()).toBe(false);
+
+    // Her own !status shows her call in full.
+    expect(await ask(alice.client, aliceDm, "!status", "alice's status")).toMatch(new RegExp(`^  cam → ${alice.userId}: [\\d.]+ fps`, "m"));
+
+    // Bob leaves and comes back during the same call: the room was already told about him.
+    await bob.client.leave(aliceDm);
+    await waitFor("bob gone", async () => Object.keys((await alice.client.getJoinedRoomMembers(aliceDm)).joined).length === 2);
+    await alice.client.invite(aliceDm, bob.userId);
+    await waitFor("bob back", async () => Object.keys((await alice.client.getJoinedRoomMembers(aliceDm)).joined).length === 3);
+    // A command after his join: the bot has handled the join by the time it answers.
+    await ask(alice.client, aliceDm, "!help", "the help");
+    expect(botSays(alice.client, aliceDm).filter(joinedNotice)).toHaveLength(1);
+
+    await alice.client.sendTextMessage(aliceDm, "!hangup");
+    expect(await call.ended()).toEqual({ hangupReason: "user_hangup", hangupParty: "remote" });
+    await released();
+    await bob.client.leave(aliceDm);
+  }, 120_000);
+});

@@ -1,0 +1,177 @@
+/**
+ * What one call takes from its peer, on the real classes (CallSession, PeerLink, CallManager with a real CameraHub
+ * on the demo camera, real wrtc peer connections): the parties held while ringing and the remote candidates of a
+ * call are capped (logged once when the cap bites), and a call's events count only in the call's own room.
+ */
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { CallManager } from "../../src/call/manager.ts";
+import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/call/peer-link.ts";
+import { CallSession, MAX_PENDING_PARTIES } from "../../src/call/session.ts";
+import { CallState } from "../../src/call/state.ts";
+import type { CameraConfig } from "../../src/config/load.ts";
+import { CameraHub, type CameraLease } from "../../src/media/camera-hub.ts";
+import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import { TurnCredentials } from "../../src/rtc/turn.ts";
+import { nonstandard, RTCPeerConnection } from "../../src/rtc/wrtc.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const ROOM = "!dm:example.org";
+const ALICE = "@alice:example.org";
+
+interface Line {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+const lines: Line[] = [];
+const log = pino({ level: "debug" }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
+const warnings = (text: string): Line[] => lines.filter((l) => l.level === 40 && l.msg.includes(text));
+
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** A camera lease on real wrtc tracks (what CameraHub hands out, without ffmpeg). */
+function lease(): CameraLease {
+  const video = new nonstandard.RTCVideoSource().createTrack();
+  const audio = new nonstandard.RTCAudioSource().createTrack();
+  return { camera: "cam", video, audio, release: () => undefined };
+}
+
+/** A real answer to `offer`, as the invitee's client would make it. */
+async function answerTo(offer: string): Promise<string> {
+  const pc = new RTCPeerConnection();
+  try {
+    await pc.setRemoteDescription({ type: "offer", sdp: offer });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return pc.localDescription?.sdp ?? "";
+  } finally {
+    pc.close();
+  }
+}
+
+/** A distinct, well-formed host candidate on the first m-line. */
+function candidate(i: number): { candidate: string; sdpMid: string; sdpMLineIndex: number } {
+  return { candidate: `candidate:${i} 1 udp 2122260223 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} ${10000 + (i % 50000)} typ host`, sdpMid: "0", sdpMLineIndex: 0 };
+}
+
+function candidateLines(pc: RTCPeerConnection): number {
+  return (pc.remoteDescription?.sdp.match(/^a=candidate:/gm) ?? []).length;
+}
+
+describe("remote candidates", () => {
+  it(`a call passes at most ${MAX_REMOTE_CANDIDATES} remote candidates to libwebrtc, held ones included, and says so once`, async () => {
+    const link = new PeerLink([], {}, { iceState: () => undefined, candidates: () => undefined }, log);
+    const remote = new RTCPeerConnection();
+    cleanups.push(() => {
+      link.close();
+      remote.close();
+    });
+    link.pc.addTrack(new nonstandard.RTCVideoSource().createTrack());
+    await link.pc.setLocalDescription(await link.pc.createOffer());
+    // 100 arrive before the remote description (held), 400 after: 500, as one m.call.candidates may carry.
+    link.addRemoteCandidates(Array.from({ length: 100 }, (_, i) => candidate(i)));
+    await remote.setRemoteDescription({ type: "offer", sdp: link.pc.localDescription?.sdp ?? "" });
+    await remote.setLocalDescription(await remote.createAnswer());
+    const answer = remote.localDescription?.sdp ?? "";
+    await link.pc.setRemoteDescription({ type: "answer", sdp: answer });
+    const inAnswer = candidateLines(link.pc);
+    link.remoteDescriptionSet();
+    link.addRemoteCandidates(Array.from({ length: 400 }, (_, i) => candidate(100 + i)));
+    link.addRemoteCandidates([candidate(9999)]);
+    // libwebrtc applies candidates in order: once this marker is in, every candidate before it was handled.
+    await link.pc.addIceCandidate(candidate(10_000));
+    await waitFor("the marker candidate", () => candidateLines(link.pc) > inAnswer);
+    expect(candidateLines(link.pc) - inAnswer).toBe(MAX_REMOTE_CANDIDATES + 1);
+    expect(warnings("more remote candidates than a call takes")).toHaveLength(1);
+  });
+});
+
+describe("a ringing call's parties", () => {
+  it(`holds candidates for at most ${MAX_PENDING_PARTIES} parties and says so once`, async () => {
+    const sent: { type: string; content: Record<string, unknown> }[] = [];
+    const session = new CallSession(
+      { callId: "1700000000000limits", partyId: "BOT", roomId: ROOM, invitee: ALICE, lifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, iceServers: [], gatherIntoOfferMs: 0 },
+      lease(),
+      (type, content) => {
+        sent.push({ type, content });
+        return Promise.resolve();
+      },
+      log,
+    );
+    cleanups.push(() => {
+      session.hangup();
+    });
+    await session.start();
+    expect(session.state).toBe(CallState.Ringing);
+    const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
+    // 1000 invented party IDs, ten candidates each, while ringing.
+    for (let p = 0; p < 1000; p++) {
+      session.onCandidates({ call_id: "1700000000000limits", version: "1", party_id: `party${p}`, candidates: Array.from({ length: 10 }, (_, i) => candidate(p * 10 + i)) });
+    }
+    expect(warnings("more parties than a ringing call holds")).toHaveLength(1);
+    // A party past the cap answers: its candidates were not held (those inside its SDP still count).
+    session.onAnswer({ call_id: "1700000000000limits", version: "1", party_id: `party${MAX_PENDING_PARTIES}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
+    const accepted = await waitFor("the answer accepted", () => lines.find((l) => l.msg === "answer accepted"));
+    expect(accepted["heldCandidates"]).toBe(0);
+  });
+
+  it("the answering party within the cap gets its held candidates", async () => {
+    lines.length = 0;
+    const sent: { type: string; content: Record<string, unknown> }[] = [];
+    const session = new CallSession(
+      { callId: "1700000000001limits", partyId: "BOT", roomId: ROOM, invitee: ALICE, lifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, iceServers: [], gatherIntoOfferMs: 0 },
+      lease(),
+      (type, content) => {
+        sent.push({ type, content });
+        return Promise.resolve();
+      },
+      log,
+    );
+    cleanups.push(() => {
+      session.hangup();
+    });
+    await session.start();
+    const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
+    for (let p = 0; p < MAX_PENDING_PARTIES; p++) {
+      session.onCandidates({ call_id: "1700000000001limits", version: "1", party_id: `party${p}`, candidates: [candidate(p * 2), candidate(p * 2 + 1)] });
+    }
+    expect(warnings("more parties than a ringing call holds")).toHaveLength(0);
+    session.onAnswer({ call_id: "1700000000001limits", version: "1", party_id: `party${MAX_PENDING_PARTIES - 1}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
+    const accepted = await waitFor("the answer accepted", () => lines.find((l) => l.msg === "answer accepted"));
+    expect(accepted["heldCandidates"]).toBe(2);
+  });
+});
+
+describe("routing by room", () => {
+  it("the invitee's answer for the call ID in another room is ignored; in the call's room it is taken", async () => {
+    const ffmpeg = resolveFfmpeg();
+    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
+    const camera: CameraConfig = { name: "cam", url: "demo://clock", description: undefined, maxWidth: 160, maxHeight: 120, maxFps: 5, audio: false, keepWarm: false, hwaccel: "none", ring: undefined };
+    const hub = new CameraHub([camera], ffmpeg.path, log, 0);
+    const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
+    const manager = new CallManager(
+      hub,
+      new TurnCredentials(() => Promise.resolve({}), log),
+      (roomId, type, content) => {
+        sent.push({ roomId, type, content });
+        return Promise.resolve();
+      },
+      { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
+      log,
+    );
+    cleanups.push(() => hub.stopAll());
+    cleanups.push(() => manager.hangupAll());
+    const session = await manager.placeCall(ROOM, ALICE, "cam");
+    expect(session.state).toBe(CallState.Ringing);
+    const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
+    const answer = { call_id: session.callId, version: "1", party_id: "ALICEDEVICE", answer: { type: "answer", sdp: await answerTo(offer.sdp) } };
+    const ctx = { botUserId: "@bot:example.org", senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
+    manager.handleEvent({ roomId: "!elsewhere:example.org", sender: ALICE, type: "m.call.answer", content: answer, ageMs: 0 }, ctx);
+    expect(session.state).toBe(CallState.Ringing);
+    manager.handleEvent({ roomId: ROOM, sender: ALICE, type: "m.call.answer", content: answer, ageMs: 0 }, ctx);
+    expect(session.state).toBe(CallState.Connecting);
+  });
+});
