@@ -78,7 +78,7 @@ export const webhookSchema = z
     token: z.string().min(16, "must be at least 16 characters").optional(),
     /** Read the token from this file instead. */
     tokenFile: z.string().min(1).optional(),
-    /** Requests allowed per client address: a burst, refilled at perMinute. Four times that for everyone together. */
+    /** Requests without the right token, per client address (IPv6 per /64): a burst, refilled at perMinute. Authenticated requests: four times that, everyone together. */
     rateLimit: z
       .object({ burst: z.number().int().min(1).max(1000).default(10), perMinute: z.number().int().min(1).max(6000).default(20) })
       .strict()
