@@ -87,15 +87,25 @@ export const webhookSchema = z
   .strict()
   .refine((w) => (w.token === undefined) !== (w.tokenFile === undefined), { message: "give exactly one of token or tokenFile", path: ["token"] });
 
+const PRESS_LIMIT_DEFAULT = { burst: 4, perMinute: 4 };
+
 /** Top level `triggers`: how presses arrive. */
 export const triggersSchema = z
   .object({
     /** POST /ring/<camera> on the HTTP listener (needs http.listen). */
     webhook: webhookSchema.optional(),
     mqtt: mqttSchema.optional(),
+    /**
+     * Presses that ring (past the debounce), from every trigger together: per camera a burst refilled at perMinute,
+     * four times that for all cameras. The default matches the default debounce (one ring per 15 s).
+     */
+    pressLimit: z
+      .object({ burst: z.number().int().min(1).max(100).default(PRESS_LIMIT_DEFAULT.burst), perMinute: z.number().int().min(1).max(600).default(PRESS_LIMIT_DEFAULT.perMinute) })
+      .strict()
+      .default(PRESS_LIMIT_DEFAULT),
   })
   .strict()
-  .default({});
+  .default({ pressLimit: PRESS_LIMIT_DEFAULT });
 
 export type RingConfig = z.infer<typeof ringSchema>;
 export type TriggersConfig = z.infer<typeof triggersSchema>;

@@ -78,6 +78,8 @@ export class WebhookTrigger {
         return json(404, { error: "no such doorbell" });
       case "stopped":
         return json(503, { error: "stopping" });
+      case "limited":
+        return json(429, { error: "too many rings", camera });
       case "debounced":
         return json(200, { status: "debounced", camera });
       case "ringing":
