@@ -78,7 +78,7 @@ export const webhookSchema = z
     token: z.string().min(16, "must be at least 16 characters").optional(),
     /** Read the token from this file instead. */
     tokenFile: z.string().min(1).optional(),
-    /** Requests allowed per client address: a burst, refilled at perMinute. Four times that for everyone together. */
+    /** Requests without the right token, per client address (IPv6 per /64): a burst, refilled at perMinute. Authenticated requests: four times that, everyone together. */
     rateLimit: z
       .object({ burst: z.number().int().min(1).max(1000).default(10), perMinute: z.number().int().min(1).max(6000).default(20) })
       .strict()
@@ -87,15 +87,25 @@ export const webhookSchema = z
   .strict()
   .refine((w) => (w.token === undefined) !== (w.tokenFile === undefined), { message: "give exactly one of token or tokenFile", path: ["token"] });
 
+const PRESS_LIMIT_DEFAULT = { burst: 4, perMinute: 4 };
+
 /** Top level `triggers`: how presses arrive. */
 export const triggersSchema = z
   .object({
     /** POST /ring/<camera> on the HTTP listener (needs http.listen). */
     webhook: webhookSchema.optional(),
     mqtt: mqttSchema.optional(),
+    /**
+     * Presses that ring (past the debounce), from every trigger together: per camera a burst refilled at perMinute,
+     * four times that for all cameras. The default matches the default debounce (one ring per 15 s).
+     */
+    pressLimit: z
+      .object({ burst: z.number().int().min(1).max(100).default(PRESS_LIMIT_DEFAULT.burst), perMinute: z.number().int().min(1).max(600).default(PRESS_LIMIT_DEFAULT.perMinute) })
+      .strict()
+      .default(PRESS_LIMIT_DEFAULT),
   })
   .strict()
-  .default({});
+  .default({ pressLimit: PRESS_LIMIT_DEFAULT });
 
 export type RingConfig = z.infer<typeof ringSchema>;
 export type TriggersConfig = z.infer<typeof triggersSchema>;

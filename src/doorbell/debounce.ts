@@ -6,6 +6,12 @@ export class Debouncer {
 
   constructor(private readonly now: Clock = Date.now) {}
 
+  /** Whether a press of `key` now would be outside its window (starts nothing). */
+  ready(key: string, windowMs: number): boolean {
+    const last = this.lastFired.get(key);
+    return last === undefined || this.now() - last >= windowMs;
+  }
+
   /** True when a press of `key` should ring (and starts its window); false inside the window. */
   fire(key: string, windowMs: number): boolean {
     const t = this.now();

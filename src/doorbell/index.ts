@@ -61,6 +61,7 @@ export function startDoorbell(ctx: DoorbellContext): Promise<Doorbell> {
     snapshots,
     cameras: config.cameras,
     inviteLifetimeMs: config.calls.inviteLifetimeMs,
+    pressLimit: config.triggers.pressLimit,
     log,
   });
   const press = (camera: string, source: string): PressResult => policy.press(camera, source);

@@ -78,7 +78,8 @@ export class MqttTrigger {
     }
     for (const camera of result.cameras) {
       const outcome = this.press(camera, "mqtt");
-      this.log.info({ camera, topic: shortTopic, outcome }, "doorbell pressed over MQTT");
+      // Only a press that rings is worth an info line: the ring policy already said why the others did not ring.
+      this.log[outcome === "ringing" ? "info" : "debug"]({ camera, topic: shortTopic, outcome }, "doorbell pressed over MQTT");
     }
   }
 

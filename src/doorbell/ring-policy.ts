@@ -1,14 +1,21 @@
-/** Doorbell presses to rings: per camera, presses within the debounce window ring once; each press that rings is a RingRound. */
+/**
+ * Doorbell presses to rings: per camera, presses within the debounce window ring once; each press that rings is a
+ * RingRound. Presses that would ring are also limited, from every source together (MQTT and the webhook): per camera
+ * and for all cameras (`triggers.pressLimit`), and by the rounds in progress at once. Anyone who can publish to a
+ * rule's topic can press; without these limits a debounce of 0 let them start a round (and a snapshot) per message.
+ */
 import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallManager } from "../call/manager.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { Debouncer } from "./debounce.ts";
+import { LogOnce } from "./log-once.ts";
+import { RateLimiter } from "./rate-limit.ts";
 import type { DmRooms } from "./dm-rooms.ts";
 import { RingRound } from "./ring-round.ts";
 import type { Snapshotter } from "./snapshot.ts";
 
-export type PressResult = "ringing" | "debounced" | "not_a_doorbell" | "stopped";
+export type PressResult = "ringing" | "debounced" | "limited" | "not_a_doorbell" | "stopped";
 
 export interface RingPolicyDeps {
   client: MatrixClient;
@@ -17,17 +24,29 @@ export interface RingPolicyDeps {
   snapshots: Snapshotter;
   cameras: readonly CameraConfig[];
   inviteLifetimeMs: number;
+  /** Rings per camera: a burst, refilled at perMinute; four times that for all cameras together. */
+  pressLimit: { burst: number; perMinute: number };
   log: Logger;
 }
 
 const STOP_WAIT_MS = 5_000;
+/**
+ * Rounds in progress at once, all cameras together. A round lives for the invite lifetime (60 s by default) and
+ * posts into every rung chat; more than this at once is a flood, not visitors.
+ */
+export const MAX_ACTIVE_ROUNDS = 16;
 
 export class RingPolicy {
   private readonly debouncer = new Debouncer();
+  private readonly limiter: RateLimiter;
+  private readonly logOnce: LogOnce;
   private readonly rounds = new Map<RingRound, Promise<void>>();
   private stopped = false;
 
-  constructor(private readonly deps: RingPolicyDeps) {}
+  constructor(private readonly deps: RingPolicyDeps) {
+    this.limiter = new RateLimiter(deps.pressLimit);
+    this.logOnce = new LogOnce(deps.log);
+  }
 
   /** The cameras a press can ring (those with `ring`). */
   doorbells(): Set<string> {
@@ -41,10 +60,22 @@ export class RingPolicy {
     if (cam === undefined || ring === undefined) return "not_a_doorbell";
     if (this.stopped) return "stopped";
     const log = this.deps.log.child({ camera, source });
-    if (!this.debouncer.fire(camera, ring.debounceMs)) {
+    if (!this.debouncer.ready(camera, ring.debounceMs)) {
       log.info({ debounceMs: ring.debounceMs }, "doorbell pressed again within the debounce window: not ringing again");
       return "debounced";
     }
+    // Checked after the debounce, so presses it swallows cost nothing; before it starts a window, so a press
+    // refused here does not make the next one debounced.
+    if (this.rounds.size >= MAX_ACTIVE_ROUNDS) {
+      this.logOnce.warn(`rounds ${camera}`, { camera, source, rounds: this.rounds.size }, "doorbell pressed while too many rings are in progress: not ringing");
+      return "limited";
+    }
+    const limit = this.limiter.check(camera);
+    if (!limit.ok) {
+      this.logOnce.warn(`rate ${camera}`, { camera, source, retryAfterMs: limit.retryAfterMs, ...this.deps.pressLimit }, "doorbell pressed too often: not ringing (triggers.pressLimit)");
+      return "limited";
+    }
+    this.debouncer.fire(camera, ring.debounceMs);
     log.info({ users: ring.users.length }, "doorbell pressed: ringing");
     const round = new RingRound(
       {

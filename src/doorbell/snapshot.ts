@@ -6,6 +6,7 @@ import type { CameraConfig } from "../config/load.ts";
 import { inputArgs } from "../media/ffmpeg-args.ts";
 import { FfmpegProcess } from "../media/ffmpeg-process.ts";
 import type { Logger } from "../util/logger.ts";
+import { LogOnce } from "./log-once.ts";
 
 export interface JpegSize {
   width: number;
@@ -54,19 +55,46 @@ export interface SnapshotOptions {
   maxBytes?: number;
 }
 
+/**
+ * Snapshot processes at once, all cameras together. Each is one ffmpeg decoding a camera's stream for up to 10 s; a
+ * home has a few doorbells, and a flood of presses must not become a flood of processes.
+ */
+export const MAX_SNAPSHOTS_IN_FLIGHT = 4;
+
 export class Snapshotter {
   private readonly running = new Set<FfmpegProcess>();
+  /** Per camera, the snapshot being taken: presses that come while it runs share it. */
+  private readonly inFlight = new Map<string, Promise<Buffer | undefined>>();
+  private readonly logOnce: LogOnce;
   private stopped = false;
 
   constructor(
     private readonly ffmpegPath: string,
     private readonly log: Logger,
     private readonly opts: SnapshotOptions = {},
-  ) {}
+  ) {
+    this.logOnce = new LogOnce(log);
+  }
 
-  /** The JPEG, or undefined (logged) when the camera gave none in time. */
-  async take(camera: CameraConfig): Promise<Buffer | undefined> {
-    if (this.stopped) return undefined;
+  /**
+   * The JPEG, or undefined (logged) when the camera gave none in time. One ffmpeg per camera at a time (a second
+   * press while it runs gets the same picture), and at most MAX_SNAPSHOTS_IN_FLIGHT for all cameras: past that,
+   * a round goes without a picture.
+   */
+  take(camera: CameraConfig): Promise<Buffer | undefined> {
+    if (this.stopped) return Promise.resolve(undefined);
+    const running = this.inFlight.get(camera.name);
+    if (running !== undefined) return running;
+    if (this.inFlight.size >= MAX_SNAPSHOTS_IN_FLIGHT) {
+      this.logOnce.warn("busy", { camera: camera.name, inFlight: this.inFlight.size }, "no snapshot: too many snapshots being taken");
+      return Promise.resolve(undefined);
+    }
+    const taking = this.run(camera).finally(() => this.inFlight.delete(camera.name));
+    this.inFlight.set(camera.name, taking);
+    return taking;
+  }
+
+  private async run(camera: CameraConfig): Promise<Buffer | undefined> {
     const log = this.log.child({ camera: camera.name });
     const timeoutMs = this.opts.timeoutMs ?? 10_000;
     const maxBytes = this.opts.maxBytes ?? 16 * 1024 * 1024;

@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { LogOnce } from "../doorbell/log-once.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+
+/** Open connections at most; a small home bot has a handful (a doorbell, Home Assistant, a Prometheus scraper). */
+export const MAX_CONNECTIONS = 256;
 
 export interface HttpRequest {
   method: string;
@@ -38,8 +42,11 @@ export class BodyTooLargeError extends Error {}
 export class HttpServer {
   private readonly routes: Route[] = [];
   private server: Server | undefined;
+  private readonly errors: LogOnce;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    this.errors = new LogOnce(log);
+  }
 
   route(method: string, path: string, handler: HttpHandler, maxBodyBytes = 0): void {
     this.routes.push({ method: method.toUpperCase(), path, maxBodyBytes, handler });
@@ -48,11 +55,13 @@ export class HttpServer {
   /** Listens on "host:port" (port 0 picks a free one); resolves with the bound address. */
   async listen(address: string): Promise<{ host: string; port: number }> {
     const { host, port } = parseListen(address);
-    const server = createServer((req, res) => {
+    // Node checks these timeouts only every connectionsCheckingInterval (default 30 s): a socket that never finished
+    // its headers lived ~30 s instead of 5. Checked every second, it is closed after 5-6 s.
+    const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
       void this.handle(req, res);
     });
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
+    // Sockets past this are closed at once: a flood of idle connections cannot use up the bot's file descriptors.
+    server.maxConnections = MAX_CONNECTIONS;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -60,6 +69,11 @@ export class HttpServer {
         server.off("error", reject);
         resolve();
       });
+    });
+    // Node emits accept failures here for as long as the server runs; without a listener each would be an
+    // uncaught exception that ends the bot. They are logged and the server goes on.
+    server.on("error", (err: NodeJS.ErrnoException) => {
+      this.errors.warn(`error ${err.code ?? err.name}`, { err: errorMessage(err) }, "HTTP listener error");
     });
     const bound = server.address() as AddressInfo;
     this.log.info({ host: bound.address, port: bound.port }, "HTTP listener started");

@@ -125,6 +125,8 @@ beforeAll(async () => {
       "http:",
       "  listen: 127.0.0.1:0",
       "triggers:",
+      // This file presses mqttcam about ten times in a minute or two.
+      "  pressLimit: { burst: 30, perMinute: 60 }",
       "  webhook:",
       "    token: ${WEBHOOK_TOKEN}",
       "    rateLimit: { burst: 30, perMinute: 60 }",

@@ -66,7 +66,7 @@ describe("parseConfig: a valid configuration", () => {
       calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 },
       media: { ffmpegPath: undefined, idleStopMs: 10_000 },
       http: {},
-      triggers: {},
+      triggers: { pressLimit: { burst: 4, perMinute: 4 } },
       dataDir: path.resolve("/srv/mcc", "data"),
       logLevel: "info",
     });

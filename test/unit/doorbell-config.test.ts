@@ -31,7 +31,7 @@ describe("doorbell configuration", () => {
   it("fills the ring defaults: 15 s debounce, snapshot on", () => {
     const parsed = parseConfig(config(), { env: {} });
     expect(parsed.cameras[0]?.ring).toEqual({ users: ["@alice:example.org"], debounceMs: 15_000, snapshot: true });
-    expect(parsed.triggers).toEqual({});
+    expect(parsed.triggers).toEqual({ pressLimit: { burst: 4, perMinute: 4 } });
   });
 
   it("reads the webhook token and the MQTT password from files", () => {

@@ -81,6 +81,18 @@ describe("Debouncer", () => {
     expect(d.fire("frontdoor", 15_000)).toBe(true);
     expect(d.fire("frontdoor", 0)).toBe(true);
   });
+
+  it("ready() looks without starting a window", () => {
+    const clock = { now: 0 };
+    const d = new Debouncer(() => clock.now);
+    expect(d.ready("frontdoor", 15_000)).toBe(true);
+    expect(d.ready("frontdoor", 15_000)).toBe(true);
+    expect(d.fire("frontdoor", 15_000)).toBe(true);
+    clock.now = 14_999;
+    expect(d.ready("frontdoor", 15_000)).toBe(false);
+    clock.now = 15_000;
+    expect(d.ready("frontdoor", 15_000)).toBe(true);
+  });
 });
 
 describe("LogOnce", () => {
