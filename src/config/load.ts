@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { AccessList, CameraAccess } from "../matrix/access.ts";
 import { resolveTriggers } from "./doorbell-schema.ts";
+import { registerConfigSecrets } from "./secrets.ts";
 import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";
 
 /** A configuration problem, always naming the key (`cameras[0].url`) and what is wrong. */
@@ -19,7 +20,7 @@ export class ConfigError extends Error {
 
 export interface CameraConfig {
   name: string;
-  /** The resolved camera URL. May contain credentials: never log it, use redactUrl(). */
+  /** The resolved camera URL. May contain credentials: never log it, use urlLabel() (its parts are also redacted by value). */
   url: string;
   description: string | undefined;
   maxWidth: number;
@@ -143,7 +144,7 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
   checkCameraAccess(raw, access, problems);
   if (problems.length > 0) throw new ConfigError(problems, file);
 
-  return {
+  const config: Config = {
     homeserver: { url: hs.url.replace(/\/+$/, ""), accessToken, user: hs.user, password, deviceName: hs.deviceName },
     allowedUsers: raw.allowedUsers,
     cameras,
@@ -154,6 +155,9 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     dataDir: path.resolve(baseDir, raw.dataDir),
     logLevel: raw.logLevel,
   };
+  // Before anything can log them: every later log line and doctor report is scrubbed of these values.
+  registerConfigSecrets(config);
+  return config;
 }
 
 /** MCC_ACCESS_TOKEN and MCC_PASSWORD fill in the secrets when the file leaves them out. */

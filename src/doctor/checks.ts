@@ -3,9 +3,10 @@ import { spawn } from "node:child_process";
 import { connect } from "mqtt";
 import { z } from "zod";
 import type { CameraConfig, Config } from "../config/load.ts";
+import { childEnv } from "../media/child-env.ts";
 import { resolveFfmpeg, resolveFfprobe, type FfmpegBinary } from "../media/ffmpeg-path.ts";
 import { loadBotSdk } from "../matrix/sdk.ts";
-import { errorMessage, redactUrl } from "../util/logger.ts";
+import { errorMessage, redactUrl, urlLabel } from "../util/logger.ts";
 
 export type Status = "pass" | "warn" | "fail";
 
@@ -122,7 +123,7 @@ export function checkEncryption(): CheckResult {
 
 function run(file: string, args: string[], timeoutMs = TIMEOUT_MS): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], shell: false });
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], shell: false, env: childEnv() });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
@@ -169,13 +170,13 @@ export async function checkCamera(camera: CameraConfig, ffmpeg: FfmpegBinary | u
   const video = parsed?.success ? parsed.data.streams.find((s) => s.codec_type === "video") : undefined;
   if (out.code !== 0 || !video) {
     const why = errorMessage(out.stderr.trim().split("\n").at(-1) ?? `exit ${String(out.code)}`);
-    return { name, status: "fail", detail: `${redactUrl(camera.url)} not readable after ${took} ms: ${why}`, fix: "check the camera's address, port, path, user and password (open the URL in VLC), and that RTSP over TCP is allowed" };
+    return { name, status: "fail", detail: `${urlLabel(camera.url)} not readable after ${took} ms: ${why}`, fix: "check the camera's address, port, path, user and password (open the URL in VLC), and that RTSP over TCP is allowed" };
   }
   const audio = parsed?.success ? parsed.data.streams.find((s) => s.codec_type === "audio") : undefined;
   return {
     name,
     status: "pass",
-    detail: `${redactUrl(camera.url)} in ${took} ms: ${video.codec_name ?? "?"} ${video.width ?? "?"}x${video.height ?? "?"}, audio ${audio ? (audio.codec_name ?? "yes") : "none"}`,
+    detail: `${urlLabel(camera.url)} in ${took} ms: ${video.codec_name ?? "?"} ${video.width ?? "?"}x${video.height ?? "?"}, audio ${audio ? (audio.codec_name ?? "yes") : "none"}`,
   };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { addSecret } from "../util/redact.ts";
 import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
 import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
 import { checkListen } from "./listen.ts";
@@ -12,7 +13,9 @@ function tokenOf(config: Config): string | undefined {
   if (!existsSync(saved)) return undefined;
   try {
     const parsed = z.object({ accessToken: z.string() }).loose().safeParse(JSON.parse(readFileSync(saved, "utf8")));
-    return parsed.success ? parsed.data.accessToken : undefined;
+    if (!parsed.success) return undefined;
+    addSecret(parsed.data.accessToken);
+    return parsed.data.accessToken;
   } catch {
     return undefined; // unreadable saved login: the bot would log in again
   }

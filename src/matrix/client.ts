@@ -3,7 +3,7 @@ import path from "node:path";
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import type { Config } from "../config/load.ts";
-import { redactSecrets, redactUrl, type Logger } from "../util/logger.ts";
+import { addSecret, redactSecrets, redactUrl, type Logger } from "../util/logger.ts";
 import { quickSyncClient } from "./quick-sync.ts";
 import { loadBotSdk } from "./sdk.ts";
 
@@ -122,6 +122,8 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
     }
   }
 
+  // A saved or freshly issued token is a secret the configuration did not know: redacted by value from now on.
+  addSecret(token);
   const storage = new sdk.SimpleFsStorageProvider(path.join(config.dataDir, "bot-state.json"));
   // StoreType is a const enum of a package that may be the stand-in; its only member, Sqlite, is 0.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment

@@ -141,7 +141,18 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.process = undefined;
     if (proc) await proc.stop();
     this.foldSplitterCounts();
+    // Again: a start() during the wait owns the pipeline now; otherwise nothing may be left running (the pipe
+    // handlers ignore a process that is no longer current, this is the second line of defence).
+    if (!this.isWanted()) {
+      this.clearTimers();
+      this.sound.stop();
+    }
     this.setState("stopped");
+  }
+
+  /** A method, not the field: TypeScript keeps the field narrowed to false across stop()'s await. */
+  private isWanted(): boolean {
+    return this.wanted;
   }
 
   private setState(state: PipelineState): void {
@@ -221,7 +232,10 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       this.log.error({ err: String(err) }, "could not start ffmpeg");
       return;
     }
+    // Data from a process that is no longer current (being stopped, replaced) is dropped: it would restart the
+    // sound's 10 ms timer or the stall timer of a stopped pipeline.
     pipes.video.on("data", (chunk: Buffer) => {
+      if (this.process !== proc) return;
       if (this.splitter) {
         this.splitter.push(chunk);
       } else if (earlyBytes < MAX_EARLY_BYTES) {
@@ -230,6 +244,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       }
     });
     pipes.audio?.on("data", (chunk: Buffer) => {
+      if (this.process !== proc) return;
       this.sound.push(chunk);
     });
   }

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import { childEnv } from "./child-env.ts";
 
 export interface FfmpegBinary {
   path: string;
@@ -40,7 +41,7 @@ function fromPath(name: string): string | undefined {
 }
 
 function versionOf(file: string): string | undefined {
-  const out = spawnSync(file, ["-hide_banner", "-version"], { encoding: "utf8", timeout: 10_000 });
+  const out = spawnSync(file, ["-hide_banner", "-version"], { encoding: "utf8", timeout: 10_000, env: childEnv() });
   if (out.status !== 0) return undefined;
   return out.stdout.split("\n")[0]?.trim();
 }

@@ -2,6 +2,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { Readable } from "node:stream";
 import { redactSecrets, type Logger } from "../util/logger.ts";
+import { MAX_LINE_CHARS } from "../util/redact.ts";
+import { childEnv } from "./child-env.ts";
+
+/**
+ * stderr held while waiting for a line's end. A longer run without a newline is cut: its first part is kept as
+ * the line (then cut to MAX_LINE_CHARS after redaction), the rest up to the next newline is dropped.
+ */
+const MAX_PENDING_CHARS = 8192;
 
 export interface FfmpegExit {
   code: number | null;
@@ -31,6 +39,13 @@ export function liveFfmpegCount(): number {
   return live.size;
 }
 
+/** SIGKILL to every live ffmpeg (own process groups, so nothing else ends them): for the process's 'exit' hook. */
+export function killAllFfmpeg(): number {
+  let killed = 0;
+  for (const proc of live) if (proc.kill()) killed++;
+  return killed;
+}
+
 /**
  * The one owner of one ffmpeg process: starts it without a shell, reads its stderr line by line
  * (credentials redacted), and ends it with `q`, then SIGTERM, then SIGKILL.
@@ -58,34 +73,52 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
     if (this.child) throw new Error("ffmpeg already started");
     const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe", ...Array<"pipe">(this.extraOutputs).fill("pipe")];
     // Its own process group: a Ctrl-C at the terminal reaches the bot, which ends ffmpeg itself.
-    const child = spawn(this.binary, this.args, { stdio, shell: false, detached: true });
+    // Only the environment ffmpeg needs (child-env.ts): never the bot's tokens and passwords.
+    const child = spawn(this.binary, this.args, { stdio, shell: false, detached: true, env: childEnv() });
     this.child = child;
     live.add(this);
     this.log.debug({ pid: child.pid }, "ffmpeg started");
 
     this.exited = new Promise<FfmpegExit>((resolve) => {
-      child.once("exit", (code, signal) => {
+      let settled = false;
+      const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (settled) return;
+        settled = true;
         live.delete(this);
         const exit = { code, signal, requested: this.stopRequested, lastLines: [...this.lastLines] };
         resolve(exit);
         this.emit("exit", exit);
+      };
+      child.once("exit", settle);
+      // A spawn that fails (ENOENT, EAGAIN) emits 'error' and 'close', never 'exit': without these it never
+      // settled, so stop() and the pipeline's retry waited for ever.
+      child.once("close", settle);
+      child.once("error", (err) => {
+        this.log.error({ err: err.message }, "ffmpeg could not be started");
+        if (child.pid === undefined) settle(child.exitCode ?? -1, null);
       });
-    });
-    child.once("error", (err) => {
-      this.log.error({ err: err.message }, "ffmpeg could not be started");
     });
     child.stdin?.on("error", () => {
       // ffmpeg may exit before it reads the `q`; a closed stdin is expected then.
     });
 
     let pending = "";
+    /** Dropping the rest of an over-long line, up to its newline. */
+    let skipping = false;
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (data: string) => {
       pending += data;
-      let nl: number;
-      while ((nl = pending.search(/[\r\n]/)) >= 0) {
-        const line = redactSecrets(pending.slice(0, nl)).trim();
-        pending = pending.slice(nl + 1);
+      for (;;) {
+        const nl = pending.search(/[\r\n]/);
+        if (nl < 0 && pending.length <= MAX_PENDING_CHARS) break;
+        const end = nl < 0 ? MAX_PENDING_CHARS : nl;
+        const raw = pending.slice(0, end);
+        pending = pending.slice(nl < 0 ? end : end + 1);
+        const wasSkipping = skipping;
+        skipping = nl < 0;
+        if (wasSkipping) continue;
+        // Redacted whole (linear, see redact.ts), then cut: a cut before redaction could leave half a password.
+        const line = redactSecrets(raw, MAX_LINE_CHARS).trim();
         if (line === "") continue;
         if (isProgressLine(line)) {
           this.emit("progress", line);
@@ -103,12 +136,19 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
     return { video, audio: fd3 instanceof Readable ? fd3 : undefined };
   }
 
+  /** SIGKILL now, if it still runs; true when a signal was sent. */
+  kill(): boolean {
+    const child = this.child;
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+    return child.kill("SIGKILL");
+  }
+
   /** Ends the process: `q` on stdin, SIGTERM after `graceMs`, SIGKILL after as long again. Idempotent. */
   async stop(graceMs = 1000): Promise<FfmpegExit | undefined> {
     const child = this.child;
     const exited = this.exited;
     if (!child || !exited) return undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return exited;
     this.stopRequested = true;
     if (child.stdin?.writable) child.stdin.end("q");
     const term = setTimeout(() => child.kill("SIGTERM"), graceMs);

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { childEnv } from "./child-env.ts";
 
 /** The offline picture's background: RGB grey 0x28, which is luma 50 in limited-range BT.601 I420. */
 const OFFLINE_GREY = "0x282828";
@@ -23,7 +24,7 @@ export function renderOfflineFrame(ffmpegPath: string, width: number, height: nu
   const filter = `drawtext=text='${text.replace(/[^A-Za-z0-9 .-]/g, "")}':fontcolor=white:fontsize=${fontsize}:x=(w-text_w)/2:y=(h-text_h)/2`;
   const args = ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `color=c=${OFFLINE_GREY}:s=${width}x${height}:d=1`, "-vf", filter, "-frames:v", "1", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"];
   return new Promise((resolve) => {
-    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "ignore"], shell: false });
+    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "ignore"], shell: false, env: childEnv() });
     const out = Buffer.alloc(size);
     let filled = 0;
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

@@ -1,10 +1,13 @@
 import { pino, type Logger } from "pino";
+import { redactSecrets } from "./redact.ts";
 
 export type { Logger } from "pino";
+export { addSecret, redactSecrets, redactUrl, urlLabel } from "./redact.ts";
 
 /**
- * Paths pino blanks wherever they appear in a logged object. Strings that may carry a secret
- * (camera URLs) are passed through {@link redactUrl} before they are logged at all.
+ * Paths pino blanks wherever they appear in a logged object. Beyond these, every line pino writes passes
+ * through redactSecrets (its stream hook): the secret values of the configuration and URL credentials are
+ * replaced whatever field or message they are in.
  */
 const REDACT_PATHS = [
   "accessToken",
@@ -31,24 +34,18 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env["LOG_LEVEL"] ?? "info";
-  const base = { level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { app: "matrix-camera-call" } };
+  const base = {
+    level,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    base: { app: "matrix-camera-call" },
+    hooks: { streamWrite: (line: string) => redactSecrets(line) },
+  };
   if (opts.destination) return pino(base, opts.destination);
   const pretty = opts.pretty ?? (process.stdout.isTTY && process.env["LOG_FORMAT"] !== "json");
   if (pretty) {
     return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss.l" } } });
   }
   return pino(base);
-}
-
-/** Removes user info (user:password@) from a URL-like string so it can be logged. */
-export function redactUrl(url: string): string {
-  // Greedy up to the last "@" before the path: a password may itself contain "@" (as ffmpeg reads it).
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/i, "$1***@");
-}
-
-/** Removes the user info of every URL inside a text (ffmpeg prints the input URL it opens). */
-export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s'"]*@/gi, "$1***@");
 }
 
 /** Turns anything thrown into a message that is safe to log (camera URLs redacted). */
