@@ -12,6 +12,8 @@ import { matchMessage, subscriptionFilters, type CompiledRule } from "./mqtt-rul
 import type { PressResult } from "./ring-policy.ts";
 
 const RECONNECT_MS = 5_000;
+/** The largest MQTT packet the broker may send the bot: a press is a few bytes, a Frigate event a few KiB. */
+export const MAX_PACKET_BYTES = 65_536;
 
 export class MqttTrigger {
   private client: MqttClient | undefined;
@@ -36,6 +38,11 @@ export class MqttTrigger {
       connectTimeout: 10_000,
       clean: true,
       resubscribe: false,
+      // MQTT 5, so the broker can be told the largest packet the bot takes (Debian's mosquitto 2.0 drops larger
+      // messages for this client). Under 3.1.1 mqtt-packet buffered a publish of up to 256 MB before the rules'
+      // 64 KiB payload check could refuse it.
+      protocolVersion: 5,
+      properties: { maximumPacketSize: MAX_PACKET_BYTES },
       ...(this.config.username !== undefined ? { username: this.config.username } : {}),
       ...(this.config.password !== undefined ? { password: this.config.password } : {}),
     };
