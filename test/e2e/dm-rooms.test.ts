@@ -3,13 +3,15 @@
  * the rung users: m.direct is only written after a good read (a failed read used to write back {} plus one room, wiping
  * everyone else's direct chats), a chat the user declined is left, and new chats per user are limited.
  */
-import { MatrixClient, MatrixError } from "matrix-bot-sdk";
+import type { MatrixClient } from "matrix-bot-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DmRooms } from "../../src/doorbell/dm-rooms.ts";
 import { AccessList } from "../../src/matrix/access.ts";
+import { loadBotSdk } from "../../src/matrix/sdk.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 
+const { MatrixClient: BotClient, MatrixError } = loadBotSdk().sdk;
 let synapse: SynapseHandle;
 let bot: RegisteredUser;
 let botClient: MatrixClient;
@@ -20,7 +22,7 @@ beforeAll(async () => {
   synapse = await startSynapse();
   bot = await synapse.registerUser("dmbot");
   for (const name of ["alice", "bob", "carol", "dave"] as const) users[name] = await synapse.registerUser(name);
-  botClient = new MatrixClient(synapse.baseUrl, bot.accessToken);
+  botClient = new BotClient(synapse.baseUrl, bot.accessToken);
   dms = new DmRooms(botClient, bot.userId, new AccessList(Object.values(users).map((u) => u.userId)), createLogger({ level: "silent" }));
 }, 180_000);
 
@@ -66,7 +68,7 @@ describe("DmRooms", () => {
   });
 
   it("leaves a direct chat the user declined, and makes at most 3 new ones per user before waiting", async () => {
-    const alice = new MatrixClient(synapse.baseUrl, users.alice.accessToken);
+    const alice = new BotClient(synapse.baseUrl, users.alice.accessToken);
     const created: string[] = [];
     for (let i = 0; i < 5; i++) {
       const room = await press(users.alice);
