@@ -55,6 +55,28 @@ export const homeAssistantSchema = z
   })
   .strict();
 
+const PEM = z.string().min(1).max(65_536);
+
+/** TLS for mqtts:// and wss:// brokers: the broker's CA (a self-signed broker), a client certificate. */
+export const mqttTlsSchema = z
+  .object({
+    /** PEM of the CA that signed the broker's certificate, or caFile: a file holding it. Default: the system's CAs. */
+    ca: PEM.optional(),
+    caFile: z.string().min(1).optional(),
+    /** A client certificate and its private key (PEM), or certFile/keyFile. */
+    cert: PEM.optional(),
+    certFile: z.string().min(1).optional(),
+    key: PEM.optional(),
+    keyFile: z.string().min(1).optional(),
+    /** false accepts any broker certificate: anyone on the path can then read the password and send presses. */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict()
+  .refine((t) => !(t.ca !== undefined && t.caFile !== undefined), { message: "give ca or caFile, not both", path: ["ca"] })
+  .refine((t) => !(t.cert !== undefined && t.certFile !== undefined), { message: "give cert or certFile, not both", path: ["cert"] })
+  .refine((t) => !(t.key !== undefined && t.keyFile !== undefined), { message: "give key or keyFile, not both", path: ["key"] })
+  .refine((t) => (t.cert ?? t.certFile) === undefined === ((t.key ?? t.keyFile) === undefined), { message: "a client certificate needs its key, and a key its certificate", path: ["cert"] });
+
 export const mqttSchema = z
   .object({
     /** Broker URL: mqtt://host:1883, mqtts://host:8883, ws:// or wss://. */
@@ -65,6 +87,7 @@ export const mqttSchema = z
     passwordFile: z.string().min(1).optional(),
     /** Client ID; default matrix-camera-call-<random>. */
     clientId: z.string().min(1).max(64).optional(),
+    tls: mqttTlsSchema.optional(),
     rules: z.array(mqttRuleSchema).default([]),
     frigate: frigateSchema.optional(),
     homeAssistant: homeAssistantSchema.optional(),
@@ -110,6 +133,7 @@ export const triggersSchema = z
 export type RingConfig = z.infer<typeof ringSchema>;
 export type TriggersConfig = z.infer<typeof triggersSchema>;
 export type MqttConfig = z.infer<typeof mqttSchema>;
+export type MqttTlsConfig = z.infer<typeof mqttTlsSchema>;
 export type MqttRuleConfig = z.infer<typeof mqttRuleSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 
@@ -152,12 +176,25 @@ export function resolveTriggers(
       doorbell(rule.camera, `triggers.mqtt.rules[${i}].camera`);
     });
     for (const [frigateName, name] of Object.entries(mqtt.frigate?.cameraMap ?? {})) doorbell(name, `triggers.mqtt.frigate.cameraMap.${frigateName}`);
+    const resolved = { ...mqtt };
     if (mqtt.passwordFile !== undefined) {
       const password = readSecret(mqtt.passwordFile, "triggers.mqtt.passwordFile");
-      const resolved = { ...mqtt };
       delete resolved.passwordFile;
-      out.mqtt = { ...resolved, ...(password !== undefined ? { password } : {}) };
+      if (password !== undefined) resolved.password = password;
     }
+    if (mqtt.tls !== undefined) resolved.tls = resolveTls(mqtt.tls, readSecret);
+    out.mqtt = resolved;
+  }
+  return out;
+}
+
+/** The TLS files read into ca, cert and key (the file keys dropped). */
+function resolveTls(tls: MqttTlsConfig, readSecret: (file: string, key: string) => string | undefined): MqttTlsConfig {
+  const out: MqttTlsConfig = { rejectUnauthorized: tls.rejectUnauthorized };
+  for (const part of ["ca", "cert", "key"] as const) {
+    const file = tls[`${part}File`];
+    const value = file !== undefined ? readSecret(file, `triggers.mqtt.tls.${part}File`) : tls[part];
+    if (value !== undefined) out[part] = value;
   }
   return out;
 }

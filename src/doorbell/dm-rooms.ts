@@ -8,17 +8,28 @@ import { z } from "zod";
 import type { AccessList } from "../matrix/access.ts";
 import { checkCallRoom } from "../matrix/rooms.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+import { LogOnce } from "./log-once.ts";
+import { KeyedBuckets } from "./rate-limit.ts";
 
-const directSchema = z.record(z.string(), z.array(z.string()).max(1000));
+const directSchema = z.record(z.string(), z.array(z.string()));
+const matrixErrorSchema = z.object({ errcode: z.string() }).loose();
 const memberSchema = z.object({ membership: z.string() }).loose();
 const memberEventSchema = z.object({ type: z.literal("m.room.member"), state_key: z.string(), content: memberSchema }).loose();
 
 /** The joined rooms looked at, at most, when searching for a direct chat (a bot in thousands of rooms stays fast). */
 const MAX_SCANNED_ROOMS = 300;
+/** A user's m.direct rooms looked at, newest first (each costs a request). */
+const MAX_DIRECT_CANDIDATES = 20;
 /** A join missed by sync (a gappy timeline) is still noticed by this poll. */
 const JOIN_POLL_MS = 5_000;
+/**
+ * New direct chats per user: 3, then one an hour. A user who declines every invite would otherwise get a new room
+ * and invite on every press, and the bot would pile up rooms.
+ */
+const CREATIONS = { burst: 3, perMinute: 1 / 60 };
 
-type RoomStatus = "ready" | "invited" | "unusable";
+/** "abandoned": only the bot is left, the user declined the invite or left (never to be used again). */
+type RoomStatus = "ready" | "invited" | "abandoned" | "unusable";
 
 interface JoinWaiter {
   roomId: string;
@@ -31,6 +42,8 @@ export class DmRooms {
   private readonly known = new Map<string, string>();
   private readonly creating = new Map<string, Promise<string | undefined>>();
   private readonly waiters = new Set<JoinWaiter>();
+  private readonly creations = new KeyedBuckets(CREATIONS);
+  private readonly logOnce: LogOnce;
   private stopped = false;
   private readonly onRoomEvent = (roomId: string, event: unknown): void => {
     const m = memberEventSchema.safeParse(event);
@@ -43,7 +56,9 @@ export class DmRooms {
     private readonly botUserId: string,
     private readonly access: AccessList,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.logOnce = new LogOnce(log);
+  }
 
   attach(): void {
     this.client.on("room.event", this.onRoomEvent);
@@ -77,26 +92,65 @@ export class DmRooms {
       if (check.ok) return check.callee === userId ? "ready" : "unusable";
       if (members.length !== 1 || members[0] !== this.botUserId) return "unusable";
       const state = memberSchema.safeParse(await this.client.getRoomStateEvent(roomId, "m.room.member", userId));
-      return state.success && state.data.membership === "invite" ? "invited" : "unusable";
+      if (!state.success) return "unusable";
+      const { membership } = state.data;
+      return membership === "invite" ? "invited" : membership === "leave" || membership === "ban" ? "abandoned" : "unusable";
     } catch {
+      // A network hiccup, or the user was never a member: nothing is certain, so nothing is left.
       return "unusable";
     }
   }
 
-  private async direct(): Promise<Record<string, string[]>> {
+  /**
+   * The bot's m.direct; {} when it has none yet, undefined when it could not be read (an error, or content this
+   * code does not understand). It is only ever written back after a good read: writing {} after a failed read
+   * wiped every other user's direct chats.
+   */
+  private async direct(): Promise<Record<string, string[]> | undefined> {
     try {
       const parsed = directSchema.safeParse(await this.client.getAccountData("m.direct"));
-      return parsed.success ? parsed.data : {};
-    } catch {
-      // M_NOT_FOUND: the bot has no m.direct yet.
-      return {};
+      if (parsed.success) return parsed.data;
+      this.logOnce.warn("m.direct unreadable", {}, "m.direct is not a map of user to rooms: not using or changing it");
+      return undefined;
+    } catch (err: unknown) {
+      if (matrixErrorSchema.safeParse(err).data?.errcode === "M_NOT_FOUND") return {};
+      this.logOnce.warn("m.direct failed", { err: errorMessage(err) }, "could not read m.direct");
+      return undefined;
+    }
+  }
+
+  /** Writes m.direct with `userId`'s rooms changed by `change`, when it can be read. */
+  private async updateDirect(userId: string, change: (rooms: string[]) => string[]): Promise<void> {
+    const direct = await this.direct();
+    if (direct === undefined) {
+      this.log.warn({ user: userId }, "m.direct not updated: it could not be read");
+      return;
+    }
+    const rooms = change(direct[userId] ?? []);
+    const next = Object.fromEntries(Object.entries(direct).filter(([user]) => user !== userId));
+    if (rooms.length > 0) next[userId] = rooms;
+    await this.client.setAccountData("m.direct", next).catch((err: unknown) => {
+      this.log.warn({ err: errorMessage(err) }, "could not update m.direct");
+    });
+  }
+
+  /** Leaves a direct chat the user declined or left: the bot alone in it can never ring there again. */
+  private async abandon(roomId: string, userId: string): Promise<void> {
+    if (this.known.get(userId) === roomId) this.known.delete(userId);
+    try {
+      await this.client.leaveRoom(roomId);
+      this.log.info({ room: roomId, user: userId }, "left a direct chat the user declined or left");
+      await this.updateDirect(userId, (rooms) => rooms.filter((r) => r !== roomId));
+    } catch (err: unknown) {
+      this.log.warn({ room: roomId, err: errorMessage(err) }, "could not leave an abandoned direct chat");
     }
   }
 
   /** A room that is (or is about to be, with the user invited) the direct chat of the bot and the user. */
   private async find(userId: string): Promise<{ roomId: string; status: "ready" | "invited" } | undefined> {
     const direct = await this.direct();
-    const candidates = [this.known.get(userId), ...(direct[userId] ?? []).slice().reverse()].filter((r): r is string => r !== undefined);
+    const listed = (direct?.[userId] ?? []).slice(-MAX_DIRECT_CANDIDATES).reverse();
+    const candidates = [this.known.get(userId), ...listed].filter((r): r is string => r !== undefined);
     let invited: string | undefined;
     for (const roomId of new Set(candidates)) {
       const status = await this.status(roomId, userId);
@@ -105,6 +159,7 @@ export class DmRooms {
         return { roomId, status };
       }
       if (status === "invited") invited ??= roomId;
+      if (status === "abandoned") await this.abandon(roomId, userId);
     }
     if (invited !== undefined) return { roomId: invited, status: "invited" };
     let joined: string[] = [];
@@ -134,16 +189,17 @@ export class DmRooms {
 
   private async create(userId: string): Promise<string | undefined> {
     if (this.stopped) return undefined;
+    const allowed = this.creations.check(userId);
+    if (!allowed.ok) {
+      this.logOnce.warn(`creations ${userId}`, { user: userId, retryAfterMs: allowed.retryAfterMs }, "not creating another direct chat for this user yet (they declined or left the last ones)");
+      return undefined;
+    }
     try {
       // No m.room.encryption in the initial state: the calls' signalling must be readable without E2EE.
       const roomId = await this.client.createRoom({ preset: "private_chat", is_direct: true, invite: [userId] });
       this.log.info({ room: roomId, user: userId }, "created a direct chat to ring in; waiting for the user to join");
       this.known.set(userId, roomId);
-      const direct = await this.direct();
-      direct[userId] = [...(direct[userId] ?? []).filter((r) => r !== roomId), roomId];
-      await this.client.setAccountData("m.direct", direct).catch((err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, "could not record the direct chat in m.direct");
-      });
+      await this.updateDirect(userId, (rooms) => [...rooms.filter((r) => r !== roomId), roomId]);
       return roomId;
     } catch (err: unknown) {
       this.log.error({ user: userId, err: errorMessage(err) }, "could not create a direct chat");
@@ -172,7 +228,7 @@ export class DmRooms {
       const check = (): void => {
         void this.status(roomId, userId).then((s) => {
           if (s === "ready") waiter.resolve(true);
-          else if (s === "unusable") waiter.resolve(false);
+          else if (s === "unusable" || s === "abandoned") waiter.resolve(false);
           else if (this.waiters.has(waiter)) poll = setTimeout(check, JOIN_POLL_MS);
         });
       };

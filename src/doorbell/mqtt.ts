@@ -12,6 +12,8 @@ import { matchMessage, subscriptionFilters, type CompiledRule } from "./mqtt-rul
 import type { PressResult } from "./ring-policy.ts";
 
 const RECONNECT_MS = 5_000;
+/** The largest MQTT packet the broker may send the bot: a press is a few bytes, a Frigate event a few KiB. */
+export const MAX_PACKET_BYTES = 65_536;
 
 export class MqttTrigger {
   private client: MqttClient | undefined;
@@ -30,16 +32,7 @@ export class MqttTrigger {
   }
 
   start(): void {
-    const options: IClientOptions = {
-      clientId: this.config.clientId ?? `matrix-camera-call-${randomBytes(4).toString("hex")}`,
-      reconnectPeriod: RECONNECT_MS,
-      connectTimeout: 10_000,
-      clean: true,
-      resubscribe: false,
-      ...(this.config.username !== undefined ? { username: this.config.username } : {}),
-      ...(this.config.password !== undefined ? { password: this.config.password } : {}),
-    };
-    const client = connect(this.config.url, options);
+    const client = connect(this.config.url, mqttClientOptions(this.config));
     this.client = client;
     const broker = redactUrl(this.config.url);
     client.on("connect", () => {
@@ -89,4 +82,28 @@ export class MqttTrigger {
     if (!client) return;
     await client.endAsync(true);
   }
+}
+
+/** The mqtt.js options of the bot's connection. */
+export function mqttClientOptions(config: MqttConfig): IClientOptions {
+  const tls = config.tls;
+  return {
+    clientId: config.clientId ?? `matrix-camera-call-${randomBytes(4).toString("hex")}`,
+    reconnectPeriod: RECONNECT_MS,
+    connectTimeout: 10_000,
+    clean: true,
+    resubscribe: false,
+    // MQTT 5, so the broker can be told the largest packet the bot takes (Debian's mosquitto 2.0 drops larger
+    // messages for this client). Under 3.1.1 mqtt-packet buffered a publish of up to 256 MB before the rules'
+    // 64 KiB payload check could refuse it.
+    protocolVersion: 5,
+    properties: { maximumPacketSize: MAX_PACKET_BYTES },
+    ...(config.username !== undefined ? { username: config.username } : {}),
+    ...(config.password !== undefined ? { password: config.password } : {}),
+    // Used by mqtts:// and wss:// only; without ca, Node's CA list decides.
+    ...(tls !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+    ...(tls?.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls?.cert !== undefined ? { cert: tls.cert } : {}),
+    ...(tls?.key !== undefined ? { key: tls.key } : {}),
+  };
 }

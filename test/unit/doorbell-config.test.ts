@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config/load.ts";
+import { mqttClientOptions } from "../../src/doorbell/mqtt.ts";
 
 const TOKEN = "webhook-token-0123456789";
 
@@ -96,5 +97,31 @@ describe("doorbell configuration", () => {
     ]);
     expect(problems(config({ triggers: { webhook: {} } }))).toEqual(["triggers.webhook.token: give exactly one of token or tokenFile"]);
     expect(problems(config({ triggers: { webhook: { tokenFile: "missing" } } }))).toEqual([expect.stringMatching(/^triggers\.webhook\.tokenFile: cannot read file missing/)]);
+  });
+
+  it("reads the MQTT TLS files into ca, cert and key, and passes them to the client with MQTT 5's packet size limit", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mcc-doorbell-tls-"));
+    writeFileSync(path.join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n");
+    writeFileSync(path.join(dir, "key.pem"), "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n");
+    const tls = { caFile: "ca.pem", cert: "-----BEGIN CERTIFICATE-----\nCLIENT\n-----END CERTIFICATE-----", keyFile: "key.pem" };
+    const parsed = parseConfig(config({ triggers: { mqtt: { url: "mqtts://broker.example:8883", tls } } }), { env: {}, baseDir: dir });
+    const mqtt = parsed.triggers.mqtt;
+    if (mqtt === undefined) throw new Error("no mqtt");
+    expect(mqtt.tls).toEqual({
+      rejectUnauthorized: true,
+      ca: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----",
+      cert: tls.cert,
+      key: "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----",
+    });
+    const options = mqttClientOptions(mqtt);
+    expect(options).toMatchObject({ protocolVersion: 5, properties: { maximumPacketSize: 65_536 }, rejectUnauthorized: true, ca: mqtt.tls?.ca, cert: tls.cert, key: mqtt.tls?.key });
+    expect(mqttClientOptions({ ...mqtt, tls: undefined })).not.toHaveProperty("rejectUnauthorized");
+  });
+
+  it("names bad MQTT TLS settings", () => {
+    const mqtt = (tls: Record<string, unknown>): Record<string, unknown> => config({ triggers: { mqtt: { url: "mqtts://broker.example", tls } } });
+    expect(problems(mqtt({ ca: "x", caFile: "y" }))).toEqual(["triggers.mqtt.tls.ca: give ca or caFile, not both"]);
+    expect(problems(mqtt({ certFile: "c" }))).toEqual(["triggers.mqtt.tls.cert: a client certificate needs its key, and a key its certificate"]);
+    expect(problems(mqtt({ caFile: "missing.pem" }))).toEqual([expect.stringMatching(/^triggers\.mqtt\.tls\.caFile: cannot read file missing\.pem/)]);
   });
 });
