@@ -71,6 +71,11 @@ export class SyncStatus {
     this.first.catch(() => undefined); // read by whoever awaits it; never an unhandled rejection
   }
 
+  /** Whether a sync has worked yet. */
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
   ok(): void {
     this.failingSince = undefined;
     if (this.synced) return;
@@ -135,6 +140,7 @@ export function quickSyncClient(Base: ClientClass, log: Logger, status = new Syn
         try {
           const response: unknown = await super.doSync(token);
           if (status.failingSince !== undefined) log.info({ downMs: Date.now() - status.failingSince }, "syncing with the homeserver again");
+          if (!status.hasSynced) log.info("first sync with the homeserver done");
           status.ok();
           return response;
         } catch (err: unknown) {

@@ -142,6 +142,8 @@ describe("a running bot that loses the homeserver, then shutdown (L7)", () => {
     let signalledAt = 0;
     const run = await runBot("", async (child, logFile) => {
       const base = `http://127.0.0.1:${/listen: 127\.0\.0\.1:(\d+)/.exec(readFileSync(path.join(path.dirname(logFile), "config.yaml"), "utf8"))?.[1] ?? ""}`;
+      // Lose it only after the first sync (a first sync that fails is a failed start, tested above).
+      await waitFor("the first sync", () => readFileSync(logFile, "utf8").includes("first sync with the homeserver done"));
       expect((await health(base)).homeserver).toBe("ok");
       // The homeserver goes away: its proxy drops the bot's long-poll and answers further syncs with 502.
       broken = "/_matrix/client/v3/sync";
