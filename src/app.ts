@@ -17,6 +17,7 @@ import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
+import { stepWithin } from "./util/deadline.ts";
 import { createLogger, errorMessage, redactUrl, type Logger } from "./util/logger.ts";
 
 export interface App {
@@ -109,11 +110,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       // One deadline for every step: a step that overruns is left behind (ffmpeg-process.ts's exit hook SIGKILLs ffmpeg).
       const deadline = Date.now() + STOP_BUDGET_MS;
       const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
-        let timer: NodeJS.Timeout | undefined;
-        const overran = new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(true); }, Math.max(0, deadline - Date.now())); });
-        const done = run().then(() => false, (err: unknown) => { log.warn({ step: name, err: errorMessage(err) }, "shutdown step failed"); return false; });
-        if (await Promise.race([done, overran])) log.warn({ step: name, budgetMs: STOP_BUDGET_MS }, "shutdown step overran the budget; going on");
-        clearTimeout(timer);
+        const { outcome, err } = await stepWithin(deadline, run);
+        if (outcome === "failed") log.warn({ step: name, err: errorMessage(err) }, "shutdown step failed");
+        if (outcome === "overran") log.warn({ step: name, budgetMs: STOP_BUDGET_MS }, "shutdown step overran the budget; going on");
       };
       await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
       await step("calls", () => calls.hangupAll("user_hangup"));
