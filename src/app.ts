@@ -18,7 +18,8 @@ import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
-import { createLogger, redactUrl, type Logger } from "./util/logger.ts";
+import { stepWithin } from "./util/deadline.ts";
+import { createLogger, errorMessage, redactUrl, type Logger } from "./util/logger.ts";
 
 export interface App {
   config: Config;
@@ -32,9 +33,16 @@ export interface App {
   http: { server: HttpServer; host: string; port: number } | undefined;
   doorbell: Doorbell;
   metrics: Metrics;
-  /** Hangs up every call, stops syncing and every camera pipeline. Idempotent. */
+  /** Resolves when the app gave up after it started (the first sync with the homeserver failed); it is stopped by then. */
+  failed: Promise<Error>;
+  /** Hangs up every call, stops syncing and every camera pipeline, all within STOP_BUDGET_MS. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** All stop steps together, so that the process (main.ts forces its exit at 5 s) ends cleanly within its budget. */
+export const STOP_BUDGET_MS = 4000;
+/** /healthz answers 503 once the homeserver has been unreachable this long (shorter outages, e.g. its restart, are ridden out). */
+const HOMESERVER_UNHEALTHY_MS = 60_000;
 
 export class StartupError extends Error {}
 
@@ -53,6 +61,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const client: MatrixClient = matrix.client;
   log.info({ userId: matrix.userId, deviceId: matrix.deviceId, homeserver: redactUrl(config.homeserver.url) }, "connected to the homeserver");
 
+  let stopping: Promise<void> | undefined;
   const access = new AccessList(config.allowedUsers);
   const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs);
   const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), log.child({ component: "turn" }));
@@ -60,6 +69,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     hub,
     turn,
     async (roomId, type, content) => {
+      // Once stopping, no new call starts: a call still waiting for TURN or admission must not ring after the hangups.
+      if (stopping !== undefined && (type === "m.call.invite" || type === "m.call.answer")) throw new Error("shutting down: no new calls");
       await sendRoomEvent(client, roomId, type, content, log);
     },
     {
@@ -91,36 +102,70 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   };
   new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, new UserCallRate(config.calls.maxPerUserPerMinute)).attach();
 
-  let stopping: Promise<void> | undefined;
   let http: App["http"];
-  if (config.http.listen !== undefined) {
-    const server = new HttpServer(log.child({ component: "http" }));
-    server.route("GET", "/healthz", () => ({
-      status: stopping ? 503 : 200,
-      contentType: "application/json",
-      body: JSON.stringify({ app: HEALTH_APP, user: matrix.userId, status: stopping ? "stopping" : "ok", calls: calls.activeCount(), cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])) }),
-    }));
-    server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
-    http = { server, ...(await server.listen(config.http.listen)) };
-  }
-  const doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, http: http?.server });
-
-  await client.start();
-  hub.startWarm();
-  log.info({ cameras: hub.names() }, "matrix-camera-call is running");
-
+  let doorbell: Doorbell | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info("stopping");
-      await doorbell.stop();
-      await calls.hangupAll("user_hangup");
+      // One deadline for every step: a step that overruns is left behind (ffmpeg-process.ts's exit hook SIGKILLs ffmpeg).
+      const deadline = Date.now() + STOP_BUDGET_MS;
+      const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
+        const { outcome, err } = await stepWithin(deadline, run);
+        if (outcome === "failed") log.warn({ step: name, err: errorMessage(err) }, "shutdown step failed");
+        if (outcome === "overran") log.warn({ step: name, budgetMs: STOP_BUDGET_MS }, "shutdown step overran the budget; going on");
+      };
+      await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
+      await step("calls", () => calls.hangupAll("user_hangup"));
       client.stop();
-      await hub.stopAll();
-      await http?.server.close();
+      await step("cameras", () => hub.stopAll());
+      await step("http", () => http?.server.close() ?? Promise.resolve());
       log.info("stopped");
     })();
     return stopping;
   };
 
-  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, metrics, stop };
+  try {
+    if (config.http.listen !== undefined) {
+      const server = new HttpServer(log.child({ component: "http" }));
+      server.route("GET", "/healthz", () => {
+        const down = matrix.sync.failingSince;
+        const unhealthy = stopping !== undefined || (down !== undefined && Date.now() - down >= HOMESERVER_UNHEALTHY_MS);
+        return {
+          status: unhealthy ? 503 : 200,
+          contentType: "application/json",
+          body: JSON.stringify({
+            app: HEALTH_APP,
+            user: matrix.userId,
+            status: stopping ? "stopping" : "ok",
+            homeserver: down === undefined ? "ok" : "unreachable",
+            calls: calls.activeCount(),
+            cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])),
+          }),
+        };
+      });
+      server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
+      http = { server, ...(await server.listen(config.http.listen)) };
+    }
+    doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, http: http?.server });
+    await client.start();
+  } catch (err: unknown) {
+    // Nothing half-started stays behind (a listening port, an MQTT client) to keep a broken process alive.
+    log.error({ err: errorMessage(err) }, "start failed; stopping what was started");
+    await stop();
+    throw err;
+  }
+  hub.startWarm();
+  log.info({ cameras: hub.names() }, "matrix-camera-call is running");
+
+  // A bot that logged in but cannot sync sees no command and no answer: the start has failed after all.
+  const failed = matrix.sync.first.then(
+    () => new Promise<Error>(() => undefined),
+    async (err: unknown) => {
+      log.fatal({ err: errorMessage(err), status: (err as { statusCode?: unknown } | null)?.statusCode }, "the first sync with the homeserver failed; stopping");
+      await stop();
+      return err instanceof Error ? err : new Error(String(err));
+    },
+  );
+
+  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, metrics, failed, stop };
 }

@@ -3,9 +3,15 @@ import { existsSync } from "node:fs";
 import { startApp, StartupError } from "./app.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { runDemoCli } from "./dev/demo-cli.ts";
-import { createLogger } from "./util/logger.ts";
+import { createLogger, errorMessage, type Logger } from "./util/logger.ts";
+import { noteUnhandledRejection } from "./util/rejections.ts";
 
 const DEFAULT_CONFIG = "config/config.yaml";
+/** The process exits by this time after a signal, cleanly or not (app.stop's steps share STOP_BUDGET_MS of it). */
+const SHUTDOWN_MS = 5000;
+
+/** One logger for process-level events; the configured one replaces the boot logger once the config is read. */
+let processLog: Logger | undefined;
 
 /** The config file asked for (--config FILE, else MCC_CONFIG), or undefined for the default. */
 function configPath(argv: readonly string[]): string | undefined {
@@ -16,6 +22,7 @@ function configPath(argv: readonly string[]): string | undefined {
 
 async function main(): Promise<void> {
   const bootLog = createLogger();
+  processLog = bootLog;
   const asked = configPath(process.argv.slice(2));
   if (asked === undefined && !existsSync(DEFAULT_CONFIG)) {
     // The embedded default: no configuration at all gives a local homeserver and a demo camera.
@@ -41,26 +48,39 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel });
+  processLog = log;
   let app;
   try {
     app = await startApp(config, { log });
   } catch (err: unknown) {
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, err instanceof StartupError ? "cannot start" : "startup failed");
-    process.exitCode = 1;
-    return;
+    // startApp has stopped whatever it had started; exit rather than wait for stray handles.
+    log.fatal({ err: errorMessage(err) }, err instanceof StartupError ? "cannot start" : "startup failed");
+    process.exit(1);
   }
-  const shutdown = (signal: string): void => {
-    log.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 5000);
+  let shuttingDown = false;
+  const shutdown = (why: string, code: number): void => {
+    if (shuttingDown) {
+      // A second signal does not cut the cleanup short; the forced exit below still bounds it.
+      log.info({ signal: why }, "already shutting down");
+      return;
+    }
+    shuttingDown = true;
+    log.info({ signal: why }, "shutting down");
+    const force = setTimeout(() => {
+      log.warn({ afterMs: SHUTDOWN_MS }, "shutdown did not finish in time; exiting now");
+      process.exit(1);
+    }, SHUTDOWN_MS);
     force.unref();
-    void app.stop().then(() => process.exit(0));
+    void app.stop().then(() => process.exit(code), () => process.exit(1));
   };
-  process.once("SIGTERM", () => { shutdown("SIGTERM"); });
-  process.once("SIGINT", () => { shutdown("SIGINT"); });
+  process.on("SIGTERM", () => { shutdown("SIGTERM", 0); });
+  process.on("SIGINT", () => { shutdown("SIGINT", 0); });
+  void app.failed.then(() => { shutdown("first sync failed", 1); });
 }
 
 process.on("unhandledRejection", (reason) => {
-  createLogger().error({ err: reason instanceof Error ? reason.message : String(reason) }, "unhandled rejection");
+  noteUnhandledRejection();
+  (processLog ??= createLogger()).error({ err: errorMessage(reason) }, "unhandled rejection");
 });
 
 void main();

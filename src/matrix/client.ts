@@ -4,7 +4,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import type { Config } from "../config/load.ts";
 import { addSecret, redactSecrets, redactUrl, type Logger } from "../util/logger.ts";
-import { quickSyncClient } from "./quick-sync.ts";
+import { quickSyncClient, SyncStatus } from "./quick-sync.ts";
 import { loadBotSdk } from "./sdk.ts";
 
 export interface MatrixConnection {
@@ -13,6 +13,8 @@ export interface MatrixConnection {
   deviceId: string | undefined;
   /** Whether end-to-end encryption is on (the native crypto library was found). */
   encryption: boolean;
+  /** How syncing goes: the first sync's outcome, and since when the homeserver has been unreachable. */
+  sync: SyncStatus;
 }
 
 const savedLoginSchema = z.object({
@@ -128,7 +130,8 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   // StoreType is a const enum of a package that may be the stand-in; its only member, Sqlite, is 0.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   const crypto = cryptoAvailable ? new sdk.RustSdkCryptoStorageProvider(path.join(config.dataDir, "crypto"), 0) : undefined;
-  const Client = quickSyncClient(sdk.MatrixClient, log.child({ component: "sync" }));
+  const sync = new SyncStatus();
+  const Client = quickSyncClient(sdk.MatrixClient, log.child({ component: "sync" }), sync);
   const client = new Client(hs.url, token, storage, crypto);
   const who = await client.getWhoAmI();
   if (cryptoAvailable) {
@@ -136,5 +139,5 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   } else {
     log.warn({ reason: cryptoError }, "end-to-end encryption is unavailable (native library missing): use unencrypted direct chats with the bot");
   }
-  return { client, userId: who.user_id, deviceId: who.device_id, encryption: cryptoAvailable };
+  return { client, userId: who.user_id, deviceId: who.device_id, encryption: cryptoAvailable, sync };
 }

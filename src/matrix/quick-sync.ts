@@ -49,12 +49,52 @@ export function syncRetryDelayMs(err: unknown, attempt: number, random: () => nu
 
 type ClientClass = typeof MatrixClient;
 
+/** Transient failures of the very first sync tolerated this long before the start counts as failed. */
+export const FIRST_SYNC_GRACE_MS = 5000;
+
+/**
+ * How syncing goes, for the start (the first sync must work: a bot that logged in but cannot sync answers
+ * nothing) and for /healthz (since when the homeserver has been unreachable).
+ */
+export class SyncStatus {
+  /** When the current run of failed syncs began; undefined while syncing works. */
+  failingSince: number | undefined;
+  /** Settles with the first sync: resolves when it worked, rejects when it failed for good (see {@link failed}). */
+  readonly first: Promise<void>;
+  private synced = false;
+  private settleFirst: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+
+  constructor() {
+    this.first = new Promise<void>((resolve, reject) => {
+      this.settleFirst = { resolve, reject };
+    });
+    this.first.catch(() => undefined); // read by whoever awaits it; never an unhandled rejection
+  }
+
+  /** Whether a sync has worked yet. */
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  ok(): void {
+    this.failingSince = undefined;
+    if (this.synced) return;
+    this.synced = true;
+    this.settleFirst?.resolve();
+  }
+
+  /** A sync failed: before the first success, a non-transient error, or transient ones for FIRST_SYNC_GRACE_MS, fail the start. */
+  failed(err: unknown, transient: boolean, now = Date.now()): void {
+    this.failingSince ??= now;
+    if (!this.synced && (!transient || now - this.failingSince >= FIRST_SYNC_GRACE_MS)) this.settleFirst?.reject(err);
+  }
+}
+
 /** A MatrixClient class whose sync recovers within about 2 s of the homeserver coming back, and whose loop does not grow. */
-export function quickSyncClient(Base: ClientClass, log: Logger): ClientClass {
+export function quickSyncClient(Base: ClientClass, log: Logger, status = new SyncStatus()): ClientClass {
   class QuickSyncClient extends Base {
     private quickStopped = false;
     private wake: (() => void) | undefined;
-    private failingSince: number | undefined;
     private loops = 0;
 
     override start(filter?: unknown): Promise<unknown> {
@@ -99,17 +139,16 @@ export function quickSyncClient(Base: ClientClass, log: Logger): ClientClass {
       for (let attempt = 0; ; attempt++) {
         try {
           const response: unknown = await super.doSync(token);
-          if (this.failingSince !== undefined) {
-            log.info({ downMs: Date.now() - this.failingSince }, "syncing with the homeserver again");
-            this.failingSince = undefined;
-          }
+          if (status.failingSince !== undefined) log.info({ downMs: Date.now() - status.failingSince }, "syncing with the homeserver again");
+          if (!status.hasSynced) log.info("first sync with the homeserver done");
+          status.ok();
           return response;
         } catch (err: unknown) {
-          if (this.isStopped() || !isTransientSyncError(err)) throw err;
-          if (this.failingSince === undefined) {
-            this.failingSince = Date.now();
-            log.warn({ err: errorMessage(err), status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
-          }
+          if (this.isStopped()) throw err;
+          const transient = isTransientSyncError(err);
+          if (status.failingSince === undefined && transient) log.warn({ err: errorMessage(err), status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
+          status.failed(err, transient);
+          if (!transient) throw err;
           await this.pause(syncRetryDelayMs(err, attempt));
           if (this.isStopped()) throw err;
         }

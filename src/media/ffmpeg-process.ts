@@ -39,12 +39,16 @@ export function liveFfmpegCount(): number {
   return live.size;
 }
 
-/** SIGKILL to every live ffmpeg (own process groups, so nothing else ends them): for the process's 'exit' hook. */
+/** SIGKILL to every live ffmpeg (own process groups, so nothing else ends them). */
 export function killAllFfmpeg(): number {
   let killed = 0;
   for (const proc of live) if (proc.kill()) killed++;
   return killed;
 }
+
+// However the process ends (a shutdown that overran its budget and was forced, process.exit, an uncaught
+// exception), no ffmpeg outlives it: before this they lived on until a pipe write failed.
+process.on("exit", killAllFfmpeg);
 
 /**
  * The one owner of one ffmpeg process: starts it without a shell, reads its stderr line by line

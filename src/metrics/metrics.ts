@@ -4,6 +4,7 @@ import type { EndReason } from "../call/state.ts";
 import type { PipelineStats } from "../media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../media/ffmpeg-process.ts";
 import { openPeerConnectionCount } from "../rtc/wrtc.ts";
+import { unhandledRejectionCount } from "../util/rejections.ts";
 
 export type CallOutcome = "answered" | "declined" | "timed_out" | "failed";
 
@@ -41,6 +42,7 @@ export class Metrics {
     // leak shows here first.
     new Gauge({ name: "mcc_peer_connections", help: "WebRTC peer connections open (one per call in progress).", registers, collect() { this.set(openPeerConnectionCount()); } });
     new Gauge({ name: "mcc_ffmpeg_processes", help: "ffmpeg processes running (one per camera in use, and snapshots).", registers, collect() { this.set(liveFfmpegCount()); } });
+    new Counter({ name: "mcc_unhandled_rejections_total", help: "Promise rejections nothing handled (each is logged; should stay 0).", registers, collect() { this.reset(); this.inc(unhandledRejectionCount()); } });
     this.outcomes = new Counter({ name: "mcc_calls_total", help: "Finished calls by outcome.", labelNames: ["outcome"], registers });
     for (const outcome of ["answered", "declined", "timed_out", "failed"] as const) this.outcomes.inc({ outcome }, 0);
     this.setup = new Histogram({

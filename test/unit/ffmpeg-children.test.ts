@@ -137,3 +137,35 @@ describe("a stopped camera pipeline (L8)", () => {
     expect(sound.timer).toBeUndefined();
   });
 });
+
+describe("the process's exit (L7)", () => {
+  it("SIGKILLs every live ffmpeg, which otherwise outlives the process in its own process group", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mcc-exit-"));
+    const script = path.join(dir, "exit.ts");
+    const module = path.resolve("src/media/ffmpeg-process.ts");
+    writeFileSync(script, [
+      `import { FfmpegProcess } from ${JSON.stringify(module)};`,
+      `import { createLogger } from ${JSON.stringify(path.resolve("src/util/logger.ts"))};`,
+      `const proc = new FfmpegProcess(${JSON.stringify(ffmpegPath())}, ["-nostats", "-loglevel", "quiet", "-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-f", "null", "-"], createLogger({ level: "silent" }));`,
+      "proc.start();",
+      "console.log(proc.pid);",
+      "setTimeout(() => process.exit(0), 300);",
+    ].join("\n"));
+    const { execFileSync } = await import("node:child_process");
+    const pid = Number(execFileSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: process.cwd() }).trim());
+    expect(pid).toBeGreaterThan(0);
+    // Gone, or a zombie waiting for its new parent to reap it: either way no longer running.
+    const running = (): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await waitFor("ffmpeg to be killed", () => !running(), { timeoutMs: 5000 });
+    } finally {
+      if (running()) process.kill(pid, "SIGKILL");
+    }
+  }, 15_000);
+});

@@ -2,7 +2,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.ts";
-import { isTransientSyncError, quickSyncClient, SYNC_RETRY_MS, syncRetryDelayMs } from "../../src/matrix/quick-sync.ts";
+import { FIRST_SYNC_GRACE_MS, isTransientSyncError, quickSyncClient, SYNC_RETRY_MS, SyncStatus, syncRetryDelayMs } from "../../src/matrix/quick-sync.ts";
 
 const quiet = pino({ level: "silent" });
 
@@ -106,5 +106,32 @@ describe("quick sync retries", () => {
     // The failed third request was retried at once (a 502), inside the same turn of the loop.
     expect(processed).toEqual(["1", "2", "4", "5"]);
     expect(saved).toEqual(["s0+", "s0++", "s0+++", "s0++++"]);
+  });
+});
+
+describe("SyncStatus", () => {
+  it("the first sync fails at once on a non-transient error, and after FIRST_SYNC_GRACE_MS of transient ones", async () => {
+    const rejected = new SyncStatus();
+    rejected.failed({ statusCode: 403 }, false, 1000);
+    await expect(rejected.first).rejects.toEqual({ statusCode: 403 });
+
+    const transient = new SyncStatus();
+    transient.failed({ statusCode: 502 }, true, 1000);
+    transient.failed({ statusCode: 502 }, true, 1000 + FIRST_SYNC_GRACE_MS - 1);
+    expect(transient.failingSince).toBe(1000);
+    const outcome = await Promise.race([transient.first.then(() => "resolved", () => "rejected"), Promise.resolve("pending")]);
+    expect(outcome).toBe("pending");
+    transient.failed({ statusCode: 502 }, true, 1000 + FIRST_SYNC_GRACE_MS);
+    await expect(transient.first).rejects.toEqual({ statusCode: 502 });
+  });
+
+  it("once a sync worked, later failures only mark the homeserver unreachable until the next success", async () => {
+    const status = new SyncStatus();
+    status.ok();
+    await expect(status.first).resolves.toBeUndefined();
+    status.failed({ statusCode: 401 }, false, 5);
+    expect(status.failingSince).toBe(5);
+    status.ok();
+    expect(status.failingSince).toBeUndefined();
   });
 });
