@@ -54,3 +54,23 @@ export function fitLine(samples: readonly Sample[]): Line {
 export function fitWindow(samples: readonly Sample[], from: number, to: number): Line {
   return fitLine(samples.filter((p) => p.x >= from && p.x <= to));
 }
+
+/**
+ * Theil–Sen slope: the median of the slopes between every pair of samples. One sample far off the line (glibc gives
+ * 13 MB back to the kernel at one sample and takes it again by the next) moves it little, where it pulls the
+ * least-squares slope: 36.8 kB/call by least squares, 24.8 by this, in one soak run with such a dip.
+ */
+export function medianSlope(samples: readonly Sample[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < samples.length; i++) {
+    for (let j = i + 1; j < samples.length; j++) {
+      const a = samples[i];
+      const b = samples[j];
+      if (a !== undefined && b !== undefined && a.x !== b.x) slopes.push((b.y - a.y) / (b.x - a.x));
+    }
+  }
+  if (slopes.length === 0) throw new Error("a slope needs samples at two different x at least");
+  slopes.sort((p, q) => p - q);
+  const mid = Math.floor(slopes.length / 2);
+  return slopes.length % 2 === 1 ? (slopes[mid] ?? NaN) : ((slopes[mid - 1] ?? NaN) + (slopes[mid] ?? NaN)) / 2;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitLine, fitWindow, type Sample } from "../harness/trend.ts";
+import { fitLine, fitWindow, medianSlope, type Sample } from "../harness/trend.ts";
 
 /** A fixed pseudo-random sequence in [-1, 1) (so the test is the same every run). */
 function noise(seed: number): () => number {
@@ -53,5 +53,19 @@ describe("fitWindow", () => {
     expect(fitWindow(samples, 100, 400).slope).toBeCloseTo(0, 9);
     expect(fitWindow(samples, 100, 400).n).toBe(16);
     expect(fitLine(samples).slope).toBeGreaterThan(50);
+  });
+});
+
+describe("medianSlope", () => {
+  it("is the slope of a line, and one sample far off the line hardly moves it (least squares it does)", () => {
+    const line = run(217_000, 10, 0, 1);
+    expect(medianSlope(line)).toBeCloseTo(10, 9);
+    // RSS 13 MB lower at one sample (glibc trimmed its main heap there), as in a soak run.
+    const dip = line.map((p) => (p.x === 140 ? { ...p, y: p.y - 13_000 } : p));
+    expect(medianSlope(dip)).toBeLessThan(14);
+    expect(fitLine(dip).slope).toBeGreaterThan(20);
+    expect(medianSlope(run(217_000, 20, 1000, 3))).toBeGreaterThan(14);
+    expect(medianSlope([{ x: 0, y: 0 }, { x: 1, y: 1 }])).toBe(1);
+    expect(() => medianSlope([{ x: 1, y: 1 }, { x: 1, y: 2 }])).toThrow(/two different x/);
   });
 });
