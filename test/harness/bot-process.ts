@@ -11,12 +11,15 @@ import { waitFor } from "./wait.ts";
 
 const GC_PRELOAD = fileURLToPath(new URL("./gc-on-signal.ts", import.meta.url));
 
+/** process.memoryUsage() after a full GC, and per V8 heap space the bytes in use and resident (gc-on-signal.ts). */
+export type GcFigures = NodeJS.MemoryUsage & { spaces: Record<string, { used: number; physical: number }> };
+
 export interface BotProcess {
   pid: number;
   /** The /metrics figures, by series ("mcc_active_calls", 'mcc_calls_total{outcome="answered"}'). */
   metrics(): Promise<Map<string, number>>;
   /** A full garbage collection in the bot (needs gcFile); resolves with process.memoryUsage() right after it. */
-  gc(): Promise<NodeJS.MemoryUsage>;
+  gc(): Promise<GcFigures>;
   /** Resident memory (kB, VmRSS) and open file descriptors, read from /proc. */
   memory(): { rssKb: number; fds: number };
   /** SIGTERM; resolves with the exit code. */
@@ -59,7 +62,7 @@ export async function startBotProcess(opts: { configFile: string; env: NodeJS.Pr
       const want = gcRuns;
       child.kill("SIGUSR2");
       const line = await waitFor("the bot's garbage collection", () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "")[want - 1] : undefined), { timeoutMs: 10_000, intervalMs: 20 });
-      return JSON.parse(line) as NodeJS.MemoryUsage;
+      return JSON.parse(line) as GcFigures;
     },
     memory() {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -1,10 +1,12 @@
 /**
  * Preloaded into a bot process by the soak test (`node --expose-gc --import tsx --import <this file>`): SIGUSR2 runs
  * a full garbage collection (twice, so objects freed by finalizers of the first go too) and then appends one line to
- * the file in MCC_GC_DONE_FILE (the run's number and process.memoryUsage() right after it), so the test can measure
- * the process's memory without garbage in it. Test-only: the bot itself never collects garbage on demand.
+ * the file in MCC_GC_DONE_FILE (the run's number, process.memoryUsage() and, per V8 heap space, the bytes in use and
+ * resident right after it), so the test can measure the process's memory without garbage in it and tell the V8 heap's
+ * share of RSS (and compiled code's share of the heap) from the rest. Test-only: the bot itself never collects garbage on demand.
  */
 import { appendFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 
 const file = process.env["MCC_GC_DONE_FILE"];
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -14,5 +16,6 @@ process.on("SIGUSR2", () => {
   gc?.();
   gc?.();
   runs++;
-  if (file !== undefined) appendFileSync(file, `${JSON.stringify({ run: runs, ...process.memoryUsage() })}\n`);
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { used: s.space_used_size, physical: s.physical_space_size }]));
+  if (file !== undefined) appendFileSync(file, `${JSON.stringify({ run: runs, ...process.memoryUsage(), spaces })}\n`);
 });
