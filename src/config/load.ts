@@ -29,6 +29,8 @@ export interface CameraConfig {
   keepWarm: boolean;
   hwaccel: "none" | "auto" | "vaapi" | "cuda" | "qsv";
   ring: CameraRawConfig["ring"];
+  /** Where a callee's voice goes (absent: off). */
+  talkback?: CameraRawConfig["talkback"] | undefined;
 }
 
 export interface Config {
@@ -183,6 +185,7 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
     keepWarm: cam.keepWarm,
     hwaccel: cam.hwaccel,
     ring: cam.ring,
+    talkback: cam.talkback,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ringSchema, triggersSchema } from "./doorbell-schema.ts";
+import { talkbackSchema } from "./talkback-schema.ts";
 
 const USER_ID = /^@[^\s:]+:[^\s]+$/;
 const SERVER_PATTERN = /^\*:[^\s]+$/;
@@ -23,6 +24,8 @@ export const cameraSchema = z
     hwaccel: z.enum(["none", "auto", "vaapi", "cuda", "qsv"]).default("none"),
     /** Doorbell: who a press rings (see triggers). */
     ring: ringSchema.optional(),
+    /** Where a callee's voice goes: off (default), auto, { onvif: true } or { exec: [argv], format, rate }. */
+    talkback: talkbackSchema,
   })
   .strict()
   .refine((c) => (c.url === undefined) !== (c.urlFile === undefined), {
