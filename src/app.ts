@@ -17,6 +17,7 @@ import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
+import { TalkbackHub } from "./talkback/hub.ts";
 import { createLogger, redactUrl, type Logger } from "./util/logger.ts";
 
 export interface App {
@@ -69,6 +70,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     log,
   );
+  const talkback = new TalkbackHub(config.cameras, log);
+  calls.on("call", (session) => {
+    talkback.watch(session);
+  });
   const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats(), calls: () => callFigures(calls.sessions()) });
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
@@ -84,6 +89,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       `Calls in progress: ${calls.activeCount()}`,
       ...(await callFigures(calls.sessions())).map((f) => `  ${describeCall(f)}`),
       `Cameras: ${cameras.join("; ")}`,
+      ...talkback.statusLines(calls.sessions()),
       `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
       `End-to-end encryption: ${matrix.encryption ? "yes" : "no (use an unencrypted DM)"}`,
       `ffmpeg: ${ffmpeg.version}`,
@@ -114,6 +120,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       log.info("stopping");
       await doorbell.stop();
       await calls.hangupAll("user_hangup");
+      talkback.stop();
       client.stop();
       await hub.stopAll();
       await http?.server.close();
