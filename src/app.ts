@@ -18,6 +18,7 @@ import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
+import { TalkbackHub } from "./talkback/hub.ts";
 import { stepWithin } from "./util/deadline.ts";
 import { createLogger, errorMessage, redactUrl, type Logger } from "./util/logger.ts";
 
@@ -81,6 +82,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     log,
   );
+  const talkback = new TalkbackHub(config.cameras, log);
+  calls.on("call", (session) => {
+    talkback.watch(session);
+  });
   const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats(), calls: () => callFigures(calls.sessions()) });
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
@@ -95,6 +100,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     return [
       ...callStatusLines(await callFigures(calls.sessions()), viewer),
       `Cameras: ${cameras.join("; ")}`,
+      ...talkback.statusLines(calls.sessions()),
       `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
       `End-to-end encryption: ${matrix.encryption ? "yes" : "no (use an unencrypted DM)"}`,
       `ffmpeg: ${ffmpeg.version}`,
@@ -116,6 +122,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       };
       await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
       await step("calls", () => calls.hangupAll("user_hangup"));
+      talkback.stop();
       client.stop();
       await step("cameras", () => hub.stopAll());
       await step("http", () => http?.server.close() ?? Promise.resolve());

@@ -30,6 +30,8 @@ interface ManagerEvents {
   ended: [end: CallEnd & { camera: string }];
   /** A set-up phase finished: "answer" (call started → answered), "connect" (answered → media connected). */
   setup: [phase: "answer" | "connect", seconds: number];
+  /** A call was registered (either direction), for parts that follow calls (talkback). */
+  call: [session: ActiveCall];
 }
 
 /** Opaque-identifier grammar: [0-9A-Za-z._~-], here base64url without padding. */
@@ -161,6 +163,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
       if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);
       this.emit("ended", { ...end, camera: session.camera });
     });
+    this.emit("call", session);
   }
 
   /** Rings `invitee` in `roomId` with `camera`. The room must already be checked (see checkCallRoom). */

@@ -54,6 +54,11 @@ export abstract class SessionBase extends EventEmitter<SessionEvents> {
     return this.feed.camera;
   }
 
+  /** The other party's audio as received (talkback); undefined before the peer connection exists or once it is closed. */
+  remoteAudioTrack(): MediaStreamTrack | undefined {
+    return this.link?.pc.getReceivers().find((r) => r.track.kind === "audio")?.track;
+  }
+
   /** The video sender's figures so far (undefined before the peer connection exists or once it is closed). */
   videoStats(): Promise<VideoSendStats | undefined> {
     return this.link?.videoStats() ?? Promise.resolve(undefined);

@@ -32,6 +32,8 @@ export interface CameraConfig {
   ring: CameraRawConfig["ring"];
   /** Who may use this camera, within the global allowedUsers; undefined: everyone that list allows. */
   allowedUsers?: string[] | undefined;
+  /** Where a callee's voice goes (absent: off). */
+  talkback?: CameraRawConfig["talkback"] | undefined;
 }
 
 export interface Config {
@@ -191,6 +193,7 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
     hwaccel: cam.hwaccel,
     ring: cam.ring,
     allowedUsers: cam.allowedUsers,
+    talkback: cam.talkback,
   };
 }
 

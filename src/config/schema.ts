@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ringSchema, triggersSchema } from "./doorbell-schema.ts";
+import { talkbackSchema } from "./talkback-schema.ts";
 
 const USER_ID = /^@[^\s:]+:[^\s]+$/;
 const SERVER_PATTERN = /^\*:[^\s]+$/;
@@ -27,6 +28,8 @@ export const cameraSchema = z
     allowedUsers: z.array(accessEntry).min(1, "list at least one user, or leave allowedUsers out").optional(),
     /** Doorbell: who a press rings (see triggers). */
     ring: ringSchema.optional(),
+    /** Where a callee's voice goes: off (default), auto, { onvif: true } or { exec: [argv], format, rate }. */
+    talkback: talkbackSchema,
   })
   .strict()
   .refine((c) => (c.url === undefined) !== (c.urlFile === undefined), {

@@ -10,6 +10,7 @@
 import { createRequire } from "node:module";
 import type * as MatrixSdk from "matrix-js-sdk";
 import { harnessLog } from "./log.ts";
+import { toneOf, toneTrack } from "./tone-mic.ts";
 import { waitFor } from "./wait.ts";
 
 /** The subset of wrtc's MediaStreamTrack the harnesses use. */
@@ -141,10 +142,13 @@ function wantsSyntheticVideo(video: unknown): boolean {
 async function getUserMedia(constraints: MediaStreamConstraintsLike): Promise<WrtcStream> {
   const audio = constraints.audio !== undefined && constraints.audio !== false;
   const video = constraints.video !== undefined && constraints.video !== false;
-  if (!video || !wantsSyntheticVideo(constraints.video)) return wrtc.getUserMedia(constraints);
+  const tone = audio ? toneOf(constraints.audio) : undefined;
+  if (tone === undefined && (!video || !wantsSyntheticVideo(constraints.video))) return wrtc.getUserMedia(constraints);
   const tracks: WrtcTrack[] = [];
-  if (audio) tracks.push(...(await wrtc.getUserMedia({ audio: constraints.audio })).getAudioTracks());
-  tracks.push(syntheticVideoTrack());
+  if (tone !== undefined) tracks.push(toneTrack(tone) as WrtcTrack);
+  else if (audio) tracks.push(...(await wrtc.getUserMedia({ audio: constraints.audio })).getAudioTracks());
+  if (video && wantsSyntheticVideo(constraints.video)) tracks.push(syntheticVideoTrack());
+  else if (video) tracks.push(...(await wrtc.getUserMedia({ video: constraints.video })).getVideoTracks());
   return new wrtc.MediaStream(tracks);
 }
 

@@ -61,6 +61,7 @@ describe("parseConfig: a valid configuration", () => {
           keepWarm: false,
           hwaccel: "none",
           ring: undefined,
+          talkback: "off",
         },
       ],
       calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 },
@@ -92,6 +93,7 @@ describe("parseConfig: a valid configuration", () => {
       keepWarm: true,
       hwaccel: "vaapi",
       ring: undefined,
+      talkback: "off",
     });
     expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 });
     expect(config.media).toEqual({ ffmpegPath: "/usr/bin/ffmpeg", idleStopMs: 10_000 });

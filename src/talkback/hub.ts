@@ -1,0 +1,143 @@
+import type { CameraConfig } from "../config/load.ts";
+import type { TalkbackConfig } from "../config/talkback-schema.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import { ExecOutput } from "./exec-output.ts";
+import { CallListener } from "./listener.ts";
+import { Mixer, type MixerInput } from "./mixer.ts";
+import { OnvifOutput } from "./onvif/backchannel.ts";
+import type { TalkbackOutput } from "./output.ts";
+
+/** What talkback needs of a call (CallSession and InboundCallSession have it). */
+export interface TalkbackCall {
+  readonly callId: string;
+  /** The camera the call shows now (!switch changes it; talkback follows). */
+  readonly camera: string;
+  readonly state: string;
+  remoteAudioTrack(): MediaStreamTrack | undefined;
+  on(event: "state", listener: (state: string) => void): unknown;
+  once(event: "ended", listener: () => void): unknown;
+}
+
+/** One camera's talkback while it has connected calls: their mix, one output (many doorbells take one client). */
+class CameraTalkback {
+  readonly mixer: Mixer;
+  private readonly output: TalkbackOutput;
+
+  constructor(camera: CameraConfig, talkback: Exclude<TalkbackConfig, "off">, log: Logger) {
+    this.output = typeof talkback === "object" && "exec" in talkback ? new ExecOutput(talkback, log) : new OnvifOutput(camera.url, talkback !== "auto", log);
+    this.mixer = new Mixer((frame) => {
+      this.output.write(frame);
+    });
+    this.mixer.start();
+  }
+
+  get describe(): string {
+    return this.output.describe;
+  }
+
+  close(): void {
+    this.mixer.stop();
+    this.output.close();
+  }
+}
+
+const CONNECTED = "connected";
+
+/**
+ * Talkback for every camera: a call's remote audio (its callee's, the one party whose answer was taken) joins the
+ * mix of the camera it shows while the call is connected — never while ringing, not after it ended. The first such
+ * call of a camera opens the camera's output, the last one to leave closes it.
+ */
+export class TalkbackHub {
+  private readonly cameras = new Map<string, CameraConfig>();
+  private readonly active = new Map<string, CameraTalkback>();
+  private readonly calls = new Map<string, { camera: string; input: MixerInput; listener: CallListener }>();
+
+  constructor(
+    cameras: readonly CameraConfig[],
+    private readonly log: Logger,
+  ) {
+    for (const c of cameras) if (c.talkback !== undefined && c.talkback !== "off") this.cameras.set(c.name, c);
+  }
+
+  /** Follows a call from its start to its end. */
+  watch(call: TalkbackCall): void {
+    if (this.cameras.size === 0) return;
+    const follow = (): void => {
+      if (call.state === CONNECTED) this.join(call);
+      else this.leave(call.callId);
+    };
+    call.on("state", follow);
+    call.once("ended", () => {
+      this.leave(call.callId);
+    });
+    follow();
+  }
+
+  /** Talkback of a call now: "exec s16le/8000", "onvif PCMU/8000", or undefined when none. */
+  describe(callId: string): string | undefined {
+    const c = this.calls.get(callId);
+    return c === undefined ? undefined : this.active.get(c.camera)?.describe;
+  }
+
+  /** !status lines: talkback per call in progress (nothing at all when no camera has talkback configured). */
+  statusLines(calls: readonly { callId: string; peer: string; camera: string }[]): string[] {
+    if (this.cameras.size === 0) return [];
+    const parts = calls.map((c) => `${c.peer} (${c.camera}): ${this.describe(c.callId) ?? (this.cameras.has(c.camera) ? "not connected" : "off")}`);
+    return [`Talkback: ${parts.length > 0 ? parts.join("; ") : "no call"}`];
+  }
+
+  private join(call: TalkbackCall): void {
+    if (this.calls.has(call.callId)) return;
+    const camera = this.cameras.get(call.camera);
+    const track = call.remoteAudioTrack();
+    if (camera === undefined || camera.talkback === undefined || camera.talkback === "off" || track === undefined) return;
+    const log = this.log.child({ call: call.callId, camera: camera.name, component: "talkback" });
+    let session = this.active.get(camera.name);
+    if (session === undefined) {
+      try {
+        session = new CameraTalkback(camera, camera.talkback, log);
+      } catch (err: unknown) {
+        log.warn({ err: errorMessage(err) }, "talkback could not start; the call goes on one way");
+        return;
+      }
+      this.active.set(camera.name, session);
+    }
+    const input = session.mixer.add();
+    const listener = new CallListener(
+      track,
+      (samples, channels) => {
+        // !switch moved the call to another camera: its voice follows.
+        if (call.camera !== camera.name) {
+          this.leave(call.callId);
+          if (call.state === CONNECTED) this.join(call);
+          return;
+        }
+        input.push(samples, channels);
+      },
+      log,
+    );
+    this.calls.set(call.callId, { camera: camera.name, input, listener });
+    log.info({ callsOnCamera: session.mixer.size }, "talkback on: the callee's audio goes to the door");
+  }
+
+  private leave(callId: string): void {
+    const c = this.calls.get(callId);
+    if (c === undefined) return;
+    this.calls.delete(callId);
+    c.listener.stop();
+    const session = this.active.get(c.camera);
+    if (session === undefined) return;
+    session.mixer.remove(c.input);
+    if (session.mixer.size === 0) {
+      session.close();
+      this.active.delete(c.camera);
+      this.log.info({ call: callId, camera: c.camera }, "talkback off");
+    }
+  }
+
+  /** Ends every talkback (shutdown). */
+  stop(): void {
+    for (const id of [...this.calls.keys()]) this.leave(id);
+  }
+}

@@ -1,0 +1,110 @@
+/** 48 kHz mono, as WebRTC's audio sink delivers it (10 ms chunks of 480 samples). */
+export const MIX_RATE = 48_000;
+/** The mixer's frame: 20 ms, one RTP packet of G.711. */
+export const FRAME_SAMPLES = 960;
+export const FRAME_MS = 20;
+/** An input plays once it holds this much (two sink chunks): the sink's 10 ms callbacks jitter against our 20 ms clock. */
+const PRIME_SAMPLES = 1440;
+/** At most this much is held per input (200 ms); beyond it the oldest is dropped, so latency cannot grow. */
+const MAX_SAMPLES = 9600;
+
+/** One callee's audio into the mix: a bounded queue of 48 kHz mono samples. */
+export class MixerInput {
+  private buf = new Int16Array(MAX_SAMPLES);
+  private length = 0;
+  private primed = false;
+  /** Samples dropped because the queue was full (the sink ran ahead of the clock). */
+  dropped = 0;
+
+  /** Interleaved 16-bit samples at 48 kHz, `channels` of them per frame (downmixed to mono). */
+  push(samples: Int16Array, channels: number): void {
+    const frames = Math.floor(samples.length / channels);
+    if (frames > MAX_SAMPLES) return;
+    if (this.length + frames > MAX_SAMPLES) {
+      const drop = this.length + frames - MAX_SAMPLES;
+      this.buf.copyWithin(0, drop, this.length);
+      this.length -= drop;
+      this.dropped += drop;
+    }
+    for (let i = 0; i < frames; i++) {
+      let sum = 0;
+      for (let c = 0; c < channels; c++) sum += samples[i * channels + c] ?? 0;
+      this.buf[this.length + i] = Math.round(sum / channels);
+    }
+    this.length += frames;
+    if (this.length >= PRIME_SAMPLES) this.primed = true;
+  }
+
+  /** Adds up to one frame of this input into `acc` (nothing while priming). */
+  takeInto(acc: Int32Array): void {
+    if (!this.primed) return;
+    const n = Math.min(acc.length, this.length);
+    for (let i = 0; i < n; i++) acc[i] = (acc[i] ?? 0) + (this.buf[i] ?? 0);
+    this.buf.copyWithin(0, n, this.length);
+    this.length -= n;
+    // Ran dry: wait for a little again before playing, rather than stutter chunk by chunk.
+    if (this.length === 0 && n < acc.length) this.primed = false;
+  }
+}
+
+/**
+ * Mixes the inputs of one camera into 20 ms frames on the wall clock: two callees on one doorbell are heard
+ * together (summed, clipped). The clock is the mixer's, not a sink's, so one input stalling does not stall the other.
+ * A frame is produced for every 20 ms that passed, silent when nobody is talking, so the output is a steady stream.
+ */
+export class Mixer {
+  private readonly inputs = new Set<MixerInput>();
+  private timer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private frames = 0;
+  private readonly acc = new Int32Array(FRAME_SAMPLES);
+
+  constructor(private readonly out: (frame: Int16Array) => void) {}
+
+  add(): MixerInput {
+    const input = new MixerInput();
+    this.inputs.add(input);
+    return input;
+  }
+
+  remove(input: MixerInput): void {
+    this.inputs.delete(input);
+  }
+
+  get size(): number {
+    return this.inputs.size;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.startedAt = performance.now();
+    this.frames = 0;
+    // 10 ms ticks for a 20 ms frame: a tick late by up to 10 ms still finds its frame due in time.
+    this.timer = setInterval(() => {
+      this.tick();
+    }, FRAME_MS / 2);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Produces every frame that is due; after a stall of more than 200 ms the clock restarts instead of bursting. */
+  tick(now = performance.now()): void {
+    let due = Math.floor((now - this.startedAt) / FRAME_MS) - this.frames;
+    if (due > 10) {
+      this.startedAt = now - FRAME_MS;
+      this.frames = 0;
+      due = 1;
+    }
+    for (; due > 0; due--) {
+      this.frames++;
+      this.acc.fill(0);
+      for (const input of this.inputs) input.takeInto(this.acc);
+      const frame = new Int16Array(FRAME_SAMPLES);
+      for (let i = 0; i < FRAME_SAMPLES; i++) frame[i] = Math.max(-32768, Math.min(32767, this.acc[i] ?? 0));
+      this.out(frame);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { FRAME_SAMPLES, Mixer } from "../../src/talkback/mixer.ts";
+
+const chunk = (v: number, n = 480): Int16Array => new Int16Array(n).fill(v);
+
+describe("Mixer", () => {
+  it("makes one 20 ms frame per 20 ms of clock, silent with nobody talking, after a stall restarts instead of bursting", () => {
+    const frames: Int16Array[] = [];
+    const mixer = new Mixer((f) => frames.push(f));
+    mixer.start();
+    mixer.stop();
+    const t0 = performance.now();
+    mixer.tick(t0 + 100);
+    expect(frames.length).toBeGreaterThanOrEqual(4);
+    expect(frames.length).toBeLessThanOrEqual(5);
+    expect(frames.every((f) => f.length === FRAME_SAMPLES && f.every((v) => v === 0))).toBe(true);
+    frames.length = 0;
+    mixer.tick(t0 + 60_000);
+    expect(frames.length).toBe(1);
+  });
+
+  it("sums two callees with clipping, each after 30 ms primed", () => {
+    const frames: Int16Array[] = [];
+    const mixer = new Mixer((f) => frames.push(f));
+    const a = mixer.add();
+    const b = mixer.add();
+    a.push(chunk(1000), 1);
+    a.push(chunk(1000), 1);
+    a.push(chunk(1000), 1);
+    b.push(chunk(30_000), 1);
+    b.push(chunk(30_000), 1);
+    b.push(chunk(30_000), 1);
+    const acc = new Int32Array(FRAME_SAMPLES);
+    a.takeInto(acc);
+    b.takeInto(acc);
+    expect(acc[0]).toBe(31_000);
+    mixer.start();
+    mixer.stop();
+    mixer.tick(performance.now() + 25);
+    // 31 000 + the rest: a 960-sample frame from 480 left each, then silence; clipped at 32767 never exceeded.
+    expect(frames[0]?.[0]).toBe(31_000);
+    expect(frames[0]?.[479]).toBe(31_000);
+    expect(frames[0]?.[480]).toBe(0);
+    const c = mixer.add();
+    c.push(chunk(20_000), 1);
+    c.push(chunk(20_000), 1);
+    c.push(chunk(20_000), 1);
+    const d = mixer.add();
+    d.push(chunk(20_000), 1);
+    d.push(chunk(20_000), 1);
+    d.push(chunk(20_000), 1);
+    const sum = new Int32Array(FRAME_SAMPLES);
+    c.takeInto(sum);
+    d.takeInto(sum);
+    expect(sum[0]).toBe(40_000);
+    frames.length = 0;
+    c.push(chunk(20_000, 1440), 1);
+    d.push(chunk(20_000, 1440), 1);
+    mixer.tick(performance.now() + 100);
+    expect(Math.max(...(frames[0] ?? []))).toBe(32_767);
+  });
+
+  it("downmixes stereo and holds at most 200 ms per callee (a sink running ahead loses its oldest audio)", () => {
+    const mixer = new Mixer(() => undefined);
+    const a = mixer.add();
+    const stereo = new Int16Array(960);
+    for (let i = 0; i < 960; i += 2) {
+      stereo[i] = 1000;
+      stereo[i + 1] = 3000;
+    }
+    a.push(stereo, 2);
+    a.push(stereo, 2);
+    a.push(stereo, 2);
+    const acc = new Int32Array(FRAME_SAMPLES);
+    a.takeInto(acc);
+    expect(acc[0]).toBe(2000);
+    for (let i = 0; i < 100; i++) a.push(chunk(5), 1);
+    expect(a.dropped).toBe(100 * 480 + 480 - 9600);
+  });
+});
