@@ -67,6 +67,7 @@ describe("parseConfig: a valid configuration", () => {
       media: { ffmpegPath: undefined, idleStopMs: 10_000 },
       http: {},
       triggers: {},
+      matrixRtc: {},
       dataDir: path.resolve("/srv/mcc", "data"),
       logLevel: "info",
     });
