@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything matrix-camera-call needs on a fresh Debian/Ubuntu machine (as root, or with sudo):
 # the system packages that are missing (ffmpeg, GStreamer's RTSP server for the test camera, debootstrap,
-# mosquitto, coturn), the Synapse tree for the local homeserver (cached), and the Node dependencies.
+# mosquitto, coturn), the Synapse tree for the local homeserver (cached), the LiveKit SFU for the MatrixRTC tests
+# (built with Go, cached; skipped without Go), and the Node dependencies.
 # Used by `.ci/run` and by the README's two commands. Safe to run again: it only does what is missing.
 set -euo pipefail
 
@@ -87,6 +88,17 @@ PY
 # --- Synapse tree (cached in /var/cache/matrix-camera-call/synapse-root) -------------------------
 section "Synapse tree"
 bash scripts/provision-synapse-root.sh
+
+# --- LiveKit SFU (cached in /var/cache/matrix-camera-call/livekit-1.13.5) --------------------------
+# For the MatrixRTC tests (test/harness/livekit.ts). Without Go they skip with one line; the bot does not need it.
+section "LiveKit SFU"
+livekit_status=0
+bash scripts/livekit.sh || livekit_status=$?
+if [ "$livekit_status" -eq 3 ]; then
+  echo "Go is missing: skipping livekit-server; the MatrixRTC (LiveKit) tests will skip"
+elif [ "$livekit_status" -ne 0 ]; then
+  fail "building livekit-server failed (scripts/livekit.sh exit $livekit_status; it needs the Go module proxy)"
+fi
 
 # --- Node dependencies -------------------------------------------------------------------------
 # `npm ci` installs exactly package-lock.json, and of the optional platform packages only this machine's: the lock

@@ -50,6 +50,7 @@ export interface Config {
   media: { ffmpegPath: string | undefined; idleStopMs: number };
   http: RawConfig["http"];
   triggers: RawConfig["triggers"];
+  matrixRtc: RawConfig["matrixRtc"];
   /** Absolute path. */
   dataDir: string;
   logLevel: RawConfig["logLevel"];
@@ -154,6 +155,7 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     media: { ffmpegPath: raw.media.ffmpegPath, idleStopMs: raw.media.idleStopMs },
     http: raw.http,
     triggers,
+    matrixRtc: raw.matrixRtc,
     dataDir: path.resolve(baseDir, raw.dataDir),
     logLevel: raw.logLevel,
   };

@@ -97,6 +97,14 @@ export const configSchema = z
       .strict()
       .default({}),
     triggers: triggersSchema,
+    /** MatrixRTC (Element Call, Element X; issue 13, not yet used for calls): where the LiveKit focus is. */
+    matrixRtc: z
+      .object({
+        /** The focus's token service (lk-jwt-service), e.g. https://livekit-jwt.example.org; overrides discovery. */
+        livekitServiceUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://livekit-jwt.example.org" }).optional(),
+      })
+      .strict()
+      .default({}),
     /** Where the sync token and the login (token, device) are kept. */
     dataDir: z.string().min(1).default("./data"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),

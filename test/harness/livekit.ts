@@ -1,0 +1,134 @@
+/**
+ * A real LiveKit SFU for the MatrixRTC tests: livekit-server v1.13.5 (built once by scripts/livekit.sh, cached in
+ * /var/cache/matrix-camera-call/livekit-1.13.5) in `--dev` mode, on loopback only, with free ports, generated keys
+ * and a generated config file in a temporary directory.
+ *
+ * Loopback only: signalling binds 127.0.0.1; the ICE UDP port is one port on the `lo` interface (rtc.interfaces,
+ * rtc.ips, enable_loopback_candidate); ICE over TCP is off (tcp_port 0) because livekit-server binds its ICE/TCP
+ * port on every interface, not only the loopback one; no external IP lookup (use_external_ip false, node_ip
+ * 127.0.0.1; the lookup would ask a STUN server on the internet).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { freePort } from "../../src/dev/ports.ts";
+import { harnessLog } from "./log.ts";
+import { waitFor } from "./wait.ts";
+
+const SCRIPT = fileURLToPath(new URL("../../scripts/livekit.sh", import.meta.url));
+const KILL_GRACE_MS = 3_000;
+
+export interface LiveKit {
+  /** ws://127.0.0.1:PORT, what clients connect to. */
+  wsUrl: string;
+  /** http://127.0.0.1:PORT, for the server API (livekit-server-sdk's RoomServiceClient). */
+  httpUrl: string;
+  /** The server's process id. */
+  pid: number;
+  apiKey: string;
+  apiSecret: string;
+  /** The server's output so far (the last 20 kB). */
+  log(): string;
+  /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export type LiveKitBinary = { path: string } | { skip: string };
+
+let binary: LiveKitBinary | undefined;
+
+/**
+ * The livekit-server binary (LIVEKIT_SERVER, or scripts/livekit.sh, which builds it once when Go is there), or why
+ * the LiveKit tests skip. The script answers at once when the binary is cached.
+ */
+export function liveKitBinary(): LiveKitBinary {
+  if (binary !== undefined) return binary;
+  const fromEnv = process.env["LIVEKIT_SERVER"];
+  if (fromEnv !== undefined && fromEnv !== "") return (binary = { path: fromEnv });
+  const run = spawnSync("bash", [SCRIPT], { encoding: "utf8", timeout: 600_000 });
+  if (run.status === 0) return (binary = { path: run.stdout.trim() });
+  const reason = run.stderr.trim().split("\n").at(-1) ?? `exit ${String(run.status)}`;
+  // Exit 3: no Go on this machine. Anything else is a broken build, which must fail, not skip.
+  if (run.status === 3) return (binary = { skip: `LiveKit tests skipped: ${reason}` });
+  throw new Error(`scripts/livekit.sh failed (${String(run.status)}): ${run.stderr.slice(-2000)}`);
+}
+
+/** A UDP port that was free on 127.0.0.1 a moment ago (freePort() probes TCP only). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => {
+      const { port } = socket.address();
+      socket.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+export async function startLiveKit(): Promise<LiveKit> {
+  const found = liveKitBinary();
+  if ("skip" in found) throw new Error(found.skip);
+  const dir = mkdtempSync(path.join(tmpdir(), "mcc-livekit-"));
+  const port = await freePort();
+  const udpPort = await freeUdpPort();
+  // livekit-server wants secrets of at least 32 characters; a fresh pair per server, never the well-known devkey.
+  const apiKey = `test${randomBytes(6).toString("hex")}`;
+  const apiSecret = randomBytes(24).toString("base64url");
+  const config = {
+    port,
+    bind_addresses: ["127.0.0.1"],
+    keys: { [apiKey]: apiSecret },
+    log_level: "info",
+    rtc: {
+      udp_port: udpPort,
+      tcp_port: 0,
+      use_external_ip: false,
+      node_ip: "127.0.0.1",
+      enable_loopback_candidate: true,
+      interfaces: { includes: ["lo"] },
+      ips: { includes: ["127.0.0.1/32"] },
+    },
+  };
+  const configPath = path.join(dir, "livekit.yaml");
+  writeFileSync(configPath, stringify(config), { mode: 0o600 });
+  const child: ChildProcess = spawn(found.path, ["--dev", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const append = (data: string): void => {
+    output = (output + data).slice(-20_000);
+  };
+  child.stdout?.setEncoding("utf8").on("data", append);
+  child.stderr?.setEncoding("utf8").on("data", append);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const kill = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+      await exited;
+      clearTimeout(kill);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const httpUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor("livekit-server to answer", async () => {
+      if (child.exitCode !== null) throw new Error(`livekit-server exited (${String(child.exitCode)}): ${output.slice(-3000)}`);
+      const res = await fetch(`${httpUrl}/`, { signal: AbortSignal.timeout(1_000) });
+      return res.ok;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+  } catch (err: unknown) {
+    await stop();
+    throw err;
+  }
+  harnessLog.debug({ port, udpPort }, "livekit-server started");
+  return { wsUrl: `ws://127.0.0.1:${port}`, httpUrl, pid: child.pid ?? -1, apiKey, apiSecret, log: () => output, stop };
+}
