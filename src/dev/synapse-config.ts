@@ -40,7 +40,8 @@ export function patchConfig(
         type: "http",
         tls: false,
         x_forwarded: false,
-        resources: [{ names: ["client"], compress: false }],
+        // openid: /_matrix/federation/v1/openid/userinfo, where a MatrixRTC token service checks OpenID tokens.
+        resources: [{ names: ["client", "openid"], compress: false }],
       },
     ],
     public_baseurl: `http://127.0.0.1:${params.port}/`,

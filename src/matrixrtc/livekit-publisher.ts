@@ -1,0 +1,177 @@
+/**
+ * Publishes one camera into one LiveKit room with @livekit/rtc-node: the hub's decoded I420 frames and 48 kHz PCM
+ * (CameraTap), re-encoded by rtc-node (it has no pre-encoded H.264 input; shared/notes/matrixrtc.md §2).
+ *
+ * One owner: whoever calls start() owns the publisher, which owns the room, the sources, the tap and the camera
+ * lease until stop() (it releases the lease). Nothing is published until connect() succeeds; stop() unpublishes,
+ * disconnects, closes the sources and releases the lease, also after a failed start. The token is a secret: it goes
+ * to rtc-node only, never into a log or an event.
+ */
+import { EventEmitter } from "node:events";
+import type { CameraLease } from "../media/camera-hub.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import { CameraTap, type I420Frame, type PcmChunk } from "./camera-tap.ts";
+import type { RtcNode } from "./rtc-node.ts";
+
+type Rtc = RtcNode;
+type Room = InstanceType<Rtc["Room"]>;
+type VideoSource = InstanceType<Rtc["VideoSource"]>;
+type AudioSource = InstanceType<Rtc["AudioSource"]>;
+
+export interface LiveKitPublisherEvents {
+  /** Connected and the audio track published (video follows with the first frame). */
+  connected: [];
+  /** The first video frame went to LiveKit, with its size. */
+  videoPublished: [size: { width: number; height: number }];
+  /** The publisher has ended: stop() was called, or LiveKit disconnected it for good (`reason`). */
+  ended: [reason: string];
+}
+
+export interface PublisherStats {
+  framesSent: number;
+  audioChunksSent: number;
+  /** Audio chunks dropped because rtc-node's queue was behind (it applies back-pressure per captureFrame). */
+  audioChunksDropped: number;
+}
+
+/** Bitrate cap for the camera's video (VP8): what the legacy path's encoder aims at for 720p. */
+const MAX_VIDEO_BITRATE = 1_500_000n;
+/** rtc-node queues this much audio before captureFrame waits; chunks beyond it are dropped, never piled up. */
+const AUDIO_QUEUE_MS = 200;
+const MAX_PENDING_AUDIO = 5;
+
+export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
+  private readonly room: Room;
+  private tap: CameraTap | undefined;
+  private video: { source: VideoSource; width: number; height: number } | undefined;
+  private audio: AudioSource | undefined;
+  private publishingVideo = false;
+  private pendingAudio = 0;
+  private state: "idle" | "starting" | "live" | "ended" = "idle";
+  private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
+
+  constructor(
+    private readonly rtc: Rtc,
+    private readonly lease: CameraLease,
+    private readonly log: Logger,
+    /** The track name remote participants see. */
+    private readonly trackName = lease.camera,
+  ) {
+    super();
+    this.room = new rtc.Room();
+  }
+
+  stats(): PublisherStats {
+    return { ...this.counters };
+  }
+
+  /** Connects to `url` with `token` and starts publishing; rejects (and cleans up) when connecting fails. */
+  async start(url: string, token: string): Promise<void> {
+    if (this.state !== "idle") throw new Error(`publisher already ${this.state}`);
+    this.state = "starting";
+    try {
+      this.room.on(this.rtc.RoomEvent.Disconnected, (reason) => {
+        void this.end(`disconnected by LiveKit (${this.rtc.DisconnectReason[reason]})`);
+      });
+      await this.room.connect(url, token, { autoSubscribe: false, dynacast: true });
+      if (this.isEnded()) throw new Error("stopped while connecting");
+      const { AudioSource, LocalAudioTrack, TrackPublishOptions, TrackSource } = this.rtc;
+      this.audio = new AudioSource(48_000, 1, AUDIO_QUEUE_MS);
+      const audioTrack = LocalAudioTrack.createAudioTrack(`${this.trackName}-audio`, this.audio);
+      await this.localParticipant().publishTrack(audioTrack, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
+      if (this.isEnded()) throw new Error("stopped while publishing");
+      this.state = "live";
+      this.tap = new CameraTap(this.lease, { video: (f) => { this.onVideo(f); }, audio: (c) => { this.onAudio(c); } });
+      this.log.info({ url, room: this.room.name }, "publishing the camera to LiveKit");
+      this.emit("connected");
+    } catch (err: unknown) {
+      await this.end(`could not start: ${errorMessage(err)}`);
+      // stop() during connect() found nothing to disconnect yet: the room connected after it, so leave it now.
+      if (this.room.isConnected) await this.room.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Unpublishes, disconnects and releases the camera. Idempotent. */
+  stop(): Promise<void> {
+    return this.end("stopped");
+  }
+
+  private isEnded(): boolean {
+    return this.state === "ended";
+  }
+
+  private localParticipant(): NonNullable<Room["localParticipant"]> {
+    const local = this.room.localParticipant;
+    if (local === undefined) throw new Error("not connected");
+    return local;
+  }
+
+  private onVideo(frame: I420Frame): void {
+    if (this.state !== "live") return;
+    const { VideoFrame, VideoBufferType } = this.rtc;
+    if (this.video === undefined) {
+      this.video = { source: new this.rtc.VideoSource(frame.width, frame.height), width: frame.width, height: frame.height };
+      void this.publishVideo(this.video.source, frame);
+    }
+    if (!this.publishingVideo) return;
+    // captureFrame copies the frame synchronously (an FFI request), so wrtc's buffer may be reused after it.
+    this.video.source.captureFrame(new VideoFrame(frame.data, frame.width, frame.height, VideoBufferType.I420));
+    this.counters.framesSent++;
+    if (this.counters.framesSent === 1) this.emit("videoPublished", { width: frame.width, height: frame.height });
+  }
+
+  private async publishVideo(source: VideoSource, first: I420Frame): Promise<void> {
+    const { LocalVideoTrack, TrackPublishOptions, TrackSource, VideoCodec } = this.rtc;
+    const track = LocalVideoTrack.createVideoTrack(`${this.trackName}-video`, source);
+    try {
+      await this.localParticipant().publishTrack(track, new TrackPublishOptions({
+        source: TrackSource.SOURCE_CAMERA,
+        videoCodec: VideoCodec.VP8,
+        // One layer: a doorbell call has one or two viewers, and simulcast would encode the picture three times.
+        simulcast: false,
+        videoEncoding: { maxBitrate: MAX_VIDEO_BITRATE, maxFramerate: 30 },
+      }));
+      this.publishingVideo = this.state === "live";
+      this.log.debug({ width: first.width, height: first.height }, "camera video published to LiveKit");
+    } catch (err: unknown) {
+      await this.end(`could not publish the video: ${errorMessage(err)}`);
+    }
+  }
+
+  private onAudio(chunk: PcmChunk): void {
+    const source = this.audio;
+    if (this.state !== "live" || source === undefined) return;
+    if (this.pendingAudio >= MAX_PENDING_AUDIO) {
+      this.counters.audioChunksDropped++;
+      return;
+    }
+    this.pendingAudio++;
+    // wrtc reuses its sample buffer after ondata returns: copy before the asynchronous capture.
+    const frame = new this.rtc.AudioFrame(chunk.samples.slice(), chunk.sampleRate, chunk.channelCount, chunk.frames);
+    source.captureFrame(frame).then(
+      () => { this.counters.audioChunksSent++; },
+      () => { this.counters.audioChunksDropped++; },
+    ).finally(() => { this.pendingAudio--; });
+  }
+
+  private async end(reason: string): Promise<void> {
+    if (this.state === "ended") return;
+    const wasLive = this.state === "live";
+    this.state = "ended";
+    this.tap?.stop();
+    this.tap = undefined;
+    this.publishingVideo = false;
+    try {
+      // Disconnecting unpublishes every local track; the sources are closed after it, when nothing reads them.
+      await this.room.disconnect();
+    } catch (err: unknown) {
+      this.log.debug({ err: errorMessage(err) }, "LiveKit disconnect failed");
+    }
+    await Promise.allSettled([this.video?.source.close(), this.audio?.close()]);
+    this.room.removeAllListeners();
+    this.lease.release();
+    if (wasLive || reason !== "stopped") this.log.info({ reason, ...this.counters }, "LiveKit publisher ended");
+    this.emit("ended", reason);
+  }
+}

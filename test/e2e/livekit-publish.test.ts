@@ -1,0 +1,125 @@
+/**
+ * The bot's LiveKit publisher on real parts: a real livekit-server (harness, loopback), a token minted with
+ * livekit-server-sdk, the real camera hub decoding the GStreamer RTSP test camera, and a second rtc-node participant
+ * that subscribes and decodes what the publisher sends: video frames of the camera's size at a sane rate, and audio.
+ * Measures publisher start → first frame at the subscriber, and CPU of the publishing process per published call.
+ * Skips with one line when Go is missing (no livekit-server).
+ */
+import { pino } from "pino";
+import { AccessToken } from "livekit-server-sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.ts";
+import { CameraHub } from "../../src/media/camera-hub.ts";
+import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
+import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
+import { reportFigure } from "../harness/figures.ts";
+import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
+import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
+import { UsageWindow } from "../harness/proc-stats.ts";
+import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const found = liveKitBinary();
+if ("skip" in found) process.stderr.write(`${found.skip}\n`);
+const log = pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" });
+const ROOM = "publish-test";
+
+let lk: LiveKit;
+let cam: RtspCamera;
+let hub: CameraHub;
+let rtc: RtcNode;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function token(identity: string, canPublish: boolean): Promise<string> {
+  const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity, ttl: "10m" });
+  at.addGrant({ room: ROOM, roomJoin: true, canPublish, canSubscribe: true });
+  return at.toJwt();
+}
+
+describe.skipIf("skip" in found)("LiveKit publisher", () => {
+  beforeAll(async () => {
+    const loaded = await loadRtcNode();
+    if (!loaded.ok) throw new Error(loaded.reason);
+    rtc = loaded.rtc;
+    lk = await startLiveKit();
+    cleanups.push(() => lk.stop());
+    cam = await startRtspCamera({ width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" });
+    cleanups.push(() => cam.stop());
+    const ffmpeg = resolveFfmpeg();
+    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
+    const config = parseConfig({ homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" }, allowedUsers: ["@a:localhost"], cameras: [{ name: "cam", url: cam.url }] });
+    hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
+    cleanups.push(() => hub.stopAll());
+  });
+
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    // No rtc.dispose(): rtc-node keeps its FFI client on globalThis, and the end-to-end files share one process
+    // (vitest singleFork), so a later file would find it disposed.
+  });
+
+  it("publishes the camera's video and audio; a subscriber decodes them; stop() leaves the room and releases the camera", async () => {
+    const subscriber = new LiveKitSubscriber(rtc);
+    await subscriber.connect(lk.wsUrl, await token("subscriber", false));
+    cleanups.push(() => subscriber.stop());
+
+    // The camera runs already (a warm hub), so the figure is LiveKit's part: connect, publish, encode, forward, decode.
+    const warm = hub.acquire("cam");
+    await waitFor("the camera's first frame", () => hub.stats()["cam"]?.state === "running", { timeoutMs: 20_000 });
+    const started = performance.now();
+    const publisher = new LiveKitPublisher(rtc, hub.acquire("cam"), log);
+    cleanups.push(() => publisher.stop());
+    await publisher.start(lk.wsUrl, await token("@cam:localhost:CAMDEV", true));
+    await waitFor("a video frame at the subscriber", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
+    const firstFrameMs = Math.round(performance.now() - started);
+
+    // Over a 5 s window: the frames keep coming at the camera's rate, full size, and audio flows with them.
+    const usage = new UsageWindow([{ name: "publisher process", pids: () => [process.pid] }, { name: "livekit-server", pids: () => [lk.pid] }]);
+    const before = { frames: subscriber.video.frames, samples: subscriber.audio.samples, sent: publisher.stats().framesSent };
+    const windowStart = performance.now();
+    await waitFor("a 5 s measuring window", () => performance.now() - windowStart >= 5_000, { timeoutMs: 10_000, intervalMs: 100 });
+    const seconds = (performance.now() - windowStart) / 1000;
+    const cpu = usage.stop();
+    const fps = (subscriber.video.frames - before.frames) / seconds;
+    const sentFps = (publisher.stats().framesSent - before.sent) / seconds;
+    const audioRate = (subscriber.audio.samples - before.samples) / seconds;
+    reportFigure("livekit-publish", {
+      firstFrameMs,
+      receivedFps: Math.round(fps * 10) / 10,
+      sentFps: Math.round(sentFps * 10) / 10,
+      audioSamplesPerS: Math.round(audioRate),
+      size: `${String(subscriber.video.width)}x${String(subscriber.video.height)}`,
+      cpuPctPublisherAndSubscriberProcess: cpu["publisher process"]?.cpuPct,
+      cpuPctLivekitServer: cpu["livekit-server"]?.cpuPct,
+      ...publisher.stats(),
+    });
+    expect(subscriber.video.width).toBe(640);
+    expect(subscriber.video.height).toBe(360);
+    // The camera sends 25 fps; on a busy 2-core machine anything from 10 fps is a working picture.
+    expect(fps).toBeGreaterThan(10);
+    expect(fps).toBeLessThan(40);
+    // 48 kHz mono, give or take the machine's load; and not silence (the test camera sends a tone).
+    expect(audioRate).toBeGreaterThan(30_000);
+    expect(audioRate).toBeLessThan(60_000);
+    expect(subscriber.audio.audibleChunks).toBeGreaterThan(0);
+    expect(firstFrameMs).toBeLessThan(10_000);
+
+    await publisher.stop();
+    await waitFor("the publisher to leave the room", () => !subscriber.sees("@cam:localhost:CAMDEV"), { timeoutMs: 10_000 });
+    warm.release();
+    await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
+  });
+
+  it("a refused token rejects start(), emits ended and releases the camera", async () => {
+    const publisher = new LiveKitPublisher(rtc, hub.acquire("cam"), log);
+    const ended: string[] = [];
+    publisher.on("ended", (reason) => ended.push(reason));
+    const forged = new AccessToken(lk.apiKey, "not-the-secret-not-the-secret-not-the-secret", { identity: "intruder" });
+    forged.addGrant({ room: ROOM, roomJoin: true, canPublish: true });
+    await expect(publisher.start(lk.wsUrl, await forged.toJwt())).rejects.toThrow();
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatch(/^could not start: /);
+    expect(hub.stats()["cam"]?.leases).toBe(0);
+  });
+});
