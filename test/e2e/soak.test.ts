@@ -49,14 +49,15 @@ const FD_SLOPE_LIMIT = 0.02;
 const EXTERNAL_SLOPE_LIMIT_KB = 2;
 /**
  * JS objects on the V8 heap (compiled code left out: it grows while functions tier up, ~1 kB/call here, bounded by
- * the program's size; a heap snapshot diff over 130 calls showed nothing else growing). Clean runs: 0.17 kB/call.
+ * the program's size; a heap snapshot diff over 130 calls showed nothing else growing). Clean runs: 0.14–0.17 kB/call;
+ * with 20 kB of JS objects kept per call: 20.2.
  */
 const HEAP_OBJECTS_SLOPE_LIMIT_KB = 1;
 /**
  * RSS (Theil–Sen slope): a guard against gross native growth, such as a peer connection's native parts or a frame
  * (640x360: 340 kB) kept per call, not a fine test. It moves in steps with glibc and V8 keeping freed pages resident
  * or giving them back (13 MB between two samples), and a leak fills freed holes before RSS moves: clean runs read
- * 2.3 to 24.8 kB/call, a run with a 20 kB Buffer leaked per call 5.3 (README, Reliability).
+ * 2.3 to 24.8 kB/call (least squares up to 44.4), a run with a 20 kB Buffer leaked per call 5.3 (README, Reliability).
  */
 const RSS_SLOPE_LIMIT_KB = 100;
 
