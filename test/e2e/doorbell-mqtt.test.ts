@@ -50,4 +50,12 @@ describe("the MQTT trigger", () => {
     expect(lines.filter((l) => l.msg === "MQTT connected" || l.msg === "MQTT reconnected")).toHaveLength(1);
     expect(lines.filter((l) => l.msg === "MQTT error")).toEqual([]);
   });
+
+  it("still gets presses after many oversized QoS 1 publishes (mosquitto 2.0 stalled a QoS 1 subscription after 20)", async () => {
+    for (let i = 0; i < 30; i++) await publisher.publishAsync("mcc/ring", Buffer.alloc(100_000, 0x41), { qos: 1 });
+    const before = presses.length;
+    for (let i = 0; i < 3; i++) await publisher.publishAsync("mcc/ring", '{"camera":"door"}', { qos: 1 });
+    await waitFor("three more presses", () => presses.length === before + 3, { timeoutMs: 10_000 });
+    expect(lines.filter((l) => l.msg === "MQTT reconnected")).toEqual([]);
+  });
 });
