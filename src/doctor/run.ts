@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
+import { checkTalkback } from "../talkback/onvif/probe.ts";
 import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkListen, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
 
 /** The token the bot would use: the configured one, else the login it saved in dataDir. */
@@ -35,6 +36,10 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
   const ff = await checkFfmpeg(config);
   results.push(ff.result);
   for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));
+  for (const camera of config.cameras) {
+    const talkback = await checkTalkback(camera);
+    if (talkback) results.push(talkback);
+  }
   const listen = await checkListen(config);
   if (listen) results.push(listen);
   const mqtt = await checkMqtt(config);
