@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { addSecret } from "../util/redact.ts";
 import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
+import { checkTalkback } from "../talkback/onvif/probe.ts";
 import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
 import { checkListen } from "./listen.ts";
 
@@ -39,6 +40,10 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
   const ff = await checkFfmpeg(config);
   results.push(ff.result);
   for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));
+  for (const camera of config.cameras) {
+    const talkback = await checkTalkback(camera);
+    if (talkback) results.push(talkback);
+  }
   const listen = await checkListen(config, userId);
   if (listen) results.push(listen);
   const mqtt = await checkMqtt(config);

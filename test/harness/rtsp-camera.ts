@@ -3,6 +3,7 @@
  * system Python that has the `gi` bindings) and follows the JSON lines it prints on stdout.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { harnessLog } from "./log.ts";
@@ -24,6 +25,37 @@ export interface RtspCameraOptions {
   authMethod?: "basic" | "digest";
   /** H.264 profile; default "baseline". */
   profile?: "baseline" | "main";
+  /** An ONVIF backchannel in this codec (the server becomes an ONVIF one, unshared); default none. */
+  backchannel?: "none" | "pcmu" | "pcma";
+  /** Where the backchannel's decoded audio is appended (see readBackchannel). */
+  backchannelFile?: string;
+}
+
+/** One buffer the camera's backchannel received: when (Date.now() scale) and its 8 kHz samples. */
+export interface BackchannelRecord {
+  at: number;
+  samples: Int16Array;
+}
+
+/** Reads the records rtsp_camera.py appended to a backchannel file (none when it does not exist). */
+export function readBackchannel(file: string): BackchannelRecord[] {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return [];
+  }
+  const out: BackchannelRecord[] = [];
+  for (let at = 0; at + 12 <= buf.length; ) {
+    const time = buf.readDoubleLE(at);
+    const length = buf.readUInt32LE(at + 8);
+    if (at + 12 + length > buf.length) break;
+    const samples = new Int16Array(length / 2);
+    for (let i = 0; i < samples.length; i++) samples[i] = buf.readInt16LE(at + 12 + i * 2);
+    out.push({ at: time * 1000, samples });
+    at += 12 + length;
+  }
+  return out;
 }
 
 export interface RtspCamera {
@@ -42,6 +74,8 @@ export interface RtspCamera {
   clientsConnected(): number;
   /** Pipelines the server built since start (with the shared factory: one for concurrent clients). */
   mediaConstructed(): number;
+  /** ONVIF backchannel sessions that received audio so far (across restarts). */
+  backchannelsLinked(): number;
   /** Kills the server (SIGTERM, then SIGKILL after 3 s); resolves when the process has exited. Idempotent. */
   stop(): Promise<void>;
   /** Starts the server again on the same port and path (a camera reboot). */
@@ -67,6 +101,7 @@ type CameraEvent =
   | { event: "client-closed"; connected: number }
   | { event: "session"; count: number }
   | { event: "media-constructed"; count: number }
+  | { event: "backchannel"; state: string }
   | { event: "error"; message: string };
 
 interface Incarnation {
@@ -75,7 +110,9 @@ interface Incarnation {
   hasExited: () => boolean;
 }
 
-function pythonArgs(o: Required<Omit<RtspCameraOptions, "user" | "password">>, port: number): string[] {
+type CameraArgs = Required<Omit<RtspCameraOptions, "user" | "password" | "backchannelFile">> & { backchannelFile: string };
+
+function pythonArgs(o: CameraArgs, port: number): string[] {
   return [
     SCRIPT,
     "--port", String(port),
@@ -88,6 +125,8 @@ function pythonArgs(o: Required<Omit<RtspCameraOptions, "user" | "password">>, p
     "--audio", o.audio,
     "--pattern", o.pattern,
     "--auth", o.authMethod,
+    "--backchannel", o.backchannel,
+    "--backchannel-file", o.backchannelFile,
   ];
 }
 
@@ -102,12 +141,15 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
     path: (opts.path ?? "cam").replace(/^\/+/, ""),
     authMethod: opts.authMethod ?? "digest",
     profile: opts.profile ?? "baseline",
-  } satisfies Required<Omit<RtspCameraOptions, "user" | "password">>;
+    backchannel: opts.backchannel ?? "none",
+    backchannelFile: opts.backchannelFile ?? "",
+  } satisfies CameraArgs;
   if (opts.password !== undefined && opts.user === undefined) throw new Error("RTSP camera: password without user");
 
   let sessions = 0;
   let connected = 0;
   let media = 0;
+  let backchannels = 0;
   let current: Incarnation | undefined;
   let port = 0;
 
@@ -182,6 +224,9 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
           case "media-constructed":
             media += 1;
             break;
+          case "backchannel":
+            backchannels += 1;
+            break;
           case "error":
             stderrTail.push(ev.message);
             break;
@@ -208,6 +253,7 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
     sessionsOpened: () => sessions,
     clientsConnected: () => connected,
     mediaConstructed: () => media,
+    backchannelsLinked: () => backchannels,
     stop: stopCurrent,
     restart: async () => {
       await stopCurrent();

@@ -12,7 +12,12 @@ Everything the test harness needs to know is printed on stdout as one JSON objec
   {"event":"session","count":N}                    a client opened an RTSP session (N so far)
   {"event":"media-constructed","count":N}          a pipeline was built (shared: once per burst)
   {"event":"client-closed","connected":N}          a client's connection closed
+  {"event":"backchannel","state":"receiving"}     a backchannel session received its first audio (--backchannel)
   {"event":"error","message":"..."}                startup failed (the process then exits 1)
+With --backchannel pcmu|pcma the server is an ONVIF one (RTSPOnvifServer, an unshared RTSPOnvifMediaFactory): a
+client that DESCRIBEs with "Require: www.onvif.org/ver20/backchannel" gets a sendonly audio track; what it sends
+there is decoded and appended to --backchannel-file as records: float64 LE arrival time (Unix seconds),
+uint32 LE byte count, that many bytes of 8 kHz mono s16le.
 Diagnostics go to stderr. The process exits on SIGTERM/SIGINT or when its stdin closes
 (so it never outlives the test process that spawned it).
 """
@@ -22,7 +27,9 @@ import json
 import os
 import re
 import signal
+import struct
 import sys
+import time
 
 import gi
 
@@ -77,6 +84,55 @@ def audio_branch(args):
     return None
 
 
+def backchannel_launch(codec):
+    if codec == "pcmu":
+        caps, chain = "payload=0, clock-rate=8000, encoding-name=PCMU", "rtppcmudepay ! mulawdec"
+    else:
+        caps, chain = "payload=8, clock-rate=8000, encoding-name=PCMA", "rtppcmadepay ! alawdec"
+    # The first element must be named depay_backchannel; the sink must not wait for preroll (async=false).
+    return (
+        '( capsfilter caps="application/x-rtp, media=audio, {caps}" name=depay_backchannel ! {chain}'
+        " ! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1"
+        " ! appsink name=talkback emit-signals=true async=false sync=false )"
+    ).format(caps=caps, chain=chain)
+
+
+def watch_backchannel(media, path):
+    """The backchannel's elements join the media's bin only once a client sets the track up: look for the sink."""
+    out = open(path, "ab") if path else None
+
+    first = [True]
+
+    def on_sample(sink):
+        if first[0]:
+            first[0] = False
+            emit("backchannel", state="receiving")
+        sample = sink.emit("pull-sample")
+        buf = sample.get_buffer()
+        data = buf.extract_dup(0, buf.get_size())
+        if out is not None:
+            out.write(struct.pack("<dI", time.time(), len(data)) + data)
+            out.flush()
+        return Gst.FlowReturn.OK
+
+    def poll():
+        bin_ = media.get_element()
+        sink = bin_.get_by_name("talkback") if bin_ is not None else None
+        if sink is None:
+            return GLib.SOURCE_CONTINUE
+        sink.connect("new-sample", on_sample)
+        return GLib.SOURCE_REMOVE
+
+    tries = [0]
+
+    def tick():
+        # Only a client that sets the backchannel up adds it (the bot's ffmpeg never does): give up after 5 min.
+        tries[0] += 1
+        return poll() if tries[0] < 6000 else GLib.SOURCE_REMOVE
+
+    GLib.timeout_add(50, tick)
+
+
 def required_elements(args):
     need = ["videotestsrc", "videoconvert"]
     need += {"h264": ["x264enc", "rtph264pay"], "h265": ["x265enc", "rtph265pay"], "mjpeg": ["jpegenc", "rtpjpegpay"]}[
@@ -104,6 +160,8 @@ def parse_args(argv):
     p.add_argument("--audio", choices=["pcma", "aac", "none"], default="pcma")
     p.add_argument("--pattern", default="smpte", help="videotestsrc pattern nick, e.g. smpte, ball, red, black")
     p.add_argument("--auth", choices=["basic", "digest"], default="digest")
+    p.add_argument("--backchannel", choices=["none", "pcmu", "pcma"], default="none")
+    p.add_argument("--backchannel-file", default="", help="where received backchannel audio is appended")
     args = p.parse_args(argv)
     # The password comes through the environment, not argv, so it is not visible in `ps`.
     args.user = os.environ.get("RTSP_CAMERA_USER") or None
@@ -130,13 +188,21 @@ def main(argv):
     launch += " )"
     sys.stderr.write("rtsp_camera: launch " + launch + "\n")
 
-    server = GstRtspServer.RTSPServer()
+    onvif = args.backchannel != "none"
+    server = GstRtspServer.RTSPOnvifServer() if onvif else GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
 
-    factory = GstRtspServer.RTSPMediaFactory()
+    if onvif:
+        factory = GstRtspServer.RTSPOnvifMediaFactory()
+        factory.set_backchannel_launch(backchannel_launch(args.backchannel))
+        # As GStreamer's own ONVIF example: without the media type DESCRIBE fails with "can't create media".
+        factory.set_shared(False)
+        factory.set_media_gtype(GstRtspServer.RTSPOnvifMedia)
+    else:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_shared(True)
     factory.set_launch(launch)
-    factory.set_shared(True)
 
     if args.user:
         auth = GstRtspServer.RTSPAuth()
@@ -165,6 +231,8 @@ def main(argv):
         emit("media-constructed", count=state["media"])
 
     factory.connect("media-constructed", on_media_constructed)
+    if onvif:
+        factory.connect("media-constructed", lambda _f, media: watch_backchannel(media, args.backchannel_file))
 
     def on_new_session(_client, _session):
         state["sessions"] += 1

@@ -54,6 +54,9 @@ const pumps = new Set<NodeJS.Timeout>();
 export function toneTrack(hz: number): AudioTrack {
   const source = new wrtc.nonstandard.RTCAudioSource();
   const track = source.createTrack();
+  // matrix-js-sdk's MediaHandler remembers the device of the track it got (getSettings().deviceId) and asks for
+  // that one next time: without it, the next call of this user would get wrtc's silent fake microphone.
+  Object.defineProperty(track, "getSettings", { value: () => ({ deviceId: toneDeviceId(hz), kind: "audio" }), configurable: true });
   const started = performance.now();
   let sent = 0;
   let phase = 0;
