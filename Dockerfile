@@ -16,7 +16,7 @@ RUN apt-get update \
 WORKDIR /app
 # MALLOC_ARENA_MAX=2: each call's video encoder runs on a new thread, and with glibc's default (up to 8
 # malloc arenas per core) each leaves its freed memory in one more arena: RSS climbs by tens of MB over
-# the first hundred calls, differently every run. Two arenas keep it near what is in use (README, Reliability).
+# the first hundred calls, differently every run. Two arenas keep it near what is in use (docs/reliability.md).
 ENV NODE_ENV=production \
     MCC_CONFIG=/config/config.yaml \
     MALLOC_ARENA_MAX=2

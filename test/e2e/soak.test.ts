@@ -42,7 +42,7 @@ const FD_TOLERANCE = 4;
 /** A leak of one descriptor in 50 calls (6 over the window) fails it; the keep-alive pool's ± 2 does not. */
 const FD_SLOPE_LIMIT = 0.02;
 /**
- * kB per call, fitted over the window (README, Reliability, has the runs). Memory that JS holds outside the V8 heap
+ * kB per call, fitted over the window (docs/reliability.md has the runs). Memory that JS holds outside the V8 heap
  * (Buffers, ArrayBuffers: frames, audio, wrtc's data) is counted exactly: it moved by 8 kB at most from call 30 to
  * 400 in the clean runs (slope 0.0), and read 20.0 kB/call with a 20 kB Buffer leaked per call.
  */
@@ -57,7 +57,7 @@ const HEAP_OBJECTS_SLOPE_LIMIT_KB = 1;
  * RSS (Theil–Sen slope): a guard against gross native growth, such as a peer connection's native parts or a frame
  * (640x360: 340 kB) kept per call, not a fine test. It moves in steps with glibc and V8 keeping freed pages resident
  * or giving them back (13 MB between two samples), and a leak fills freed holes before RSS moves: clean runs read
- * 2.3 to 24.8 kB/call (least squares up to 44.4), a run with a 20 kB Buffer leaked per call 5.3 (README, Reliability).
+ * 2.3 to 24.8 kB/call (least squares up to 44.4), a run with a 20 kB Buffer leaked per call 5.3 (docs/reliability.md).
  */
 const RSS_SLOPE_LIMIT_KB = 100;
 
@@ -146,7 +146,7 @@ beforeAll(async () => {
     `dataDir: ${path.join(dir, "data")}`,
     "",
   ].join("\n"));
-  // As the Docker image runs it (see README, Reliability): glibc's default of up to 8 malloc arenas per core lets
+  // As the Docker image runs it (see docs/reliability.md): glibc's default of up to 8 malloc arenas per core lets
   // each call's encoder thread leave its freed memory in one more arena, so RSS climbs by tens of MB until all are
   // used, differently in every run; 2 arenas keep it near what is really in use.
   bot = await startBotProcess({ configFile, env: { ...process.env, MCC_ACCESS_TOKEN: botUser.accessToken, MALLOC_ARENA_MAX: "2" }, logFile: path.join(dir, "bot.log"), metricsUrl: `http://127.0.0.1:${port}/metrics`, gcFile: path.join(dir, "gc-done") });
