@@ -18,6 +18,7 @@ import { readBackchannel, startRtspCamera, type BackchannelRecord, type RtspCame
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { toneWindows } from "../harness/tone-analysis.ts";
 import { TONE_AMPLITUDE, toneDeviceId, toneMic } from "../harness/tone-mic.ts";
+import { harnessLog } from "../harness/log.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
@@ -81,7 +82,21 @@ function latencies(records: readonly BackchannelRecord[], onsets: readonly numbe
 
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
 
+/**
+ * Not in the default suite: GStreamer 1.22's ONVIF test camera loses backchannel sessions. With the camera's video
+ * already taken by the bot's ffmpeg (`keepWarm`), 8 of 8 runs of the first test got nothing to the camera's sink; with
+ * ffmpeg connecting at the same time as the backchannel (the default here), 6 of 22 runs. In those runs the bot's
+ * session was up (DESCRIBE, SETUP, PLAY answered 200) and it sent its steady stream (about 790 RTP packets of 20 ms,
+ * none dropped) on the channel the camera gave, and the camera's appsink was found and PLAYING, yet it received no
+ * sample. Until the test camera is fixed, `npm run test:onvif` (MCC_ONVIF_E2E=1) runs this file; the ONVIF client's
+ * parsing, auth and hostile answers are tested in the default suite (test/unit/talkback-onvif.test.ts), and the
+ * callee → mix → door path end to end by test/e2e/talkback-exec.test.ts.
+ */
+const onvifE2e = process.env["MCC_ONVIF_E2E"] === "1";
+if (!onvifE2e) harnessLog.warn("talkback-onvif: skipped (MCC_ONVIF_E2E=1 runs it: the GStreamer ONVIF test camera loses backchannel sessions, see the file)");
+
 beforeAll(async () => {
+  if (!onvifE2e) return;
   synapse = await startSynapse();
   cleanups.push(() => synapse.stop());
   bot = await synapse.registerUser("camerabot");
@@ -124,6 +139,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterEach(async () => {
+  if (!onvifE2e) return;
   // A failed test must not leave its call up for the next one (the room would be busy).
   await app.calls.hangupAll();
   toneMic.talk(false);
@@ -133,7 +149,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("talkback: { onvif: true }", () => {
+describe.skipIf(!onvifE2e)("talkback: { onvif: true }", () => {
 
   it("the callee's tone reaches the camera's speaker (frequency, > 95 % of talk time), silence while muted, nothing after hangup", async () => {
     const linked = camera.backchannelsLinked();
