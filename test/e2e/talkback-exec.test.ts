@@ -3,31 +3,27 @@
  * with `talkback: { exec: ["tee", FILE] }`, and matrix-js-sdk callees (wrtc) whose microphones play known tones.
  * The command's stdin (s16le, 8 kHz) lands in FILE, which is read back and measured.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import type { IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { s16le, toneWindows } from "../harness/tone-analysis.ts";
-import { TONE_AMPLITUDE, toneDeviceId, toneMic } from "../harness/tone-mic.ts";
+import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
+import { ringByCommand, startTalkbackRig, type ToneCallee } from "../harness/talkback-rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
 let synapse: SynapseHandle;
 let camera: RtspCamera;
-let app: App;
 let bot: RegisteredUser;
 let dir: string;
 const cleanups: (() => Promise<unknown>)[] = [];
-const users: { callee: Callee; dm: string }[] = [];
+const users: ToneCallee[] = [];
 
 function recording(name: string): Int16Array {
   const file = path.join(dir, name);
@@ -45,12 +41,8 @@ function count(samples: Int16Array, hz: number): { tone: number; loud: number; w
   return { tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length, loud: windows.filter((w) => w.rms > 300).length, windows };
 }
 
-async function ring(i: number, camera: string): Promise<IncomingCall> {
-  const u = users[i];
-  if (u === undefined) throw new Error("no such callee");
-  const ringing = u.callee.nextIncomingCall(20_000);
-  await u.callee.client.sendTextMessage(u.dm, `!call ${camera}`);
-  return ringing;
+function ring(i: number, camera: string): Promise<IncomingCall> {
+  return ringByCommand(users[i], camera);
 }
 
 async function talk(ms: number): Promise<void> {
@@ -68,17 +60,11 @@ beforeAll(async () => {
   camera = await startRtspCamera({ width: 320, height: 240, fps: 10, audio: "pcma" });
   cleanups.push(() => camera.stop());
   dir = mkdtempSync(path.join(tmpdir(), "mcc-talkback-"));
-  const configFile = path.join(dir, "config.yaml");
-  writeFileSync(
-    configFile,
-    [
-      "homeserver:",
-      `  url: ${synapse.baseUrl}`,
-      "  accessToken: ${BOT_TOKEN}",
-      "allowedUsers:",
-      `  - "${alice.userId}"`,
-      `  - "${bob.userId}"`,
-      "cameras:",
+  const rig = await startTalkbackRig({
+    synapse,
+    bot,
+    dir,
+    cameraLines: [
       "  - name: door",
       `    url: "${camera.url}"`,
       "    talkback:",
@@ -87,22 +73,11 @@ beforeAll(async () => {
       `      rate: ${RATE}`,
       "  - name: yard",
       `    url: "${camera.url}"`,
-      "media:",
-      "  idleStopMs: 0",
-      `dataDir: ${path.join(dir, "data")}`,
-      "logLevel: debug",
-      "",
-    ].join("\n"),
-  );
-  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
-  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: path.join(dir, "bot.log"), sync: true })) });
-  cleanups.push(() => app.stop());
-  for (const [user, hz] of [[alice, 1000], [bob, 600]] as const) {
-    const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
-    callee.client.getMediaHandler().restoreMediaSettings(toneDeviceId(hz), undefined as unknown as string);
-    cleanups.push(() => callee.stop());
-    users.push({ callee, dm: await openDirectChat(callee.client, bot.userId) });
-  }
+    ],
+    callees: [[alice, 1000], [bob, 600]],
+    cleanups,
+  });
+  users.push(...rig.users);
 }, 180_000);
 
 afterAll(async () => {

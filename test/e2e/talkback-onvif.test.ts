@@ -3,22 +3,20 @@
  * that decodes and records what its backchannel receives, the bot in-process with `talkback: { onvif: true }`, and
  * matrix-js-sdk callees (wrtc) whose microphones play known tones.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
+import type { App } from "../../src/app.ts";
 import { probeBackchannel } from "../../src/talkback/onvif/probe.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import type { IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { readBackchannel, startRtspCamera, type BackchannelRecord, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { toneWindows } from "../harness/tone-analysis.ts";
-import { TONE_AMPLITUDE, toneDeviceId, toneMic } from "../harness/tone-mic.ts";
+import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
 import { harnessLog } from "../harness/log.ts";
+import { ringByCommand, startTalkbackRig, type ToneCallee } from "../harness/talkback-rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
@@ -28,7 +26,7 @@ let app: App;
 let bot: RegisteredUser;
 let file: string;
 const cleanups: (() => Promise<unknown>)[] = [];
-const users: { callee: Callee; dm: string }[] = [];
+const users: ToneCallee[] = [];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -47,11 +45,7 @@ function toneCount(samples: Int16Array, hz: number): number {
 }
 
 async function ring(i: number, cam: string): Promise<IncomingCall> {
-  const u = users[i];
-  if (u === undefined) throw new Error("no such callee");
-  const ringing = u.callee.nextIncomingCall(20_000);
-  await u.callee.client.sendTextMessage(u.dm, `!call ${cam}`);
-  const call = await ringing;
+  const call = await ringByCommand(users[i], cam);
   await call.answer();
   await call.waitForFrames(5, 20_000);
   // A microphone muted in an earlier call stays muted (the media handler keeps its stream).
@@ -106,36 +100,16 @@ beforeAll(async () => {
   file = path.join(dir, "backchannel.raw");
   camera = await startRtspCamera({ width: 320, height: 240, fps: 10, audio: "pcma", user: "admin", password: "door-Pa55", backchannel: "pcmu", backchannelFile: file });
   cleanups.push(() => camera.stop());
-  const configFile = path.join(dir, "config.yaml");
-  writeFileSync(
-    configFile,
-    [
-      "homeserver:",
-      `  url: ${synapse.baseUrl}`,
-      "  accessToken: ${BOT_TOKEN}",
-      "allowedUsers:",
-      `  - "${alice.userId}"`,
-      `  - "${bob.userId}"`,
-      "cameras:",
-      "  - name: door",
-      `    url: "${camera.url}"`,
-      "    talkback: { onvif: true }",
-      "media:",
-      "  idleStopMs: 0",
-      `dataDir: ${path.join(dir, "data")}`,
-      "logLevel: debug",
-      "",
-    ].join("\n"),
-  );
-  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
-  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: path.join(dir, "bot.log"), sync: true })) });
-  cleanups.push(() => app.stop());
-  for (const [user, hz] of [[alice, 1000], [bob, 600]] as const) {
-    const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
-    callee.client.getMediaHandler().restoreMediaSettings(toneDeviceId(hz), undefined as unknown as string);
-    cleanups.push(() => callee.stop());
-    users.push({ callee, dm: await openDirectChat(callee.client, bot.userId) });
-  }
+  const rig = await startTalkbackRig({
+    synapse,
+    bot,
+    dir,
+    cameraLines: ["  - name: door", `    url: "${camera.url}"`, "    talkback: { onvif: true }"],
+    callees: [[alice, 1000], [bob, 600]],
+    cleanups,
+  });
+  app = rig.app;
+  users.push(...rig.users);
 }, 180_000);
 
 afterEach(async () => {
