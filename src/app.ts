@@ -20,7 +20,7 @@ import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
 import { TalkbackHub } from "./talkback/hub.ts";
 import { stepWithin } from "./util/deadline.ts";
-import { createLogger, errorMessage, redactUrl, type Logger } from "./util/logger.ts";
+import { createLogger, redactUrl, type Logger } from "./util/logger.ts";
 
 export interface App {
   config: Config;
@@ -117,7 +117,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       const deadline = Date.now() + STOP_BUDGET_MS;
       const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
         const { outcome, err } = await stepWithin(deadline, run);
-        if (outcome === "failed") log.warn({ step: name, err: errorMessage(err) }, "shutdown step failed");
+        if (outcome === "failed") log.warn({ step: name, err }, "shutdown step failed");
         if (outcome === "overran") log.warn({ step: name, budgetMs: STOP_BUDGET_MS }, "shutdown step overran the budget; going on");
       };
       await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
@@ -157,7 +157,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     await client.start();
   } catch (err: unknown) {
     // Nothing half-started stays behind (a listening port, an MQTT client) to keep a broken process alive.
-    log.error({ err: errorMessage(err) }, "start failed; stopping what was started");
+    log.error({ err }, "start failed; stopping what was started");
     await stop();
     throw err;
   }
@@ -168,7 +168,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const failed = matrix.sync.first.then(
     () => new Promise<Error>(() => undefined),
     async (err: unknown) => {
-      log.fatal({ err: errorMessage(err), status: (err as { statusCode?: unknown } | null)?.statusCode }, "the first sync with the homeserver failed; stopping");
+      log.fatal({ err, status: (err as { statusCode?: unknown } | null)?.statusCode }, "the first sync with the homeserver failed; stopping");
       await stop();
       return err instanceof Error ? err : new Error(String(err));
     },

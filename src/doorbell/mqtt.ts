@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import type { MqttConfig } from "../config/doorbell-schema.ts";
-import { errorMessage, redactUrl, type Logger } from "../util/logger.ts";
+import { redactUrl, type Logger } from "../util/logger.ts";
 import { LogOnce } from "./log-once.ts";
 import { matchMessage, subscriptionFilters, type CompiledRule } from "./mqtt-rules.ts";
 import type { PressResult } from "./ring-policy.ts";
@@ -44,7 +44,7 @@ export class MqttTrigger {
       // 25 oversized QoS 1 messages, then 30 presses: 0 arrived at QoS 1, 30 at QoS 0. The session is clean either way,
       // so QoS 1 bought no redelivery after a reconnect.
       client.subscribe(this.filters, { qos: 0 }, (err) => {
-        if (err) this.logOnce.warn("subscribe", { err: errorMessage(err) }, "MQTT subscribe failed");
+        if (err) this.logOnce.warn("subscribe", { err }, "MQTT subscribe failed");
         else this.log.info({ topics: this.filters.length }, "MQTT subscribed");
       });
     });
@@ -52,11 +52,11 @@ export class MqttTrigger {
       try {
         this.onMessage(topic, payload, packet.retain);
       } catch (err: unknown) {
-        this.logOnce.warn("handler", { err: errorMessage(err) }, "MQTT message handling failed");
+        this.logOnce.warn("handler", { err }, "MQTT message handling failed");
       }
     });
     client.on("error", (err) => {
-      this.logOnce.warn(`error ${err.name} ${err.message.slice(0, 40)}`, { broker, err: errorMessage(err) }, "MQTT error");
+      this.logOnce.warn(`error ${err.name} ${err.message.slice(0, 40)}`, { broker, err }, "MQTT error");
     });
     client.on("offline", () => {
       this.logOnce.warn("offline", { broker, retryMs: RECONNECT_MS }, "MQTT broker unreachable; reconnecting");

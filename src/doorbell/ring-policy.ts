@@ -7,7 +7,7 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallManager } from "../call/manager.ts";
 import type { CameraConfig } from "../config/load.ts";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 import { Debouncer } from "./debounce.ts";
 import { LogOnce } from "./log-once.ts";
 import { RateLimiter } from "./rate-limit.ts";
@@ -93,7 +93,7 @@ export class RingPolicy {
     const running = round
       .run()
       .catch((err: unknown) => {
-        log.error({ err: errorMessage(err) }, "ringing failed");
+        log.error({ err }, "ringing failed");
       })
       .finally(() => this.rounds.delete(round));
     this.rounds.set(round, running);

@@ -9,7 +9,7 @@ import type { CallSession } from "../call/session.ts";
 import { CallState } from "../call/state.ts";
 import type { RingConfig } from "../config/doorbell-schema.ts";
 import type { CameraConfig } from "../config/load.ts";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 import type { DmRooms } from "./dm-rooms.ts";
 import { answeredText, clockTime, displayName, doorbellText, imageContent, missedText, uploadSnapshot, type UploadedImage } from "./messages.ts";
 import type { Snapshotter } from "./snapshot.ts";
@@ -100,7 +100,7 @@ export class RingRound {
         told = this.postNow(known, () => this.doorbellLine(known));
       })
       .catch((err: unknown) => {
-        log.warn({ err: errorMessage(err) }, "could not find the direct chat");
+        log.warn({ err }, "could not find the direct chat");
         return undefined;
       });
     await told;
@@ -123,7 +123,7 @@ export class RingRound {
       leg.session = await this.deps.calls.placeCall(room, user, this.camera.name);
     } catch (err: unknown) {
       leg.outcome = "failed";
-      log.warn({ room, err: errorMessage(err) }, "could not ring");
+      log.warn({ room, err }, "could not ring");
       return;
     }
     await this.follow(leg, leg.session);
@@ -212,14 +212,14 @@ export class RingRound {
       if (image === undefined) this.log.warn({ bytes: jpeg.length }, "the snapshot is not a JPEG");
       return image;
     } catch (err: unknown) {
-      this.log.warn({ err: errorMessage(err) }, "could not upload the snapshot");
+      this.log.warn({ err }, "could not upload the snapshot");
       return undefined;
     }
   }
 
   private postNow(room: string, send: () => Promise<void>): Promise<void> {
     return send().catch((err: unknown) => {
-      this.log.warn({ room, err: errorMessage(err) }, "could not post into the direct chat");
+      this.log.warn({ room, err }, "could not post into the direct chat");
     });
   }
 

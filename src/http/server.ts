@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { LogOnce } from "../doorbell/log-once.ts";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 
 /** Open connections at most; a small home bot has a handful (a doorbell, Home Assistant, a Prometheus scraper). */
 export const MAX_CONNECTIONS = 256;
@@ -73,7 +73,7 @@ export class HttpServer {
     // Node emits accept failures here for as long as the server runs; without a listener each would be an
     // uncaught exception that ends the bot. They are logged and the server goes on.
     server.on("error", (err: NodeJS.ErrnoException) => {
-      this.errors.warn(`error ${err.code ?? err.name}`, { err: errorMessage(err) }, "HTTP listener error");
+      this.errors.warn(`error ${err.code ?? err.name}`, { err }, "HTTP listener error");
     });
     const bound = server.address() as AddressInfo;
     this.log.info({ host: bound.address, port: bound.port }, "HTTP listener started");
@@ -111,7 +111,7 @@ export class HttpServer {
         req.destroy();
         return;
       }
-      this.log.error({ path, err: errorMessage(err) }, "HTTP handler failed");
+      this.log.error({ path, err }, "HTTP handler failed");
       send(res, { status: 500, body: "internal error\n" });
     }
   }

@@ -13,7 +13,7 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 
 /** What the loop needs of a /sync response (the SDK's processSync reads the rest). */
 const syncResponseSchema = z.object({ next_batch: z.string() }).loose();
@@ -128,7 +128,7 @@ export function quickSyncClient(Base: ClientClass, log: Logger, status = new Syn
           if (this.persistTokenAfterSync) await Promise.resolve(storage.setSyncToken(token));
         } catch (err: unknown) {
           if (this.isStopped()) break;
-          log.error({ err: errorMessage(err) }, "sync failed; trying again in a few seconds");
+          log.error({ err }, "sync failed; trying again in a few seconds");
           await this.pause(SLOW_RETRY_MIN_MS + Math.random() * SLOW_RETRY_SPAN_MS);
         }
       }
@@ -146,7 +146,7 @@ export function quickSyncClient(Base: ClientClass, log: Logger, status = new Syn
         } catch (err: unknown) {
           if (this.isStopped()) throw err;
           const transient = isTransientSyncError(err);
-          if (status.failingSince === undefined && transient) log.warn({ err: errorMessage(err), status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
+          if (status.failingSince === undefined && transient) log.warn({ err, status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
           status.failed(err, transient);
           if (!transient) throw err;
           await this.pause(syncRetryDelayMs(err, attempt));

@@ -1,5 +1,5 @@
 import type { MatrixClient } from "matrix-bot-sdk";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 
 const ATTEMPTS = 5;
 
@@ -22,7 +22,7 @@ export async function sendRoomEvent(client: MatrixClient, roomId: string, type: 
     } catch (err: unknown) {
       if (attempt + 1 >= ATTEMPTS || !isRetryable(err)) throw err;
       const wait = retryAfterMs(err, attempt);
-      log.debug({ type, attempt, waitMs: wait, err: errorMessage(err) }, "sending failed; retrying");
+      log.debug({ type, attempt, waitMs: wait, err }, "sending failed; retrying");
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import type { Logger } from "../util/logger.ts";
-import { errorMessage } from "../util/logger.ts";
 
 /** GET /_matrix/client/v3/voip/turnServer; `{}` when the homeserver has no TURN configured. */
 const turnResponseSchema = z.object({
@@ -62,7 +61,7 @@ export class TurnCredentials {
     } catch (err: unknown) {
       const status = (err as { statusCode?: unknown }).statusCode;
       if (status === 403) this.forbidden = true;
-      this.log.warn({ err: errorMessage(err), status }, "could not fetch TURN credentials; calling without TURN");
+      this.log.warn({ err, status }, "could not fetch TURN credentials; calling without TURN");
       this.expiresAt = this.now() + 60_000;
     }
   }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { ExecTalkback } from "../config/talkback-schema.ts";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 import { FrameEncoder } from "./encode.ts";
 import type { TalkbackOutput } from "./output.ts";
 
@@ -43,7 +43,7 @@ export class ExecOutput implements TalkbackOutput {
     this.child = child;
     const startedAt = performance.now();
     child.stdin.on("error", (err) => {
-      this.log.debug({ err: errorMessage(err) }, "talkback command's stdin closed");
+      this.log.debug({ err }, "talkback command's stdin closed");
     });
     let stderrLines = 0;
     child.stderr.setEncoding("utf8");
@@ -56,7 +56,7 @@ export class ExecOutput implements TalkbackOutput {
       }
     });
     child.once("error", (err) => {
-      this.log.warn({ command, err: errorMessage(err) }, "could not start the talkback command");
+      this.log.warn({ command, err }, "could not start the talkback command");
     });
     child.once("close", (code, signal) => {
       if (this.child === child) this.child = undefined;

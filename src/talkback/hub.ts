@@ -1,6 +1,6 @@
 import type { CameraConfig } from "../config/load.ts";
 import type { TalkbackConfig } from "../config/talkback-schema.ts";
-import { errorMessage, type Logger } from "../util/logger.ts";
+import { type Logger } from "../util/logger.ts";
 import { ExecOutput } from "./exec-output.ts";
 import { CallListener } from "./listener.ts";
 import { Mixer, type MixerInput } from "./mixer.ts";
@@ -98,7 +98,7 @@ export class TalkbackHub {
       try {
         session = new CameraTalkback(camera, camera.talkback, log);
       } catch (err: unknown) {
-        log.warn({ err: errorMessage(err) }, "talkback could not start; the call goes on one way");
+        log.warn({ err }, "talkback could not start; the call goes on one way");
         return;
       }
       this.active.set(camera.name, session);

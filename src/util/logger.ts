@@ -1,8 +1,10 @@
 import { pino, type Logger } from "pino";
+import { serializeError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 
 export type { Logger } from "pino";
 export { addSecret, redactSecrets, redactUrl, urlLabel } from "./redact.ts";
+export { AppError, serializeError } from "./errors.ts";
 
 /**
  * Paths pino blanks wherever they appear in a logged object. Beyond these, every line pino writes passes
@@ -38,6 +40,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     base: { app: "matrix-camera-call" },
+    // `err` holds the thrown value itself (stack, cause, context), redacted: see errors.ts.
+    serializers: { err: serializeError },
     hooks: { streamWrite: (line: string) => redactSecrets(line) },
   };
   if (opts.destination) return pino(base, opts.destination);
@@ -48,7 +52,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   return pino(base);
 }
 
-/** Turns anything thrown into a message that is safe to log (camera URLs redacted). */
+/** Turns anything thrown into a message that is safe to show a person (chat, doctor); logs take the error itself. */
 export function errorMessage(err: unknown): string {
   return redactSecrets(err instanceof Error ? err.message : String(err));
 }

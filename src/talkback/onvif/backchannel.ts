@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { errorMessage, type Logger } from "../../util/logger.ts";
 import { FrameEncoder } from "../encode.ts";
 import type { TalkbackOutput } from "../output.ts";
-import { RtspConnection, type RtspResponse } from "./rtsp.ts";
+import { RtspConnection, RtspError, type RtspResponse } from "./rtsp.ts";
 import { findBackchannel, type Backchannel } from "./sdp.ts";
 
 export const REQUIRE = { Require: "www.onvif.org/ver20/backchannel" };
@@ -26,7 +26,7 @@ export function target(url: string): { host: string; port: number; requestUrl: s
 function ok(res: RtspResponse, what: string): void {
   if (res.status < 200 || res.status > 299) {
     const busy = res.status === 453 || res.status === 503 || res.status === 454;
-    throw new Error(`the camera answered ${what} with ${res.status}${busy ? " (busy: another client may hold the backchannel)" : ""}`);
+    throw new RtspError(`the camera answered ${what} with ${res.status}${busy ? " (busy: another client may hold the backchannel)" : ""}`, { request: what, status: res.status, busy });
   }
 }
 

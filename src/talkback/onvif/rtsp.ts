@@ -7,6 +7,7 @@
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
 import { authorize, type Credentials } from "./auth.ts";
+import { AppError } from "../../util/errors.ts";
 
 export interface RtspResponse {
   status: number;
@@ -23,7 +24,8 @@ const MAX_BUFFERED = 2 * 65_540;
 const MAX_QUEUED = 64_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export class RtspError extends Error {}
+/** What went wrong on the camera's RTSP connection; `status` when the camera answered with one. */
+export class RtspError extends AppError {}
 
 export class RtspConnection extends EventEmitter<{ close: [reason: string] }> {
   private buf: Buffer = Buffer.alloc(0);
