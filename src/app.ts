@@ -82,7 +82,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
     log,
   );
-  const talkback = new TalkbackHub(config.cameras, log);
+  const talkback = new TalkbackHub(config.cameras, log, (camera, gain) => {
+    hub.pipeline(camera)?.setAudioGain(gain);
+  });
   calls.on("call", (session) => {
     talkback.watch(session);
   });

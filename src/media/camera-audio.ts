@@ -18,10 +18,14 @@ export class CameraAudio {
   private readonly pacer: AudioPacer;
   private readonly splitter: FrameSplitter;
   private timer: NodeJS.Timeout | undefined;
+  /** The gain of the last chunk sent, and the one asked for (talkback's ducking); a change ramps over one chunk. */
+  private gainNow = 1;
+  private gainWanted = 1;
 
-  constructor(source: RTCAudioSource) {
+  constructor(source: Pick<RTCAudioSource, "onData">) {
     this.pacer = new AudioPacer((chunk) => {
       this.pcmBytes.set(chunk);
+      this.applyGain();
       source.onData(this.data);
     });
     this.splitter = new FrameSplitter(
@@ -38,6 +42,23 @@ export class CameraAudio {
     this.run();
     this.pacer.noteBurst(chunk.length);
     this.splitter.push(chunk);
+  }
+
+  /**
+   * Turns the camera's sound down (talkback ducks it while the callee speaks, against the door's echo) or back up.
+   * The step is spread over the next 10 ms chunk: a jump in level clicks.
+   */
+  setGain(gain: number): void {
+    this.gainWanted = Math.min(1, Math.max(0, gain));
+  }
+
+  private applyGain(): void {
+    const from = this.gainNow;
+    const to = this.gainWanted;
+    if (from === 1 && to === 1) return;
+    const n = this.pcm.length;
+    for (let i = 0; i < n; i++) this.pcm[i] = Math.round((this.pcm[i] ?? 0) * (from + ((to - from) * (i + 1)) / n));
+    this.gainNow = to;
   }
 
   /** No sound from the camera for now: silence until it sends some again. */

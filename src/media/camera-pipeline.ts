@@ -126,6 +126,11 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     }
   }
 
+  /** The camera's sound toward the calls, turned down while a callee talks through the door (talkback/ducker.ts). */
+  setAudioGain(gain: number): void {
+    this.sound.setGain(gain);
+  }
+
   start(): void {
     if (this.wanted) return;
     this.wanted = true;

@@ -1,6 +1,7 @@
 import type { CameraConfig } from "../config/load.ts";
-import type { TalkbackConfig } from "../config/talkback-schema.ts";
+import { DEFAULT_DUCK_DB, type TalkbackConfig } from "../config/talkback-schema.ts";
 import { type Logger } from "../util/logger.ts";
+import { Ducker } from "./ducker.ts";
 import { ExecOutput } from "./exec-output.ts";
 import { CallListener } from "./listener.ts";
 import { Mixer, type MixerInput } from "./mixer.ts";
@@ -18,15 +19,30 @@ export interface TalkbackCall {
   once(event: "ended", listener: () => void): unknown;
 }
 
+/** Turns a camera's own sound toward its calls down (gain < 1) or back up (1). */
+export type DuckCamera = (camera: string, gain: number) => void;
+
 /** One camera's talkback while it has connected calls: their mix, one output (many doorbells take one client). */
 class CameraTalkback {
   readonly mixer: Mixer;
   private readonly output: TalkbackOutput;
+  private gain = 1;
 
-  constructor(camera: CameraConfig, talkback: Exclude<TalkbackConfig, "off">, log: Logger) {
+  constructor(
+    camera: CameraConfig,
+    talkback: Exclude<TalkbackConfig, "off">,
+    log: Logger,
+    private readonly duck: (gain: number) => void,
+  ) {
     this.output = typeof talkback === "object" && "exec" in talkback ? new ExecOutput(talkback, log) : new OnvifOutput(camera.url, talkback !== "auto", log);
+    const ducker = new Ducker({ duckDb: typeof talkback === "object" ? talkback.duckDb : DEFAULT_DUCK_DB });
     this.mixer = new Mixer((frame) => {
       this.output.write(frame);
+      const gain = ducker.frame(frame);
+      if (gain !== this.gain) {
+        this.gain = gain;
+        this.duck(gain);
+      }
     });
     this.mixer.start();
   }
@@ -38,6 +54,7 @@ class CameraTalkback {
   close(): void {
     this.mixer.stop();
     this.output.close();
+    if (this.gain !== 1) this.duck(1);
   }
 }
 
@@ -56,6 +73,8 @@ export class TalkbackHub {
   constructor(
     cameras: readonly CameraConfig[],
     private readonly log: Logger,
+    /** Ducking of the camera's sound while its callees talk; nothing when not given (tests of talkback alone). */
+    private readonly duck: DuckCamera = () => undefined,
   ) {
     for (const c of cameras) if (c.talkback !== undefined && c.talkback !== "off") this.cameras.set(c.name, c);
   }
@@ -96,7 +115,10 @@ export class TalkbackHub {
     let session = this.active.get(camera.name);
     if (session === undefined) {
       try {
-        session = new CameraTalkback(camera, camera.talkback, log);
+        const name = camera.name;
+        session = new CameraTalkback(camera, camera.talkback, log, (gain) => {
+          this.duck(name, gain);
+        });
       } catch (err: unknown) {
         log.warn({ err }, "talkback could not start; the call goes on one way");
         return;

@@ -134,7 +134,7 @@ class RemoteMediaCounter {
   }
 }
 
-function remoteStreams(call: MatrixCall): WrtcStream[] {
+export function remoteStreams(call: MatrixCall): WrtcStream[] {
   const usermedia = call.remoteUsermediaFeed;
   const feeds = usermedia !== undefined ? [usermedia] : call.getRemoteFeeds();
   return feeds.map((feed) => feed.stream as unknown as WrtcStream);
