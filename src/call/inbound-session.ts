@@ -1,7 +1,7 @@
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { inboundTransition, initialInboundContext, type InboundAction, type InboundContext, type InboundInput } from "./inbound-state.ts";
-import { PeerLink } from "./peer-link.ts";
+import { PeerLink } from "../rtc/peer-link.ts";
 import { partyOf, type SendCallEvent } from "./session.ts";
 import { SessionBase } from "./session-base.ts";
 import { CallState, type EndReason } from "./state.ts";

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraFeed } from "./camera-feed.ts";
-import type { PeerLink, VideoSendStats } from "./peer-link.ts";
+import type { PeerLink, VideoSendStats } from "../rtc/peer-link.ts";
 import { CallState, type EndReason } from "./state.ts";
 
 export type CallDirection = "outgoing" | "incoming";

@@ -1,6 +1,6 @@
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { PeerLink } from "./peer-link.ts";
+import { PeerLink } from "../rtc/peer-link.ts";
 import { SessionBase } from "./session-base.ts";
 import { CallState, initialContext, transition, type CallAction, type CallContext, type CallInput, type EndReason, type Timer } from "./state.ts";
 import {

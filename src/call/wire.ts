@@ -4,6 +4,9 @@
  * Spec: Client-Server API, "Voice over IP" module (test/fixtures/matrix-spec).
  */
 import { z } from "zod";
+import type { CandidateWire } from "../rtc/candidate.ts";
+
+export { END_OF_CANDIDATES, type CandidateWire } from "../rtc/candidate.ts";
 
 export const CallEventType = {
   Invite: "m.call.invite",
@@ -48,12 +51,6 @@ export type HangupReason =
   | "user_busy"
   | "unknown_error";
 
-export interface CandidateWire {
-  candidate: string;
-  sdpMid?: string;
-  sdpMLineIndex?: number;
-}
-
 export interface CallBase {
   call_id: string;
   version: CallVersion;
@@ -83,8 +80,6 @@ export interface NegotiateContent extends CallBase {
   description: { type: "answer"; sdp: string };
   lifetime: number;
 }
-
-export const END_OF_CANDIDATES: CandidateWire = { candidate: "" };
 
 export function buildInvite(base: CallBase, sdp: string, lifetime: number, invitee: string): InviteContent {
   return { ...base, offer: { type: "offer", sdp }, lifetime, invitee };

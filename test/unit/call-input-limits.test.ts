@@ -6,7 +6,7 @@
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { CallManager } from "../../src/call/manager.ts";
-import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/call/peer-link.ts";
+import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/rtc/peer-link.ts";
 import { CallSession, MAX_PENDING_PARTIES } from "../../src/call/session.ts";
 import { CallState } from "../../src/call/state.ts";
 import type { CameraConfig } from "../../src/config/load.ts";
