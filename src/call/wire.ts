@@ -42,6 +42,11 @@ export function expired(ageMs: number, lifetime: number): boolean {
   return ageMs >= Math.min(lifetime, MAX_TRUSTED_LIFETIME_MS);
 }
 
+/** The spec's party rule (as matrix-js-sdk): a version-0 event has no party, whatever it carries. */
+export function partyOf(content: { version: string | number; party_id?: string | undefined }): string | null {
+  return content.version === 0 ? null : (content.party_id ?? null);
+}
+
 export type HangupReason =
   | "ice_failed"
   | "ice_timeout"
