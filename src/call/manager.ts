@@ -5,12 +5,13 @@ import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
 import { CallLimitError } from "./call-limits.ts";
-import { InboundCallSession } from "./inbound-session.ts";
+import type { CallEnd, SendCallEvent } from "./call-core.ts";
+import { createIncomingCall } from "./incoming-signalling.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
 import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";
-import { CallSession, partyOf, type CallEnd, type SendCallEvent } from "./session.ts";
+import { createOutgoingCall, type OutgoingCall } from "./outgoing-signalling.ts";
 import { CallState } from "./state.ts";
-import { CallEventType, callIdOf, isCallEventType, type HangupReason, type InviteIn } from "./wire.ts";
+import { CallEventType, callIdOf, isCallEventType, partyOf, type HangupReason, type InviteIn } from "./wire.ts";
 
 export type { ActiveCall, RoomCallEvent } from "./router.ts";
 export type { EventContext } from "./invite-admission.ts";
@@ -83,7 +84,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
         hasCall: (callId) => this.byCallId.has(callId),
         abandon: (callId) => {
           const session = this.byCallId.get(callId);
-          if (session instanceof CallSession) session.replaced();
+          if (session?.direction === "outgoing") session.signalling.replaced();
         },
         answer: (event, invite, iceServers, log) => {
           this.answer(event, invite, iceServers, log);
@@ -167,13 +168,13 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   }
 
   /** Rings `invitee` in `roomId` with `camera`. The room must already be checked (see checkCallRoom). */
-  async placeCall(roomId: string, invitee: string, camera: string): Promise<CallSession> {
+  async placeCall(roomId: string, invitee: string, camera: string): Promise<OutgoingCall> {
     if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
     this.checkCapacity();
     const callId = `${Date.now()}${opaqueId(12)}`;
     const log = this.log.child({ call: callId, room: roomId, camera });
     const lease = this.hub.acquire(camera);
-    let session: CallSession;
+    let session: OutgoingCall;
     this.placing++;
     try {
       const iceServers = await this.turn.iceServers().finally(() => {
@@ -181,7 +182,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
       });
       if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
       this.checkCapacity();
-      session = new CallSession(
+      session = createOutgoingCall(
         { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
         lease,
         this.sender(roomId),
@@ -268,7 +269,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     if (camera === undefined) throw new Error("no camera is configured");
     this.checkCapacity();
     const lease = this.hub.acquire(camera);
-    const session = new InboundCallSession(
+    const session = createIncomingCall(
       {
         callId: invite.call_id,
         partyId: this.partyId,

@@ -1,11 +1,11 @@
-/** Routes a parsed m.call.* event (other than an invite) to the session of its call, by direction. */
+/** Routes a parsed m.call.* event (other than an invite) to the signalling of its call, by direction. */
 import type { Logger } from "../util/logger.ts";
-import { InboundCallSession } from "./inbound-session.ts";
-import type { CallSession } from "./session.ts";
+import type { IncomingCall } from "./incoming-signalling.ts";
+import type { OutgoingCall } from "./outgoing-signalling.ts";
 import { answerSchema, CallEventType, candidatesSchema, hangupSchema, negotiateSchema, rejectSchema, selectAnswerSchema } from "./wire.ts";
 
 /** A call in progress, in either direction. */
-export type ActiveCall = CallSession | InboundCallSession;
+export type ActiveCall = OutgoingCall | IncomingCall;
 
 /** An m.call.* event from a room, with how old it is (ms). */
 export interface RoomCallEvent {
@@ -24,10 +24,11 @@ const USED: Record<ActiveCall["direction"], ReadonlySet<string>> = {
   incoming: new Set([CallEventType.Candidates, CallEventType.Hangup, CallEventType.SelectAnswer, CallEventType.Negotiate]),
 };
 
-export function routeCallEvent(session: ActiveCall, event: RoomCallEvent, log: Logger): void {
+export function routeCallEvent(call: ActiveCall, event: RoomCallEvent, log: Logger): void {
   const { type, content } = event;
-  if (!USED[session.direction].has(type)) {
-    log.debug({ type, direction: session.direction }, "call event not used by this call");
+  const signalling = call.signalling;
+  if (!USED[signalling.direction].has(type)) {
+    log.debug({ type, direction: signalling.direction }, "call event not used by this call");
     return;
   }
   const bad = (): void => {
@@ -36,36 +37,36 @@ export function routeCallEvent(session: ActiveCall, event: RoomCallEvent, log: L
   switch (type) {
     case CallEventType.Candidates: {
       const p = candidatesSchema.safeParse(content);
-      if (p.success) session.onCandidates(p.data);
+      if (p.success) signalling.onCandidates(p.data);
       else bad();
       return;
     }
     case CallEventType.Hangup: {
       const p = hangupSchema.safeParse(content);
-      if (p.success) session.onHangup(p.data);
+      if (p.success) signalling.onHangup(p.data);
       else bad();
       return;
     }
   }
-  if (session instanceof InboundCallSession) {
+  if (signalling.direction === "incoming") {
     if (type === CallEventType.SelectAnswer) {
       const p = selectAnswerSchema.safeParse(content);
-      if (p.success) session.onSelectAnswer(p.data);
+      if (p.success) signalling.onSelectAnswer(p.data);
       else bad();
     } else {
       const p = negotiateSchema.safeParse(content);
-      if (p.success) session.onNegotiate(p.data, event.ageMs);
+      if (p.success) signalling.onNegotiate(p.data, event.ageMs);
       else bad();
     }
     return;
   }
   if (type === CallEventType.Answer) {
     const p = answerSchema.safeParse(content);
-    if (p.success) session.onAnswer(p.data);
+    if (p.success) signalling.onAnswer(p.data);
     else bad();
   } else {
     const p = rejectSchema.safeParse(content);
-    if (p.success) session.onReject(p.data);
+    if (p.success) signalling.onReject(p.data);
     else bad();
   }
 }

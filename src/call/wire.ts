@@ -4,6 +4,9 @@
  * Spec: Client-Server API, "Voice over IP" module (test/fixtures/matrix-spec).
  */
 import { z } from "zod";
+import type { CandidateWire } from "../rtc/candidate.ts";
+
+export { END_OF_CANDIDATES, type CandidateWire } from "../rtc/candidate.ts";
 
 export const CallEventType = {
   Invite: "m.call.invite",
@@ -39,6 +42,11 @@ export function expired(ageMs: number, lifetime: number): boolean {
   return ageMs >= Math.min(lifetime, MAX_TRUSTED_LIFETIME_MS);
 }
 
+/** The spec's party rule (as matrix-js-sdk): a version-0 event has no party, whatever it carries. */
+export function partyOf(content: { version: string | number; party_id?: string | undefined }): string | null {
+  return content.version === 0 ? null : (content.party_id ?? null);
+}
+
 export type HangupReason =
   | "ice_failed"
   | "ice_timeout"
@@ -47,12 +55,6 @@ export type HangupReason =
   | "user_media_failed"
   | "user_busy"
   | "unknown_error";
-
-export interface CandidateWire {
-  candidate: string;
-  sdpMid?: string;
-  sdpMLineIndex?: number;
-}
 
 export interface CallBase {
   call_id: string;
@@ -83,8 +85,6 @@ export interface NegotiateContent extends CallBase {
   description: { type: "answer"; sdp: string };
   lifetime: number;
 }
-
-export const END_OF_CANDIDATES: CandidateWire = { candidate: "" };
 
 export function buildInvite(base: CallBase, sdp: string, lifetime: number, invitee: string): InviteContent {
   return { ...base, offer: { type: "offer", sdp }, lifetime, invitee };

@@ -5,7 +5,7 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallManager } from "../call/manager.ts";
-import type { CallSession } from "../call/session.ts";
+import type { OutgoingCall } from "../call/outgoing-signalling.ts";
 import { CallState } from "../call/state.ts";
 import type { RingConfig } from "../config/doorbell-schema.ts";
 import type { CameraConfig } from "../config/load.ts";
@@ -29,7 +29,7 @@ type Outcome = "pending" | "no_room" | "busy" | "failed" | "answered" | "decline
 interface Leg {
   user: string;
   room: string | undefined;
-  session: CallSession | undefined;
+  session: OutgoingCall | undefined;
   outcome: Outcome;
   /** The doorbell line went into the room. */
   told: boolean;
@@ -54,7 +54,7 @@ export class RingRound {
   ) {}
 
   /** The sessions this round placed, still ringing or in progress. */
-  sessions(): CallSession[] {
+  sessions(): OutgoingCall[] {
     return [...this.legs.values()].flatMap((l) => (l.session && l.session.state !== CallState.Ended ? [l.session] : []));
   }
 
@@ -130,7 +130,7 @@ export class RingRound {
   }
 
   /** Waits until the leg's call is answered or over. */
-  private follow(leg: Leg, session: CallSession): Promise<void> {
+  private follow(leg: Leg, session: OutgoingCall): Promise<void> {
     return new Promise((resolve) => {
       const onState = (state: CallState): void => {
         if (state === CallState.Connecting || state === CallState.Connected) {

@@ -1,4 +1,4 @@
-import { END_OF_CANDIDATES, type CandidateWire } from "../call/wire.ts";
+import { END_OF_CANDIDATES, type CandidateWire } from "./candidate.ts";
 
 export interface CandidateBatcherOptions {
   /** First batch after the invite (spec: about 2 s). */

@@ -8,7 +8,7 @@ import { Mixer, type MixerInput } from "./mixer.ts";
 import { OnvifOutput } from "./onvif/backchannel.ts";
 import type { TalkbackOutput } from "./output.ts";
 
-/** What talkback needs of a call (CallSession and InboundCallSession have it). */
+/** What talkback needs of a call (OutgoingCall and IncomingCall, the call core, have it). */
 export interface TalkbackCall {
   readonly callId: string;
   /** The camera the call shows now (!switch changes it; talkback follows). */

@@ -13,7 +13,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type App } from "../../src/app.ts";
-import type { CallEnd } from "../../src/call/session.ts";
+import type { CallEnd } from "../../src/call/call-core.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";

@@ -1,13 +1,13 @@
 /**
- * What one call takes from its peer, on the real classes (CallSession, PeerLink, CallManager with a real CameraHub
+ * What one call takes from its peer, on the real classes (the call core with OutgoingSignalling, PeerLink, CallManager with a real CameraHub
  * on the demo camera, real wrtc peer connections): the parties held while ringing and the remote candidates of a
  * call are capped (logged once when the cap bites), and a call's events count only in the call's own room.
  */
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { CallManager } from "../../src/call/manager.ts";
-import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/call/peer-link.ts";
-import { CallSession, MAX_PENDING_PARTIES } from "../../src/call/session.ts";
+import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/rtc/peer-link.ts";
+import { createOutgoingCall, MAX_PENDING_PARTIES } from "../../src/call/outgoing-signalling.ts";
 import { CallState } from "../../src/call/state.ts";
 import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraHub, type CameraLease } from "../../src/media/camera-hub.ts";
@@ -92,7 +92,7 @@ describe("remote candidates", () => {
 describe("a ringing call's parties", () => {
   it(`holds candidates for at most ${MAX_PENDING_PARTIES} parties and says so once`, async () => {
     const sent: { type: string; content: Record<string, unknown> }[] = [];
-    const session = new CallSession(
+    const session = createOutgoingCall(
       { callId: "1700000000000limits", partyId: "BOT", roomId: ROOM, invitee: ALICE, lifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, iceServers: [], gatherIntoOfferMs: 0 },
       lease(),
       (type, content) => {
@@ -109,11 +109,11 @@ describe("a ringing call's parties", () => {
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
     // 1000 invented party IDs, ten candidates each, while ringing.
     for (let p = 0; p < 1000; p++) {
-      session.onCandidates({ call_id: "1700000000000limits", version: "1", party_id: `party${p}`, candidates: Array.from({ length: 10 }, (_, i) => candidate(p * 10 + i)) });
+      session.signalling.onCandidates({ call_id: "1700000000000limits", version: "1", party_id: `party${p}`, candidates: Array.from({ length: 10 }, (_, i) => candidate(p * 10 + i)) });
     }
     expect(warnings("more parties than a ringing call holds")).toHaveLength(1);
     // A party past the cap answers: its candidates were not held (those inside its SDP still count).
-    session.onAnswer({ call_id: "1700000000000limits", version: "1", party_id: `party${MAX_PENDING_PARTIES}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
+    session.signalling.onAnswer({ call_id: "1700000000000limits", version: "1", party_id: `party${MAX_PENDING_PARTIES}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
     const accepted = await waitFor("the answer accepted", () => lines.find((l) => l.msg === "answer accepted"));
     expect(accepted["heldCandidates"]).toBe(0);
   });
@@ -121,7 +121,7 @@ describe("a ringing call's parties", () => {
   it("the answering party within the cap gets its held candidates", async () => {
     lines.length = 0;
     const sent: { type: string; content: Record<string, unknown> }[] = [];
-    const session = new CallSession(
+    const session = createOutgoingCall(
       { callId: "1700000000001limits", partyId: "BOT", roomId: ROOM, invitee: ALICE, lifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, iceServers: [], gatherIntoOfferMs: 0 },
       lease(),
       (type, content) => {
@@ -136,10 +136,10 @@ describe("a ringing call's parties", () => {
     await session.start();
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
     for (let p = 0; p < MAX_PENDING_PARTIES; p++) {
-      session.onCandidates({ call_id: "1700000000001limits", version: "1", party_id: `party${p}`, candidates: [candidate(p * 2), candidate(p * 2 + 1)] });
+      session.signalling.onCandidates({ call_id: "1700000000001limits", version: "1", party_id: `party${p}`, candidates: [candidate(p * 2), candidate(p * 2 + 1)] });
     }
     expect(warnings("more parties than a ringing call holds")).toHaveLength(0);
-    session.onAnswer({ call_id: "1700000000001limits", version: "1", party_id: `party${MAX_PENDING_PARTIES - 1}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
+    session.signalling.onAnswer({ call_id: "1700000000001limits", version: "1", party_id: `party${MAX_PENDING_PARTIES - 1}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
     const accepted = await waitFor("the answer accepted", () => lines.find((l) => l.msg === "answer accepted"));
     expect(accepted["heldCandidates"]).toBe(2);
   });

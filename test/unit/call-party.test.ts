@@ -1,6 +1,6 @@
-/** partyOf: which party sent a call event (session.ts; importing it loads @roamhq/wrtc). */
+/** partyOf: which party sent a call event (wire.ts). */
 import { describe, expect, it } from "vitest";
-import { partyOf } from "../../src/call/session.ts";
+import { partyOf } from "../../src/call/wire.ts";
 
 describe("partyOf", () => {
   it("version 0 (integer) has no party, even when it carries a party_id", () => {

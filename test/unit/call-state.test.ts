@@ -3,15 +3,14 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  CallState,
-  initialContext,
-  transition,
-  type CallAction,
-  type CallContext,
-  type CallInput,
-  type EndReason,
-  type Transition,
-} from "../../src/call/state.ts";
+  initialOutgoingContext as initialContext,
+  outgoingTransition as transition,
+  type OutgoingAction as CallAction,
+  type OutgoingContext as CallContext,
+  type OutgoingInput as CallInput,
+  type OutgoingStep as Transition,
+} from "../../src/call/outgoing-state.ts";
+import { CallState, type EndReason } from "../../src/call/state.ts";
 import type { HangupReason } from "../../src/call/wire.ts";
 
 // ---- contexts, as the machine itself produces them ----

@@ -1,6 +1,6 @@
 /** CandidateBatcher: trickle ICE batching, driven by fake timers. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { END_OF_CANDIDATES, type CandidateWire } from "../../src/call/wire.ts";
+import { END_OF_CANDIDATES, type CandidateWire } from "../../src/rtc/candidate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "../../src/rtc/candidate-batcher.ts";
 
 function cand(n: number): CandidateWire {

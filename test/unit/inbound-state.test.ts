@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  inboundTransition,
-  initialInboundContext,
-  type InboundAction,
-  type InboundContext,
-  type InboundInput,
-  type InboundTransition,
-} from "../../src/call/inbound-state.ts";
+  incomingTransition as inboundTransition,
+  initialIncomingContext as initialInboundContext,
+  type IncomingAction as InboundAction,
+  type IncomingContext as InboundContext,
+  type IncomingInput as InboundInput,
+  type IncomingStep as InboundTransition,
+} from "../../src/call/incoming-state.ts";
 import { CallState, type EndReason } from "../../src/call/state.ts";
 
 const CALLER = "caller-device";

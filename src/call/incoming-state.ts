@@ -1,83 +1,59 @@
 /**
  * The state machine of a call placed TO the bot (the callee role), as a pure function: no I/O, no
- * timers. `InboundCallSession` feeds it events and carries out the actions it returns.
+ * timers. The call core (call-core.ts) feeds it events and carries out the actions it returns,
+ * handing `answer_negotiation` and `decline` to IncomingSignalling.
  *
- * It reuses `CallState` without Ringing (the bot answers at once):
+ * It uses `CallState` without Ringing (the bot answers at once):
  *   Preparing  – the invite was accepted: offer set, camera tracks added, answer being made; nothing sent
  *   Connecting – our m.call.answer is out; ICE is connecting
  *   Connected  – ICE connected: media flows
  *   Ended
  * Only the caller's party counts (the invite's party_id; null for a version-0 invite).
  */
-import { CallState, type EndReason } from "./state.ts";
+import { CallState, iceGaveUp, iceStep, ignore, type CoreAction, type CoreInput, type EndReason, type MachineContext, type Step } from "./state.ts";
 import type { HangupReason } from "./wire.ts";
 
-export type IceState = "checking" | "connected" | "completed" | "disconnected" | "failed" | "closed" | "new";
-
-export interface InboundContext {
-  state: CallState;
+export interface IncomingContext extends MachineContext {
   /** The caller's party ID from the invite; null for a version-0 caller. */
   callerPartyId: string | null;
   /** The invite was version "1" (our answer always is): m.call.negotiate is allowed. */
   canNegotiate: boolean;
-  /** ICE reached connected at least once (media flowed). */
-  hadMedia: boolean;
 }
 
-export type InboundInput =
+export type IncomingInput =
+  | CoreInput
   | { kind: "answer_sent" }
   | { kind: "remote_hangup"; partyId: string | null }
   | { kind: "select_answer"; partyId: string | null; selectedUs: boolean }
-  | { kind: "negotiate"; partyId: string | null; description: "offer" | "answer"; expired: boolean }
-  | { kind: "remote_left" }
-  | { kind: "timer"; timer: "iceDisconnected" }
-  | { kind: "ice"; state: IceState }
-  | { kind: "local_hangup"; reason: HangupReason }
-  | { kind: "failure"; reason: HangupReason };
+  | { kind: "negotiate"; partyId: string | null; description: "offer" | "answer"; expired: boolean };
 
-export type InboundAction =
+export type IncomingAction =
+  | CoreAction
   /** Apply their offer, answer it, send the answer in m.call.negotiate. */
   | { kind: "answer_negotiation" }
-  | { kind: "send_hangup"; reason: HangupReason }
   /** Ending before our answer went out: decline (m.call.reject for a v1 invite; Element ignores a hangup then). */
-  | { kind: "decline"; reason: HangupReason }
-  | { kind: "start_timer"; timer: "iceDisconnected" }
-  | { kind: "clear_timer"; timer: "iceDisconnected" }
-  | { kind: "terminate"; party: "local" | "remote"; reason: EndReason };
+  | { kind: "decline"; reason: HangupReason };
 
-export interface InboundTransition {
-  next: InboundContext;
-  actions: InboundAction[];
-  /** Set when the input was ignored, saying why (for a debug log line). */
-  ignored?: string;
-}
+export type IncomingStep = Step<IncomingContext, IncomingAction>;
 
-export function initialInboundContext(callerPartyId: string | null, canNegotiate: boolean): InboundContext {
+export function initialIncomingContext(callerPartyId: string | null, canNegotiate: boolean): IncomingContext {
   return { state: CallState.Preparing, callerPartyId, canNegotiate, hadMedia: false };
 }
 
-function end(ctx: InboundContext, party: "local" | "remote", reason: EndReason, send?: InboundAction): InboundTransition {
-  const actions: InboundAction[] = [{ kind: "clear_timer", timer: "iceDisconnected" }];
+function end(ctx: IncomingContext, party: "local" | "remote", reason: EndReason, send?: IncomingAction): IncomingStep {
+  const actions: IncomingAction[] = [{ kind: "clear_timer", timer: "iceDisconnected" }];
   if (send !== undefined) actions.push(send);
   actions.push({ kind: "terminate", party, reason });
   return { next: { ...ctx, state: CallState.Ended }, actions };
 }
 
-function ignore(ctx: InboundContext, why: string): InboundTransition {
-  return { next: ctx, actions: [], ignored: why };
-}
-
 /** A local ending: declined before our answer went out, hung up after. */
-function endLocally(ctx: InboundContext, reason: HangupReason): InboundTransition {
+function endLocally(ctx: IncomingContext, reason: HangupReason): IncomingStep {
   if (ctx.state === CallState.Preparing) return end(ctx, "local", reason, { kind: "decline", reason });
   return end(ctx, "local", reason, { kind: "send_hangup", reason });
 }
 
-function iceGaveUp(ctx: InboundContext): HangupReason {
-  return ctx.hadMedia ? "ice_timeout" : "ice_failed";
-}
-
-export function inboundTransition(ctx: InboundContext, input: InboundInput): InboundTransition {
+export function incomingTransition(ctx: IncomingContext, input: IncomingInput): IncomingStep {
   const { state } = ctx;
   if (state === CallState.Ended) return ignore(ctx, "call already ended");
   const answered = state === CallState.Connecting || state === CallState.Connected;
@@ -113,38 +89,20 @@ export function inboundTransition(ctx: InboundContext, input: InboundInput): Inb
       return end(ctx, "remote", "remote_hangup");
 
     case "timer":
+      if (input.timer !== "iceDisconnected") return ignore(ctx, "no invite timer on a call placed to the bot");
       if (!answered) return ignore(ctx, "ICE timer before our answer");
       return end(ctx, "local", iceGaveUp(ctx), { kind: "send_hangup", reason: iceGaveUp(ctx) });
 
     case "ice":
-      return iceTransition(ctx, input.state);
+      // Before our answer ICE is ignored: the signalling re-reports the ICE state right after answer_sent.
+      return iceStep(ctx, input.state, () =>
+        // A version-1 caller restarts ICE on failure (matrix-js-sdk: restartIce → m.call.negotiate):
+        // give it the disconnected grace period. A version-0 caller cannot, so that is the end.
+        ctx.canNegotiate ? { next: ctx, actions: [{ kind: "start_timer", timer: "iceDisconnected" }] } : end(ctx, "local", iceGaveUp(ctx), { kind: "send_hangup", reason: iceGaveUp(ctx) }),
+      );
 
     case "local_hangup":
     case "failure":
       return endLocally(ctx, input.reason);
-  }
-}
-
-function iceTransition(ctx: InboundContext, ice: IceState): InboundTransition {
-  // The session re-reports the ICE state right after answer_sent, so nothing is lost by waiting.
-  if (ctx.state === CallState.Preparing) return ignore(ctx, `ICE ${ice} before our answer was sent`);
-  switch (ice) {
-    case "connected":
-    case "completed":
-      return {
-        next: { ...ctx, state: CallState.Connected, hadMedia: true },
-        actions: [{ kind: "clear_timer", timer: "iceDisconnected" }],
-      };
-    case "disconnected":
-      return { next: ctx, actions: [{ kind: "start_timer", timer: "iceDisconnected" }] };
-    case "failed":
-      // A version-1 caller restarts ICE on failure (matrix-js-sdk: restartIce → m.call.negotiate):
-      // give it the disconnected grace period. A version-0 caller cannot, so that is the end.
-      if (ctx.canNegotiate) return { next: ctx, actions: [{ kind: "start_timer", timer: "iceDisconnected" }] };
-      return end(ctx, "local", iceGaveUp(ctx), { kind: "send_hangup", reason: iceGaveUp(ctx) });
-    case "new":
-    case "checking":
-    case "closed":
-      return ignore(ctx, `ICE ${ice}`);
   }
 }

@@ -1,7 +1,7 @@
-import { CandidateBatcher, type CandidateBatcherOptions } from "../rtc/candidate-batcher.ts";
-import { createPeerConnection } from "../rtc/wrtc.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import type { CandidateWire } from "./wire.ts";
+import type { CandidateWire } from "./candidate.ts";
+import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
+import { createPeerConnection } from "./wrtc.ts";
 
 export type IceConnectionState = RTCIceConnectionState;
 
