@@ -4,14 +4,14 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { callFigures, callStatusLines } from "./call/call-figures.ts";
-import { UserCallRate } from "./call/call-limits.ts";
+import { UserCallRate } from "./admission/call-rate.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
 import { HEALTH_APP } from "./http/health.ts";
 import { HttpServer } from "./http/server.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
-import { AccessList } from "./matrix/access.ts";
+import { AccessList } from "./admission/access.ts";
 import { Bot } from "./matrix/bot.ts";
 import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";

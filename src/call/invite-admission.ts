@@ -7,7 +7,7 @@
 import { LogOnce } from "../doorbell/log-once.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { CallLimitError } from "./call-limits.ts";
+import { CallLimitError } from "../admission/call-rate.ts";
 import { decideInvite, type RoomCall } from "./glare.ts";
 import type { RoomCallEvent } from "./router.ts";
 import { buildHangup, buildReject, CallEventType, expired, inviteSchema, V1, type InviteIn } from "./wire.ts";

@@ -4,7 +4,7 @@ import { LogOnce } from "../doorbell/log-once.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
-import { CallLimitError } from "./call-limits.ts";
+import { CallLimitError } from "../admission/call-rate.ts";
 import { InboundCallSession } from "./inbound-session.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
 import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { AccessList, CameraAccess } from "../matrix/access.ts";
+import { AccessList, CameraAccess } from "../admission/access.ts";
 import { resolveTriggers } from "./doorbell-schema.ts";
 import { registerConfigSecrets } from "./secrets.ts";
 import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";

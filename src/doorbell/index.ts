@@ -6,7 +6,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config/load.ts";
 import type { HttpServer } from "../http/server.ts";
-import type { AccessList } from "../matrix/access.ts";
+import type { AccessList } from "../admission/access.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import { resolveFfmpeg } from "../media/ffmpeg-path.ts";
 import type { Logger } from "../util/logger.ts";

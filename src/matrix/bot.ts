@@ -1,15 +1,15 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
-import { CallLimitError, concurrentLimitText, userRateText, type UserCallRate } from "../call/call-limits.ts";
+import { CallLimitError, concurrentLimitText, userRateText, type UserCallRate } from "../admission/call-rate.ts";
 import { RoomBusyError, type CallManager } from "../call/manager.ts";
 import type { ActiveCall } from "../call/router.ts";
 import { CallState } from "../call/state.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { LogOnce } from "../doorbell/log-once.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { CameraAccess, type AccessList } from "./access.ts";
+import { CameraAccess, type AccessList } from "../admission/access.ts";
 import { camerasText, helpText, parseCommand, type Command } from "./commands.ts";
-import { checkCallRoom } from "./rooms.ts";
+import { checkCallRoom } from "../admission/room-check.ts";
 
 /** Commands older than this (e.g. replayed by the first sync after a restart) are not carried out. */
 const MAX_COMMAND_AGE_MS = 60_000;
