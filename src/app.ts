@@ -4,6 +4,7 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { callFigures, callStatusLines } from "./call/call-figures.ts";
+import { callAdmission } from "./admission/admission.ts";
 import { UserCallRate } from "./admission/call-rate.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
@@ -106,7 +107,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       `ffmpeg: ${ffmpeg.version}`,
     ].join("\n");
   };
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, new UserCallRate(config.calls.maxPerUserPerMinute)).attach();
+  const admission = callAdmission({
+    botUserId: matrix.userId,
+    access,
+    cameras: config.cameras,
+    calls,
+    members: (roomId) => client.getJoinedRoomMembers(roomId),
+    rate: new UserCallRate(config.calls.maxPerUserPerMinute),
+  });
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission).attach();
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;
@@ -153,7 +162,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
       http = { server, ...(await server.listen(config.http.listen)) };
     }
-    doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, http: http?.server });
+    doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, admission, http: http?.server });
     await client.start();
   } catch (err: unknown) {
     // Nothing half-started stays behind (a listening port, an MQTT client) to keep a broken process alive.
