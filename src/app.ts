@@ -18,10 +18,13 @@ import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
+import { liveFfmpegCount } from "./media/ffmpeg-process.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
+import { openPeerConnectionCount } from "./rtc/wrtc.ts";
 import { TalkbackHub } from "./talkback/hub.ts";
 import { stepWithin } from "./util/deadline.ts";
 import { createLogger, errorMessage, redactUrl, type Logger } from "./util/logger.ts";
+import { unhandledRejectionCount } from "./util/rejections.ts";
 
 export interface App {
   config: Config;
@@ -87,7 +90,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   calls.on("call", (session) => {
     talkback.watch(session);
   });
-  const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats(), calls: () => callFigures(calls.sessions()) });
+  const metrics = new Metrics({
+    activeCalls: () => calls.activeCount(),
+    // Process-wide counts (ffmpeg-process.ts and wrtc.ts count every instance they make), injected like the rest.
+    peerConnections: openPeerConnectionCount,
+    ffmpegProcesses: liveFfmpegCount,
+    unhandledRejections: unhandledRejectionCount,
+    cameras: () => hub.stats(),
+    calls: () => callFigures(calls.sessions()),
+  });
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
   });
