@@ -4,23 +4,27 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { callFigures, callStatusLines } from "./call/call-figures.ts";
-import { UserCallRate } from "./call/call-limits.ts";
+import { callAdmission } from "./admission/admission.ts";
+import { UserCallRate } from "./admission/call-rate.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
 import { HEALTH_APP } from "./http/health.ts";
 import { HttpServer } from "./http/server.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
-import { AccessList } from "./matrix/access.ts";
+import { AccessList } from "./admission/access.ts";
 import { Bot } from "./matrix/bot.ts";
 import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
+import { liveFfmpegCount } from "./media/ffmpeg-process.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
+import { openPeerConnectionCount } from "./rtc/wrtc.ts";
 import { TalkbackHub } from "./talkback/hub.ts";
 import { stepWithin } from "./util/deadline.ts";
 import { createLogger, redactUrl, type Logger } from "./util/logger.ts";
+import { unhandledRejectionCount } from "./util/rejections.ts";
 
 export interface App {
   config: Config;
@@ -88,7 +92,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   calls.on("call", (session) => {
     talkback.watch(session);
   });
-  const metrics = new Metrics({ activeCalls: () => calls.activeCount(), cameras: () => hub.stats(), calls: () => callFigures(calls.sessions()) });
+  const metrics = new Metrics({
+    activeCalls: () => calls.activeCount(),
+    // Process-wide counts (ffmpeg-process.ts and wrtc.ts count every instance they make), injected like the rest.
+    peerConnections: openPeerConnectionCount,
+    ffmpegProcesses: liveFfmpegCount,
+    unhandledRejections: unhandledRejectionCount,
+    cameras: () => hub.stats(),
+    calls: () => callFigures(calls.sessions()),
+  });
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
   });
@@ -108,7 +120,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       `ffmpeg: ${ffmpeg.version}`,
     ].join("\n");
   };
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, new UserCallRate(config.calls.maxPerUserPerMinute)).attach();
+  const admission = callAdmission({
+    botUserId: matrix.userId,
+    access,
+    cameras: config.cameras,
+    calls,
+    members: (roomId) => client.getJoinedRoomMembers(roomId),
+    rate: new UserCallRate(config.calls.maxPerUserPerMinute),
+  });
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission).attach();
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;
@@ -155,7 +175,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
       http = { server, ...(await server.listen(config.http.listen)) };
     }
-    doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, http: http?.server });
+    doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, admission, http: http?.server });
     await client.start();
   } catch (err: unknown) {
     // Nothing half-started stays behind (a listening port, an MQTT client) to keep a broken process alive.

@@ -2,7 +2,6 @@
 import { existsSync } from "node:fs";
 import { startApp, StartupError } from "./app.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
-import { runDemoCli } from "./dev/demo-cli.ts";
 import { createLogger, errorMessage, type Logger } from "./util/logger.ts";
 import { noteUnhandledRejection } from "./util/rejections.ts";
 
@@ -27,6 +26,8 @@ async function main(): Promise<void> {
   if (asked === undefined && !existsSync(DEFAULT_CONFIG)) {
     // The embedded default: no configuration at all gives a local homeserver and a demo camera.
     bootLog.info(`no ${DEFAULT_CONFIG}: starting the demo (local homeserver and demo camera); copy config/config.example.yaml to use your own`);
+    // Loaded only here: the production path does not import dev/ (the chroot Synapse manager, the demo camera).
+    const { runDemoCli } = await import("./dev/demo-cli.ts");
     await runDemoCli();
     return;
   }

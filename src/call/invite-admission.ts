@@ -7,7 +7,7 @@
 import { LogOnce } from "../doorbell/log-once.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { CallLimitError } from "./call-limits.ts";
+import { CallRefusedError, type Refusal } from "../admission/refusal.ts";
 import { decideInvite, type RoomCall } from "./glare.ts";
 import type { RoomCallEvent } from "./router.ts";
 import { buildHangup, buildReject, CallEventType, expired, inviteSchema, V1, type InviteIn } from "./wire.ts";
@@ -15,8 +15,8 @@ import { buildHangup, buildReject, CallEventType, expired, inviteSchema, V1, typ
 export interface EventContext {
   botUserId: string;
   senderAllowed: boolean;
-  /** Checks the room before a call placed to the bot is answered: undefined when it may be, else why not. */
-  checkRoom(): Promise<string | undefined>;
+  /** Asks admission (admission/admission.ts) before a call placed to the bot is answered: undefined when it may be. */
+  checkRoom(): Promise<Refusal | undefined>;
 }
 
 /** What admission needs from the call manager. */
@@ -95,7 +95,7 @@ export class InviteAdmission {
       held = this.admitting.get(invite.call_id)?.held ?? [];
       this.admitting.delete(invite.call_id);
       if (refusal !== undefined) {
-        log.info({ sender, reason: refusal }, "call to the bot declined: the room does not pass the check");
+        log.info({ sender, reason: refusal.reason }, "call to the bot declined: admission refused it");
         this.decline(roomId, invite, log);
         return;
       }
@@ -123,7 +123,7 @@ export class InviteAdmission {
       this.host.answer(event, invite, iceServers, log);
     } catch (err: unknown) {
       this.admitting.delete(invite.call_id);
-      if (err instanceof CallLimitError) log.warn({ sender, err: err.message }, "call to the bot declined: too many calls in progress");
+      if (err instanceof CallRefusedError) log.warn({ sender, reason: err.refusal.reason }, "call to the bot declined: admission refused it as it was answered");
       else log.error({ sender, err: errorMessage(err) }, "could not answer the call");
       this.decline(roomId, invite, log);
       return;

@@ -4,7 +4,7 @@ import { LogOnce } from "../doorbell/log-once.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
-import { CallLimitError } from "./call-limits.ts";
+import { busyRefusal, CallRefusedError, capacityRefusal, type CallRegistry } from "../admission/refusal.ts";
 import type { CallEnd, SendCallEvent } from "./call-core.ts";
 import { createIncomingCall } from "./incoming-signalling.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
@@ -23,7 +23,7 @@ export interface CallManagerOptions {
   iceDisconnectedTimeoutMs: number;
   /** The camera a call placed to the bot shows; default the first camera. */
   defaultCamera?: string | undefined;
-  /** Calls in progress at most (both directions); more are refused with CallLimitError. Default: no limit. */
+  /** Calls in progress at most (both directions); more are refused (admission's "capacity"). Default: no limit. */
   maxConcurrent?: number | undefined;
 }
 
@@ -50,10 +50,8 @@ function serialized(send: SendCallEvent): SendCallEvent {
   };
 }
 
-export class RoomBusyError extends Error {}
-
 /** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
-export class CallManager extends EventEmitter<ManagerEvents> {
+export class CallManager extends EventEmitter<ManagerEvents> implements CallRegistry {
   private readonly byCallId = new Map<string, ActiveCall>();
   private readonly byRoom = new Map<string, ActiveCall>();
   private readonly admission: InviteAdmission;
@@ -124,8 +122,13 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     return this.opts.maxConcurrent;
   }
 
-  private checkCapacity(): void {
-    if (this.atCapacity()) throw new CallLimitError(`${String(this.opts.maxConcurrent)} calls are already in progress`);
+  /**
+   * Admission's rules about calls in progress, asked again where a call is set up: admission asked them before,
+   * but another call may have started during an await (TURN credentials). Throws CallRefusedError.
+   */
+  private recheck(roomId: string | undefined): void {
+    const refusal = (roomId !== undefined ? busyRefusal(this, roomId) : undefined) ?? capacityRefusal(this);
+    if (refusal !== undefined) throw new CallRefusedError(refusal);
   }
 
   callInRoom(roomId: string): ActiveCall | undefined {
@@ -167,10 +170,9 @@ export class CallManager extends EventEmitter<ManagerEvents> {
     this.emit("call", session);
   }
 
-  /** Rings `invitee` in `roomId` with `camera`. The room must already be checked (see checkCallRoom). */
+  /** Rings `invitee` in `roomId` with `camera`. The call must already be admitted (admission/admission.ts). */
   async placeCall(roomId: string, invitee: string, camera: string): Promise<OutgoingCall> {
-    if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
-    this.checkCapacity();
+    this.recheck(roomId);
     const callId = `${Date.now()}${opaqueId(12)}`;
     const log = this.log.child({ call: callId, room: roomId, camera });
     const lease = this.hub.acquire(camera);
@@ -180,8 +182,7 @@ export class CallManager extends EventEmitter<ManagerEvents> {
       const iceServers = await this.turn.iceServers().finally(() => {
         this.placing--;
       });
-      if (this.byRoom.has(roomId)) throw new RoomBusyError("a call is already in progress in this room");
-      this.checkCapacity();
+      this.recheck(roomId);
       session = createOutgoingCall(
         { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
         lease,
@@ -267,7 +268,8 @@ export class CallManager extends EventEmitter<ManagerEvents> {
   private answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void {
     const camera = this.defaultCamera();
     if (camera === undefined) throw new Error("no camera is configured");
-    this.checkCapacity();
+    // Not the busy rule: a call placed to the bot that meets the bot's own is the glare rule's (it may replace ours).
+    this.recheck(undefined);
     const lease = this.hub.acquire(camera);
     const session = createIncomingCall(
       {

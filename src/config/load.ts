@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { AccessList, CameraAccess } from "../matrix/access.ts";
+import { AccessList, CameraAccess } from "../admission/access.ts";
 import { resolveTriggers } from "./doorbell-schema.ts";
 import { registerConfigSecrets } from "./secrets.ts";
 import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";
@@ -18,42 +18,23 @@ export class ConfigError extends Error {
   }
 }
 
-export interface CameraConfig {
-  name: string;
-  /** The resolved camera URL. May contain credentials: never log it, use urlLabel() (its parts are also redacted by value). */
+/**
+ * A camera as the bot uses it: the schema's camera (z.infer, so a new key is typed once, in schema.ts) with its URL
+ * resolved (from url, or read from urlFile, which stays as the file's name). The URL may contain credentials: never log it, use urlLabel() (its parts are also
+ * redacted by value). `talkback` may be left out by code that builds a camera itself (tests, the demo): off.
+ */
+export interface CameraConfig extends Omit<CameraRawConfig, "url" | "talkback"> {
   url: string;
-  description: string | undefined;
-  maxWidth: number;
-  maxHeight: number;
-  maxFps: number;
-  audio: boolean;
-  keepWarm: boolean;
-  hwaccel: "none" | "auto" | "vaapi" | "cuda" | "qsv";
-  ring: CameraRawConfig["ring"];
-  /** Who may use this camera, within the global allowedUsers; undefined: everyone that list allows. */
-  allowedUsers?: string[] | undefined;
-  /** Where a callee's voice goes (absent: off). */
   talkback?: CameraRawConfig["talkback"] | undefined;
 }
 
-export interface Config {
-  homeserver: {
-    url: string;
-    accessToken: string | undefined;
-    user: string | undefined;
-    password: string | undefined;
-    deviceName: string;
-  };
-  allowedUsers: string[];
+/** The configuration as the bot uses it: the schema's (z.infer) with secrets, URLs and paths resolved. */
+export interface Config extends Omit<RawConfig, "homeserver" | "cameras"> {
+  /** The secrets read from their files (or MCC_ACCESS_TOKEN, MCC_PASSWORD). */
+  homeserver: Omit<RawConfig["homeserver"], "accessTokenFile" | "passwordFile">;
   cameras: CameraConfig[];
-  calls: RawConfig["calls"];
-  media: { ffmpegPath: string | undefined; idleStopMs: number };
-  http: RawConfig["http"];
-  triggers: RawConfig["triggers"];
-  matrixRtc: RawConfig["matrixRtc"];
   /** Absolute path. */
   dataDir: string;
-  logLevel: RawConfig["logLevel"];
 }
 
 type Env = Record<string, string | undefined>;
@@ -183,20 +164,7 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
   if (url !== "" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith("/")) {
     problems.push({ key: `cameras[${index}].url`, message: "must be a URL such as rtsp://host:554/stream (or an absolute file path)" });
   }
-  return {
-    name: cam.name,
-    url,
-    description: cam.description,
-    maxWidth: cam.maxWidth,
-    maxHeight: cam.maxHeight,
-    maxFps: cam.maxFps,
-    audio: cam.audio,
-    keepWarm: cam.keepWarm,
-    hwaccel: cam.hwaccel,
-    ring: cam.ring,
-    allowedUsers: cam.allowedUsers,
-    talkback: cam.talkback,
-  };
+  return { ...cam, url };
 }
 
 /**

@@ -8,6 +8,10 @@ const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** An allowlist entry: a full user ID, or "*:server" for every user of a server. */
 const accessEntry = z.string().refine((s) => USER_ID.test(s) || SERVER_PATTERN.test(s), "must be @user:server or *:server");
 
+/** Hardware decoding: the one list of the choices (media/ffmpeg-args.ts's HwAccel is checked against it by a test). */
+export const hwaccelSchema = z.enum(["none", "auto", "vaapi", "cuda", "qsv"]);
+export type HwAccel = z.infer<typeof hwaccelSchema>;
+
 export const cameraSchema = z
   .object({
     name: z.string().regex(CAMERA_NAME, "must be 1-32 characters of a-z, 0-9, _ or -, starting with a letter or digit"),
@@ -23,7 +27,7 @@ export const cameraSchema = z
     /** Keep this camera's pipeline running between calls (doorbells: no start-up delay). */
     keepWarm: z.boolean().default(false),
     /** Hardware decoding; falls back to software (with one log line) when it does not work. */
-    hwaccel: z.enum(["none", "auto", "vaapi", "cuda", "qsv"]).default("none"),
+    hwaccel: hwaccelSchema.default("none"),
     /** Who may use this camera (!call, !switch, !cameras, a call to the bot showing it); they must also pass the global allowedUsers. Default: everyone that list allows. */
     allowedUsers: z.array(accessEntry).min(1, "list at least one user, or leave allowedUsers out").optional(),
     /** Doorbell: who a press rings (see triggers). */

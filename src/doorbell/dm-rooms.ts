@@ -5,8 +5,8 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
-import type { AccessList } from "../matrix/access.ts";
-import { checkCallRoom } from "../matrix/rooms.ts";
+import type { AccessList } from "../admission/access.ts";
+import { checkCallRoom } from "../admission/room-check.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { LogOnce } from "./log-once.ts";
 import { KeyedBuckets } from "./rate-limit.ts";

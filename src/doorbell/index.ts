@@ -3,10 +3,11 @@
  * Started by app.ts after the bot is attached; returns a handle that stops everything it started.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
+import type { CallAdmission } from "../admission/admission.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { Config } from "../config/load.ts";
 import type { HttpServer } from "../http/server.ts";
-import type { AccessList } from "../matrix/access.ts";
+import type { AccessList } from "../admission/access.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import { resolveFfmpeg } from "../media/ffmpeg-path.ts";
 import type { Logger } from "../util/logger.ts";
@@ -25,6 +26,8 @@ export interface DoorbellContext {
   access: AccessList;
   hub: CameraHub;
   calls: CallManager;
+  /** Whether a call may start: each ring asks it, as `!call` and calls placed to the bot do. */
+  admission: CallAdmission;
   /** The HTTP listener when `http.listen` is configured. */
   http: HttpServer | undefined;
 }
@@ -57,6 +60,7 @@ export function startDoorbell(ctx: DoorbellContext): Promise<Doorbell> {
   const policy = new RingPolicy({
     client: ctx.client,
     calls: ctx.calls,
+    admission: ctx.admission,
     dms,
     snapshots,
     cameras: config.cameras,

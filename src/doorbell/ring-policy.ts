@@ -5,6 +5,8 @@
  * rule's topic can press; without these limits a debounce of 0 let them start a round (and a snapshot) per message.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
+import type { CallRequest } from "../admission/admission.ts";
+import type { Admission } from "../admission/refusal.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { type Logger } from "../util/logger.ts";
@@ -20,6 +22,8 @@ export type PressResult = "ringing" | "debounced" | "limited" | "not_a_doorbell"
 export interface RingPolicyDeps {
   client: MatrixClient;
   calls: CallManager;
+  /** Whether each ring may start (admission/admission.ts). */
+  admission: { decide(req: CallRequest): Promise<Admission> };
   dms: DmRooms;
   snapshots: Snapshotter;
   cameras: readonly CameraConfig[];
@@ -84,7 +88,7 @@ export class RingPolicy {
         dms: this.deps.dms,
         snapshots: this.deps.snapshots,
         inviteLifetimeMs: this.deps.inviteLifetimeMs,
-        busy: (_user, roomId) => this.deps.calls.callInRoom(roomId) !== undefined,
+        admission: this.deps.admission,
       },
       cam,
       ring,

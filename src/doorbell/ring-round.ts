@@ -4,6 +4,8 @@
  * answered; when nobody answers before the invite lifetime, each gets a missed-call message.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
+import type { CallRequest } from "../admission/admission.ts";
+import type { Admission } from "../admission/refusal.ts";
 import type { CallManager } from "../call/manager.ts";
 import type { OutgoingCall } from "../call/outgoing-signalling.ts";
 import { CallState } from "../call/state.ts";
@@ -20,8 +22,8 @@ export interface RoundDeps {
   dms: DmRooms;
   snapshots: Snapshotter;
   inviteLifetimeMs: number;
-  /** Whether the user is in a call with the bot in that room right now (ringing or connected, from a ring or !call). */
-  busy: (userId: string, roomId: string) => boolean;
+  /** Whether the ring may start (admission/admission.ts): the room, the camera, a call in the room already, capacity. */
+  admission: { decide(req: CallRequest): Promise<Admission> };
 }
 
 type Outcome = "pending" | "no_room" | "busy" | "failed" | "answered" | "declined" | "unanswered" | "not_rung";
@@ -109,16 +111,18 @@ export class RingRound {
       log.info("not rung: no direct chat joined in time");
       return;
     }
-    if (this.cancelled || this.answeredBy !== undefined) {
-      leg.outcome = "not_rung";
-      if (this.answeredBy !== undefined) this.postAnswered(leg);
+    if (this.overFor(leg)) return;
+    const admitted = await this.deps.admission.decide({ kind: "ring", roomId: room, user, camera: this.camera.name }).catch((err: unknown) => {
+      log.warn({ room, err }, "could not check the room");
+      return undefined;
+    });
+    if (admitted === undefined || !admitted.ok) {
+      leg.outcome = admitted?.reason === "room_busy" ? "busy" : "failed";
+      if (admitted !== undefined) log.info({ room, reason: admitted.reason }, admitted.reason === "room_busy" ? "not rung: already in a call with the bot" : "not rung: admission refused");
       return;
     }
-    if (this.deps.busy(user, room)) {
-      leg.outcome = "busy";
-      log.info({ room }, "not rung: already in a call with the bot");
-      return;
-    }
+    // The round may have ended while admission looked at the room.
+    if (this.overFor(leg)) return;
     try {
       leg.session = await this.deps.calls.placeCall(room, user, this.camera.name);
     } catch (err: unknown) {
@@ -127,6 +131,14 @@ export class RingRound {
       return;
     }
     await this.follow(leg, leg.session);
+  }
+
+  /** The round is cancelled or answered: this leg is not rung (and is told who answered). */
+  private overFor(leg: Leg): boolean {
+    if (!this.cancelled && this.answeredBy === undefined) return false;
+    leg.outcome = "not_rung";
+    if (this.answeredBy !== undefined) this.postAnswered(leg);
+    return true;
   }
 
   /** Waits until the leg's call is answered or over. */

@@ -1,15 +1,15 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
-import { CallLimitError, concurrentLimitText, userRateText, type UserCallRate } from "../call/call-limits.ts";
-import { RoomBusyError, type CallManager } from "../call/manager.ts";
+import { callAdmission, type CallAdmission } from "../admission/admission.ts";
+import { CallRefusedError, type Refusal } from "../admission/refusal.ts";
+import type { CallManager } from "../call/manager.ts";
 import type { ActiveCall } from "../call/router.ts";
 import { CallState } from "../call/state.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { LogOnce } from "../doorbell/log-once.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { CameraAccess, type AccessList } from "./access.ts";
+import { CameraAccess, type AccessList } from "../admission/access.ts";
 import { camerasText, helpText, parseCommand, type Command } from "./commands.ts";
-import { checkCallRoom } from "./rooms.ts";
 
 /** Commands older than this (e.g. replayed by the first sync after a restart) are not carried out. */
 const MAX_COMMAND_AGE_MS = 60_000;
@@ -53,8 +53,8 @@ export class Bot {
     private readonly log: Logger,
     /** The short `!status` text for `viewer` (their calls, the cameras they may use, TURN, encryption). */
     private readonly statusText: (viewer: string, cameras: readonly string[]) => Promise<string> = () => Promise.resolve("running"),
-    /** Calls per user per minute (`calls.maxPerUserPerMinute`); no limit when absent. */
-    private readonly callRate?: UserCallRate,
+    /** Whether a call may start (`!call`, a call placed to the bot); app.ts passes the one with the per-user rate. */
+    private readonly admission: CallAdmission = callAdmission({ botUserId, access, cameras, calls, members: (roomId) => client.getJoinedRoomMembers(roomId) }),
   ) {
     this.logOnce = new LogOnce(log);
     this.cameraAccess = new CameraAccess(access, cameras);
@@ -210,63 +210,27 @@ export class Bot {
   }
 
   private async call(roomId: string, sender: string, camera: string | undefined): Promise<void> {
-    const names = this.namesFor(sender);
     if (camera === undefined) {
-      await this.notice(roomId, `Which camera? Type !call <camera>. Cameras: ${names.join(", ")}`);
+      await this.notice(roomId, `Which camera? Type !call <camera>. Cameras: ${this.namesFor(sender).join(", ")}`);
       return;
     }
-    if (!names.includes(camera)) {
-      if (this.cameras.some((c) => c.name === camera)) this.log.info({ room: roomId, sender, camera }, "call refused: the camera's allowedUsers do not include the sender");
-      await this.notice(roomId, `Unknown camera "${camera.slice(0, 32)}". Cameras: ${names.join(", ")}`);
-      return;
-    }
-    const members = await this.client.getJoinedRoomMembers(roomId);
-    const check = checkCallRoom(members, this.botUserId, this.access);
-    if (!check.ok) {
-      this.log.info({ room: roomId, reason: check.reason }, "call refused");
-      await this.notice(roomId, `I can't call here: ${check.reason}`);
-      return;
-    }
-    if (check.callee !== sender) {
-      await this.notice(roomId, "I can't call here: the call would go to someone other than you.");
-      return;
-    }
-    const busy = "A call is already in progress here. Type !hangup to end it first.";
-    if (this.calls.callInRoom(roomId) !== undefined) {
-      await this.notice(roomId, busy);
-      return;
-    }
-    const limited = this.callLimit(sender);
-    if (limited !== undefined) {
-      this.log.info({ room: roomId, sender, why: limited }, "call refused: limit reached");
-      await this.notice(roomId, limited);
+    const admitted = await this.admission.decide({ kind: "command", roomId, user: sender, camera });
+    if (!admitted.ok) {
+      this.log.info({ room: roomId, sender, camera, reason: admitted.reason }, "call refused");
+      await this.notice(roomId, admitted.text);
       return;
     }
     try {
-      await this.calls.placeCall(roomId, check.callee, camera);
+      await this.calls.placeCall(roomId, admitted.callee, camera);
     } catch (err: unknown) {
-      if (err instanceof RoomBusyError) {
-        await this.notice(roomId, busy);
-        return;
-      }
-      if (err instanceof CallLimitError) {
-        await this.notice(roomId, concurrentLimitText(this.calls.maxConcurrent ?? 0));
+      if (err instanceof CallRefusedError) {
+        this.log.info({ room: roomId, sender, camera, reason: err.refusal.reason }, "call refused as it was placed");
+        await this.notice(roomId, err.refusal.text);
         return;
       }
       this.log.error({ room: roomId, camera, err: errorMessage(err) }, "could not place the call");
       await this.notice(roomId, `The call to ${camera} could not be placed: ${errorMessage(err)}`);
     }
-  }
-
-  /**
-   * The limits on a call `userId` starts: calls in progress (`calls.maxConcurrent`), then theirs per
-   * minute (`calls.maxPerUserPerMinute`, counted here). The reply when over one, else undefined.
-   */
-  private callLimit(userId: string): string | undefined {
-    if (this.calls.atCapacity()) return concurrentLimitText(this.calls.maxConcurrent ?? 0);
-    const rate = this.callRate?.take(userId);
-    if (rate !== undefined && !rate.ok) return userRateText(this.callRate?.perMinute ?? 0, rate.retryAfterMs);
-    return undefined;
   }
 
   private onRoomEvent(roomId: string, raw: unknown): void {
@@ -315,28 +279,14 @@ export class Bot {
     });
   }
 
-  /**
-   * Before a call placed to the bot is answered: the same room check as for placing one, the caller
-   * must be the other member, and the call limits. A refusal is said in the room.
-   */
-  private async checkInboundRoom(roomId: string, caller: string): Promise<string | undefined> {
-    const members = await this.client.getJoinedRoomMembers(roomId);
-    const check = checkCallRoom(members, this.botUserId, this.access);
-    const camera = this.calls.defaultCamera();
-    const reason = !check.ok
-      ? check.reason
-      : check.callee !== caller
-        ? "the caller is not the other member of this room."
-        : camera !== undefined && !this.cameraAccess.allows(caller, camera)
-          ? "a call to me shows a camera you may not use. Type !cameras for yours and !call <camera>."
-          : undefined;
-    const text = reason !== undefined ? `I can't answer calls here: ${reason}` : this.callLimit(caller);
-    if (text !== undefined) {
-      this.log.info({ room: roomId, reason: reason ?? "limit reached" }, "call to the bot refused");
-      await this.notice(roomId, text).catch((err: unknown) => {
-        this.log.warn({ room: roomId, err: errorMessage(err) }, "could not say why the call was refused");
-      });
-    }
-    return text;
+  /** Before a call placed to the bot is answered: admission, as for `!call`. A refusal is said in the room. */
+  private async checkInboundRoom(roomId: string, caller: string): Promise<Refusal | undefined> {
+    const admitted = await this.admission.decide({ kind: "inbound", roomId, user: caller, camera: this.calls.defaultCamera() });
+    if (admitted.ok) return undefined;
+    this.log.info({ room: roomId, reason: admitted.reason }, "call to the bot refused");
+    await this.notice(roomId, admitted.text).catch((err: unknown) => {
+      this.log.warn({ room: roomId, err: errorMessage(err) }, "could not say why the call was refused");
+    });
+    return admitted;
   }
 }

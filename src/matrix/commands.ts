@@ -51,6 +51,6 @@ export function helpText(cameras: readonly string[]): string {
   ].join("\n");
 }
 
-export function camerasText(cameras: readonly { name: string; description: string | undefined }[]): string {
+export function camerasText(cameras: readonly { name: string; description?: string | undefined }[]): string {
   return ["Cameras:", ...cameras.map((c) => (c.description !== undefined ? `• ${c.name} — ${c.description}` : `• ${c.name}`))].join("\n");
 }

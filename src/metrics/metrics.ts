@@ -2,9 +2,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { CallFigures } from "../call/call-figures.ts";
 import type { EndReason } from "../call/state.ts";
 import type { PipelineStats } from "../media/camera-pipeline.ts";
-import { liveFfmpegCount } from "../media/ffmpeg-process.ts";
-import { openPeerConnectionCount } from "../rtc/wrtc.ts";
-import { unhandledRejectionCount } from "../util/rejections.ts";
 
 export type CallOutcome = "answered" | "declined" | "timed_out" | "failed";
 
@@ -18,8 +15,15 @@ export function outcomeOf(end: { reason: EndReason; connected: boolean }): CallO
 
 const PIPELINE_STATES = ["stopped", "starting", "running", "retrying"] as const;
 
+/** Where every figure comes from, read when scraped: the app passes them in (metrics reads no module's globals). */
 export interface MetricsSources {
   activeCalls(): number;
+  /** WebRTC peer connections open. */
+  peerConnections(): number;
+  /** ffmpeg processes running. */
+  ffmpegProcesses(): number;
+  /** Promise rejections nothing handled, so far. */
+  unhandledRejections(): number;
   cameras(): Record<string, PipelineStats>;
   /** The calls in progress with their video sender's figures (getStats). */
   calls?(): Promise<CallFigures[]>;
@@ -40,9 +44,9 @@ export class Metrics {
     new Gauge({ name: "mcc_active_calls", help: "Calls in progress (ringing or connected).", registers, collect() { this.set(sources.activeCalls()); } });
     // With no call in progress both are 0 (ffmpeg once the idle grace has passed, and for cameras not kept warm): a
     // leak shows here first.
-    new Gauge({ name: "mcc_peer_connections", help: "WebRTC peer connections open (one per call in progress).", registers, collect() { this.set(openPeerConnectionCount()); } });
-    new Gauge({ name: "mcc_ffmpeg_processes", help: "ffmpeg processes running (one per camera in use, and snapshots).", registers, collect() { this.set(liveFfmpegCount()); } });
-    new Counter({ name: "mcc_unhandled_rejections_total", help: "Promise rejections nothing handled (each is logged; should stay 0).", registers, collect() { this.reset(); this.inc(unhandledRejectionCount()); } });
+    new Gauge({ name: "mcc_peer_connections", help: "WebRTC peer connections open (one per call in progress).", registers, collect() { this.set(sources.peerConnections()); } });
+    new Gauge({ name: "mcc_ffmpeg_processes", help: "ffmpeg processes running (one per camera in use, and snapshots).", registers, collect() { this.set(sources.ffmpegProcesses()); } });
+    new Counter({ name: "mcc_unhandled_rejections_total", help: "Promise rejections nothing handled (each is logged; should stay 0).", registers, collect() { this.reset(); this.inc(sources.unhandledRejections()); } });
     this.outcomes = new Counter({ name: "mcc_calls_total", help: "Finished calls by outcome.", labelNames: ["outcome"], registers });
     for (const outcome of ["answered", "declined", "timed_out", "failed"] as const) this.outcomes.inc({ outcome }, 0);
     this.setup = new Histogram({

@@ -6,7 +6,7 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DmRooms } from "../../src/doorbell/dm-rooms.ts";
-import { AccessList } from "../../src/matrix/access.ts";
+import { AccessList } from "../../src/admission/access.ts";
 import { loadBotSdk } from "../../src/matrix/sdk.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";

@@ -1,7 +1,7 @@
 /** The allowlist (AccessList) and the room check before a call (checkCallRoom). */
 import { describe, expect, it } from "vitest";
-import { AccessList } from "../../src/matrix/access.ts";
-import { checkCallRoom } from "../../src/matrix/rooms.ts";
+import { AccessList } from "../../src/admission/access.ts";
+import { checkCallRoom } from "../../src/admission/room-check.ts";
 
 describe("AccessList", () => {
   it("allows listed users exactly", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { concurrentLimitText, UserCallRate, userRateText } from "../../src/call/call-limits.ts";
+import { concurrentLimitText, UserCallRate, userRateText } from "../../src/admission/call-rate.ts";
 
 describe("calls per user per minute", () => {
   it("allows perMinute calls in any 60 s, then says how long to wait", () => {

@@ -1,7 +1,7 @@
 /** L2: a camera's own allowedUsers (CameraAccess), and what the config loader checks about it. */
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config/load.ts";
-import { AccessList, CameraAccess } from "../../src/matrix/access.ts";
+import { AccessList, CameraAccess } from "../../src/admission/access.ts";
 
 const ALICE = "@alice:example.org";
 const BOB = "@bob:example.org";

@@ -43,7 +43,7 @@ function setup(cameras: CameraConfig[], pressLimit: { burst: number; perMinute: 
   let release: () => void = () => undefined;
   const lookups = new Promise<undefined>((resolve) => { release = () => { resolve(undefined); }; });
   const dms = { roomFor: () => lookups } as unknown as DmRooms;
-  const policy = new RingPolicy({ client: {} as unknown as MatrixClient, calls: {} as unknown as CallManager, dms, snapshots, cameras, inviteLifetimeMs: 60_000, pressLimit, log });
+  const policy = new RingPolicy({ client: {} as unknown as MatrixClient, calls: {} as unknown as CallManager, admission: { decide: () => Promise.reject(new Error("not reached: the direct-chat lookups never resolve")) }, dms, snapshots, cameras, inviteLifetimeMs: 60_000, pressLimit, log });
   stops.push(async () => {
     release();
     await Promise.all([policy.stop(), snapshots.stop()]);

@@ -5,6 +5,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { RoomCall } from "../../src/call/glare.ts";
+import { refuse as refusal, type Refusal } from "../../src/admission/refusal.ts";
 import { InviteAdmission, type AdmissionHost, type EventContext } from "../../src/call/invite-admission.ts";
 import type { RoomCallEvent } from "../../src/call/router.ts";
 import { CallState } from "../../src/call/state.ts";
@@ -69,7 +70,7 @@ function invite(callId: string, over: Record<string, unknown> = {}): RoomCallEve
 }
 
 function ctx(over: Partial<EventContext> = {}): EventContext & { checks: number } {
-  const c = { botUserId: BOT, senderAllowed: true, checks: 0, checkRoom: (): Promise<string | undefined> => Promise.resolve(undefined), ...over };
+  const c = { botUserId: BOT, senderAllowed: true, checks: 0, checkRoom: (): Promise<Refusal | undefined> => Promise.resolve(undefined), ...over };
   const check = c.checkRoom;
   c.checkRoom = () => {
     c.checks++;
@@ -147,7 +148,7 @@ describe("InviteAdmission", () => {
 
   it("declines when the room fails the check: m.call.reject for version 1, a hangup for version 0, both spec-valid", async () => {
     const f = fake();
-    const refuse = ctx({ checkRoom: () => Promise.resolve("three members") });
+    const refuse = ctx({ checkRoom: () => Promise.resolve(refusal("not_direct", "I can't answer calls here: three members")) });
     admission(f).onInvite(invite("r1"), refuse);
     admission(f).onInvite(invite("r0", { version: 0 }), refuse);
     await settle();

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { InviteAdmission } from "../../src/call/invite-admission.ts";
 import { CallManager } from "../../src/call/manager.ts";
 import type { CameraConfig } from "../../src/config/load.ts";
-import { AccessList } from "../../src/matrix/access.ts";
+import { AccessList } from "../../src/admission/access.ts";
 import { Bot } from "../../src/matrix/bot.ts";
 import { loadBotSdk } from "../../src/matrix/sdk.ts";
 import { CameraHub } from "../../src/media/camera-hub.ts";

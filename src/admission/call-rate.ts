@@ -2,7 +2,7 @@
  * How many calls a user may start: at most `perMinute` in any 60 s (a sliding window per user), so a
  * user (or a stolen account) cannot keep the cameras and the encoder busy with call after call. The
  * calls counted are the ones a user starts: `!call` and calls placed to the bot (doorbell rings are
- * not). The ceiling on calls in progress (`calls.maxConcurrent`) is the call manager's.
+ * not). The ceiling on calls in progress (`calls.maxConcurrent`) is a rule in admission.ts.
  */
 
 const WINDOW_MS = 60_000;
