@@ -3,27 +3,23 @@
  * with `talkback: { exec: ["tee", FILE] }`, and matrix-js-sdk callees (wrtc) whose microphones play known tones.
  * The command's stdin (s16le, 8 kHz) lands in FILE, which is read back and measured.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { s16le, toneWindows } from "../harness/tone-analysis.ts";
 import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
-import { ringByCommand, startTalkbackRig, type ToneCallee } from "../harness/talkback-rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
-let synapse: SynapseHandle;
-let camera: RtspCamera;
+let rig: Rig;
 let bot: RegisteredUser;
 let dir: string;
-const cleanups: (() => Promise<unknown>)[] = [];
-const users: ToneCallee[] = [];
 
 function recording(name: string): Int16Array {
   const file = path.join(dir, name);
@@ -41,8 +37,10 @@ function count(samples: Int16Array, hz: number): { tone: number; loud: number; w
   return { tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length, loud: windows.filter((w) => w.rms > 300).length, windows };
 }
 
+const NAMES = ["alice", "bob"];
+
 function ring(i: number, camera: string): Promise<IncomingCall> {
-  return ringByCommand(users[i], camera);
+  return rig.ring(NAMES[i] ?? "", camera, 20_000);
 }
 
 async function talk(ms: number): Promise<void> {
@@ -52,39 +50,26 @@ async function talk(ms: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  const alice = await synapse.registerUser("alice");
-  const bob = await synapse.registerUser("bob");
-  camera = await startRtspCamera({ width: 320, height: 240, fps: 10, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  dir = mkdtempSync(path.join(tmpdir(), "mcc-talkback-"));
-  const rig = await startTalkbackRig({
-    synapse,
-    bot,
-    dir,
-    cameraLines: [
-      "  - name: door",
-      `    url: "${camera.url}"`,
-      "    talkback:",
-      `      exec: ["tee", "-a", "${path.join(dir, "door.raw")}"]`,
-      "      format: s16le",
-      `      rate: ${RATE}`,
-      "  - name: yard",
-      `    url: "${camera.url}"`,
-    ],
-    callees: [[alice, 1000], [bob, 600]],
-    cleanups,
+  rig = await startRig({
+    name: "talkback",
+    cameras: { cam: { width: 320, height: 240, fps: 10, audio: "pcma" } },
+    users: [{ name: "alice", tone: 1000 }, { name: "bob", tone: 600 }],
+    config: ({ cameras, dir: rigDir }) => ({
+      cameras: [
+        { name: "door", url: cameras["cam"]?.url, talkback: { exec: ["tee", "-a", path.join(rigDir, "door.raw")], format: "s16le", rate: RATE } },
+        { name: "yard", url: cameras["cam"]?.url },
+      ],
+    }),
   });
-  users.push(...rig.users);
+  dir = rig.dir;
+  bot = rig.bot;
 }, 180_000);
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("talkback: { exec }", () => {
+describeE2E("talkback: { exec }", () => {
   it("the callee's voice reaches the command while connected, silence while muted, nothing while ringing or after hangup", async () => {
     toneMic.talk(true);
     const call = await ring(0, "door");
@@ -95,11 +80,11 @@ describe("talkback: { exec }", () => {
     await call.waitForFrames(5, 20_000);
     await waitFor("the talkback command's file", () => sizeOf("door.raw") > RATE * 2 * 0.5, { timeoutMs: 10_000 });
 
-    const u = users[0];
-    if (u === undefined) throw new Error("no callee");
-    const seen = u.callee.messages(u.dm, bot.userId).length;
-    await u.callee.client.sendTextMessage(u.dm, "!status");
-    const status = await waitFor("!status", () => u.callee.messages(u.dm, bot.userId).slice(seen).find((m) => m.includes("Talkback:")), { timeoutMs: 10_000 });
+    const alice = rig.callee("alice");
+    const dm = rig.dm("alice");
+    const seen = alice.messages(dm, bot.userId).length;
+    await alice.client.sendTextMessage(dm, "!status");
+    const status = await waitFor("!status", () => alice.messages(dm, bot.userId).slice(seen).find((m) => m.includes("Talkback:")), { timeoutMs: 10_000 });
     expect(status).toMatch(/Talkback: @alice:[^ ]+ \(door\): exec s16le\/8000/);
 
     await talk(3000);

@@ -1,0 +1,207 @@
+/**
+ * The set-up every end-to-end file with the whole bot shares, from a small description: a real Synapse, GStreamer RTSP
+ * cameras, the bot in-process (startApp) from a YAML config written to DIR/config.yaml and loaded as the bot loads
+ * one (its debug log in DIR/bot.log), and matrix-js-sdk users — callees that answer the bot's calls, callers that
+ * place calls to it, either with a direct chat with the bot and, if asked, a microphone that plays a tone.
+ * One `stop()` hangs up what rang and stops everything in reverse order.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { stringify } from "yaml";
+import { startApp, type App } from "../../src/app.ts";
+import { loadConfigFile } from "../../src/config/load.ts";
+import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
+import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
+import { startCallee, type Callee, type IncomingCall } from "./callee.ts";
+import { openDirectChat } from "./dm.ts";
+import { startCaller, type Caller } from "./js-caller.ts";
+import { startRtspCamera, type RtspCamera, type RtspCameraOptions } from "./rtsp-camera.ts";
+import { startSynapse, type RegisteredUser, type StartSynapseOptions, type SynapseHandle } from "./synapse.ts";
+import { toneDeviceId } from "./tone-mic.ts";
+import { waitFor } from "./wait.ts";
+
+export interface RigUser {
+  /** The localpart to register. */
+  name: string;
+  /** "callee" answers the bot's calls (and joins rooms it is invited to), "caller" places calls to the bot, "none" is only registered. Default "callee". */
+  as?: "callee" | "caller" | "none";
+  /** Opens a direct chat with the bot, as Element does (default: true for a callee or caller). */
+  dm?: boolean;
+  /** The microphone plays this tone (Hz) while toneMic.talking (tone-mic.ts). */
+  tone?: number;
+  /** Relay-only ICE (matrix-js-sdk's forceTURN). */
+  forceTURN?: boolean;
+}
+
+/** What the config is built from. */
+export interface RigContext {
+  synapse: SynapseHandle;
+  bot: RegisteredUser;
+  /** Registered users by localpart. */
+  users: Record<string, RegisteredUser>;
+  /** The RTSP cameras by the key they were given in `cameras`. */
+  cameras: Record<string, RtspCamera>;
+  /** The rig's temporary directory (config.yaml, bot.log, data/). */
+  dir: string;
+}
+
+export interface RigOptions {
+  /** Names the temporary directory (mcc-NAME-…). */
+  name: string;
+  /** The bot's localpart (default "camerabot"). */
+  botName?: string;
+  synapse?: StartSynapseOptions;
+  /** GStreamer RTSP cameras to start, by a key the config refers to (ctx.cameras[key].url). */
+  cameras?: Record<string, RtspCameraOptions>;
+  /** Users to register, in order; a bare name is a callee with a direct chat. */
+  users?: readonly (string | RigUser)[];
+  /**
+   * The config, over the defaults: the homeserver (token through ${BOT_TOKEN}), allowedUsers (every registered user),
+   * media.idleStopMs 0, dataDir DIR/data, logLevel debug. Top-level keys given here replace the default's.
+   */
+  config: (ctx: RigContext) => Record<string, unknown>;
+  /** More environment for ${NAME} in the config (secrets stay out of the file). */
+  env?: Record<string, string>;
+  /** The level of the bot's log in DIR/bot.log (default "debug"). */
+  logLevel?: string;
+}
+
+export interface Rig extends RigContext {
+  app: App;
+  logFile: string;
+  camera(key: string): RtspCamera;
+  user(name: string): RegisteredUser;
+  callee(name: string): Callee;
+  caller(name: string): Caller;
+  /** NAME's direct chat with the bot. */
+  dm(name: string): string;
+  /** How many lines of the bot's log have this message. */
+  logCount(msg: string): number;
+  /** `!call CAMERA` in NAME's direct chat; resolves with the ringing call (not answered; hung up by stop() if still live). */
+  ring(name: string, camera: string, timeoutMs?: number): Promise<IncomingCall>;
+  /** ring(), answer, and wait until `frames` video frames arrived. */
+  ringAndAnswer(name: string, camera: string, frames?: number): Promise<IncomingCall>;
+  /** Hangs up every call ring() returned that is still live. */
+  hangUpRung(): void;
+  /** Waits until the bot has no call (and, if asked, no ffmpeg and no open peer connection). */
+  released(opts?: { ffmpeg?: boolean; peerConnections?: boolean; timeoutMs?: number }): Promise<void>;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
+function pick<T>(map: Map<string, T>, name: string, what: string): T {
+  const value = map.get(name);
+  if (value === undefined) throw new Error(`the rig has no ${what} "${name}"`);
+  return value;
+}
+
+export async function startRig(opts: RigOptions): Promise<Rig> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const rung: IncomingCall[] = [];
+  const callees = new Map<string, Callee>();
+  const callers = new Map<string, Caller>();
+  const dms = new Map<string, string>();
+  let stopped = false;
+  const hangUpRung = (): void => {
+    for (const call of rung) if (!call.isEnded()) call.hangup();
+  };
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    hangUpRung();
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const synapse = await startSynapse(opts.synapse);
+    cleanups.push(() => synapse.stop());
+    const cameras: Record<string, RtspCamera> = {};
+    for (const [key, cameraOpts] of Object.entries(opts.cameras ?? {})) {
+      const camera = await startRtspCamera(cameraOpts);
+      cleanups.push(() => camera.stop());
+      cameras[key] = camera;
+    }
+    const bot = await synapse.registerUser(opts.botName ?? "camerabot");
+    const specs = (opts.users ?? []).map((u): RigUser => (typeof u === "string" ? { name: u } : u));
+    const users: Record<string, RegisteredUser> = {};
+    for (const spec of specs) users[spec.name] = await synapse.registerUser(spec.name);
+
+    const dir = mkdtempSync(path.join(tmpdir(), `mcc-${opts.name}-`));
+    const logFile = path.join(dir, "bot.log");
+    writeFileSync(logFile, "");
+    const ctx: RigContext = { synapse, bot, users, cameras, dir };
+    const config = {
+      homeserver: { url: synapse.baseUrl, accessToken: "${BOT_TOKEN}" },
+      allowedUsers: Object.values(users).map((u) => u.userId),
+      media: { idleStopMs: 0 },
+      dataDir: path.join(dir, "data"),
+      logLevel: "debug",
+      ...opts.config(ctx),
+    };
+    const configFile = path.join(dir, "config.yaml");
+    writeFileSync(configFile, stringify(config));
+    const loaded = loadConfigFile(configFile, { ...process.env, ...opts.env, BOT_TOKEN: bot.accessToken });
+    const app = await startApp(loaded, { log: pino({ level: opts.logLevel ?? "debug" }, pino.destination({ dest: logFile, sync: true })) });
+    cleanups.push(() => app.stop());
+
+    for (const spec of specs) {
+      const as = spec.as ?? "callee";
+      const user = users[spec.name];
+      if (as === "none" || user === undefined) continue;
+      const sdkOpts = { ...user, baseUrl: synapse.baseUrl, ...(spec.forceTURN === true ? { forceTURN: true } : {}) };
+      let party: Callee | Caller;
+      if (as === "callee") {
+        const callee = await startCallee({ ...sdkOpts, autoJoin: true });
+        callees.set(spec.name, callee);
+        party = callee;
+      } else {
+        const caller = await startCaller({ ...sdkOpts, ...(spec.tone !== undefined ? { audioDeviceId: toneDeviceId(spec.tone) } : {}) });
+        callers.set(spec.name, caller);
+        party = caller;
+      }
+      cleanups.push(() => party.stop());
+      if (as === "callee" && spec.tone !== undefined) party.client.getMediaHandler().restoreMediaSettings(toneDeviceId(spec.tone), undefined as unknown as string);
+      if (spec.dm ?? true) dms.set(spec.name, await openDirectChat(party.client, bot.userId));
+    }
+
+    const ring = async (name: string, camera: string, timeoutMs = 30_000): Promise<IncomingCall> => {
+      const callee = pick(callees, name, "callee");
+      const ringing = callee.nextIncomingCall(timeoutMs);
+      await callee.client.sendTextMessage(pick(dms, name, "direct chat of"), `!call ${camera}`);
+      const call = await ringing;
+      rung.push(call);
+      return call;
+    };
+    return {
+      ...ctx,
+      app,
+      logFile,
+      camera: (key) => pick(new Map(Object.entries(cameras)), key, "camera"),
+      user: (name) => pick(new Map(Object.entries(users)), name, "user"),
+      callee: (name) => pick(callees, name, "callee"),
+      caller: (name) => pick(callers, name, "caller"),
+      dm: (name) => pick(dms, name, "direct chat of"),
+      logCount: (msg) => readFileSync(logFile, "utf8").split(`"msg":"${msg}"`).length - 1,
+      ring,
+      ringAndAnswer: async (name, camera, frames = 15) => {
+        const call = await ring(name, camera);
+        await call.answer();
+        await call.waitForFrames(frames, 20_000);
+        return call;
+      },
+      hangUpRung,
+      released: async ({ ffmpeg = false, peerConnections = false, timeoutMs = 15_000 } = {}) => {
+        await waitFor(
+          `the bot to release every call${ffmpeg ? ", ffmpeg" : ""}${peerConnections ? ", peer connection" : ""}`,
+          () => app.calls.activeCount() === 0 && (!ffmpeg || liveFfmpegCount() === 0) && (!peerConnections || openPeerConnectionCount() === 0),
+          { timeoutMs },
+        );
+      },
+      stop,
+    };
+  } catch (err: unknown) {
+    await stop();
+    throw err;
+  }
+}
