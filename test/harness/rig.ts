@@ -87,6 +87,8 @@ export interface Rig extends RigContext {
   hangUpRung(): void;
   /** Waits until the bot has no call (and, if asked, no ffmpeg and no open peer connection). */
   released(opts?: { ffmpeg?: boolean; peerConnections?: boolean; timeoutMs?: number }): Promise<void>;
+  /** released() of everything: no call, no ffmpeg, no peer connection, within 10 s. */
+  releasedEverything(): Promise<void>;
   /** Idempotent. */
   stop(): Promise<void>;
 }
@@ -173,6 +175,13 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       rung.push(call);
       return call;
     };
+    const released: Rig["released"] = async ({ ffmpeg = false, peerConnections = false, timeoutMs = 15_000 } = {}) => {
+      await waitFor(
+        `the bot to release every call${ffmpeg ? ", ffmpeg" : ""}${peerConnections ? ", peer connection" : ""}`,
+        () => app.calls.activeCount() === 0 && (!ffmpeg || liveFfmpegCount() === 0) && (!peerConnections || openPeerConnectionCount() === 0),
+        { timeoutMs },
+      );
+    };
     return {
       ...ctx,
       app,
@@ -191,13 +200,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         return call;
       },
       hangUpRung,
-      released: async ({ ffmpeg = false, peerConnections = false, timeoutMs = 15_000 } = {}) => {
-        await waitFor(
-          `the bot to release every call${ffmpeg ? ", ffmpeg" : ""}${peerConnections ? ", peer connection" : ""}`,
-          () => app.calls.activeCount() === 0 && (!ffmpeg || liveFfmpegCount() === 0) && (!peerConnections || openPeerConnectionCount() === 0),
-          { timeoutMs },
-        );
-      },
+      released,
+      releasedEverything: () => released({ ffmpeg: true, peerConnections: true, timeoutMs: 10_000 }),
       stop,
     };
   } catch (err: unknown) {
