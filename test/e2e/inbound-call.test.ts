@@ -54,10 +54,6 @@ async function say(client: MatrixClient, roomId: string, text: string): Promise<
   await client.sendTextMessage(roomId, text);
 }
 
-async function botReleasedEverything(): Promise<void> {
-  await rig.released({ ffmpeg: true, peerConnections: true, timeoutMs: 10_000 });
-}
-
 beforeAll(async () => {
   rig = await startRig({
     name: "inbound",
@@ -133,7 +129,7 @@ describeE2E("a call placed to the bot", () => {
     await waitFor("the list of cameras", () => botNotices(caller.client, dm).some((n) => n.startsWith('Unknown camera "garage"') && n.includes("bars, red")));
 
     call.hangup();
-    await botReleasedEverything();
+    await rig.releasedEverything();
     expect(app.hub.stats()["red"]?.leases).toBe(0);
     expect(app.hub.stats()["bars"]?.leases).toBe(0);
   });
@@ -148,7 +144,7 @@ describeE2E("a call placed to the bot", () => {
       party_id: alice.deviceId,
       selected_party_id: "ANOTHERDEVICE",
     } as never);
-    await botReleasedEverything();
+    await rig.releasedEverything();
     expect(botCallEvents(caller.client, dm, call.callId).filter((e) => e.type === "m.call.hangup")).toEqual([]);
     expect(readFileSync(logFile, "utf8")).toMatch(new RegExp(`"call":"${call.callId}".*"reason":"answered_elsewhere"`));
     call.hangup();
@@ -161,7 +157,7 @@ describeE2E("a call placed to the bot", () => {
     await call.waitForFrames(5);
     await say(caller.client, dm, "!hangup");
     expect(await call.ended()).toEqual({ hangupReason: "user_hangup", hangupParty: "remote" });
-    await botReleasedEverything();
+    await rig.releasedEverything();
   });
 
   it("!switch without a call says so", async () => {
