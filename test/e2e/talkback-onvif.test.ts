@@ -6,7 +6,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { probeBackchannel } from "../../src/talkback/onvif/probe.ts";
 import type { IncomingCall } from "../harness/callee.ts";
@@ -15,7 +15,7 @@ import { startRig, type Rig } from "../harness/rig.ts";
 import { readBackchannel, type BackchannelRecord, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { toneWindows } from "../harness/tone-analysis.ts";
 import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
-import { harnessLog } from "../harness/log.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
@@ -83,7 +83,6 @@ const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[M
  * callee → mix → door path end to end by test/e2e/talkback-exec.test.ts.
  */
 const onvifE2e = process.env["MCC_ONVIF_E2E"] === "1";
-if (!onvifE2e) harnessLog.warn("talkback-onvif: skipped (MCC_ONVIF_E2E=1 runs it: the GStreamer ONVIF test camera loses backchannel sessions, see the file)");
 
 beforeAll(async () => {
   if (!onvifE2e) return;
@@ -109,7 +108,9 @@ afterAll(async () => {
   if (onvifE2e) await rig.stop();
 });
 
-describe.skipIf(!onvifE2e)("talkback: { onvif: true }", () => {
+describeE2E(
+  "talkback: { onvif: true }",
+  () => {
 
   it("the callee's tone reaches the camera's speaker (frequency, > 95 % of talk time), silence while muted, nothing after hangup", async () => {
     const linked = camera.backchannelsLinked();
@@ -182,4 +183,6 @@ describe.skipIf(!onvifE2e)("talkback: { onvif: true }", () => {
     expect(await probeBackchannel(camera.url)).toEqual({ ok: true, codec: "PCMU/8000" });
     expect(await probeBackchannel(camera.urlWithoutCredentials)).toEqual({ ok: false, reason: "the camera answered DESCRIBE with 401" });
   });
-});
+  },
+  onvifE2e ? undefined : "MCC_ONVIF_E2E=1 runs it (the GStreamer ONVIF test camera loses backchannel sessions, see the file)",
+);

@@ -17,9 +17,12 @@ export function e2eUnavailable(): string | undefined {
 /** Each test file gets its own copy of this module (vitest isolates files), so this is one line per file. */
 let reported = false;
 
-/** `describe` when Synapse can run here; otherwise `describe.skip`, after one line on stderr naming the reason. */
-export function describeE2E(name: string, fn: () => void): void {
-  const reason = e2eUnavailable();
+/**
+ * `describe` when Synapse can run here; otherwise `describe.skip`, after one line on stderr naming the reason.
+ * `otherReason` skips for a reason of the file's own (a missing LiveKit binary, a suite run on request only).
+ */
+export function describeE2E(name: string, fn: () => void, otherReason?: string): void {
+  const reason = e2eUnavailable() ?? otherReason;
   if (reason === undefined) {
     describe(name, fn);
     return;
