@@ -3,7 +3,8 @@
  * cameras, the bot in-process (startApp) from a YAML config written to DIR/config.yaml and loaded as the bot loads
  * one (its debug log in DIR/bot.log), and matrix-js-sdk users — callees that answer the bot's calls, callers that
  * place calls to it, either with a direct chat with the bot and, if asked, a microphone that plays a tone.
- * One `stop()` hangs up what rang and stops everything in reverse order.
+ * One `stop()` hangs up what rang and stops everything in reverse order. startProcessRig() runs the bot as a process
+ * instead (the soak), from the same description.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +13,10 @@ import { pino } from "pino";
 import { stringify } from "yaml";
 import { startApp, type App } from "../../src/app.ts";
 import { loadConfigFile } from "../../src/config/load.ts";
+import { freePort } from "../../src/dev/local-synapse.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
+import { startBotProcess, type BotProcess } from "./bot-process.ts";
 import { startCallee, type Callee, type IncomingCall } from "./callee.ts";
 import { openDirectChat } from "./dm.ts";
 import { startCaller, type Caller } from "./js-caller.ts";
@@ -64,12 +67,14 @@ export interface RigOptions {
   config: (ctx: RigContext) => Record<string, unknown>;
   /** More environment for ${NAME} in the config (secrets stay out of the file). */
   env?: Record<string, string>;
-  /** The level of the bot's log in DIR/bot.log (default "debug"). */
+  /** The level of the bot's log in DIR/bot.log (default "debug"; a bot process: the config's logLevel, default the bot's). */
   logLevel?: string;
+  /** How long the users' direct chats may take to be joined by the bot (default 20 s). */
+  dmTimeoutMs?: number;
 }
 
-export interface Rig extends RigContext {
-  app: App;
+/** What both kinds of rig offer: everything but the bot itself. */
+export interface RigParts extends RigContext {
   logFile: string;
   camera(key: string): RtspCamera;
   user(name: string): RegisteredUser;
@@ -85,12 +90,22 @@ export interface Rig extends RigContext {
   ringAndAnswer(name: string, camera: string, frames?: number): Promise<IncomingCall>;
   /** Hangs up every call ring() returned that is still live. */
   hangUpRung(): void;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The bot in-process (startApp). */
+export interface Rig extends RigParts {
+  app: App;
   /** Waits until the bot has no call (and, if asked, no ffmpeg and no open peer connection). */
   released(opts?: { ffmpeg?: boolean; peerConnections?: boolean; timeoutMs?: number }): Promise<void>;
   /** released() of everything: no call, no ffmpeg, no peer connection, within 10 s. */
   releasedEverything(): Promise<void>;
-  /** Idempotent. */
-  stop(): Promise<void>;
+}
+
+/** The bot as a process (`node src/main.ts --config DIR/config.yaml`, bot-process.ts), its /metrics on a free port. */
+export interface ProcessRig extends RigParts {
+  botProcess: BotProcess;
 }
 
 function pick<T>(map: Map<string, T>, name: string, what: string): T {
@@ -99,7 +114,10 @@ function pick<T>(map: Map<string, T>, name: string, what: string): T {
   return value;
 }
 
-export async function startRig(opts: RigOptions): Promise<Rig> {
+/** Starts the bot from the config file the rig wrote; returns it and how to stop it. */
+type BotStarter<B> = (run: { configFile: string; env: NodeJS.ProcessEnv; logFile: string }) => Promise<{ bot: B; stop: () => Promise<unknown> }>;
+
+async function startParts<B>(opts: RigOptions, defaults: Record<string, unknown>, startBot: BotStarter<B>): Promise<RigParts & { started: B }> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const rung: IncomingCall[] = [];
   const callees = new Map<string, Callee>();
@@ -138,14 +156,13 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       allowedUsers: Object.values(users).map((u) => u.userId),
       media: { idleStopMs: 0 },
       dataDir: path.join(dir, "data"),
-      logLevel: "debug",
+      ...defaults,
       ...opts.config(ctx),
     };
     const configFile = path.join(dir, "config.yaml");
     writeFileSync(configFile, stringify(config));
-    const loaded = loadConfigFile(configFile, { ...process.env, ...opts.env, BOT_TOKEN: bot.accessToken });
-    const app = await startApp(loaded, { log: pino({ level: opts.logLevel ?? "debug" }, pino.destination({ dest: logFile, sync: true })) });
-    cleanups.push(() => app.stop());
+    const started = await startBot({ configFile, env: { ...process.env, ...opts.env, BOT_TOKEN: bot.accessToken }, logFile });
+    cleanups.push(started.stop);
 
     for (const spec of specs) {
       const as = spec.as ?? "callee";
@@ -164,7 +181,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       }
       cleanups.push(() => party.stop());
       if (as === "callee" && spec.tone !== undefined) party.client.getMediaHandler().restoreMediaSettings(toneDeviceId(spec.tone), undefined as unknown as string);
-      if (spec.dm ?? true) dms.set(spec.name, await openDirectChat(party.client, bot.userId));
+      if (spec.dm ?? true) dms.set(spec.name, await openDirectChat(party.client, bot.userId, opts.dmTimeoutMs));
     }
 
     const ring = async (name: string, camera: string, timeoutMs = 30_000): Promise<IncomingCall> => {
@@ -172,19 +189,14 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       const ringing = callee.nextIncomingCall(timeoutMs);
       await callee.client.sendTextMessage(pick(dms, name, "direct chat of"), `!call ${camera}`);
       const call = await ringing;
+      // Only the calls still live are kept (a soak rings hundreds).
+      for (let i = rung.length - 1; i >= 0; i--) if (rung[i]?.isEnded() === true) rung.splice(i, 1);
       rung.push(call);
       return call;
     };
-    const released: Rig["released"] = async ({ ffmpeg = false, peerConnections = false, timeoutMs = 15_000 } = {}) => {
-      await waitFor(
-        `the bot to release every call${ffmpeg ? ", ffmpeg" : ""}${peerConnections ? ", peer connection" : ""}`,
-        () => app.calls.activeCount() === 0 && (!ffmpeg || liveFfmpegCount() === 0) && (!peerConnections || openPeerConnectionCount() === 0),
-        { timeoutMs },
-      );
-    };
     return {
       ...ctx,
-      app,
+      started: started.bot,
       logFile,
       camera: (key) => pick(new Map(Object.entries(cameras)), key, "camera"),
       user: (name) => pick(new Map(Object.entries(users)), name, "user"),
@@ -200,12 +212,51 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         return call;
       },
       hangUpRung,
-      released,
-      releasedEverything: () => released({ ffmpeg: true, peerConnections: true, timeoutMs: 10_000 }),
       stop,
     };
   } catch (err: unknown) {
     await stop();
     throw err;
   }
+}
+
+/** The bot in-process: startApp from the config file, its log (at opts.logLevel, default debug) in DIR/bot.log. */
+export async function startRig(opts: RigOptions): Promise<Rig> {
+  const parts = await startParts(opts, { logLevel: "debug" }, async ({ configFile, env, logFile }) => {
+    const app = await startApp(loadConfigFile(configFile, env), { log: pino({ level: opts.logLevel ?? "debug" }, pino.destination({ dest: logFile, sync: true })) });
+    return { bot: app, stop: () => app.stop() };
+  });
+  const app = parts.started;
+  const released: Rig["released"] = async ({ ffmpeg = false, peerConnections = false, timeoutMs = 15_000 } = {}) => {
+    await waitFor(
+      `the bot to release every call${ffmpeg ? ", ffmpeg" : ""}${peerConnections ? ", peer connection" : ""}`,
+      () => app.calls.activeCount() === 0 && (!ffmpeg || liveFfmpegCount() === 0) && (!peerConnections || openPeerConnectionCount() === 0),
+      { timeoutMs },
+    );
+  };
+  return { ...parts, app, released, releasedEverything: () => released({ ffmpeg: true, peerConnections: true, timeoutMs: 10_000 }) };
+}
+
+/**
+ * The bot as a process, as it runs in production (bot-process.ts): its /metrics (and so http.listen) on a free port of
+ * 127.0.0.1, its output in DIR/bot.log; `gc` lets the test ask it for a full garbage collection (gc-on-signal.ts).
+ */
+export async function startProcessRig(opts: RigOptions & { gc?: boolean }): Promise<ProcessRig> {
+  const port = await freePort();
+  const configOf = opts.config;
+  const withListener: RigOptions = {
+    ...opts,
+    config: (ctx) => {
+      const config = configOf(ctx);
+      const http = typeof config["http"] === "object" && config["http"] !== null ? config["http"] : {};
+      return { ...config, http: { ...http, listen: `127.0.0.1:${port}` } };
+    },
+  };
+  const defaults = opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {};
+  const parts = await startParts(withListener, defaults, async ({ configFile, env, logFile }) => {
+    const gcFile = opts.gc === true ? { gcFile: path.join(path.dirname(configFile), "gc-done") } : {};
+    const bot = await startBotProcess({ configFile, env, logFile, metricsUrl: `http://127.0.0.1:${port}/metrics`, ...gcFile });
+    return { bot, stop: () => bot.stop() };
+  });
+  return { ...parts, botProcess: parts.started };
 }
