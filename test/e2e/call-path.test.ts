@@ -66,9 +66,7 @@ afterAll(async () => {
 
 describeE2E("the call path", () => {
   it("(a) !call rings the callee, who decodes 720p video and receives audio", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     expect(call.roomId).toBe(dm);
     await call.answer();
     const video = await call.waitForFrames(50, 15_000);
@@ -123,9 +121,7 @@ describeE2E("the call path", () => {
   });
 
   it("(c) !hangup ends the call on the callee's side", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     await call.answer();
     await call.waitForFrames(5, 15_000);
     await say(callee, dm, "!hangup");
@@ -137,18 +133,14 @@ describeE2E("the call path", () => {
 
   it("(d) the callee rejects: the bot ends the call cleanly", async () => {
     const ended = new Promise<string>((resolve) => app.calls.once("ended", (e) => { resolve(e.reason); }));
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     call.reject();
     expect(await ended).toBe("declined");
     await rig.releasedEverything();
   });
 
   it("(e) nobody answers: the bot hangs up with invite_timeout when the lifetime passes", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     const sentAt = Date.now();
     // matrix-js-sdk stops ringing by itself when the lifetime passes and tells nobody: the bot must hang up.
     const hangups = await waitFor("the bot's hangup", () => {

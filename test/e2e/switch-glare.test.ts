@@ -94,9 +94,7 @@ afterAll(async () => {
 
 describeE2E("!switch during a call the bot placed", () => {
   it("changes the decoded picture on the same call, without renegotiation, and releases the old camera", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await callee.client.sendTextMessage(aliceDm, "!call bars");
-    const call = await ringing;
+    const call = await rig.ring("alice", "bars", 20_000);
     await call.answer();
     await call.waitForFrames(10);
     await waitFor("the bars in alice's frames", () => classify(call.lastFrame()) === "bars");

@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
@@ -35,12 +34,6 @@ function sizeOf(name: string): number {
 function count(samples: Int16Array, hz: number): { tone: number; loud: number; windows: ReturnType<typeof toneWindows> } {
   const windows = toneWindows(samples, RATE, [hz]);
   return { tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length, loud: windows.filter((w) => w.rms > 300).length, windows };
-}
-
-const NAMES = ["alice", "bob"];
-
-function ring(i: number, camera: string): Promise<IncomingCall> {
-  return rig.ring(NAMES[i] ?? "", camera, 20_000);
 }
 
 async function talk(ms: number): Promise<void> {
@@ -72,7 +65,7 @@ afterAll(async () => {
 describeE2E("talkback: { exec }", () => {
   it("the callee's voice reaches the command while connected, silence while muted, nothing while ringing or after hangup", async () => {
     toneMic.talk(true);
-    const call = await ring(0, "door");
+    const call = await rig.ring("alice", "door", 20_000);
     await new Promise((r) => setTimeout(r, 1500)); // ringing for a while with the microphone on
     expect(sizeOf("door.raw"), "nothing is played while the call rings").toBe(0);
     toneMic.talk(false);
@@ -118,12 +111,12 @@ describeE2E("talkback: { exec }", () => {
 
   it("two callees on one camera: one command carrying their mix", async () => {
     const before = recording("door.raw").length;
-    const first = await ring(0, "door");
+    const first = await rig.ring("alice", "door", 20_000);
     await first.answer();
     await first.waitForFrames(5, 20_000);
     // The microphone stays muted from the previous call (the media handler keeps its stream).
     await first.call.setMicrophoneMuted(false);
-    const second = await ring(1, "door");
+    const second = await rig.ring("bob", "door", 20_000);
     await second.answer();
     await second.waitForFrames(5, 20_000);
     await waitFor("the talkback command", () => childrenNamed(process.pid, "tee").length > 0, { timeoutMs: 10_000 });
