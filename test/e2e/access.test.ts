@@ -4,22 +4,17 @@
  * the default camera), and a call belongs to its party (another allowed member of the room can neither end it nor
  * switch its camera, and !status shows them only a count of it); the third-member notice goes out once per newcomer.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { CallState } from "../../src/call/state.ts";
-import { parseConfig } from "../../src/config/load.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
-import { openDirectChat } from "../harness/dm.ts";
-import { startCaller, type Caller } from "../harness/js-caller.ts";
-import { startRtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import type { Callee } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
+import type { Caller } from "../harness/js-caller.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
-let synapse: SynapseHandle;
+let rig: Rig;
 let app: App;
 let bot: RegisteredUser;
 /** May use every camera. */
@@ -31,8 +26,6 @@ let carol: Caller;
 let aliceDm: string;
 let bobDm: string;
 let carolDm: string;
-const cleanups: (() => Promise<unknown>)[] = [];
-const rung: IncomingCall[] = [];
 
 /** The bot's text messages in a room, as `client` sees them. */
 function botSays(client: Callee["client"], roomId: string): string[] {
@@ -47,55 +40,35 @@ async function ask(client: Callee["client"], roomId: string, body: string, what:
   return waitFor(what, () => botSays(client, roomId)[before], { timeoutMs: 20_000 });
 }
 
-async function ring(user: Callee, roomId: string, camera: string): Promise<IncomingCall> {
-  const ringing = user.nextIncomingCall(30_000);
-  await user.client.sendTextMessage(roomId, `!call ${camera}`);
-  const call = await ringing;
-  rung.push(call);
-  return call;
-}
-
-async function released(): Promise<void> {
-  await waitFor("no call in progress", () => app.calls.activeCount() === 0, { timeoutMs: 15_000 });
-}
-
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  const camera = await startRtspCamera({ width: 320, height: 240, fps: 15, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  bot = await synapse.registerUser("accessbot");
-  const [a, b, c] = [await synapse.registerUser("alice"), await synapse.registerUser("bob"), await synapse.registerUser("carol")];
-  app = await startApp(
-    parseConfig({
-      homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-      allowedUsers: [a.userId, b.userId, c.userId],
+  rig = await startRig({
+    name: "access",
+    botName: "accessbot",
+    cameras: { cam: { width: 320, height: 240, fps: 15, audio: "pcma" } },
+    users: ["alice", "bob", { name: "carol", as: "caller" }],
+    logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    config: ({ cameras, users }) => ({
       cameras: [
-        { name: "cam", url: camera.url, maxWidth: 320, maxHeight: 240, allowedUsers: [a.userId] },
+        { name: "cam", url: cameras["cam"]?.url, maxWidth: 320, maxHeight: 240, allowedUsers: [users["alice"]?.userId] },
         { name: "yard", url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: false },
       ],
       calls: { defaultCamera: "cam", maxPerUserPerMinute: 100 },
-      media: { idleStopMs: 0 },
-      dataDir: mkdtempSync(path.join(tmpdir(), "mcc-access-")),
     }),
-    { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) },
-  );
-  cleanups.push(() => app.stop());
-  alice = await startCallee({ ...a, baseUrl: synapse.baseUrl, autoJoin: true });
-  bob = await startCallee({ ...b, baseUrl: synapse.baseUrl, autoJoin: true });
-  carol = await startCaller({ ...c, baseUrl: synapse.baseUrl });
-  cleanups.push(() => alice.stop(), () => bob.stop(), () => carol.stop());
-  aliceDm = await openDirectChat(alice.client, bot.userId);
-  bobDm = await openDirectChat(bob.client, bot.userId);
-  carolDm = await openDirectChat(carol.client, bot.userId);
+  });
+  ({ app, bot } = rig);
+  alice = rig.callee("alice");
+  bob = rig.callee("bob");
+  carol = rig.caller("carol");
+  aliceDm = rig.dm("alice");
+  bobDm = rig.dm("bob");
+  carolDm = rig.dm("carol");
 }, 180_000);
 
 afterAll(async () => {
-  for (const call of rung) if (!call.isEnded()) call.hangup();
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("a camera's allowedUsers", () => {
+describeE2E("a camera's allowedUsers", () => {
   it("!cameras and !help name only the cameras the sender may use", async () => {
     expect(await ask(bob.client, bobDm, "!cameras", "bob's list")).toBe("Cameras:\n• yard");
     expect(await ask(alice.client, aliceDm, "!cameras", "alice's list")).toBe("Cameras:\n• cam\n• yard");
@@ -107,14 +80,14 @@ describe("a camera's allowedUsers", () => {
     expect(app.calls.activeCount()).toBe(0);
     expect(app.hub.stats()["cam"]?.leases).toBe(0);
 
-    const call = await ring(bob, bobDm, "yard");
+    const call = await rig.ring("bob", "yard");
     await call.answer();
     await call.waitForFrames(5, 20_000);
     expect(await ask(bob.client, bobDm, "!switch cam", "the refusal")).toBe('Unknown camera "cam". Cameras: yard');
     expect(app.calls.callInRoom(bobDm)?.camera).toBe("yard");
     expect(app.hub.stats()["cam"]?.leases).toBe(0);
     call.hangup();
-    await released();
+    await rig.released();
   }, 90_000);
 
   it("a call to the bot, whose default camera the caller may not use, is declined with the reason", async () => {
@@ -128,9 +101,9 @@ describe("a camera's allowedUsers", () => {
   }, 60_000);
 });
 
-describe("a call is its party's", () => {
+describeE2E("a call is its party's", () => {
   it("another allowed member of the room cannot end it or switch it, and !status shows them only a count", async () => {
-    const call = await ring(alice, aliceDm, "cam");
+    const call = await rig.ring("alice", "cam");
     await call.answer();
     await call.waitForFrames(10, 20_000);
     const session = app.calls.callInRoom(aliceDm);
@@ -165,7 +138,7 @@ describe("a call is its party's", () => {
 
     await alice.client.sendTextMessage(aliceDm, "!hangup");
     expect(await call.ended()).toEqual({ hangupReason: "user_hangup", hangupParty: "remote" });
-    await released();
+    await rig.released();
     await bob.client.leave(aliceDm);
   }, 120_000);
 });

@@ -3,26 +3,22 @@
  * the bot started in-process from a real YAML config, and matrix-js-sdk's MatrixCall (Element's calling
  * code) answering in Node with wrtc. Nothing on the path is faked.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
-import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { createDirectRoom } from "../harness/dm.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
 import { validateCallEvent } from "../harness/spec-validator.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import type { RegisteredUser, SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const LIFETIME_MS = 8000;
 const RTSP_PASSWORD = "cam-s3cret-Pa55";
 
+let rig: Rig;
 let synapse: SynapseHandle;
-let camera: RtspCamera;
 let app: App;
 let bot: RegisteredUser;
 let alice: RegisteredUser;
@@ -31,13 +27,6 @@ let carol: RegisteredUser;
 let callee: Callee;
 let dm: string;
 let logFile: string;
-/** Stops what beforeAll started, newest first, even when beforeAll failed halfway. */
-const cleanups: (() => Promise<unknown>)[] = [];
-
-async function createRoom(user: Callee, invite: string[]): Promise<string> {
-  const { room_id } = await user.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite });
-  return room_id;
-}
 
 async function joinedMembers(roomId: string): Promise<string[]> {
   const res = await callee.client.getJoinedRoomMembers(roomId);
@@ -52,67 +41,32 @@ function botNotices(roomId: string, from = 0): string[] {
   return callee.messages(roomId, bot.userId).slice(from);
 }
 
-async function noFfmpegAndNoPeerConnection(): Promise<void> {
-  await waitFor("the bot to release the call (no call, no ffmpeg, no peer connection)", () =>
-    app.calls.activeCount() === 0 && liveFfmpegCount() === 0 && openPeerConnectionCount() === 0,
-  { timeoutMs: 10_000 });
-}
-
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  alice = await synapse.registerUser("alice");
-  mallory = await synapse.registerUser("mallory");
-  carol = await synapse.registerUser("carol");
-  camera = await startRtspCamera({ width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD });
-  cleanups.push(() => camera.stop());
-
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-e2e-"));
-  logFile = path.join(dir, "bot.log");
-  const configFile = path.join(dir, "config.yaml");
-  writeFileSync(
-    configFile,
-    [
-      "homeserver:",
-      `  url: ${synapse.baseUrl}`,
-      "  accessToken: ${BOT_TOKEN}",
-      "allowedUsers:",
-      `  - "${alice.userId}"`,
-      `  - "${carol.userId}"`,
-      "cameras:",
-      "  - name: cam1",
-      `    url: "${camera.url}"`,
-      "    maxWidth: 1280",
-      "    maxHeight: 720",
-      "calls:",
-      `  inviteLifetimeMs: ${LIFETIME_MS}`,
-      "media:",
-      "  idleStopMs: 0",
-      `dataDir: ${path.join(dir, "data")}`,
-      "logLevel: debug",
-      "",
-    ].join("\n"),
-  );
-  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
-  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) });
-  cleanups.push(() => app.stop());
-
-  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => callee.stop());
-  dm = await createRoom(callee, [bot.userId]);
-  await waitFor("the bot to join alice's DM", async () => (await joinedMembers(dm)).includes(bot.userId));
+  rig = await startRig({
+    name: "e2e",
+    cameras: { cam: { width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD } },
+    users: ["alice", { name: "mallory", as: "none" }, { name: "carol", as: "none" }],
+    config: ({ cameras, users }) => ({
+      allowedUsers: [users["alice"]?.userId, users["carol"]?.userId],
+      cameras: [{ name: "cam1", url: cameras["cam"]?.url, maxWidth: 1280, maxHeight: 720 }],
+      calls: { inviteLifetimeMs: LIFETIME_MS },
+    }),
+  });
+  ({ synapse, app, bot, logFile } = rig);
+  alice = rig.user("alice");
+  mallory = rig.user("mallory");
+  carol = rig.user("carol");
+  callee = rig.callee("alice");
+  dm = rig.dm("alice");
 }, 180_000);
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("the call path", () => {
+describeE2E("the call path", () => {
   it("(a) !call rings the callee, who decodes 720p video and receives audio", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     expect(call.roomId).toBe(dm);
     await call.answer();
     const video = await call.waitForFrames(50, 15_000);
@@ -144,7 +98,7 @@ describe("the call path", () => {
 
     // (b) the callee hangs up: the bot releases everything.
     call.hangup();
-    await noFfmpegAndNoPeerConnection();
+    await rig.releasedEverything();
   });
 
   it("sends only events that validate against the spec's schemas, ending candidates with end-of-candidates", () => {
@@ -167,32 +121,26 @@ describe("the call path", () => {
   });
 
   it("(c) !hangup ends the call on the callee's side", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     await call.answer();
     await call.waitForFrames(5, 15_000);
     await say(callee, dm, "!hangup");
     const end = await call.ended();
     expect(end.hangupParty).toBe("remote");
     expect(end.hangupReason).toBe("user_hangup");
-    await noFfmpegAndNoPeerConnection();
+    await rig.releasedEverything();
   });
 
   it("(d) the callee rejects: the bot ends the call cleanly", async () => {
     const ended = new Promise<string>((resolve) => app.calls.once("ended", (e) => { resolve(e.reason); }));
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     call.reject();
     expect(await ended).toBe("declined");
-    await noFfmpegAndNoPeerConnection();
+    await rig.releasedEverything();
   });
 
   it("(e) nobody answers: the bot hangs up with invite_timeout when the lifetime passes", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await say(callee, dm, "!call cam1");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam1", 20_000);
     const sentAt = Date.now();
     // matrix-js-sdk stops ringing by itself when the lifetime passes and tells nobody: the bot must hang up.
     const hangups = await waitFor("the bot's hangup", () => {
@@ -202,7 +150,7 @@ describe("the call path", () => {
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(LIFETIME_MS - 1500);
     expect(hangups.map((h) => [h.sender, h.content["reason"]])).toEqual([[bot.userId, "invite_timeout"]]);
     await call.ended();
-    await noFfmpegAndNoPeerConnection();
+    await rig.releasedEverything();
   }, 30_000);
 
   it("an unknown camera gets the list of cameras, and no call", async () => {
@@ -217,7 +165,7 @@ describe("the call path", () => {
   it("(f) a room with three members is refused with a message and no invite", async () => {
     const carolClient = await startCallee({ ...carol, baseUrl: synapse.baseUrl, autoJoin: true });
     try {
-      const room = await createRoom(callee, [bot.userId, carol.userId]);
+      const room = await createDirectRoom(callee.client, [bot.userId, carol.userId]);
       await waitFor("three joined members", async () => (await joinedMembers(room)).length === 3, { timeoutMs: 20_000 });
       await say(callee, room, "!call cam1");
       const reply = await waitFor("the refusal", () => botNotices(room)[0]);
@@ -232,14 +180,14 @@ describe("the call path", () => {
   it("(g) a stranger's invite is rejected and their commands are ignored", async () => {
     const stranger = await startCallee({ ...mallory, baseUrl: synapse.baseUrl, autoJoin: true });
     try {
-      const strangerRoom = await createRoom(stranger, [bot.userId]);
+      const strangerRoom = await createDirectRoom(stranger.client, [bot.userId]);
       await waitFor("the bot to reject the stranger's invite", async () => {
         const state = await stranger.client.getStateEvent(strangerRoom, "m.room.member", bot.userId).catch(() => undefined);
         return (state as { membership?: string } | undefined)?.membership === "leave";
       }, { timeoutMs: 20_000 });
 
       // A room alice made with the bot and the stranger: the stranger's commands get no answer.
-      const shared = await createRoom(callee, [bot.userId, mallory.userId]);
+      const shared = await createDirectRoom(callee.client, [bot.userId, mallory.userId]);
       await waitFor("bot and stranger joined", async () => (await joinedMembers(shared)).length === 3, { timeoutMs: 20_000 });
       await say(stranger, shared, "!call cam1");
       await say(stranger, shared, "!help");

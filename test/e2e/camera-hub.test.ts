@@ -3,33 +3,22 @@
  * ffmpeg; the pipeline starts when the invite goes out and stops after the idle grace; a camera that
  * goes away mid-call shows the offline picture and comes back by itself; H.265 and MJPEG cameras work.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pino } from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { parseConfig } from "../../src/config/load.ts";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import type { PipelineStats } from "../../src/media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { OFFLINE_LUMA } from "../../src/media/offline-frame.ts";
-import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed, readArgv } from "../harness/proc-stats.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RtspCamera } from "../harness/rtsp-camera.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const IDLE_MS = 1500;
-let synapse: SynapseHandle;
+let rig: Rig;
 let cam1: RtspCamera;
-let cam265: RtspCamera;
-let camMjpeg: RtspCamera;
 let app: App;
-const people: { callee: Callee; dm: string }[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
 
 /** Mean luma of a 32×32 block near the top-left corner of an I420 frame (away from the offline text). */
 function cornerLuma(frame: { width: number; height: number; data: Uint8Array }): number {
@@ -47,83 +36,52 @@ function ffmpegPidOf(url: string): number {
   return pids[0];
 }
 
-function person(i: number): { callee: Callee; dm: string } {
-  const p = people[i];
-  if (!p) throw new Error(`no person ${i}`);
-  return p;
-}
-
-/** Every call a test rang, so a failing test still hangs up and does not leave the next one a busy room. */
-const rung: IncomingCall[] = [];
-
-async function ring(i: number, camera: string): Promise<IncomingCall> {
-  const { callee, dm } = person(i);
-  const ringing = callee.nextIncomingCall(20_000);
-  await callee.client.sendTextMessage(dm, `!call ${camera}`);
-  const call = await ringing;
-  rung.push(call);
-  return call;
-}
-
-async function released(): Promise<void> {
-  await waitFor("every call released", () => app.calls.activeCount() === 0 && openPeerConnectionCount() === 0, { timeoutMs: 10_000 });
-}
-
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  cam1 = await startRtspCamera({ width: 1280, height: 720, fps: 25, audio: "pcma", pattern: "smpte" });
-  cleanups.push(() => cam1.stop());
-  cam265 = await startRtspCamera({ width: 640, height: 360, fps: 15, codec: "h265", audio: "none", path: "h265" });
-  cleanups.push(() => cam265.stop());
-  camMjpeg = await startRtspCamera({ width: 640, height: 360, fps: 15, codec: "mjpeg", audio: "none", path: "mjpeg" });
-  cleanups.push(() => camMjpeg.stop());
-
-  const bot = await synapse.registerUser("hubbot");
-  const users = [await synapse.registerUser("ann"), await synapse.registerUser("ben"), await synapse.registerUser("cat")];
-  const config = parseConfig({
-    homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-    allowedUsers: users.map((u) => u.userId),
-    cameras: [
-      { name: "cam1", url: cam1.url },
-      { name: "h265", url: cam265.url, audio: false },
-      { name: "mjpeg", url: camMjpeg.url, audio: false },
-      // No GPU on the test machine: VA-API cannot be set up, so this camera must fall back to software.
-      { name: "hw", url: cam1.url, hwaccel: "vaapi", maxWidth: 640, maxHeight: 360 },
-    ],
-    media: { idleStopMs: IDLE_MS },
-    // One person places most of these calls, faster than the default 6 a minute.
-    calls: { maxPerUserPerMinute: 1000 },
-    dataDir: mkdtempSync(path.join(tmpdir(), "mcc-hub-")),
+  rig = await startRig({
+    name: "hub",
+    botName: "hubbot",
+    cameras: {
+      cam1: { width: 1280, height: 720, fps: 25, audio: "pcma", pattern: "smpte" },
+      h265: { width: 640, height: 360, fps: 15, codec: "h265", audio: "none", path: "h265" },
+      mjpeg: { width: 640, height: 360, fps: 15, codec: "mjpeg", audio: "none", path: "mjpeg" },
+    },
+    users: ["ann", "ben", "cat"],
+    logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    config: ({ cameras }) => ({
+      cameras: [
+        { name: "cam1", url: cameras["cam1"]?.url },
+        { name: "h265", url: cameras["h265"]?.url, audio: false },
+        { name: "mjpeg", url: cameras["mjpeg"]?.url, audio: false },
+        // No GPU on the test machine: VA-API cannot be set up, so this camera must fall back to software.
+        { name: "hw", url: cameras["cam1"]?.url, hwaccel: "vaapi", maxWidth: 640, maxHeight: 360 },
+      ],
+      media: { idleStopMs: IDLE_MS },
+      // One person places most of these calls, faster than the default 6 a minute.
+      calls: { maxPerUserPerMinute: 1000 },
+    }),
   });
-  app = await startApp(config, { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) });
-  cleanups.push(() => app.stop());
-  for (const user of users) {
-    const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
-    cleanups.push(() => callee.stop());
-    const dm = await openDirectChat(callee.client, bot.userId);
-    people.push({ callee, dm });
-  }
+  app = rig.app;
+  cam1 = rig.camera("cam1");
 }, 180_000);
 
 afterEach(async () => {
-  for (const call of rung.splice(0)) if (!call.isEnded()) call.hangup();
-  await waitFor("every call released", () => app.calls.activeCount() === 0, { timeoutMs: 15_000 });
+  rig.hangUpRung();
+  await rig.released();
 });
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("camera hub", () => {
+describeE2E("camera hub", () => {
   it("starts the camera before the answer and shares one RTSP session among three calls", async () => {
     const sessionsBefore = cam1.sessionsOpened();
-    const first = await ring(0, "cam1");
+    const first = await rig.ring("ann", "cam1");
     // Ringing, not answered: the pipeline already runs, so video is there the moment the call is answered.
     await waitFor("cam1 running before the answer", () => app.hub.stats()["cam1"]?.state === "running", { timeoutMs: 15_000 });
     expect(first.isEnded()).toBe(false);
-    const second = await ring(1, "cam1");
-    const third = await ring(2, "cam1");
+    const second = await rig.ring("ben", "cam1");
+    const third = await rig.ring("cat", "cam1");
     await Promise.all([first.answer(), second.answer(), third.answer()]);
     for (const call of [first, second, third]) {
       const v = await call.waitForFrames(25, 15_000);
@@ -134,7 +92,7 @@ describe("camera hub", () => {
     expect(app.hub.stats()["cam1"]?.leases).toBe(3);
 
     for (const call of [first, second, third]) call.hangup();
-    await released();
+    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
     // Within the idle grace the pipeline is still there ...
     expect(app.hub.stats()["cam1"]?.state).toBe("running");
     // ... and after it, stopped, with no ffmpeg left.
@@ -143,22 +101,22 @@ describe("camera hub", () => {
 
   it("a call within the idle grace reuses the running pipeline", async () => {
     const sessionsBefore = cam1.sessionsOpened();
-    const a = await ring(0, "cam1");
+    const a = await rig.ring("ann", "cam1");
     await a.answer();
     await a.waitForFrames(10, 15_000);
     a.hangup();
-    await released();
-    const b = await ring(1, "cam1");
+    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
+    const b = await rig.ring("ben", "cam1");
     await b.answer();
     await b.waitForFrames(10, 15_000);
     expect(cam1.sessionsOpened() - sessionsBefore).toBe(1);
     b.hangup();
-    await released();
+    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
     await waitFor("no ffmpeg after the grace", () => liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
   });
 
   it("keeps the call up while the camera is away (offline picture) and resumes within 3 s of its return (median; each within 5 s), 10 times in a row", async () => {
-    const call = await ring(0, "cam1");
+    const call = await rig.ring("ann", "cam1");
     await call.answer();
     await call.waitForFrames(10, 15_000);
     const isLive = (): boolean => {
@@ -188,11 +146,11 @@ describe("camera hub", () => {
     expect(Math.max(...resumeMs), `resume times ${resumeMs.join(", ")} ms`).toBeLessThanOrEqual(5000);
     expect(app.hub.stats()["cam1"]?.restarts).toBeGreaterThanOrEqual(10);
     call.hangup();
-    await released();
+    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
   }, 240_000);
 
   it("an ffmpeg that cannot keep up (starved of CPU) is restarted at the live edge, and the call stays up", async () => {
-    const call = await ring(0, "cam1");
+    const call = await rig.ring("ann", "cam1");
     await call.answer();
     await call.waitForFrames(10, 15_000);
     const stats = (): PipelineStats => {
@@ -235,12 +193,12 @@ describe("camera hub", () => {
     expect(stats().state).toBe("running");
     expect(call.isEnded()).toBe(false);
     call.hangup();
-    await released();
+    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
   }, 90_000);
 
   it("decodes H.265 and MJPEG cameras", async () => {
     for (const name of ["h265", "mjpeg"]) {
-      const call = await ring(0, name);
+      const call = await rig.ring("ann", name);
       await call.answer();
       const v = await call.waitForFrames(15, 15_000);
       expect({ camera: name, width: v.width, height: v.height }).toEqual({ camera: name, width: 640, height: 360 });
@@ -250,18 +208,18 @@ describe("camera hub", () => {
       await call.waitForFrames(before + 24, 4000);
       expect(Date.now() - t0).toBeLessThan(3000);
       call.hangup();
-      await released();
+      await rig.released({ peerConnections: true, timeoutMs: 10_000 });
     }
     await waitFor("no ffmpeg left", () => liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
   }, 60_000);
 
   it("falls back to software decoding when the hardware decoder cannot be set up", async () => {
-    const call = await ring(0, "hw");
+    const call = await rig.ring("ann", "hw");
     await call.answer();
     const v = await call.waitForFrames(15, 20_000);
     expect({ width: v.width, height: v.height }).toEqual({ width: 640, height: 360 });
     expect(app.hub.stats()["hw"]?.hwaccel).toBe("none");
     call.hangup();
-    await released();
+    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
   }, 40_000);
 });

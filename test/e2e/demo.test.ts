@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { runDemo, readDemoState, type Demo } from "../../src/dev/demo.ts";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { passwordLogin } from "../../src/dev/matrix-http.ts";
@@ -16,6 +16,7 @@ import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
 import { harnessLog } from "../harness/log.ts";
 import { waitFor } from "../harness/wait.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 let dataDir: string;
 let logFile: string;
@@ -61,7 +62,7 @@ afterAll(async () => {
   if (process.env["KEEP_DEMO_DATA"] === undefined) rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe("the demo (embedded default)", () => {
+describeE2E("the demo (embedded default)", () => {
   let first: { userId: string; password: string; roomId: string; url: string } | undefined;
 
   it("starts with no configuration; !call demo in the returned chat rings a 720p call with audio", async () => {

@@ -4,12 +4,13 @@
  * everyone else's direct chats), a chat the user declined is left, and new chats per user are limited.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { DmRooms } from "../../src/doorbell/dm-rooms.ts";
 import { AccessList } from "../../src/admission/access.ts";
 import { loadBotSdk } from "../../src/matrix/sdk.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 const { MatrixClient: BotClient, MatrixError } = loadBotSdk().sdk;
 let synapse: SynapseHandle;
@@ -40,7 +41,7 @@ async function press(user: RegisteredUser): Promise<string | undefined> {
 
 const readDirect = async (): Promise<Record<string, string[]>> => botClient.getAccountData<Record<string, string[]>>("m.direct");
 
-describe("DmRooms", () => {
+describeE2E("DmRooms", () => {
   it("never rewrites m.direct after a failed read: the other users' direct chats stay", async () => {
     const others = { [users.bob.userId]: ["!bob-room:localhost"], "@eve:elsewhere.example": ["!eve-room:elsewhere.example"] };
     await botClient.setAccountData("m.direct", others);

@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { CheckResult } from "../../src/doctor/checks.ts";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { checkListen } from "../../src/doctor/listen.ts";
@@ -17,6 +17,7 @@ import { exitCodeOf, runDoctor } from "../../src/doctor/run.ts";
 import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 let good: SynapseHandle;
 let bare: SynapseHandle;
@@ -69,7 +70,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("doctor", () => {
+describeE2E("doctor", () => {
   it("passes a good setup", async () => {
     const bot = await good.registerUser("docbot");
     const results = await runDoctor(writeConfig("good", good, bot.accessToken, camera.url, broker.password));

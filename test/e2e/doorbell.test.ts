@@ -3,21 +3,18 @@
  * (Debian's, on a free port with a temporary configuration), the bot started in-process from a YAML config
  * with its real HTTP listener, and matrix-js-sdk callees. Presses come by HTTP (fetch) and MQTT (mqtt.js).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { connectAsync, type MqttClient } from "mqtt";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { jpegSize } from "../../src/doorbell/snapshot.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import type { Callee, IncomingCall } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser, SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const LIFETIME_MS = 6000;
@@ -25,8 +22,8 @@ const RTSP_PASSWORD = "cam-s3cret-Pa55";
 const WEBHOOK_TOKEN = "doorbell-webhook-T0ken-0123456789";
 const MARKER = "MALFORMED-PAYLOAD-MARKER";
 
+let rig: Rig;
 let synapse: SynapseHandle;
-let camera: RtspCamera;
 let broker: Mosquitto;
 let app: App;
 let bot: RegisteredUser;
@@ -68,10 +65,6 @@ async function publish(topic: string, payload: string | Buffer): Promise<void> {
   await publisher.publishAsync(topic, payload, { qos: 1 });
 }
 
-async function released(): Promise<void> {
-  await waitFor("the bot to have no call", () => app.calls.activeCount() === 0, { timeoutMs: 15_000 });
-}
-
 interface ImageEvent {
   body: string;
   url: string;
@@ -97,80 +90,59 @@ async function download(mxc: string, token: string): Promise<Buffer> {
 }
 
 /** How many log lines of the bot have this message. */
-const logCount = (msg: string): number => readFileSync(logFile, "utf8").split(`"msg":"${msg}"`).length - 1;
+const logCount = (msg: string): number => rig.logCount(msg);
 
 const lastMessage = (user: Callee, roomId: string, prefix: string): string | undefined =>
   user.messages(roomId, bot.userId).find((m) => m.startsWith(prefix));
 
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  const aliceUser = await synapse.registerUser("alice");
-  const bobUser = await synapse.registerUser("bob");
-  camera = await startRtspCamera({ width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD });
-  cleanups.push(() => camera.stop());
   broker = await startMosquitto();
   cleanups.push(() => broker.stop());
-
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-doorbell-"));
-  logFile = path.join(dir, "bot.log");
-  const configFile = path.join(dir, "config.yaml");
-  const cam = (name: string, ring: string): string[] => [`  - name: ${name}`, `    url: "${camera.url}"`, "    maxWidth: 1280", "    maxHeight: 720", `    ring: ${ring}`];
-  writeFileSync(
-    configFile,
-    [
-      "homeserver:",
-      `  url: ${synapse.baseUrl}`,
-      "  accessToken: ${BOT_TOKEN}",
-      "allowedUsers:",
-      `  - "${aliceUser.userId}"`,
-      `  - "${bobUser.userId}"`,
-      "cameras:",
-      ...cam("webhookcam", `{ users: ["${aliceUser.userId}"], debounceMs: 60000 }`),
-      ...cam("mqttcam", `{ users: ["${aliceUser.userId}"], debounceMs: 0, snapshot: false }`),
-      ...cam("family", `{ users: ["${aliceUser.userId}", "${bobUser.userId}"], debounceMs: 0 }`),
-      ...cam("missed", `{ users: ["${bobUser.userId}"], debounceMs: 0 }`),
-      "calls:",
-      `  inviteLifetimeMs: ${LIFETIME_MS}`,
-      "media:",
-      "  idleStopMs: 0",
-      "http:",
-      "  listen: 127.0.0.1:0",
-      "triggers:",
-      // This file presses mqttcam about ten times in a minute or two.
-      "  pressLimit: { burst: 30, perMinute: 60 }",
-      "  webhook:",
-      "    token: ${WEBHOOK_TOKEN}",
-      "    rateLimit: { burst: 30, perMinute: 60 }",
-      "  mqtt:",
-      `    url: ${broker.url}`,
-      `    username: ${broker.username}`,
-      "    password: ${MQTT_PASSWORD}",
-      "    rules:",
-      "      - { topic: zigbee/doorbell/+, json: { path: action, equals: single }, camera: mqttcam }",
-      "      - { topic: home/doorbell/button, payload: pushed, camera: mqttcam }",
-      "    frigate: { eventLabels: [person], cameraMap: { front_door: mqttcam } }",
-      "    homeAssistant: { topic: mcc/ring }",
-      `dataDir: ${path.join(dir, "data")}`,
-      "logLevel: debug",
-      "",
-    ].join("\n"),
-  );
-  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken, WEBHOOK_TOKEN, MQTT_PASSWORD: broker.password });
-  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) });
-  cleanups.push(() => app.stop());
+  const cam = (name: string, ring: Record<string, unknown>, url: string | undefined): Record<string, unknown> => ({ name, url, maxWidth: 1280, maxHeight: 720, ring });
+  rig = await startRig({
+    name: "doorbell",
+    cameras: { cam: { width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD } },
+    // Alice already has a direct chat with the bot; Bob has none (the bot makes one).
+    users: ["alice", { name: "bob", dm: false }],
+    env: { WEBHOOK_TOKEN, MQTT_PASSWORD: broker.password },
+    config: ({ cameras, users }) => {
+      const url = cameras["cam"]?.url;
+      const [a, b] = [users["alice"]?.userId, users["bob"]?.userId];
+      return {
+        cameras: [
+          cam("webhookcam", { users: [a], debounceMs: 60000 }, url),
+          cam("mqttcam", { users: [a], debounceMs: 0, snapshot: false }, url),
+          cam("family", { users: [a, b], debounceMs: 0 }, url),
+          cam("missed", { users: [b], debounceMs: 0 }, url),
+        ],
+        calls: { inviteLifetimeMs: LIFETIME_MS },
+        http: { listen: "127.0.0.1:0" },
+        triggers: {
+          // This file presses mqttcam about ten times in a minute or two.
+          pressLimit: { burst: 30, perMinute: 60 },
+          webhook: { token: "${WEBHOOK_TOKEN}", rateLimit: { burst: 30, perMinute: 60 } },
+          mqtt: {
+            url: broker.url,
+            username: broker.username,
+            password: "${MQTT_PASSWORD}",
+            rules: [
+              { topic: "zigbee/doorbell/+", json: { path: "action", equals: "single" }, camera: "mqttcam" },
+              { topic: "home/doorbell/button", payload: "pushed", camera: "mqttcam" },
+            ],
+            frigate: { eventLabels: ["person"], cameraMap: { front_door: "mqttcam" } },
+            homeAssistant: { topic: "mcc/ring" },
+          },
+        },
+      };
+    },
+  });
+  cleanups.push(() => rig.stop());
+  ({ synapse, app, bot, logFile } = rig);
   if (app.http === undefined) throw new Error("the HTTP listener did not start");
   baseUrl = `http://127.0.0.1:${app.http.port}`;
-
-  alice = await startCallee({ ...aliceUser, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => alice.stop());
-  bob = await startCallee({ ...bobUser, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => bob.stop());
-  // Alice already has a direct chat with the bot; Bob has none (the bot makes one).
-  const { room_id } = await alice.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
-  aliceDm = room_id;
-  await waitFor("the bot to join alice's DM", async () => Object.keys((await alice.client.getJoinedRoomMembers(aliceDm)).joined).includes(bot.userId));
+  alice = rig.callee("alice");
+  bob = rig.callee("bob");
+  aliceDm = rig.dm("alice");
 
   publisher = await connectAsync(broker.url, { username: broker.username, password: broker.password, clientId: "doorbell-test-publisher" });
   cleanups.push(() => publisher.endAsync());
@@ -181,7 +153,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("the doorbell", () => {
+describeE2E("the doorbell", () => {
   it("a webhook press rings alice, who sees the camera; no token gets 401 and rings nobody; a second press within the debounce window rings nobody", async () => {
     const before = alice.incomingCallCount();
     expect((await ring("webhookcam", undefined)).status).toBe(401);
@@ -217,7 +189,7 @@ describe("the doorbell", () => {
     expect(call.isEnded()).toBe(false);
 
     call.hangup();
-    await released();
+    await rig.released();
   });
 
   it("MQTT presses (Home Assistant, generic JSON and exact rules, Frigate) ring alice; malformed payloads ring nobody and crash nothing", async () => {
@@ -228,7 +200,7 @@ describe("the doorbell", () => {
     await call.answer();
     await call.waitForFrames(25, 15_000);
     call.hangup();
-    await released();
+    await rig.released();
 
     const before = alice.incomingCallCount();
     await publish("mcc/ring", `{${MARKER}`);
@@ -256,7 +228,7 @@ describe("the doorbell", () => {
       const rung: IncomingCall = await next;
       expect(alice.incomingCallCount(), topic).toBe(before + i + 1);
       rung.reject();
-      await released();
+      await rig.released();
     }
     const health = await fetch(`${baseUrl}/healthz`);
     expect(health.status).toBe(200);
@@ -285,7 +257,7 @@ describe("the doorbell", () => {
     await waitFor("the snapshot in bob's DM", () => images(bob, bobDm)[0], { timeoutMs: 20_000 });
     const hangup = bob.callEvents(bobDm).find((e) => e.type === "m.call.hangup" && e.sender === bot.userId);
     expect(hangup?.content["reason"]).toBe("invite_timeout");
-    await released();
+    await rig.released();
   }, 60_000);
 
   it("two users rung at once: alice answers, bob's ringing call is hung up and he is told who answered", async () => {
@@ -303,7 +275,7 @@ describe("the doorbell", () => {
     expect(told).toBe("Answered by alice");
     expect(a.isEnded()).toBe(false);
     a.hangup();
-    await released();
+    await rig.released();
     expect(lastMessage(alice, aliceDm, "Answered by ")).toBeUndefined();
     expect(bob.messages(b.roomId, bot.userId).filter((m) => m.startsWith("Answered by "))).toHaveLength(1);
   });
@@ -317,7 +289,7 @@ describe("the doorbell", () => {
     await publish("mcc/ring", '{"camera":"mqttcam"}');
     const call = await next;
     call.reject();
-    await released();
+    await rig.released();
   }, 60_000);
 
   it("the webhook answers 404 for a camera that is no doorbell, 413 for a large body, 429 past the rate limit", async () => {
@@ -339,7 +311,7 @@ describe("the doorbell", () => {
     const next = alice.nextIncomingCall(20_000);
     expect((await ring("mqttcam", WEBHOOK_TOKEN)).status).toBe(202);
     (await next).reject();
-    await released();
+    await rig.released();
   });
 
   it("never writes the webhook token, the MQTT password, the camera password or payloads to its log", async () => {

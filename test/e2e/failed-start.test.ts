@@ -10,10 +10,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 let synapse: SynapseHandle;
 let bot: RegisteredUser;
@@ -114,7 +115,7 @@ async function runBot(breaking: string, whenUp?: (child: ChildProcess, logFile: 
   return { code, signal, ms: Date.now() - started, base, log: readFileSync(logFile, "utf8"), sawHealthz };
 }
 
-describe("a failed start", () => {
+describeE2E("a failed start", () => {
   it("the first sync fails after login: the process stops everything and exits non-zero within seconds", async () => {
     const run = await runBot("/_matrix/client/v3/sync");
     expect(run.code).toBe(1);
@@ -137,7 +138,7 @@ describe("a failed start", () => {
 
 const health = async (base: string): Promise<{ homeserver?: string }> => (await (await fetch(`${base}/healthz`)).json()) as { homeserver?: string };
 
-describe("a running bot that loses the homeserver, then shutdown (L7)", () => {
+describeE2E("a running bot that loses the homeserver, then shutdown (L7)", () => {
   it("/healthz says the homeserver is unreachable and then ok again; a second SIGTERM does not cut the cleanup short", async () => {
     let signalledAt = 0;
     const run = await runBot("", async (child, logFile) => {

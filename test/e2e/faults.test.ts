@@ -5,51 +5,29 @@
  * within 35 s with the reason the spec gives, and frees everything. (Relay-only ICE and a vanishing relay are in
  * turn-relay.test.ts; camera outages in camera-hub.test.ts.)
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import type { CallEnd } from "../../src/call/call-core.ts";
-import { parseConfig } from "../../src/config/load.ts";
-import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import type { Callee } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser, SynapseHandle } from "../harness/synapse.ts";
 import { nextEvent, waitFor } from "../harness/wait.ts";
 
 const SOURCE_FPS = 15;
+let rig: Rig;
 let synapse: SynapseHandle;
-let camera: RtspCamera;
 let app: App;
 let bot: RegisteredUser;
 let callee: Callee;
 let dm: string;
 let logFile: string;
-const cleanups: (() => Promise<unknown>)[] = [];
-const rung: IncomingCall[] = [];
 
 /** The next call to end in the bot, as the call manager reports it (within 60 s). */
 function nextEnd(): Promise<CallEnd & { camera: string }> {
   return nextEvent<[CallEnd & { camera: string }]>(app.calls, "ended", "a call to end", 60_000).then(([end]) => end);
-}
-
-async function ringAndAnswer(): Promise<IncomingCall> {
-  const ringing = callee.nextIncomingCall(30_000);
-  await callee.client.sendTextMessage(dm, "!call cam");
-  const call = await ringing;
-  rung.push(call);
-  await call.answer();
-  await call.waitForFrames(15, 20_000);
-  return call;
-}
-
-async function releasedEverything(): Promise<void> {
-  await waitFor("no call, no ffmpeg, no peer connection", () => app.calls.activeCount() === 0 && liveFfmpegCount() === 0 && openPeerConnectionCount() === 0, { timeoutMs: 10_000 });
 }
 
 /** Resolves when the bot's client has seen a message with this body (its sync is running). */
@@ -67,34 +45,24 @@ function botSees(body: string): Promise<number> {
 const logLines = (msg: string): number => readFileSync(logFile, "utf8").split(`"msg":"${msg}"`).length - 1;
 
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  camera = await startRtspCamera({ width: 640, height: 360, fps: SOURCE_FPS, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  bot = await synapse.registerUser("faultbot");
-  const alice = await synapse.registerUser("alice");
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-faults-"));
-  logFile = path.join(dir, "bot.log");
-  const config = parseConfig({
-    homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-    allowedUsers: [alice.userId],
-    cameras: [{ name: "cam", url: camera.url, maxWidth: 640, maxHeight: 360 }],
-    media: { idleStopMs: 0 },
-    dataDir: path.join(dir, "data"),
+  rig = await startRig({
+    name: "faults",
+    botName: "faultbot",
+    cameras: { cam: { width: 640, height: 360, fps: SOURCE_FPS, audio: "pcma" } },
+    users: ["alice"],
+    logLevel: "info",
+    config: ({ cameras }) => ({ cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }] }),
   });
-  app = await startApp(config, { log: pino({ level: "info" }, pino.destination({ dest: logFile, sync: true })) });
-  cleanups.push(() => app.stop());
-  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => callee.stop());
-  dm = await openDirectChat(callee.client, bot.userId);
+  ({ synapse, app, bot, logFile } = rig);
+  callee = rig.callee("alice");
+  dm = rig.dm("alice");
 }, 180_000);
 
 afterAll(async () => {
-  for (const call of rung) if (!call.isEnded()) call.hangup();
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("Synapse restarts", () => {
+describeE2E("Synapse restarts", () => {
   it("while idle: the bot resumes its sync by itself within a few seconds and the next !call works", async () => {
     const downBefore = logLines("cannot sync with the homeserver; retrying every few seconds at most");
     await synapse.restart();
@@ -108,13 +76,13 @@ describe("Synapse restarts", () => {
     expect(logLines("cannot sync with the homeserver; retrying every few seconds at most")).toBeGreaterThan(downBefore);
     await waitFor("the sync-back log line", () => logLines("syncing with the homeserver again") > 0);
 
-    const call = await ringAndAnswer();
+    const call = await rig.ringAndAnswer("alice", "cam");
     call.hangup();
-    await releasedEverything();
+    await rig.releasedEverything();
   }, 90_000);
 
   it("during a call: the video keeps flowing through the restart, the call stays up, !hangup and the next !call work", async () => {
-    const call = await ringAndAnswer();
+    const call = await rig.ringAndAnswer("alice", "cam");
     const samples: { at: number; frames: number }[] = [];
     const sampler = setInterval(() => samples.push({ at: Date.now(), frames: call.video().frames }), 100);
     const start = { at: Date.now(), frames: call.video().frames };
@@ -147,17 +115,17 @@ describe("Synapse restarts", () => {
     await waitFor("!hangup to be sent", () => callee.client.sendTextMessage(dm, "!hangup").then(() => true), { timeoutMs: 30_000, intervalMs: 500 });
     const ended = await call.ended();
     expect(ended).toEqual({ hangupParty: "remote", hangupReason: "user_hangup" });
-    await releasedEverything();
+    await rig.releasedEverything();
 
-    const next = await ringAndAnswer();
+    const next = await rig.ringAndAnswer("alice", "cam");
     next.hangup();
-    await releasedEverything();
+    await rig.releasedEverything();
   }, 120_000);
 });
 
-describe("the callee's network vanishes mid-call", () => {
+describeE2E("the callee's network vanishes mid-call", () => {
   it("ICE fails, the bot hangs up with ice_timeout (media had flowed, as the spec says) within 35 s and frees everything", async () => {
-    const call = await ringAndAnswer();
+    const call = await rig.ringAndAnswer("alice", "cam");
     const ending = nextEnd();
     const pc = call.call.peerConn;
     if (pc === undefined) throw new Error("the callee has no peer connection");
@@ -176,6 +144,6 @@ describe("the callee's network vanishes mid-call", () => {
       callee.callEvents(dm).find((e) => e.type === "m.call.hangup" && e.sender === bot.userId && e.content["call_id"] === call.callId));
     expect(hangup.content["reason"]).toBe("ice_timeout");
     await call.ended();
-    await releasedEverything();
+    await rig.releasedEverything();
   }, 60_000);
 });

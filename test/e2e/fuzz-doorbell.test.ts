@@ -5,29 +5,24 @@
  * retained or not). Nothing may ring, crash, reject unhandled or drop the MQTT connection; every answer is one of
  * the webhook's; afterwards a real press by each way still rings.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import fc from "fast-check";
 import { connectAsync, type MqttClient } from "mqtt";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { parseConfig } from "../../src/config/load.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { compileRules, matchMessage } from "../../src/doorbell/mqtt-rules.ts";
-import { startCallee, type Callee } from "../harness/callee.ts";
+import type { Callee } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { startMosquitto, type Mosquitto } from "../harness/mosquitto.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const TOKEN = "fuzz-webhook-token-0123456789abcdef";
-let synapse: SynapseHandle;
+let rig: Rig;
 let broker: Mosquitto;
 let app: App;
-let bot: RegisteredUser;
 let alice: Callee;
 let publisher: MqttClient;
 let base: string;
@@ -62,48 +57,36 @@ function rawRequest(bytes: Uint8Array): Promise<number> {
   });
 }
 
-async function released(): Promise<void> {
-  await waitFor("no call in progress", () => app.calls.activeCount() === 0, { timeoutMs: 15_000 });
-}
-
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
   broker = await startMosquitto();
   cleanups.push(() => broker.stop());
-  bot = await synapse.registerUser("fuzzbell");
-  const aliceUser = await synapse.registerUser("alice");
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-fuzz-doorbell-"));
-  logFile = path.join(dir, "bot.log");
-  app = await startApp(
-    parseConfig({
-      homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-      allowedUsers: [aliceUser.userId],
-      cameras: [{ name: "door", url: "demo://clock", ring: { users: [aliceUser.userId], debounceMs: 0, snapshot: false } }],
+  rig = await startRig({
+    name: "fuzz-doorbell",
+    botName: "fuzzbell",
+    users: ["alice"],
+    env: { WEBHOOK_TOKEN: TOKEN, MQTT_PASSWORD: broker.password },
+    config: ({ users }) => ({
+      cameras: [{ name: "door", url: "demo://clock", ring: { users: [users["alice"]?.userId], debounceMs: 0, snapshot: false } }],
       calls: { inviteLifetimeMs: 10_000 },
-      media: { idleStopMs: 0 },
       http: { listen: "127.0.0.1:0" },
       triggers: {
-        webhook: { token: TOKEN, rateLimit: { burst: 1000, perMinute: 6000 } },
+        webhook: { token: "${WEBHOOK_TOKEN}", rateLimit: { burst: 1000, perMinute: 6000 } },
         mqtt: {
           url: broker.url,
           username: broker.username,
-          password: broker.password,
+          password: "${MQTT_PASSWORD}",
           rules: [{ topic: "home/bell/+", json: { path: "action", equals: "single" }, camera: "door" }, { topic: "home/button", payload: "pushed", camera: "door" }],
           frigate: { eventLabels: ["person"] },
           homeAssistant: { topic: "mcc/ring" },
         },
       },
-      dataDir: path.join(dir, "data"),
     }),
-    { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) },
-  );
-  cleanups.push(() => app.stop());
+  });
+  cleanups.push(() => rig.stop());
+  ({ app, logFile } = rig);
   base = `http://127.0.0.1:${app.http?.port ?? 0}`;
-  alice = await startCallee({ ...aliceUser, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => alice.stop());
-  await openDirectChat(alice.client, bot.userId);
+  alice = rig.callee("alice");
   publisher = await connectAsync(broker.url, { username: broker.username, password: broker.password, clientId: "fuzz-publisher" });
   cleanups.push(() => publisher.endAsync());
   await waitFor("the bot's MQTT subscription", () => logCount("MQTT subscribed") === 1, { timeoutMs: 15_000 });
@@ -114,7 +97,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("fuzzing the doorbell", () => {
+describeE2E("fuzzing the doorbell", () => {
   it("webhook: 150 fuzzed HTTP requests and 100 raw byte streams ring nothing and get only the webhook's answers", async () => {
     const request = fc.record({
       method: fc.constantFrom("POST", "POST", "POST", "POST", "GET", "PUT", "OPTIONS"),
@@ -162,7 +145,7 @@ describe("fuzzing the doorbell", () => {
     const next = alice.nextIncomingCall(30_000);
     expect((await fetch(`${base}/ring/door`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(202);
     (await next).reject();
-    await released();
+    await rig.released();
     expect(unhandled).toEqual([]);
   }, 180_000);
 
@@ -192,7 +175,7 @@ describe("fuzzing the doorbell", () => {
     const next = alice.nextIncomingCall(30_000);
     await publisher.publishAsync("home/button", "pushed", { qos: 1 });
     (await next).reject();
-    await released();
+    await rig.released();
     reportFigure("fuzz: MQTT", { messages: messages.length, ignoredLogged: logCount("MQTT message ignored") });
     expect(alice.incomingCallCount()).toBe(rings + 1);
     expect(logCount("MQTT connected") + logCount("MQTT reconnected")).toBe(connects);

@@ -11,23 +11,19 @@
  * negotiates whoever sends them, so it would end its own side on a fuzzed event the bot rightly ignores. That js-sdk
  * behaviour is the callee's client's (see the README); here only the bot is under test.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { CallState } from "../../src/call/state.ts";
 import { answerSchema, candidatesSchema, hangupSchema, rejectSchema } from "../../src/call/wire.ts";
-import { parseConfig } from "../../src/config/load.ts";
 import { parseCommand } from "../../src/matrix/commands.ts";
-import { startCallee, type Callee } from "../harness/callee.ts";
+import type { Callee } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
 import { validateCallEvent } from "../harness/spec-validator.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import type { RegisteredUser, SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
 /** The bot's own schemas for the events its calls use (version 0, placed by the bot). */
@@ -38,15 +34,14 @@ const SCHEMAS: Record<string, { safeParse(v: unknown): { success: boolean } }> =
   "m.call.reject": rejectSchema,
 };
 const TYPES = ["m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.reject", "m.call.select_answer", "m.call.negotiate", "m.call.invite", "m.call.sdp_stream_metadata_changed", "m.call.fuzz"];
+let rig: Rig;
 let synapse: SynapseHandle;
-let camera: RtspCamera;
 let app: App;
 let bot: RegisteredUser;
 let alice: RegisteredUser;
 let callee: Callee;
 let dm: string;
 let logFile: string;
-const cleanups: (() => Promise<unknown>)[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
   unhandled.push(reason);
@@ -112,41 +107,30 @@ function botSays(): string[] {
 
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  camera = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  bot = await synapse.registerUser("fuzzbot");
-  alice = await synapse.registerUser("alice");
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-fuzz-live-"));
-  logFile = path.join(dir, "bot.log");
-  app = await startApp(
-    parseConfig({
-      homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-      allowedUsers: [alice.userId],
-      cameras: [{ name: "cam", url: camera.url, maxWidth: 640, maxHeight: 360 }],
+  rig = await startRig({
+    name: "fuzz-live",
+    botName: "fuzzbot",
+    cameras: { cam: { width: 640, height: 360, fps: 15, audio: "pcma" } },
+    users: ["alice"],
+    config: ({ cameras }) => ({
+      cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
       calls: { maxPerUserPerMinute: 1000 },
-      media: { idleStopMs: 0 },
-      dataDir: path.join(dir, "data"),
     }),
-    { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) },
-  );
-  cleanups.push(() => app.stop());
-  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => callee.stop());
-  dm = await openDirectChat(callee.client, bot.userId);
+  });
+  ({ synapse, app, bot, logFile } = rig);
+  alice = rig.user("alice");
+  callee = rig.callee("alice");
+  dm = rig.dm("alice");
 }, 180_000);
 
 afterAll(async () => {
   process.off("unhandledRejection", onUnhandled);
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("fuzzing through Synapse", () => {
+describeE2E("fuzzing through Synapse", () => {
   it("200 fuzzed call events into a live call: the call comes through untouched, each malformed one is logged", async () => {
-    const ringing = callee.nextIncomingCall(30_000);
-    await callee.client.sendTextMessage(dm, "!call cam");
-    const call = await ringing;
+    const call = await rig.ring("alice", "cam");
     await call.answer();
     await call.waitForFrames(15, 20_000);
     const session = app.calls.callInRoom(dm);

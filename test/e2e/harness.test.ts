@@ -2,14 +2,15 @@
  * Proof that the end-to-end harnesses work: a real Synapse on loopback, and matrix-js-sdk (Element's VoIP code)
  * placing and answering a legacy video call in Node with decoded media.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { startCallee, type Callee } from "../harness/callee.ts";
 import { startCaller, type Caller } from "../harness/js-caller.ts";
 import { harnessLog } from "../harness/log.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
-describe("e2e harness: Synapse + matrix-js-sdk callee", () => {
+describeE2E("e2e harness: Synapse + matrix-js-sdk callee", () => {
   let synapse: SynapseHandle | undefined;
   let caller: Caller | undefined;
   let callee: Callee | undefined;

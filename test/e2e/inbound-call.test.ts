@@ -3,24 +3,21 @@
  * solid red), the bot in-process from a real YAML config, and matrix-js-sdk placing the call the way Element Web does
  * (createNewMatrixCall + placeVideoCall, version "1" with a party_id).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import type { MatrixClient } from "matrix-js-sdk";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
+import { createDirectRoom } from "../harness/dm.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
 import { classify } from "../harness/frame-colour.ts";
 import { startCaller, type Caller } from "../harness/js-caller.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
 import { validateCallEvent } from "../harness/spec-validator.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
-let synapse: SynapseHandle;
+let rig: Rig;
 let app: App;
 let bot: RegisteredUser;
 let alice: RegisteredUser;
@@ -28,7 +25,6 @@ let mallory: RegisteredUser;
 let caller: Caller;
 let dm: string;
 let logFile: string;
-const cleanups: (() => Promise<unknown>)[] = [];
 
 interface Seen {
   type: string;
@@ -58,70 +54,35 @@ async function say(client: MatrixClient, roomId: string, text: string): Promise<
   await client.sendTextMessage(roomId, text);
 }
 
-async function botReleasedEverything(): Promise<void> {
-  await waitFor(
-    "the bot to release the call (no call, no ffmpeg, no peer connection)",
-    () => app.calls.activeCount() === 0 && liveFfmpegCount() === 0 && openPeerConnectionCount() === 0,
-    { timeoutMs: 10_000 },
-  );
-}
-
-async function directChat(client: MatrixClient, invite: string[]): Promise<string> {
-  const { room_id } = await client.createRoom({ preset: "private_chat" as never, is_direct: true, invite });
-  return room_id;
-}
-
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  alice = await synapse.registerUser("alice");
-  mallory = await synapse.registerUser("mallory");
-  const bars = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma", pattern: "smpte", path: "bars" });
-  cleanups.push(() => bars.stop());
-  const red: RtspCamera = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma", pattern: "red", path: "red" });
-  cleanups.push(() => red.stop());
-
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-inbound-"));
-  logFile = path.join(dir, "bot.log");
-  const configFile = path.join(dir, "config.yaml");
-  writeFileSync(
-    configFile,
-    [
-      "homeserver:",
-      `  url: ${synapse.baseUrl}`,
-      "  accessToken: ${BOT_TOKEN}",
-      "allowedUsers:",
-      `  - "${alice.userId}"`,
-      "cameras:",
-      "  - name: bars",
-      `    url: "${bars.url}"`,
-      "  - name: red",
-      `    url: "${red.url}"`,
-      "calls:",
-      "  defaultCamera: red",
-      "media:",
-      "  idleStopMs: 0",
-      `dataDir: ${path.join(dir, "data")}`,
-      "logLevel: debug",
-      "",
-    ].join("\n"),
-  );
-  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
-  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) });
-  cleanups.push(() => app.stop());
-
-  caller = await startCaller({ ...alice, baseUrl: synapse.baseUrl });
-  cleanups.push(() => caller.stop());
-  dm = await directChat(caller.client, [bot.userId]);
-  await waitFor("the bot to join alice's DM", () => caller.client.getRoom(dm)?.getJoinedMemberCount() === 2, { timeoutMs: 20_000 });
+  rig = await startRig({
+    name: "inbound",
+    cameras: {
+      bars: { width: 640, height: 360, fps: 15, audio: "pcma", pattern: "smpte", path: "bars" },
+      red: { width: 640, height: 360, fps: 15, audio: "pcma", pattern: "red", path: "red" },
+    },
+    users: [{ name: "alice", as: "caller" }, { name: "mallory", as: "none" }],
+    config: ({ cameras, users }) => ({
+      allowedUsers: [users["alice"]?.userId],
+      cameras: [
+        { name: "bars", url: cameras["bars"]?.url },
+        { name: "red", url: cameras["red"]?.url },
+      ],
+      calls: { defaultCamera: "red" },
+    }),
+  });
+  ({ app, bot, logFile } = rig);
+  alice = rig.user("alice");
+  mallory = rig.user("mallory");
+  caller = rig.caller("alice");
+  dm = rig.dm("alice");
 }, 180_000);
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("a call placed to the bot", () => {
+describeE2E("a call placed to the bot", () => {
   it("is answered with the default camera; hold, resume and an ICE restart are renegotiated; !switch; the caller hangs up", async () => {
     // As Element places it: version "1", a party_id, no invitee.
     const call = await caller.placeVideoCall(dm);
@@ -168,7 +129,7 @@ describe("a call placed to the bot", () => {
     await waitFor("the list of cameras", () => botNotices(caller.client, dm).some((n) => n.startsWith('Unknown camera "garage"') && n.includes("bars, red")));
 
     call.hangup();
-    await botReleasedEverything();
+    await rig.releasedEverything();
     expect(app.hub.stats()["red"]?.leases).toBe(0);
     expect(app.hub.stats()["bars"]?.leases).toBe(0);
   });
@@ -183,7 +144,7 @@ describe("a call placed to the bot", () => {
       party_id: alice.deviceId,
       selected_party_id: "ANOTHERDEVICE",
     } as never);
-    await botReleasedEverything();
+    await rig.releasedEverything();
     expect(botCallEvents(caller.client, dm, call.callId).filter((e) => e.type === "m.call.hangup")).toEqual([]);
     expect(readFileSync(logFile, "utf8")).toMatch(new RegExp(`"call":"${call.callId}".*"reason":"answered_elsewhere"`));
     call.hangup();
@@ -196,7 +157,7 @@ describe("a call placed to the bot", () => {
     await call.waitForFrames(5);
     await say(caller.client, dm, "!hangup");
     expect(await call.ended()).toEqual({ hangupReason: "user_hangup", hangupParty: "remote" });
-    await botReleasedEverything();
+    await rig.releasedEverything();
   });
 
   it("!switch without a call says so", async () => {
@@ -207,9 +168,9 @@ describe("a call placed to the bot", () => {
 
   it("a stranger's call is ignored: nothing is sent, no camera starts, a log line says why", async () => {
     // A two-member room of the bot and the stranger: alice makes it, invites both, and leaves.
-    const stranger = await startCaller({ ...mallory, baseUrl: synapse.baseUrl });
+    const stranger = await startCaller({ ...mallory, baseUrl: rig.synapse.baseUrl });
     try {
-      const room = await directChat(caller.client, [bot.userId, mallory.userId]);
+      const room = await createDirectRoom(caller.client, [bot.userId, mallory.userId]);
       await stranger.client.joinRoom(room);
       await waitFor("bot and stranger joined", () => caller.client.getRoom(room)?.getJoinedMemberCount() === 3, { timeoutMs: 20_000 });
 

@@ -12,13 +12,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 const RTSP_PASSWORD = "rtsp-Secr3t-pw-4711";
 const WEBHOOK_TOKEN = "webhook-T0ken-never-logged-0815";
@@ -118,7 +119,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("secrets in the logs", () => {
+describeE2E("secrets in the logs", () => {
   it("a call (camera outage included), doorbell presses, doctor and a shutdown leave no secret in any output", async () => {
     // A call with !status, the camera away and back, and !hangup.
     const ringing = alice.nextIncomingCall(30_000);

@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { startApp } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 let withTurn: SynapseHandle;
 let withoutTurn: SynapseHandle;
@@ -38,7 +39,7 @@ function configFor(hs: SynapseHandle, dataDir: string, auth: Record<string, stri
   });
 }
 
-describe("login and TURN against Synapse", () => {
+describeE2E("login and TURN against Synapse", () => {
   it("logs in once with a password and reuses the saved token and device", async () => {
     const user = await withTurn.registerUser("pwbot", { password: "correct horse battery staple" });
     const dataDir = mkdtempSync(path.join(tmpdir(), "mcc-login-"));

@@ -3,9 +3,10 @@
  * with matrix_rtc.transports) and also a well-known focus, one with only the well-known focus
  * (extra_well_known_client_content, as in test/e2e/doctor.test.ts), and one with neither.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { discoverFocus } from "../../src/matrixrtc/focus.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 const WELL_KNOWN_FOCUS = { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://wk-jwt.example.org" }] };
 let both: SynapseHandle;
@@ -33,7 +34,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-describe("focus discovery on Synapse", () => {
+describeE2E("focus discovery on Synapse", () => {
   it("takes the homeserver's MSC4143 rtc/transports (it needs the bot's access token)", async () => {
     const bot = await both.registerUser("focusbot");
     const found = await discoverFocus({ homeserverUrl: both.baseUrl, accessToken: bot.accessToken });

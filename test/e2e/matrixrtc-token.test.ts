@@ -4,15 +4,15 @@
  * Synapse's federation openid/userinfo and mints with livekit-server-sdk), and the jwt admits the bot to the real
  * LiveKit SFU as `{userId}:{deviceId}` in the call's LiveKit room. Refusals give a clear error without secrets.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { requestOpenIdToken, requestSfuToken, SfuTokenError } from "../../src/matrixrtc/sfu-token.ts";
 import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
 import { liveKitRoomFor, startSfuTokenService, type SfuTokenService } from "../harness/sfu-token-service.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 
 const found = liveKitBinary();
-if ("skip" in found) process.stderr.write(`${found.skip}\n`);
 const ROOM_ID = "!dm:localhost";
 
 let synapse: SynapseHandle;
@@ -22,7 +22,9 @@ let bot: RegisteredUser;
 let rtc: RtcNode;
 const cleanups: (() => Promise<unknown>)[] = [];
 
-describe.skipIf("skip" in found)("MatrixRTC token step", () => {
+describeE2E(
+  "MatrixRTC token step",
+  () => {
   beforeAll(async () => {
     const loaded = await loadRtcNode();
     if (!loaded.ok) throw new Error(loaded.reason);
@@ -80,4 +82,6 @@ describe.skipIf("skip" in found)("MatrixRTC token step", () => {
     expect((silent as SfuTokenError).message).toMatch(/did not answer/);
     expect((silent as SfuTokenError).message).not.toContain(openid.access_token);
   });
-});
+  },
+  "skip" in found ? found.skip : undefined,
+);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { runDoctor } from "../../src/doctor/run.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
@@ -15,6 +15,7 @@ import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { startSynapse, type SynapseHandle } from "../harness/synapse.ts";
 import { openDirectChat } from "../harness/dm.ts";
 import { waitFor } from "../harness/wait.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 
 let synapse: SynapseHandle;
 let camera: RtspCamera;
@@ -95,7 +96,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("operations", () => {
+describeE2E("operations", () => {
   it("/healthz reports ok and /metrics counts a real call", async () => {
     const health = (await (await fetch(`${base}/healthz`)).json()) as { status: string; cameras: Record<string, string> };
     expect(health).toMatchObject({ status: "ok", cameras: { cam: "stopped" } });

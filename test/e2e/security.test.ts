@@ -5,56 +5,31 @@
  * the ceiling on calls in progress and the per-user call rate, each with a chat reply, both for !call and for calls
  * placed to the bot; camera URLs never pass through a shell. (Secrets in logs: log-secrets.test.ts.)
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
-import { parseConfig } from "../../src/config/load.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { runChecks } from "../../src/doctor/run.ts";
 import { RTCPeerConnection } from "../../src/rtc/wrtc.ts";
 import { CallState } from "../../src/call/state.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
-import { startCaller, type Caller } from "../harness/js-caller.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import type { Callee } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
+import type { Caller } from "../harness/js-caller.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const MARK_X = path.join(tmpdir(), `mcc-shell-x-${process.pid}`);
 const MARK_Y = path.join(tmpdir(), `mcc-shell-y-${process.pid}`);
 const SHELL_URLS = [`rtsp://127.0.0.1:9/$(touch ${MARK_X})`, `rtsp://127.0.0.1:9/cam;touch ${MARK_Y}`];
 
-let synapse: SynapseHandle;
-let camera: RtspCamera;
+let rig: Rig;
 let app: App;
 let bot: RegisteredUser;
 let alice: Callee;
-let bob: Callee;
 let carol: Caller;
 let mallory: Callee;
-const dms = new Map<string, string>();
-const cleanups: (() => Promise<unknown>)[] = [];
-const rung: IncomingCall[] = [];
-
-function dm(user: { userId: string }): string {
-  const room = dms.get(user.userId);
-  if (room === undefined) throw new Error(`no DM for ${user.userId}`);
-  return room;
-}
-
-function directChat(client: Callee["client"]): Promise<string> {
-  return openDirectChat(client, bot.userId);
-}
-
-async function ring(user: Callee): Promise<IncomingCall> {
-  const ringing = user.nextIncomingCall(30_000);
-  await user.client.sendTextMessage(dm(user), "!call cam");
-  const call = await ringing;
-  rung.push(call);
-  return call;
-}
 
 /** Sends `body` as `client` and resolves once the bot has seen it: everything sent before it was handled. */
 async function sync(client: Callee["client"], roomId: string, body: string): Promise<void> {
@@ -115,45 +90,32 @@ function ffmpegArgvs(): string[][] {
   return out;
 }
 
-async function released(): Promise<void> {
-  await waitFor("no call in progress", () => app.calls.activeCount() === 0, { timeoutMs: 15_000 });
-}
-
 beforeAll(async () => {
   for (const mark of [MARK_X, MARK_Y]) rmSync(mark, { force: true });
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  camera = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  bot = await synapse.registerUser("guardbot");
-  const [a, b, c, m] = [await synapse.registerUser("alice"), await synapse.registerUser("bob"), await synapse.registerUser("carol"), await synapse.registerUser("mallory")];
-  app = await startApp(
-    parseConfig({
-      homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-      allowedUsers: [a.userId, b.userId, c.userId],
-      cameras: [{ name: "cam", url: camera.url, maxWidth: 640, maxHeight: 360 }, ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false }))],
+  rig = await startRig({
+    name: "security",
+    botName: "guardbot",
+    cameras: { cam: { width: 640, height: 360, fps: 15, audio: "pcma" } },
+    users: ["alice", "bob", { name: "carol", as: "caller" }, { name: "mallory", dm: false }],
+    logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    config: ({ cameras, users }) => ({
+      allowedUsers: ["alice", "bob", "carol"].map((name) => users[name]?.userId),
+      cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }, ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false }))],
       calls: { maxConcurrent: 2, maxPerUserPerMinute: 4 },
-      media: { idleStopMs: 0 },
-      dataDir: mkdtempSync(path.join(tmpdir(), "mcc-security-")),
     }),
-    { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) },
-  );
-  cleanups.push(() => app.stop());
-  alice = await startCallee({ ...a, baseUrl: synapse.baseUrl, autoJoin: true });
-  bob = await startCallee({ ...b, baseUrl: synapse.baseUrl, autoJoin: true });
-  carol = await startCaller({ ...c, baseUrl: synapse.baseUrl });
-  mallory = await startCallee({ ...m, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => alice.stop(), () => bob.stop(), () => carol.stop(), () => mallory.stop());
-  for (const user of [alice, bob, carol]) dms.set(user.userId, await directChat(user.client));
+  });
+  ({ app, bot } = rig);
+  alice = rig.callee("alice");
+  carol = rig.caller("carol");
+  mallory = rig.callee("mallory");
 }, 180_000);
 
 afterAll(async () => {
-  for (const call of rung) if (!call.isEnded()) call.hangup();
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
   for (const mark of [MARK_X, MARK_Y]) rmSync(mark, { force: true });
 });
 
-describe("the allowlist and a third member", () => {
+describeE2E("the allowlist and a third member", () => {
   it("a stranger's invite is rejected", async () => {
     const { room_id } = await mallory.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
     await waitFor("the bot to reject the stranger's invite", async () => {
@@ -163,8 +125,8 @@ describe("the allowlist and a third member", () => {
   });
 
   it("a stranger in the room: their answer and hangup of the bot's ringing call are ignored (only the invitee counts)", async () => {
-    const room = dm(alice);
-    const call = await ring(alice);
+    const room = rig.dm("alice");
+    const call = await rig.ring("alice", "cam");
     const session = app.calls.callInRoom(room);
     expect(session?.state).toBe(CallState.Ringing);
 
@@ -184,15 +146,15 @@ describe("the allowlist and a third member", () => {
     // matrix-js-sdk (Element's calling code) stops ringing on any hangup for the call while it rings, whoever sent
     // it: that is the client's doing; the bot's call rings on until alice's !hangup (or its lifetime).
     await sync(alice.client, room, "!hangup");
-    await released();
+    await rig.released();
     await waitFor("the bot's hangup in the room", () => botCallEvents(alice.client, room, call.callId).includes("m.call.hangup"));
     await mallory.client.leave(room);
     await waitFor("two members", async () => Object.keys((await alice.client.getJoinedRoomMembers(room)).joined).length === 2);
   }, 90_000);
 
   it("a third member joins mid-call: the call goes on, their call events, calls and commands are ignored, no new call in the room", async () => {
-    const room = dm(alice);
-    const call = await ring(alice);
+    const room = rig.dm("alice");
+    const call = await rig.ring("alice", "cam");
     await call.answer();
     await call.waitForFrames(15, 20_000);
     const session = app.calls.callInRoom(room);
@@ -216,7 +178,7 @@ describe("the allowlist and a third member", () => {
 
     // With three members the bot places no new call in the room, and says why.
     call.hangup();
-    await released();
+    await rig.released();
     await sync(alice.client, room, "!call cam");
     await waitFor("the refusal", () => botSays(alice.client, room).some((t) => t.includes("exactly two members")));
     expect(app.calls.activeCount()).toBe(0);
@@ -225,13 +187,13 @@ describe("the allowlist and a third member", () => {
   }, 90_000);
 });
 
-describe("call limits", () => {
+describeE2E("call limits", () => {
   it("calls.maxConcurrent (2): a third call is refused with a reply, by !call and when placed to the bot", async () => {
-    const a = await ring(alice);
-    const b = await ring(bob);
+    const a = await rig.ring("alice", "cam");
+    const b = await rig.ring("bob", "cam");
     await Promise.all([a.answer(), b.answer()]);
     await Promise.all([a.waitForFrames(5, 20_000), b.waitForFrames(5, 20_000)]);
-    const room = dm(carol);
+    const room = rig.dm("carol");
     await sync(carol.client, room, "!call cam");
     const full = "I already have 2 calls in progress, the most I take at once. Try again when one has ended.";
     await waitFor("the !call refusal", () => botSays(carol.client, room).includes(full));
@@ -242,17 +204,17 @@ describe("call limits", () => {
     expect(app.calls.activeCount()).toBe(2);
     a.hangup();
     b.hangup();
-    await released();
+    await rig.released();
   }, 90_000);
 
   it("calls.maxPerUserPerMinute (4): the fifth call a user starts within a minute is refused with a reply, both ways", async () => {
-    const room = dm(carol);
+    const room = rig.dm("carol");
     for (let i = 0; i < 4; i++) {
       const placed = await carol.placeVideoCall(room, { invitee: bot.userId });
       await placed.connected(20_000);
       placed.hangup();
       await placed.ended();
-      await released();
+      await rig.released();
     }
     const placed = await carol.placeVideoCall(room, { invitee: bot.userId });
     await waitFor("the bot's m.call.reject", () => botCallEvents(carol.client, room, placed.callId).includes("m.call.reject"), { timeoutMs: 20_000 });
@@ -267,7 +229,7 @@ describe("call limits", () => {
   }, 120_000);
 });
 
-describe("camera URLs and the shell", () => {
+describeE2E("camera URLs and the shell", () => {
   it("a URL full of shell syntax reaches ffmpeg and ffprobe as one argument and runs nothing", async () => {
     const leases = ["shell0", "shell1"].map((name) => app.hub.acquire(name));
     try {

@@ -8,19 +8,14 @@
  * for 90 s, each receiving at least 90 % of the source frame rate. MCC_SOAK_CALLS and MCC_SOAK_SECONDS shorten them
  * for a local try.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/dev/local-synapse.ts";
-import { startBotProcess, type BotProcess } from "../harness/bot-process.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { BotProcess } from "../harness/bot-process.ts";
+import type { IncomingCall } from "../harness/callee.ts";
 import { memoryLines, readMemory, type Memory } from "../harness/bot-memory.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed, readProcStat } from "../harness/proc-stats.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import { startProcessRig, type ProcessRig } from "../harness/rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const CALLS = Number(process.env["MCC_SOAK_CALLS"] ?? 400);
@@ -61,19 +56,8 @@ const HEAP_OBJECTS_SLOPE_LIMIT_KB = 1;
  */
 const RSS_SLOPE_LIMIT_KB = 100;
 
-let synapse: SynapseHandle;
-const cameras: RtspCamera[] = [];
+let rig: ProcessRig;
 let bot: BotProcess;
-let botUser: RegisteredUser;
-const people: { callee: Callee; dm: string }[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-const rung: IncomingCall[] = [];
-
-function person(i: number): { callee: Callee; dm: string } {
-  const p = people[i];
-  if (p === undefined) throw new Error(`no person ${i}`);
-  return p;
-}
 
 function perCamera(m: Map<string, number>, name: string): number[] {
   return [0, 1, 2].map((c) => m.get(`${name}{camera="cam${c}"}`) ?? NaN);
@@ -99,15 +83,6 @@ function botCpuSeconds(): number {
   return [bot.pid, ...childrenNamed(bot.pid, "ffmpeg")].reduce((sum, pid) => sum + (readProcStat(pid)?.cpuS ?? 0), 0);
 }
 
-async function ring(i: number, camera: string): Promise<IncomingCall> {
-  const { callee, dm } = person(i);
-  const ringing = callee.nextIncomingCall(30_000);
-  await callee.client.sendTextMessage(dm, `!call ${camera}`);
-  const call = await ringing;
-  rung.push(call);
-  return call;
-}
-
 /** Everything idle (no call, no peer connection, cameras stopped), then a full GC in the bot, then its figures. */
 async function settledMemory(): Promise<Memory> {
   await idle("the bot to be idle");
@@ -116,57 +91,35 @@ async function settledMemory(): Promise<Memory> {
 }
 
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  for (let c = 0; c < 3; c++) {
-    const camera = await startRtspCamera({ width: 640, height: 360, fps: FPS, audio: "pcma", path: `soak${c}`, pattern: ["smpte", "ball", "snow"][c] ?? "smpte" });
-    cameras.push(camera);
-    cleanups.push(() => camera.stop());
-  }
-  botUser = await synapse.registerUser("soakbot");
-  const users: RegisteredUser[] = [];
-  for (let i = 0; i < USERS; i++) users.push(await synapse.registerUser(`soak${i}`));
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-soak-"));
-  const port = await freePort();
-  const configFile = path.join(dir, "config.yaml");
-  writeFileSync(configFile, [
-    "homeserver:",
-    `  url: ${synapse.baseUrl}`,
-    "  accessToken: ${MCC_ACCESS_TOKEN}",
-    `allowedUsers: [${users.map((u) => `"${u.userId}"`).join(", ")}]`,
-    "cameras:",
-    ...cameras.flatMap((c, i) => [`  - name: cam${i}`, `    url: "${c.url}"`, "    maxWidth: 640", "    maxHeight: 360"]),
-    "calls:",
-    "  maxPerUserPerMinute: 1000",
-    `  maxConcurrent: ${USERS}`,
-    "media:",
-    "  idleStopMs: 2000",
-    "http:",
-    `  listen: 127.0.0.1:${port}`,
-    `dataDir: ${path.join(dir, "data")}`,
-    "",
-  ].join("\n"));
-  // As the Docker image runs it (see docs/reliability.md): glibc's default of up to 8 malloc arenas per core lets
-  // each call's encoder thread leave its freed memory in one more arena, so RSS climbs by tens of MB until all are
-  // used, differently in every run; 2 arenas keep it near what is really in use.
-  bot = await startBotProcess({ configFile, env: { ...process.env, MCC_ACCESS_TOKEN: botUser.accessToken, MALLOC_ARENA_MAX: "2" }, logFile: path.join(dir, "bot.log"), metricsUrl: `http://127.0.0.1:${port}/metrics`, gcFile: path.join(dir, "gc-done") });
-  cleanups.push(() => bot.stop());
-  for (const user of users) {
-    const callee = await startCallee({ ...user, baseUrl: synapse.baseUrl, autoJoin: true });
-    cleanups.push(() => callee.stop());
-    const dm = await openDirectChat(callee.client, botUser.userId, 30_000);
-    people.push({ callee, dm });
-  }
+  const cameras = [0, 1, 2];
+  rig = await startProcessRig({
+    name: "soak",
+    botName: "soakbot",
+    cameras: Object.fromEntries(cameras.map((c) => [`cam${c}`, { width: 640, height: 360, fps: FPS, audio: "pcma" as const, path: `soak${c}`, pattern: ["smpte", "ball", "snow"][c] ?? "smpte" }])),
+    users: Array.from({ length: USERS }, (_, i) => `soak${i}`),
+    dmTimeoutMs: 30_000,
+    gc: true,
+    // As the Docker image runs it (see docs/reliability.md): glibc's default of up to 8 malloc arenas per core lets
+    // each call's encoder thread leave its freed memory in one more arena, so RSS climbs by tens of MB until all are
+    // used, differently in every run; 2 arenas keep it near what is really in use.
+    env: { MALLOC_ARENA_MAX: "2" },
+    config: (ctx) => ({
+      cameras: cameras.map((c) => ({ name: `cam${c}`, url: ctx.cameras[`cam${c}`]?.url, maxWidth: 640, maxHeight: 360 })),
+      calls: { maxPerUserPerMinute: 1000, maxConcurrent: USERS },
+      media: { idleStopMs: 2000 },
+    }),
+  });
+  bot = rig.botProcess;
 }, 300_000);
 
 afterAll(async () => {
-  for (const call of rung) if (!call.isEnded()) call.hangup();
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 }, 120_000);
 
-describe("soak", () => {
+describeE2E("soak", () => {
   it(`${CALLS} calls in a row leave nothing behind; RSS, V8 heap and descriptors level off`, async () => {
-    const { callee, dm } = person(0);
+    const callee = rig.callee("soak0");
+    const dm = rig.dm("soak0");
     const durations: number[] = [];
     const samples: (Memory & { call: number })[] = [];
     // Before any call (reported, not asserted on: the first calls load code and libvpx, and size the allocator).
@@ -174,7 +127,7 @@ describe("soak", () => {
     const started = Date.now();
     for (let i = 0; i < CALLS; i++) {
       const t0 = Date.now();
-      const call = await ring(0, "cam0");
+      const call = await rig.ring("soak0", "cam0");
       await call.answer();
       await call.waitForFrames(3, 20_000);
       // The callee and the bot take turns hanging up.
@@ -182,7 +135,6 @@ describe("soak", () => {
       else await callee.client.sendTextMessage(dm, "!hangup");
       await call.ended();
       await idle(`call ${i} released`);
-      rung.length = 0;
       durations.push(Date.now() - t0);
       if (SAMPLE_AT.has(i + 1)) samples.push({ call: i + 1, ...(await settledMemory()) });
     }
@@ -234,7 +186,7 @@ describe("soak", () => {
 
   it(`8 concurrent calls on 3 cameras stay up for ${SOAK_MS / 1000} s, each at >= 90 % of the source frame rate`, async () => {
     const calls: IncomingCall[] = [];
-    for (let i = 0; i < USERS; i++) calls.push(await ring(i, `cam${i % 3}`));
+    for (let i = 0; i < USERS; i++) calls.push(await rig.ring(`soak${i}`, `cam${i % 3}`));
     await Promise.all(calls.map((c) => c.answer()));
     await Promise.all(calls.map((c) => c.waitForFrames(30, 30_000)));
     expect(await metric("mcc_active_calls")).toBe(USERS);

@@ -3,51 +3,29 @@
  * moment), end to end on real parts: a real Synapse, two GStreamer RTSP cameras (SMPTE bars and solid red) told apart
  * in the decoded frames, the bot in-process, and matrix-js-sdk on the person's side (callee and caller).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import type { MatrixClient } from "matrix-js-sdk";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import { CallState } from "../../src/call/state.ts";
-import { loadConfigFile } from "../../src/config/load.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
-import { startCallee, type Callee } from "../harness/callee.ts";
+import type { Callee } from "../harness/callee.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { classify } from "../harness/frame-colour.ts";
-import { startCaller, type Caller, type OutgoingCall } from "../harness/js-caller.ts";
+import type { Caller, OutgoingCall } from "../harness/js-caller.ts";
 import { harnessLog } from "../harness/log.ts";
-import { startRtspCamera } from "../harness/rtsp-camera.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
 import { validateCallEvent } from "../harness/spec-validator.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
-let synapse: SynapseHandle;
+let rig: Rig;
 let app: App;
 let bot: RegisteredUser;
-let alice: RegisteredUser;
-let bob: RegisteredUser;
 let callee: Callee;
 let caller: Caller;
 let aliceDm: string;
 let bobDm: string;
 let logFile: string;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-async function directChat(client: MatrixClient, invite: string): Promise<string> {
-  const { room_id } = await client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [invite] });
-  await waitFor("the bot to join the DM", () => client.getRoom(room_id)?.getJoinedMemberCount() === 2, { timeoutMs: 20_000 });
-  return room_id;
-}
-
-async function botReleasedEverything(): Promise<void> {
-  await waitFor(
-    "the bot to release the call (no call, no ffmpeg, no peer connection)",
-    () => app.calls.activeCount() === 0 && liveFfmpegCount() === 0 && openPeerConnectionCount() === 0,
-    { timeoutMs: 10_000 },
-  );
-}
 
 /** The bot's m.call.* events that bob's client saw in his DM. */
 function botCallEventsForBob(callId?: string): { type: string; content: Record<string, unknown> }[] {
@@ -82,69 +60,41 @@ async function exactlyOneConnectedCall(call: OutgoingCall): Promise<{ callId: st
 
 async function endBobsCalls(call: OutgoingCall): Promise<void> {
   call.hangup();
-  await botReleasedEverything();
+  await rig.releasedEverything();
   await waitFor("bob's calls to end", () => bobsLiveCalls().length === 0, { timeoutMs: 10_000 });
 }
 
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  alice = await synapse.registerUser("alice");
-  bob = await synapse.registerUser("bob");
-  const bars = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma", pattern: "smpte", path: "bars" });
-  cleanups.push(() => bars.stop());
-  const red = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma", pattern: "red", path: "red" });
-  cleanups.push(() => red.stop());
-
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-switch-glare-"));
-  logFile = path.join(dir, "bot.log");
-  const configFile = path.join(dir, "config.yaml");
-  writeFileSync(
-    configFile,
-    [
-      "homeserver:",
-      `  url: ${synapse.baseUrl}`,
-      "  accessToken: ${BOT_TOKEN}",
-      "allowedUsers:",
-      `  - "${alice.userId}"`,
-      `  - "${bob.userId}"`,
-      "cameras:",
-      "  - name: bars",
-      `    url: "${bars.url}"`,
-      "  - name: red",
-      `    url: "${red.url}"`,
+  rig = await startRig({
+    name: "switch-glare",
+    cameras: {
+      bars: { width: 640, height: 360, fps: 15, audio: "pcma", pattern: "smpte", path: "bars" },
+      red: { width: 640, height: 360, fps: 15, audio: "pcma", pattern: "red", path: "red" },
+    },
+    users: ["alice", { name: "bob", as: "caller" }],
+    config: ({ cameras }) => ({
+      cameras: [
+        { name: "bars", url: cameras["bars"]?.url },
+        { name: "red", url: cameras["red"]?.url },
+      ],
       // Every glare round, bob starts two calls (his !call and his own call to the bot) within a second.
-      "calls:",
-      "  maxPerUserPerMinute: 100",
-      "media:",
-      "  idleStopMs: 0",
-      `dataDir: ${path.join(dir, "data")}`,
-      "logLevel: debug",
-      "",
-    ].join("\n"),
-  );
-  const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: bot.accessToken });
-  app = await startApp(config, { log: pino({ level: "debug" }, pino.destination({ dest: logFile, sync: true })) });
-  cleanups.push(() => app.stop());
-
-  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
-  cleanups.push(() => callee.stop());
-  caller = await startCaller({ ...bob, baseUrl: synapse.baseUrl });
-  cleanups.push(() => caller.stop());
-  aliceDm = await directChat(callee.client, bot.userId);
-  bobDm = await directChat(caller.client, bot.userId);
+      calls: { maxPerUserPerMinute: 100 },
+    }),
+  });
+  ({ app, bot, logFile } = rig);
+  callee = rig.callee("alice");
+  caller = rig.caller("bob");
+  aliceDm = rig.dm("alice");
+  bobDm = rig.dm("bob");
 }, 180_000);
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("!switch during a call the bot placed", () => {
+describeE2E("!switch during a call the bot placed", () => {
   it("changes the decoded picture on the same call, without renegotiation, and releases the old camera", async () => {
-    const ringing = callee.nextIncomingCall(20_000);
-    await callee.client.sendTextMessage(aliceDm, "!call bars");
-    const call = await ringing;
+    const call = await rig.ring("alice", "bars", 20_000);
     await call.answer();
     await call.waitForFrames(10);
     await waitFor("the bars in alice's frames", () => classify(call.lastFrame()) === "bars");
@@ -168,11 +118,11 @@ describe("!switch during a call the bot placed", () => {
     await waitFor("the question", () => callee.messages(aliceDm, bot.userId).some((m) => m.startsWith("Which camera? Type !switch <camera>.")));
 
     call.hangup();
-    await botReleasedEverything();
+    await rig.releasedEverything();
   });
 });
 
-describe("glare: the bot and the person call each other", () => {
+describeE2E("glare: the bot and the person call each other", () => {
   it("their invite arrives while ours rings and has the lesser call ID: ours is hung up, theirs answered", async () => {
     let ours = "";
     const call = await caller.placeVideoCall(bobDm, {

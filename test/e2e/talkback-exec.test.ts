@@ -3,27 +3,22 @@
  * with `talkback: { exec: ["tee", FILE] }`, and matrix-js-sdk callees (wrtc) whose microphones play known tones.
  * The command's stdin (s16le, 8 kHz) lands in FILE, which is read back and measured.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IncomingCall } from "../harness/callee.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { s16le, toneWindows } from "../harness/tone-analysis.ts";
 import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
-import { ringByCommand, startTalkbackRig, type ToneCallee } from "../harness/talkback-rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
-let synapse: SynapseHandle;
-let camera: RtspCamera;
+let rig: Rig;
 let bot: RegisteredUser;
 let dir: string;
-const cleanups: (() => Promise<unknown>)[] = [];
-const users: ToneCallee[] = [];
 
 function recording(name: string): Int16Array {
   const file = path.join(dir, name);
@@ -41,10 +36,6 @@ function count(samples: Int16Array, hz: number): { tone: number; loud: number; w
   return { tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length, loud: windows.filter((w) => w.rms > 300).length, windows };
 }
 
-function ring(i: number, camera: string): Promise<IncomingCall> {
-  return ringByCommand(users[i], camera);
-}
-
 async function talk(ms: number): Promise<void> {
   toneMic.talk(true);
   await new Promise((r) => setTimeout(r, ms)); // the speaker talks for a set time: this is the stimulus, not a wait for a condition
@@ -52,42 +43,29 @@ async function talk(ms: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  const alice = await synapse.registerUser("alice");
-  const bob = await synapse.registerUser("bob");
-  camera = await startRtspCamera({ width: 320, height: 240, fps: 10, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  dir = mkdtempSync(path.join(tmpdir(), "mcc-talkback-"));
-  const rig = await startTalkbackRig({
-    synapse,
-    bot,
-    dir,
-    cameraLines: [
-      "  - name: door",
-      `    url: "${camera.url}"`,
-      "    talkback:",
-      `      exec: ["tee", "-a", "${path.join(dir, "door.raw")}"]`,
-      "      format: s16le",
-      `      rate: ${RATE}`,
-      "  - name: yard",
-      `    url: "${camera.url}"`,
-    ],
-    callees: [[alice, 1000], [bob, 600]],
-    cleanups,
+  rig = await startRig({
+    name: "talkback",
+    cameras: { cam: { width: 320, height: 240, fps: 10, audio: "pcma" } },
+    users: [{ name: "alice", tone: 1000 }, { name: "bob", tone: 600 }],
+    config: ({ cameras, dir: rigDir }) => ({
+      cameras: [
+        { name: "door", url: cameras["cam"]?.url, talkback: { exec: ["tee", "-a", path.join(rigDir, "door.raw")], format: "s16le", rate: RATE } },
+        { name: "yard", url: cameras["cam"]?.url },
+      ],
+    }),
   });
-  users.push(...rig.users);
+  dir = rig.dir;
+  bot = rig.bot;
 }, 180_000);
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  await rig.stop();
 });
 
-describe("talkback: { exec }", () => {
+describeE2E("talkback: { exec }", () => {
   it("the callee's voice reaches the command while connected, silence while muted, nothing while ringing or after hangup", async () => {
     toneMic.talk(true);
-    const call = await ring(0, "door");
+    const call = await rig.ring("alice", "door", 20_000);
     await new Promise((r) => setTimeout(r, 1500)); // ringing for a while with the microphone on
     expect(sizeOf("door.raw"), "nothing is played while the call rings").toBe(0);
     toneMic.talk(false);
@@ -95,11 +73,11 @@ describe("talkback: { exec }", () => {
     await call.waitForFrames(5, 20_000);
     await waitFor("the talkback command's file", () => sizeOf("door.raw") > RATE * 2 * 0.5, { timeoutMs: 10_000 });
 
-    const u = users[0];
-    if (u === undefined) throw new Error("no callee");
-    const seen = u.callee.messages(u.dm, bot.userId).length;
-    await u.callee.client.sendTextMessage(u.dm, "!status");
-    const status = await waitFor("!status", () => u.callee.messages(u.dm, bot.userId).slice(seen).find((m) => m.includes("Talkback:")), { timeoutMs: 10_000 });
+    const alice = rig.callee("alice");
+    const dm = rig.dm("alice");
+    const seen = alice.messages(dm, bot.userId).length;
+    await alice.client.sendTextMessage(dm, "!status");
+    const status = await waitFor("!status", () => alice.messages(dm, bot.userId).slice(seen).find((m) => m.includes("Talkback:")), { timeoutMs: 10_000 });
     expect(status).toMatch(/Talkback: @alice:[^ ]+ \(door\): exec s16le\/8000/);
 
     await talk(3000);
@@ -133,12 +111,12 @@ describe("talkback: { exec }", () => {
 
   it("two callees on one camera: one command carrying their mix", async () => {
     const before = recording("door.raw").length;
-    const first = await ring(0, "door");
+    const first = await rig.ring("alice", "door", 20_000);
     await first.answer();
     await first.waitForFrames(5, 20_000);
     // The microphone stays muted from the previous call (the media handler keeps its stream).
     await first.call.setMicrophoneMuted(false);
-    const second = await ring(1, "door");
+    const second = await rig.ring("bob", "door", 20_000);
     await second.answer();
     await second.waitForFrames(5, 20_000);
     await waitFor("the talkback command", () => childrenNamed(process.pid, "tee").length > 0, { timeoutMs: 10_000 });

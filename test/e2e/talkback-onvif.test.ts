@@ -6,27 +6,23 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { probeBackchannel } from "../../src/talkback/onvif/probe.ts";
 import type { IncomingCall } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { readBackchannel, startRtspCamera, type BackchannelRecord, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import { readBackchannel, type BackchannelRecord, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { toneWindows } from "../harness/tone-analysis.ts";
 import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
-import { harnessLog } from "../harness/log.ts";
-import { ringByCommand, startTalkbackRig, type ToneCallee } from "../harness/talkback-rig.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const RATE = 8000;
-let synapse: SynapseHandle;
+let rig: Rig;
 let camera: RtspCamera;
 let app: App;
-let bot: RegisteredUser;
 let file: string;
-const cleanups: (() => Promise<unknown>)[] = [];
-const users: ToneCallee[] = [];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +41,7 @@ function toneCount(samples: Int16Array, hz: number): number {
 }
 
 async function ring(i: number, cam: string): Promise<IncomingCall> {
-  const call = await ringByCommand(users[i], cam);
+  const call = await rig.ring(["alice", "bob"][i] ?? "", cam, 20_000);
   await call.answer();
   await call.waitForFrames(5, 20_000);
   // A microphone muted in an earlier call stays muted (the media handler keeps its stream).
@@ -87,29 +83,18 @@ const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[M
  * callee → mix → door path end to end by test/e2e/talkback-exec.test.ts.
  */
 const onvifE2e = process.env["MCC_ONVIF_E2E"] === "1";
-if (!onvifE2e) harnessLog.warn("talkback-onvif: skipped (MCC_ONVIF_E2E=1 runs it: the GStreamer ONVIF test camera loses backchannel sessions, see the file)");
 
 beforeAll(async () => {
   if (!onvifE2e) return;
-  synapse = await startSynapse();
-  cleanups.push(() => synapse.stop());
-  bot = await synapse.registerUser("camerabot");
-  const alice = await synapse.registerUser("alice");
-  const bob = await synapse.registerUser("bob");
-  const dir = mkdtempSync(path.join(tmpdir(), "mcc-onvif-"));
-  file = path.join(dir, "backchannel.raw");
-  camera = await startRtspCamera({ width: 320, height: 240, fps: 10, audio: "pcma", user: "admin", password: "door-Pa55", backchannel: "pcmu", backchannelFile: file });
-  cleanups.push(() => camera.stop());
-  const rig = await startTalkbackRig({
-    synapse,
-    bot,
-    dir,
-    cameraLines: ["  - name: door", `    url: "${camera.url}"`, "    talkback: { onvif: true }"],
-    callees: [[alice, 1000], [bob, 600]],
-    cleanups,
+  file = path.join(mkdtempSync(path.join(tmpdir(), "mcc-onvif-")), "backchannel.raw");
+  rig = await startRig({
+    name: "onvif",
+    cameras: { door: { width: 320, height: 240, fps: 10, audio: "pcma", user: "admin", password: "door-Pa55", backchannel: "pcmu", backchannelFile: file } },
+    users: [{ name: "alice", tone: 1000 }, { name: "bob", tone: 600 }],
+    config: ({ cameras }) => ({ cameras: [{ name: "door", url: cameras["door"]?.url, talkback: { onvif: true } }] }),
   });
+  camera = rig.camera("door");
   app = rig.app;
-  users.push(...rig.users);
 }, 180_000);
 
 afterEach(async () => {
@@ -120,10 +105,12 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
+  if (onvifE2e) await rig.stop();
 });
 
-describe.skipIf(!onvifE2e)("talkback: { onvif: true }", () => {
+describeE2E(
+  "talkback: { onvif: true }",
+  () => {
 
   it("the callee's tone reaches the camera's speaker (frequency, > 95 % of talk time), silence while muted, nothing after hangup", async () => {
     const linked = camera.backchannelsLinked();
@@ -196,4 +183,6 @@ describe.skipIf(!onvifE2e)("talkback: { onvif: true }", () => {
     expect(await probeBackchannel(camera.url)).toEqual({ ok: true, codec: "PCMU/8000" });
     expect(await probeBackchannel(camera.urlWithoutCredentials)).toEqual({ ok: false, reason: "the camera answered DESCRIBE with 401" });
   });
-});
+  },
+  onvifE2e ? undefined : "MCC_ONVIF_E2E=1 runs it (the GStreamer ONVIF test camera loses backchannel sessions, see the file)",
+);

@@ -7,33 +7,23 @@
  * within 35 s with the default calls.iceDisconnectedTimeoutMs (30 s).
  */
 import { createHmac } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pino } from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type App } from "../../src/app.ts";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
 import type { CallEnd } from "../../src/call/call-core.ts";
-import { parseConfig } from "../../src/config/load.ts";
-import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { openPeerConnectionCount } from "../../src/rtc/wrtc.ts";
-import { startCallee, type Callee, type IncomingCall } from "../harness/callee.ts";
+import type { Callee, IncomingCall } from "../harness/callee.ts";
 import { startCoturn, type Coturn } from "../harness/coturn.ts";
+import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
-import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
-import { openDirectChat } from "../harness/dm.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
 import { nextEvent, waitFor } from "../harness/wait.ts";
 
 let turn: Coturn;
-let synapse: SynapseHandle;
-let camera: RtspCamera;
+let rig: Rig;
 let app: App;
 let bot: RegisteredUser;
 let callee: Callee;
-let dm: string;
 const cleanups: (() => Promise<unknown>)[] = [];
-const rung: IncomingCall[] = [];
 
 interface Stat {
   id: string;
@@ -58,54 +48,34 @@ function nextEnd(): Promise<CallEnd> {
   return nextEvent<[CallEnd]>(app.calls, "ended", "a call to end", 60_000).then(([end]) => end);
 }
 
-async function ring(): Promise<IncomingCall> {
-  const ringing = callee.nextIncomingCall(30_000);
-  await callee.client.sendTextMessage(dm, "!call cam");
-  const call = await ringing;
-  rung.push(call);
-  return call;
-}
-
-async function releasedEverything(): Promise<void> {
-  await waitFor("no call, no ffmpeg, no peer connection", () => app.calls.activeCount() === 0 && liveFfmpegCount() === 0 && openPeerConnectionCount() === 0, { timeoutMs: 10_000 });
-}
-
 beforeAll(async () => {
   turn = await startCoturn();
   cleanups.push(() => turn.stop());
-  synapse = await startSynapse({ turn: { uris: [turn.uri], sharedSecret: turn.sharedSecret, userLifetimeMs: 3_600_000 } });
-  cleanups.push(() => synapse.stop());
-  camera = await startRtspCamera({ width: 640, height: 360, fps: 15, audio: "pcma" });
-  cleanups.push(() => camera.stop());
-  bot = await synapse.registerUser("turnbot");
-  const alice = await synapse.registerUser("alice");
-  app = await startApp(
-    parseConfig({
-      homeserver: { url: synapse.baseUrl, accessToken: bot.accessToken },
-      allowedUsers: [alice.userId],
-      cameras: [{ name: "cam", url: camera.url, maxWidth: 640, maxHeight: 360 }],
-      media: { idleStopMs: 0 },
-      dataDir: mkdtempSync(path.join(tmpdir(), "mcc-turn-relay-")),
-    }),
-    { log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }) },
-  );
-  cleanups.push(() => app.stop());
-  callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true, forceTURN: true });
-  cleanups.push(() => callee.stop());
+  rig = await startRig({
+    name: "turn-relay",
+    botName: "turnbot",
+    synapse: { turn: { uris: [turn.uri], sharedSecret: turn.sharedSecret, userLifetimeMs: 3_600_000 } },
+    cameras: { cam: { width: 640, height: 360, fps: 15, audio: "pcma" } },
+    users: [{ name: "alice", forceTURN: true }],
+    logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    config: ({ cameras }) => ({ cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }] }),
+  });
+  cleanups.push(() => rig.stop());
+  ({ app, bot } = rig);
+  callee = rig.callee("alice");
   await waitFor("the callee's TURN servers from Synapse", () => callee.client.getTurnServers().length > 0);
-  dm = await openDirectChat(callee.client, bot.userId);
 }, 180_000);
 
 afterEach(() => {
   turn.thaw();
-  for (const call of rung.splice(0)) if (!call.isEnded()) call.hangup();
+  rig.hangUpRung();
 });
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe("relay-only ICE through coturn", () => {
+describeE2E("relay-only ICE through coturn", () => {
   it("the bot takes TURN credentials from Synapse; a relay-only callee connects over a relay pair and decodes video", async () => {
     // The credentials are Synapse's (TURN REST API: username "<expiry>:<user>", password HMAC-SHA1 of it with the
     // shared secret), for the URI Synapse was given.
@@ -115,7 +85,7 @@ describe("relay-only ICE through coturn", () => {
     expect(username).toMatch(new RegExp(`^\\d+:${bot.userId}$`));
     expect(server?.credential).toBe(createHmac("sha1", turn.sharedSecret).update(username).digest("base64"));
 
-    const call = await ring();
+    const call = await rig.ring("alice", "cam");
     await call.answer();
     const video = await call.waitForFrames(30, 20_000);
     expect({ width: video.width, height: video.height }).toEqual({ width: 640, height: 360 });
@@ -134,11 +104,11 @@ describe("relay-only ICE through coturn", () => {
     reportFigure("relay-only call through coturn", { selectedLocal: local?.candidateType, bytesReceived: pair?.bytesReceived, allocations: turn.allocatedUsernames().length });
 
     call.hangup();
-    await releasedEverything();
+    await rig.releasedEverything();
   }, 60_000);
 
   it("the relay goes silent mid-call: the bot hangs up with ice_timeout (media had flowed) within 35 s", async () => {
-    const call = await ring();
+    const call = await rig.ring("alice", "cam");
     await call.answer();
     await call.waitForFrames(15, 20_000);
     const ending = nextEnd();
@@ -152,11 +122,11 @@ describe("relay-only ICE through coturn", () => {
     expect(hangupMs).toBeLessThan(35_000);
     const ended = await call.ended();
     expect(ended).toEqual({ hangupParty: "remote", hangupReason: "ice_timeout" });
-    await releasedEverything();
+    await rig.releasedEverything();
   }, 60_000);
 
   it("the relay is gone before ICE ever connects: the bot hangs up with ice_failed within 35 s", async () => {
-    const call = await ring();
+    const call = await rig.ring("alice", "cam");
     turn.freeze();
     const ending = nextEnd();
     await call.answer();
@@ -169,6 +139,6 @@ describe("relay-only ICE through coturn", () => {
     expect(hangupMs).toBeLessThan(35_000);
     const ended = await call.ended();
     expect(ended).toEqual({ hangupParty: "remote", hangupReason: "ice_failed" });
-    await releasedEverything();
+    await rig.releasedEverything();
   }, 60_000);
 });

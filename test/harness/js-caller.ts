@@ -115,7 +115,12 @@ export interface Caller {
 /** Callers not yet stopped; the synthetic camera's frame pumps are stopped with the last one. */
 let activeCallers = 0;
 
-export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
+export interface StartCallerOptions extends SdkClientOptions {
+  /** The microphone the calls use (a tone microphone: tone-mic.ts toneDeviceId); default wrtc's fake one. */
+  audioDeviceId?: string;
+}
+
+export async function startCaller(opts: StartCallerOptions): Promise<Caller> {
   const voip = await loadSdkVoip();
   const client = await startSyncingClient(opts);
   activeCallers += 1;
@@ -205,7 +210,7 @@ export async function startCaller(opts: SdkClientOptions): Promise<Caller> {
     async placeVideoCall(roomId, callOpts = {}) {
       if (stopped) throw new Error("placeVideoCall() after stop()");
       // Select the synthetic camera, like picking a camera in Element's settings.
-      client.getMediaHandler().restoreMediaSettings("FakeAudioDevice", SYNTHETIC_VIDEO_DEVICE_ID);
+      client.getMediaHandler().restoreMediaSettings(opts.audioDeviceId ?? "FakeAudioDevice", SYNTHETIC_VIDEO_DEVICE_ID);
       const call = voip.createNewMatrixCall(
         client,
         roomId,

@@ -1,0 +1,185 @@
+/**
+ * Talkback through a command in the kinds of call that talkback-exec.test.ts does not place, on real parts (Synapse,
+ * the GStreamer camera, the bot in-process, matrix-js-sdk with tone microphones): a call placed TO the bot, a doorbell
+ * ring answered, and calls put on hold (matrix-js-sdk's setRemoteOnHold) and resumed: a !call call (version 0: the
+ * SDK mutes its microphone, no renegotiation) and a call to the bot (version 1: renegotiated as well). The command is
+ * `tee -a FILE` (s16le, 8 kHz); each case measures the part of FILE its call wrote.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import type { MatrixCall } from "matrix-js-sdk";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeE2E } from "../harness/e2e-gate.ts";
+import { reportFigure } from "../harness/figures.ts";
+import { childrenNamed } from "../harness/proc-stats.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import { s16le, toneWindows } from "../harness/tone-analysis.ts";
+import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const RATE = 8000;
+/** Bytes of one 20 ms analysis window of s16le at RATE. */
+const WINDOW_BYTES = (RATE / 50) * 2;
+const ALICE_HZ = 1000;
+const CAROL_HZ = 700;
+const WEBHOOK_TOKEN = "talkback-webhook-T0ken-0123456789";
+let rig: Rig;
+let door: string;
+
+function size(): number {
+  return existsSync(door) ? statSync(door).size : 0;
+}
+
+/** The 20 ms windows of FILE between two byte offsets (aligned to whole samples) where `hz` plays. */
+function toneCount(hz: number, from: number, to = size()): { tone: number; windows: number } {
+  const samples = s16le(readFileSync(door).subarray(from - (from % 2), to - (to % 2)));
+  const windows = toneWindows(samples, RATE, [hz]);
+  return { tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length, windows: windows.length };
+}
+
+async function talk(ms: number): Promise<void> {
+  toneMic.talk(true);
+  await new Promise((r) => setTimeout(r, ms)); // the speaker talks for a set time: this is the stimulus, not a wait for a condition
+  toneMic.talk(false);
+}
+
+/** Waits until the command is gone (the last call ended) and FILE has stopped growing; resolves with its size. */
+async function doorClosed(): Promise<number> {
+  await waitFor("the talkback command to end", () => childrenNamed(process.pid, "tee").length === 0, { timeoutMs: 10_000 });
+  return size();
+}
+
+async function talkbackOn(from: number): Promise<void> {
+  await waitFor("the talkback command to be fed", () => size() > from + RATE * 2 * 0.3, { timeoutMs: 10_000 });
+}
+
+/** Talks 2 s, holds (as matrix-js-sdk does it) and talks 2 s, resumes and talks 2 s; the file's size at each switch. */
+async function holdAndResume(call: MatrixCall): Promise<{ talking: number; held: number; resumed: number; end: number }> {
+  const talking = size();
+  await talk(2000);
+  const held = size();
+  call.setRemoteOnHold(true);
+  expect(call.isRemoteOnHold()).toBe(true);
+  await talk(2000);
+  const resumed = size();
+  call.setRemoteOnHold(false);
+  expect(call.isRemoteOnHold()).toBe(false);
+  await talk(2000);
+  return { talking, held, resumed, end: size() };
+}
+
+function expectHoldPhases(figure: string, hz: number, p: { talking: number; held: number; resumed: number; end: number }): void {
+  // The audio lags a switch by the pipe and the mixer's queue (tens of ms, at most 200 ms by its bound): the first
+  // 15 windows (300 ms) of each phase are left out of its count.
+  const skip = 15 * WINDOW_BYTES;
+  const before = toneCount(hz, p.talking + skip, p.held);
+  const hold = toneCount(hz, p.held + skip, p.resumed);
+  const after = toneCount(hz, p.resumed + skip, p.end);
+  reportFigure(figure, { talking: before, onHold: hold, resumed: after });
+  expect(before.tone / before.windows, `before the hold: ${before.tone}/${before.windows}`).toBeGreaterThan(0.9);
+  expect(hold.windows, "the door gets a steady stream while the call is held").toBeGreaterThan(50);
+  expect(hold.tone, "silence while on hold").toBe(0);
+  expect(after.tone / after.windows, `after resuming: ${after.tone}/${after.windows}`).toBeGreaterThan(0.9);
+}
+
+beforeAll(async () => {
+  rig = await startRig({
+    name: "talkback-calls",
+    cameras: { door: { width: 320, height: 240, fps: 10, audio: "pcma" } },
+    users: [{ name: "alice", tone: ALICE_HZ }, { name: "carol", as: "caller", tone: CAROL_HZ }],
+    env: { WEBHOOK_TOKEN },
+    config: ({ cameras, users, dir }) => ({
+      cameras: [
+        {
+          name: "door",
+          url: cameras["door"]?.url,
+          ring: { users: [users["alice"]?.userId], debounceMs: 0 },
+          talkback: { exec: ["tee", "-a", path.join(dir, "door.raw")], format: "s16le", rate: RATE },
+        },
+      ],
+      calls: { defaultCamera: "door" },
+      http: { listen: "127.0.0.1:0" },
+      triggers: { webhook: { token: "${WEBHOOK_TOKEN}" } },
+    }),
+  });
+  door = path.join(rig.dir, "door.raw");
+}, 180_000);
+
+afterAll(async () => {
+  toneMic.talk(false);
+  await rig.stop();
+});
+
+describeE2E("talkback in every kind of call", () => {
+  it("a call placed to the bot on a talkback camera: the caller's voice reaches the command", async () => {
+    const before = size();
+    const call = await rig.caller("carol").placeVideoCall(rig.dm("carol"));
+    await call.connected();
+    await call.waitForFrames(5, 20_000);
+    await talkbackOn(before);
+    const from = size();
+    await talk(3000);
+    call.hangup();
+    await call.ended();
+    const { tone } = toneCount(CAROL_HZ, from, await doorClosed());
+    reportFigure("talkback inbound coverage", { toneWindows: tone, expected: 150 });
+    // 3 s of talk = 150 windows of 20 ms.
+    expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
+    await rig.released();
+  });
+
+  it("a doorbell ring answered: nothing while it rings, then the callee's voice reaches the command", async () => {
+    if (rig.app.http === undefined) throw new Error("the HTTP listener did not start");
+    const before = size();
+    const ringing = rig.callee("alice").nextIncomingCall(20_000);
+    const res = await fetch(`http://127.0.0.1:${rig.app.http.port}/ring/door`, { method: "POST", headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` }, body: "{}" });
+    expect(res.status).toBe(202);
+    const call = await ringing;
+    await talk(1500); // talking while it rings
+    expect(size(), "nothing is played while the doorbell call rings").toBe(before);
+    await call.answer();
+    await call.waitForFrames(5, 20_000);
+    await talkbackOn(before);
+    const from = size();
+    await talk(3000);
+    call.hangup();
+    await call.ended();
+    const { tone } = toneCount(ALICE_HZ, from, await doorClosed());
+    reportFigure("talkback doorbell coverage", { toneWindows: tone, expected: 150 });
+    expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
+    await rig.released();
+  });
+
+  it("the callee puts the call on hold: the door hears silence; resumed, the tone again", async () => {
+    const call = await rig.ring("alice", "door");
+    await call.answer();
+    await call.waitForFrames(5, 20_000);
+    await talkbackOn(size());
+    const phases = await holdAndResume(call.call);
+    call.hangup();
+    await call.ended();
+    await doorClosed();
+    expectHoldPhases("talkback hold", ALICE_HZ, phases);
+    await rig.released();
+  });
+
+  it("a caller puts its call to the bot on hold (renegotiated with m.call.negotiate): silence, then the tone again", async () => {
+    const carol = rig.caller("carol");
+    const call = await carol.placeVideoCall(rig.dm("carol"));
+    await call.connected();
+    await call.waitForFrames(5, 20_000);
+    await talkbackOn(size());
+    const phases = await holdAndResume(call.live());
+    const negotiated = (): number =>
+      (carol.client.getRoom(rig.dm("carol"))?.getLiveTimeline().getEvents() ?? []).filter(
+        (e) => e.getType() === "m.call.negotiate" && e.getSender() === rig.bot.userId && e.getContent()["call_id"] === call.callId,
+      ).length;
+    // Version 1: hold and resume were each an offer from the caller that the bot answered.
+    await waitFor("the bot's negotiate answers to the hold and the resume", () => negotiated() >= 2, { timeoutMs: 10_000 });
+    call.hangup();
+    await call.ended();
+    await doorClosed();
+    expectHoldPhases("talkback hold (call to the bot)", CAROL_HZ, phases);
+    await rig.released();
+  });
+});
