@@ -32,6 +32,8 @@ export interface CallEnd {
 
 export interface CallEvents {
   state: [state: CallState];
+  /** The call shows another camera now (!switch); talkback follows it. */
+  camera: [name: string];
   ended: [end: CallEnd];
 }
 
@@ -151,7 +153,9 @@ export class CallCore<C extends MachineContext, I extends { kind: string }, Own 
       lease.release();
       return Promise.reject(new Error("the call has ended"));
     }
-    return this.feed.switchTo(lease);
+    return this.feed.switchTo(lease).then(() => {
+      this.emit("camera", this.camera);
+    });
   }
 
   /** The other party's audio as received (talkback); undefined before the peer connection exists or once it is closed. */

@@ -16,6 +16,7 @@ export interface TalkbackCall {
   readonly state: string;
   remoteAudioTrack(): MediaStreamTrack | undefined;
   on(event: "state", listener: (state: string) => void): unknown;
+  on(event: "camera", listener: (camera: string) => void): unknown;
   once(event: "ended", listener: () => void): unknown;
 }
 
@@ -87,6 +88,11 @@ export class TalkbackHub {
       else this.leave(call.callId);
     };
     call.on("state", follow);
+    // !switch: the voice goes to the door the call shows now (from a camera without talkback too).
+    call.on("camera", () => {
+      this.leave(call.callId);
+      follow();
+    });
     call.once("ended", () => {
       this.leave(call.callId);
     });
@@ -129,12 +135,6 @@ export class TalkbackHub {
     const listener = new CallListener(
       track,
       (samples, channels) => {
-        // !switch moved the call to another camera: its voice follows.
-        if (call.camera !== camera.name) {
-          this.leave(call.callId);
-          if (call.state === CONNECTED) this.join(call);
-          return;
-        }
         input.push(samples, channels);
       },
       log,

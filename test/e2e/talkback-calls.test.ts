@@ -3,12 +3,14 @@
  * the GStreamer camera, the bot in-process, matrix-js-sdk with tone microphones): a call placed TO the bot, a doorbell
  * ring answered, and calls put on hold (matrix-js-sdk's setRemoteOnHold) and resumed: a !call call (version 0: the
  * SDK mutes its microphone, no renegotiation) and a call to the bot (version 1: renegotiated as well). The command is
- * `tee -a FILE` (s16le, 8 kHz); each case measures the part of FILE its call wrote.
+ * `tee -a FILE` (s16le, 8 kHz); each case measures the part of FILE its call wrote. Also: !switch from a camera without
+ * talkback to the door starts it, and echo ducking (the camera's own tone at the callee while they talk).
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { MatrixCall } from "matrix-js-sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { remoteStreams } from "../harness/callee.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
@@ -16,6 +18,7 @@ import { startRig, type Rig } from "../harness/rig.ts";
 import { s16le, toneWindows } from "../harness/tone-analysis.ts";
 import { TONE_AMPLITUDE, toneMic } from "../harness/tone-mic.ts";
 import { waitFor } from "../harness/wait.ts";
+import { wrtc } from "../harness/webrtc-env.ts";
 
 const RATE = 8000;
 /** Bytes of one 20 ms analysis window of s16le at RATE. */
@@ -23,6 +26,9 @@ const WINDOW_BYTES = (RATE / 50) * 2;
 const ALICE_HZ = 1000;
 const CAROL_HZ = 700;
 const WEBHOOK_TOKEN = "talkback-webhook-T0ken-0123456789";
+/** The test camera's own sound: audiotestsrc's 440 Hz sine (rtsp_camera.py). */
+const CAMERA_HZ = 440;
+const DUCK_DB = 15;
 let rig: Rig;
 let door: string;
 
@@ -85,7 +91,7 @@ function expectHoldPhases(figure: string, hz: number, p: { talking: number; held
 beforeAll(async () => {
   rig = await startRig({
     name: "talkback-calls",
-    cameras: { door: { width: 320, height: 240, fps: 10, audio: "pcma" } },
+    cameras: { door: { width: 320, height: 240, fps: 10, audio: "pcma" }, yard: { width: 320, height: 240, fps: 10, audio: "pcma" } },
     users: [{ name: "alice", tone: ALICE_HZ }, { name: "carol", as: "caller", tone: CAROL_HZ }],
     env: { WEBHOOK_TOKEN },
     config: ({ cameras, users, dir }) => ({
@@ -94,8 +100,9 @@ beforeAll(async () => {
           name: "door",
           url: cameras["door"]?.url,
           ring: { users: [users["alice"]?.userId], debounceMs: 0 },
-          talkback: { exec: ["tee", "-a", path.join(dir, "door.raw")], format: "s16le", rate: RATE },
+          talkback: { exec: ["tee", "-a", path.join(dir, "door.raw")], format: "s16le", rate: RATE, duckDb: DUCK_DB },
         },
+        { name: "yard", url: cameras["yard"]?.url },
       ],
       calls: { defaultCamera: "door" },
       http: { listen: "127.0.0.1:0" },
@@ -180,6 +187,73 @@ describeE2E("talkback in every kind of call", () => {
     await call.ended();
     await doorClosed();
     expectHoldPhases("talkback hold (call to the bot)", CAROL_HZ, phases);
+    await rig.released();
+  });
+
+  it("!switch from a camera without talkback to the door: the callee's voice goes to the door from then on", async () => {
+    const before = size();
+    const call = await rig.ringAndAnswer("alice", "yard");
+    await talk(1000);
+    expect(size(), "nothing reaches the door while the call shows the yard").toBe(before);
+    const seen = rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length;
+    await rig.callee("alice").client.sendTextMessage(rig.dm("alice"), "!switch door");
+    await waitFor("the switch to be confirmed", () => rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length > seen, { timeoutMs: 10_000 });
+    await talkbackOn(before);
+    const from = size();
+    await talk(3000);
+    call.hangup();
+    await call.ended();
+    const { tone } = toneCount(ALICE_HZ, from, await doorClosed());
+    reportFigure("talkback after !switch", { toneWindows: tone, expected: 150 });
+    expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
+    await rig.released();
+  });
+
+  it("echo ducking: the camera's own sound at the callee goes down by duckDb while they talk, and comes back after", async () => {
+    const call = await rig.ringAndAnswer("alice", "door");
+    await call.waitForAudio(20_000);
+    const track = remoteStreams(call.call)[0]?.getAudioTracks()[0];
+    if (track === undefined) throw new Error("no remote audio track");
+    // The camera's tone in each 10 ms chunk the callee receives (after Opus and the jitter buffer), with its time.
+    const levels: { at: number; amp: number }[] = [];
+    const level = (from: number, to: number): number => {
+      const amps = levels.filter((l) => l.at >= from && l.at < to).map((l) => l.amp).sort((a, b) => a - b);
+      return amps[Math.floor(amps.length / 2)] ?? 0;
+    };
+    const sink = new wrtc.nonstandard.RTCAudioSink(track);
+    sink.ondata = (d) => {
+      levels.push({ at: Date.now(), amp: toneWindows(d.samples, d.sampleRate, [CAMERA_HZ], 10)[0]?.amplitude[CAMERA_HZ] ?? 0 });
+    };
+    try {
+      await waitFor("the camera's tone at the callee", () => level(Date.now() - 500, Date.now()) > 1000, { timeoutMs: 10_000 });
+      const quietFrom = Date.now();
+      await waitFor("2 s of the camera alone", () => Date.now() - quietFrom >= 2000, { timeoutMs: 5000 });
+      const before = level(quietFrom, Date.now());
+      const talkFrom = Date.now();
+      toneMic.talk(true);
+      await waitFor("the camera's sound to go down", () => level(Date.now() - 200, Date.now()) < before / 2, { timeoutMs: 5000, intervalMs: 20 });
+      const onsetMs = Date.now() - talkFrom;
+      const duckedFrom = Date.now();
+      await waitFor("2 s of talking", () => Date.now() - duckedFrom >= 2000, { timeoutMs: 5000 });
+      const during = level(duckedFrom, Date.now());
+      toneMic.talk(false);
+      const quietAgain = Date.now();
+      await waitFor("the camera's sound to come back", () => level(Date.now() - 200, Date.now()) > before * 0.8, { timeoutMs: 5000, intervalMs: 20 });
+      const releaseMs = Date.now() - quietAgain;
+      const duckedDb = 20 * Math.log10(before / Math.max(1, during));
+      reportFigure("talkback ducking", { before: Math.round(before), during: Math.round(during), duckedDb: Number(duckedDb.toFixed(1)), configuredDb: DUCK_DB, onsetMs, releaseMs });
+      // Opus and the jitter buffer blur the level a little: within 3 dB of what is configured.
+      expect(duckedDb).toBeGreaterThan(DUCK_DB - 3);
+      expect(duckedDb).toBeLessThan(DUCK_DB + 3);
+      // The hold (300 ms) and the ramp (300 ms) come first: it does not come back at once between words.
+      expect(releaseMs).toBeGreaterThan(300);
+    } finally {
+      toneMic.talk(false);
+      sink.stop();
+      call.hangup();
+      await call.ended();
+    }
+    await doorClosed();
     await rig.released();
   });
 });
