@@ -29,6 +29,8 @@ export interface CameraConfig {
   audio: boolean;
   keepWarm: boolean;
   hwaccel: "none" | "auto" | "vaapi" | "cuda" | "qsv";
+  /** What reads the camera (absent: ffmpeg). */
+  frontEnd?: "ffmpeg" | "gstreamer" | undefined;
   ring: CameraRawConfig["ring"];
   /** Who may use this camera, within the global allowedUsers; undefined: everyone that list allows. */
   allowedUsers?: string[] | undefined;
@@ -193,6 +195,7 @@ function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, pro
     audio: cam.audio,
     keepWarm: cam.keepWarm,
     hwaccel: cam.hwaccel,
+    frontEnd: cam.frontEnd,
     ring: cam.ring,
     allowedUsers: cam.allowedUsers,
     talkback: cam.talkback,

@@ -3,10 +3,10 @@ import type { CameraConfig } from "../config/load.ts";
 import { nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
-import { buildCameraArgs } from "./ffmpeg-args.ts";
-import { FfmpegRun, type RunEnd } from "./ffmpeg-run.ts";
+import { CameraRun, type RunEnd } from "./camera-run.ts";
+import { initialFrontEnd, runCommand } from "./front-end.ts";
 import { OfflinePicture } from "./offline-picture.ts";
-import { nextStep, WATCHED_MAX_RETRY_S } from "./restart-policy.ts";
+import { nextStep, WATCHED_MAX_RETRY_S, type FrontEnd } from "./restart-policy.ts";
 
 export { RECONNECT_BACKOFF_S } from "./restart-policy.ts";
 
@@ -35,11 +35,13 @@ export interface PipelineStats {
   audio: boolean;
   /** The decoding in use: the configured hardware decoder, or "none" (software). */
   hwaccel: CameraConfig["hwaccel"];
+  /** What reads the camera now: GStreamer when configured and it can, else ffmpeg. */
+  frontEnd: FrontEnd;
 }
 
 /**
  * One camera's media: one RTCVideoSource and one RTCAudioSource from which every call of this camera takes its
- * own tracks, fed by one ffmpeg run at a time (FfmpegRun). While the camera is wanted, each run's end is handed
+ * own tracks, fed by one front-end run (ffmpeg or GStreamer) at a time (CameraRun). While the camera is wanted, each run's end is handed
  * to the restart policy (restart-policy.ts), and this class carries its decision out: start the next run, now or
  * after a backoff with the offline picture showing meanwhile.
  */
@@ -47,13 +49,14 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   readonly video: RTCVideoSource = new nonstandard.RTCVideoSource();
   readonly audio: RTCAudioSource = new nonstandard.RTCAudioSource();
   private state: PipelineState = "stopped";
-  private run: FfmpegRun | undefined;
+  private run: CameraRun | undefined;
   private wanted = false;
   /** Whether calls are watching (then retries stay quick). */
   private watched = false;
   /** The options of the next run: a fallback turns them off for good. */
   private audioEnabled: boolean;
   private hwaccel: CameraConfig["hwaccel"];
+  private frontEnd: FrontEnd;
   /** Reconnect attempts since video last flowed. */
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -74,6 +77,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     super();
     this.audioEnabled = camera.audio;
     this.hwaccel = camera.hwaccel;
+    this.frontEnd = initialFrontEnd(camera, log);
     this.offline = new OfflinePicture(ffmpegPath, (frame) => {
       this.video.onFrame(frame);
     });
@@ -91,6 +95,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       resyncs: this.totals.resyncs,
       audio: this.audioEnabled,
       hwaccel: this.hwaccel,
+      frontEnd: this.frontEnd,
     };
   }
 
@@ -147,24 +152,16 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.offline.stop();
   }
 
-  private fold(run: FfmpegRun): void {
+  private fold(run: CameraRun): void {
     this.totals.framesIn += run.frames;
     this.totals.framesDropped += run.dropped;
   }
 
   private spawn(): void {
     this.setState(this.attempt === 0 ? "starting" : "retrying");
-    const { camera } = this;
-    const args = buildCameraArgs({
-      url: camera.url,
-      maxWidth: camera.maxWidth,
-      maxHeight: camera.maxHeight,
-      maxFps: camera.maxFps,
-      audio: this.audioEnabled,
-      hwaccel: this.hwaccel,
-    });
-    if (!this.audioEnabled) this.sound.silent();
-    const run = new FfmpegRun(this.ffmpegPath, args, this.log);
+    // GStreamer says nothing when the camera has no sound: silence until its PCM comes, as for a camera without audio.
+    if (!this.audioEnabled || this.frontEnd === "gstreamer") this.sound.silent();
+    const run = new CameraRun(runCommand(this.frontEnd, this.camera, this.ffmpegPath, { audio: this.audioEnabled, hwaccel: this.hwaccel }), this.log);
     this.run = run;
     run.on("size", (size) => {
       this.size = size;
@@ -197,7 +194,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** ffmpeg has fallen behind the live picture (the CPU cannot keep up): a fresh one starts at the live edge. */
-  private resync(run: FfmpegRun, lagMs: number): void {
+  private resync(run: CameraRun, lagMs: number): void {
     if (this.run !== run || run.ending || Date.now() - this.lastResyncAt < RESYNC_MIN_INTERVAL_MS) return;
     this.lastResyncAt = Date.now();
     this.totals.resyncs++;
@@ -205,12 +202,12 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     run.end("resync");
   }
 
-  private onExit(run: FfmpegRun, end: RunEnd): void {
+  private onExit(run: CameraRun, end: RunEnd): void {
     if (this.run !== run) return;
     this.run = undefined;
     this.fold(run);
     this.sound.reset();
-    const step = nextStep({ ...end, wanted: this.wanted, audio: this.audioEnabled, hwaccel: this.hwaccel, attempt: this.attempt, watched: this.watched });
+    const step = nextStep({ ...end, wanted: this.wanted, audio: this.audioEnabled, hwaccel: this.hwaccel, frontEnd: this.frontEnd, attempt: this.attempt, watched: this.watched });
     switch (step.kind) {
       case "idle":
         return;
@@ -218,7 +215,10 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
         this.spawn();
         return;
       case "fallback":
-        if (step.drop === "audio") {
+        if (step.drop === "gstreamer") {
+          this.log.warn({ gst: end.exit.lastLines.slice(-2) }, "the GStreamer front end cannot read this camera (H.265, MJPEG, a missing plugin?): using ffmpeg");
+          this.frontEnd = "ffmpeg";
+        } else if (step.drop === "audio") {
           this.audioEnabled = false;
           this.log.warn("the camera has no audio stream: continuing with video only");
         } else {

@@ -14,6 +14,9 @@ export const RECONNECT_BACKOFF_S = [1, 2, 5, 10, 30] as const;
 /** While calls watch the camera, a retry is never further away than this: video is back soon after the camera. */
 export const WATCHED_MAX_RETRY_S = 1;
 
+/** What reads the camera: ffmpeg, or gst-launch-1.0 (gst-front-end.ts). */
+export type FrontEnd = "ffmpeg" | "gstreamer";
+
 /** Why the pipeline itself ended the run, if it did. */
 export type EndReason = "resync" | "stall" | undefined;
 
@@ -25,11 +28,14 @@ export interface ExitFacts {
   missingAudio: boolean;
   /** ffmpeg said the hardware decoder could not be used. */
   hwFailed: boolean;
+  /** The GStreamer front end said it cannot read this camera (another codec, a missing plugin, not installed). */
+  frontEndFailed: boolean;
   /** Frames the run delivered. */
   frames: number;
   /** The run's options. */
   audio: boolean;
   hwaccel: HwAccel;
+  frontEnd: FrontEnd;
   /** Reconnect attempts since video last flowed. */
   attempt: number;
   /** Calls are watching the camera. */
@@ -41,8 +47,8 @@ export type NextStep =
   | { kind: "idle" }
   /** Start ffmpeg again at once with the same options. */
   | { kind: "respawn" }
-  /** Start ffmpeg again at once without the camera's audio, or with software decoding. */
-  | { kind: "fallback"; drop: "audio" | "hwaccel" }
+  /** Start again at once without the camera's audio, with software decoding, or with ffmpeg instead of GStreamer. */
+  | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" }
   /** Show the offline picture and try again in `delayS`; `attempt` is the new attempt count. */
   | { kind: "retry"; delayS: number; attempt: number };
 
@@ -56,6 +62,8 @@ export function nextStep(facts: ExitFacts): NextStep {
   if (!facts.wanted) return { kind: "idle" };
   // Stopped to catch up with the live picture: calls keep the last picture for the moment the new ffmpeg needs.
   if (facts.endedFor === "resync") return { kind: "respawn" };
+  // Before the first frame only: a GStreamer run that has shown pictures and then failed met a camera problem.
+  if (facts.frontEndFailed && facts.frontEnd === "gstreamer" && facts.frames === 0) return { kind: "fallback", drop: "gstreamer" };
   if (facts.missingAudio && facts.audio) return { kind: "fallback", drop: "audio" };
   // Only before the first frame: a hardware decoder that worked and then failed is a camera problem, retried as is.
   if (facts.hwFailed && facts.hwaccel !== "none" && facts.frames === 0) return { kind: "fallback", drop: "hwaccel" };

@@ -13,7 +13,7 @@ import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
 import { buildCameraArgs } from "../../src/media/ffmpeg-args.ts";
 import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { FfmpegRun, type RunEnd } from "../../src/media/ffmpeg-run.ts";
+import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -32,10 +32,10 @@ function silentClip(): string {
   return file;
 }
 
-describe("FfmpegRun", () => {
+describe("CameraRun", () => {
   it("delivers I420 frames of the reported size, PCM, and on stop() an end with its frame count", async () => {
     const args = buildCameraArgs({ url: "demo://", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: true });
-    const run = new FfmpegRun(ffmpegPath(), args, log);
+    const run = new CameraRun({ binary: ffmpegPath(), args, layout: "ffmpeg" }, log);
     const sizes: { width: number; height: number }[] = [];
     let frameBytes = 0;
     let pcmBytes = 0;
@@ -60,7 +60,7 @@ describe("FfmpegRun", () => {
 
   it("end() records its reason once; the exit reports the first one", async () => {
     const args = buildCameraArgs({ url: "demo://", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: false });
-    const run = new FfmpegRun(ffmpegPath(), args, log);
+    const run = new CameraRun({ binary: ffmpegPath(), args, layout: "ffmpeg" }, log);
     const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
     run.start();
     await waitFor("a frame", () => run.frames > 0, { timeoutMs: 10_000 });

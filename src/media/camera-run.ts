@@ -2,18 +2,26 @@ import { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import type { Logger } from "../util/logger.ts";
 import { isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-args.ts";
-import { FfmpegProcess, type FfmpegExit } from "./ffmpeg-process.ts";
+import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-process.ts";
+import { gstSizeFromLine, gstVideoEncoding, isGstUnsupported } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 import { LagWatch } from "./lag-watch.ts";
 import type { EndReason } from "./restart-policy.ts";
 
-/** Raw video held while ffmpeg has not yet reported the output size (bounded). */
+/** Raw video held while the front end has not yet reported the output size (bounded). */
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
 /** No frame for this long while running: the stream is stuck, restart ffmpeg. */
 export const STALL_MS = 10_000;
 /** ffmpeg this far behind the live picture (see LagWatch), for this long, is reported as behind. */
 const MAX_LAG_MS = 2000;
 const LAG_HOLD_MS = 3000;
+
+/** What one run executes: ffmpeg (buildCameraArgs) or gst-launch-1.0 (buildGstArgs). */
+export interface RunCommand {
+  binary: string;
+  args: readonly string[];
+  layout: ProcessLayout;
+}
 
 export interface VideoFrame {
   width: number;
@@ -27,12 +35,14 @@ export interface RunEnd {
   endedFor: EndReason;
   missingAudio: boolean;
   hwFailed: boolean;
+  /** gst-launch said its pipeline cannot work here (another codec, a missing plugin), or could not be started. */
+  frontEndFailed: boolean;
   /** Frames delivered by this run. */
   frames: number;
 }
 
 interface RunEvents {
-  /** ffmpeg reported the output size (before the first frame). */
+  /** The front end reported the output size (before the first frame). */
   size: [size: { width: number; height: number }];
   /** One I420 frame; `data` is only valid during the call (see FrameSplitter). */
   frame: [frame: VideoFrame];
@@ -45,34 +55,37 @@ interface RunEvents {
 }
 
 /**
- * One ffmpeg run of a camera: its process, the raw video cut into frames once ffmpeg has said their size
- * (what comes before is held, bounded), the PCM handed on, the stall watch after the first frame, and what
- * its stderr says about missing audio or failed hardware decoding. It ends once; a new run is a new object.
+ * One run of a camera's front end (ffmpeg, or gst-launch-1.0: see gst-front-end.ts): its process, the raw video
+ * cut into frames once the front end has said their size (what comes before is held, bounded), the PCM handed
+ * on, the stall watch after the first frame, and what its log lines say about missing audio, failed hardware
+ * decoding or a GStreamer pipeline that cannot work. It ends once; a new run is a new object.
  *
  * Data that arrives after the run's exit or its stop() is dropped: it would restart the sound's 10 ms timer
  * or feed frames of a process that is no longer the camera's.
  */
-export class FfmpegRun extends EventEmitter<RunEvents> {
+export class CameraRun extends EventEmitter<RunEvents> {
   private readonly process: FfmpegProcess;
   private readonly lag = new LagWatch(MAX_LAG_MS, LAG_HOLD_MS);
   private readonly sizeParser = new OutputSizeParser();
+  private readonly layout: ProcessLayout;
   private splitter: FrameSplitter | undefined;
   private early: Buffer[] = [];
   private earlyBytes = 0;
   private missingAudio = false;
   private hwFailed = false;
+  private gstFailed = false;
   private endedFor: EndReason;
   private detached = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = 0;
 
   constructor(
-    ffmpegPath: string,
-    args: readonly string[],
+    command: RunCommand,
     private readonly log: Logger,
   ) {
     super();
-    this.process = new FfmpegProcess(ffmpegPath, args, log);
+    this.layout = command.layout;
+    this.process = new FfmpegProcess(command.binary, command.args, log, 1, command.layout);
   }
 
   /** Frames delivered so far. */
@@ -90,7 +103,7 @@ export class FfmpegRun extends EventEmitter<RunEvents> {
     return this.lag.lagMs;
   }
 
-  /** Starts ffmpeg; throws when it cannot be spawned at all. */
+  /** Starts the process; throws when it cannot be spawned at all. */
   start(): void {
     this.process.on("progress", (line) => {
       if (this.lag.line(line, Date.now())) this.emit("behind", this.lag.lagMs);
@@ -100,7 +113,8 @@ export class FfmpegRun extends EventEmitter<RunEvents> {
     });
     this.process.once("exit", (exit) => {
       this.detach();
-      this.emit("exit", { exit, endedFor: this.endedFor, missingAudio: this.missingAudio, hwFailed: this.hwFailed, frames: this.frames });
+      const frontEndFailed = this.layout === "gst-launch" && (this.gstFailed || (exit.code !== null && exit.code < 0));
+      this.emit("exit", { exit, endedFor: this.endedFor, missingAudio: this.missingAudio, hwFailed: this.hwFailed, frontEndFailed, frames: this.frames });
     });
     const pipes: { video: Readable; audio: Readable | undefined } = this.process.start();
     pipes.video.on("data", (chunk: Buffer) => {
@@ -117,7 +131,7 @@ export class FfmpegRun extends EventEmitter<RunEvents> {
     });
   }
 
-  /** Ends ffmpeg for a reason of the pipeline's own (the first reason given is kept); the exit event follows. */
+  /** Ends the process for a reason of the pipeline's own (the first reason given is kept); the exit event follows. */
   end(reason: "resync" | "stall"): void {
     if (this.endedFor !== undefined) return;
     this.endedFor = reason;
@@ -142,10 +156,18 @@ export class FfmpegRun extends EventEmitter<RunEvents> {
   }
 
   private onLine(line: string): void {
-    if (isMissingAudioError(line)) this.missingAudio = true;
-    if (isHwAccelError(line)) this.hwFailed = true;
+    if (this.layout === "gst-launch") {
+      const encoding = gstVideoEncoding(line);
+      if (isGstUnsupported(line) || (encoding !== undefined && encoding !== "H264")) {
+        this.gstFailed = true;
+        void this.process.stop();
+      }
+    } else {
+      if (isMissingAudioError(line)) this.missingAudio = true;
+      if (isHwAccelError(line)) this.hwFailed = true;
+    }
     if (this.splitter === undefined) {
-      const size = this.sizeParser.line(line);
+      const size = this.layout === "gst-launch" ? gstSizeFromLine(line) : this.sizeParser.line(line);
       if (size) {
         const splitter = this.onSize(size);
         for (const chunk of this.early) splitter.push(chunk);
