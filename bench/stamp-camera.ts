@@ -15,6 +15,8 @@ export interface StampCameraOptions {
   /** TCP port; 0 picks a free one. */
   port?: number;
   path?: string;
+  /** Video codec sent (default h264). */
+  codec?: "h264" | "h265" | "mjpeg";
 }
 
 export interface StampCamera {
@@ -49,7 +51,7 @@ process.on("exit", () => {
 
 export function startStampCamera(opts: StampCameraOptions): Promise<StampCamera> {
   const path = opts.path ?? "cam";
-  const args = [SCRIPT, "--port", String(opts.port ?? 0), "--path", path, "--width", String(opts.width), "--height", String(opts.height), "--fps", String(opts.fps)];
+  const args = [SCRIPT, "--port", String(opts.port ?? 0), "--path", path, "--width", String(opts.width), "--height", String(opts.height), "--fps", String(opts.fps), "--codec", opts.codec ?? "h264"];
   const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   running.add(child);
   let sessions = 0;

@@ -141,11 +141,23 @@ def parse_args(argv):
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=720)
     p.add_argument("--fps", type=int, default=25)
-    p.add_argument("--bitrate", type=int, default=2500, help="H.264 bitrate, kbit/s")
+    p.add_argument("--bitrate", type=int, default=2500, help="H.264/H.265 bitrate, kbit/s")
+    p.add_argument("--codec", choices=list(ENCODERS), default="h264", help="video codec sent")
     p.add_argument("--pattern", default="smpte", help="videotestsrc pattern")
     p.add_argument("--speed", type=int, default=2, help="videotestsrc horizontal-speed (moving picture)")
     p.add_argument("--audio", choices=["pcma", "none"], default="pcma")
     return p.parse_args(argv)
+
+
+# The video encoder and payloader per --codec (h264 is what the bench measures; h265 and mjpeg for
+# bench/front-end-latency.ts, which checks that a change for H.264 leaves the other codecs no worse).
+ENCODERS = {
+    "h264": "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}"
+            " ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1",
+    "h265": "x265enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}"
+            " ! rtph265pay name=pay0 pt=96 config-interval=1",
+    "mjpeg": "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26",
+}
 
 
 def main(argv):
@@ -159,9 +171,7 @@ def main(argv):
     launch = (
         "( videotestsrc is-live=true pattern={pattern} horizontal-speed={speed}"
         " ! video/x-raw,format=I420,width={w},height={h},framerate={f}/1"
-        " ! identity name=stamp"
-        " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}"
-        " ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1"
+        " ! identity name=stamp ! " + ENCODERS[args.codec]
     ).format(pattern=args.pattern, speed=args.speed, w=args.width, h=args.height, f=args.fps, br=args.bitrate)
     if args.audio == "pcma":
         launch += (" audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! audioconvert ! audioresample"

@@ -33,6 +33,14 @@ export function isProgressLine(text: string): boolean {
   return /^[a-z_0-9]+=\S*$/.test(text);
 }
 
+/**
+ * How a child's pipes are laid out. ffmpeg: video on stdout, audio on fd 3, log lines on stderr, `q` on stdin
+ * ends it. gst-launch-1.0 (gst-front-end.ts): `-v` prints the negotiated caps (the output size) on stdout, so its
+ * video goes to fd 3 and its audio to fd 4, both stdout and stderr are log lines, and SIGTERM ends it (it has
+ * nothing to flush and does not read stdin).
+ */
+export type ProcessLayout = "ffmpeg" | "gst-launch";
+
 /** Every live FfmpegProcess, so a shutdown or a test can prove none is left behind. */
 const live = new Set<FfmpegProcess>();
 export function liveFfmpegCount(): number {
@@ -65,6 +73,7 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
     private readonly args: readonly string[],
     private readonly log: Logger,
     private readonly extraOutputs = 1,
+    private readonly layout: ProcessLayout = "ffmpeg",
   ) {
     super();
   }
@@ -75,7 +84,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
 
   start(): { video: Readable; audio: Readable | undefined } {
     if (this.child) throw new Error("ffmpeg already started");
-    const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe", ...Array<"pipe">(this.extraOutputs).fill("pipe")];
+    const gst = this.layout === "gst-launch";
+    const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe", ...Array<"pipe">(gst ? 2 : this.extraOutputs).fill("pipe")];
     // Its own process group: a Ctrl-C at the terminal reaches the bot, which ends ffmpeg itself.
     // Only the environment ffmpeg needs (child-env.ts): never the bot's tokens and passwords.
     const child = spawn(this.binary, this.args, { stdio, shell: false, detached: true, env: childEnv() });
@@ -106,11 +116,22 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
       // ffmpeg may exit before it reads the `q`; a closed stdin is expected then.
     });
 
+    this.readLines(child.stderr);
+    if (gst) this.readLines(child.stdout);
+
+    const video = gst ? child.stdio[3] : child.stdout;
+    if (!(video instanceof Readable)) throw new Error("the child has no video pipe");
+    const audio = child.stdio[gst ? 4 : 3];
+    return { video, audio: audio instanceof Readable ? audio : undefined };
+  }
+
+  /** Reads log lines (credentials redacted, length bounded) from one of the child's text outputs. */
+  private readLines(stream: Readable | null): void {
     let pending = "";
     /** Dropping the rest of an over-long line, up to its newline. */
     let skipping = false;
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (data: string) => {
+    stream?.setEncoding("utf8");
+    stream?.on("data", (data: string) => {
       pending += data;
       for (;;) {
         const nl = pending.search(/[\r\n]/);
@@ -133,11 +154,6 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
         this.emit("line", line);
       }
     });
-
-    const video = child.stdout;
-    if (!video) throw new Error("ffmpeg has no stdout");
-    const fd3 = child.stdio[3];
-    return { video, audio: fd3 instanceof Readable ? fd3 : undefined };
   }
 
   /** SIGKILL now, if it still runs; true when a signal was sent. */
@@ -147,14 +163,15 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
     return child.kill("SIGKILL");
   }
 
-  /** Ends the process: `q` on stdin, SIGTERM after `graceMs`, SIGKILL after as long again. Idempotent. */
+  /** Ends the process: `q` on stdin (gst-launch: SIGTERM at once), SIGTERM after `graceMs`, SIGKILL after as long again. Idempotent. */
   async stop(graceMs = 1000): Promise<FfmpegExit | undefined> {
     const child = this.child;
     const exited = this.exited;
     if (!child || !exited) return undefined;
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return exited;
     this.stopRequested = true;
-    if (child.stdin?.writable) child.stdin.end("q");
+    if (this.layout === "gst-launch") child.kill("SIGTERM");
+    else if (child.stdin?.writable) child.stdin.end("q");
     const term = setTimeout(() => child.kill("SIGTERM"), graceMs);
     const kill = setTimeout(() => child.kill("SIGKILL"), graceMs * 2);
     try {

@@ -1,0 +1,83 @@
+/**
+ * The GStreamer front end (camera `frontEnd: gstreamer`): gst-launch-1.0 reads an RTSP H.264 camera and writes
+ * the same raw I420 frames and 48 kHz mono s16le PCM as the ffmpeg front end, one frame period sooner.
+ *
+ * Why: libavformat's RTP H.264 depacketizer hands fragments on, and its parser ends an access unit only when the
+ * next one begins (one frame, 40 ms at 25 fps); ffmpeg 5.1 has no option to end it on the RTP marker bit, and
+ * `-fflags noparse` feeds FU-A fragments to the decoder (broken pictures). rtph264depay ends the access unit on
+ * the marker bit. Measured camera → raw frame at 720p25 (bench/front-end-latency.ts): see docs/benchmark.md.
+ *
+ * Only H.264 over RTSP. rtspsrc announces each stream's caps in a `-v` line; another video codec (H.265, MJPEG)
+ * would not link (and with an audio stream gst-launch would just play the sound), so the run ends itself there,
+ * as it does on gst-launch's own errors (a missing plugin), and the pipeline falls back to ffmpeg for good
+ * (restart-policy.ts).
+ * Pure: the tests read the command line; CameraRun runs it (ProcessLayout "gst-launch": video on fd 3, audio on
+ * fd 4, `-v` caps lines on stdout, from which the output size is read).
+ */
+import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE } from "./ffmpeg-args.ts";
+
+export const GST_LAUNCH = "gst-launch-1.0";
+
+export interface GstArgsOptions {
+  url: string;
+  maxWidth: number;
+  maxHeight: number;
+  maxFps: number;
+  audio: boolean;
+}
+
+/** Whether the GStreamer front end can read this URL at all (an RTSP camera). */
+export function gstCanRead(url: string): boolean {
+  return /^rtsps?:\/\//i.test(url);
+}
+
+/**
+ * gst-launch-1.0 argv (no shell: each element property is one argv entry, so the URL stays one entry).
+ * - rtspsrc: TCP like the ffmpeg front end, no jitter buffer (latency=0), a dead camera noticed after 5 s.
+ * - avdec_h264 with slice threads only: frame threads hold a frame per extra thread.
+ * - videoscale into caps with an even size range: it keeps the aspect ratio and scales down to fit.
+ * - videorate drop-only: frames above maxFps are dropped, none held back or duplicated.
+ * - fdsink sync=false: each frame is written as soon as it is decoded; async=false: a sink whose branch never
+ *   gets data (a camera without sound leaves the audio branch unlinked) must not hold the pipeline out of
+ *   PLAYING (it did: no video at all).
+ */
+export function buildGstArgs(opts: GstArgsOptions): string[] {
+  const maxW = opts.maxWidth - (opts.maxWidth % 2);
+  const maxH = opts.maxHeight - (opts.maxHeight % 2);
+  const video = [
+    "src.", "!", "application/x-rtp,media=video",
+    "!", "rtph264depay", "!", "avdec_h264", "thread-type=slice",
+    "!", "videoconvert", "!", "videoscale",
+    "!", `video/x-raw,format=I420,width=(int)[2,${String(maxW)},2],height=(int)[2,${String(maxH)},2],pixel-aspect-ratio=1/1`,
+    "!", "videorate", "drop-only=true", `max-rate=${String(opts.maxFps)}`,
+    "!", "fdsink", "name=vsink", "fd=3", "sync=false", "async=false",
+  ];
+  const audio = opts.audio
+    ? [
+        "src.", "!", "application/x-rtp,media=audio",
+        "!", "decodebin", "!", "audioconvert", "!", "audioresample",
+        "!", `audio/x-raw,format=S16LE,layout=interleaved,rate=${String(AUDIO_SAMPLE_RATE)},channels=${String(AUDIO_CHANNELS)}`,
+        "!", "fdsink", "name=asink", "fd=4", "sync=false", "async=false",
+      ]
+    : [];
+  return ["-v", "rtspsrc", "name=src", `location=${opts.url}`, "protocols=tcp", "latency=0", "tcp-timeout=5000000", ...video, ...audio];
+}
+
+/** The output size from gst-launch's `-v` line for the video sink's negotiated caps; undefined for other lines. */
+export function gstSizeFromLine(line: string): { width: number; height: number } | undefined {
+  if (!line.includes("GstFdSink:vsink.GstPad:sink: caps = video/x-raw")) return undefined;
+  const m = /width=\(int\)(\d+), height=\(int\)(\d+)/.exec(line);
+  if (m?.[1] === undefined || m[2] === undefined) return undefined;
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+/** True for gst-launch's complaints that this pipeline cannot work here (codec, missing plugin), not a camera outage. */
+export function isGstUnsupported(line: string): boolean {
+  return /not-negotiated|not-linked|erroneous pipeline|no element "|could not link/i.test(line);
+}
+
+/** The video codec (RTP encoding name) rtspsrc announces in a `-v` line; undefined for any other line. */
+export function gstVideoEncoding(line: string): string | undefined {
+  if (!/GstRTSPSrc:src\.GstGhostPad:recv_rtp_src_[^.:]*: caps = application\/x-rtp, media=\(string\)video/.test(line)) return undefined;
+  return /encoding-name=\(string\)([A-Za-z0-9-]+)/.exec(line)?.[1];
+}

@@ -1,0 +1,71 @@
+/**
+ * What a camera does after its ffmpeg ended: a pure decision from the facts of the exit and the
+ * pipeline's flags, so every path (respawn, fall back, retry with backoff) is one row of a table test
+ * (test/unit/restart-policy.test.ts) instead of a branch buried in the process handling.
+ *
+ * There is no "give up": a camera that is away (rebooting, unplugged, its Wi-Fi down) comes back on
+ * its own, and while it is away calls show the offline picture; the backoff keeps an absent camera
+ * to one connect attempt every 30 s at most.
+ */
+import type { HwAccel } from "./ffmpeg-args.ts";
+
+/** Waits between reconnect attempts (seconds); the last one repeats. */
+export const RECONNECT_BACKOFF_S = [1, 2, 5, 10, 30] as const;
+/** While calls watch the camera, a retry is never further away than this: video is back soon after the camera. */
+export const WATCHED_MAX_RETRY_S = 1;
+
+/** What reads the camera: ffmpeg, or gst-launch-1.0 (gst-front-end.ts). */
+export type FrontEnd = "ffmpeg" | "gstreamer";
+
+/** Why the pipeline itself ended the run, if it did. */
+export type EndReason = "resync" | "stall" | undefined;
+
+export interface ExitFacts {
+  /** Someone still wants the camera (it was not stopped). */
+  wanted: boolean;
+  endedFor: EndReason;
+  /** ffmpeg said the mapped audio stream does not exist. */
+  missingAudio: boolean;
+  /** ffmpeg said the hardware decoder could not be used. */
+  hwFailed: boolean;
+  /** The GStreamer front end said it cannot read this camera (another codec, a missing plugin, not installed). */
+  frontEndFailed: boolean;
+  /** Frames the run delivered. */
+  frames: number;
+  /** The run's options. */
+  audio: boolean;
+  hwaccel: HwAccel;
+  frontEnd: FrontEnd;
+  /** Reconnect attempts since video last flowed. */
+  attempt: number;
+  /** Calls are watching the camera. */
+  watched: boolean;
+}
+
+export type NextStep =
+  /** Nobody wants the camera: nothing runs next. */
+  | { kind: "idle" }
+  /** Start ffmpeg again at once with the same options. */
+  | { kind: "respawn" }
+  /** Start again at once without the camera's audio, with software decoding, or with ffmpeg instead of GStreamer. */
+  | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" }
+  /** Show the offline picture and try again in `delayS`; `attempt` is the new attempt count. */
+  | { kind: "retry"; delayS: number; attempt: number };
+
+/** The wait before the next connect attempt. */
+export function retryDelayS(attempt: number, watched: boolean): number {
+  const backoffS = RECONNECT_BACKOFF_S[Math.min(attempt, RECONNECT_BACKOFF_S.length - 1)] ?? 30;
+  return watched ? Math.min(backoffS, WATCHED_MAX_RETRY_S) : backoffS;
+}
+
+export function nextStep(facts: ExitFacts): NextStep {
+  if (!facts.wanted) return { kind: "idle" };
+  // Stopped to catch up with the live picture: calls keep the last picture for the moment the new ffmpeg needs.
+  if (facts.endedFor === "resync") return { kind: "respawn" };
+  // Before the first frame only: a GStreamer run that has shown pictures and then failed met a camera problem.
+  if (facts.frontEndFailed && facts.frontEnd === "gstreamer" && facts.frames === 0) return { kind: "fallback", drop: "gstreamer" };
+  if (facts.missingAudio && facts.audio) return { kind: "fallback", drop: "audio" };
+  // Only before the first frame: a hardware decoder that worked and then failed is a camera problem, retried as is.
+  if (facts.hwFailed && facts.hwaccel !== "none" && facts.frames === 0) return { kind: "fallback", drop: "hwaccel" };
+  return { kind: "retry", delayS: retryDelayS(facts.attempt, facts.watched), attempt: facts.attempt + 1 };
+}

@@ -1,0 +1,115 @@
+/**
+ * The GStreamer front end (camera `frontEnd: gstreamer`) on real parts: the GStreamer RTSP test camera, real
+ * gst-launch-1.0 and ffmpeg, the camera's wrtc sources read back through wrtc sinks. An H.264 camera streams
+ * through GStreamer (picture scaled to fit, sound audible, credentials accepted); H.265 and MJPEG cameras fall
+ * back to ffmpeg without a restart being counted; a stop leaves no child behind.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { CameraConfig } from "../../src/config/load.ts";
+import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
+import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
+
+import { wrtc } from "../../src/rtc/wrtc.ts";
+import { createLogger } from "../../src/util/logger.ts";
+import { gstreamerAvailable, startRtspCamera, type RtspCamera, type RtspCameraOptions } from "../harness/rtsp-camera.ts";
+import { waitFor } from "../harness/wait.ts";
+import { type I420Frame, type WrtcAudioData } from "../harness/webrtc-env.ts";
+
+const runCameraTests = (await gstreamerAvailable()) || ["true", "1"].includes(process.env["CI"] ?? "");
+const log = createLogger({ level: "silent" });
+const cameras: RtspCamera[] = [];
+const pipelines: CameraPipeline[] = [];
+
+function ffmpegPath(): string {
+  const found = resolveFfmpeg();
+  if ("error" in found) throw new Error(found.error);
+  return found.path;
+}
+
+async function pipelineFor(opts: RtspCameraOptions, size: { maxWidth: number; maxHeight: number }): Promise<CameraPipeline> {
+  const cam = await startRtspCamera({ fps: 25, ...opts });
+  cameras.push(cam);
+  const camera: CameraConfig = { name: "cam", url: cam.url, description: undefined, ...size, maxFps: 25, audio: true, keepWarm: false, hwaccel: "none", frontEnd: "gstreamer", ring: undefined };
+  const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
+  pipelines.push(pipeline);
+  return pipeline;
+}
+
+/** Counts the pipeline's video frames and audible audio chunks as a call's tracks would carry them. */
+function sinks(pipeline: CameraPipeline): { frames: () => number; size: () => string; audible: () => number; stop: () => void } {
+  const video = pipeline.video.createTrack();
+  const audio = pipeline.audio.createTrack();
+  const vsink = new wrtc.nonstandard.RTCVideoSink(video);
+  const asink = new wrtc.nonstandard.RTCAudioSink(audio);
+  let frames = 0;
+  let size = "";
+  let audible = 0;
+  vsink.onframe = ({ frame }: { frame: I420Frame }) => {
+    frames++;
+    size = `${String(frame.width)}x${String(frame.height)}`;
+  };
+  asink.ondata = (data: WrtcAudioData) => {
+    let peak = 0;
+    for (const v of data.samples) peak = Math.max(peak, Math.abs(v));
+    // The test camera sends a steady tone (amplitude ~6500); silence is next to nothing.
+    if (peak > 1000) audible++;
+  };
+  return {
+    frames: () => frames,
+    size: () => size,
+    audible: () => audible,
+    stop: () => {
+      vsink.stop();
+      asink.stop();
+      video.stop();
+      audio.stop();
+    },
+  };
+}
+
+afterEach(async () => {
+  await Promise.all(pipelines.splice(0).map((p) => p.stop()));
+  await Promise.all(cameras.splice(0).map((c) => c.stop()));
+  expect(liveFfmpegCount()).toBe(0);
+});
+
+describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
+  it("streams an H.264 camera with digest credentials: picture scaled to fit, the camera's sound audible", async () => {
+    const pipeline = await pipelineFor({ codec: "h264", width: 640, height: 360, audio: "pcma", user: "viewer", password: "s3cret pass" }, { maxWidth: 320, maxHeight: 240 });
+    const seen = sinks(pipeline);
+    try {
+      pipeline.start();
+      await waitFor("25 frames and some audible sound", () => seen.frames() >= 25 && seen.audible() >= 10, { timeoutMs: 20_000 });
+      expect(seen.size()).toBe("320x180");
+      expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd: "gstreamer", width: 320, height: 180, restarts: 0, audio: true });
+    } finally {
+      seen.stop();
+    }
+  });
+
+  it("a camera without sound: video through GStreamer, silence on the audio track", async () => {
+    const pipeline = await pipelineFor({ codec: "h264", width: 320, height: 240, audio: "none" }, { maxWidth: 1280, maxHeight: 720 });
+    const seen = sinks(pipeline);
+    try {
+      pipeline.start();
+      await waitFor("25 frames", () => seen.frames() >= 25, { timeoutMs: 20_000 });
+      expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd: "gstreamer", width: 320, height: 240, restarts: 0 });
+      expect(seen.audible()).toBe(0);
+    } finally {
+      seen.stop();
+    }
+  });
+
+  it.each(["h265", "mjpeg"] as const)("a %s camera falls back to ffmpeg and streams, without a restart counted", async (codec) => {
+    const pipeline = await pipelineFor({ codec, width: 320, height: 240, audio: codec === "mjpeg" ? "pcma" : "none" }, { maxWidth: 1280, maxHeight: 720 });
+    const seen = sinks(pipeline);
+    try {
+      pipeline.start();
+      await waitFor("25 frames", () => seen.frames() >= 25, { timeoutMs: 30_000 });
+      expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd: "ffmpeg", width: 320, height: 240, restarts: 0 });
+    } finally {
+      seen.stop();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * One ffmpeg run and its owner on real ffmpeg: frames are cut at the size ffmpeg reports, the run's end carries
+ * what stderr said, and a camera without audio falls back to video only (the restart policy's "fallback" row,
+ * carried out by CameraPipeline).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { CameraConfig } from "../../src/config/load.ts";
+import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
+import { buildCameraArgs } from "../../src/media/ffmpeg-args.ts";
+import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
+import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
+import { createLogger } from "../../src/util/logger.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const log = createLogger({ level: "silent" });
+
+function ffmpegPath(): string {
+  const found = resolveFfmpeg();
+  if ("error" in found) throw new Error(found.error);
+  return found.path;
+}
+
+/** A 2 s 160x120 clip without an audio stream. */
+function silentClip(): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "mcc-run-")), "video-only.mkv");
+  execFileSync(ffmpegPath(), ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2", "-c:v", "mpeg4", file]);
+  return file;
+}
+
+describe("CameraRun", () => {
+  it("delivers I420 frames of the reported size, PCM, and on stop() an end with its frame count", async () => {
+    const args = buildCameraArgs({ url: "demo://", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: true });
+    const run = new CameraRun({ binary: ffmpegPath(), args, layout: "ffmpeg" }, log);
+    const sizes: { width: number; height: number }[] = [];
+    let frameBytes = 0;
+    let pcmBytes = 0;
+    let firstFrames = 0;
+    let end: RunEnd | undefined;
+    run.on("size", (s) => sizes.push(s));
+    run.on("frame", (f) => (frameBytes = f.data.length));
+    run.on("firstFrame", () => firstFrames++);
+    run.on("pcm", (c) => (pcmBytes += c.length));
+    run.once("exit", (e) => (end = e));
+    run.start();
+    await waitFor("three frames and some sound", () => run.frames >= 3 && pcmBytes > 0, { timeoutMs: 10_000 });
+    await run.stop();
+    const framesAtStop = run.frames;
+    expect(sizes).toEqual([{ width: 160, height: 120 }]);
+    expect(frameBytes).toBe((160 * 120 * 3) / 2);
+    expect(firstFrames).toBe(1);
+    await waitFor("the exit", () => end !== undefined);
+    expect(end).toMatchObject({ endedFor: undefined, missingAudio: false, hwFailed: false, frames: framesAtStop });
+    expect(end?.exit.requested).toBe(true);
+  });
+
+  it("end() records its reason once; the exit reports the first one", async () => {
+    const args = buildCameraArgs({ url: "demo://", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: false });
+    const run = new CameraRun({ binary: ffmpegPath(), args, layout: "ffmpeg" }, log);
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    await waitFor("a frame", () => run.frames > 0, { timeoutMs: 10_000 });
+    run.end("resync");
+    run.end("stall");
+    expect(run.ending).toBe(true);
+    expect((await exit).endedFor).toBe("resync");
+  });
+});
+
+describe("CameraPipeline with a source without audio", () => {
+  it("falls back to video only and streams, without counting a restart", async () => {
+    const camera: CameraConfig = { name: "cam", url: silentClip(), description: undefined, maxWidth: 160, maxHeight: 120, maxFps: 10, audio: true, keepWarm: false, hwaccel: "none", ring: undefined };
+    const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
+    pipeline.start();
+    try {
+      await waitFor("video to flow", () => pipeline.getState() === "running", { timeoutMs: 10_000 });
+      expect(pipeline.stats()).toMatchObject({ audio: false, restarts: 0, width: 160, height: 120 });
+    } finally {
+      await pipeline.stop();
+    }
+    expect(liveFfmpegCount()).toBe(0);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The GStreamer front end's command line and the lines it reads back, and a child with the gst-launch pipe layout
+ * (video on fd 3, audio on fd 4, log lines on stdout and stderr, ended by SIGTERM) run through CameraRun.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { CameraConfig } from "../../src/config/load.ts";
+import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
+import { initialFrontEnd } from "../../src/media/front-end.ts";
+import { buildGstArgs, gstCanRead, gstSizeFromLine, gstVideoEncoding, isGstUnsupported } from "../../src/media/gst-front-end.ts";
+import { createLogger } from "../../src/util/logger.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const log = createLogger({ level: "silent" });
+const SINK_CAPS = "/GstPipeline:pipeline0/GstFdSink:vsink.GstPad:sink: caps = video/x-raw, format=(string)I420, width=(int)300, height=(int)224, interlace-mode=(string)progressive, pixel-aspect-ratio=(fraction)1/1";
+const H265_PAD = "/GstPipeline:pipeline0/GstRTSPSrc:src.GstGhostPad:recv_rtp_src_0_1062811340_96: caps = application/x-rtp, media=(string)video, payload=(int)96, clock-rate=(int)90000, encoding-name=(string)H265, sprop-vps=(string)x";
+
+describe("buildGstArgs", () => {
+  const args = buildGstArgs({ url: "rtsp://u:p w@cam/s?x=1&y=2", maxWidth: 1281, maxHeight: 721, maxFps: 15, audio: true });
+
+  it("keeps the URL one argv entry and reads it over TCP without a jitter buffer", () => {
+    expect(args).toContain("location=rtsp://u:p w@cam/s?x=1&y=2");
+    expect(args).toEqual(expect.arrayContaining(["-v", "protocols=tcp", "latency=0", "avdec_h264", "thread-type=slice"]));
+  });
+
+  it("fits the picture into even sizes up to the cap, drops frames above maxFps, writes video to fd 3 and audio to fd 4", () => {
+    expect(args).toContain("video/x-raw,format=I420,width=(int)[2,1280,2],height=(int)[2,720,2],pixel-aspect-ratio=1/1");
+    expect(args).toEqual(expect.arrayContaining(["drop-only=true", "max-rate=15", "name=vsink", "fd=3", "name=asink", "fd=4"]));
+    expect(args).toContain("audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1");
+  });
+
+  it("without audio has no audio branch", () => {
+    const video = buildGstArgs({ url: "rtsp://cam/s", maxWidth: 640, maxHeight: 480, maxFps: 25, audio: false });
+    expect(video).not.toContain("fd=4");
+    expect(video.join(" ")).not.toContain("media=audio");
+  });
+
+  it("is only for RTSP cameras", () => {
+    expect([gstCanRead("rtsp://cam/s"), gstCanRead("RTSPS://cam/s"), gstCanRead("demo://"), gstCanRead("/tmp/clip.mkv"), gstCanRead("http://cam/mjpeg")]).toEqual([true, true, false, false, false]);
+  });
+});
+
+describe("gst-launch lines", () => {
+  it("the video sink's negotiated caps give the output size; other caps lines do not", () => {
+    expect(gstSizeFromLine(SINK_CAPS)).toEqual({ width: 300, height: 224 });
+    expect(gstSizeFromLine(SINK_CAPS.replace("vsink", "asink"))).toBeUndefined();
+    expect(gstSizeFromLine("/GstPipeline:pipeline0/GstVideoScale:videoscale0.GstPad:src: caps = video/x-raw, format=(string)I420, width=(int)300, height=(int)224")).toBeUndefined();
+  });
+
+  it("rtspsrc's video pad names the codec; its inner pads and the audio pad do not count", () => {
+    expect(gstVideoEncoding(H265_PAD)).toBe("H265");
+    expect(gstVideoEncoding(H265_PAD.replace("H265", "H264"))).toBe("H264");
+    expect(gstVideoEncoding(H265_PAD.replace("_96: caps", "_96.GstProxyPad:proxypad8: caps"))).toBeUndefined();
+    expect(gstVideoEncoding(H265_PAD.replace("media=(string)video", "media=(string)audio"))).toBeUndefined();
+  });
+
+  it("recognises gst-launch's errors for a pipeline that cannot work here", () => {
+    expect(isGstUnsupported('WARNING: erroneous pipeline: no element "avdec_h264"')).toBe(true);
+    expect(isGstUnsupported("streaming stopped, reason not-negotiated (-4)")).toBe(true);
+    expect(isGstUnsupported("Progress: (connect) Connecting to rtsp://cam/s")).toBe(false);
+    expect(isGstUnsupported("Could not open resource for reading and writing.")).toBe(false);
+  });
+});
+
+describe("initialFrontEnd", () => {
+  const camera = (url: string, frontEnd: CameraConfig["frontEnd"], hwaccel: CameraConfig["hwaccel"] = "none"): CameraConfig => ({
+    name: "cam", url, description: undefined, maxWidth: 640, maxHeight: 480, maxFps: 25, audio: true, keepWarm: false, hwaccel, frontEnd, ring: undefined,
+  });
+
+  it("is GStreamer only when asked for, for an RTSP camera decoded in software", () => {
+    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer"), log)).toBe("gstreamer");
+    expect(initialFrontEnd(camera("rtsp://cam/s", undefined), log)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("rtsp://cam/s", "ffmpeg"), log)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("demo://", "gstreamer"), log)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer", "vaapi"), log)).toBe("ffmpeg");
+  });
+});
+
+/** A stand-in gst-launch-1.0: prints `lines` on stdout, then writes two 4x2 I420 frames to fd 3 (100 ms apart) and PCM to fd 4, then waits. */
+function standIn(lines: string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "mcc-gst-"));
+  const script = path.join(dir, "gst.cjs");
+  writeFileSync(script, [
+    "const fs = require('node:fs');",
+    `for (const l of ${JSON.stringify(lines)}) process.stdout.write(l + '\\n');`,
+    "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); fs.writeSync(4, Buffer.alloc(960)); }, 100);",
+    "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); }, 200);",
+    "setInterval(() => {}, 1000);",
+  ].join("\n"));
+  const bin = path.join(dir, "gst-launch-1.0");
+  writeFileSync(bin, `#!/bin/sh\nexec ${process.execPath} ${script}\n`);
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+describe("CameraRun with the gst-launch layout", () => {
+  it("reads the size from stdout, frames from fd 3, PCM from fd 4, and stops the child with SIGTERM", async () => {
+    const caps = SINK_CAPS.replace("width=(int)300, height=(int)224", "width=(int)4, height=(int)2");
+    const run = new CameraRun({ binary: standIn([caps]), args: [], layout: "gst-launch" }, log);
+    let pcm = 0;
+    run.on("pcm", (c) => (pcm += c.length));
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    await waitFor("two frames and the PCM", () => run.frames === 2 && pcm === 960, { timeoutMs: 10_000 });
+    await run.stop();
+    const end = await exit;
+    expect(end).toMatchObject({ frontEndFailed: false, frames: 2 });
+    expect(end.exit.signal).toBe("SIGTERM");
+  });
+
+  it("a camera in another codec ends the run at once, marked as the front end's failure", async () => {
+    const run = new CameraRun({ binary: standIn([H265_PAD]), args: [], layout: "gst-launch" }, log);
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    expect(await exit).toMatchObject({ frontEndFailed: true, frames: 0 });
+  });
+
+  it("a gst-launch-1.0 that is not installed is the front end's failure too", async () => {
+    const run = new CameraRun({ binary: "/nonexistent/gst-launch-1.0", args: [], layout: "gst-launch" }, log);
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    expect((await exit).frontEndFailed).toBe(true);
+  });
+});
