@@ -118,7 +118,8 @@ function talkbackTargets(r: Results): Target[] {
     if (p === "exec" && tb) {
       const minutes = (tb.at.at(-1) ?? 0) / 60;
       const change = tb.slopeMsPerMin === undefined ? undefined : tb.slopeMsPerMin * minutes;
-      t.push({ figure: `talkback exec: drift over ${fmt(minutes, 1)} min (least-squares slope × duration)`, target: "|change| ≤ 20 ms", measured: `${fmt(change, 1)} ms (${fmt(tb.slopeMsPerMin, 2)} ms/min)`, met: change === undefined ? undefined : Math.abs(change) <= 20 });
+      // Drift is latency that grows (a queue building up); a fall (a queue trimmed back) is not.
+      t.push({ figure: `talkback exec: rise over ${fmt(minutes, 1)} min (least-squares slope × duration)`, target: "≤ 20 ms", measured: `${fmt(change, 1)} ms (${fmt(tb.slopeMsPerMin, 2)} ms/min)`, met: change === undefined ? undefined : change <= 20 });
     }
   }
   for (const f of r.figures) t.push({ figure: f.what, target: "—", measured: `${fmt(f.value, 1)} ${f.unit}`, met: f.value === undefined ? undefined : "none" });
