@@ -1,6 +1,6 @@
 /**
  * Camera → raw frame latency of the camera front end, per option set: a stamped RTSP camera
- * (bench/stamp_camera.py, H.264, H.265 or MJPEG) read by one front end at a time, the capture stamp read from
+ * (test/harness/rtsp_camera.py with --stamp, H.264, H.265 or MJPEG) read by one front end at a time, the capture stamp read from
  * every raw I420 frame the front end writes to its pipe (as the bot's FrameSplitter receives it).
  *
  *   tsx bench/front-end-latency.ts [--codec h264|h265|mjpeg] [--seconds 15] [--variants a,b] [--json out.json]
@@ -16,7 +16,7 @@ import { buildCameraArgs } from "../src/media/ffmpeg-args.ts";
 import { resolveFfmpeg } from "../src/media/ffmpeg-path.ts";
 import { FrameSplitter } from "../src/media/frame-splitter.ts";
 import { buildGstArgs, GST_LAUNCH } from "../src/media/gst-front-end.ts";
-import { startStampCamera } from "./stamp-camera.ts";
+import { startRtspCamera } from "../test/harness/rtsp-camera.ts";
 import { nowMs, readStamp } from "./stamp.ts";
 import { fmt, summarizeLatency, type LatencySummary } from "./stats.ts";
 
@@ -95,7 +95,7 @@ export async function measureFrontEnd(url: string, codec: Codec, variant: string
   let firstFrameAt: number | undefined;
   const latencies: number[] = [];
   let windowEnd = Infinity;
-  const frame = { width: WIDTH, height: HEIGHT, data: new Uint8Array(0) };
+  const frame: { width: number; height: number; data: Uint8Array } = { width: WIDTH, height: HEIGHT, data: new Uint8Array(0) };
   const splitter = new FrameSplitter(
     (WIDTH * HEIGHT * 3) / 2,
     (data) => {
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   if (!["h264", "h265", "mjpeg"].includes(codec)) throw new Error(`--codec h264|h265|mjpeg, not ${codec}`);
   const seconds = Number(values.seconds);
   const variants = values.variants?.split(",") ?? Object.keys(VARIANTS);
-  const cam = await startStampCamera({ width: WIDTH, height: HEIGHT, fps: FPS, codec });
+  const cam = await startRtspCamera({ width: WIDTH, height: HEIGHT, fps: FPS, codec, stamp: true, bitrate: 2500 });
   const results: FrontEndResult[] = [];
   try {
     for (const variant of variants) {

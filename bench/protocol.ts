@@ -16,6 +16,10 @@ export type ToReceiver =
   | { t: "plain-close"; id: string }
   /** The inbound video stats (getStats "inbound-rtp") of every live stream. */
   | { t: "stats"; reqId: number }
+  /** From now on the callee's microphone is the tone microphone playing `hz` (test/harness/tone-mic.ts), silent until talking. */
+  | { t: "tone"; hz: number }
+  /** Start or stop talking (the tone plays while talking). */
+  | { t: "talk"; on: boolean; reqId: number }
   | { t: "stop" };
 
 /** Cumulative counters of one received video stream, from getStats() (seconds for the times). */
@@ -57,5 +61,8 @@ export type FromReceiver =
   | { t: "ended"; key: string; reason: string | undefined }
   | { t: "plain-answer"; id: string; sdp: string; answeredAt: number }
   | { t: "stats"; reqId: number; stats: Record<string, InboundVideoStats> }
+  | { t: "tone-set"; hz: number }
+  /** Talking switched; `at` is the onset (Date.now()) when it started talking. */
+  | { t: "talked"; reqId: number; at: number }
   | { t: "error"; message: string }
   | { t: "stopped" };

@@ -32,6 +32,8 @@ export class ReceiverClient {
   private readonly plainAnswers = new Map<string, { sdp: string; answeredAt: number }>();
   readonly errors: string[] = [];
   private readonly statsReplies = new Map<number, Record<string, InboundVideoStats>>();
+  private readonly talkReplies = new Map<number, number>();
+  private toneHz: number | undefined;
   private nextReq = 0;
   private loggedIn = false;
   private stopped = false;
@@ -173,6 +175,12 @@ export class ReceiverClient {
       case "stats":
         this.statsReplies.set(msg.reqId, msg.stats);
         return;
+      case "tone-set":
+        this.toneHz = msg.hz;
+        return;
+      case "talked":
+        this.talkReplies.set(msg.reqId, msg.at);
+        return;
       case "ready":
       case "stopped":
         return;
@@ -208,6 +216,21 @@ export class ReceiverClient {
     const reply = await waitFor("the receiver's stats", () => this.statsReplies.get(reqId), { timeoutMs: 5_000, intervalMs: 5 }).catch(() => ({}));
     this.statsReplies.delete(reqId);
     return reply;
+  }
+
+  /** The callee's microphone plays `hz` from the next call on (silent until talk(true)). */
+  async useTone(hz: number): Promise<void> {
+    this.send({ t: "tone", hz });
+    await waitFor("the receiver's tone microphone", () => this.toneHz === hz, { timeoutMs: 5_000, intervalMs: 5 });
+  }
+
+  /** Starts or stops talking; resolves with the receiver's Date.now() when it switched (the onset, for talk(true)). */
+  async talk(on: boolean): Promise<number> {
+    const reqId = this.nextReq++;
+    this.send({ t: "talk", on, reqId });
+    const at = await waitFor("the receiver to switch talking", () => this.talkReplies.get(reqId), { timeoutMs: 5_000, intervalMs: 2 });
+    this.talkReplies.delete(reqId);
+    return at;
   }
 
   plainClose(id: string): void {

@@ -7,6 +7,7 @@
  */
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
 import { startCallee, type Callee, type IncomingCall } from "../test/harness/callee.ts";
+import { toneDeviceId, toneMic } from "../test/harness/tone-mic.ts";
 import { loadSdkVoip, wrtc, type WrtcStream, type WrtcTrack, type WrtcVideoSink } from "../test/harness/webrtc-env.ts";
 import { iceGathered } from "./plain-link.ts";
 import type { FromReceiver, InboundVideoStats, SampleBatch, ToReceiver } from "./protocol.ts";
@@ -249,6 +250,21 @@ process.on("message", (raw: unknown) => {
           send({ t: "error", message: `stats: ${errorText(err)}` });
           send({ t: "stats", reqId: msg.reqId, stats: {} });
         });
+      return;
+    case "tone":
+      void (async () => {
+        try {
+          if (!callee) throw new Error("not logged in");
+          await callee.client.getMediaHandler().setAudioInput(toneDeviceId(msg.hz));
+          send({ t: "tone-set", hz: msg.hz });
+        } catch (err: unknown) {
+          send({ t: "error", message: `tone: ${errorText(err)}` });
+        }
+      })();
+      return;
+    case "talk":
+      toneMic.talk(msg.on);
+      send({ t: "talked", reqId: msg.reqId, at: msg.on ? (toneMic.onsets.at(-1) ?? nowMs()) : nowMs() });
       return;
     case "stop":
       void stopAll().finally(() => {

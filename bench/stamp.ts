@@ -1,5 +1,5 @@
 /**
- * The frame stamp of bench/stamp_camera.py, read (and for synthetic frames written) in TypeScript.
+ * The frame stamp of test/harness/rtsp_camera.py --stamp (test/harness/camera_stamp.py), read (and for synthetic frames written) in TypeScript.
  *
  * 3 rows x 32 cells at the top of the Y plane; a cell is width/32 wide and height/18 tall, black (bit 0) or white
  * (bit 1). 96 bits, most significant first: start marker 0xB2, 48-bit capture time (ms since the epoch), 16-bit

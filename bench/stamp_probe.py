@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A GStreamer RTSP client that reads the stamp of bench/stamp_camera.py from every decoded frame.
+"""A GStreamer RTSP client that reads the stamp of test/harness/rtsp_camera.py --stamp from every decoded frame.
 
 It is the camera-side floor of the benchmark: capture -> x264 -> RTSP/TCP -> depayload -> decode, with a
 low-latency GStreamer receiver (rtspsrc latency=0, avdec_h264 slice threads, appsink sync=false), so the

@@ -19,6 +19,11 @@ export interface VideoSendStats {
   width: number;
   height: number;
   qualityLimitation: string;
+  /**
+   * Cumulative encoder and pacer counters (outbound-rtp), for figures over a window: the bench reads encode time per
+   * frame and pacer delay per packet from their deltas. Times in seconds, as getStats gives them.
+   */
+  counters: { framesEncoded: number; totalEncodeTime: number; packetsSent: number; totalPacketSendDelay: number };
 }
 
 function num(v: unknown): number {
@@ -33,6 +38,12 @@ function parseVideoStats(s: Record<string, unknown>): VideoSendStats {
     width: num(s["frameWidth"]),
     height: num(s["frameHeight"]),
     qualityLimitation: typeof limitation === "string" ? limitation : "unknown",
+    counters: {
+      framesEncoded: num(s["framesEncoded"]),
+      totalEncodeTime: num(s["totalEncodeTime"]),
+      packetsSent: num(s["packetsSent"]),
+      totalPacketSendDelay: num(s["totalPacketSendDelay"]),
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { gstreamerAvailable, runningRtspCameraProcesses, startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { waitFor } from "../harness/wait.ts";
+import { readStamp } from "../../bench/stamp.ts";
 
 // Skipped where GStreamer is missing, except in CI (CI=true), where .ci/run installs it and a skip would hide a gap.
 const runCameraTests = (await gstreamerAvailable()) || ["true", "1"].includes(process.env["CI"] ?? "");
@@ -167,6 +168,32 @@ describe.skipIf(!runCameraTests)("test RTSP camera (GStreamer)", () => {
     await Promise.all([a, b]);
     await waitFor("both clients to disconnect", () => cam.clientsConnected() === 0, { timeoutMs: 10_000 });
     expect(cam.sessionsOpened()).toBe(2);
+  });
+
+  it("with stamp: true every frame carries its capture time (the bench's latency figures)", { timeout: 60_000 }, async () => {
+    const [width, height] = [320, 240];
+    const cam = await camera({ width, height, fps: 10, audio: "none", stamp: true, speed: 2 });
+    const frameBytes = (width * height * 3) / 2;
+    const started = Date.now();
+    const child = spawn("ffmpeg", ["-v", "error", "-rtsp_transport", "tcp", "-i", cam.url, "-frames:v", "10", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"], { stdio: ["ignore", "pipe", "inherit"] });
+    tools.add(child);
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => chunks.push(d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    clearTimeout(timer);
+    tools.delete(child);
+    expect(code).toBe(0);
+    const raw = Buffer.concat(chunks);
+    expect(raw.length).toBe(10 * frameBytes);
+    const stamps = Array.from({ length: 10 }, (_, i) => readStamp({ width, height, data: raw.subarray(i * frameBytes, (i + 1) * frameBytes) }));
+    for (const st of stamps) {
+      expect(st, "every frame's stamp reads back (markers and CRC)").toBeDefined();
+      expect(st?.ms ?? 0).toBeGreaterThan(started - 10_000);
+      expect(st?.ms ?? 0).toBeLessThanOrEqual(Date.now());
+    }
+    const seqs = stamps.map((st) => st?.seq ?? -1);
+    expect(seqs.slice(1).every((q, i) => q === (seqs[i] ?? 0) + 1), `consecutive sequence numbers ${seqs.join(",")}`).toBe(true);
   });
 
   it("restarts on the same port and path, like a rebooting camera", { timeout: 90_000 }, async () => {

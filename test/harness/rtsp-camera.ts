@@ -29,6 +29,14 @@ export interface RtspCameraOptions {
   backchannel?: "none" | "pcmu" | "pcma";
   /** Where the backchannel's decoded audio is appended (see readBackchannel). */
   backchannelFile?: string;
+  /** Write each frame's capture time into it (test/harness/camera_stamp.py; read by bench/stamp.ts); default false. */
+  stamp?: boolean;
+  /** videotestsrc horizontal-speed: a moving picture keeps the encoder as busy as a real scene; default 0. */
+  speed?: number;
+  /** Video bitrate, kbit/s (H.264/H.265); default 1500. */
+  bitrate?: number;
+  /** TCP port to listen on; default 0 (a free one). */
+  port?: number;
 }
 
 /** One buffer the camera's backchannel received: when (Date.now() scale) and its 8 kHz samples. */
@@ -76,6 +84,8 @@ export interface RtspCamera {
   mediaConstructed(): number;
   /** ONVIF backchannel sessions that received audio so far (across restarts). */
   backchannelsLinked(): number;
+  /** The server process's pid now (it changes with restart()), for CPU figures. */
+  pid(): number | undefined;
   /** Kills the server (SIGTERM, then SIGKILL after 3 s); resolves when the process has exited. Idempotent. */
   stop(): Promise<void>;
   /** Starts the server again on the same port and path (a camera reboot). */
@@ -102,6 +112,7 @@ type CameraEvent =
   | { event: "session"; count: number }
   | { event: "media-constructed"; count: number }
   | { event: "backchannel"; state: string }
+  | { event: "stats"; stamped: number; unstamped: number }
   | { event: "error"; message: string };
 
 interface Incarnation {
@@ -110,7 +121,7 @@ interface Incarnation {
   hasExited: () => boolean;
 }
 
-type CameraArgs = Required<Omit<RtspCameraOptions, "user" | "password" | "backchannelFile">> & { backchannelFile: string };
+type CameraArgs = Required<Omit<RtspCameraOptions, "user" | "password" | "backchannelFile" | "port">> & { backchannelFile: string };
 
 function pythonArgs(o: CameraArgs, port: number): string[] {
   return [
@@ -127,6 +138,9 @@ function pythonArgs(o: CameraArgs, port: number): string[] {
     "--auth", o.authMethod,
     "--backchannel", o.backchannel,
     "--backchannel-file", o.backchannelFile,
+    "--speed", String(o.speed),
+    "--bitrate", String(o.bitrate),
+    ...(o.stamp ? ["--stamp"] : []),
   ];
 }
 
@@ -143,6 +157,9 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
     profile: opts.profile ?? "baseline",
     backchannel: opts.backchannel ?? "none",
     backchannelFile: opts.backchannelFile ?? "",
+    stamp: opts.stamp ?? false,
+    speed: opts.speed ?? 0,
+    bitrate: opts.bitrate ?? 1500,
   } satisfies CameraArgs;
   if (opts.password !== undefined && opts.user === undefined) throw new Error("RTSP camera: password without user");
 
@@ -230,6 +247,8 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
           case "error":
             stderrTail.push(ev.message);
             break;
+          case "stats":
+            break;
         }
       });
     });
@@ -243,7 +262,7 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
     clearTimeout(hard);
   };
 
-  port = await launch(0);
+  port = await launch(opts.port ?? 0);
   const userinfo =
     opts.user !== undefined ? `${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password ?? "")}@` : "";
   const camera: RtspCamera = {
@@ -254,6 +273,7 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
     clientsConnected: () => connected,
     mediaConstructed: () => media,
     backchannelsLinked: () => backchannels,
+    pid: () => (current === undefined || current.hasExited() ? undefined : current.child.pid),
     stop: stopCurrent,
     restart: async () => {
       await stopCurrent();

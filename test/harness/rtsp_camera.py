@@ -14,6 +14,9 @@ Everything the test harness needs to know is printed on stdout as one JSON objec
   {"event":"client-closed","connected":N}          a client's connection closed
   {"event":"backchannel","state":"receiving"}     a backchannel session received its first audio (--backchannel)
   {"event":"error","message":"..."}                startup failed (the process then exits 1)
+  {"event":"stats","stamped":N,"unstamped":M}      every 5 s with --stamp: frames stamped so far
+With --stamp every raw frame carries its capture time (camera_stamp.py: the benchmark's latency figures read it at
+the receiver); --speed moves the picture (videotestsrc horizontal-speed), as a real scene keeps the encoder busy.
 With --backchannel pcmu|pcma the server is an ONVIF one (RTSPOnvifServer, an unshared RTSPOnvifMediaFactory): a
 client that DESCRIBEs with "Require: www.onvif.org/ver20/backchannel" gets a sendonly audio track; what it sends
 there is decoded and appended to --backchannel-file as records: float64 LE arrival time (Unix seconds),
@@ -38,6 +41,8 @@ gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
+from camera_stamp import attach_stamper  # noqa: E402  (after gi.require_version)
+
 
 def emit(event, **fields):
     fields = {"event": event, **fields}
@@ -51,23 +56,26 @@ def have(element):
 
 def video_branch(args):
     caps = "video/x-raw,width={w},height={h},framerate={f}/1".format(w=args.width, h=args.height, f=args.fps)
-    src = "videotestsrc is-live=true pattern={p} ! {caps} ! videoconvert".format(p=args.pattern, caps=caps)
+    src = "videotestsrc is-live=true pattern={p} horizontal-speed={s} ! {caps} ! videoconvert".format(
+        p=args.pattern, s=args.speed, caps=caps)
+    # The stamp is written into the raw I420 frame right before the encoder (camera_stamp.py).
+    raw = " ! video/x-raw,format=I420" + (" ! identity name=stamp" if args.stamp else "")
     if args.codec == "h264":
         return (
-            src + " ! video/x-raw,format=I420"
+            src + raw +
             " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}"
             " ! video/x-h264,profile={profile}"
             " ! rtph264pay name=pay0 pt=96 config-interval=1"
         ).format(f=args.fps, br=args.bitrate, profile=args.profile)
     if args.codec == "h265":
         return (
-            src + " ! video/x-raw,format=I420"
+            src + raw +
             " ! x265enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}"
             " ! video/x-h265,profile=main"
             " ! rtph265pay name=pay0 pt=96 config-interval=1"
         ).format(f=args.fps, br=args.bitrate)
     if args.codec == "mjpeg":
-        return src + " ! video/x-raw,format=I420 ! jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26"
+        return src + raw + " ! jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26"
     raise ValueError("unknown codec " + args.codec)
 
 
@@ -134,7 +142,7 @@ def watch_backchannel(media, path):
 
 
 def required_elements(args):
-    need = ["videotestsrc", "videoconvert"]
+    need = ["videotestsrc", "videoconvert"] + (["identity"] if args.stamp else [])
     need += {"h264": ["x264enc", "rtph264pay"], "h265": ["x265enc", "rtph265pay"], "mjpeg": ["jpegenc", "rtpjpegpay"]}[
         args.codec
     ]
@@ -162,6 +170,8 @@ def parse_args(argv):
     p.add_argument("--auth", choices=["basic", "digest"], default="digest")
     p.add_argument("--backchannel", choices=["none", "pcmu", "pcma"], default="none")
     p.add_argument("--backchannel-file", default="", help="where received backchannel audio is appended")
+    p.add_argument("--stamp", action="store_true", help="write each frame's capture time into it (camera_stamp.py)")
+    p.add_argument("--speed", type=int, default=0, help="videotestsrc horizontal-speed (a moving picture)")
     args = p.parse_args(argv)
     # The password comes through the environment, not argv, so it is not visible in `ps`.
     args.user = os.environ.get("RTSP_CAMERA_USER") or None
@@ -224,7 +234,7 @@ def main(argv):
 
     server.get_mount_points().add_factory("/" + args.path, factory)
 
-    state = {"connected": 0, "sessions": 0, "media": 0}
+    state = {"connected": 0, "sessions": 0, "media": 0, "stamped": 0, "unstamped": 0}
 
     def on_media_constructed(_factory, _media):
         state["media"] += 1
@@ -233,6 +243,15 @@ def main(argv):
     factory.connect("media-constructed", on_media_constructed)
     if onvif:
         factory.connect("media-constructed", lambda _f, media: watch_backchannel(media, args.backchannel_file))
+    if args.stamp:
+        factory.connect("media-configure", lambda _f, media: attach_stamper(
+            media, args.width, args.height, state, lambda message: emit("error", message=message)))
+
+        def report():
+            emit("stats", stamped=state["stamped"], unstamped=state["unstamped"])
+            return GLib.SOURCE_CONTINUE
+
+        GLib.timeout_add_seconds(5, report)
 
     def on_new_session(_client, _session):
         state["sessions"] += 1

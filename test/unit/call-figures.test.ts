@@ -9,7 +9,14 @@ describe("describeCall (!status)", () => {
   });
 
   it("shows frame rate, size and frames sent, and what limits the quality", () => {
-    const video = { framesSent: 1234, framesPerSecond: 24.96, width: 1280, height: 720, qualityLimitation: "none" };
+    const video = {
+      framesSent: 1234,
+      framesPerSecond: 24.96,
+      width: 1280,
+      height: 720,
+      qualityLimitation: "none",
+      counters: { framesEncoded: 1234, totalEncodeTime: 7.4, packetsSent: 5000, totalPacketSendDelay: 80 },
+    };
     expect(describeCall({ ...base, video })).toBe("frontdoor → @alice:x: 25.0 fps 1280x720, 1234 frames sent");
     expect(describeCall({ ...base, direction: "incoming", video: { ...video, qualityLimitation: "cpu" } })).toBe(
       "frontdoor ← @alice:x: 25.0 fps 1280x720, 1234 frames sent (limited by cpu)",

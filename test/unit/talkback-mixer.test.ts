@@ -78,3 +78,45 @@ describe("Mixer", () => {
     expect(a.dropped).toBe(100 * 480 + 480 - 9600);
   });
 });
+
+describe("MixerInput standing queue", () => {
+  const steadyFrame = (a: ReturnType<Mixer["add"]>, acc: Int32Array, v: number): void => {
+    a.push(chunk(v), 1);
+    a.push(chunk(v), 1);
+    acc.fill(0);
+    a.takeInto(acc);
+  };
+
+  it("a clump of audio after the clock played silence for it does not stay queued: latency comes back within two seconds", () => {
+    const a = new Mixer(() => undefined).add();
+    const acc = new Int32Array(FRAME_SAMPLES);
+    for (let i = 0; i < 60; i++) steadyFrame(a, acc, 1);
+    expect(a.trimmed, "steady flow: nothing trimmed").toBe(0);
+    // A stall: 120 ms of audio at once, after the clock went on without it; then steady flow again.
+    for (let i = 0; i < 12; i++) a.push(chunk(2), 1);
+    for (let i = 0; i < 100; i++) steadyFrame(a, acc, 1);
+    expect(a.trimmed).toBeGreaterThan(0);
+    // A marker pushed now comes out within two frames (30 ms primed), not 120 ms later.
+    a.push(chunk(9), 1);
+    a.push(chunk(9), 1);
+    acc.fill(0);
+    a.takeInto(acc);
+    acc.fill(0);
+    a.takeInto(acc);
+    expect(acc[FRAME_SAMPLES - 1]).toBe(9);
+  });
+
+  it("a passing burst that drains by itself is left alone", () => {
+    const a = new Mixer(() => undefined).add();
+    const acc = new Int32Array(FRAME_SAMPLES);
+    for (let i = 0; i < 10; i++) steadyFrame(a, acc, 1);
+    // 80 ms early, then 80 ms without anything: the queue runs back down within the second.
+    for (let i = 0; i < 8; i++) a.push(chunk(1), 1);
+    for (let i = 0; i < 4; i++) {
+      acc.fill(0);
+      a.takeInto(acc);
+    }
+    for (let i = 0; i < 60; i++) steadyFrame(a, acc, 1);
+    expect(a.trimmed).toBe(0);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Calls added one after the other on one camera (1, 2, 4, 8 …), then calls spread over several cameras: frame rate,
+ * latency, CPU and memory per call, and one RTSP session per camera whatever the calls. Each count starts after an
+ * idle baseline of the bot with the camera(s) up.
+ */
+import { botSenders } from "../measure/webrtc.ts";
+import { measureWindow } from "../measure/window.ts";
+import { R1080, R720, type Resolution } from "../plan.ts";
+import { cameraName } from "../rig/cameras.ts";
+import type { Phase, PhaseContext } from "./phase.ts";
+import { settle } from "./settle.ts";
+
+async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
+  const { rig, plan, results, say } = ctx;
+  const series = plan.series.find((s) => s.res === res);
+  if (!series) {
+    results.notes.push(`series ${res.name}: not in the ${plan.mode} plan`);
+    return;
+  }
+  const cam0 = cameraName(res, 0);
+  await rig.cameras.start(cam0);
+  await rig.calls.pipelineStopped(cam0);
+  await rig.cameras.idle(cam0);
+  say(`${res.name}: bot idle baseline`);
+  results.windows.push(await measureWindow(rig, { name: `${res.name} bot idle`, kind: "idle", resolution: res.name, calls: 0, cameras: 1 }, [], Math.min(5, plan.windowS)));
+  rig.cameras.markSessions([cam0]);
+  const keys: string[] = [];
+  const rooms: string[] = [];
+  for (const n of series.calls) {
+    while (keys.length < n) {
+      const room = rig.rooms[keys.length];
+      if (room === undefined) throw new Error("not enough rooms");
+      keys.push((await rig.calls.place(room, cam0)).key);
+      rooms.push(room);
+    }
+    await settle(ctx, keys);
+    say(`${res.name}: ${n} call(s) on one camera, ${plan.windowS} s window`);
+    const w = await measureWindow(rig, { name: `${res.name} bot, ${n} call(s), 1 camera`, kind: "bot", resolution: res.name, calls: n, cameras: 1 }, [...keys], plan.windowS, {
+      sourceCams: [cam0],
+      senders: botSenders(rig.app, () => [...rooms]),
+    });
+    w.rtspSessions = rig.cameras.sessionsSince([cam0]);
+    results.windows.push(w);
+  }
+  await rig.calls.hangupAll();
+  await rig.calls.pipelineStopped(cam0);
+
+  const { calls, cameras } = series.multi;
+  const names: string[] = [];
+  for (let i = 0; i < cameras; i++) {
+    names.push(cameraName(res, i));
+    await rig.cameras.start(cameraName(res, i));
+  }
+  say(`${res.name}: idle baseline with ${cameras} cameras streaming`);
+  results.windows.push(await measureWindow(rig, { name: `${res.name} bot idle (${cameras} cameras up)`, kind: "idle", resolution: res.name, calls: 0, cameras }, [], Math.min(5, plan.windowS)));
+  rig.cameras.markSessions(names);
+  const mkeys: string[] = [];
+  const mrooms: string[] = [];
+  for (let i = 0; i < calls; i++) {
+    const room = rig.rooms[i];
+    const cam = names[i % names.length];
+    if (room === undefined || cam === undefined) throw new Error("not enough rooms");
+    mkeys.push((await rig.calls.place(room, cam)).key);
+    mrooms.push(room);
+  }
+  await settle(ctx, mkeys);
+  say(`${res.name}: ${calls} calls over ${cameras} cameras, ${plan.windowS} s window`);
+  const w = await measureWindow(rig, { name: `${res.name} bot, ${calls} calls, ${cameras} cameras`, kind: "bot", resolution: res.name, calls, cameras }, mkeys, plan.windowS, {
+    sourceCams: names,
+    senders: botSenders(rig.app, () => mrooms),
+  });
+  w.rtspSessions = rig.cameras.sessionsSince(names);
+  results.windows.push(w);
+  await rig.calls.hangupAll();
+  for (const n of names) await rig.calls.pipelineStopped(n);
+}
+
+function seriesPhase(res: Resolution): Phase {
+  return {
+    name: `series-${String(res.height)}`,
+    about: `${res.name}: 1→8 calls on one camera, then 8 calls over 4 cameras (fps, latency, CPU and memory per call)`,
+    byDefault: true,
+    run: (ctx) => runSeries(ctx, res),
+  };
+}
+
+export const series720Phase = seriesPhase(R720);
+export const series1080Phase = seriesPhase(R1080);

@@ -1,0 +1,75 @@
+/** What a bench run found: every window, time-to-first-frame series, drift and talkback figures, notes and errors. */
+import type { SourceFigures } from "../measure/source-tap.ts";
+import type { WebrtcBreakdown } from "../measure/webrtc.ts";
+import type { LatencySummary } from "../stats.ts";
+
+export type WindowKind = "latency" | "bot" | "bot-audio" | "reference" | "camera-floor" | "decode-floor" | "encode-floor" | "idle" | "drift" | "talkback";
+
+export interface WindowResult {
+  name: string;
+  kind: WindowKind;
+  resolution: string;
+  calls: number;
+  cameras: number;
+  windowS: number;
+  /** Delivered size at the receiver (the last frame of each stream in the window; distinct values). */
+  delivered: string[];
+  fps: { min: number | undefined; mean: number | undefined; perCall: number[] };
+  latency: LatencySummary;
+  /** % of one core per process group (bot, botFfmpeg, receiver, cameras, …). */
+  cpu: Record<string, number>;
+  rssMB: Record<string, { mean: number; max: number }>;
+  processes: Record<string, number>;
+  /** RTSP sessions the camera(s) saw opened since the scenario began, per camera. */
+  rtspSessions?: number[];
+  /** At the bot's RTCVideoSource input: frames handed to wrtc per second and their latency since capture. */
+  source?: SourceFigures;
+  webrtc?: WebrtcBreakdown;
+  /** Event-loop delay of the bot's (the bench process's) main thread over the window, ms. */
+  loopDelayMs?: { p50: number; p99: number; max: number };
+}
+
+export interface TtffResult {
+  name: string;
+  kind: "cold" | "warm" | "reference";
+  /** Per attempt, ms. */
+  answerToFirstFrame: number[];
+  callToFirstFrame: number[];
+  /** `!call` said → the bot's invite sent (its call reached "ringing"). */
+  callToInvite: number[];
+  callToRing: number[];
+  answerToBotConnecting: number[];
+  answerToBotConnected: number[];
+  callToCameraFirstFrame: number[];
+  /** matrix-js-sdk's answer() call → resolved (media, answer SDP, m.call.answer sent). */
+  answerCall: number[];
+  firstSizes: string[];
+}
+
+export function emptyTtff(name: string, kind: TtffResult["kind"]): TtffResult {
+  return { name, kind, answerToFirstFrame: [], callToFirstFrame: [], callToInvite: [], callToRing: [], answerToBotConnecting: [], answerToBotConnected: [], callToCameraFirstFrame: [], answerCall: [], firstSizes: [] };
+}
+
+/** Mouth → door latency of one talkback path: one sample per tone burst. */
+export interface TalkbackResult {
+  path: "exec" | "onvif";
+  /** Per burst: ms from the callee's talk onset to the first audio carrying the tone at the door; NaN when none came. */
+  latencies: number[];
+  /** Seconds since the run began, per burst (for the drift slope). */
+  at: number[];
+  /** Least-squares slope of latency over time, ms per minute. */
+  slopeMsPerMin: number | undefined;
+  /** Bursts whose tone never arrived. */
+  lost: number;
+  note?: string;
+}
+
+export class Results {
+  readonly windows: WindowResult[] = [];
+  readonly ttff: TtffResult[] = [];
+  readonly talkback: TalkbackResult[] = [];
+  /** Extra figures a phase reports with a target (issue 12's talkback CPU, etc.): see report/targets.ts. */
+  readonly figures: { what: string; value: number | undefined; unit: string }[] = [];
+  readonly notes: string[] = [];
+  readonly errors: string[] = [];
+}

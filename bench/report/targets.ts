@@ -1,0 +1,146 @@
+/**
+ * Every headline figure of a run with its target and whether it is met (issue 14 item 6). Targets are issue 14's
+ * (ring, picture, latency, memory and CPU per call, overload) and issue 12's (talkback); a figure without a target is
+ * listed as "no target". A figure whose phase did not run is "not measured".
+ */
+import { FPS } from "../plan.ts";
+import { fmt, max, median, percentile } from "../stats.ts";
+import type { Results, TalkbackResult, WindowResult } from "./results.ts";
+
+export interface Target {
+  figure: string;
+  target: string;
+  measured: string;
+  /** true/false; "none" for a figure without a target; undefined when not measured. */
+  met: boolean | "none" | undefined;
+}
+
+export function verdict(t: Target): string {
+  if (t.met === undefined) return "not measured";
+  if (t.met === "none") return "no target";
+  return t.met ? "met" : "NOT MET";
+}
+
+const ms = (x: number | undefined): string => (x === undefined ? "–" : `${fmt(x)} ms`);
+
+function ttffTargets(r: Results): Target[] {
+  const cold = r.ttff.find((x) => x.kind === "cold");
+  const warm = r.ttff.find((x) => x.kind === "warm");
+  const all = [...(cold?.callToInvite ?? []), ...(warm?.callToInvite ?? [])];
+  const rings = [...(cold?.callToRing ?? []), ...(warm?.callToRing ?? [])];
+  const invite = median(all);
+  const ring = median(rings);
+  const warmMed = median(warm?.answerToFirstFrame ?? []);
+  const warmMax = max(warm?.answerToFirstFrame ?? []);
+  const coldMed = median(cold?.answerToFirstFrame ?? []);
+  const coldMax = max(cold?.answerToFirstFrame ?? []);
+  return [
+    { figure: "ring: !call → the bot's invite sent (median)", target: "≤ 100 ms", measured: `${ms(invite)} (max ${ms(max(all))})`, met: invite === undefined ? undefined : invite <= 100 },
+    { figure: "ring: !call → the callee's client ringing (median)", target: "≤ 250 ms", measured: `${ms(ring)} (max ${ms(max(rings))})`, met: ring === undefined ? undefined : ring <= 250 },
+    { figure: "picture: answer → first decoded frame, warm camera (median)", target: "≤ 150 ms", measured: `${ms(warmMed)} (max ${ms(warmMax)})`, met: warmMed === undefined ? undefined : warmMed <= 150 },
+    { figure: "picture: answer → first decoded frame, call started the camera (median)", target: "≤ 400 ms", measured: `${ms(coldMed)} (max ${ms(coldMax)})`, met: coldMed === undefined ? undefined : coldMed <= 400 },
+  ];
+}
+
+function oneCall(w: readonly WindowResult[]): WindowResult | undefined {
+  return w.find((x) => x.kind === "latency") ?? w.find((x) => x.kind === "bot" && x.resolution === "720p25" && x.calls === 1 && x.cameras === 1);
+}
+
+function latencyTargets(r: Results): Target[] {
+  const one = oneCall(r.windows);
+  const p50 = one?.latency.p50;
+  const p95 = one?.latency.p95;
+  const t: Target[] = [
+    { figure: "latency: glass-to-glass p50, one 720p25 call", target: "≤ 100 ms", measured: ms(p50), met: p50 === undefined ? undefined : p50 <= 100 },
+    { figure: "latency: glass-to-glass p95, one 720p25 call", target: "≤ 130 ms", measured: ms(p95), met: p95 === undefined ? undefined : p95 <= 130 },
+  ];
+  const full = one !== undefined && one.delivered.includes("1280x720") && (one.fps.min ?? 0) >= 0.95 * FPS;
+  t.push({ figure: "a single call gets full size and rate", target: `1280x720 at ≥ ${fmt(0.95 * FPS, 2)} fps`, measured: one ? `${one.delivered.join(",") || "–"} at ${fmt(one.fps.min, 1)} fps` : "–", met: one === undefined ? undefined : full });
+  const enc = one?.webrtc?.encodedFps;
+  t.push({ figure: "frames the encoder sends of the camera's 25 fps, one call", target: "≥ 24 fps", measured: `${fmt(enc, 1)} fps`, met: enc === undefined ? undefined : enc >= 24 });
+  const on = r.windows.find((x) => x.kind === "bot-audio" && x.name.includes("audio on"));
+  const off = r.windows.find((x) => x.kind === "bot-audio" && x.name.includes("audio off"));
+  if (on || off) t.push({ figure: "latency p50 with the camera's audio on / off", target: "—", measured: `${ms(on?.latency.p50)} / ${ms(off?.latency.p50)}`, met: "none" });
+  return t;
+}
+
+function resourceTargets(r: Results): Target[] {
+  const w = r.windows;
+  const t: Target[] = [];
+  const enc = w.filter((x) => x.kind === "encode-floor");
+  const enc0 = enc.find((x) => x.calls === 0)?.cpu["bot"];
+  const encK = enc.filter((x) => x.calls > 0).at(-1);
+  const floor = enc0 !== undefined && encK !== undefined ? ((encK.cpu["bot"] ?? 0) - enc0) / encK.calls : undefined;
+  // From 1 call to the most calls still delivered at ≥ 95 % of the frame rate: past that the encoders are starved.
+  const bot720 = w.filter((x) => x.kind === "bot" && x.resolution === "720p25" && x.cameras === 1).sort((a, b) => a.calls - b.calls);
+  const first = bot720[0];
+  const healthy = bot720.filter((x) => x.calls > 1 && (x.fps.min ?? 0) >= 0.95 * FPS);
+  const last = healthy.at(-1) ?? bot720.at(-1);
+  const perExtra = first && last && last.calls > first.calls ? ((last.cpu["bot"] ?? 0) - (first.cpu["bot"] ?? 0)) / (last.calls - first.calls) : undefined;
+  t.push({
+    figure: `CPU per extra 720p25 call (${first?.calls ?? "?"}→${last?.calls ?? "?"} calls, one camera)`,
+    target: `≤ 1.1 × VP8 encode floor (${fmt(floor, 1)} % → ≤ ${fmt(floor === undefined ? undefined : floor * 1.1, 1)} %)`,
+    measured: `${fmt(perExtra, 1)} % of a core`,
+    met: perExtra === undefined || floor === undefined ? undefined : perExtra <= 1.1 * floor,
+  });
+  for (const [res, limit] of [["720p25", 40], ["1080p25", 50]] as const) {
+    const idle = w.find((x) => x.kind === "idle" && x.resolution === res && x.cameras === 1 && x.name.includes("bot idle"));
+    const most = w.filter((x) => x.kind === "bot" && x.resolution === res && x.cameras === 1).sort((a, b) => b.calls - a.calls)[0];
+    const perCall = idle && most ? ((most.rssMB["bot"]?.mean ?? 0) - (idle.rssMB["bot"]?.mean ?? 0)) / most.calls : undefined;
+    t.push({ figure: `memory per call, ${res} (bot + ffmpeg RSS, ${most?.calls ?? "?"} calls vs idle)`, target: `≤ ${limit} MB`, measured: perCall === undefined ? "–" : `${fmt(perCall, 1)} MB`, met: perCall === undefined ? undefined : perCall <= limit });
+  }
+  for (const e of w.filter((x) => x.kind === "bot" && x.calls >= 8)) {
+    t.push({
+      figure: `overload: ${e.calls} calls over ${e.cameras} camera(s), ${e.resolution} (worst call; delivered size)`,
+      target: `≥ ${fmt(0.95 * FPS, 2)} fps each`,
+      measured: `${fmt(e.fps.min, 1)} fps (mean ${fmt(e.fps.mean, 1)}), ${e.delivered.join(",") || "–"}`,
+      met: e.fps.min === undefined ? undefined : e.fps.min >= 0.95 * FPS,
+    });
+  }
+  // One camera, the calls at full rate. (A starved camera ffmpeg that runs 2 s behind is restarted at the live edge,
+  // a new session each time: the overloaded rows show those in their RTSP column, not counted here.)
+  const sessions = w.filter((x) => x.kind === "bot" && x.cameras === 1 && x.rtspSessions !== undefined && (x.fps.min ?? 0) >= 0.95 * FPS);
+  if (sessions.length > 0) {
+    const worst = Math.max(...sessions.flatMap((x) => x.rtspSessions ?? []));
+    t.push({ figure: `RTSP sessions at a camera for 1…${Math.max(...sessions.map((x) => x.calls))} calls of it (at full rate)`, target: "1", measured: String(worst), met: worst <= 1 });
+  }
+  return t;
+}
+
+function talkbackTargets(r: Results): Target[] {
+  const t: Target[] = [];
+  for (const p of ["exec", "onvif"] as const) {
+    const tb: TalkbackResult | undefined = r.talkback.find((x) => x.path === p);
+    const ok = tb?.latencies.filter(Number.isFinite) ?? [];
+    const p50 = percentile(ok, 50);
+    const p95 = percentile(ok, 95);
+    const why = tb?.note !== undefined ? ` (${tb.note})` : tb ? ` (${ok.length} bursts, ${tb.lost} lost)` : "";
+    t.push({ figure: `talkback ${p}: mouth → door p50`, target: "≤ 150 ms", measured: `${ms(p50)}${why}`, met: p50 === undefined ? undefined : p50 <= 150 });
+    t.push({ figure: `talkback ${p}: mouth → door p95`, target: "≤ 250 ms", measured: ms(p95), met: p95 === undefined ? undefined : p95 <= 250 && tb?.lost === 0 });
+    if (p === "exec" && tb) {
+      const minutes = (tb.at.at(-1) ?? 0) / 60;
+      const change = tb.slopeMsPerMin === undefined ? undefined : tb.slopeMsPerMin * minutes;
+      // Drift is latency that grows (a queue building up); a fall (a queue trimmed back) is not.
+      t.push({ figure: `talkback exec: rise over ${fmt(minutes, 1)} min (least-squares slope × duration)`, target: "≤ 20 ms", measured: `${fmt(change, 1)} ms (${fmt(tb.slopeMsPerMin, 2)} ms/min)`, met: change === undefined ? undefined : change <= 20 });
+    }
+  }
+  for (const f of r.figures) t.push({ figure: f.what, target: "—", measured: `${fmt(f.value, 1)} ${f.unit}`, met: f.value === undefined ? undefined : "none" });
+  const drift = r.windows.filter((x) => x.kind === "drift");
+  if (drift.length > 0) {
+    const p50s = drift.map((d) => d.latency.p50 ?? Number.NaN);
+    const change = Math.max(...p50s.filter(Number.isFinite)) - Math.min(...p50s.filter(Number.isFinite));
+    t.push({ figure: `video drift: spread of per-minute p50 over ${drift.length} min, one 720p25 call`, target: "≤ 20 ms", measured: `${fmt(change)} ms (RSS ${fmt(drift[0]?.rssMB["bot"]?.mean)} → ${fmt(drift.at(-1)?.rssMB["bot"]?.mean)} MB)`, met: Number.isFinite(change) ? change <= 20 : undefined });
+  }
+  return t;
+}
+
+export function computeTargets(r: Results): Target[] {
+  return [...ttffTargets(r), ...latencyTargets(r), ...resourceTargets(r), ...talkbackTargets(r)];
+}
+
+/** The targets as a markdown table (for docs/benchmark.md): only the figures this run measured. */
+export function targetsMarkdown(targets: readonly Target[]): string {
+  const esc = (s: string): string => s.replace(/\|/g, "\\|");
+  const rows = targets.filter((t) => t.met !== undefined).map((t) => `| ${esc(t.figure)} | ${esc(t.target)} | ${esc(t.measured)} | ${verdict(t)} |`);
+  return ["| figure | target | measured | verdict |", "|---|---|---|---|", ...rows].join("\n");
+}

@@ -1,0 +1,53 @@
+/**
+ * The bot's YAML config for a bench run: one camera per (resolution, index); the first 720p camera once more without
+ * audio (to measure what A/V sync costs) and once more with talkback through a command (the talkback phase), and an
+ * ONVIF camera with a backchannel. The bench starts calls much faster than a person: the per-user rate limit is
+ * lifted and `maxConcurrent` is above the most calls it holds. `idleStopMs: 0` so a camera is really idle for the
+ * cold time-to-first-frame figure.
+ */
+import { fileURLToPath } from "node:url";
+import { FPS, type Resolution } from "../plan.ts";
+
+export const NO_AUDIO_CAMERA = "c720-0-noaudio";
+export const TALKBACK_EXEC_CAMERA = "talk-exec";
+export const TALKBACK_ONVIF_CAMERA = "talk-onvif";
+/** The talkback command: records what reaches its stdin with arrival times (bench/talkback_sink.py). */
+export const TALKBACK_SINK = fileURLToPath(new URL("../talkback_sink.py", import.meta.url));
+export const TALKBACK_RATE = 8000;
+
+export interface BotConfigInput {
+  baseUrl: string;
+  viewer: string;
+  cameras: ReadonlyMap<string, { port: number; res: Resolution }>;
+  firstCamera: string;
+  onvifPort: number;
+  talkbackFile: string;
+  python: string;
+  maxCalls: number;
+  dataDir: string;
+}
+
+function cameraLines(name: string, port: number, res: Resolution, extra: string[] = []): string[] {
+  return [`  - name: ${name}`, `    url: "rtsp://127.0.0.1:${port}/cam"`, `    maxWidth: ${res.width}`, `    maxHeight: ${res.height}`, `    maxFps: ${FPS}`, ...extra];
+}
+
+export function botConfigYaml(c: BotConfigInput): string {
+  const lines = ["homeserver:", `  url: ${c.baseUrl}`, "  accessToken: ${BOT_TOKEN}", "allowedUsers:", `  - "${c.viewer}"`, "cameras:"];
+  for (const [name, { port, res }] of c.cameras) lines.push(...cameraLines(name, port, res));
+  const first = c.cameras.get(c.firstCamera);
+  if (first) {
+    lines.push(...cameraLines(NO_AUDIO_CAMERA, first.port, first.res, ["    audio: false"]));
+    lines.push(
+      ...cameraLines(TALKBACK_EXEC_CAMERA, first.port, first.res, [
+        "    talkback:",
+        `      exec: [${JSON.stringify(c.python)}, ${JSON.stringify(TALKBACK_SINK)}, ${JSON.stringify(c.talkbackFile)}]`,
+        "      format: s16le",
+        `      rate: ${TALKBACK_RATE}`,
+      ]),
+    );
+  }
+  lines.push(`  - name: ${TALKBACK_ONVIF_CAMERA}`, `    url: "rtsp://127.0.0.1:${c.onvifPort}/cam"`, "    talkback: { onvif: true }");
+  lines.push("calls:", "  maxPerUserPerMinute: 1000", `  maxConcurrent: ${c.maxCalls + 2}`);
+  lines.push("media:", "  idleStopMs: 0", `dataDir: ${c.dataDir}`, "logLevel: info", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,154 @@
+/**
+ * The one owner of everything a bench run starts: Synapse, the bot (in-process), the receiver (a separate process),
+ * the cameras and keepers, and whatever a phase adds (reference calls, plain links, the ONVIF camera) through `own()`.
+ * `stop()` stops all of it in reverse order, once, whatever failed; exit hooks kill any ffmpeg child left behind.
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { pino } from "pino";
+import { startApp, type App } from "../../src/app.ts";
+import { loadConfigFile } from "../../src/config/load.ts";
+import { freePort } from "../../src/dev/local-synapse.ts";
+import { childrenNamed, type ProcGroup } from "../../test/harness/proc-stats.ts";
+import { startSynapse, type RegisteredUser, type SynapseHandle } from "../../test/harness/synapse.ts";
+import { SourceTaps } from "../measure/source-tap.ts";
+import type { MeasureDeps } from "../measure/window.ts";
+import { Viewer } from "../matrix.ts";
+import { camerasPerResolution, roomsNeeded, type Plan, type Resolution } from "../plan.ts";
+import { ReceiverClient } from "../receiver-client.ts";
+import { CallDriver } from "./calls.ts";
+import { CameraSet, cameraName } from "./cameras.ts";
+import { botConfigYaml } from "./config.ts";
+
+export const PYTHON = process.env["GST_PYTHON"] ?? "/usr/bin/python3";
+
+export type Say = (text: string) => void;
+
+process.on("exit", () => {
+  // Last resort: no ffmpeg child outlives the benchmark (cameras and the receiver have their own exit hooks).
+  for (const pid of childrenNamed(process.pid, "ffmpeg")) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+export class Rig implements MeasureDeps {
+  private readonly owned: { what: string; stop: () => Promise<void> | void }[] = [];
+  private stopping: Promise<string[]> | undefined;
+  /** Extra process groups a phase adds for as long as it runs (e.g. the talkback command). */
+  readonly extraGroups = new Set<ProcGroup>();
+
+  private constructor(
+    readonly runDir: string,
+    readonly synapse: SynapseHandle,
+    readonly botUser: RegisteredUser,
+    readonly app: App,
+    readonly receiver: ReceiverClient,
+    readonly viewer: Viewer,
+    readonly rooms: readonly string[],
+    readonly cameras: CameraSet,
+    readonly calls: CallDriver,
+    readonly taps: SourceTaps,
+    readonly onvifPort: number,
+    readonly talkbackFile: string,
+  ) {}
+
+  /** Starts Synapse, the bot and the receiver, and opens the direct chats; on failure stops what it started. */
+  static async start(plan: Plan, runDir: string, say: Say): Promise<Rig> {
+    const early: (() => Promise<void>)[] = [];
+    try {
+      say("starting Synapse");
+      const synapse = await startSynapse();
+      early.push(() => synapse.stop());
+      const botUser = await synapse.registerUser("camerabot");
+      const viewerUser = await synapse.registerUser("viewer");
+      const ports = new Map<string, { port: number; res: Resolution }>();
+      for (const { res, count } of camerasPerResolution(plan)) {
+        for (let i = 0; i < count; i++) ports.set(cameraName(res, i), { port: await freePort(), res });
+      }
+      const onvifPort = await freePort();
+      const talkbackFile = path.join(runDir, "talkback-exec.raw");
+      const configFile = path.join(runDir, "config.yaml");
+      const first = [...ports.keys()][0] ?? "";
+      writeFileSync(configFile, botConfigYaml({ baseUrl: synapse.baseUrl, viewer: viewerUser.userId, cameras: ports, firstCamera: first, onvifPort, talkbackFile, python: PYTHON, maxCalls: roomsNeeded(plan), dataDir: path.join(runDir, "data") }));
+      const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: botUser.accessToken });
+      say("starting the bot (in-process) and the receiver (separate process)");
+      const app = await startApp(config, { log: pino({ level: "info" }, pino.destination({ dest: path.join(runDir, "bot.log"), sync: false })) });
+      early.push(() => app.stop());
+      const taps = new SourceTaps(app);
+      const receiver = await ReceiverClient.start(path.join(runDir, "receiver.log"));
+      early.push(() => receiver.stop());
+      await receiver.login({ baseUrl: synapse.baseUrl, userId: viewerUser.userId, accessToken: viewerUser.accessToken, deviceId: viewerUser.deviceId });
+      const viewer = new Viewer(synapse.baseUrl, viewerUser.accessToken);
+      const n = roomsNeeded(plan);
+      say(`creating ${n} direct chats with the bot`);
+      // The receiver needs no wait for them: a call's events reach it with the room in its next sync.
+      const rooms: string[] = [];
+      for (let i = 0; i < n; i++) rooms.push(await viewer.directChatWith(botUser.userId));
+      const cameras = new CameraSet(() => app.ffmpeg.path, ports);
+      const calls = new CallDriver(app, receiver, viewer);
+      return new Rig(runDir, synapse, botUser, app, receiver, viewer, rooms, cameras, calls, taps, onvifPort, talkbackFile);
+    } catch (err: unknown) {
+      for (const stop of early.reverse()) await stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Something a phase started, stopped with the rig (or earlier by the returned function, which then forgets it). */
+  own(what: string, stop: () => Promise<void> | void): () => Promise<void> {
+    const entry = { what, stop };
+    this.owned.push(entry);
+    return async () => {
+      const i = this.owned.indexOf(entry);
+      if (i < 0) return;
+      this.owned.splice(i, 1);
+      await stop();
+    };
+  }
+
+  /** Calls hung up, phase resources stopped, every camera but `keep` stopped: the state each phase starts from. */
+  async reset(keep: readonly string[]): Promise<void> {
+    await this.calls.hangupAll();
+    for (const entry of this.owned.splice(0).reverse()) await entry.stop();
+    await this.cameras.stopAll(keep);
+  }
+
+  groups(): ProcGroup[] {
+    const botFfmpeg = (): number[] => childrenNamed(process.pid, "ffmpeg").filter((p) => !this.cameras.isKeeper(p));
+    return [
+      { name: "bot", pids: () => [process.pid, ...botFfmpeg()] },
+      { name: "botFfmpeg", pids: botFfmpeg },
+      { name: "receiver", pids: () => [this.receiver.pid] },
+      { name: "cameras", pids: () => this.cameras.pids() },
+      ...this.extraGroups,
+    ];
+  }
+
+  /** Stops everything; resolves with what went wrong while stopping. Idempotent. */
+  stop(): Promise<string[]> {
+    this.stopping ??= (async () => {
+      const errors: string[] = [];
+      const step = async (what: string, fn: () => unknown): Promise<void> => {
+        try {
+          await fn();
+        } catch (err: unknown) {
+          errors.push(`stopping ${what}: ${errorText(err)}`);
+        }
+      };
+      for (const entry of this.owned.splice(0).reverse()) await step(entry.what, entry.stop);
+      await step("receiver", () => this.receiver.stop());
+      await step("bot", () => this.app.stop());
+      for (const name of this.cameras.names()) await step(`camera ${name}`, () => this.cameras.stop(name));
+      await step("synapse", () => this.synapse.stop());
+      return errors;
+    })();
+    return this.stopping;
+  }
+}
