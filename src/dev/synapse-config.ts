@@ -67,6 +67,9 @@ export function patchConfig(
     rc_media_create: RATE_LIMIT,
     rc_presence: { per_user: RATE_LIMIT },
     rc_delayed_event_mgmt: RATE_LIMIT,
+    // Delayed events (MSC4140): a MatrixRTC member's leave scheduled on the homeserver, so a crashed bot leaves no
+    // ghost member. Synapse offers them only with a maximum delay set; Element Call's is 8 s (js-sdk defaults).
+    max_event_delay_duration: "24h",
     rc_room_creation: RATE_LIMIT,
     rc_reports: RATE_LIMIT,
     rc_user_directory: RATE_LIMIT,

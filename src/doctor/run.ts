@@ -6,6 +6,7 @@ import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
 import { checkTalkback } from "../talkback/onvif/probe.ts";
 import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
 import { checkListen } from "./listen.ts";
+import { checkRtcFocus } from "./rtc-focus.ts";
 
 /** The token the bot would use: the configured one, else the login it saved in dataDir. */
 function tokenOf(config: Config): string | undefined {
@@ -35,6 +36,7 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
     userId = who.userId ?? config.homeserver.user;
     if (who.result.status !== "fail") results.push(await checkTurn(config, token));
     results.push(await checkWellKnown(config, userId));
+    if (who.result.status !== "fail") results.push(await checkRtcFocus(config, token, userId));
   }
   results.push(checkEncryption());
   const ff = await checkFfmpeg(config);

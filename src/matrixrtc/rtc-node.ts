@@ -4,7 +4,9 @@
  * run its legacy calls. So it is imported dynamically, once, and a failure becomes a reason to report
  * ("MatrixRTC unavailable: <reason>"), never a crash at startup.
  */
-import { errorMessage } from "../util/logger.ts";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { errorMessage, type Logger } from "../util/logger.ts";
 
 export type RtcNode = typeof import("@livekit/rtc-node");
 
@@ -15,7 +17,10 @@ let loading: Promise<RtcNodeLoad> | undefined;
 /** Loads @livekit/rtc-node (cached). `importer` is for tests that simulate a platform without it. */
 export function loadRtcNode(importer: () => Promise<RtcNode> = () => import("@livekit/rtc-node")): Promise<RtcNodeLoad> {
   loading ??= importer().then(
-    (rtc): RtcNodeLoad => ({ ok: true, rtc }),
+    (rtc): RtcNodeLoad => {
+      routeRtcNodeLogs();
+      return { ok: true, rtc };
+    },
     (err: unknown): RtcNodeLoad => ({ ok: false, reason: unavailableReason(err) }),
   );
   return loading;
@@ -41,4 +46,45 @@ export function unavailableReason(err: unknown): string {
 /** "MatrixRTC unavailable: <reason>", the line the bot logs and tells users. */
 export function unavailableMessage(reason: string): string {
   return `MatrixRTC unavailable: ${reason}`;
+}
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+type Level = (typeof LEVELS)[number];
+type LogMethod = (...args: unknown[]) => void;
+let logTarget: Logger | undefined;
+
+/** Where rtc-node's own log lines go from now on: the bot's logger (component lk-rtc), so its level applies. */
+export function setRtcNodeLogger(log: Logger): void {
+  logTarget = log.child({ component: "lk-rtc" });
+}
+
+/**
+ * rtc-node logs with its own pino instance (name lk-rtc) straight to stdout, at debug unless NODE_ENV is
+ * "production" (dist/log.cjs), and neither exports it nor reads another setting: every connect wrote
+ * "Connect callback received" beside the bot's own lines. Its module is loaded by now (the package's ESM entry
+ * re-exports the CommonJS build), so requiring it by file gives the same instance, whose level methods are replaced:
+ * forwarded to the bot's logger when one is set, else only warnings and errors kept. Its Rust side's logs are
+ * delivered to JavaScript as FFI events that rtc-node 1.1 drops, so nothing else writes to stdout.
+ */
+function routeRtcNodeLogs(): void {
+  try {
+    const require = createRequire(import.meta.url);
+    const file = path.join(path.dirname(require.resolve("@livekit/rtc-node")), "log.cjs");
+    const mod: unknown = require(file);
+    if (typeof mod !== "object" || mod === null || !("log" in mod)) return;
+    const lk = mod.log as Partial<Record<Level, LogMethod>>;
+    for (const level of LEVELS) {
+      const original = lk[level];
+      if (typeof original !== "function") continue;
+      const own = original.bind(lk);
+      const keep = level === "warn" || level === "error" || level === "fatal";
+      lk[level] = (...args: unknown[]) => {
+        // Called on the logger (pino's methods read `this`), with rtc-node's arguments as they are.
+        if (logTarget !== undefined) Reflect.apply(logTarget[level], logTarget, args);
+        else if (keep) own(...args);
+      };
+    }
+  } catch {
+    // Another rtc-node layout: its debug lines stay; nothing else depends on this.
+  }
 }

@@ -1,0 +1,40 @@
+/**
+ * The real focus and token steps of an RtcCall: the focus found as Element Call finds it (focus.ts: config,
+ * rtc/transports, well-known), then an OpenID token from the bot's homeserver exchanged at the focus's `/sfu/get`
+ * (sfu-token.ts). No focus is an error that says where the bot looked and what each place answered.
+ */
+import { discoverFocus, type LiveKitFocus } from "./focus.ts";
+import type { RtcCallSteps } from "./rtc-call.ts";
+import { requestOpenIdToken, requestSfuToken, type SfuToken } from "./sfu-token.ts";
+
+export interface HomeserverStepsOptions {
+  homeserverUrl: string;
+  accessToken: string;
+  userId: string;
+  deviceId: string;
+  roomId: string;
+  /** matrixRtc.livekitServiceUrl. */
+  configured?: string;
+  fetch?: typeof fetch;
+}
+
+export function homeserverSteps(o: HomeserverStepsOptions): RtcCallSteps {
+  const serverName = o.userId.slice(o.userId.indexOf(":") + 1);
+  return {
+    async focus(): Promise<LiveKitFocus> {
+      const found = await discoverFocus({
+        homeserverUrl: o.homeserverUrl,
+        accessToken: o.accessToken,
+        serverName,
+        ...(o.configured !== undefined ? { configured: o.configured } : {}),
+        ...(o.fetch !== undefined ? { fetch: o.fetch } : {}),
+      });
+      if (found.focus !== undefined) return found.focus;
+      throw new Error(`no MatrixRTC focus (MISSING_MATRIX_RTC_FOCUS): ${found.attempts.map((a) => `${a.where} ${a.outcome}`).join("; ")}`);
+    },
+    async token(focus: LiveKitFocus): Promise<SfuToken> {
+      const openIdToken = await requestOpenIdToken(o.homeserverUrl, o.accessToken, o.userId, o.fetch);
+      return requestSfuToken({ serviceUrl: focus.livekitServiceUrl, roomId: o.roomId, deviceId: o.deviceId, openIdToken }, o.fetch);
+    },
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * One MatrixRTC call of the bot in one DM (shared/notes/matrixrtc.md §1 steps 1-4 and 6, unencrypted rooms):
+ * focus → LiveKit token → connect and publish the camera → delayed leave (MSC4140, where offered) → the bot's
+ * call.member state event → the ring (rtc.notification). Then it waits for the callee: their call.member makes the
+ * call `connected`; a decline of the ring, the ring's lifetime passing with nobody joined, the callee's membership
+ * leaving after they joined, hangup() and shutdown end it.
+ *
+ * State: connecting → ringing → connected → ended (ended from anywhere). Every end goes through terminate(reason),
+ * once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a direct PUT), the publisher
+ * stopped (unpublish, disconnect, camera released), `ended` emitted.
+ */
+import { EventEmitter } from "node:events";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import { DelayedLeave, type DelayedLeaveOptions } from "./delayed-leave.ts";
+import type { LiveKitFocus } from "./focus.ts";
+import type { LiveKitPublisher } from "./livekit-publisher.ts";
+import type { RtcRoomApi } from "./rtc-room-api.ts";
+import {
+  CALL_MEMBER_TYPE,
+  declineSchema,
+  MEMBERSHIP_EXPIRES_MS,
+  membershipContent,
+  membershipStateKey,
+  notificationContent,
+  readMembership,
+  roomEventSchema,
+  RTC_DECLINE_TYPE,
+  RTC_NOTIFICATION_TYPE,
+  type RoomEvent,
+} from "./rtc-wire.ts";
+import type { SfuToken } from "./sfu-token.ts";
+
+export type RtcCallState = "connecting" | "ringing" | "connected" | "ended";
+
+export interface RtcCallEvents {
+  state: [state: RtcCallState];
+  ended: [reason: string];
+}
+
+/** How the call gets its focus and LiveKit token (rtc-call-steps.ts has the real ones). */
+export interface RtcCallSteps {
+  focus(): Promise<LiveKitFocus>;
+  token(focus: LiveKitFocus): Promise<SfuToken>;
+}
+
+export interface RtcCallOptions {
+  api: RtcRoomApi;
+  steps: RtcCallSteps;
+  /** Owned by the call from now on: it starts and stops it. */
+  publisher: LiveKitPublisher;
+  roomId: string;
+  /** The bot. */
+  userId: string;
+  deviceId: string;
+  callee: string;
+  log: Logger;
+  /** How long the ring lasts; the MSC recommends 30 s, js-sdk 42 caps it at 90 s. */
+  ringLifetimeMs?: number;
+  membershipExpiresMs?: number;
+  delayedLeave?: Omit<DelayedLeaveOptions, "onLost">;
+}
+
+export const RING_LIFETIME_MS = 30_000;
+/** The membership is re-sent (same created_ts, expires one period longer) this long before it would lapse. */
+const REFRESH_MARGIN_MS = 60_000;
+
+export class RtcCall extends EventEmitter<RtcCallEvents> {
+  private current: RtcCallState = "connecting";
+  private endReason: string | undefined;
+  private readonly stateKey: string;
+  private readonly leave: DelayedLeave;
+  private readonly log: Logger;
+  private membershipSent = false;
+  private membershipEventId: string | undefined;
+  private notificationEventId: string | undefined;
+  private readonly calleeDevices = new Set<string>();
+  private ringTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private ended: Promise<void> | undefined;
+  /** The Matrix request start() is waiting for: terminate() lets it land first, so its leave is the last word. */
+  private inflight: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: RtcCallOptions) {
+    super();
+    this.log = opts.log.child({ component: "rtc-call", room: opts.roomId, callee: opts.callee });
+    this.stateKey = membershipStateKey(opts.userId, opts.deviceId);
+    this.leave = new DelayedLeave(opts.api, opts.roomId, this.stateKey, this.log, {
+      ...opts.delayedLeave,
+      onLost: (reason) => { void this.terminate(reason); },
+    });
+    opts.publisher.on("ended", (reason) => { void this.terminate(`LiveKit publisher ended: ${reason}`); });
+  }
+
+  get state(): RtcCallState {
+    return this.current;
+  }
+
+  get roomId(): string {
+    return this.opts.roomId;
+  }
+
+  /** The ring's event ID, once sent. */
+  get notificationId(): string | undefined {
+    return this.notificationEventId;
+  }
+
+  /** Why the call ended, once it has. */
+  get reason(): string | undefined {
+    return this.endReason;
+  }
+
+  /** Places the call; resolves once it rings (or has ended: a failed step ends it, with the reason). */
+  async start(): Promise<void> {
+    try {
+      const focus = await this.opts.steps.focus();
+      const token = await this.opts.steps.token(focus);
+      if (this.isEnded()) return;
+      await this.opts.publisher.start(token.url, token.jwt);
+      if (this.isEnded()) return;
+      await this.track(this.leave.arm());
+      if (this.isEnded()) return;
+      const createdTs = Date.now();
+      this.membershipSent = true;
+      this.membershipEventId = await this.track(this.sendMembership(focus, createdTs, this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS));
+      if (this.isEnded()) return;
+      const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
+      this.notificationEventId = await this.opts.api.sendEvent(this.opts.roomId, RTC_NOTIFICATION_TYPE, notificationContent({
+        callee: this.opts.callee, membershipEventId: this.membershipEventId, senderTs: Date.now(), lifetimeMs,
+      }));
+      if (this.isEnded()) return;
+      // The callee may have joined before the ring's echo: then the call is connected already.
+      if (this.current === "connecting") this.setState("ringing");
+      if (this.current === "ringing") this.ringTimer = setTimeout(() => { void this.terminate("nobody answered the ring"); }, lifetimeMs);
+      this.log.info({ focus: focus.source, state: this.current }, "MatrixRTC call ringing");
+    } catch (err: unknown) {
+      await this.terminate(`could not start: ${errorMessage(err)}`);
+    }
+  }
+
+  /** A room event of the call's room, as the sync delivers it; anything malformed is logged and ignored. */
+  handleRoomEvent(raw: unknown): void {
+    if (this.isEnded()) return;
+    const parsed = roomEventSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const event = parsed.data;
+    if (event.sender !== this.opts.callee) return;
+    if (event.type === RTC_DECLINE_TYPE) this.onDecline(event);
+    else if (event.type === CALL_MEMBER_TYPE && event.state_key !== undefined) this.onCalleeMembership(event);
+  }
+
+  hangup(): Promise<void> {
+    return this.terminate("hung up");
+  }
+
+  /** Ends the call (idempotent; every later call returns the same promise). */
+  terminate(reason: string): Promise<void> {
+    this.ended ??= this.end(reason);
+    return this.ended;
+  }
+
+  private track<T>(step: Promise<T>): Promise<T> {
+    this.inflight = step.catch(() => undefined);
+    return step;
+  }
+
+  private isEnded(): boolean {
+    return this.current === "ended";
+  }
+
+  private setState(next: RtcCallState): void {
+    if (this.current === next) return;
+    this.current = next;
+    this.emit("state", next);
+  }
+
+  private onDecline(event: RoomEvent): void {
+    const decline = declineSchema.safeParse(event.content);
+    if (!decline.success) {
+      this.log.warn({ eventId: event.event_id }, "ignoring a malformed rtc.decline");
+      return;
+    }
+    if (this.notificationEventId !== undefined && decline.data["m.relates_to"].event_id === this.notificationEventId) void this.terminate("declined");
+  }
+
+  private onCalleeMembership(event: RoomEvent): void {
+    const stateKey = event.state_key ?? "";
+    const reading = readMembership(event.content, event.origin_server_ts, Date.now());
+    if (reading.kind === "malformed") {
+      this.log.warn({ eventId: event.event_id, reason: reading.reason }, "ignoring a malformed call.member event of the callee");
+      return;
+    }
+    if (reading.kind === "joined") {
+      this.calleeDevices.add(stateKey);
+      if (this.current === "connecting" || this.current === "ringing") {
+        clearTimeout(this.ringTimer);
+        this.setState("connected");
+        this.log.info({ device: reading.deviceId }, "the callee joined the MatrixRTC call");
+      }
+      return;
+    }
+    const wasThere = this.calleeDevices.delete(stateKey);
+    if (wasThere && this.calleeDevices.size === 0 && this.current === "connected") void this.terminate("the callee left");
+  }
+
+  private async sendMembership(focus: LiveKitFocus, createdTs: number, expiresMs: number): Promise<string> {
+    const content = membershipContent({
+      userId: this.opts.userId, deviceId: this.opts.deviceId, roomId: this.opts.roomId, livekitServiceUrl: focus.livekitServiceUrl, createdTs, expiresMs,
+    });
+    const eventId = await this.opts.api.putState(this.opts.roomId, CALL_MEMBER_TYPE, this.stateKey, content);
+    // Before it lapses (4 h by default), the same membership with expires one period longer: ruma counts from created_ts.
+    const period = this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS;
+    const refreshIn = Math.max(createdTs + expiresMs - REFRESH_MARGIN_MS - Date.now(), 1_000);
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      if (this.isEnded()) return;
+      this.sendMembership(focus, createdTs, expiresMs + period).catch((err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, "could not renew the call membership");
+      });
+    }, refreshIn);
+    return eventId;
+  }
+
+  private async end(reason: string): Promise<void> {
+    const from = this.current;
+    this.endReason = reason;
+    this.setState("ended");
+    clearTimeout(this.ringTimer);
+    clearTimeout(this.refreshTimer);
+    await this.inflight;
+    const leaving = async (): Promise<void> => {
+      if (!this.membershipSent) {
+        await this.leave.cancel();
+        return;
+      }
+      if (await this.leave.sendNow()) return;
+      await this.opts.api.putState(this.opts.roomId, CALL_MEMBER_TYPE, this.stateKey, {});
+    };
+    const [left] = await Promise.allSettled([leaving(), this.opts.publisher.stop()]);
+    if (left.status === "rejected") this.log.warn({ err: errorMessage(left.reason) }, "could not empty the call membership (it lapses by its expiry)");
+    this.log.info({ reason, from }, "MatrixRTC call ended");
+    this.emit("ended", reason);
+  }
+}
