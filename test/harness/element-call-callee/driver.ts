@@ -66,7 +66,7 @@ export interface ElementCallCallee {
 
 /** CDP Runtime.evaluate's answer, the parts the driver reads. */
 const evaluateResultSchema = z.object({
-  result: z.object({ value: z.unknown() }).optional(),
+  result: z.object({ value: z.unknown().optional() }).optional(),
   exceptionDetails: z.object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() }).optional(),
 });
 
