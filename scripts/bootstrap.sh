@@ -26,6 +26,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad
   gstreamer1.0-libav gstreamer1.0-tools
   debootstrap mosquitto coturn
+  chromium # headless, the Element Call callee of the MatrixRTC tests (test/harness/element-call-callee)
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -5,7 +5,7 @@
  * device_id}` (unknown fields rejected) → `{url, jwt}`. The OpenID token is checked with the homeserver's
  * `GET /_matrix/federation/v1/openid/userinfo`; the homeserver of each server name is given (no federation lookup
  * on loopback). The jwt is minted with livekit-server-sdk: identity `{sub}:{device_id}`, the room named as the
- * notes describe lk-jwt-service doing, join/publish/subscribe, 1 h. Anything but POST answers 405, as
+ * notes describe lk-jwt-service doing, join/publish/subscribe, 1 h. Anything but POST (and a CORS preflight) answers 405, as
  * lk-jwt-service does (deployment guides check /sfu/get with a GET and expect 405).
  */
 import { createHash } from "node:crypto";
@@ -28,6 +28,12 @@ const requestSchema = z.object({
   device_id: z.string().min(1),
 }).strict();
 
+/**
+ * Element Call is a web app on another origin than its focus, so the token service answers browsers' CORS
+ * preflight (the Chromium callee in test/harness/element-call-callee posts JSON to it from its page).
+ */
+const CORS = { "access-control-allow-origin": "*", "access-control-allow-methods": "POST", "access-control-allow-headers": "content-type" };
+
 const userInfoSchema = z.object({ sub: z.string().regex(/^@[^:]+:.+$/) });
 
 /** The LiveKit room for a Matrix room's call slot (shared/notes/matrixrtc.md §2: sha256 of ["<room>","m.call#ROOM"]). */
@@ -43,10 +49,11 @@ export async function startSfuTokenService(opts: {
   const answered = new Map<number, number>();
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
     answered.set(status, (answered.get(status) ?? 0) + 1);
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    res.writeHead(status, { "content-type": "application/json", ...CORS }).end(JSON.stringify(body));
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.url !== "/sfu/get") { reply(res, 404, { errcode: "M_NOT_FOUND", error: "no such endpoint" }); return; }
+    if (req.method === "OPTIONS") { res.writeHead(204, CORS).end(); return; }
     if (req.method !== "POST") { reply(res, 405, { errcode: "M_UNRECOGNIZED", error: "method not allowed" }); return; }
     let text = "";
     for await (const chunk of req) {
