@@ -74,7 +74,11 @@ const VARIANTS: Record<string, (url: string, codec: Codec) => Command> = {
   "gstreamer+fit": (url, codec) => gstreamer(url, codec, true),
   "gstreamer+fit 1 thread": (url, codec) => gstreamer(url, codec, true, true),
   // What the bot runs for `frontEnd: gstreamer` (src/media/gst-front-end.ts), audio branch included.
-  "bot gstreamer": (url) => ({ binary: GST_LAUNCH, args: buildGstArgs({ url, maxWidth: WIDTH, maxHeight: HEIGHT, maxFps: FPS, audio: true }), videoFd: 3 }),
+  "bot gstreamer": (url, codec) => ({
+    binary: GST_LAUNCH,
+    args: buildGstArgs({ url, maxWidth: WIDTH, maxHeight: HEIGHT, maxFps: FPS, audio: true, codec: codec === "h265" ? "h265" : "h264" }),
+    videoFd: 3,
+  }),
 };
 
 export interface FrontEndResult {

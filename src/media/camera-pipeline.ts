@@ -5,6 +5,7 @@ import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
 import { initialFrontEnd, runCommand } from "./front-end.ts";
+import type { GstCodec } from "./gst-front-end.ts";
 import { OfflinePicture } from "./offline-picture.ts";
 import { nextStep, WATCHED_MAX_RETRY_S, type FrontEnd } from "./restart-policy.ts";
 
@@ -57,6 +58,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private audioEnabled: boolean;
   private hwaccel: CameraConfig["hwaccel"];
   private frontEnd: FrontEnd;
+  /** GStreamer's chain: H.264 until the camera says it sends H.265. */
+  private gstCodec: GstCodec = "h264";
   /** Reconnect attempts since video last flowed. */
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -166,7 +169,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.setState(this.attempt === 0 ? "starting" : "retrying");
     // GStreamer says nothing when the camera has no sound: silence until its PCM comes, as for a camera without audio.
     if (!this.audioEnabled || this.frontEnd === "gstreamer") this.sound.silent();
-    const run = new CameraRun(runCommand(this.frontEnd, this.camera, this.ffmpegPath, { audio: this.audioEnabled, hwaccel: this.hwaccel }), this.log);
+    const run = new CameraRun(runCommand(this.frontEnd, this.camera, this.ffmpegPath, { audio: this.audioEnabled, hwaccel: this.hwaccel, gstCodec: this.gstCodec }), this.log);
     this.run = run;
     run.on("size", (size) => {
       this.size = size;
@@ -219,9 +222,13 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       case "respawn":
         this.spawn();
         return;
+      case "gstCodec":
       case "fallback":
-        if (step.drop === "gstreamer") {
-          this.log.warn({ gst: end.exit.lastLines.slice(-2) }, "the GStreamer front end cannot read this camera (H.265, MJPEG, a missing plugin?): using ffmpeg");
+        if (step.kind === "gstCodec") {
+          this.log.info({ codec: step.codec }, "the camera sends this codec: GStreamer decodes it");
+          this.gstCodec = step.codec;
+        } else if (step.drop === "gstreamer") {
+          this.log.warn({ gst: end.exit.lastLines.slice(-2) }, "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg");
           this.frontEnd = "ffmpeg";
         } else if (step.drop === "audio") {
           this.audioEnabled = false;

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "../util/logger.ts";
 import { isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-args.ts";
 import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-process.ts";
-import { gstSizeFromLine, gstVideoEncoding, isGstUnsupported } from "./gst-front-end.ts";
+import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 import { LagWatch } from "./lag-watch.ts";
 import type { EndReason } from "./restart-policy.ts";
@@ -21,6 +21,8 @@ export interface RunCommand {
   binary: string;
   args: readonly string[];
   layout: ProcessLayout;
+  /** The GStreamer chain's codec (gst-launch layout). */
+  gstCodec?: GstCodec;
 }
 
 export interface VideoFrame {
@@ -37,6 +39,8 @@ export interface RunEnd {
   hwFailed: boolean;
   /** gst-launch said its pipeline cannot work here (another codec, a missing plugin), or could not be started. */
   frontEndFailed: boolean;
+  /** The camera announced a codec another GStreamer chain decodes. */
+  gstCodec: GstCodec | undefined;
   /** Frames delivered by this run. */
   frames: number;
 }
@@ -68,12 +72,14 @@ export class CameraRun extends EventEmitter<RunEvents> {
   private readonly lag = new LagWatch(MAX_LAG_MS, LAG_HOLD_MS);
   private readonly sizeParser = new OutputSizeParser();
   private readonly layout: ProcessLayout;
+  private readonly codec: GstCodec;
   private splitter: FrameSplitter | undefined;
   private early: Buffer[] = [];
   private earlyBytes = 0;
   private missingAudio = false;
   private hwFailed = false;
   private gstFailed = false;
+  private announced: GstCodec | undefined;
   private endedFor: EndReason;
   private detached = false;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -85,6 +91,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
   ) {
     super();
     this.layout = command.layout;
+    this.codec = command.gstCodec ?? "h264";
     this.process = new FfmpegProcess(command.binary, command.args, log, 1, command.layout);
   }
 
@@ -114,7 +121,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
     this.process.once("exit", (exit) => {
       this.detach();
       const frontEndFailed = this.layout === "gst-launch" && (this.gstFailed || (exit.code !== null && exit.code < 0));
-      this.emit("exit", { exit, endedFor: this.endedFor, missingAudio: this.missingAudio, hwFailed: this.hwFailed, frontEndFailed, frames: this.frames });
+      this.emit("exit", { exit, endedFor: this.endedFor, missingAudio: this.missingAudio, hwFailed: this.hwFailed, frontEndFailed, gstCodec: this.announced, frames: this.frames });
     });
     const pipes: { video: Readable; audio: Readable | undefined } = this.process.start();
     pipes.video.on("data", (chunk: Buffer) => {
@@ -158,8 +165,10 @@ export class CameraRun extends EventEmitter<RunEvents> {
   private onLine(line: string): void {
     if (this.layout === "gst-launch") {
       const encoding = gstVideoEncoding(line);
-      if (isGstUnsupported(line) || (encoding !== undefined && encoding !== "H264")) {
+      const codec = encoding === undefined ? undefined : gstCodecOf(encoding);
+      if (isGstUnsupported(line) || (encoding !== undefined && codec !== this.codec)) {
         this.gstFailed = true;
+        this.announced = codec;
         void this.process.stop();
       }
     } else {

@@ -3,7 +3,7 @@ import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RunCommand } from "./camera-run.ts";
 import { buildCameraArgs, type HwAccel } from "./ffmpeg-args.ts";
-import { buildGstArgs, GST_LAUNCH, gstCanRead } from "./gst-front-end.ts";
+import { buildGstArgs, GST_LAUNCH, gstCanRead, type GstCodec } from "./gst-front-end.ts";
 import type { FrontEnd } from "./restart-policy.ts";
 
 /** GStreamer when the camera asks for it and it can read the camera (RTSP, software decoding), else ffmpeg. */
@@ -15,8 +15,11 @@ export function initialFrontEnd(camera: CameraConfig, log: Logger): FrontEnd {
 }
 
 /** The command of one run with the pipeline's current options (a fallback may have turned audio or hwaccel off). */
-export function runCommand(frontEnd: FrontEnd, camera: CameraConfig, ffmpegPath: string, opts: { audio: boolean; hwaccel: HwAccel }): RunCommand {
+export function runCommand(frontEnd: FrontEnd, camera: CameraConfig, ffmpegPath: string, opts: { audio: boolean; hwaccel: HwAccel; gstCodec: GstCodec }): RunCommand {
   const { url, maxWidth, maxHeight, maxFps } = camera;
-  if (frontEnd === "gstreamer") return { binary: GST_LAUNCH, args: buildGstArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio }), layout: "gst-launch" };
+  if (frontEnd === "gstreamer") {
+    const args = buildGstArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio, codec: opts.gstCodec });
+    return { binary: GST_LAUNCH, args, layout: "gst-launch", gstCodec: opts.gstCodec };
+  }
   return { binary: ffmpegPath, args: buildCameraArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio, hwaccel: opts.hwaccel }), layout: "ffmpeg" };
 }

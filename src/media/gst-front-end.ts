@@ -1,5 +1,5 @@
 /**
- * The GStreamer front end (camera `frontEnd: gstreamer`): gst-launch-1.0 reads an RTSP H.264 camera and writes
+ * The GStreamer front end (camera `frontEnd: gstreamer`): gst-launch-1.0 reads an RTSP H.264/H.265 camera and writes
  * the same raw I420 frames and 48 kHz mono s16le PCM as the ffmpeg front end, one frame period sooner.
  *
  * Why: libavformat's RTP H.264 depacketizer hands fragments on, and its parser ends an access unit only when the
@@ -7,10 +7,12 @@
  * `-fflags noparse` feeds FU-A fragments to the decoder (broken pictures). rtph264depay ends the access unit on
  * the marker bit. Measured camera → raw frame at 720p25 (bench/front-end-latency.ts): see docs/benchmark.md.
  *
- * Only H.264 over RTSP. rtspsrc announces each stream's caps in a `-v` line; another video codec (H.265, MJPEG)
- * would not link (and with an audio stream gst-launch would just play the sound), so the run ends itself there,
- * as it does on gst-launch's own errors (a missing plugin), and the pipeline falls back to ffmpeg for good
- * (restart-policy.ts).
+ * H.264 and H.265 over RTSP (H.265 measured 44 ms against ffmpeg's 84). The codec is not known before the
+ * camera answers: a run starts with the H.264 chain, rtspsrc announces each stream's caps in a `-v` line, and a
+ * run whose chain does not fit the announced codec (it would not link; with an audio stream gst-launch would
+ * just play the sound) ends itself there. The pipeline then starts the H.265 chain, or ffmpeg for any other
+ * codec (MJPEG: ffmpeg is as fast, 44 ms) and on gst-launch's own errors (a missing plugin); see
+ * restart-policy.ts.
  * Pure: the tests read the command line; CameraRun runs it (ProcessLayout "gst-launch": video on fd 3, audio on
  * fd 4, `-v` caps lines on stdout, from which the output size is read).
  */
@@ -18,12 +20,23 @@ import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE } from "./ffmpeg-args.ts";
 
 export const GST_LAUNCH = "gst-launch-1.0";
 
+/** The video codecs the GStreamer front end decodes. */
+export type GstCodec = "h264" | "h265";
+
+/** Depayloader and decoder per codec; slice threads only (frame threads hold a frame per extra thread). */
+const DECODE: Record<GstCodec, string[]> = {
+  h264: ["rtph264depay", "!", "avdec_h264", "thread-type=slice"],
+  h265: ["rtph265depay", "!", "avdec_h265", "thread-type=slice"],
+};
+
 export interface GstArgsOptions {
   url: string;
   maxWidth: number;
   maxHeight: number;
   maxFps: number;
   audio: boolean;
+  /** Default h264. */
+  codec?: GstCodec;
 }
 
 /** Whether the GStreamer front end can read this URL at all (an RTSP camera). */
@@ -34,7 +47,7 @@ export function gstCanRead(url: string): boolean {
 /**
  * gst-launch-1.0 argv (no shell: each element property is one argv entry, so the URL stays one entry).
  * - rtspsrc: TCP like the ffmpeg front end, no jitter buffer (latency=0), a dead camera noticed after 5 s.
- * - avdec_h264 with slice threads only: frame threads hold a frame per extra thread.
+ * - rtph264depay ! avdec_h264 (or the H.265 pair) with slice threads only.
  * - videoscale into caps with an even size range: it keeps the aspect ratio and scales down to fit.
  * - videorate drop-only: frames above maxFps are dropped, none held back or duplicated.
  * - fdsink sync=false: each frame is written as soon as it is decoded; async=false: a sink whose branch never
@@ -46,7 +59,7 @@ export function buildGstArgs(opts: GstArgsOptions): string[] {
   const maxH = opts.maxHeight - (opts.maxHeight % 2);
   const video = [
     "src.", "!", "application/x-rtp,media=video",
-    "!", "rtph264depay", "!", "avdec_h264", "thread-type=slice",
+    "!", ...DECODE[opts.codec ?? "h264"],
     "!", "videoconvert", "!", "videoscale",
     "!", `video/x-raw,format=I420,width=(int)[2,${String(maxW)},2],height=(int)[2,${String(maxH)},2],pixel-aspect-ratio=1/1`,
     "!", "videorate", "drop-only=true", `max-rate=${String(opts.maxFps)}`,
@@ -74,6 +87,12 @@ export function gstSizeFromLine(line: string): { width: number; height: number }
 /** True for gst-launch's complaints that this pipeline cannot work here (codec, missing plugin), not a camera outage. */
 export function isGstUnsupported(line: string): boolean {
   return /not-negotiated|not-linked|erroneous pipeline|no element "|could not link/i.test(line);
+}
+
+/** The GStreamer chain for an RTP encoding name, if there is one. */
+export function gstCodecOf(encoding: string): GstCodec | undefined {
+  const name = encoding.toUpperCase();
+  return name === "H264" ? "h264" : name === "H265" ? "h265" : undefined;
 }
 
 /** The video codec (RTP encoding name) rtspsrc announces in a `-v` line; undefined for any other line. */

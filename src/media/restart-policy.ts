@@ -8,6 +8,7 @@
  * to one connect attempt every 30 s at most.
  */
 import type { HwAccel } from "./ffmpeg-args.ts";
+import type { GstCodec } from "./gst-front-end.ts";
 
 /** Waits between reconnect attempts (seconds); the last one repeats. */
 export const RECONNECT_BACKOFF_S = [1, 2, 5, 10, 30] as const;
@@ -30,6 +31,8 @@ export interface ExitFacts {
   hwFailed: boolean;
   /** The GStreamer front end said it cannot read this camera (another codec, a missing plugin, not installed). */
   frontEndFailed: boolean;
+  /** The codec the camera announced, when another GStreamer chain decodes it. */
+  gstCodec: GstCodec | undefined;
   /** Frames the run delivered. */
   frames: number;
   /** The run's options. */
@@ -49,6 +52,8 @@ export type NextStep =
   | { kind: "respawn" }
   /** Start again at once without the camera's audio, with software decoding, or with ffmpeg instead of GStreamer. */
   | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" }
+  /** Start GStreamer again at once with the chain for the codec the camera announced. */
+  | { kind: "gstCodec"; codec: GstCodec }
   /** Show the offline picture and try again in `delayS`; `attempt` is the new attempt count. */
   | { kind: "retry"; delayS: number; attempt: number };
 
@@ -63,7 +68,9 @@ export function nextStep(facts: ExitFacts): NextStep {
   // Stopped to catch up with the live picture: calls keep the last picture for the moment the new ffmpeg needs.
   if (facts.endedFor === "resync") return { kind: "respawn" };
   // Before the first frame only: a GStreamer run that has shown pictures and then failed met a camera problem.
-  if (facts.frontEndFailed && facts.frontEnd === "gstreamer" && facts.frames === 0) return { kind: "fallback", drop: "gstreamer" };
+  if (facts.frontEndFailed && facts.frontEnd === "gstreamer" && facts.frames === 0) {
+    return facts.gstCodec === undefined ? { kind: "fallback", drop: "gstreamer" } : { kind: "gstCodec", codec: facts.gstCodec };
+  }
   if (facts.missingAudio && facts.audio) return { kind: "fallback", drop: "audio" };
   // Only before the first frame: a hardware decoder that worked and then failed is a camera problem, retried as is.
   if (facts.hwFailed && facts.hwaccel !== "none" && facts.frames === 0) return { kind: "fallback", drop: "hwaccel" };

@@ -1,8 +1,9 @@
 /**
  * The GStreamer front end (camera `frontEnd: gstreamer`) on real parts: the GStreamer RTSP test camera, real
  * gst-launch-1.0 and ffmpeg, the camera's wrtc sources read back through wrtc sinks. An H.264 camera streams
- * through GStreamer (picture scaled to fit, sound audible, credentials accepted); H.265 and MJPEG cameras fall
- * back to ffmpeg without a restart being counted; a stop leaves no child behind.
+ * through GStreamer (picture scaled to fit, sound audible, credentials accepted); an H.265 camera through
+ * GStreamer's H.265 chain once it has announced its codec; an MJPEG camera falls back to ffmpeg; neither counts a
+ * restart; a stop leaves no child behind.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { CameraConfig } from "../../src/config/load.ts";
@@ -101,13 +102,16 @@ describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
     }
   });
 
-  it.each(["h265", "mjpeg"] as const)("a %s camera falls back to ffmpeg and streams, without a restart counted", async (codec) => {
+  it.each([
+    ["h265", "gstreamer"],
+    ["mjpeg", "ffmpeg"],
+  ] as const)("a %s camera streams through %s, without a restart counted", async (codec, frontEnd) => {
     const pipeline = await pipelineFor({ codec, width: 320, height: 240, audio: codec === "mjpeg" ? "pcma" : "none" }, { maxWidth: 1280, maxHeight: 720 });
     const seen = sinks(pipeline);
     try {
       pipeline.start();
       await waitFor("25 frames", () => seen.frames() >= 25, { timeoutMs: 30_000 });
-      expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd: "ffmpeg", width: 320, height: 240, restarts: 0 });
+      expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd, width: 320, height: 240, restarts: 0 });
     } finally {
       seen.stop();
     }

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
 import { initialFrontEnd } from "../../src/media/front-end.ts";
-import { buildGstArgs, gstCanRead, gstSizeFromLine, gstVideoEncoding, isGstUnsupported } from "../../src/media/gst-front-end.ts";
+import { buildGstArgs, gstCanRead, gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstUnsupported } from "../../src/media/gst-front-end.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -35,6 +35,13 @@ describe("buildGstArgs", () => {
     const video = buildGstArgs({ url: "rtsp://cam/s", maxWidth: 640, maxHeight: 480, maxFps: 25, audio: false });
     expect(video).not.toContain("fd=4");
     expect(video.join(" ")).not.toContain("media=audio");
+  });
+
+  it("decodes H.264 by default and H.265 when asked", () => {
+    expect(args.join(" ")).toContain("rtph264depay ! avdec_h264 thread-type=slice");
+    const h265 = buildGstArgs({ url: "rtsp://cam/s", maxWidth: 640, maxHeight: 480, maxFps: 25, audio: false, codec: "h265" });
+    expect(h265.join(" ")).toContain("rtph265depay ! avdec_h265 thread-type=slice");
+    expect([gstCodecOf("H264"), gstCodecOf("h265"), gstCodecOf("JPEG"), gstCodecOf("MP4V-ES")]).toEqual(["h264", "h265", undefined, undefined]);
   });
 
   it("is only for RTSP cameras", () => {
@@ -110,11 +117,25 @@ describe("CameraRun with the gst-launch layout", () => {
     expect(end.exit.signal).toBe("SIGTERM");
   });
 
-  it("a camera in another codec ends the run at once, marked as the front end's failure", async () => {
+  it("a camera in another codec ends the run at once, marked as the front end's failure, naming a codec it has a chain for", async () => {
     const run = new CameraRun({ binary: standIn([H265_PAD]), args: [], layout: "gst-launch" }, log);
     const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
     run.start();
-    expect(await exit).toMatchObject({ frontEndFailed: true, frames: 0 });
+    expect(await exit).toMatchObject({ frontEndFailed: true, gstCodec: "h265", frames: 0 });
+    const jpeg = new CameraRun({ binary: standIn([H265_PAD.replace("H265", "JPEG")]), args: [], layout: "gst-launch", gstCodec: "h265" }, log);
+    const jpegExit = new Promise<RunEnd>((resolve) => jpeg.once("exit", resolve));
+    jpeg.start();
+    expect(await jpegExit).toMatchObject({ frontEndFailed: true, gstCodec: undefined, frames: 0 });
+  });
+
+  it("the H.265 chain reading an H.265 camera is no failure", async () => {
+    const caps = SINK_CAPS.replace("width=(int)300, height=(int)224", "width=(int)4, height=(int)2");
+    const run = new CameraRun({ binary: standIn([H265_PAD, caps]), args: [], layout: "gst-launch", gstCodec: "h265" }, log);
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    await waitFor("a frame", () => run.frames > 0, { timeoutMs: 10_000 });
+    await run.stop();
+    expect(await exit).toMatchObject({ frontEndFailed: false, gstCodec: undefined });
   });
 
   it("a gst-launch-1.0 that is not installed is the front end's failure too", async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { nextStep, RECONNECT_BACKOFF_S, retryDelayS, type ExitFacts, type NextStep } from "../../src/media/restart-policy.ts";
 
 /** A camera that was streaming video with audio and software decoding, unwatched, at its first attempt. */
-const base: ExitFacts = { wanted: true, endedFor: undefined, missingAudio: false, hwFailed: false, frontEndFailed: false, frames: 100, audio: true, hwaccel: "none", frontEnd: "ffmpeg", attempt: 0, watched: false };
+const base: ExitFacts = { wanted: true, endedFor: undefined, missingAudio: false, hwFailed: false, frontEndFailed: false, gstCodec: undefined, frames: 100, audio: true, hwaccel: "none", frontEnd: "ffmpeg", attempt: 0, watched: false };
 
 const rows: [name: string, facts: Partial<ExitFacts>, step: NextStep][] = [
   ["stopped: nothing runs next", { wanted: false }, { kind: "idle" }],
@@ -22,6 +22,7 @@ const rows: [name: string, facts: Partial<ExitFacts>, step: NextStep][] = [
   ["GStreamer failed after frames flowed: the camera is retried as is", { frontEnd: "gstreamer", frontEndFailed: true, frames: 5 }, { kind: "retry", delayS: 1, attempt: 1 }],
   ["GStreamer camera away (no unsupported line): a plain retry, GStreamer kept", { frontEnd: "gstreamer", frames: 0 }, { kind: "retry", delayS: 1, attempt: 1 }],
   ["a failure flag under ffmpeg means nothing", { frontEndFailed: true, frames: 0 }, { kind: "retry", delayS: 1, attempt: 1 }],
+  ["the camera sends H.265: GStreamer's H.265 chain", { frontEnd: "gstreamer", frontEndFailed: true, gstCodec: "h265", frames: 0 }, { kind: "gstCodec", codec: "h265" }],
   ["GStreamer's fallback comes before the audio one", { frontEnd: "gstreamer", frontEndFailed: true, missingAudio: true, frames: 0 }, { kind: "fallback", drop: "gstreamer" }],
   ["resync wins over a GStreamer failure", { frontEnd: "gstreamer", frontEndFailed: true, frames: 0, endedFor: "resync" }, { kind: "respawn" }],
   ["a stall: retried with backoff", { endedFor: "stall" }, { kind: "retry", delayS: 1, attempt: 1 }],
