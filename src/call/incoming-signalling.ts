@@ -77,7 +77,7 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
     try {
       const link = call.openLink(this.opts.iceServers, ANSWER_TRICKLE);
       const pc = link.pc;
-      await pc.setRemoteDescription({ type: "offer", sdp: this.opts.offerSdp });
+      await link.setRemote("offer", this.opts.offerSdp);
       link.remoteDescriptionSet();
       if (call.context.state !== CallState.Preparing) return;
       const kinds = new Set(pc.getTransceivers().map((t) => t.receiver.track.kind));
@@ -152,7 +152,7 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
     try {
       // An ICE restart gathers a new generation of candidates, trickled from scratch.
       link.renewTrickle();
-      await link.pc.setRemoteDescription({ type: "offer", sdp });
+      await link.setRemote("offer", sdp);
       const answer = await link.pc.createAnswer();
       await link.pc.setLocalDescription(answer);
       await link.gatherBriefly(this.opts.gatherIntoAnswerMs ?? 200);

@@ -139,7 +139,7 @@ export class OutgoingSignalling implements Signalling<OutgoingContext, OutgoingI
     const answer = this.answer;
     if (!link || !answer || this.call.context.state === CallState.Ended) return;
     try {
-      await link.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      await link.setRemote("answer", answer.sdp);
       link.remoteDescriptionSet();
       const held = this.pending.get(answer.partyId) ?? [];
       link.addRemoteCandidates(held);

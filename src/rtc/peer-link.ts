@@ -1,5 +1,6 @@
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { CandidateWire } from "./candidate.ts";
+import { withVideoBitrate } from "./sdp-bitrate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
 import { createPeerConnection } from "./wrtc.ts";
 
@@ -196,6 +197,14 @@ export class PeerLink {
         this.log.debug({ err: errorMessage(err) }, "remote candidate not usable");
       });
     }
+  }
+
+  /**
+   * Applies the other side's offer or answer, with the video send limits the bot wants (sdp-bitrate.ts: without them
+   * libwebrtc caps 720p at 2.5 Mbit/s and drops frames). Call remoteDescriptionSet() after it.
+   */
+  setRemote(type: "offer" | "answer", sdp: string): Promise<void> {
+    return this.pc.setRemoteDescription({ type, sdp: withVideoBitrate(sdp) });
   }
 
   /** setRemoteDescription succeeded: the held candidates are added. */
