@@ -3,7 +3,7 @@ import type { SourceFigures } from "../measure/source-tap.ts";
 import type { WebrtcBreakdown } from "../measure/webrtc.ts";
 import type { LatencySummary } from "../stats.ts";
 
-export type WindowKind = "latency" | "bot" | "bot-audio" | "reference" | "camera-floor" | "decode-floor" | "encode-floor" | "idle" | "drift" | "talkback";
+export type WindowKind = "latency" | "latency-gst" | "bot" | "bot-audio" | "reference" | "camera-floor" | "decode-floor" | "encode-floor" | "idle" | "drift" | "talkback";
 
 export interface WindowResult {
   name: string;
