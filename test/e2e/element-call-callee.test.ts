@@ -169,9 +169,11 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
       focus_active: { type: "livekit", focus_selection: "multi_sfu" },
       foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: roomId }],
     });
-    // And as matrix-js-sdk 43's CallMembership parses it in the callee itself.
-    const members = await callee.memberships(roomId);
-    expect(members).toContainEqual(expect.objectContaining({ userId: alice.userId, deviceId: callee.deviceId, rtcBackendIdentity: `${alice.userId}:${callee.deviceId}` }));
+    // And as matrix-js-sdk 43's CallMembership parses it in the callee itself, once its own sync has brought it back.
+    const own = await waitFor("the callee's membership in its own session", async () =>
+      (await callee.memberships(roomId)).find((m) => m.userId === alice.userId && m.deviceId === callee.deviceId), { timeoutMs: 20_000 });
+    expect(own.rtcBackendIdentity).toBe(`${alice.userId}:${callee.deviceId}`);
+    expect(own.transport).toMatchObject({ type: "livekit", livekit_service_url: service.url });
 
     const stats = await callee.waitForVideo({ frames: 50, timeoutMs: 30_000 });
     reportFigure("element-call-callee-call", {
