@@ -59,6 +59,19 @@ async function talkbackOn(from: number): Promise<void> {
   await waitFor("the talkback command to be fed", () => size() > from + RATE * 2 * 0.3, { timeoutMs: 10_000 });
 }
 
+/** Talks 3 s in a connected call, hangs up, and expects the tone in > 95 % of those 150 windows of 20 ms at the door. */
+async function expectVoiceAtDoor(call: { hangup(): void; ended(): Promise<unknown> }, hz: number, figure: string, before: number): Promise<void> {
+  await talkbackOn(before);
+  const from = size();
+  await talk(3000);
+  call.hangup();
+  await call.ended();
+  const { tone } = toneCount(hz, from, await doorClosed());
+  reportFigure(figure, { toneWindows: tone, expected: 150 });
+  expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
+  await rig.released();
+}
+
 /** Talks 2 s, holds (as matrix-js-sdk does it) and talks 2 s, resumes and talks 2 s; the file's size at each switch. */
 async function holdAndResume(call: MatrixCall): Promise<{ talking: number; held: number; resumed: number; end: number }> {
   const talking = size();
@@ -123,16 +136,7 @@ describeE2E("talkback in every kind of call", () => {
     const call = await rig.caller("carol").placeVideoCall(rig.dm("carol"));
     await call.connected();
     await call.waitForFrames(5, 20_000);
-    await talkbackOn(before);
-    const from = size();
-    await talk(3000);
-    call.hangup();
-    await call.ended();
-    const { tone } = toneCount(CAROL_HZ, from, await doorClosed());
-    reportFigure("talkback inbound coverage", { toneWindows: tone, expected: 150 });
-    // 3 s of talk = 150 windows of 20 ms.
-    expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
-    await rig.released();
+    await expectVoiceAtDoor(call, CAROL_HZ, "talkback inbound coverage", before);
   });
 
   it("a doorbell ring answered: nothing while it rings, then the callee's voice reaches the command", async () => {
@@ -146,15 +150,7 @@ describeE2E("talkback in every kind of call", () => {
     expect(size(), "nothing is played while the doorbell call rings").toBe(before);
     await call.answer();
     await call.waitForFrames(5, 20_000);
-    await talkbackOn(before);
-    const from = size();
-    await talk(3000);
-    call.hangup();
-    await call.ended();
-    const { tone } = toneCount(ALICE_HZ, from, await doorClosed());
-    reportFigure("talkback doorbell coverage", { toneWindows: tone, expected: 150 });
-    expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
-    await rig.released();
+    await expectVoiceAtDoor(call, ALICE_HZ, "talkback doorbell coverage", before);
   });
 
   it("the callee puts the call on hold: the door hears silence; resumed, the tone again", async () => {
@@ -198,15 +194,7 @@ describeE2E("talkback in every kind of call", () => {
     const seen = rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length;
     await rig.callee("alice").client.sendTextMessage(rig.dm("alice"), "!switch door");
     await waitFor("the switch to be confirmed", () => rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length > seen, { timeoutMs: 10_000 });
-    await talkbackOn(before);
-    const from = size();
-    await talk(3000);
-    call.hangup();
-    await call.ended();
-    const { tone } = toneCount(ALICE_HZ, from, await doorClosed());
-    reportFigure("talkback after !switch", { toneWindows: tone, expected: 150 });
-    expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
-    await rig.released();
+    await expectVoiceAtDoor(call, ALICE_HZ, "talkback after !switch", before);
   });
 
   it("echo ducking: the camera's own sound at the callee goes down by duckDb while they talk, and comes back after", async () => {
