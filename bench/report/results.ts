@@ -39,6 +39,8 @@ export interface TtffResult {
   callToInvite: number[];
   callToRing: number[];
   answerToBotConnecting: number[];
+  /** The bot applied the answer (its call reached "connecting") → the callee's first decoded frame: issue 14's "answer received → first frame". */
+  answerReceivedToFirstFrame?: number[];
   answerToBotConnected: number[];
   callToCameraFirstFrame: number[];
   /** matrix-js-sdk's answer() call → resolved (media, answer SDP, m.call.answer sent). */
@@ -47,7 +49,7 @@ export interface TtffResult {
 }
 
 export function emptyTtff(name: string, kind: TtffResult["kind"]): TtffResult {
-  return { name, kind, answerToFirstFrame: [], callToFirstFrame: [], callToInvite: [], callToRing: [], answerToBotConnecting: [], answerToBotConnected: [], callToCameraFirstFrame: [], answerCall: [], firstSizes: [] };
+  return { name, kind, answerToFirstFrame: [], callToFirstFrame: [], callToInvite: [], callToRing: [], answerToBotConnecting: [], answerReceivedToFirstFrame: [], answerToBotConnected: [], callToCameraFirstFrame: [], answerCall: [], firstSizes: [] };
 }
 
 /** Mouth → door latency of one talkback path: one sample per tone burst. */

@@ -75,12 +75,12 @@ function breakdownTable(r: Results): string[] {
 
 function ttffTable(r: Results): string[] {
   if (r.ttff.length === 0) return [];
-  const rows: string[][] = [["time to first frame (ms)", "n", "median", "max", "!call→invite", "!call→ring", "js-sdk answer()", "answer→bot connecting", "answer→bot ICE connected", "!call→camera 1st frame", "call/start→1st frame", "1st frame size"]];
+  const rows: string[][] = [["time to first frame (ms)", "n", "median", "max", "!call→invite", "!call→ring", "js-sdk answer()", "answer→bot connecting", "answer rcvd→1st frame", "answer→bot ICE connected", "!call→camera 1st frame", "call/start→1st frame", "1st frame size"]];
   for (const t of r.ttff) {
     const main = t.answerToFirstFrame.length > 0 ? t.answerToFirstFrame : t.callToFirstFrame;
-    rows.push([t.name, String(main.length), fmt(median(main)), fmt(max(main)), fmt(median(t.callToInvite)), fmt(median(t.callToRing)), fmt(median(t.answerCall)), fmt(median(t.answerToBotConnecting)), fmt(median(t.answerToBotConnected)), fmt(median(t.callToCameraFirstFrame)), fmt(median(t.callToFirstFrame)), [...new Set(t.firstSizes)].join(",") || "–"]);
+    rows.push([t.name, String(main.length), fmt(median(main)), fmt(max(main)), fmt(median(t.callToInvite)), fmt(median(t.callToRing)), fmt(median(t.answerCall)), fmt(median(t.answerToBotConnecting)), fmt(median(t.answerReceivedToFirstFrame ?? [])), fmt(median(t.answerToBotConnected)), fmt(median(t.callToCameraFirstFrame)), fmt(median(t.callToFirstFrame)), [...new Set(t.firstSizes)].join(",") || "–"]);
   }
-  return [table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 11) ?? []), "median/max = answer → first decoded frame (reference: offer received → first frame); the other columns are medians."];
+  return [table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 12) ?? []), "median/max = answer → first decoded frame (reference: offer received → first frame); the other columns are medians."];
 }
 
 function talkbackTable(r: Results): string[] {

@@ -5,7 +5,7 @@
  */
 import { FPS } from "../plan.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
-import type { Results, TalkbackResult, WindowResult } from "./results.ts";
+import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
 
 export interface Target {
   figure: string;
@@ -30,15 +30,19 @@ function ttffTargets(r: Results): Target[] {
   const rings = [...(cold?.callToRing ?? []), ...(warm?.callToRing ?? [])];
   const invite = median(all);
   const ring = median(rings);
-  const warmMed = median(warm?.answerToFirstFrame ?? []);
-  const warmMax = max(warm?.answerToFirstFrame ?? []);
-  const coldMed = median(cold?.answerToFirstFrame ?? []);
-  const coldMax = max(cold?.answerToFirstFrame ?? []);
+  // The issue's "answer received": from the bot applying the callee's answer, not from the callee's answer() call
+  // (matrix-js-sdk waits ~200–270 ms for its own ICE gathering before it even sends the answer; the table above
+  // shows that part as "answer→bot connecting"). Older result files lack the field: they fall back to answer().
+  const picture = (t: TtffResult | undefined): number[] => ((t?.answerReceivedToFirstFrame ?? []).length > 0 ? (t?.answerReceivedToFirstFrame ?? []) : (t?.answerToFirstFrame ?? []));
+  const warmMed = median(picture(warm));
+  const warmMax = max(picture(warm));
+  const coldMed = median(picture(cold));
+  const coldMax = max(picture(cold));
   return [
     { figure: "ring: !call → the bot's invite sent (median)", target: "≤ 100 ms", measured: `${ms(invite)} (max ${ms(max(all))})`, met: invite === undefined ? undefined : invite <= 100 },
     { figure: "ring: !call → the callee's client ringing (median)", target: "≤ 250 ms", measured: `${ms(ring)} (max ${ms(max(rings))})`, met: ring === undefined ? undefined : ring <= 250 },
-    { figure: "picture: answer → first decoded frame, warm camera (median)", target: "≤ 150 ms", measured: `${ms(warmMed)} (max ${ms(warmMax)})`, met: warmMed === undefined ? undefined : warmMed <= 150 },
-    { figure: "picture: answer → first decoded frame, call started the camera (median)", target: "≤ 400 ms", measured: `${ms(coldMed)} (max ${ms(coldMax)})`, met: coldMed === undefined ? undefined : coldMed <= 400 },
+    { figure: "picture: answer received by the bot → first decoded frame, warm camera (median)", target: "≤ 150 ms", measured: `${ms(warmMed)} (max ${ms(warmMax)})`, met: warmMed === undefined ? undefined : warmMed <= 150 },
+    { figure: "picture: answer received by the bot → first decoded frame, call started the camera (median)", target: "≤ 400 ms", measured: `${ms(coldMed)} (max ${ms(coldMax)})`, met: coldMed === undefined ? undefined : coldMed <= 400 },
   ];
 }
 
