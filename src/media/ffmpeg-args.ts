@@ -1,6 +1,8 @@
 /** Command lines for the camera pipeline's ffmpeg. Pure: the tests read them, the process owner runs them. */
 
-export type HwAccel = "none" | "auto" | "vaapi" | "cuda" | "qsv";
+import type { HwAccel } from "../config/schema.ts";
+
+export type { HwAccel };
 
 export interface CameraArgsOptions {
   url: string;
