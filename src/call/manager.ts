@@ -5,7 +5,8 @@ import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
 import { busyRefusal, CallRefusedError, capacityRefusal, type CallRegistry } from "../admission/refusal.ts";
-import type { CallEnd, SendCallEvent } from "./call-core.ts";
+import type { CallEnd } from "./call-core.ts";
+import { CallOutbox, type SendEvent } from "./call-outbox.ts";
 import { createIncomingCall } from "./incoming-signalling.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
 import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";
@@ -16,7 +17,7 @@ import { CallEventType, callIdOf, isCallEventType, partyOf, type HangupReason, t
 export type { ActiveCall, RoomCallEvent } from "./router.ts";
 export type { EventContext } from "./invite-admission.ts";
 
-export type SendEvent = (roomId: string, type: string, content: Record<string, unknown>) => Promise<void>;
+export type { SendEvent } from "./call-outbox.ts";
 
 export interface CallManagerOptions {
   inviteLifetimeMs: number;
@@ -40,16 +41,6 @@ function opaqueId(bytes: number): string {
   return randomBytes(bytes).toString("base64url").replace(/[^0-9A-Za-z._~-]/g, "");
 }
 
-/** Sends one call's events one after another, so they reach the room in the order they were made. */
-function serialized(send: SendCallEvent): SendCallEvent {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (type, content) => {
-    const sending = tail.then(() => send(type, content));
-    tail = sending.catch(() => undefined);
-    return sending;
-  };
-}
-
 /** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
 export class CallManager extends EventEmitter<ManagerEvents> implements CallRegistry {
   private readonly byCallId = new Map<string, ActiveCall>();
@@ -57,9 +48,8 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
   private readonly admission: InviteAdmission;
   /** A stable party ID of this bot for every event of every call. */
   readonly partyId = opaqueId(12);
-  /** Call events on their way to the homeserver (a shutdown waits for its hangups). */
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly send: SendEvent;
+  /** Sends the call events, each call's in order, and lets a shutdown wait for them. */
+  private readonly outbox: CallOutbox;
   /** Calls being placed (TURN credentials on their way) that are not registered yet. */
   private placing = 0;
   /** Anyone in a call's room can send events for it: logged once a minute per room. */
@@ -68,13 +58,13 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
   constructor(
     private readonly hub: CameraHub,
     private readonly turn: TurnCredentials,
-    private readonly rawSend: SendEvent,
+    rawSend: SendEvent,
     private readonly opts: CallManagerOptions,
     private readonly log: Logger,
   ) {
     super();
     this.logOnce = new LogOnce(log);
-    this.send = (roomId, type, content) => this.tracked(rawSend(roomId, type, content));
+    this.outbox = new CallOutbox(rawSend);
     this.admission = new InviteAdmission(
       {
         partyId: this.partyId,
@@ -87,7 +77,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
         answer: (event, invite, iceServers, log) => {
           this.answer(event, invite, iceServers, log);
         },
-        send: this.send,
+        send: this.outbox.send,
         replay: (event, ctx) => {
           this.handleEvent(event, ctx);
         },
@@ -95,13 +85,6 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       turn,
       log,
     );
-  }
-
-  /** Tracks an event being sent until it is (a shutdown waits for these). */
-  private tracked(sending: Promise<void>): Promise<void> {
-    const tracked = sending.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-    return sending;
   }
 
   activeCount(): number {
@@ -138,12 +121,6 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
   /** The camera a call placed to the bot shows. */
   defaultCamera(): string | undefined {
     return this.opts.defaultCamera ?? this.hub.names()[0];
-  }
-
-  /** A session's events: queued in order, tracked from the moment they are queued. */
-  private sender(roomId: string): SendCallEvent {
-    const queue = serialized((type, content) => this.rawSend(roomId, type, content));
-    return (type, content) => this.tracked(queue(type, content));
   }
 
   private register(session: ActiveCall): void {
@@ -186,7 +163,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       session = createOutgoingCall(
         { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
         lease,
-        this.sender(roomId),
+        this.outbox.sender(roomId),
         log,
       );
     } catch (err: unknown) {
@@ -284,7 +261,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
         iceServers,
       },
       lease,
-      this.sender(event.roomId),
+      this.outbox.sender(event.roomId),
       log.child({ camera }),
     );
     this.register(session);
@@ -313,14 +290,6 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
           }),
       ),
     );
-    if (this.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([...this.inFlight]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, sendTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.outbox.drain(sendTimeoutMs);
   }
 }
