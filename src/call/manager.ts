@@ -7,12 +7,14 @@ import type { Logger } from "../util/logger.ts";
 import { busyRefusal, CallRefusedError, capacityRefusal, type CallRegistry } from "../admission/refusal.ts";
 import type { CallEnd } from "./call-core.ts";
 import { CallOutbox, type SendEvent } from "./call-outbox.ts";
-import { createIncomingCall } from "./incoming-signalling.ts";
+import { answerCall } from "./answer-call.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
-import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";
+import { takeCallEvent, type IntakeContext } from "./event-intake.ts";
+import type { ActiveCall, RoomCallEvent } from "./router.ts";
 import { createOutgoingCall, type OutgoingCall } from "./outgoing-signalling.ts";
+import { watchSetup } from "./setup-timing.ts";
 import { CallState } from "./state.ts";
-import { CallEventType, callIdOf, isCallEventType, partyOf, type HangupReason, type InviteIn } from "./wire.ts";
+import { type HangupReason, type InviteIn } from "./wire.ts";
 
 export type { ActiveCall, RoomCallEvent } from "./router.ts";
 export type { EventContext } from "./invite-admission.ts";
@@ -52,8 +54,8 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
   private readonly outbox: CallOutbox;
   /** Calls being placed (TURN credentials on their way) that are not registered yet. */
   private placing = 0;
-  /** Anyone in a call's room can send events for it: logged once a minute per room. */
-  private readonly logOnce: LogOnce;
+  /** Where m.call.* events from rooms go (event-intake.ts). */
+  private readonly intake: IntakeContext;
 
   constructor(
     private readonly hub: CameraHub,
@@ -63,7 +65,6 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     private readonly log: Logger,
   ) {
     super();
-    this.logOnce = new LogOnce(log);
     this.outbox = new CallOutbox(rawSend);
     this.admission = new InviteAdmission(
       {
@@ -85,6 +86,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       turn,
       log,
     );
+    this.intake = { admission: this.admission, callById: (callId) => this.byCallId.get(callId), log, logOnce: new LogOnce(log) };
   }
 
   activeCount(): number {
@@ -127,18 +129,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     const { callId, roomId } = session;
     this.byCallId.set(callId, session);
     this.byRoom.set(roomId, session);
-    const started = performance.now();
-    let answeredAt: number | undefined;
-    let connected = false;
-    session.on("state", (state) => {
-      if (state === CallState.Connecting && answeredAt === undefined) {
-        answeredAt = performance.now();
-        this.emit("setup", "answer", (answeredAt - started) / 1000);
-      } else if (state === CallState.Connected && answeredAt !== undefined && !connected) {
-        connected = true;
-        this.emit("setup", "connect", (performance.now() - answeredAt) / 1000);
-      }
-    });
+    watchSetup(session, (phase, seconds) => this.emit("setup", phase, seconds));
     session.once("ended", (end) => {
       this.byCallId.delete(callId);
       if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);
@@ -215,31 +206,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
    * call is logged and dropped.
    */
   handleEvent(event: RoomCallEvent, ctx: EventContext): void {
-    const { roomId, sender, type, content } = event;
-    if (!isCallEventType(type) || sender === ctx.botUserId) return;
-    if (type === CallEventType.Invite) {
-      this.admission.onInvite(event, ctx);
-      return;
-    }
-    const callId = callIdOf(content);
-    if (callId === undefined) {
-      this.log.debug({ room: roomId, type }, "call event without a call_id ignored");
-      return;
-    }
-    if (this.admission.hold(callId, event)) return;
-    const session = this.byCallId.get(callId);
-    if (!session) return;
-    // The call ID is no secret (the peer sees it) and a user may share many rooms with the bot: an
-    // event counts only in the call's own room.
-    if (session.roomId !== roomId) {
-      this.log.debug({ call: callId, room: roomId, callRoom: session.roomId, type }, "call event from another room than the call's ignored");
-      return;
-    }
-    if (session.peer !== sender) {
-      this.logOnce.warn(`${roomId} non-party`, { call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
-      return;
-    }
-    routeCallEvent(session, event, this.log.child({ call: callId, room: roomId }));
+    takeCallEvent(this.intake, event, ctx);
   }
 
   private answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void {
@@ -247,23 +214,8 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     if (camera === undefined) throw new Error("no camera is configured");
     // Not the busy rule: a call placed to the bot that meets the bot's own is the glare rule's (it may replace ours).
     this.recheck(undefined);
-    const lease = this.hub.acquire(camera);
-    const session = createIncomingCall(
-      {
-        callId: invite.call_id,
-        partyId: this.partyId,
-        roomId: event.roomId,
-        caller: event.sender,
-        callerPartyId: partyOf(invite),
-        inviteV1: invite.version !== 0,
-        offerSdp: invite.offer.sdp,
-        iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs,
-        iceServers,
-      },
-      lease,
-      this.outbox.sender(event.roomId),
-      log.child({ camera }),
-    );
+    const answering = { partyId: this.partyId, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, hub: this.hub, send: this.outbox.sender(event.roomId) };
+    const session = answerCall(answering, camera, event, invite, iceServers, log.child({ camera }));
     this.register(session);
     log.info({ caller: event.sender, camera }, "answering a call placed to the bot");
     void session.start();
