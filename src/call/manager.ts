@@ -5,18 +5,21 @@ import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
 import { busyRefusal, CallRefusedError, capacityRefusal, type CallRegistry } from "../admission/refusal.ts";
-import type { CallEnd, SendCallEvent } from "./call-core.ts";
-import { createIncomingCall } from "./incoming-signalling.ts";
+import type { CallEnd } from "./call-core.ts";
+import { CallOutbox, type SendEvent } from "./call-outbox.ts";
+import { answerCall } from "./answer-call.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
-import { routeCallEvent, type ActiveCall, type RoomCallEvent } from "./router.ts";
+import { takeCallEvent, type IntakeContext } from "./event-intake.ts";
+import type { ActiveCall, RoomCallEvent } from "./router.ts";
 import { createOutgoingCall, type OutgoingCall } from "./outgoing-signalling.ts";
+import { watchSetup } from "./setup-timing.ts";
 import { CallState } from "./state.ts";
-import { CallEventType, callIdOf, isCallEventType, partyOf, type HangupReason, type InviteIn } from "./wire.ts";
+import { type HangupReason, type InviteIn } from "./wire.ts";
 
 export type { ActiveCall, RoomCallEvent } from "./router.ts";
 export type { EventContext } from "./invite-admission.ts";
 
-export type SendEvent = (roomId: string, type: string, content: Record<string, unknown>) => Promise<void>;
+export type { SendEvent } from "./call-outbox.ts";
 
 export interface CallManagerOptions {
   inviteLifetimeMs: number;
@@ -40,16 +43,6 @@ function opaqueId(bytes: number): string {
   return randomBytes(bytes).toString("base64url").replace(/[^0-9A-Za-z._~-]/g, "");
 }
 
-/** Sends one call's events one after another, so they reach the room in the order they were made. */
-function serialized(send: SendCallEvent): SendCallEvent {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (type, content) => {
-    const sending = tail.then(() => send(type, content));
-    tail = sending.catch(() => undefined);
-    return sending;
-  };
-}
-
 /** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
 export class CallManager extends EventEmitter<ManagerEvents> implements CallRegistry {
   private readonly byCallId = new Map<string, ActiveCall>();
@@ -57,24 +50,22 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
   private readonly admission: InviteAdmission;
   /** A stable party ID of this bot for every event of every call. */
   readonly partyId = opaqueId(12);
-  /** Call events on their way to the homeserver (a shutdown waits for its hangups). */
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly send: SendEvent;
+  /** Sends the call events, each call's in order, and lets a shutdown wait for them. */
+  private readonly outbox: CallOutbox;
   /** Calls being placed (TURN credentials on their way) that are not registered yet. */
   private placing = 0;
-  /** Anyone in a call's room can send events for it: logged once a minute per room. */
-  private readonly logOnce: LogOnce;
+  /** Where m.call.* events from rooms go (event-intake.ts). */
+  private readonly intake: IntakeContext;
 
   constructor(
     private readonly hub: CameraHub,
     private readonly turn: TurnCredentials,
-    private readonly rawSend: SendEvent,
+    rawSend: SendEvent,
     private readonly opts: CallManagerOptions,
     private readonly log: Logger,
   ) {
     super();
-    this.logOnce = new LogOnce(log);
-    this.send = (roomId, type, content) => this.tracked(rawSend(roomId, type, content));
+    this.outbox = new CallOutbox(rawSend);
     this.admission = new InviteAdmission(
       {
         partyId: this.partyId,
@@ -87,7 +78,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
         answer: (event, invite, iceServers, log) => {
           this.answer(event, invite, iceServers, log);
         },
-        send: this.send,
+        send: this.outbox.send,
         replay: (event, ctx) => {
           this.handleEvent(event, ctx);
         },
@@ -95,13 +86,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       turn,
       log,
     );
-  }
-
-  /** Tracks an event being sent until it is (a shutdown waits for these). */
-  private tracked(sending: Promise<void>): Promise<void> {
-    const tracked = sending.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-    return sending;
+    this.intake = { admission: this.admission, callById: (callId) => this.byCallId.get(callId), log, logOnce: new LogOnce(log) };
   }
 
   activeCount(): number {
@@ -140,28 +125,11 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     return this.opts.defaultCamera ?? this.hub.names()[0];
   }
 
-  /** A session's events: queued in order, tracked from the moment they are queued. */
-  private sender(roomId: string): SendCallEvent {
-    const queue = serialized((type, content) => this.rawSend(roomId, type, content));
-    return (type, content) => this.tracked(queue(type, content));
-  }
-
   private register(session: ActiveCall): void {
     const { callId, roomId } = session;
     this.byCallId.set(callId, session);
     this.byRoom.set(roomId, session);
-    const started = performance.now();
-    let answeredAt: number | undefined;
-    let connected = false;
-    session.on("state", (state) => {
-      if (state === CallState.Connecting && answeredAt === undefined) {
-        answeredAt = performance.now();
-        this.emit("setup", "answer", (answeredAt - started) / 1000);
-      } else if (state === CallState.Connected && answeredAt !== undefined && !connected) {
-        connected = true;
-        this.emit("setup", "connect", (performance.now() - answeredAt) / 1000);
-      }
-    });
+    watchSetup(session, (phase, seconds) => this.emit("setup", phase, seconds));
     session.once("ended", (end) => {
       this.byCallId.delete(callId);
       if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);
@@ -186,7 +154,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       session = createOutgoingCall(
         { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
         lease,
-        this.sender(roomId),
+        this.outbox.sender(roomId),
         log,
       );
     } catch (err: unknown) {
@@ -238,31 +206,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
    * call is logged and dropped.
    */
   handleEvent(event: RoomCallEvent, ctx: EventContext): void {
-    const { roomId, sender, type, content } = event;
-    if (!isCallEventType(type) || sender === ctx.botUserId) return;
-    if (type === CallEventType.Invite) {
-      this.admission.onInvite(event, ctx);
-      return;
-    }
-    const callId = callIdOf(content);
-    if (callId === undefined) {
-      this.log.debug({ room: roomId, type }, "call event without a call_id ignored");
-      return;
-    }
-    if (this.admission.hold(callId, event)) return;
-    const session = this.byCallId.get(callId);
-    if (!session) return;
-    // The call ID is no secret (the peer sees it) and a user may share many rooms with the bot: an
-    // event counts only in the call's own room.
-    if (session.roomId !== roomId) {
-      this.log.debug({ call: callId, room: roomId, callRoom: session.roomId, type }, "call event from another room than the call's ignored");
-      return;
-    }
-    if (session.peer !== sender) {
-      this.logOnce.warn(`${roomId} non-party`, { call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
-      return;
-    }
-    routeCallEvent(session, event, this.log.child({ call: callId, room: roomId }));
+    takeCallEvent(this.intake, event, ctx);
   }
 
   private answer(event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): void {
@@ -270,23 +214,8 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     if (camera === undefined) throw new Error("no camera is configured");
     // Not the busy rule: a call placed to the bot that meets the bot's own is the glare rule's (it may replace ours).
     this.recheck(undefined);
-    const lease = this.hub.acquire(camera);
-    const session = createIncomingCall(
-      {
-        callId: invite.call_id,
-        partyId: this.partyId,
-        roomId: event.roomId,
-        caller: event.sender,
-        callerPartyId: partyOf(invite),
-        inviteV1: invite.version !== 0,
-        offerSdp: invite.offer.sdp,
-        iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs,
-        iceServers,
-      },
-      lease,
-      this.sender(event.roomId),
-      log.child({ camera }),
-    );
+    const answering = { partyId: this.partyId, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, hub: this.hub, send: this.outbox.sender(event.roomId) };
+    const session = answerCall(answering, camera, event, invite, iceServers, log.child({ camera }));
     this.register(session);
     log.info({ caller: event.sender, camera }, "answering a call placed to the bot");
     void session.start();
@@ -313,14 +242,6 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
           }),
       ),
     );
-    if (this.inFlight.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([...this.inFlight]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, sendTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.outbox.drain(sendTimeoutMs);
   }
 }
