@@ -128,8 +128,9 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   addSecret(token);
   const storage = new sdk.SimpleFsStorageProvider(path.join(config.dataDir, "bot-state.json"));
   // StoreType is a const enum of a package that may be the stand-in; its only member, Sqlite, is 0.
+  const cryptoDir = path.join(config.dataDir, "crypto");
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
-  const crypto = cryptoAvailable ? new sdk.RustSdkCryptoStorageProvider(path.join(config.dataDir, "crypto"), 0) : undefined;
+  const crypto = cryptoAvailable ? new sdk.RustSdkCryptoStorageProvider(cryptoDir, 0) : undefined;
   const sync = new SyncStatus();
   const Client = quickSyncClient(sdk.MatrixClient, log.child({ component: "sync" }), sync);
   const client = new Client(hs.url, token, storage, crypto);
