@@ -2,17 +2,24 @@
  * How much the bot's video encoder may send. libwebrtc caps a 720p VP8 stream at 2.5 Mbit/s by default and starts its
  * bandwidth estimate at 300 kbit/s; a camera picture with detail needs more at 25 fps, so the encoder's frame dropper
  * skipped frames and the stats said "limited by bandwidth" even on loopback (the issue: 23 of 25 fps on the bench
- * camera). Measured with two wrtc peers, 1280×720 at 25 fps with texture, 15 s each, on the 2-core machine:
+ * camera). Two wrtc peers, 1280×720 at 25 fps with texture, 15 s each, on the 2-core machine:
  *   default:                         17.2 fps sent at 2.47 Mbit/s, limited by bandwidth (twice)
  *   x-google-max-bitrate=6000:       24.8 fps at 5.36 Mbit/s
  *   + x-google-start-bitrate=1500:   24.9–25.0 fps at 5.4 Mbit/s, no limitation (twice)
  *   x-google-start-bitrate alone:    17.7 fps (the cap is what binds)
- * The estimate still follows the network (it is an upper bound, not a target): a slower path gets less.
+ * But a larger frame takes longer to pace out and to assemble at the receiver. `npm run bench -- --quick --only
+ * latency,ttff` (one 720p25 call of the bench camera; glass-to-glass p50 with ffmpeg / GStreamer front end, encoder fps):
+ *   libwebrtc's defaults:   127 / 87 ms, 23.6 / 24.4 fps, limited by bandwidth; answer → first frame 331 ms (warm)
+ *   max 4000, start 1500:   148 / 106 ms, 25.0 / 25.1 fps, no limitation
+ *   max 6000, start 1500:   153 / 120 ms, 25.1 / 25.0 fps; answer → first frame 81 ms (warm)
+ * (runs vary by ±20 ms here). 4000 keeps the full frame rate of the camera the bench uses at about half the latency
+ * cost of 6000; the start bitrate is what makes the first picture come at once (a 720p keyframe paced out at the
+ * default 300 kbit/s start took a quarter of a second). The estimate still follows the network: a cap, not a target.
  *
  * The parameters go into the remote description's fmtp lines of the video codecs, which is where libwebrtc reads the
  * send limits from (the receiver's wishes); nothing is sent to the callee.
  */
-export const MAX_VIDEO_KBPS = 6000;
+export const MAX_VIDEO_KBPS = 4000;
 export const START_VIDEO_KBPS = 1500;
 
 const VIDEO_CODECS = new Set(["VP8", "VP9", "H264", "AV1"]);

@@ -53,7 +53,7 @@ describe("withVideoBitrate", () => {
       a.addTransceiver("video");
       const offer = await a.createOffer();
       await b.setRemoteDescription({ type: "offer", sdp: withVideoBitrate(offer.sdp ?? "") });
-      expect(b.remoteDescription?.sdp).toMatch(/x-google-max-bitrate=6000/);
+      expect(b.remoteDescription?.sdp).toMatch(/x-google-max-bitrate=4000/);
     } finally {
       a.close();
       b.close();
