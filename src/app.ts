@@ -14,6 +14,8 @@ import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
 import { AccessList } from "./admission/access.ts";
 import { Bot } from "./matrix/bot.ts";
+import { RtcCommands } from "./matrix/rtc-commands.ts";
+import { RingChoices } from "./matrixrtc/ring-choice.ts";
 import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
@@ -128,7 +130,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     members: (roomId) => client.getJoinedRoomMembers(roomId),
     rate: new UserCallRate(config.calls.maxPerUserPerMinute),
   });
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission).attach();
+  const ringChoices = new RingChoices(config.dataDir, config.matrixRtc, log.child({ component: "ring-choice" }));
+  const rtcCommands = new RtcCommands(client, ringChoices);
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission, rtcCommands).attach();
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;
