@@ -21,7 +21,9 @@ const eventSchema = z.object({
   origin_server_ts: z.number().optional(),
   state_key: z.string().optional(),
   content: z.record(z.string(), z.unknown()),
-  unsigned: z.object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown() }).loose().optional() }).loose().optional(),
+  // membership optional: zod 4 requires an unknown() key, and a state event replacing one of another type (a second
+  // call.member, a power_levels change) has a prev_content without it; such events were dropped as malformed.
+  unsigned: z.object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown().optional() }).loose().optional() }).loose().optional(),
 });
 type RoomEvent = z.infer<typeof eventSchema>;
 

@@ -56,6 +56,22 @@ async function botMembershipEmptied(): Promise<boolean> {
   return JSON.stringify(await botMembership()) === "{}";
 }
 
+/** Alice joins the MatrixRTC call as Element X does: LiveKit first (subscribed), then her call.member. */
+async function join(subscriber: LiveKitSubscriber): Promise<void> {
+  const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
+  const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
+  await subscriber.connect(token.url, token.jwt);
+  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {
+    application: "m.call", call_id: "", scope: "m.room", device_id: alice.deviceId, expires: 14_400_000,
+    focus_active: { type: "livekit", focus_selection: "multi_sfu" },
+    foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
+  } as never, membershipStateKey(alice.userId, alice.deviceId));
+}
+
+async function leave(): Promise<void> {
+  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {} as never, membershipStateKey(alice.userId, alice.deviceId));
+}
+
 describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
   beforeAll(async () => {
     const loaded = await loadRtcNode();
@@ -104,14 +120,7 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
 
     const subscriber = new LiveKitSubscriber(rtc);
     try {
-      const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
-      const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
-      await subscriber.connect(token.url, token.jwt);
-      await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {
-        application: "m.call", call_id: "", scope: "m.room", device_id: alice.deviceId, expires: 14_400_000,
-        focus_active: { type: "livekit", focus_selection: "multi_sfu" },
-        foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
-      } as never, membershipStateKey(alice.userId, alice.deviceId));
+      await join(subscriber);
       await waitFor("the camera's video at alice", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
       expect([subscriber.video.width, subscriber.video.height]).toEqual([640, 360]);
       expect(await say("!status", (t) => t.includes("MatrixRTC call"))).toContain("MatrixRTC call: cam (connected)");
@@ -123,7 +132,7 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
       await waitFor("the bot to leave LiveKit", () => !subscriber.sees(`${rig.bot.userId}:${app.matrix.deviceId ?? ""}`), { timeoutMs: 10_000 });
     } finally {
       await subscriber.stop();
-      await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {} as never, membershipStateKey(alice.userId, alice.deviceId));
+      await leave();
     }
     await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
   });
@@ -141,5 +150,54 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     await callee.client.sendTextMessage(dm, "!hangup");
     await call.ended();
     await rig.released({ timeoutMs: 15_000 });
+  });
+
+  it("!ring both: joining the MatrixRTC call first withdraws the legacy invite", async () => {
+    const call = await rig.ring("alice", "cam");
+    await waitFor("the bot's MatrixRTC membership", async () => (await botMembership()) !== undefined && !(await botMembershipEmptied()));
+    const subscriber = new LiveKitSubscriber(rtc);
+    try {
+      await join(subscriber);
+      const end = await call.ended();
+      expect(end.hangupParty).toBe("remote");
+      await waitFor("the camera's video at alice over MatrixRTC", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
+      expect(await botMembershipEmptied()).toBe(false);
+      await callee.client.sendTextMessage(dm, "!hangup");
+      await waitFor("the bot's membership emptied", botMembershipEmptied, { timeoutMs: 15_000 });
+    } finally {
+      await subscriber.stop();
+      await leave();
+    }
+    await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+  });
+
+  it("an encrypted DM: no MatrixRTC call, the user is told to use an unencrypted one; with 'both' the legacy call still rings", async () => {
+    const roomId = await callee.client.createRoom({
+      preset: "trusted_private_chat" as never, is_direct: true, invite: [rig.bot.userId],
+      initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+    }).then((r) => r.room_id);
+    await waitFor("the bot to join the encrypted DM", async () => (await app.matrix.client.getJoinedRooms()).includes(roomId));
+    // Alice's client has no encryption, as the bot: a plaintext command over the client-server API (Synapse accepts it).
+    const before = callee.messages(roomId, rig.bot.userId).length;
+    const res = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/enc1`, {
+      method: "PUT", headers: { authorization: `Bearer ${alice.accessToken}` }, body: JSON.stringify({ msgtype: "m.text", body: "!call cam" }),
+    });
+    expect(res.status).toBe(200);
+    const reply = await waitFor("the bot's reply", () => callee.messages(roomId, rig.bot.userId).slice(before).find((t) => t.includes("encrypted")));
+    expect(reply).toContain("use an unencrypted direct chat");
+    expect(reply).toContain("The legacy call rings.");
+    await waitFor("the legacy invite", () => callee.callEvents(roomId).some((e) => e.type === "m.call.invite"));
+    expect(app.calls.callInRoom(roomId)).toBeDefined();
+    app.calls.hangupRoom(roomId, alice.userId);
+    await rig.released({ timeoutMs: 15_000 });
+  });
+
+  it("shutdown (app.stop) ends a ringing MatrixRTC call: the membership is emptied", async () => {
+    expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
+    const ringsBefore = rings().length;
+    await callee.client.sendTextMessage(dm, "!call cam");
+    await waitFor("alice to see the MatrixRTC ring", () => rings().length > ringsBefore, { timeoutMs: 20_000 });
+    await app.stop();
+    expect(await botMembershipEmptied()).toBe(true);
   });
 });
