@@ -11,6 +11,7 @@ import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import type { Callee } from "../harness/callee.ts";
+import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
 import { startRig, type Rig } from "../harness/rig.ts";
@@ -114,8 +115,10 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     expect(await say("!ring", (t) => t.startsWith("!call rings you"))).toContain("the bot's setting");
     expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
     const ringsBefore = rings().length;
+    const typed = performance.now();
     await callee.client.sendTextMessage(dm, "!call cam");
     await waitFor("alice to see the MatrixRTC ring", () => rings().length > ringsBefore, { timeoutMs: 20_000 });
+    reportFigure("matrixrtc-command-ring", { commandToRingMs: Math.round(performance.now() - typed) });
     expect(callee.callEvents(dm).filter((e) => e.type === "m.call.invite")).toHaveLength(0);
 
     const subscriber = new LiveKitSubscriber(rtc);
