@@ -14,6 +14,10 @@ import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
 import { AccessList } from "./admission/access.ts";
 import { Bot } from "./matrix/bot.ts";
+import { RtcCommands } from "./matrix/rtc-commands.ts";
+import { RingChoices } from "./matrixrtc/ring-choice.ts";
+import { combinedRegistry, RtcCalls } from "./matrixrtc/rtc-calls.ts";
+import { setRtcNodeLogger } from "./matrixrtc/rtc-node.ts";
 import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
@@ -108,11 +112,23 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     metrics.callEnded(end);
     log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");
   });
+  setRtcNodeLogger(log);
+  const rtcCalls = new RtcCalls({
+    client,
+    homeserverUrl: config.homeserver.url,
+    accessToken: client.accessToken,
+    userId: matrix.userId,
+    deviceId: matrix.deviceId,
+    livekitServiceUrl: config.matrixRtc.livekitServiceUrl,
+    hub,
+    log: log.child({ component: "rtc-calls" }),
+  });
   const statusText = async (viewer: string, visible: readonly string[]): Promise<string> => {
     const cameras = Object.entries(hub.stats()).filter(([name]) => visible.includes(name)).map(([name, s]) => `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`);
     const turnServers = await turn.iceServers();
     return [
       ...callStatusLines(await callFigures(calls.sessions()), viewer),
+      ...rtcCalls.statusLines(viewer),
       `Cameras: ${cameras.join("; ")}`,
       ...talkback.statusLines(calls.sessions()),
       `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
@@ -124,11 +140,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     botUserId: matrix.userId,
     access,
     cameras: config.cameras,
-    calls,
+    // A MatrixRTC call is a call in progress: its room is busy, and it counts towards calls.maxConcurrent.
+    calls: combinedRegistry(calls, rtcCalls),
     members: (roomId) => client.getJoinedRoomMembers(roomId),
     rate: new UserCallRate(config.calls.maxPerUserPerMinute),
   });
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission).attach();
+  const ringChoices = new RingChoices(config.dataDir, config.matrixRtc, log.child({ component: "ring-choice" }));
+  const rtcCommands = new RtcCommands(client, ringChoices, rtcCalls, calls, admission, log.child({ component: "rtc-commands" }));
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission, rtcCommands).attach();
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;
@@ -143,7 +162,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         if (outcome === "overran") log.warn({ step: name, budgetMs: STOP_BUDGET_MS }, "shutdown step overran the budget; going on");
       };
       await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
-      await step("calls", () => calls.hangupAll("user_hangup"));
+      await step("calls", () => Promise.all([calls.hangupAll("user_hangup"), rtcCalls.terminateAll("shutdown")]));
       talkback.stop();
       client.stop();
       await step("cameras", () => hub.stopAll());

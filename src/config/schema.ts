@@ -8,6 +8,10 @@ const CAMERA_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** An allowlist entry: a full user ID, or "*:server" for every user of a server. */
 const accessEntry = z.string().refine((s) => USER_ID.test(s) || SERVER_PATTERN.test(s), "must be @user:server or *:server");
 
+/** How a user is rung by `!call`: legacy m.call.* (Element Web/Desktop, older clients), MatrixRTC (Element X), or both. */
+export const ringViaSchema = z.enum(["legacy", "matrixrtc", "both"]);
+export type RingVia = z.infer<typeof ringViaSchema>;
+
 /** Hardware decoding: the one list of the choices (media/ffmpeg-args.ts's HwAccel is checked against it by a test). */
 export const hwaccelSchema = z.enum(["none", "auto", "vaapi", "cuda", "qsv"]);
 export type HwAccel = z.infer<typeof hwaccelSchema>;
@@ -103,14 +107,18 @@ export const configSchema = z
       .strict()
       .default({}),
     triggers: triggersSchema,
-    /** MatrixRTC (Element Call, Element X; issue 13, not yet used for calls): where the LiveKit focus is. */
+    /** MatrixRTC (Element Call, Element X; issue 13): where the LiveKit focus is, and who is rung that way. */
     matrixRtc: z
       .object({
         /** The focus's token service (lk-jwt-service), e.g. https://livekit-jwt.example.org; overrides discovery. */
         livekitServiceUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://livekit-jwt.example.org" }).optional(),
+        /** How `!call` rings a user who has not chosen with `!ring`: legacy m.call.* (default), MatrixRTC, or both at once. */
+        ringVia: ringViaSchema.default("legacy"),
+        /** Per-user defaults (full user IDs), before a user's own `!ring` choice. */
+        ringViaUsers: z.record(z.string().regex(USER_ID, "must be a full user ID such as @alice:example.org"), ringViaSchema).default({}),
       })
       .strict()
-      .default({}),
+      .default({ ringVia: "legacy", ringViaUsers: {} }),
     /** Where the sync token and the login (token, device) are kept. */
     dataDir: z.string().min(1).default("./data"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),

@@ -7,6 +7,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import type { AccessList } from "../admission/access.ts";
 import { checkCallRoom } from "../admission/room-check.ts";
+import { CALL_MEMBER_TYPE } from "../matrixrtc/rtc-wire.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { LogOnce } from "./log-once.ts";
 import { KeyedBuckets } from "./rate-limit.ts";
@@ -27,6 +28,28 @@ const JOIN_POLL_MS = 5_000;
  * and invite on every press, and the bot would pile up rooms.
  */
 const CREATIONS = { burst: 3, perMinute: 1 / 60 };
+
+/** Synapse's default `events` power levels of a new room (synapse/handlers/room.py). */
+const SYNAPSE_DEFAULT_EVENT_LEVELS = {
+  "m.room.name": 50,
+  "m.room.power_levels": 100,
+  "m.room.history_visibility": 100,
+  "m.room.canonical_alias": 50,
+  "m.room.avatar": 50,
+  "m.room.tombstone": 100,
+  "m.room.server_acl": 100,
+  "m.room.encryption": 100,
+};
+
+/**
+ * The new direct chat: no m.room.encryption in the initial state (the calls' signalling must be readable without
+ * E2EE), and the invitee may send `org.matrix.msc3401.call.member`: it is a state event, whose state_default is 50 in
+ * private_chat, so without this Element X could not join a MatrixRTC call there (docs/matrixrtc.md). Synapse merges
+ * the override one level deep: `events` replaces its default map, so that map's entries are repeated here.
+ */
+export function directChatRequest(userId: string): { preset: "private_chat"; is_direct: true; invite: string[]; power_level_content_override: { events: Record<string, number> } } {
+  return { preset: "private_chat", is_direct: true, invite: [userId], power_level_content_override: { events: { ...SYNAPSE_DEFAULT_EVENT_LEVELS, [CALL_MEMBER_TYPE]: 0 } } };
+}
 
 /** "abandoned": only the bot is left, the user declined the invite or left (never to be used again). */
 type RoomStatus = "ready" | "invited" | "abandoned" | "unusable";
@@ -195,8 +218,7 @@ export class DmRooms {
       return undefined;
     }
     try {
-      // No m.room.encryption in the initial state: the calls' signalling must be readable without E2EE.
-      const roomId = await this.client.createRoom({ preset: "private_chat", is_direct: true, invite: [userId] });
+      const roomId = await this.client.createRoom(directChatRequest(userId));
       this.log.info({ room: roomId, user: userId }, "created a direct chat to ring in; waiting for the user to join");
       this.known.set(userId, roomId);
       await this.updateDirect(userId, (rooms) => [...rooms.filter((r) => r !== roomId), roomId]);

@@ -9,7 +9,7 @@ import type { CameraConfig } from "../config/load.ts";
 import { LogOnce } from "../doorbell/log-once.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CameraAccess, type AccessList } from "../admission/access.ts";
-import { camerasText, helpText, parseCommand, type Command } from "./commands.ts";
+import { camerasText, helpText, parseCommand, type BotExtension, type Command } from "./commands.ts";
 
 /** Commands older than this (e.g. replayed by the first sync after a restart) are not carried out. */
 const MAX_COMMAND_AGE_MS = 60_000;
@@ -21,7 +21,9 @@ const eventSchema = z.object({
   origin_server_ts: z.number().optional(),
   state_key: z.string().optional(),
   content: z.record(z.string(), z.unknown()),
-  unsigned: z.object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown() }).loose().optional() }).loose().optional(),
+  // membership optional: zod 4 requires an unknown() key, and a state event replacing one of another type (a second
+  // call.member, a power_levels change) has a prev_content without it; such events were dropped as malformed.
+  unsigned: z.object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown().optional() }).loose().optional() }).loose().optional(),
 });
 type RoomEvent = z.infer<typeof eventSchema>;
 
@@ -55,6 +57,7 @@ export class Bot {
     private readonly statusText: (viewer: string, cameras: readonly string[]) => Promise<string> = () => Promise.resolve("running"),
     /** Whether a call may start (`!call`, a call placed to the bot); app.ts passes the one with the per-user rate. */
     private readonly admission: CallAdmission = callAdmission({ botUserId, access, cameras, calls, members: (roomId) => client.getJoinedRoomMembers(roomId) }),
+    private readonly extension?: BotExtension,
   ) {
     this.logOnce = new LogOnce(log);
     this.cameraAccess = new CameraAccess(access, cameras);
@@ -138,6 +141,7 @@ export class Bot {
   }
 
   private async runCommand(roomId: string, sender: string, command: Command): Promise<void> {
+    if (await this.extension?.runCommand(roomId, sender, command)) return;
     switch (command.kind) {
       case "help":
         await this.notice(roomId, helpText(this.namesFor(sender)));
@@ -168,6 +172,9 @@ export class Bot {
         return;
       case "status":
         await this.notice(roomId, await this.statusText(sender, this.namesFor(sender)));
+        return;
+      case "ring":
+        await this.notice(roomId, "This bot rings with legacy calls only.");
         return;
     }
   }
@@ -236,6 +243,7 @@ export class Bot {
   private onRoomEvent(roomId: string, raw: unknown): void {
     const event = this.parseEvent(roomId, raw);
     if (!event) return;
+    this.extension?.roomEvent(roomId, raw);
     if (event.type === "m.room.member" && event.state_key !== undefined) {
       const m = membershipSchema.safeParse(event.content);
       if (m.success && (m.data.membership === "leave" || m.data.membership === "ban")) {

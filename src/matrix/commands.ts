@@ -1,4 +1,5 @@
 /** Chat commands. Parsing is pure; the bot carries them out. */
+import { ringViaSchema, type RingVia } from "../config/schema.ts";
 
 export type Command =
   | { kind: "call"; camera: string | undefined }
@@ -7,7 +8,15 @@ export type Command =
   | { kind: "hangup" }
   | { kind: "help" }
   | { kind: "status" }
+  /** `!ring` alone asks (via undefined); `!ring <word>` chooses, and a word that is no choice is `invalid`. */
+  | { kind: "ring"; via: RingVia | undefined; invalid?: string }
   | { kind: "unknown"; word: string };
+
+/** Commands and room events handled outside bot.ts (MatrixRTC: rtc-commands.ts); `true` when handled there. */
+export interface BotExtension {
+  runCommand(roomId: string, sender: string, command: Command): Promise<boolean>;
+  roomEvent(roomId: string, raw: unknown): void;
+}
 
 const PREFIX = "!";
 
@@ -31,6 +40,12 @@ export function parseCommand(body: string): Command | undefined {
       return { kind: "help" };
     case "status":
       return { kind: "status" };
+    case "ring": {
+      const arg = args[0]?.toLowerCase();
+      if (arg === undefined) return { kind: "ring", via: undefined };
+      const via = ringViaSchema.safeParse(arg === "rtc" ? "matrixrtc" : arg);
+      return via.success ? { kind: "ring", via: via.data } : { kind: "ring", via: undefined, invalid: arg.slice(0, 32) };
+    }
     case "":
       return undefined;
     default:
@@ -46,6 +61,7 @@ export function helpText(cameras: readonly string[]): string {
     "!cameras — list the cameras",
     "!hangup — end the call",
     "!status — calls, cameras and the bot's health",
+    "!ring — how !call rings you; choose with !ring legacy, !ring matrixrtc (Element X) or !ring both",
     "!help — this text",
     `Cameras: ${cameras.join(", ")}`,
   ].join("\n");

@@ -68,7 +68,7 @@ describe("parseConfig: a valid configuration", () => {
       media: { ffmpegPath: undefined, idleStopMs: 10_000 },
       http: {},
       triggers: { pressLimit: { burst: 4, perMinute: 4 } },
-      matrixRtc: {},
+      matrixRtc: { ringVia: "legacy", ringViaUsers: {} },
       dataDir: path.resolve("/srv/mcc", "data"),
       logLevel: "info",
     });

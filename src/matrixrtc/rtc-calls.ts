@@ -1,0 +1,166 @@
+/**
+ * The bot's MatrixRTC calls in progress, one per room: places them (rtc-call.ts), feeds each its room's events,
+ * ends one on `!hangup` and all on shutdown, and answers admission's questions about them (an RtcCall is a call in
+ * progress: it makes its room busy and counts towards `calls.maxConcurrent`).
+ *
+ * Every way a call cannot be placed becomes one sentence for the user (`{ ok: false, text }`), never a throw:
+ * @livekit/rtc-node missing on this platform, an encrypted DM (per-participant media keys are not built yet:
+ * docs/matrixrtc.md), no focus, a start that failed.
+ */
+import type { MatrixClient } from "matrix-bot-sdk";
+import type { CallRegistry } from "../admission/refusal.ts";
+import type { CameraLease } from "../media/camera-hub.ts";
+import { errorMessage, type Logger } from "../util/logger.ts";
+import { LiveKitPublisher } from "./livekit-publisher.ts";
+import { RtcCall, type RtcCallOptions } from "./rtc-call.ts";
+import { homeserverSteps } from "./rtc-call-steps.ts";
+import { loadRtcNode, unavailableMessage, type RtcNodeLoad } from "./rtc-node.ts";
+import { RtcRoomApi } from "./rtc-room-api.ts";
+
+export interface RtcCallsDeps {
+  client: Pick<MatrixClient, "doRequest" | "getRoomStateEvent">;
+  homeserverUrl: string;
+  accessToken: string;
+  userId: string;
+  deviceId: string | undefined;
+  /** matrixRtc.livekitServiceUrl. */
+  livekitServiceUrl?: string | undefined;
+  hub: { acquire(camera: string): CameraLease };
+  log: Logger;
+  /** Tests: a platform without rtc-node. */
+  loadRtc?: () => Promise<RtcNodeLoad>;
+  /** Tests: shorter rings. */
+  callOptions?: Pick<RtcCallOptions, "ringLifetimeMs">;
+}
+
+export type RtcPlaced = { ok: true; call: RtcCall } | { ok: false; text: string };
+
+export const ENCRYPTED_ROOM_TEXT =
+  "MatrixRTC calls cannot be placed in an encrypted chat yet (the media keys they need are not built): use an unencrypted direct chat with me, or !ring legacy.";
+
+interface Entry {
+  call: RtcCall;
+  camera: string;
+  callee: string;
+}
+
+export class RtcCalls {
+  private readonly byRoom = new Map<string, Entry>();
+  private stopping = false;
+
+  constructor(private readonly deps: RtcCallsDeps) {}
+
+  get count(): number {
+    return this.byRoom.size;
+  }
+
+  callInRoom(roomId: string): RtcCall | undefined {
+    return this.byRoom.get(roomId)?.call;
+  }
+
+  /** Places a call (already admitted) and resolves once it rings, or with the sentence that says why it cannot. */
+  async place(roomId: string, callee: string, camera: string): Promise<RtcPlaced> {
+    if (this.deps.deviceId === undefined) return { ok: false, text: "MatrixRTC calls need the bot's device ID, and its login has none: log it in with a password (homeserver.user)." };
+    const loaded = await (this.deps.loadRtc ?? loadRtcNode)();
+    if (!loaded.ok) return { ok: false, text: `${unavailableMessage(loaded.reason)}.` };
+    try {
+      if (await this.encrypted(roomId)) return { ok: false, text: ENCRYPTED_ROOM_TEXT };
+    } catch (err: unknown) {
+      return { ok: false, text: `MatrixRTC call not placed: could not read the room's encryption state (${errorMessage(err)}).` };
+    }
+    // After the awaits: a shutdown or another call in this room may have come meanwhile.
+    if (this.stopping) return { ok: false, text: "Shutting down: no new calls." };
+    if (this.byRoom.has(roomId)) return { ok: false, text: "A call is already in progress here. Type !hangup to end it first." };
+    const log = this.deps.log.child({ camera });
+    const call = new RtcCall({
+      api: new RtcRoomApi(this.deps.client.doRequest.bind(this.deps.client)),
+      steps: homeserverSteps({
+        homeserverUrl: this.deps.homeserverUrl,
+        accessToken: this.deps.accessToken,
+        userId: this.deps.userId,
+        deviceId: this.deps.deviceId,
+        roomId,
+        ...(this.deps.livekitServiceUrl !== undefined ? { configured: this.deps.livekitServiceUrl } : {}),
+      }),
+      publisher: new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log),
+      roomId,
+      userId: this.deps.userId,
+      deviceId: this.deps.deviceId,
+      callee,
+      log,
+      ...this.deps.callOptions,
+    });
+    const entry: Entry = { call, camera, callee };
+    this.byRoom.set(roomId, entry);
+    call.once("ended", (reason) => {
+      if (this.byRoom.get(roomId) === entry) this.byRoom.delete(roomId);
+      log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
+    });
+    await call.start();
+    if (call.state !== "ended") return { ok: true, call };
+    return { ok: false, text: startFailureText(call.reason ?? "unknown") };
+  }
+
+  /** A room event as the sync delivers it: to that room's call (which parses it). */
+  roomEvent(roomId: string, raw: unknown): void {
+    this.byRoom.get(roomId)?.call.handleRoomEvent(raw);
+  }
+
+  /** `!hangup` from `by`: only the call's callee may end it. */
+  hangupRoom(roomId: string, by: string): "ended" | "no_call" | "not_yours" {
+    const entry = this.byRoom.get(roomId);
+    if (entry === undefined) return "no_call";
+    if (entry.callee !== by) return "not_yours";
+    void entry.call.hangup();
+    return "ended";
+  }
+
+  /** Shutdown: no new call, every call ended (its membership emptied). */
+  async terminateAll(reason: string): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.byRoom.values()].map((e) => e.call.terminate(reason)));
+  }
+
+  /** `!status` lines: the viewer's own calls by camera and state; others only counted. */
+  statusLines(viewer: string): string[] {
+    const entries = [...this.byRoom.values()];
+    const own = entries.filter((e) => e.callee === viewer).map((e) => `MatrixRTC call: ${e.camera} (${e.call.state})`);
+    const others = entries.length - own.length;
+    return others > 0 ? [...own, `Other MatrixRTC calls: ${String(others)}`] : own;
+  }
+
+  private async encrypted(roomId: string): Promise<boolean> {
+    try {
+      await this.deps.client.getRoomStateEvent(roomId, "m.room.encryption", "");
+      return true;
+    } catch (err: unknown) {
+      const e = err as { errcode?: unknown; statusCode?: unknown } | null;
+      if (e?.errcode === "M_NOT_FOUND" || e?.statusCode === 404) return false;
+      throw err;
+    }
+  }
+}
+
+/** The one sentence for a start that failed: no focus is the usual one, and says what to do. */
+export function startFailureText(reason: string): string {
+  if (reason.includes("MISSING_MATRIX_RTC_FOCUS")) {
+    return "MatrixRTC call not placed: no LiveKit focus was found (the homeserver offers none); an admin can set matrixRtc.livekitServiceUrl, and doctor says more.";
+  }
+  if (reason.includes("M_FORBIDDEN")) {
+    // A DM made with preset private_chat gives the invitee power 0, and call.member needs state_default (50).
+    // Element's DMs (trusted_private_chat) give the bot 100; the direct chats the bot creates lower the event's level.
+    return "MatrixRTC call not placed: I may not send my call membership in this room (my power level is too low); give me power there, or start a new direct chat with me from Element.";
+  }
+  return `MatrixRTC call not placed: ${reason.slice(0, 300)}.`;
+}
+
+/** Admission's view of the calls in progress: the legacy calls and the MatrixRTC calls together. */
+export function combinedRegistry(legacy: CallRegistry & { activeCount(): number }, rtc: RtcCalls): CallRegistry {
+  return {
+    callInRoom: (roomId) => legacy.callInRoom(roomId) ?? rtc.callInRoom(roomId),
+    atCapacity: () => legacy.atCapacity() || legacy.activeCount() + rtc.count >= (legacy.maxConcurrent ?? Infinity),
+    get maxConcurrent() {
+      return legacy.maxConcurrent;
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * MatrixRTC calls through the whole bot (startApp): `!ring matrixrtc` then `!call cam` rings the user with a
+ * MatrixRTC call (membership + rtc.notification), the user joins it (call.member, LiveKit) and an rtc-node
+ * subscriber decodes the camera; `!status` lists it; `!hangup` empties the bot's membership. With `!ring both` the
+ * legacy invite and the MatrixRTC ring go out together, and the legacy answer withdraws the MatrixRTC ring.
+ * Real Synapse, livekit-server, the /sfu/get test service, a GStreamer RTSP camera, a matrix-js-sdk callee.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../src/app.ts";
+import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
+import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
+import type { Callee } from "../harness/callee.ts";
+import { reportFigure } from "../harness/figures.ts";
+import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
+import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
+import { startRig, type Rig } from "../harness/rig.ts";
+import { startSfuTokenService, type SfuTokenService } from "../harness/sfu-token-service.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const found = liveKitBinary();
+if ("skip" in found) process.stderr.write(`${found.skip}\n`);
+
+let rtc: RtcNode;
+let lk: LiveKit;
+let service: SfuTokenService;
+let rig: Rig;
+let app: App;
+let alice: RegisteredUser;
+let callee: Callee;
+let dm: string;
+/** Filled in once the rig's Synapse is up: the token service reads it on every request. */
+const homeservers: Record<string, string> = {};
+
+async function say(body: string, reply: (text: string) => boolean): Promise<string> {
+  const before = callee.messages(dm, rig.bot.userId).length;
+  await callee.client.sendTextMessage(dm, body);
+  return waitFor(`the bot's reply to ${body}`, () => callee.messages(dm, rig.bot.userId).slice(before).find(reply));
+}
+
+function rings(): string[] {
+  const events = callee.client.getRoom(dm)?.getLiveTimeline().getEvents() ?? [];
+  return events.filter((e) => e.getType() === RTC_NOTIFICATION_TYPE).map((e) => e.getId() ?? "");
+}
+
+/** The bot's call.member content, read from the homeserver as alice. */
+async function botMembership(): Promise<unknown> {
+  const key = membershipStateKey(rig.bot.userId, app.matrix.deviceId ?? "");
+  const res = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/state/${CALL_MEMBER_TYPE}/${encodeURIComponent(key)}`, {
+    headers: { authorization: `Bearer ${alice.accessToken}` },
+  });
+  return res.status === 200 ? await res.json() : undefined;
+}
+
+async function botMembershipEmptied(): Promise<boolean> {
+  return JSON.stringify(await botMembership()) === "{}";
+}
+
+/** Alice joins the MatrixRTC call as Element X does: LiveKit first (subscribed), then her call.member. */
+async function join(subscriber: LiveKitSubscriber): Promise<void> {
+  const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
+  const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
+  await subscriber.connect(token.url, token.jwt);
+  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {
+    application: "m.call", call_id: "", scope: "m.room", device_id: alice.deviceId, expires: 14_400_000,
+    focus_active: { type: "livekit", focus_selection: "multi_sfu" },
+    foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
+  } as never, membershipStateKey(alice.userId, alice.deviceId));
+}
+
+async function leave(): Promise<void> {
+  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {} as never, membershipStateKey(alice.userId, alice.deviceId));
+}
+
+describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
+  beforeAll(async () => {
+    const loaded = await loadRtcNode();
+    if (!loaded.ok) throw new Error(loaded.reason);
+    rtc = loaded.rtc;
+    lk = await startLiveKit();
+    service = await startSfuTokenService({ livekit: lk, homeservers });
+    rig = await startRig({
+      name: "rtc-wiring",
+      botName: "rtcwirebot",
+      cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
+      users: ["alice"],
+      logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+      config: ({ cameras, synapse }) => {
+        homeservers[synapse.serverName] = synapse.baseUrl;
+        return {
+          cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
+          calls: { maxPerUserPerMinute: 100 },
+          matrixRtc: { livekitServiceUrl: service.url },
+        };
+      },
+    });
+    app = rig.app;
+    alice = rig.user("alice");
+    callee = rig.callee("alice");
+    dm = rig.dm("alice");
+    // The rig's DM is a private_chat alice made: the bot has power 0 there. Element Web and Element X make DMs with
+    // trusted_private_chat, which gives the invitee (the bot) power 100: as here, so the bot may send call.member.
+    const levels = await callee.client.getStateEvent(dm, "m.room.power_levels", "");
+    await callee.client.sendStateEvent(dm, "m.room.power_levels" as never, { ...levels, users: { ...(levels["users"] as object), [rig.bot.userId]: 100 } } as never, "");
+  }, 180_000);
+
+  afterAll(async () => {
+    await rig.stop();
+    await service.stop();
+    await lk.stop();
+  });
+
+  it("!ring matrixrtc, !call: the MatrixRTC ring, the user joins and sees the camera, !status lists it, !hangup empties the membership", async () => {
+    expect(await say("!ring", (t) => t.startsWith("!call rings you"))).toContain("the bot's setting");
+    expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
+    const ringsBefore = rings().length;
+    const typed = performance.now();
+    await callee.client.sendTextMessage(dm, "!call cam");
+    await waitFor("alice to see the MatrixRTC ring", () => rings().length > ringsBefore, { timeoutMs: 20_000 });
+    reportFigure("matrixrtc-command-ring", { commandToRingMs: Math.round(performance.now() - typed) });
+    expect(callee.callEvents(dm).filter((e) => e.type === "m.call.invite")).toHaveLength(0);
+
+    const subscriber = new LiveKitSubscriber(rtc);
+    try {
+      await join(subscriber);
+      await waitFor("the camera's video at alice", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
+      expect([subscriber.video.width, subscriber.video.height]).toEqual([640, 360]);
+      expect(await say("!status", (t) => t.includes("MatrixRTC call"))).toContain("MatrixRTC call: cam (connected)");
+      // A second !call while it lasts: the room is busy, for MatrixRTC calls too.
+      expect(await say("!call cam", (t) => t.includes("already in progress"))).toContain("!hangup");
+
+      await callee.client.sendTextMessage(dm, "!hangup");
+      await waitFor("the bot's membership emptied", botMembershipEmptied, { timeoutMs: 15_000 });
+      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(`${rig.bot.userId}:${app.matrix.deviceId ?? ""}`), { timeoutMs: 10_000 });
+    } finally {
+      await subscriber.stop();
+      await leave();
+    }
+    await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+  });
+
+  it("!ring both: the legacy invite and the MatrixRTC ring go out together; the legacy answer withdraws the MatrixRTC ring", async () => {
+    expect(await say("!ring both", (t) => t.startsWith("!call rings you"))).toContain("both at once");
+    const ringsBefore = rings().length;
+    const call = await rig.ring("alice", "cam");
+    await waitFor("alice to see the MatrixRTC ring too", () => rings().length > ringsBefore, { timeoutMs: 20_000 });
+    expect(await botMembership()).toHaveProperty("application", "m.call");
+    await call.answer();
+    await waitFor("the MatrixRTC membership emptied once the legacy call was answered", botMembershipEmptied, { timeoutMs: 15_000 });
+    await waitFor("the legacy call's video", () => call.video().frames > 0, { timeoutMs: 20_000 });
+    expect(call.isEnded()).toBe(false);
+    await callee.client.sendTextMessage(dm, "!hangup");
+    await call.ended();
+    await rig.released({ timeoutMs: 15_000 });
+  });
+
+  it("!ring both: joining the MatrixRTC call first withdraws the legacy invite", async () => {
+    const call = await rig.ring("alice", "cam");
+    await waitFor("the bot's MatrixRTC membership", async () => (await botMembership()) !== undefined && !(await botMembershipEmptied()));
+    const subscriber = new LiveKitSubscriber(rtc);
+    try {
+      await join(subscriber);
+      const end = await call.ended();
+      expect(end.hangupParty).toBe("remote");
+      await waitFor("the camera's video at alice over MatrixRTC", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
+      expect(await botMembershipEmptied()).toBe(false);
+      await callee.client.sendTextMessage(dm, "!hangup");
+      await waitFor("the bot's membership emptied", botMembershipEmptied, { timeoutMs: 15_000 });
+    } finally {
+      await subscriber.stop();
+      await leave();
+    }
+    await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+  });
+
+  it("an encrypted DM: no MatrixRTC call, the user is told to use an unencrypted one; with 'both' the legacy call still rings", async () => {
+    const roomId = await callee.client.createRoom({
+      preset: "trusted_private_chat" as never, is_direct: true, invite: [rig.bot.userId],
+      initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+    }).then((r) => r.room_id);
+    await waitFor("the bot to join the encrypted DM", async () => (await app.matrix.client.getJoinedRooms()).includes(roomId));
+    // Alice's client has no encryption, as the bot: a plaintext command over the client-server API (Synapse accepts it).
+    const before = callee.messages(roomId, rig.bot.userId).length;
+    const res = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/enc1`, {
+      method: "PUT", headers: { authorization: `Bearer ${alice.accessToken}` }, body: JSON.stringify({ msgtype: "m.text", body: "!call cam" }),
+    });
+    expect(res.status).toBe(200);
+    const reply = await waitFor("the bot's reply", () => callee.messages(roomId, rig.bot.userId).slice(before).find((t) => t.includes("encrypted")));
+    expect(reply).toContain("use an unencrypted direct chat");
+    expect(reply).toContain("The legacy call rings.");
+    await waitFor("the legacy invite", () => callee.callEvents(roomId).some((e) => e.type === "m.call.invite"));
+    expect(app.calls.callInRoom(roomId)).toBeDefined();
+    app.calls.hangupRoom(roomId, alice.userId);
+    await rig.released({ timeoutMs: 15_000 });
+  });
+
+  it("shutdown (app.stop) ends a ringing MatrixRTC call: the membership is emptied", async () => {
+    expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
+    const ringsBefore = rings().length;
+    await callee.client.sendTextMessage(dm, "!call cam");
+    await waitFor("alice to see the MatrixRTC ring", () => rings().length > ringsBefore, { timeoutMs: 20_000 });
+    await app.stop();
+    expect(await botMembershipEmptied()).toBe(true);
+  });
+});
