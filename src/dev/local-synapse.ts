@@ -11,45 +11,41 @@
  * - persistent (`dataDir`, a host path): kept between runs. Synapse sees it through a bind mount made in a private
  *   mount namespace (`unshare --mount`), so the mount disappears with the process and nothing is left mounted.
  *   The config is generated on the first start (signing key, secrets) and only its listener is changed later.
+ *
+ * This file owns the data directory, the port and the config; the chroot and its checks are synapse-chroot.ts, the
+ * process (launch, wait, kill) synapse-process.ts, and registration synapse-admin.ts.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import YAML from "yaml";
 import { z } from "zod";
 import type { Logger } from "../util/logger.ts";
-import { matrixRequest, passwordLogin } from "./matrix-http.ts";
 import { freePort, portIsFree } from "./ports.ts";
+import { registerAndLogin, registerWithSharedSecret, type RegisteredUser } from "./synapse-admin.ts";
+import {
+  CHILD_ENV,
+  ensureProcMounted,
+  execFileAsync,
+  inChroot,
+  isLiveSynapse,
+  isRoot,
+  isSynapseRootProvisioned,
+  LocalSynapseError,
+  PERSISTENT_MOUNT,
+  SERVER_NAME,
+  synapseRoot,
+} from "./synapse-chroot.ts";
 import { LOG_CONFIG, patchConfig, type SynapseTurn } from "./synapse-config.ts";
+import { installExitHook, synapseProcess } from "./synapse-process.ts";
 
 export { freePort } from "./ports.ts";
+export type { RegisteredUser } from "./synapse-admin.ts";
+export { DEFAULT_SYNAPSE_ROOT, isRoot, isSynapseRootProvisioned, LocalSynapseError, SERVER_NAME, synapseRoot } from "./synapse-chroot.ts";
 
-const execFileAsync = promisify(execFile);
-
-export const DEFAULT_SYNAPSE_ROOT = "/var/cache/matrix-camera-call/synapse-root";
-export const SERVER_NAME = "localhost";
-/** Where a persistent data directory appears inside the chroot (in Synapse's own mount namespace only). */
-const PERSISTENT_MOUNT = "/srv/mcc-synapse-data";
-const START_TIMEOUT_MS = 90_000;
-const STOP_GRACE_MS = 10_000;
-const CHILD_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", HOME: "/root" };
-
-/** Something the person must fix (no chroot, not root, already running); the message says what to do. */
-export class LocalSynapseError extends Error {
-  override name = "LocalSynapseError";
-}
-
-export interface RegisteredUser {
-  userId: string;
-  accessToken: string;
-  deviceId: string;
-  password: string;
-  localpart: string;
-}
+const configFileSchema = z.record(z.string(), z.unknown());
 
 export interface LocalSynapseOptions {
   /** The provisioned chroot; default SYNAPSE_ROOT or /var/cache/matrix-camera-call/synapse-root. */
@@ -93,82 +89,6 @@ export interface LocalSynapse {
   stop(): Promise<void>;
   /** The Synapse process id while it runs. */
   pid(): number | undefined;
-}
-
-/** The provisioned chroot that holds Synapse. */
-export function synapseRoot(): string {
-  return process.env["SYNAPSE_ROOT"] ?? DEFAULT_SYNAPSE_ROOT;
-}
-
-export function isSynapseRootProvisioned(root: string = synapseRoot()): boolean {
-  return existsSync(path.join(root, ".provisioned"));
-}
-
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
-/**
- * Children still running, killed if the process exits without stopping them. Kept on globalThis: a test
- * runner may evaluate this module once per test file, and one set and one exit hook serve them all.
- */
-const RUNNING = Symbol.for("matrix-camera-call.local-synapse.running");
-const holder = globalThis as { [RUNNING]?: Set<ChildProcess> };
-const running: Set<ChildProcess> = holder[RUNNING] ?? new Set<ChildProcess>();
-function installExitHook(): void {
-  if (holder[RUNNING] !== undefined) return;
-  holder[RUNNING] = running;
-  process.on("exit", () => {
-    for (const child of running) child.kill("SIGKILL");
-  });
-}
-
-async function ensureProcMounted(root: string): Promise<void> {
-  const proc = path.join(root, "proc");
-  const mounted = await execFileAsync("mountpoint", ["-q", proc]).then(
-    () => true,
-    () => false,
-  );
-  if (mounted) return;
-  await mkdir(proc, { recursive: true });
-  await execFileAsync("mount", ["-t", "proc", "proc", proc]);
-}
-
-async function tail(file: string, lines = 40): Promise<string> {
-  try {
-    const text = await readFile(file, "utf8");
-    return text.split("\n").slice(-lines).join("\n");
-  } catch (err: unknown) {
-    return `(no log: ${err instanceof Error ? err.message : String(err)})`;
-  }
-}
-
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = "";
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err: unknown) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError !== "" ? ` (last error: ${lastError})` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-const configFileSchema = z.record(z.string(), z.unknown());
-const nonceSchema = z.object({ nonce: z.string() }).loose();
-const registeredSchema = z.object({ user_id: z.string() }).loose();
-
-/** True when `pid` is a live Synapse (a lock file left by a process that is gone does not count). */
-function isLiveSynapse(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("synapse.app.homeserver");
-  } catch {
-    return false;
-  }
 }
 
 export async function startLocalSynapse(opts: LocalSynapseOptions = {}): Promise<LocalSynapse> {
@@ -230,14 +150,11 @@ export async function startLocalSynapse(opts: LocalSynapseOptions = {}): Promise
   const created = !existsSync(path.join(hostDataDir, "homeserver.db"));
 
   /** The command that runs `args` inside the chroot, with the persistent data directory mounted. */
-  const inChroot = (args: string[]): [string, string[]] => {
-    if (!persistent) return ["chroot", [root, ...args]];
-    const script = 'mount --bind "$1" "$2" && r="$3" && shift 3 && exec chroot "$r" "$@"';
-    return ["unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", hostDataDir, path.join(root, chrootDataDir.slice(1)), root, ...args]];
-  };
+  const mount = persistent ? { hostDir: hostDataDir, chrootDir: chrootDataDir } : undefined;
+  const chrootCommand = (args: string[]): [string, string[]] => inChroot(root, mount, args);
 
   if (!existsSync(hostConfigPath)) {
-    const [cmd, args] = inChroot([
+    const [cmd, args] = chrootCommand([
       "python3",
       "-m",
       "synapse.app.homeserver",
@@ -260,88 +177,23 @@ export async function startLocalSynapse(opts: LocalSynapseOptions = {}): Promise
   await chmod(hostConfigPath, 0o600); // it holds the registration secret
   await writeFile(path.join(hostDataDir, "log.config"), YAML.stringify(LOG_CONFIG));
 
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
   let stopped = false;
-
-  const launch = async (): Promise<void> => {
-    const out = await open(logPath, "a");
-    let proc: ChildProcess;
-    try {
-      const [cmd, args] = inChroot(["python3", "-m", "synapse.app.homeserver", "--config-path", configPath]);
-      // Its own process group: a Ctrl-C at the terminal reaches the parent, which stops Synapse in order.
-      proc = spawn(cmd, args, { stdio: ["ignore", out.fd, out.fd], env: CHILD_ENV, detached: true });
-    } finally {
-      await out.close();
-    }
-    child = proc;
-    running.add(proc);
-    if (persistent && proc.pid !== undefined) await writeFile(lockFile, `${proc.pid}\n`);
-    let hasExited = false;
-    exited = new Promise<void>((resolve) => {
-      proc.once("exit", (code, signal) => {
-        hasExited = true;
-        running.delete(proc);
-        log?.debug({ code, signal, baseUrl }, "synapse exited");
-        resolve();
-      });
-    });
-    proc.once("error", (err) => {
-      log?.error({ err: err.message }, "synapse could not be started");
-    });
-    const outcome = await poll(
-      "Synapse to answer /_matrix/client/versions",
-      async () => {
-        if (hasExited) return "exited";
-        const res = await fetch(`${baseUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
-        return res.ok ? "up" : undefined;
-      },
-      START_TIMEOUT_MS,
-    ).catch(async (err: unknown) => {
-      proc.kill("SIGKILL");
-      throw new Error(`${err instanceof Error ? err.message : String(err)}; log ${logPath}:\n${await tail(logPath)}`);
-    });
-    if (outcome === "exited") {
-      throw new Error(`Synapse exited during startup (code ${String(proc.exitCode)}); log ${logPath}:\n${await tail(logPath)}`);
-    }
-  };
-
-  const kill = async (): Promise<void> => {
-    const proc = child;
-    if (proc === undefined) return;
-    child = undefined;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (persistent) await rm(lockFile, { force: true });
-  };
+  const synapse = synapseProcess({
+    command: chrootCommand(["python3", "-m", "synapse.app.homeserver", "--config-path", configPath]),
+    baseUrl,
+    logPath,
+    lockFile: persistent ? lockFile : undefined,
+    log,
+  });
 
   try {
-    await launch();
+    await synapse.launch();
   } catch (err: unknown) {
-    await kill();
+    await synapse.kill();
     if (!persistent && opts.keepData !== true) await rm(hostDataDir, { recursive: true, force: true });
     throw err;
   }
   log?.info({ baseUrl, ms: Date.now() - started, logPath, persistent, created }, "synapse started");
-
-  const register = async (localpart: string, userOpts: { password?: string; admin?: boolean } = {}): Promise<{ userId: string; localpart: string; password: string }> => {
-    const password = userOpts.password ?? randomBytes(12).toString("hex");
-    const admin = userOpts.admin ?? false;
-    const registerPath = "/_synapse/admin/v1/register";
-    const { nonce } = await matrixRequest(baseUrl, registerPath, nonceSchema, "register nonce");
-    const mac = createHmac("sha1", sharedSecret)
-      .update(`${nonce}\0${localpart}\0${password}\0${admin ? "admin" : "notadmin"}`)
-      .digest("hex");
-    const registered = await matrixRequest(baseUrl, registerPath, registeredSchema, `register ${localpart}`, {
-      body: { nonce, username: localpart, password, admin, mac },
-    });
-    return { userId: registered.user_id, localpart, password };
-  };
 
   return {
     baseUrl,
@@ -351,28 +203,21 @@ export async function startLocalSynapse(opts: LocalSynapseOptions = {}): Promise
     persistent,
     created,
     logPath,
-    register,
-    async registerUser(localpart, userOpts = {}) {
-      const registerOpts: { password?: string; admin?: boolean } = {};
-      if (userOpts.password !== undefined) registerOpts.password = userOpts.password;
-      if (userOpts.admin !== undefined) registerOpts.admin = userOpts.admin;
-      const user = await register(localpart, registerOpts);
-      const login = await passwordLogin(baseUrl, localpart, user.password, userOpts.deviceName ?? "matrix-camera-call test");
-      return { ...user, accessToken: login.accessToken, deviceId: login.deviceId };
-    },
+    register: (localpart, userOpts) => registerWithSharedSecret(baseUrl, sharedSecret, localpart, userOpts),
+    registerUser: (localpart, userOpts) => registerAndLogin(baseUrl, sharedSecret, localpart, userOpts),
     async restart() {
       if (stopped) throw new Error("restart() after stop()");
       const t0 = Date.now();
-      await kill();
-      await launch();
+      await synapse.kill();
+      await synapse.launch();
       log?.info({ baseUrl, ms: Date.now() - t0 }, "synapse restarted");
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      await kill();
+      await synapse.kill();
       if (!persistent && opts.keepData !== true) await rm(hostDataDir, { recursive: true, force: true });
     },
-    pid: () => child?.pid,
+    pid: () => synapse.pid(),
   };
 }

@@ -4,10 +4,9 @@ import { nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wr
 import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
-import { initialFrontEnd, runCommand } from "./front-end.ts";
-import type { GstCodec } from "./gst-front-end.ts";
 import { OfflinePicture } from "./offline-picture.ts";
 import { nextStep, WATCHED_MAX_RETRY_S, type FrontEnd } from "./restart-policy.ts";
+import { RunOptions } from "./run-options.ts";
 
 export { RECONNECT_BACKOFF_S } from "./restart-policy.ts";
 
@@ -44,7 +43,8 @@ export interface PipelineStats {
  * One camera's media: one RTCVideoSource and one RTCAudioSource from which every call of this camera takes its
  * own tracks, fed by one front-end run (ffmpeg or GStreamer) at a time (CameraRun). While the camera is wanted, each run's end is handed
  * to the restart policy (restart-policy.ts), and this class carries its decision out: start the next run, now or
- * after a backoff with the offline picture showing meanwhile.
+ * after a backoff with the offline picture showing meanwhile. What the next run uses (front end, audio, hardware
+ * decoding, and the fallbacks that narrow them) is run-options.ts.
  */
 export class CameraPipeline extends EventEmitter<PipelineEvents> {
   readonly video: RTCVideoSource = new nonstandard.RTCVideoSource();
@@ -54,12 +54,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private wanted = false;
   /** Whether calls are watching (then retries stay quick). */
   private watched = false;
-  /** The options of the next run: a fallback turns them off for good. */
-  private audioEnabled: boolean;
-  private hwaccel: CameraConfig["hwaccel"];
-  private frontEnd: FrontEnd;
-  /** GStreamer's chain: H.264 until the camera says it sends H.265. */
-  private gstCodec: GstCodec = "h264";
+  /** The options of the next run (front end, audio, hardware decoding): a fallback turns them off for good. */
+  private readonly options: RunOptions;
   /** Reconnect attempts since video last flowed. */
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -74,13 +70,11 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
 
   constructor(
     readonly camera: CameraConfig,
-    private readonly ffmpegPath: string,
+    ffmpegPath: string,
     private readonly log: Logger,
   ) {
     super();
-    this.audioEnabled = camera.audio;
-    this.hwaccel = camera.hwaccel;
-    this.frontEnd = initialFrontEnd(camera, log);
+    this.options = new RunOptions(camera, ffmpegPath, log);
     this.offline = new OfflinePicture(ffmpegPath, (frame) => {
       this.video.onFrame(frame);
     });
@@ -96,9 +90,9 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       restarts: this.totals.restarts,
       lagMs: this.state === "running" ? Math.round(this.run?.lagMs ?? 0) : 0,
       resyncs: this.totals.resyncs,
-      audio: this.audioEnabled,
-      hwaccel: this.hwaccel,
-      frontEnd: this.frontEnd,
+      audio: this.options.audioEnabled,
+      hwaccel: this.options.hwaccel,
+      frontEnd: this.options.frontEnd,
     };
   }
 
@@ -168,8 +162,8 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private spawn(): void {
     this.setState(this.attempt === 0 ? "starting" : "retrying");
     // GStreamer says nothing when the camera has no sound: silence until its PCM comes, as for a camera without audio.
-    if (!this.audioEnabled || this.frontEnd === "gstreamer") this.sound.silent();
-    const run = new CameraRun(runCommand(this.frontEnd, this.camera, this.ffmpegPath, { audio: this.audioEnabled, hwaccel: this.hwaccel, gstCodec: this.gstCodec }), this.log);
+    if (!this.options.audioEnabled || this.options.frontEnd === "gstreamer") this.sound.silent();
+    const run = new CameraRun(this.options.command(), this.log);
     this.run = run;
     run.on("size", (size) => {
       this.size = size;
@@ -215,7 +209,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.run = undefined;
     this.fold(run);
     this.sound.reset();
-    const step = nextStep({ ...end, wanted: this.wanted, audio: this.audioEnabled, hwaccel: this.hwaccel, frontEnd: this.frontEnd, attempt: this.attempt, watched: this.watched });
+    const step = nextStep({ ...end, wanted: this.wanted, audio: this.options.audioEnabled, hwaccel: this.options.hwaccel, frontEnd: this.options.frontEnd, attempt: this.attempt, watched: this.watched });
     switch (step.kind) {
       case "idle":
         return;
@@ -224,19 +218,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
         return;
       case "gstCodec":
       case "fallback":
-        if (step.kind === "gstCodec") {
-          this.log.info({ codec: step.codec }, "the camera sends this codec: GStreamer decodes it");
-          this.gstCodec = step.codec;
-        } else if (step.drop === "gstreamer") {
-          this.log.warn({ gst: end.exit.lastLines.slice(-2) }, "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg");
-          this.frontEnd = "ffmpeg";
-        } else if (step.drop === "audio") {
-          this.audioEnabled = false;
-          this.log.warn("the camera has no audio stream: continuing with video only");
-        } else {
-          this.log.warn({ hwaccel: this.hwaccel, ffmpeg: end.exit.lastLines.slice(-2) }, "hardware decoding failed: using software decoding");
-          this.hwaccel = "none";
-        }
+        this.options.apply(step, end);
         this.spawn();
         return;
       case "retry":

@@ -1,0 +1,54 @@
+/**
+ * What a camera's next front-end run uses: which program reads the camera (GStreamer when configured and it can,
+ * else ffmpeg), GStreamer's codec chain, the camera's audio and the hardware decoder. They start from the config and
+ * only ever narrow: a fallback chosen by the restart policy (restart-policy.ts) turns GStreamer, audio or hardware
+ * decoding off for good, or switches GStreamer to the codec the camera announced. Apart from camera-pipeline.ts,
+ * which decides when runs start and stop; this decides with what.
+ */
+import type { CameraConfig } from "../config/load.ts";
+import type { Logger } from "../util/logger.ts";
+import type { RunCommand, RunEnd } from "./camera-run.ts";
+import { initialFrontEnd, runCommand } from "./front-end.ts";
+import type { GstCodec } from "./gst-front-end.ts";
+import type { FrontEnd, NextStep } from "./restart-policy.ts";
+
+export class RunOptions {
+  /** The options of the next run: a fallback turns them off for good. */
+  audioEnabled: boolean;
+  hwaccel: CameraConfig["hwaccel"];
+  frontEnd: FrontEnd;
+  /** GStreamer's chain: H.264 until the camera says it sends H.265. */
+  private gstCodec: GstCodec = "h264";
+
+  constructor(
+    private readonly camera: CameraConfig,
+    private readonly ffmpegPath: string,
+    private readonly log: Logger,
+  ) {
+    this.audioEnabled = camera.audio;
+    this.hwaccel = camera.hwaccel;
+    this.frontEnd = initialFrontEnd(camera, log);
+  }
+
+  /** The command line of the next run. */
+  command(): RunCommand {
+    return runCommand(this.frontEnd, this.camera, this.ffmpegPath, { audio: this.audioEnabled, hwaccel: this.hwaccel, gstCodec: this.gstCodec });
+  }
+
+  /** Carries out a fallback step after the run that ended with `end`. */
+  apply(step: Extract<NextStep, { kind: "gstCodec" | "fallback" }>, end: RunEnd): void {
+    if (step.kind === "gstCodec") {
+      this.log.info({ codec: step.codec }, "the camera sends this codec: GStreamer decodes it");
+      this.gstCodec = step.codec;
+    } else if (step.drop === "gstreamer") {
+      this.log.warn({ gst: end.exit.lastLines.slice(-2) }, "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg");
+      this.frontEnd = "ffmpeg";
+    } else if (step.drop === "audio") {
+      this.audioEnabled = false;
+      this.log.warn("the camera has no audio stream: continuing with video only");
+    } else {
+      this.log.warn({ hwaccel: this.hwaccel, ffmpeg: end.exit.lastLines.slice(-2) }, "hardware decoding failed: using software decoding");
+      this.hwaccel = "none";
+    }
+  }
+}
