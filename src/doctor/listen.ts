@@ -40,13 +40,26 @@ export async function checkListen(config: Config, botUserId?: string): Promise<C
   const { host, port } = parseListen(listen);
   const err = await bind(host, port);
   if (err === undefined) return { name: NAME, status: "pass", detail: `${listen} can be bound` };
-  if (err.code !== "EADDRINUSE") return { name: NAME, status: "fail", detail: `cannot bind ${listen}: ${err.code ?? err.message}`, fix: "check http.listen" };
+  if (err.code !== "EADDRINUSE") {
+    return { name: NAME, status: "fail", detail: `cannot bind ${listen}: ${err.code ?? err.message}`, fix: "check http.listen" };
+  }
   const bot = await runningBot(host, port);
   if (bot === undefined) {
-    return { name: NAME, status: "fail", detail: `cannot bind ${listen}: EADDRINUSE, and what holds it is not matrix-camera-call`, fix: "another program uses this port: pick another http.listen or stop that program" };
+    return {
+      name: NAME,
+      status: "fail",
+      detail: `cannot bind ${listen}: EADDRINUSE, and what holds it is not matrix-camera-call`,
+      fix: "another program uses this port: pick another http.listen or stop that program",
+    };
   }
   if (botUserId !== undefined && bot.user !== botUserId) {
-    return { name: NAME, status: "warn", detail: `${listen} is held by another matrix-camera-call (${bot.user}), not this configuration's ${botUserId}`, fix: "two bots cannot share http.listen: give this one another port" };
+    return {
+      name: NAME,
+      status: "warn",
+      detail: `${listen} is held by another matrix-camera-call (${bot.user}), not this configuration's ${botUserId}`,
+      fix: "two bots cannot share http.listen: give this one another port",
+    };
   }
-  return { name: NAME, status: "pass", detail: `the bot is running there (${bot.user}, ${bot.status}, ${String(bot.calls)} call(s) in progress)` };
+  const detail = `the bot is running there (${bot.user}, ${bot.status}, ${String(bot.calls)} call(s) in progress)`;
+  return { name: NAME, status: "pass", detail };
 }

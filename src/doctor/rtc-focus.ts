@@ -13,7 +13,12 @@ import type { CheckResult } from "./checks.ts";
 const NAME = "MatrixRTC focus";
 const TIMEOUT_MS = 8_000;
 
-export async function checkRtcFocus(config: Config, token: string | undefined, userId: string | undefined, fetchImpl: typeof fetch = fetch): Promise<CheckResult> {
+export async function checkRtcFocus(
+  config: Config,
+  token: string | undefined,
+  userId: string | undefined,
+  fetchImpl: typeof fetch = fetch,
+): Promise<CheckResult> {
   if (token === undefined) return { name: NAME, status: "warn", detail: "not checked: no access token (rtc/transports needs one)" };
   const configured = config.matrixRtc.livekitServiceUrl;
   const serverName = userId?.split(":").slice(1).join(":");
@@ -29,22 +34,39 @@ export async function checkRtcFocus(config: Config, token: string | undefined, u
       name: NAME,
       status: "warn",
       detail: `no LiveKit focus: ${found.attempts.map((a) => `${a.where} ${a.outcome}`).join("; ")}`,
-      fix: "Element Call and Element X fail with MISSING_MATRIX_RTC_FOCUS without one, and the bot cannot place MatrixRTC calls: deploy LiveKit with lk-jwt-service and offer it from the homeserver (Synapse: experimental_features.msc4143_enabled and matrix_rtc.transports; or org.matrix.msc4143.rtc_foci in /.well-known/matrix/client), or set matrixRtc.livekitServiceUrl",
+      fix:
+        "Element Call and Element X fail with MISSING_MATRIX_RTC_FOCUS without one, and the bot cannot place MatrixRTC calls: " +
+        "deploy LiveKit with lk-jwt-service and offer it from the homeserver (Synapse: experimental_features.msc4143_enabled " +
+        "and matrix_rtc.transports; or org.matrix.msc4143.rtc_foci in /.well-known/matrix/client), or set matrixRtc.livekitServiceUrl",
     };
   }
-  const where = { config: "matrixRtc.livekitServiceUrl", "rtc/transports": "the homeserver's MSC4143 rtc/transports", "well-known": "the well-known org.matrix.msc4143.rtc_foci" }[found.focus.source];
+  const where = {
+    config: "matrixRtc.livekitServiceUrl",
+    "rtc/transports": "the homeserver's MSC4143 rtc/transports",
+    "well-known": "the well-known org.matrix.msc4143.rtc_foci",
+  }[found.focus.source];
+  const service = redactUrl(found.focus.livekitServiceUrl);
   const sfuGet = `${found.focus.livekitServiceUrl}/sfu/get`;
   let status: number;
   try {
     status = (await fetchImpl(sfuGet, { redirect: "manual", signal: AbortSignal.timeout(TIMEOUT_MS) })).status;
   } catch (err: unknown) {
-    return { name: NAME, status: "warn", detail: `${redactUrl(found.focus.livekitServiceUrl)} (from ${where}) does not answer: ${errorMessage(err)}`, fix: "the token service (lk-jwt-service) must be reachable over HTTPS from the bot and from every caller's phone" };
+    return {
+      name: NAME,
+      status: "warn",
+      detail: `${service} (from ${where}) does not answer: ${errorMessage(err)}`,
+      fix: "the token service (lk-jwt-service) must be reachable over HTTPS from the bot and from every caller's phone",
+    };
   }
-  if (status === 405) return { name: NAME, status: "pass", detail: `${redactUrl(found.focus.livekitServiceUrl)} from ${where}; GET /sfu/get answers 405 (POST only), as lk-jwt-service does` };
+  if (status === 405) {
+    return { name: NAME, status: "pass", detail: `${service} from ${where}; GET /sfu/get answers 405 (POST only), as lk-jwt-service does` };
+  }
   return {
     name: NAME,
     status: "warn",
-    detail: `${redactUrl(found.focus.livekitServiceUrl)} from ${where}: GET /sfu/get answered ${String(status)}, not 405`,
-    fix: "lk-jwt-service answers 405 to a GET of /sfu/get: anything else means the URL does not reach it (a wrong path, or a reverse proxy that does not pass /sfu/get to it)",
+    detail: `${service} from ${where}: GET /sfu/get answered ${String(status)}, not 405`,
+    fix:
+      "lk-jwt-service answers 405 to a GET of /sfu/get: anything else means the URL does not reach it " +
+      "(a wrong path, or a reverse proxy that does not pass /sfu/get to it)",
   };
 }

@@ -4,7 +4,17 @@ import { z } from "zod";
 import { addSecret } from "../util/redact.ts";
 import { ConfigError, loadConfigFile, type Config } from "../config/load.ts";
 import { checkTalkback } from "../talkback/onvif/probe.ts";
-import { checkCamera, checkEncryption, checkFfmpeg, checkHomeserver, checkMqtt, checkToken, checkTurn, checkWellKnown, type CheckResult } from "./checks.ts";
+import {
+  checkCamera,
+  checkEncryption,
+  checkFfmpeg,
+  checkHomeserver,
+  checkMqtt,
+  checkToken,
+  checkTurn,
+  checkWellKnown,
+  type CheckResult,
+} from "./checks.ts";
 import { checkListen } from "./listen.ts";
 import { checkRtcFocus } from "./rtc-focus.ts";
 
@@ -26,7 +36,9 @@ function tokenOf(config: Config): string | undefined {
 /** Runs every check of a loaded configuration. */
 export async function runChecks(config: Config): Promise<CheckResult[]> {
   const token = tokenOf(config);
-  const results: CheckResult[] = [{ name: "configuration", status: "pass", detail: `${config.cameras.length} camera(s), ${config.allowedUsers.length} allowed user entr${config.allowedUsers.length === 1 ? "y" : "ies"}` }];
+  const users = config.allowedUsers.length;
+  const detail = `${config.cameras.length} camera(s), ${users} allowed user entr${users === 1 ? "y" : "ies"}`;
+  const results: CheckResult[] = [{ name: "configuration", status: "pass", detail }];
   const homeserver = await checkHomeserver(config);
   results.push(homeserver);
   let userId: string | undefined;
@@ -60,7 +72,8 @@ export async function runDoctor(file: string, env: Record<string, string | undef
     config = loadConfigFile(file, env);
   } catch (err: unknown) {
     if (err instanceof ConfigError) {
-      return [{ name: "configuration", status: "fail", detail: err.problems.map((p) => `${p.key}: ${p.message}`).join("; "), fix: `fix ${file} (see config/config.example.yaml)` }];
+      const detail = err.problems.map((p) => `${p.key}: ${p.message}`).join("; ");
+      return [{ name: "configuration", status: "fail", detail, fix: `fix ${file} (see config/config.example.yaml)` }];
     }
     throw err;
   }
@@ -73,7 +86,9 @@ export function formatReport(results: readonly CheckResult[]): string {
   const lines = results.map((r) => `${MARK[r.status]}  ${r.name}: ${r.detail}${r.fix !== undefined ? `\n      fix: ${r.fix}` : ""}`);
   const failed = results.filter((r) => r.status === "fail").length;
   const warned = results.filter((r) => r.status === "warn").length;
-  lines.push("", failed > 0 ? `${failed} problem(s) to fix, ${warned} warning(s)` : `all good${warned > 0 ? ` (${warned} warning(s))` : ""}`);
+  const summary =
+    failed > 0 ? `${failed} problem(s) to fix, ${warned} warning(s)` : `all good${warned > 0 ? ` (${warned} warning(s))` : ""}`;
+  lines.push("", summary);
   return lines.join("\n") + "\n";
 }
 
