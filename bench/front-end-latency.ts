@@ -56,7 +56,9 @@ const DEPAY: Record<Codec, string> = {
 
 /** GStreamer's RTSP client, depayloader and decoder; `fit` adds the bot's size and rate caps (videoscale, videorate). */
 function gstreamer(url: string, codec: Codec, fit = false, oneThread = false): Command {
-  const caps = fit ? `videoscale ! video/x-raw,format=I420,width=[2,${String(WIDTH)}],height=[2,${String(HEIGHT)}],pixel-aspect-ratio=1/1 ! videorate drop-only=true max-rate=${String(FPS)}` : "video/x-raw,format=I420";
+  const caps = fit
+    ? `videoscale ! video/x-raw,format=I420,width=[2,${String(WIDTH)}],height=[2,${String(HEIGHT)}],pixel-aspect-ratio=1/1 ! videorate drop-only=true max-rate=${String(FPS)}`
+    : "video/x-raw,format=I420";
   const launch = `rtspsrc location=${url} protocols=tcp latency=0 ! application/x-rtp,media=video ! ${oneThread ? DEPAY[codec].replace("thread-type=slice", "max-threads=1") : DEPAY[codec]} ! videoconvert ! ${caps} ! fdsink fd=1 sync=false`;
   return { binary: "gst-launch-1.0", args: ["-q", ...launch.split(" ")] };
 }
@@ -135,9 +137,11 @@ export async function measureFrontEnd(url: string, codec: Codec, variant: string
       }
     }, 100);
   });
-  const exited = new Promise<void>((resolve) => child.once("close", () => {
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once("close", () => {
+      resolve();
+    }),
+  );
   child.kill("SIGTERM");
   const hard = setTimeout(() => child.kill("SIGKILL"), 3000);
   await exited;
@@ -153,7 +157,12 @@ export async function measureFrontEnd(url: string, codec: Codec, variant: string
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { codec: { type: "string", default: "h264" }, seconds: { type: "string", default: "15" }, variants: { type: "string" }, json: { type: "string" } },
+    options: {
+      codec: { type: "string", default: "h264" },
+      seconds: { type: "string", default: "15" },
+      variants: { type: "string" },
+      json: { type: "string" },
+    },
   });
   const codec = values.codec as Codec;
   if (!["h264", "h265", "mjpeg"].includes(codec)) throw new Error(`--codec h264|h265|mjpeg, not ${codec}`);

@@ -2,8 +2,18 @@
 import { randomBytes } from "node:crypto";
 import { waitFor } from "../test/harness/wait.ts";
 
-async function request(baseUrl: string, token: string, method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const init: RequestInit = { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, signal: AbortSignal.timeout(15_000) };
+async function request(
+  baseUrl: string,
+  token: string,
+  method: "GET" | "POST" | "PUT",
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const init: RequestInit = {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    signal: AbortSignal.timeout(15_000),
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(`${baseUrl}${path}`, init);
   const json = (await res.json()) as Record<string, unknown>;
@@ -19,7 +29,11 @@ export class Viewer {
 
   /** A direct chat with the bot; resolves once the bot has joined it. */
   async directChatWith(botUserId: string): Promise<string> {
-    const created = await request(this.baseUrl, this.token, "POST", "/_matrix/client/v3/createRoom", { preset: "private_chat", is_direct: true, invite: [botUserId] });
+    const created = await request(this.baseUrl, this.token, "POST", "/_matrix/client/v3/createRoom", {
+      preset: "private_chat",
+      is_direct: true,
+      invite: [botUserId],
+    });
     const roomId = created["room_id"];
     if (typeof roomId !== "string") throw new Error("createRoom: no room_id");
     await waitFor(
@@ -36,6 +50,9 @@ export class Viewer {
 
   async say(roomId: string, body: string): Promise<void> {
     const txn = randomBytes(8).toString("hex");
-    await request(this.baseUrl, this.token, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`, { msgtype: "m.text", body });
+    await request(this.baseUrl, this.token, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`, {
+      msgtype: "m.text",
+      body,
+    });
   }
 }

@@ -8,7 +8,10 @@ import { z } from "zod";
 import { Results, type TalkbackResult, type TtffResult, type WindowResult } from "./report/results.ts";
 import { computeTargets, targetsMarkdown } from "./report/targets.ts";
 
-const withKeys = (...keys: string[]) => (v: unknown): boolean => typeof v === "object" && v !== null && keys.every((k) => k in v);
+const withKeys =
+  (...keys: string[]) =>
+  (v: unknown): boolean =>
+    typeof v === "object" && v !== null && keys.every((k) => k in v);
 /** A file bench/run.ts wrote (the shape is checked to the keys the targets read). */
 const runFile = z.object({
   windows: z.array(z.custom<WindowResult>(withKeys("kind", "calls", "cameras", "fps", "latency", "cpu", "rssMB", "delivered"))),

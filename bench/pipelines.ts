@@ -19,7 +19,23 @@ const quiet = pino({ level: "silent" });
 export const REFERENCE = { width: 640, height: 480, fps: 10 } as const;
 
 export function referenceArgs(url: string): string[] {
-  return ["-hide_banner", "-loglevel", "error", "-i", url, "-pix_fmt", "yuv420p", "-s", `${REFERENCE.width}x${REFERENCE.height}`, "-r", String(REFERENCE.fps), "-an", "-f", "rawvideo", "pipe:1"];
+  return [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-i",
+    url,
+    "-pix_fmt",
+    "yuv420p",
+    "-s",
+    `${REFERENCE.width}x${REFERENCE.height}`,
+    "-r",
+    String(REFERENCE.fps),
+    "-an",
+    "-f",
+    "rawvideo",
+    "pipe:1",
+  ];
 }
 
 export interface ReferenceCall {
@@ -36,7 +52,11 @@ export async function startReferenceCall(ffmpegPath: string, url: string, receiv
   const source = new nonstandard.RTCVideoSource();
   const track = source.createTrack();
   const proc = new FfmpegProcess(ffmpegPath, referenceArgs(url), quiet, 0);
-  const frame: { width: number; height: number; data: Uint8Array } = { width: REFERENCE.width, height: REFERENCE.height, data: new Uint8Array(0) };
+  const frame: { width: number; height: number; data: Uint8Array } = {
+    width: REFERENCE.width,
+    height: REFERENCE.height,
+    data: new Uint8Array(0),
+  };
   const splitter = new FrameSplitter(
     (REFERENCE.width * REFERENCE.height * 3) / 2,
     (data) => {
@@ -165,9 +185,12 @@ export class SyntheticSource {
     this.source.onFrame({ width, height, data: this.data });
     this.n++;
     const next = this.startedAt + (this.n * 1000) / this.fps;
-    this.timer = setTimeout(() => {
-      this.tick();
-    }, Math.max(0, next - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        this.tick();
+      },
+      Math.max(0, next - performance.now()),
+    );
   }
 
   stop(): void {

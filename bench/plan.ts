@@ -117,7 +117,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (flag === "--quick") raw["quick"] = true;
     else if (flag === "--drift") raw["drift"] = true;
     else if (flag === "--list") raw["list"] = true;
-    else if (flag === "--only") raw["only"] = value().split(",").map((s) => s.trim()).filter((s) => s !== "");
+    else if (flag === "--only")
+      raw["only"] = value()
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
     else if (flag === "--drift-minutes") raw["driftMinutes"] = value();
     else if (flag === "--talkback-seconds") raw["talkbackSeconds"] = value();
     else throw new PlanError(`unknown flag ${a} (use --quick, --only a,b, --list, --drift, --drift-minutes N, --talkback-seconds N)`);

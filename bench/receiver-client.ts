@@ -189,7 +189,9 @@ export class ReceiverClient {
 
   async login(login: LoginParams): Promise<void> {
     this.send({ t: "login", login });
-    await waitFor("the receiver to log in and sync", () => this.loggedIn || (this.errors.length > 0 ? "error" : false), { timeoutMs: 60_000 }).then((r) => {
+    await waitFor("the receiver to log in and sync", () => this.loggedIn || (this.errors.length > 0 ? "error" : false), {
+      timeoutMs: 60_000,
+    }).then((r) => {
       if (r === "error") throw new Error(`receiver: ${this.errors.join("; ")}`);
     });
   }
@@ -213,7 +215,9 @@ export class ReceiverClient {
   async stats(): Promise<Record<string, InboundVideoStats>> {
     const reqId = this.nextReq++;
     this.send({ t: "stats", reqId });
-    const reply = await waitFor("the receiver's stats", () => this.statsReplies.get(reqId), { timeoutMs: 5_000, intervalMs: 5 }).catch(() => ({}));
+    const reply = await waitFor("the receiver's stats", () => this.statsReplies.get(reqId), { timeoutMs: 5_000, intervalMs: 5 }).catch(
+      () => ({}),
+    );
     this.statsReplies.delete(reqId);
     return reply;
   }

@@ -66,7 +66,11 @@ async function main(): Promise<number> {
       process.stdout.write("(*) only with --only or --drift\n");
       return 0;
     }
-    plan = makePlan(args, PHASES.map((p) => p.name), PHASES.filter((p) => p.byDefault || (args.drift && p.name === "drift")).map((p) => p.name));
+    plan = makePlan(
+      args,
+      PHASES.map((p) => p.name),
+      PHASES.filter((p) => p.byDefault || (args.drift && p.name === "drift")).map((p) => p.name),
+    );
   } catch (err: unknown) {
     if (!(err instanceof PlanError)) throw err;
     process.stderr.write(`bench: ${err.message}\n`);
@@ -124,9 +128,29 @@ async function main(): Promise<number> {
     if (results.errors.length > 0) process.stdout.write(`\nerrors:\n${results.errors.map((e) => `  ${e}`).join("\n")}\n`);
     const targets = computeTargets(results);
     const json = path.join(outDir, `${stamp}.json`);
-    writeFileSync(json, JSON.stringify({ machine: info, plan, windows: results.windows, ttff: results.ttff, talkback: results.talkback, figures: results.figures, notes: results.notes, errors: results.errors, targets }, null, 2));
+    writeFileSync(
+      json,
+      JSON.stringify(
+        {
+          machine: info,
+          plan,
+          windows: results.windows,
+          ttff: results.ttff,
+          talkback: results.talkback,
+          figures: results.figures,
+          notes: results.notes,
+          errors: results.errors,
+          targets,
+        },
+        null,
+        2,
+      ),
+    );
     const md = path.join(outDir, `${stamp}.md`);
-    writeFileSync(md, `Bench ${info["date"] as string} at ${info["commit"] as string} (${plan.mode}: ${plan.phases.join(", ")})\n\n${targetsMarkdown(targets)}\n`);
+    writeFileSync(
+      md,
+      `Bench ${info["date"] as string} at ${info["commit"] as string} (${plan.mode}: ${plan.phases.join(", ")})\n\n${targetsMarkdown(targets)}\n`,
+    );
     process.stdout.write(`\nwrote ${path.relative(root, json)} and ${path.relative(root, md)}\n`);
   }
   return failed ? 1 : 0;

@@ -68,7 +68,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   const matrix = await connectMatrix(config, log);
   const client: MatrixClient = matrix.client;
-  log.info({ userId: matrix.userId, deviceId: matrix.deviceId, homeserver: redactUrl(config.homeserver.url) }, "connected to the homeserver");
+  log.info(
+    { userId: matrix.userId, deviceId: matrix.deviceId, homeserver: redactUrl(config.homeserver.url) },
+    "connected to the homeserver",
+  );
 
   let stopping: Promise<void> | undefined;
   const access = new AccessList(config.allowedUsers);
@@ -110,7 +113,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   });
   calls.on("ended", (end) => {
     metrics.callEnded(end);
-    log.info({ call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected }, "call finished");
+    log.info(
+      { call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected },
+      "call finished",
+    );
   });
   setRtcNodeLogger(log);
   const rtcCalls = new RtcCalls({
@@ -124,7 +130,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     log: log.child({ component: "rtc-calls" }),
   });
   const statusText = async (viewer: string, visible: readonly string[]): Promise<string> => {
-    const cameras = Object.entries(hub.stats()).filter(([name]) => visible.includes(name)).map(([name, s]) => `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`);
+    const cameras = Object.entries(hub.stats())
+      .filter(([name]) => visible.includes(name))
+      .map(
+        ([name, s]) =>
+          `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`,
+      );
     const turnServers = await turn.iceServers();
     return [
       ...callStatusLines(await callFigures(calls.sessions()), viewer),
@@ -209,7 +220,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const failed = matrix.sync.first.then(
     () => new Promise<Error>(() => undefined),
     async (err: unknown) => {
-      log.fatal({ err, status: (err as { statusCode?: unknown } | null)?.statusCode }, "the first sync with the homeserver failed; stopping");
+      log.fatal(
+        { err, status: (err as { statusCode?: unknown } | null)?.statusCode },
+        "the first sync with the homeserver failed; stopping",
+      );
       await stop();
       return err instanceof Error ? err : new Error(String(err));
     },

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   const asked = configPath(process.argv.slice(2));
   if (asked === undefined && !existsSync(DEFAULT_CONFIG)) {
     // The embedded default: no configuration at all gives a local homeserver and a demo camera.
-    bootLog.info(`no ${DEFAULT_CONFIG}: starting the demo (local homeserver and demo camera); copy config/config.example.yaml to use your own`);
+    bootLog.info(
+      `no ${DEFAULT_CONFIG}: starting the demo (local homeserver and demo camera); copy config/config.example.yaml to use your own`,
+    );
     // Loaded only here: the production path does not import dev/ (the chroot Synapse manager, the demo camera).
     const { runDemoCli } = await import("./dev/demo-cli.ts");
     await runDemoCli();
@@ -72,11 +74,20 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_MS);
     force.unref();
-    void app.stop().then(() => process.exit(code), () => process.exit(1));
+    void app.stop().then(
+      () => process.exit(code),
+      () => process.exit(1),
+    );
   };
-  process.on("SIGTERM", () => { shutdown("SIGTERM", 0); });
-  process.on("SIGINT", () => { shutdown("SIGINT", 0); });
-  void app.failed.then(() => { shutdown("first sync failed", 1); });
+  process.on("SIGTERM", () => {
+    shutdown("SIGTERM", 0);
+  });
+  process.on("SIGINT", () => {
+    shutdown("SIGINT", 0);
+  });
+  void app.failed.then(() => {
+    shutdown("first sync failed", 1);
+  });
 }
 
 process.on("unhandledRejection", (reason) => {

@@ -9,7 +9,13 @@ import { toneWindows } from "../../test/harness/tone-analysis.ts";
 const WINDOW_MS = 10;
 
 /** Per onset: ms to the first window with the tone (amplitude > minAmplitude) that arrived after it; NaN if none did. */
-export function mouthToDoor(records: readonly BackchannelRecord[], onsets: readonly number[], hz: number, rate: number, minAmplitude: number): number[] {
+export function mouthToDoor(
+  records: readonly BackchannelRecord[],
+  onsets: readonly number[],
+  hz: number,
+  rate: number,
+  minAmplitude: number,
+): number[] {
   const total = records.reduce((n, r) => n + r.samples.length, 0);
   const samples = new Int16Array(total);
   /** Arrival time of each sample's record. */
@@ -54,7 +60,15 @@ export function slope(xs: readonly number[], ys: readonly number[]): number | un
 }
 
 /** Whether the records that arrived at or after `since` carry the tone (false when none arrived). */
-export function toneHeardSince(records: readonly BackchannelRecord[], since: number, hz: number, rate: number, minAmplitude: number): boolean {
+export function toneHeardSince(
+  records: readonly BackchannelRecord[],
+  since: number,
+  hz: number,
+  rate: number,
+  minAmplitude: number,
+): boolean {
   const recent = records.filter((r) => r.at >= since);
-  return recent.some((r) => toneWindows(r.samples, rate, [hz], (r.samples.length / rate) * 1000).some((w) => (w.amplitude[hz] ?? 0) > minAmplitude));
+  return recent.some((r) =>
+    toneWindows(r.samples, rate, [hz], (r.samples.length / rate) * 1000).some((w) => (w.amplitude[hz] ?? 0) > minAmplitude),
+  );
 }

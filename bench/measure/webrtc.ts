@@ -34,7 +34,10 @@ export function botSenders(app: App, rooms: () => readonly string[]): Senders {
   return async () => {
     const out = new Map<string, SenderSample>();
     for (const roomId of rooms()) {
-      const stats = await app.calls.callInRoom(roomId)?.videoStats().catch(() => undefined);
+      const stats = await app.calls
+        .callInRoom(roomId)
+        ?.videoStats()
+        .catch(() => undefined);
       if (stats) out.set(roomId, stats);
     }
     return out;
@@ -60,7 +63,12 @@ export function localSenders(pcs: () => readonly RTCPeerConnection[]): Senders {
         const reason = r["qualityLimitationReason"];
         out.set(id, {
           qualityLimitation: typeof reason === "string" ? reason : "?",
-          counters: { framesEncoded: num(r, "framesEncoded"), totalEncodeTime: num(r, "totalEncodeTime"), packetsSent: num(r, "packetsSent"), totalPacketSendDelay: num(r, "totalPacketSendDelay") },
+          counters: {
+            framesEncoded: num(r, "framesEncoded"),
+            totalEncodeTime: num(r, "totalEncodeTime"),
+            packetsSent: num(r, "packetsSent"),
+            totalPacketSendDelay: num(r, "totalPacketSendDelay"),
+          },
         });
       });
     }
@@ -70,7 +78,18 @@ export function localSenders(pcs: () => readonly RTCPeerConnection[]): Senders {
 
 const ratio = (num: number, den: number, scale = 1): number | undefined => (den > 0 ? (num / den) * scale : undefined);
 
-const ZERO_IN: InboundVideoStats = { jitterBufferDelay: 0, jitterBufferEmittedCount: 0, totalDecodeTime: 0, framesDecoded: 0, totalProcessingDelay: 0, framesReceived: 0, framesDropped: 0, nackCount: 0, pliCount: 0, packetsLost: 0 };
+const ZERO_IN: InboundVideoStats = {
+  jitterBufferDelay: 0,
+  jitterBufferEmittedCount: 0,
+  totalDecodeTime: 0,
+  framesDecoded: 0,
+  totalProcessingDelay: 0,
+  framesReceived: 0,
+  framesDropped: 0,
+  nackCount: 0,
+  pliCount: 0,
+  packetsLost: 0,
+};
 const ZERO_OUT: SenderSample["counters"] = { framesEncoded: 0, totalEncodeTime: 0, packetsSent: 0, totalPacketSendDelay: 0 };
 
 export function breakdown(

@@ -32,7 +32,13 @@ export type WindowSpec = Omit<WindowResult, "windowS" | "delivered" | "fps" | "l
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Measures the processes and the streams `keys` over a window of `seconds`. */
-export async function measureWindow(deps: MeasureDeps, spec: WindowSpec, keys: readonly string[], seconds: number, opts: WindowOptions = {}): Promise<WindowResult> {
+export async function measureWindow(
+  deps: MeasureDeps,
+  spec: WindowSpec,
+  keys: readonly string[],
+  seconds: number,
+  opts: WindowOptions = {},
+): Promise<WindowResult> {
   const senders = opts.senders ?? noSenders;
   const in0 = keys.length > 0 ? await deps.receiver.stats() : {};
   const out0 = await senders();
@@ -68,7 +74,12 @@ export function usageOf(u: Record<string, GroupUsage>): Pick<WindowResult, "cpu"
 }
 
 /** Frames per second per stream, delivered sizes and latency (receiver's decode time − capture stamp) in [t0, t1]. */
-export function streamFigures(receiver: ReceiverClient, keys: readonly string[], t0: number, t1: number): Pick<WindowResult, "delivered" | "fps" | "latency"> {
+export function streamFigures(
+  receiver: ReceiverClient,
+  keys: readonly string[],
+  t0: number,
+  t1: number,
+): Pick<WindowResult, "delivered" | "fps" | "latency"> {
   const lat: number[] = [];
   const perCall: number[] = [];
   const delivered = new Set<string>();

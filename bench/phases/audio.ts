@@ -18,16 +18,25 @@ export const audioPhase: Phase = {
     const cam = cameraName(R720, 0);
     await rig.cameras.start(cam);
     const seconds = Math.min(plan.windowS, 20);
-    for (const [camera, label] of [[cam, "audio on"], [NO_AUDIO_CAMERA, "audio off (camera audio: false)"]] as const) {
+    for (const [camera, label] of [
+      [cam, "audio on"],
+      [NO_AUDIO_CAMERA, "audio off (camera audio: false)"],
+    ] as const) {
       await rig.calls.pipelineStopped(cam);
       const h = await rig.calls.place(room, camera);
       await settle(ctx, [h.key]);
       say(`${R720.name}: 1 call, ${label}, ${seconds} s window`);
       results.windows.push(
-        await measureWindow(rig, { name: `${R720.name} bot, 1 call, ${label}`, kind: "bot-audio", resolution: R720.name, calls: 1, cameras: 1 }, [h.key], seconds, {
-          sourceCams: [camera],
-          senders: botSenders(rig.app, () => [room]),
-        }),
+        await measureWindow(
+          rig,
+          { name: `${R720.name} bot, 1 call, ${label}`, kind: "bot-audio", resolution: R720.name, calls: 1, cameras: 1 },
+          [h.key],
+          seconds,
+          {
+            sourceCams: [camera],
+            senders: botSenders(rig.app, () => [room]),
+          },
+        ),
       );
       await rig.calls.hangup(room);
       await rig.calls.pipelineStopped(camera);

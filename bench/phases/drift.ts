@@ -21,12 +21,20 @@ export const driftPhase: Phase = {
     await settle(ctx, [h.key]);
     say(`drift: ${plan.driftMinutes} minute(s) of one ${R720.name} call, one window a minute`);
     for (let m = 0; m < plan.driftMinutes; m++) {
-      const w = await measureWindow(rig, { name: `drift minute ${m + 1}`, kind: "drift", resolution: R720.name, calls: 1, cameras: 1 }, [h.key], 60, {
-        sourceCams: [cam],
-        senders: botSenders(rig.app, () => [room]),
-      });
+      const w = await measureWindow(
+        rig,
+        { name: `drift minute ${m + 1}`, kind: "drift", resolution: R720.name, calls: 1, cameras: 1 },
+        [h.key],
+        60,
+        {
+          sourceCams: [cam],
+          senders: botSenders(rig.app, () => [room]),
+        },
+      );
       results.windows.push(w);
-      say(`  minute ${m + 1}: p50 ${fmt(w.latency.p50)} ms, p95 ${fmt(w.latency.p95)} ms, ${fmt(w.fps.min, 1)} fps, bot CPU ${fmt(w.cpu["bot"])} %, RSS ${fmt(w.rssMB["bot"]?.mean)} MB`);
+      say(
+        `  minute ${m + 1}: p50 ${fmt(w.latency.p50)} ms, p95 ${fmt(w.latency.p95)} ms, ${fmt(w.fps.min, 1)} fps, bot CPU ${fmt(w.cpu["bot"])} %, RSS ${fmt(w.rssMB["bot"]?.mean)} MB`,
+      );
     }
     await rig.calls.hangup(room);
   },

@@ -29,13 +29,34 @@ interface ProbeResult {
 function isProbeResult(x: unknown): x is ProbeResult {
   if (typeof x !== "object" || x === null) return false;
   const r = x as Record<string, unknown>;
-  return typeof r["frames"] === "number" && typeof r["misreads"] === "number" && Array.isArray(r["latencies"]) && r["latencies"].every((v) => typeof v === "number");
+  return (
+    typeof r["frames"] === "number" &&
+    typeof r["misreads"] === "number" &&
+    Array.isArray(r["latencies"]) &&
+    r["latencies"].every((v) => typeof v === "number")
+  );
 }
 
 /** bench/stamp_probe.py: a GStreamer RTSP client reading the stamps (the camera side of the latency, without ffmpeg). */
 function cameraProbe(url: string, res: Resolution, seconds: number): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [PROBE_SCRIPT, "--url", url, "--width", String(res.width), "--height", String(res.height), "--seconds", String(seconds), "--warmup", "2"], { stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(
+      PYTHON,
+      [
+        PROBE_SCRIPT,
+        "--url",
+        url,
+        "--width",
+        String(res.width),
+        "--height",
+        String(res.height),
+        "--seconds",
+        String(seconds),
+        "--warmup",
+        "2",
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
     let out = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (d: string) => {
@@ -79,10 +100,24 @@ async function decodeFloors(ctx: PhaseContext, res: Resolution): Promise<void> {
   const run = startDecodeFloor(rig.app.ffmpeg.path, cam.url, { width: res.width, height: res.height, fps: FPS });
   const stopRun = rig.own("decode floor", () => run.stop());
   await waitFor("the decode floor's first frame", () => run.at.length > 0, { timeoutMs: 20_000 });
-  await waitFor("the decode floor at full rate", () => run.at.filter((at) => at > Date.now() - 1000).length >= 0.9 * FPS, { timeoutMs: plan.settleMs }).catch(() => undefined);
+  await waitFor("the decode floor at full rate", () => run.at.filter((at) => at > Date.now() - 1000).length >= 0.9 * FPS, {
+    timeoutMs: plan.settleMs,
+  }).catch(() => undefined);
   say(`floor: our ffmpeg decoding ${res.name} alone, ${plan.floorWindowS} s`);
   const floorGroup: ProcGroup = { name: "floorFfmpeg", pids: () => (run.pid !== undefined ? [run.pid] : []) };
-  const w = await measureWindow(rig, { name: `floor: our ffmpeg decode ${res.name} (pipe drained, stamp read at its output)`, kind: "decode-floor", resolution: res.name, calls: 0, cameras: 1 }, [], plan.floorWindowS, { extraGroups: [floorGroup] });
+  const w = await measureWindow(
+    rig,
+    {
+      name: `floor: our ffmpeg decode ${res.name} (pipe drained, stamp read at its output)`,
+      kind: "decode-floor",
+      resolution: res.name,
+      calls: 0,
+      cameras: 1,
+    },
+    [],
+    plan.floorWindowS,
+    { extraGroups: [floorGroup] },
+  );
   const t1 = Date.now();
   const t0 = t1 - w.windowS * 1000;
   const lat: number[] = [];
@@ -91,7 +126,12 @@ async function decodeFloors(ctx: PhaseContext, res: Resolution): Promise<void> {
     if (at >= t0 && at <= t1) lat.push(run.latencies[i] ?? Number.NaN);
   }
   const fps = lat.length / w.windowS;
-  results.windows.push({ ...w, delivered: [`${res.width}x${res.height}`], fps: { min: fps, mean: fps, perCall: [fps] }, latency: summarizeLatency(lat) });
+  results.windows.push({
+    ...w,
+    delivered: [`${res.width}x${res.height}`],
+    fps: { min: fps, mean: fps, perCall: [fps] },
+    latency: summarizeLatency(lat),
+  });
   await stopRun();
 }
 
@@ -109,14 +149,25 @@ async function encodeFloor(ctx: PhaseContext): Promise<void> {
       rig.own("plain link", () => {
         link.close();
       });
-      await waitFor("the encode floor's first frame", () => rig.receiver.streams.get(link.key)?.firstFrameAt !== undefined, { timeoutMs: 20_000 });
+      await waitFor("the encode floor's first frame", () => rig.receiver.streams.get(link.key)?.firstFrameAt !== undefined, {
+        timeoutMs: 20_000,
+      });
     }
-    await settle(ctx, links.map((l) => l.key));
+    await settle(
+      ctx,
+      links.map((l) => l.key),
+    );
     say(`floor: wrtc encoding synthetic 720p25 into ${k} peer connection(s), ${plan.floorWindowS} s`);
     results.windows.push(
-      await measureWindow(rig, { name: `floor: wrtc encode 720p25 synthetic, ${k} PC(s)`, kind: "encode-floor", resolution: R720.name, calls: k, cameras: 0 }, links.map((l) => l.key), plan.floorWindowS, {
-        senders: localSenders(() => links.map((l) => l.pc)),
-      }),
+      await measureWindow(
+        rig,
+        { name: `floor: wrtc encode 720p25 synthetic, ${k} PC(s)`, kind: "encode-floor", resolution: R720.name, calls: k, cameras: 0 },
+        links.map((l) => l.key),
+        plan.floorWindowS,
+        {
+          senders: localSenders(() => links.map((l) => l.pc)),
+        },
+      ),
     );
   }
 }

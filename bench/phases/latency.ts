@@ -24,20 +24,38 @@ export const latencyPhase: Phase = {
     await settle(ctx, [h.key]);
     say(`${R720.name}: 1 call, latency window ${plan.latencyWindowS} s`);
     results.windows.push(
-      await measureWindow(rig, { name: `${R720.name} bot, 1 call (latency window)`, kind: "latency", resolution: R720.name, calls: 1, cameras: 1 }, [h.key], plan.latencyWindowS, {
-        sourceCams: [cam],
-        senders: botSenders(rig.app, () => [room]),
-      }),
+      await measureWindow(
+        rig,
+        { name: `${R720.name} bot, 1 call (latency window)`, kind: "latency", resolution: R720.name, calls: 1, cameras: 1 },
+        [h.key],
+        plan.latencyWindowS,
+        {
+          sourceCams: [cam],
+          senders: botSenders(rig.app, () => [room]),
+        },
+      ),
     );
     await rig.calls.hangup(room);
     say(`${R720.name}: 1 call through the GStreamer front end, latency window ${plan.latencyWindowS} s`);
     const g = await rig.calls.place(room, GST_CAMERA);
     await settle(ctx, [g.key]);
     results.windows.push(
-      await measureWindow(rig, { name: `${R720.name} bot, 1 call, frontEnd gstreamer (latency window)`, kind: "latency-gst", resolution: R720.name, calls: 1, cameras: 1 }, [g.key], plan.latencyWindowS, {
-        sourceCams: [GST_CAMERA],
-        senders: botSenders(rig.app, () => [room]),
-      }),
+      await measureWindow(
+        rig,
+        {
+          name: `${R720.name} bot, 1 call, frontEnd gstreamer (latency window)`,
+          kind: "latency-gst",
+          resolution: R720.name,
+          calls: 1,
+          cameras: 1,
+        },
+        [g.key],
+        plan.latencyWindowS,
+        {
+          sourceCams: [GST_CAMERA],
+          senders: botSenders(rig.app, () => [room]),
+        },
+      ),
     );
     await rig.calls.hangup(room);
   },

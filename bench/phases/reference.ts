@@ -22,7 +22,14 @@ export const referencePhase: Phase = {
     const name = cameraName(res, 0);
     const cam = await rig.cameras.start(name);
     say("reference (call-assist): idle baseline");
-    results.windows.push(await measureWindow(rig, { name: `reference idle (${res.name} camera)`, kind: "idle", resolution: res.name, calls: 0, cameras: 1 }, [], Math.min(5, plan.windowS)));
+    results.windows.push(
+      await measureWindow(
+        rig,
+        { name: `reference idle (${res.name} camera)`, kind: "idle", resolution: res.name, calls: 0, cameras: 1 },
+        [],
+        Math.min(5, plan.windowS),
+      ),
+    );
     rig.cameras.markSessions([name]);
     const ttff = emptyTtff(`reference: ffmpeg start → first frame (${res.name}; no Matrix)`, "reference");
     results.ttff.push(ttff);
@@ -34,11 +41,17 @@ export const referencePhase: Phase = {
         calls.push(call);
         rig.own("reference call", () => call.stop());
         keys.push(call.link.key);
-        const r = await waitFor("the reference call's first frame", () => {
-          const s = rig.receiver.streams.get(call.link.key);
-          return s?.firstFrameAt !== undefined ? s : undefined;
-        }, { timeoutMs: 30_000, intervalMs: 5 }).catch((err: unknown) => {
-          throw new Error(`${err instanceof Error ? err.message : String(err)} (ffmpeg delivered ${call.frames()} frames; ffmpeg said: ${call.lastLines.join(" | ")})`);
+        const r = await waitFor(
+          "the reference call's first frame",
+          () => {
+            const s = rig.receiver.streams.get(call.link.key);
+            return s?.firstFrameAt !== undefined ? s : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 5 },
+        ).catch((err: unknown) => {
+          throw new Error(
+            `${err instanceof Error ? err.message : String(err)} (ffmpeg delivered ${call.frames()} frames; ffmpeg said: ${call.lastLines.join(" | ")})`,
+          );
         });
         if (r.firstFrameAt !== undefined) {
           ttff.callToFirstFrame.push(r.firstFrameAt - call.link.startedAt);
@@ -48,9 +61,15 @@ export const referencePhase: Phase = {
       await settle(ctx, keys, REFERENCE.fps);
       const seconds = n === 1 ? plan.referenceLatencyWindowS : plan.windowS;
       say(`reference: ${n} call(s), ${seconds} s window`);
-      const w = await measureWindow(rig, { name: `reference ${res.name}→640x480@10, ${n} call(s)`, kind: "reference", resolution: res.name, calls: n, cameras: 1 }, [...keys], seconds, {
-        senders: localSenders(() => calls.map((c) => c.link.pc)),
-      });
+      const w = await measureWindow(
+        rig,
+        { name: `reference ${res.name}→640x480@10, ${n} call(s)`, kind: "reference", resolution: res.name, calls: n, cameras: 1 },
+        [...keys],
+        seconds,
+        {
+          senders: localSenders(() => calls.map((c) => c.link.pc)),
+        },
+      );
       w.rtspSessions = rig.cameras.sessionsSince([name]);
       results.windows.push(w);
     }

@@ -12,4 +12,14 @@ import { series1080Phase, series720Phase } from "./series.ts";
 import { talkbackPhase } from "./talkback.ts";
 import { ttffPhase } from "./ttff.ts";
 
-export const PHASES: readonly Phase[] = [ttffPhase, latencyPhase, audioPhase, series720Phase, series1080Phase, referencePhase, floorsPhase, talkbackPhase, driftPhase];
+export const PHASES: readonly Phase[] = [
+  ttffPhase,
+  latencyPhase,
+  audioPhase,
+  series720Phase,
+  series1080Phase,
+  referencePhase,
+  floorsPhase,
+  talkbackPhase,
+  driftPhase,
+];

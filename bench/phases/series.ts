@@ -22,7 +22,14 @@ async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
   await rig.calls.pipelineStopped(cam0);
   await rig.cameras.idle(cam0);
   say(`${res.name}: bot idle baseline`);
-  results.windows.push(await measureWindow(rig, { name: `${res.name} bot idle`, kind: "idle", resolution: res.name, calls: 0, cameras: 1 }, [], Math.min(5, plan.windowS)));
+  results.windows.push(
+    await measureWindow(
+      rig,
+      { name: `${res.name} bot idle`, kind: "idle", resolution: res.name, calls: 0, cameras: 1 },
+      [],
+      Math.min(5, plan.windowS),
+    ),
+  );
   rig.cameras.markSessions([cam0]);
   const keys: string[] = [];
   const rooms: string[] = [];
@@ -35,10 +42,16 @@ async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
     }
     await settle(ctx, keys);
     say(`${res.name}: ${n} call(s) on one camera, ${plan.windowS} s window`);
-    const w = await measureWindow(rig, { name: `${res.name} bot, ${n} call(s), 1 camera`, kind: "bot", resolution: res.name, calls: n, cameras: 1 }, [...keys], plan.windowS, {
-      sourceCams: [cam0],
-      senders: botSenders(rig.app, () => [...rooms]),
-    });
+    const w = await measureWindow(
+      rig,
+      { name: `${res.name} bot, ${n} call(s), 1 camera`, kind: "bot", resolution: res.name, calls: n, cameras: 1 },
+      [...keys],
+      plan.windowS,
+      {
+        sourceCams: [cam0],
+        senders: botSenders(rig.app, () => [...rooms]),
+      },
+    );
     w.rtspSessions = rig.cameras.sessionsSince([cam0]);
     results.windows.push(w);
   }
@@ -52,7 +65,14 @@ async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
     await rig.cameras.start(cameraName(res, i));
   }
   say(`${res.name}: idle baseline with ${cameras} cameras streaming`);
-  results.windows.push(await measureWindow(rig, { name: `${res.name} bot idle (${cameras} cameras up)`, kind: "idle", resolution: res.name, calls: 0, cameras }, [], Math.min(5, plan.windowS)));
+  results.windows.push(
+    await measureWindow(
+      rig,
+      { name: `${res.name} bot idle (${cameras} cameras up)`, kind: "idle", resolution: res.name, calls: 0, cameras },
+      [],
+      Math.min(5, plan.windowS),
+    ),
+  );
   rig.cameras.markSessions(names);
   const mkeys: string[] = [];
   const mrooms: string[] = [];
@@ -65,10 +85,16 @@ async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
   }
   await settle(ctx, mkeys);
   say(`${res.name}: ${calls} calls over ${cameras} cameras, ${plan.windowS} s window`);
-  const w = await measureWindow(rig, { name: `${res.name} bot, ${calls} calls, ${cameras} cameras`, kind: "bot", resolution: res.name, calls, cameras }, mkeys, plan.windowS, {
-    sourceCams: names,
-    senders: botSenders(rig.app, () => mrooms),
-  });
+  const w = await measureWindow(
+    rig,
+    { name: `${res.name} bot, ${calls} calls, ${cameras} cameras`, kind: "bot", resolution: res.name, calls, cameras },
+    mkeys,
+    plan.windowS,
+    {
+      sourceCams: names,
+      senders: botSenders(rig.app, () => mrooms),
+    },
+  );
   w.rtspSessions = rig.cameras.sessionsSince(names);
   results.windows.push(w);
   await rig.calls.hangupAll();

@@ -39,7 +39,9 @@ async function doorQuiet(file: string): Promise<void> {
     () => {
       const records = readBackchannel(file);
       const now = Date.now();
-      return (records.at(-1)?.at ?? 0) > now - 100 && !toneHeardSince(records.slice(-100), now - 300, HZ, TALKBACK_RATE, TONE_AMPLITUDE / 4);
+      return (
+        (records.at(-1)?.at ?? 0) > now - 100 && !toneHeardSince(records.slice(-100), now - 300, HZ, TALKBACK_RATE, TONE_AMPLITUDE / 4)
+      );
     },
     { timeoutMs: 10_000, intervalMs: 100 },
   );
@@ -65,7 +67,10 @@ function result(path: TalkbackResult["path"], file: string, fromRecord: number, 
   const latencies = mouthToDoor(records, onsets, HZ, TALKBACK_RATE, TONE_AMPLITUDE / 4);
   const first = onsets[0] ?? 0;
   const at = onsets.map((t) => (t - first) / 1000);
-  const s = slope(at.map((x) => x / 60), latencies);
+  const s = slope(
+    at.map((x) => x / 60),
+    latencies,
+  );
   return { path, latencies, at, slopeMsPerMin: s, lost: latencies.filter((x) => Number.isNaN(x)).length };
 }
 
@@ -82,7 +87,10 @@ async function execPath(ctx: PhaseContext): Promise<void> {
   const seconds = Math.min(plan.windowS, 20);
   const cpu: Record<string, number | undefined> = {};
   const sink = sinkGroup(() => rig.cameras.pids());
-  for (const [camera, label] of [[cam, "without talkback"], [TALKBACK_EXEC_CAMERA, "talkback exec"]] as const) {
+  for (const [camera, label] of [
+    [cam, "without talkback"],
+    [TALKBACK_EXEC_CAMERA, "talkback exec"],
+  ] as const) {
     await rig.calls.pipelineStopped(cam);
     const h = await rig.calls.place(room, camera);
     await settle(ctx, [h.key]);
@@ -92,29 +100,49 @@ async function execPath(ctx: PhaseContext): Promise<void> {
     }
     await rig.receiver.talk(true);
     say(`talkback: 1 ${R720.name} call, the callee talking, ${label}, ${seconds} s window`);
-    const w = await measureWindow(rig, { name: `${R720.name} bot, 1 call, callee talking, ${label}`, kind: "talkback", resolution: R720.name, calls: 1, cameras: 1 }, [h.key], seconds, {
-      sourceCams: [camera],
-      senders: botSenders(rig.app, () => [room]),
-      extraGroups: [sink],
-    });
+    const w = await measureWindow(
+      rig,
+      { name: `${R720.name} bot, 1 call, callee talking, ${label}`, kind: "talkback", resolution: R720.name, calls: 1, cameras: 1 },
+      [h.key],
+      seconds,
+      {
+        sourceCams: [camera],
+        senders: botSenders(rig.app, () => [room]),
+        extraGroups: [sink],
+      },
+    );
     await rig.receiver.talk(false);
     results.windows.push(w);
     cpu[label] = w.cpu["bot"];
     if (camera === TALKBACK_EXEC_CAMERA) {
-      results.figures.push({ what: "talkback command's own CPU (bench/talkback_sink.py, not the bot's)", value: w.cpu["talkbackCommand"], unit: "% of a core" });
+      results.figures.push({
+        what: "talkback command's own CPU (bench/talkback_sink.py, not the bot's)",
+        value: w.cpu["talkbackCommand"],
+        unit: "% of a core",
+      });
       const from = readBackchannel(rig.talkbackFile).length;
       say(`talkback exec: tone bursts for ${plan.talkbackSeconds} s`);
       const onsets = await bursts(ctx, plan.talkbackSeconds, rig.talkbackFile);
-      await waitFor("the last burst at the door", () => (readBackchannel(rig.talkbackFile).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS, { timeoutMs: 5_000, intervalMs: 200 }).catch(() => undefined);
+      await waitFor(
+        "the last burst at the door",
+        () => (readBackchannel(rig.talkbackFile).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS,
+        { timeoutMs: 5_000, intervalMs: 200 },
+      ).catch(() => undefined);
       const r = result("exec", rig.talkbackFile, from, onsets);
       results.talkback.push(r);
-      say(`  exec: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost, slope ${fmt(r.slopeMsPerMin, 2)} ms/min`);
+      say(
+        `  exec: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost, slope ${fmt(r.slopeMsPerMin, 2)} ms/min`,
+      );
     }
     await rig.calls.hangup(room);
   }
   const a = cpu["without talkback"];
   const b = cpu["talkback exec"];
-  results.figures.push({ what: "CPU the talkback adds to one call (bot + its ffmpeg, callee talking; exec path)", value: a !== undefined && b !== undefined ? b - a : undefined, unit: "% of a core" });
+  results.figures.push({
+    what: "CPU the talkback adds to one call (bot + its ffmpeg, callee talking; exec path)",
+    value: a !== undefined && b !== undefined ? b - a : undefined,
+    unit: "% of a core",
+  });
 }
 
 async function onvifPath(ctx: PhaseContext): Promise<void> {
@@ -122,7 +150,15 @@ async function onvifPath(ctx: PhaseContext): Promise<void> {
   const [room] = rig.rooms;
   if (room === undefined) throw new Error("no room");
   const file = path.join(rig.runDir, "talkback-onvif.raw");
-  const camera = await startRtspCamera({ width: 320, height: 240, fps: 10, audio: "pcma", backchannel: "pcmu", backchannelFile: file, port: rig.onvifPort });
+  const camera = await startRtspCamera({
+    width: 320,
+    height: 240,
+    fps: 10,
+    audio: "pcma",
+    backchannel: "pcmu",
+    backchannelFile: file,
+    port: rig.onvifPort,
+  });
   rig.own("ONVIF camera", () => camera.stop());
   await rig.calls.place(room, TALKBACK_ONVIF_CAMERA);
   const linked = await waitFor("the ONVIF backchannel", () => camera.backchannelsLinked() >= 1, { timeoutMs: 15_000 }).then(
@@ -130,17 +166,29 @@ async function onvifPath(ctx: PhaseContext): Promise<void> {
     () => false,
   );
   if (!linked) {
-    results.talkback.push({ path: "onvif", latencies: [], at: [], slopeMsPerMin: undefined, lost: 0, note: "the GStreamer ONVIF test camera received no backchannel audio (a known fault of the test camera: test/e2e/talkback-onvif.test.ts)" });
+    results.talkback.push({
+      path: "onvif",
+      latencies: [],
+      at: [],
+      slopeMsPerMin: undefined,
+      lost: 0,
+      note: "the GStreamer ONVIF test camera received no backchannel audio (a known fault of the test camera: test/e2e/talkback-onvif.test.ts)",
+    });
     say("talkback onvif: the test camera's backchannel received nothing; not measured");
   } else {
     const seconds = Math.min(plan.talkbackSeconds, 60);
     say(`talkback onvif: tone bursts for ${seconds} s`);
     const from = readBackchannel(file).length;
     const onsets = await bursts(ctx, seconds, file);
-    await waitFor("the last burst at the camera", () => (readBackchannel(file).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS, { timeoutMs: 5_000, intervalMs: 200 }).catch(() => undefined);
+    await waitFor("the last burst at the camera", () => (readBackchannel(file).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS, {
+      timeoutMs: 5_000,
+      intervalMs: 200,
+    }).catch(() => undefined);
     const r = result("onvif", file, from, onsets);
     results.talkback.push(r);
-    say(`  onvif: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost`);
+    say(
+      `  onvif: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost`,
+    );
   }
   await rig.calls.hangup(room);
 }

@@ -17,7 +17,8 @@ function record(into: TtffResult, h: CallHandle): void {
   if (h.bot.inviteSentAt !== undefined) into.callToInvite.push(h.bot.inviteSentAt - h.saidAt);
   if (r.ringAt !== undefined) into.callToRing.push(r.ringAt - h.saidAt);
   if (h.bot.connectingAt !== undefined && answer !== undefined) into.answerToBotConnecting.push(h.bot.connectingAt - answer);
-  if (h.bot.connectingAt !== undefined && r.firstFrameAt !== undefined) (into.answerReceivedToFirstFrame ??= []).push(r.firstFrameAt - h.bot.connectingAt);
+  if (h.bot.connectingAt !== undefined && r.firstFrameAt !== undefined)
+    (into.answerReceivedToFirstFrame ??= []).push(r.firstFrameAt - h.bot.connectingAt);
   if (h.bot.connectedAt !== undefined && answer !== undefined) into.answerToBotConnected.push(h.bot.connectedAt - answer);
   if (h.bot.cameraFirstFrameAt !== undefined) into.callToCameraFirstFrame.push(h.bot.cameraFirstFrameAt - h.saidAt);
   if (r.answerDone !== undefined && answer !== undefined) into.answerCall.push(r.answerDone - answer);

@@ -3,7 +3,18 @@ import type { SourceFigures } from "../measure/source-tap.ts";
 import type { WebrtcBreakdown } from "../measure/webrtc.ts";
 import type { LatencySummary } from "../stats.ts";
 
-export type WindowKind = "latency" | "latency-gst" | "bot" | "bot-audio" | "reference" | "camera-floor" | "decode-floor" | "encode-floor" | "idle" | "drift" | "talkback";
+export type WindowKind =
+  | "latency"
+  | "latency-gst"
+  | "bot"
+  | "bot-audio"
+  | "reference"
+  | "camera-floor"
+  | "decode-floor"
+  | "encode-floor"
+  | "idle"
+  | "drift"
+  | "talkback";
 
 export interface WindowResult {
   name: string;
@@ -49,7 +60,20 @@ export interface TtffResult {
 }
 
 export function emptyTtff(name: string, kind: TtffResult["kind"]): TtffResult {
-  return { name, kind, answerToFirstFrame: [], callToFirstFrame: [], callToInvite: [], callToRing: [], answerToBotConnecting: [], answerReceivedToFirstFrame: [], answerToBotConnected: [], callToCameraFirstFrame: [], answerCall: [], firstSizes: [] };
+  return {
+    name,
+    kind,
+    answerToFirstFrame: [],
+    callToFirstFrame: [],
+    callToInvite: [],
+    callToRing: [],
+    answerToBotConnecting: [],
+    answerReceivedToFirstFrame: [],
+    answerToBotConnected: [],
+    callToCameraFirstFrame: [],
+    answerCall: [],
+    firstSizes: [],
+  };
 }
 
 /** Mouth → door latency of one talkback path: one sample per tone burst. */

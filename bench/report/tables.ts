@@ -5,11 +5,36 @@ import { computeTargets, verdict } from "./targets.ts";
 
 function table(rows: string[][], right: boolean[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => r.map((c, i) => ((right[i] ?? false) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((c, i) => ((right[i] ?? false) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  "))
+    .join("\n");
 }
 
 function windowsTable(r: Results): string[] {
-  const rows: string[][] = [["scenario", "calls", "cams", "delivered", "fps/call min", "mean", "lat p50", "p95", "max", "misread", "src fps", "src p50", "src p95", "loop p99", "bot CPU%", "ffmpeg%", "bot RSS MB", "recv CPU%", "cam CPU%", "RTSP sess"]];
+  const rows: string[][] = [
+    [
+      "scenario",
+      "calls",
+      "cams",
+      "delivered",
+      "fps/call min",
+      "mean",
+      "lat p50",
+      "p95",
+      "max",
+      "misread",
+      "src fps",
+      "src p50",
+      "src p95",
+      "loop p99",
+      "bot CPU%",
+      "ffmpeg%",
+      "bot RSS MB",
+      "recv CPU%",
+      "cam CPU%",
+      "RTSP sess",
+    ],
+  ];
   for (const w of r.windows) {
     const floor = w.kind === "decode-floor";
     rows.push([
@@ -47,7 +72,24 @@ function windowsTable(r: Results): string[] {
 }
 
 function breakdownTable(r: Results): string[] {
-  const rows: string[][] = [["where the wrtc part goes (ms)", "lat p50", "src p50", "lat−src", "encode/frame", "pacer/packet", "jitter buf/frame", "1st pkt→decoded", "decode/frame", "encoded fps/stream", "recv dropped", "NACK", "PLI", "quality limited by"]];
+  const rows: string[][] = [
+    [
+      "where the wrtc part goes (ms)",
+      "lat p50",
+      "src p50",
+      "lat−src",
+      "encode/frame",
+      "pacer/packet",
+      "jitter buf/frame",
+      "1st pkt→decoded",
+      "decode/frame",
+      "encoded fps/stream",
+      "recv dropped",
+      "NACK",
+      "PLI",
+      "quality limited by",
+    ],
+  ];
   for (const w of r.windows) {
     const b = w.webrtc;
     if (!b) continue;
@@ -66,21 +108,59 @@ function breakdownTable(r: Results): string[] {
       String(b.framesDroppedAtReceiver),
       String(b.nacks),
       String(b.plis),
-      Object.entries(b.qualityLimitation).map(([k, v]) => `${k}×${v}`).join(" ") || "–",
+      Object.entries(b.qualityLimitation)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(" ") || "–",
     ]);
   }
   if (rows.length === 1) return [];
-  return [table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 13) ?? []), "getStats() deltas over the window: encode and pacer at the sender, jitter buffer, first packet → decoded and decode at the receiver."];
+  return [
+    table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 13) ?? []),
+    "getStats() deltas over the window: encode and pacer at the sender, jitter buffer, first packet → decoded and decode at the receiver.",
+  ];
 }
 
 function ttffTable(r: Results): string[] {
   if (r.ttff.length === 0) return [];
-  const rows: string[][] = [["time to first frame (ms)", "n", "median", "max", "!call→invite", "!call→ring", "js-sdk answer()", "answer→bot connecting", "answer rcvd→1st frame", "answer→bot ICE connected", "!call→camera 1st frame", "call/start→1st frame", "1st frame size"]];
+  const rows: string[][] = [
+    [
+      "time to first frame (ms)",
+      "n",
+      "median",
+      "max",
+      "!call→invite",
+      "!call→ring",
+      "js-sdk answer()",
+      "answer→bot connecting",
+      "answer rcvd→1st frame",
+      "answer→bot ICE connected",
+      "!call→camera 1st frame",
+      "call/start→1st frame",
+      "1st frame size",
+    ],
+  ];
   for (const t of r.ttff) {
     const main = t.answerToFirstFrame.length > 0 ? t.answerToFirstFrame : t.callToFirstFrame;
-    rows.push([t.name, String(main.length), fmt(median(main)), fmt(max(main)), fmt(median(t.callToInvite)), fmt(median(t.callToRing)), fmt(median(t.answerCall)), fmt(median(t.answerToBotConnecting)), fmt(median(t.answerReceivedToFirstFrame ?? [])), fmt(median(t.answerToBotConnected)), fmt(median(t.callToCameraFirstFrame)), fmt(median(t.callToFirstFrame)), [...new Set(t.firstSizes)].join(",") || "–"]);
+    rows.push([
+      t.name,
+      String(main.length),
+      fmt(median(main)),
+      fmt(max(main)),
+      fmt(median(t.callToInvite)),
+      fmt(median(t.callToRing)),
+      fmt(median(t.answerCall)),
+      fmt(median(t.answerToBotConnecting)),
+      fmt(median(t.answerReceivedToFirstFrame ?? [])),
+      fmt(median(t.answerToBotConnected)),
+      fmt(median(t.callToCameraFirstFrame)),
+      fmt(median(t.callToFirstFrame)),
+      [...new Set(t.firstSizes)].join(",") || "–",
+    ]);
   }
-  return [table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 12) ?? []), "median/max = answer → first decoded frame (reference: offer received → first frame); the other columns are medians."];
+  return [
+    table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 12) ?? []),
+    "median/max = answer → first decoded frame (reference: offer received → first frame); the other columns are medians.",
+  ];
 }
 
 function talkbackTable(r: Results): string[] {
@@ -88,7 +168,16 @@ function talkbackTable(r: Results): string[] {
   const rows: string[][] = [["talkback mouth → door (ms)", "bursts", "lost", "p50", "p95", "max", "slope ms/min", "note"]];
   for (const t of r.talkback) {
     const ok = t.latencies.filter(Number.isFinite);
-    rows.push([t.path, String(t.latencies.length), String(t.lost), fmt(percentile(ok, 50)), fmt(percentile(ok, 95)), fmt(max(ok)), fmt(t.slopeMsPerMin, 2), t.note ?? ""]);
+    rows.push([
+      t.path,
+      String(t.latencies.length),
+      String(t.lost),
+      fmt(percentile(ok, 50)),
+      fmt(percentile(ok, 95)),
+      fmt(max(ok)),
+      fmt(t.slopeMsPerMin, 2),
+      t.note ?? "",
+    ]);
   }
   return [table(rows, [false, true, true, true, true, true, true, false])];
 }
@@ -96,6 +185,8 @@ function talkbackTable(r: Results): string[] {
 export function textReport(r: Results): string {
   const targets = computeTargets(r);
   const trows = [["figure", "target", "measured", "verdict"], ...targets.map((t) => [t.figure, t.target, t.measured, verdict(t)])];
-  const parts = [windowsTable(r), breakdownTable(r), ttffTable(r), talkbackTable(r), [table(trows, [false, false, false, false])]].filter((p) => p.length > 0);
+  const parts = [windowsTable(r), breakdownTable(r), ttffTable(r), talkbackTable(r), [table(trows, [false, false, false, false])]].filter(
+    (p) => p.length > 0,
+  );
   return parts.map((p) => p.join("\n")).join("\n\n");
 }

@@ -33,21 +33,44 @@ function ttffTargets(r: Results): Target[] {
   // The issue's "answer received": from the bot applying the callee's answer, not from the callee's answer() call
   // (matrix-js-sdk waits ~200–270 ms for its own ICE gathering before it even sends the answer; the table above
   // shows that part as "answer→bot connecting"). Older result files lack the field: they fall back to answer().
-  const picture = (t: TtffResult | undefined): number[] => ((t?.answerReceivedToFirstFrame ?? []).length > 0 ? (t?.answerReceivedToFirstFrame ?? []) : (t?.answerToFirstFrame ?? []));
+  const picture = (t: TtffResult | undefined): number[] =>
+    (t?.answerReceivedToFirstFrame ?? []).length > 0 ? (t?.answerReceivedToFirstFrame ?? []) : (t?.answerToFirstFrame ?? []);
   const warmMed = median(picture(warm));
   const warmMax = max(picture(warm));
   const coldMed = median(picture(cold));
   const coldMax = max(picture(cold));
   return [
-    { figure: "ring: !call → the bot's invite sent (median)", target: "≤ 100 ms", measured: `${ms(invite)} (max ${ms(max(all))})`, met: invite === undefined ? undefined : invite <= 100 },
-    { figure: "ring: !call → the callee's client ringing (median)", target: "≤ 250 ms", measured: `${ms(ring)} (max ${ms(max(rings))})`, met: ring === undefined ? undefined : ring <= 250 },
-    { figure: "picture: answer received by the bot → first decoded frame, warm camera (median)", target: "≤ 150 ms", measured: `${ms(warmMed)} (max ${ms(warmMax)})`, met: warmMed === undefined ? undefined : warmMed <= 150 },
-    { figure: "picture: answer received by the bot → first decoded frame, call started the camera (median)", target: "≤ 400 ms", measured: `${ms(coldMed)} (max ${ms(coldMax)})`, met: coldMed === undefined ? undefined : coldMed <= 400 },
+    {
+      figure: "ring: !call → the bot's invite sent (median)",
+      target: "≤ 100 ms",
+      measured: `${ms(invite)} (max ${ms(max(all))})`,
+      met: invite === undefined ? undefined : invite <= 100,
+    },
+    {
+      figure: "ring: !call → the callee's client ringing (median)",
+      target: "≤ 250 ms",
+      measured: `${ms(ring)} (max ${ms(max(rings))})`,
+      met: ring === undefined ? undefined : ring <= 250,
+    },
+    {
+      figure: "picture: answer received by the bot → first decoded frame, warm camera (median)",
+      target: "≤ 150 ms",
+      measured: `${ms(warmMed)} (max ${ms(warmMax)})`,
+      met: warmMed === undefined ? undefined : warmMed <= 150,
+    },
+    {
+      figure: "picture: answer received by the bot → first decoded frame, call started the camera (median)",
+      target: "≤ 400 ms",
+      measured: `${ms(coldMed)} (max ${ms(coldMax)})`,
+      met: coldMed === undefined ? undefined : coldMed <= 400,
+    },
   ];
 }
 
 function oneCall(w: readonly WindowResult[]): WindowResult | undefined {
-  return w.find((x) => x.kind === "latency") ?? w.find((x) => x.kind === "bot" && x.resolution === "720p25" && x.calls === 1 && x.cameras === 1);
+  return (
+    w.find((x) => x.kind === "latency") ?? w.find((x) => x.kind === "bot" && x.resolution === "720p25" && x.calls === 1 && x.cameras === 1)
+  );
 }
 
 function latencyTargets(r: Results): Target[] {
@@ -55,25 +78,61 @@ function latencyTargets(r: Results): Target[] {
   const p50 = one?.latency.p50;
   const p95 = one?.latency.p95;
   const t: Target[] = [
-    { figure: "latency: glass-to-glass p50, one 720p25 call", target: "≤ 100 ms", measured: ms(p50), met: p50 === undefined ? undefined : p50 <= 100 },
-    { figure: "latency: glass-to-glass p95, one 720p25 call", target: "≤ 130 ms", measured: ms(p95), met: p95 === undefined ? undefined : p95 <= 130 },
+    {
+      figure: "latency: glass-to-glass p50, one 720p25 call",
+      target: "≤ 100 ms",
+      measured: ms(p50),
+      met: p50 === undefined ? undefined : p50 <= 100,
+    },
+    {
+      figure: "latency: glass-to-glass p95, one 720p25 call",
+      target: "≤ 130 ms",
+      measured: ms(p95),
+      met: p95 === undefined ? undefined : p95 <= 130,
+    },
   ];
   const gst = r.windows.find((x) => x.kind === "latency-gst");
   if (gst) {
     const g50 = gst.latency.p50;
     const g95 = gst.latency.p95;
     t.push(
-      { figure: "latency: glass-to-glass p50, one 720p25 call, frontEnd gstreamer", target: "≤ 100 ms", measured: ms(g50), met: g50 === undefined ? undefined : g50 <= 100 },
-      { figure: "latency: glass-to-glass p95, one 720p25 call, frontEnd gstreamer", target: "≤ 130 ms", measured: ms(g95), met: g95 === undefined ? undefined : g95 <= 130 },
+      {
+        figure: "latency: glass-to-glass p50, one 720p25 call, frontEnd gstreamer",
+        target: "≤ 100 ms",
+        measured: ms(g50),
+        met: g50 === undefined ? undefined : g50 <= 100,
+      },
+      {
+        figure: "latency: glass-to-glass p95, one 720p25 call, frontEnd gstreamer",
+        target: "≤ 130 ms",
+        measured: ms(g95),
+        met: g95 === undefined ? undefined : g95 <= 130,
+      },
     );
   }
   const full = one !== undefined && one.delivered.includes("1280x720") && (one.fps.min ?? 0) >= 0.95 * FPS;
-  t.push({ figure: "a single call gets full size and rate", target: `1280x720 at ≥ ${fmt(0.95 * FPS, 2)} fps`, measured: one ? `${one.delivered.join(",") || "–"} at ${fmt(one.fps.min, 1)} fps` : "–", met: one === undefined ? undefined : full });
+  t.push({
+    figure: "a single call gets full size and rate",
+    target: `1280x720 at ≥ ${fmt(0.95 * FPS, 2)} fps`,
+    measured: one ? `${one.delivered.join(",") || "–"} at ${fmt(one.fps.min, 1)} fps` : "–",
+    met: one === undefined ? undefined : full,
+  });
   const enc = one?.webrtc?.encodedFps;
-  t.push({ figure: "frames the encoder sends of the camera's 25 fps, one call", target: "≥ 24 fps", measured: `${fmt(enc, 1)} fps`, met: enc === undefined ? undefined : enc >= 24 });
+  t.push({
+    figure: "frames the encoder sends of the camera's 25 fps, one call",
+    target: "≥ 24 fps",
+    measured: `${fmt(enc, 1)} fps`,
+    met: enc === undefined ? undefined : enc >= 24,
+  });
   const on = r.windows.find((x) => x.kind === "bot-audio" && x.name.includes("audio on"));
   const off = r.windows.find((x) => x.kind === "bot-audio" && x.name.includes("audio off"));
-  if (on || off) t.push({ figure: "latency p50 with the camera's audio on / off", target: "—", measured: `${ms(on?.latency.p50)} / ${ms(off?.latency.p50)}`, met: "none" });
+  if (on || off)
+    t.push({
+      figure: "latency p50 with the camera's audio on / off",
+      target: "—",
+      measured: `${ms(on?.latency.p50)} / ${ms(off?.latency.p50)}`,
+      met: "none",
+    });
   return t;
 }
 
@@ -89,18 +148,27 @@ function resourceTargets(r: Results): Target[] {
   const first = bot720[0];
   const healthy = bot720.filter((x) => x.calls > 1 && (x.fps.min ?? 0) >= 0.95 * FPS);
   const last = healthy.at(-1) ?? bot720.at(-1);
-  const perExtra = first && last && last.calls > first.calls ? ((last.cpu["bot"] ?? 0) - (first.cpu["bot"] ?? 0)) / (last.calls - first.calls) : undefined;
+  const perExtra =
+    first && last && last.calls > first.calls ? ((last.cpu["bot"] ?? 0) - (first.cpu["bot"] ?? 0)) / (last.calls - first.calls) : undefined;
   t.push({
     figure: `CPU per extra 720p25 call (${first?.calls ?? "?"}→${last?.calls ?? "?"} calls, one camera)`,
     target: `≤ 1.1 × VP8 encode floor (${fmt(floor, 1)} % → ≤ ${fmt(floor === undefined ? undefined : floor * 1.1, 1)} %)`,
     measured: `${fmt(perExtra, 1)} % of a core`,
     met: perExtra === undefined || floor === undefined ? undefined : perExtra <= 1.1 * floor,
   });
-  for (const [res, limit] of [["720p25", 40], ["1080p25", 50]] as const) {
+  for (const [res, limit] of [
+    ["720p25", 40],
+    ["1080p25", 50],
+  ] as const) {
     const idle = w.find((x) => x.kind === "idle" && x.resolution === res && x.cameras === 1 && x.name.includes("bot idle"));
     const most = w.filter((x) => x.kind === "bot" && x.resolution === res && x.cameras === 1).sort((a, b) => b.calls - a.calls)[0];
     const perCall = idle && most ? ((most.rssMB["bot"]?.mean ?? 0) - (idle.rssMB["bot"]?.mean ?? 0)) / most.calls : undefined;
-    t.push({ figure: `memory per call, ${res} (bot + ffmpeg RSS, ${most?.calls ?? "?"} calls vs idle)`, target: `≤ ${limit} MB`, measured: perCall === undefined ? "–" : `${fmt(perCall, 1)} MB`, met: perCall === undefined ? undefined : perCall <= limit });
+    t.push({
+      figure: `memory per call, ${res} (bot + ffmpeg RSS, ${most?.calls ?? "?"} calls vs idle)`,
+      target: `≤ ${limit} MB`,
+      measured: perCall === undefined ? "–" : `${fmt(perCall, 1)} MB`,
+      met: perCall === undefined ? undefined : perCall <= limit,
+    });
   }
   for (const e of w.filter((x) => x.kind === "bot" && x.calls >= 8)) {
     t.push({
@@ -115,7 +183,12 @@ function resourceTargets(r: Results): Target[] {
   const sessions = w.filter((x) => x.kind === "bot" && x.cameras === 1 && x.rtspSessions !== undefined && (x.fps.min ?? 0) >= 0.95 * FPS);
   if (sessions.length > 0) {
     const worst = Math.max(...sessions.flatMap((x) => x.rtspSessions ?? []));
-    t.push({ figure: `RTSP sessions at a camera for 1…${Math.max(...sessions.map((x) => x.calls))} calls of it (at full rate)`, target: "1", measured: String(worst), met: worst <= 1 });
+    t.push({
+      figure: `RTSP sessions at a camera for 1…${Math.max(...sessions.map((x) => x.calls))} calls of it (at full rate)`,
+      target: "1",
+      measured: String(worst),
+      met: worst <= 1,
+    });
   }
   return t;
 }
@@ -128,21 +201,42 @@ function talkbackTargets(r: Results): Target[] {
     const p50 = percentile(ok, 50);
     const p95 = percentile(ok, 95);
     const why = tb?.note !== undefined ? ` (${tb.note})` : tb ? ` (${ok.length} bursts, ${tb.lost} lost)` : "";
-    t.push({ figure: `talkback ${p}: mouth → door p50`, target: "≤ 150 ms", measured: `${ms(p50)}${why}`, met: p50 === undefined ? undefined : p50 <= 150 });
-    t.push({ figure: `talkback ${p}: mouth → door p95`, target: "≤ 250 ms", measured: ms(p95), met: p95 === undefined ? undefined : p95 <= 250 && tb?.lost === 0 });
+    t.push({
+      figure: `talkback ${p}: mouth → door p50`,
+      target: "≤ 150 ms",
+      measured: `${ms(p50)}${why}`,
+      met: p50 === undefined ? undefined : p50 <= 150,
+    });
+    t.push({
+      figure: `talkback ${p}: mouth → door p95`,
+      target: "≤ 250 ms",
+      measured: ms(p95),
+      met: p95 === undefined ? undefined : p95 <= 250 && tb?.lost === 0,
+    });
     if (p === "exec" && tb) {
       const minutes = (tb.at.at(-1) ?? 0) / 60;
       const change = tb.slopeMsPerMin === undefined ? undefined : tb.slopeMsPerMin * minutes;
       // Drift is latency that grows (a queue building up); a fall (a queue trimmed back) is not.
-      t.push({ figure: `talkback exec: rise over ${fmt(minutes, 1)} min (least-squares slope × duration)`, target: "≤ 20 ms", measured: `${fmt(change, 1)} ms (${fmt(tb.slopeMsPerMin, 2)} ms/min)`, met: change === undefined ? undefined : change <= 20 });
+      t.push({
+        figure: `talkback exec: rise over ${fmt(minutes, 1)} min (least-squares slope × duration)`,
+        target: "≤ 20 ms",
+        measured: `${fmt(change, 1)} ms (${fmt(tb.slopeMsPerMin, 2)} ms/min)`,
+        met: change === undefined ? undefined : change <= 20,
+      });
     }
   }
-  for (const f of r.figures) t.push({ figure: f.what, target: "—", measured: `${fmt(f.value, 1)} ${f.unit}`, met: f.value === undefined ? undefined : "none" });
+  for (const f of r.figures)
+    t.push({ figure: f.what, target: "—", measured: `${fmt(f.value, 1)} ${f.unit}`, met: f.value === undefined ? undefined : "none" });
   const drift = r.windows.filter((x) => x.kind === "drift");
   if (drift.length > 0) {
     const p50s = drift.map((d) => d.latency.p50 ?? Number.NaN);
     const change = Math.max(...p50s.filter(Number.isFinite)) - Math.min(...p50s.filter(Number.isFinite));
-    t.push({ figure: `video drift: spread of per-minute p50 over ${drift.length} min, one 720p25 call`, target: "≤ 20 ms", measured: `${fmt(change)} ms (RSS ${fmt(drift[0]?.rssMB["bot"]?.mean)} → ${fmt(drift.at(-1)?.rssMB["bot"]?.mean)} MB)`, met: Number.isFinite(change) ? change <= 20 : undefined });
+    t.push({
+      figure: `video drift: spread of per-minute p50 over ${drift.length} min, one 720p25 call`,
+      target: "≤ 20 ms",
+      measured: `${fmt(change)} ms (RSS ${fmt(drift[0]?.rssMB["bot"]?.mean)} → ${fmt(drift.at(-1)?.rssMB["bot"]?.mean)} MB)`,
+      met: Number.isFinite(change) ? change <= 20 : undefined,
+    });
   }
   return t;
 }
@@ -154,6 +248,8 @@ export function computeTargets(r: Results): Target[] {
 /** The targets as a markdown table (for docs/benchmark.md): only the figures this run measured. */
 export function targetsMarkdown(targets: readonly Target[]): string {
   const esc = (s: string): string => s.replace(/\|/g, "\\|");
-  const rows = targets.filter((t) => t.met !== undefined).map((t) => `| ${esc(t.figure)} | ${esc(t.target)} | ${esc(t.measured)} | ${verdict(t)} |`);
+  const rows = targets
+    .filter((t) => t.met !== undefined)
+    .map((t) => `| ${esc(t.figure)} | ${esc(t.target)} | ${esc(t.measured)} | ${verdict(t)} |`);
   return ["| figure | target | measured | verdict |", "|---|---|---|---|", ...rows].join("\n");
 }

@@ -78,7 +78,11 @@ export class CallDriver {
     const { app, receiver } = this;
     this.active.delete(roomId);
     receiver.hangup(roomId);
-    await waitFor(`the call in ${roomId} to end`, () => app.calls.callInRoom(roomId) === undefined && receiver.callInRoom(roomId)?.ended === true, { timeoutMs: 15_000 });
+    await waitFor(
+      `the call in ${roomId} to end`,
+      () => app.calls.callInRoom(roomId) === undefined && receiver.callInRoom(roomId)?.ended === true,
+      { timeoutMs: 15_000 },
+    );
   }
 
   async hangupAll(): Promise<void> {

@@ -54,7 +54,11 @@ export class CameraSet {
       bitrate: 2500,
       port: spec.port,
     });
-    const keeper = spawn(this.ffmpegPath(), ["-hide_banner", "-loglevel", "quiet", "-rtsp_transport", "tcp", "-i", cam.url, "-map", "0", "-c", "copy", "-f", "null", "-"], { stdio: "ignore" });
+    const keeper = spawn(
+      this.ffmpegPath(),
+      ["-hide_banner", "-loglevel", "quiet", "-rtsp_transport", "tcp", "-i", cam.url, "-map", "0", "-c", "copy", "-f", "null", "-"],
+      { stdio: "ignore" },
+    );
     if (keeper.pid !== undefined) this.keeperPids.add(keeper.pid);
     const entry: Running = { cam, keeper, sessionsBase: 0 };
     this.running.set(name, entry);

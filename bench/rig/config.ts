@@ -30,7 +30,14 @@ export interface BotConfigInput {
 }
 
 function cameraLines(name: string, port: number, res: Resolution, extra: string[] = []): string[] {
-  return [`  - name: ${name}`, `    url: "rtsp://127.0.0.1:${port}/cam"`, `    maxWidth: ${res.width}`, `    maxHeight: ${res.height}`, `    maxFps: ${FPS}`, ...extra];
+  return [
+    `  - name: ${name}`,
+    `    url: "rtsp://127.0.0.1:${port}/cam"`,
+    `    maxWidth: ${res.width}`,
+    `    maxHeight: ${res.height}`,
+    `    maxFps: ${FPS}`,
+    ...extra,
+  ];
 }
 
 export function botConfigYaml(c: BotConfigInput): string {

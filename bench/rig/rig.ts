@@ -77,15 +77,35 @@ export class Rig implements MeasureDeps {
       const talkbackFile = path.join(runDir, "talkback-exec.raw");
       const configFile = path.join(runDir, "config.yaml");
       const first = [...ports.keys()][0] ?? "";
-      writeFileSync(configFile, botConfigYaml({ baseUrl: synapse.baseUrl, viewer: viewerUser.userId, cameras: ports, firstCamera: first, onvifPort, talkbackFile, python: PYTHON, maxCalls: roomsNeeded(plan), dataDir: path.join(runDir, "data") }));
+      writeFileSync(
+        configFile,
+        botConfigYaml({
+          baseUrl: synapse.baseUrl,
+          viewer: viewerUser.userId,
+          cameras: ports,
+          firstCamera: first,
+          onvifPort,
+          talkbackFile,
+          python: PYTHON,
+          maxCalls: roomsNeeded(plan),
+          dataDir: path.join(runDir, "data"),
+        }),
+      );
       const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: botUser.accessToken });
       say("starting the bot (in-process) and the receiver (separate process)");
-      const app = await startApp(config, { log: pino({ level: "info" }, pino.destination({ dest: path.join(runDir, "bot.log"), sync: false })) });
+      const app = await startApp(config, {
+        log: pino({ level: "info" }, pino.destination({ dest: path.join(runDir, "bot.log"), sync: false })),
+      });
       early.push(() => app.stop());
       const taps = new SourceTaps(app);
       const receiver = await ReceiverClient.start(path.join(runDir, "receiver.log"));
       early.push(() => receiver.stop());
-      await receiver.login({ baseUrl: synapse.baseUrl, userId: viewerUser.userId, accessToken: viewerUser.accessToken, deviceId: viewerUser.deviceId });
+      await receiver.login({
+        baseUrl: synapse.baseUrl,
+        userId: viewerUser.userId,
+        accessToken: viewerUser.accessToken,
+        deviceId: viewerUser.deviceId,
+      });
       const viewer = new Viewer(synapse.baseUrl, viewerUser.accessToken);
       const n = roomsNeeded(plan);
       say(`creating ${n} direct chats with the bot`);

@@ -101,14 +101,21 @@ const shownCamera: Rule = {
   kinds: ["inbound", "ring"],
   check: ({ req, deps }) =>
     req.camera !== undefined && !deps.cameraAccess.allows(req.user, req.camera)
-      ? refuse("camera_not_allowed", `${PREFIX[req.kind]}a call to me shows a camera you may not use. Type !cameras for yours and !call <camera>.`)
+      ? refuse(
+          "camera_not_allowed",
+          `${PREFIX[req.kind]}a call to me shows a camera you may not use. Type !cameras for yours and !call <camera>.`,
+        )
       : undefined,
 };
 
 /** A call to the bot that meets the bot's own call in the room is the glare rule's (call/glare.ts), not a refusal. */
 const busy: Rule = { name: "one call per room", kinds: ["command", "ring"], check: ({ req, deps }) => busyRefusal(deps.calls, req.roomId) };
 
-const capacity: Rule = { name: "calls.maxConcurrent", kinds: ["command", "inbound", "ring"], check: ({ deps }) => capacityRefusal(deps.calls) };
+const capacity: Rule = {
+  name: "calls.maxConcurrent",
+  kinds: ["command", "inbound", "ring"],
+  check: ({ deps }) => capacityRefusal(deps.calls),
+};
 
 /** Last: it counts the call, so only one that passes every other rule is counted. Rings are not a user's doing. */
 const userRate: Rule = {
@@ -136,7 +143,8 @@ export class CallAdmission<R extends string = never> {
     const input: RuleInput = {
       req,
       deps: this.deps,
-      room: () => (exam ??= this.deps.members(req.roomId).then((members) => examineCallRoom(members, this.deps.botUserId, this.deps.access))),
+      room: () =>
+        (exam ??= this.deps.members(req.roomId).then((members) => examineCallRoom(members, this.deps.botUserId, this.deps.access))),
     };
     for (const rule of this.rules) {
       if (!rule.kinds.includes(req.kind)) continue;

@@ -9,7 +9,11 @@ export type RoomCheck = { ok: true; callee: string } | { ok: false; reason: stri
  * Before any call: the bot is joined, exactly two members are joined, and the other one is allowed
  * (the spec: calls go only to rooms with one other user, or someone else could answer).
  */
-export function examineCallRoom(joinedMembers: readonly string[], botUserId: string, access: AccessList): { ok: true; callee: string } | RoomFault {
+export function examineCallRoom(
+  joinedMembers: readonly string[],
+  botUserId: string,
+  access: AccessList,
+): { ok: true; callee: string } | RoomFault {
   if (!joinedMembers.includes(botUserId)) return { ok: false, code: "bot_not_joined", reason: "I am not joined to this room." };
   const others = joinedMembers.filter((m) => m !== botUserId);
   if (others.length === 0) return { ok: false, code: "nobody_else", reason: "Nobody else is in this room to call." };
@@ -21,7 +25,8 @@ export function examineCallRoom(joinedMembers: readonly string[], botUserId: str
     };
   }
   const callee = others[0] ?? "";
-  if (!access.allows(callee)) return { ok: false, code: "peer_not_allowed", reason: "The other member of this room is not allowed to use this bot." };
+  if (!access.allows(callee))
+    return { ok: false, code: "peer_not_allowed", reason: "The other member of this room is not allowed to use this bot." };
   return { ok: true, callee };
 }
 

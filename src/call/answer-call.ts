@@ -21,7 +21,14 @@ export interface AnswerContext {
 }
 
 /** The call answering `invite` (from `event`) with `camera`, not started yet. */
-export function answerCall(ctx: AnswerContext, camera: string, event: RoomCallEvent, invite: InviteIn, iceServers: RTCIceServer[], log: Logger): IncomingCall {
+export function answerCall(
+  ctx: AnswerContext,
+  camera: string,
+  event: RoomCallEvent,
+  invite: InviteIn,
+  iceServers: RTCIceServer[],
+  log: Logger,
+): IncomingCall {
   const lease = ctx.hub.acquire(camera);
   return createIncomingCall(
     {

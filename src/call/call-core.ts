@@ -12,7 +12,16 @@ import type { CandidateBatcherOptions } from "../rtc/candidate-batcher.ts";
 import { PeerLink, type VideoSendStats } from "../rtc/peer-link.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { CameraFeed } from "./camera-feed.ts";
-import { CallState, isCoreAction, type CoreAction, type CoreInput, type EndReason, type MachineContext, type Step, type Timer } from "./state.ts";
+import {
+  CallState,
+  isCoreAction,
+  type CoreAction,
+  type CoreInput,
+  type EndReason,
+  type MachineContext,
+  type Step,
+  type Timer,
+} from "./state.ts";
 import { buildCandidates, buildHangup, CallEventType, type CallBase, type CallVersion, type HangupReason } from "./wire.ts";
 
 export type CallDirection = "outgoing" | "incoming";
@@ -244,6 +253,13 @@ export class CallCore<C extends MachineContext, I extends { kind: string }, Own 
     this.peerLink = undefined;
     this.feed.release();
     this.log.info({ party, reason }, "call ended");
-    this.emit("ended", { callId: this.where.callId, roomId: this.where.roomId, direction: this.direction, party, reason, connected: this.ctx.hadMedia });
+    this.emit("ended", {
+      callId: this.where.callId,
+      roomId: this.where.roomId,
+      direction: this.direction,
+      party,
+      reason,
+      connected: this.ctx.hadMedia,
+    });
   }
 }

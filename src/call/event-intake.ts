@@ -43,11 +43,18 @@ export function takeCallEvent(intake: IntakeContext, event: RoomCallEvent, ctx: 
   // The call ID is no secret (the peer sees it) and a user may share many rooms with the bot: an
   // event counts only in the call's own room.
   if (session.roomId !== roomId) {
-    intake.log.debug({ call: callId, room: roomId, callRoom: session.roomId, type }, "call event from another room than the call's ignored");
+    intake.log.debug(
+      { call: callId, room: roomId, callRoom: session.roomId, type },
+      "call event from another room than the call's ignored",
+    );
     return;
   }
   if (session.peer !== sender) {
-    intake.logOnce.warn(`${roomId} non-party`, { call: callId, room: roomId, type, sender }, "call event from someone other than the call's other party ignored");
+    intake.logOnce.warn(
+      `${roomId} non-party`,
+      { call: callId, room: roomId, type, sender },
+      "call event from someone other than the call's other party ignored",
+    );
     return;
   }
   routeCallEvent(session, event, intake.log.child({ call: callId, room: roomId }));

@@ -123,7 +123,12 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
   /** `ageMs`: how old the event is, against its lifetime. */
   onNegotiate(content: NegotiateIn, ageMs: number): void {
     this.offer = content.description.type === "offer" ? content.description.sdp : undefined;
-    this.call.dispatch({ kind: "negotiate", partyId: partyOf(content), description: content.description.type, expired: expired(ageMs, content.lifetime) });
+    this.call.dispatch({
+      kind: "negotiate",
+      partyId: partyOf(content),
+      description: content.description.type,
+      expired: expired(ageMs, content.lifetime),
+    });
     this.offer = undefined;
   }
 
@@ -158,7 +163,9 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
       await link.gatherBriefly(this.opts.gatherIntoAnswerMs ?? 200);
       if (this.isEnded()) return;
       const local = link.takeLocalSdp();
-      this.call.sendEvent(CallEventType.Negotiate, { ...buildNegotiateAnswer(this.call.base(), local, this.opts.negotiateLifetimeMs ?? 60_000) });
+      this.call.sendEvent(CallEventType.Negotiate, {
+        ...buildNegotiateAnswer(this.call.base(), local, this.opts.negotiateLifetimeMs ?? 60_000),
+      });
       link.startTrickle();
       this.log.info("renegotiation answered");
     } catch (err: unknown) {
@@ -175,5 +182,11 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
 export type IncomingCall = CallCore<IncomingContext, IncomingInput, IncomingOwnAction, IncomingSignalling>;
 
 export function createIncomingCall(opts: IncomingCallOptions, lease: CameraLease, send: SendCallEvent, log: Logger): IncomingCall {
-  return new CallCore({ ...opts, peer: opts.caller }, lease, send, log, (port: CallPort<IncomingContext, IncomingInput>) => new IncomingSignalling(opts, port, log));
+  return new CallCore(
+    { ...opts, peer: opts.caller },
+    lease,
+    send,
+    log,
+    (port: CallPort<IncomingContext, IncomingInput>) => new IncomingSignalling(opts, port, log),
+  );
 }

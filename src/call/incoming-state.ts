@@ -10,7 +10,17 @@
  *   Ended
  * Only the caller's party counts (the invite's party_id; null for a version-0 invite).
  */
-import { CallState, iceGaveUp, iceStep, ignore, type CoreAction, type CoreInput, type EndReason, type MachineContext, type Step } from "./state.ts";
+import {
+  CallState,
+  iceGaveUp,
+  iceStep,
+  ignore,
+  type CoreAction,
+  type CoreInput,
+  type EndReason,
+  type MachineContext,
+  type Step,
+} from "./state.ts";
 import type { HangupReason } from "./wire.ts";
 
 export interface IncomingContext extends MachineContext {
@@ -98,7 +108,9 @@ export function incomingTransition(ctx: IncomingContext, input: IncomingInput): 
       return iceStep(ctx, input.state, () =>
         // A version-1 caller restarts ICE on failure (matrix-js-sdk: restartIce → m.call.negotiate):
         // give it the disconnected grace period. A version-0 caller cannot, so that is the end.
-        ctx.canNegotiate ? { next: ctx, actions: [{ kind: "start_timer", timer: "iceDisconnected" }] } : end(ctx, "local", iceGaveUp(ctx), { kind: "send_hangup", reason: iceGaveUp(ctx) }),
+        ctx.canNegotiate
+          ? { next: ctx, actions: [{ kind: "start_timer", timer: "iceDisconnected" }] }
+          : end(ctx, "local", iceGaveUp(ctx), { kind: "send_hangup", reason: iceGaveUp(ctx) }),
       );
 
     case "local_hangup":

@@ -57,7 +57,8 @@ export class InviteAdmission {
     const admitting = this.admitting.get(callId);
     if (admitting === undefined) return false;
     // Only the caller's events in the invite's room: the call ID alone is the caller's to choose, in any room.
-    if (admitting.sender === event.sender && admitting.roomId === event.roomId && admitting.held.length < MAX_HELD_EVENTS) admitting.held.push(event);
+    if (admitting.sender === event.sender && admitting.roomId === event.roomId && admitting.held.length < MAX_HELD_EVENTS)
+      admitting.held.push(event);
     return true;
   }
 
@@ -71,7 +72,11 @@ export class InviteAdmission {
     const invite = p.data;
     const log = this.log.child({ call: invite.call_id, room: roomId });
     if (!ctx.senderAllowed) {
-      this.logOnce.warn(`${roomId} stranger-call`, { room: roomId, call: invite.call_id, sender }, "call from a user who is not allowed: ignored");
+      this.logOnce.warn(
+        `${roomId} stranger-call`,
+        { room: roomId, call: invite.call_id, sender },
+        "call from a user who is not allowed: ignored",
+      );
       return;
     }
     if (invite.invitee !== undefined && invite.invitee !== ctx.botUserId) {
@@ -123,7 +128,8 @@ export class InviteAdmission {
       this.host.answer(event, invite, iceServers, log);
     } catch (err: unknown) {
       this.admitting.delete(invite.call_id);
-      if (err instanceof CallRefusedError) log.warn({ sender, reason: err.refusal.reason }, "call to the bot declined: admission refused it as it was answered");
+      if (err instanceof CallRefusedError)
+        log.warn({ sender, reason: err.refusal.reason }, "call to the bot declined: admission refused it as it was answered");
       else log.error({ sender, err: errorMessage(err) }, "could not answer the call");
       this.decline(roomId, invite, log);
       return;
@@ -135,7 +141,9 @@ export class InviteAdmission {
   private decline(roomId: string, invite: InviteIn, log: Logger): void {
     const sending =
       invite.version === 0
-        ? this.host.send(roomId, CallEventType.Hangup, { ...buildHangup({ call_id: invite.call_id, version: V1, party_id: this.host.partyId }, "user_busy") })
+        ? this.host.send(roomId, CallEventType.Hangup, {
+            ...buildHangup({ call_id: invite.call_id, version: V1, party_id: this.host.partyId }, "user_busy"),
+          })
         : this.host.send(roomId, CallEventType.Reject, { ...buildReject(invite.call_id, this.host.partyId) });
     sending.catch((err: unknown) => {
       log.warn({ err: errorMessage(err) }, "could not decline the call");

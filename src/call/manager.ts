@@ -40,7 +40,9 @@ interface ManagerEvents {
 
 /** Opaque-identifier grammar: [0-9A-Za-z._~-], here base64url without padding. */
 function opaqueId(bytes: number): string {
-  return randomBytes(bytes).toString("base64url").replace(/[^0-9A-Za-z._~-]/g, "");
+  return randomBytes(bytes)
+    .toString("base64url")
+    .replace(/[^0-9A-Za-z._~-]/g, "");
 }
 
 /** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
@@ -152,7 +154,15 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       });
       this.recheck(roomId);
       session = createOutgoingCall(
-        { callId, partyId: this.partyId, roomId, invitee, lifetimeMs: this.opts.inviteLifetimeMs, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, iceServers },
+        {
+          callId,
+          partyId: this.partyId,
+          roomId,
+          invitee,
+          lifetimeMs: this.opts.inviteLifetimeMs,
+          iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs,
+          iceServers,
+        },
         lease,
         this.outbox.sender(roomId),
         log,
@@ -183,7 +193,11 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
    * Shows `camera` on the call in `roomId` without renegotiation, at the request of `by`. "no_call" when the room
    * has none, "not_yours" when `by` is not the call's other party, "unknown_camera" for a camera that is not configured.
    */
-  async switchCamera(roomId: string, camera: string, by: string): Promise<"switched" | "no_call" | "not_yours" | "unknown_camera" | "same_camera"> {
+  async switchCamera(
+    roomId: string,
+    camera: string,
+    by: string,
+  ): Promise<"switched" | "no_call" | "not_yours" | "unknown_camera" | "same_camera"> {
     const session = this.byRoom.get(roomId);
     if (!session || session.state === CallState.Ended) return "no_call";
     if (session.peer !== by) return "not_yours";
@@ -214,7 +228,12 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     if (camera === undefined) throw new Error("no camera is configured");
     // Not the busy rule: a call placed to the bot that meets the bot's own is the glare rule's (it may replace ours).
     this.recheck(undefined);
-    const answering = { partyId: this.partyId, iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs, hub: this.hub, send: this.outbox.sender(event.roomId) };
+    const answering = {
+      partyId: this.partyId,
+      iceDisconnectedTimeoutMs: this.opts.iceDisconnectedTimeoutMs,
+      hub: this.hub,
+      send: this.outbox.sender(event.roomId),
+    };
     const session = answerCall(answering, camera, event, invite, iceServers, log.child({ camera }));
     this.register(session);
     log.info({ caller: event.sender, camera }, "answering a call placed to the bot");

@@ -9,7 +9,17 @@ import { errorMessage, type Logger } from "../util/logger.ts";
 import { CallCore, type CallPort, type CallWhere, type SendCallEvent, type Signalling } from "./call-core.ts";
 import { initialOutgoingContext, outgoingTransition, type OutgoingContext, type OutgoingInput } from "./outgoing-state.ts";
 import { CallState, type Timer } from "./state.ts";
-import { buildInvite, CallEventType, OUR_VERSION, partyOf, usableCandidates, type AnswerIn, type CandidatesIn, type HangupIn, type RejectIn } from "./wire.ts";
+import {
+  buildInvite,
+  CallEventType,
+  OUR_VERSION,
+  partyOf,
+  usableCandidates,
+  type AnswerIn,
+  type CandidatesIn,
+  type HangupIn,
+  type RejectIn,
+} from "./wire.ts";
 
 export interface OutgoingCallOptions extends Omit<CallWhere, "peer"> {
   invitee: string;
@@ -97,7 +107,11 @@ export class OutgoingSignalling implements Signalling<OutgoingContext, OutgoingI
     let held = this.pending.get(partyId);
     if (held === undefined) {
       if (this.pending.size >= MAX_PENDING_PARTIES) {
-        if (!this.partyCapLogged) this.log.warn({ max: MAX_PENDING_PARTIES }, "candidates from more parties than a ringing call holds; the new parties' are dropped");
+        if (!this.partyCapLogged)
+          this.log.warn(
+            { max: MAX_PENDING_PARTIES },
+            "candidates from more parties than a ringing call holds; the new parties' are dropped",
+          );
         this.partyCapLogged = true;
         return;
       }
@@ -156,5 +170,11 @@ export class OutgoingSignalling implements Signalling<OutgoingContext, OutgoingI
 export type OutgoingCall = CallCore<OutgoingContext, OutgoingInput, AcceptAnswer, OutgoingSignalling>;
 
 export function createOutgoingCall(opts: OutgoingCallOptions, lease: CameraLease, send: SendCallEvent, log: Logger): OutgoingCall {
-  return new CallCore({ ...opts, peer: opts.invitee }, lease, send, log, (port: CallPort<OutgoingContext, OutgoingInput>) => new OutgoingSignalling(opts, port, log));
+  return new CallCore(
+    { ...opts, peer: opts.invitee },
+    lease,
+    send,
+    log,
+    (port: CallPort<OutgoingContext, OutgoingInput>) => new OutgoingSignalling(opts, port, log),
+  );
 }

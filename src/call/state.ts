@@ -76,7 +76,11 @@ export function iceGaveUp(ctx: MachineContext): HangupReason {
  * Connected); `failed` is the direction's to decide (an outgoing v0 call ends, an incoming v1 call waits
  * for the caller's ICE restart).
  */
-export function iceStep<C extends MachineContext, A>(ctx: C, ice: IceState, failed: () => Step<C, A | CoreAction>): Step<C, A | CoreAction> {
+export function iceStep<C extends MachineContext, A>(
+  ctx: C,
+  ice: IceState,
+  failed: () => Step<C, A | CoreAction>,
+): Step<C, A | CoreAction> {
   const { state } = ctx;
   if (state !== CallState.Connecting && state !== CallState.Connected) return ignore(ctx, `ICE ${ice} before an answer`);
   switch (ice) {

@@ -48,13 +48,7 @@ export function partyOf(content: { version: string | number; party_id?: string |
 }
 
 export type HangupReason =
-  | "ice_failed"
-  | "ice_timeout"
-  | "invite_timeout"
-  | "user_hangup"
-  | "user_media_failed"
-  | "user_busy"
-  | "unknown_error";
+  "ice_failed" | "ice_timeout" | "invite_timeout" | "user_hangup" | "user_media_failed" | "user_busy" | "unknown_error";
 
 export interface CallBase {
   call_id: string;
@@ -118,7 +112,13 @@ const base = { call_id: callId, version, party_id: partyId };
 
 export const answerSchema = z.object({
   ...base,
-  answer: z.object({ type: z.literal("answer"), sdp: z.string().min(1).max(256 * 1024) }),
+  answer: z.object({
+    type: z.literal("answer"),
+    sdp: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
+  }),
 });
 export type AnswerIn = z.infer<typeof answerSchema>;
 
@@ -148,14 +148,26 @@ export type SelectAnswerIn = z.infer<typeof selectAnswerSchema>;
 
 export const negotiateSchema = z.object({
   ...base,
-  description: z.object({ type: z.enum(["offer", "answer"]), sdp: z.string().min(1).max(256 * 1024) }),
+  description: z.object({
+    type: z.enum(["offer", "answer"]),
+    sdp: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
+  }),
   lifetime: z.number().int().positive(),
 });
 export type NegotiateIn = z.infer<typeof negotiateSchema>;
 
 export const inviteSchema = z.object({
   ...base,
-  offer: z.object({ type: z.literal("offer"), sdp: z.string().min(1).max(256 * 1024) }),
+  offer: z.object({
+    type: z.literal("offer"),
+    sdp: z
+      .string()
+      .min(1)
+      .max(256 * 1024),
+  }),
   lifetime: z.number().int().positive(),
   invitee: z.string().optional(),
 });

@@ -30,7 +30,10 @@ export const mqttRuleSchema = z
     /** The payload must be exactly this string (surrounding white space ignored). */
     payload: z.string().optional(),
     /** Or: the payload is JSON and the field at `path` (dots, e.g. after.label) equals `equals`. */
-    json: z.object({ path: z.string().min(1).max(200), equals: jsonValue }).strict().optional(),
+    json: z
+      .object({ path: z.string().min(1).max(200), equals: jsonValue })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((r) => r.payload === undefined || r.json === undefined, { message: "give payload or json, not both", path: ["json"] });
@@ -75,7 +78,10 @@ export const mqttTlsSchema = z
   .refine((t) => !(t.ca !== undefined && t.caFile !== undefined), { message: "give ca or caFile, not both", path: ["ca"] })
   .refine((t) => !(t.cert !== undefined && t.certFile !== undefined), { message: "give cert or certFile, not both", path: ["cert"] })
   .refine((t) => !(t.key !== undefined && t.keyFile !== undefined), { message: "give key or keyFile, not both", path: ["key"] })
-  .refine((t) => (t.cert ?? t.certFile) === undefined === ((t.key ?? t.keyFile) === undefined), { message: "a client certificate needs its key, and a key its certificate", path: ["cert"] });
+  .refine((t) => ((t.cert ?? t.certFile) === undefined) === ((t.key ?? t.keyFile) === undefined), {
+    message: "a client certificate needs its key, and a key its certificate",
+    path: ["cert"],
+  });
 
 export const mqttSchema = z
   .object({
@@ -93,7 +99,10 @@ export const mqttSchema = z
     homeAssistant: homeAssistantSchema.optional(),
   })
   .strict()
-  .refine((m) => m.password === undefined || m.passwordFile === undefined, { message: "give password or passwordFile, not both", path: ["password"] });
+  .refine((m) => m.password === undefined || m.passwordFile === undefined, {
+    message: "give password or passwordFile, not both",
+    path: ["password"],
+  });
 
 export const webhookSchema = z
   .object({
@@ -108,7 +117,10 @@ export const webhookSchema = z
       .default({ burst: 10, perMinute: 20 }),
   })
   .strict()
-  .refine((w) => (w.token === undefined) !== (w.tokenFile === undefined), { message: "give exactly one of token or tokenFile", path: ["token"] });
+  .refine((w) => (w.token === undefined) !== (w.tokenFile === undefined), {
+    message: "give exactly one of token or tokenFile",
+    path: ["token"],
+  });
 
 const PRESS_LIMIT_DEFAULT = { burst: 4, perMinute: 4 };
 
@@ -123,7 +135,10 @@ export const triggersSchema = z
      * four times that for all cameras. The default matches the default debounce (one ring per 15 s).
      */
     pressLimit: z
-      .object({ burst: z.number().int().min(1).max(100).default(PRESS_LIMIT_DEFAULT.burst), perMinute: z.number().int().min(1).max(600).default(PRESS_LIMIT_DEFAULT.perMinute) })
+      .object({
+        burst: z.number().int().min(1).max(100).default(PRESS_LIMIT_DEFAULT.burst),
+        perMinute: z.number().int().min(1).max(600).default(PRESS_LIMIT_DEFAULT.perMinute),
+      })
       .strict()
       .default(PRESS_LIMIT_DEFAULT),
   })
@@ -146,22 +161,29 @@ type Problem = { key: string; message: string };
  */
 export function resolveTriggers(
   triggers: TriggersConfig,
-  context: { cameras: readonly { name: string; ring?: RingConfig | undefined }[]; httpListen: string | undefined; allows: (userId: string) => boolean },
+  context: {
+    cameras: readonly { name: string; ring?: RingConfig | undefined }[];
+    httpListen: string | undefined;
+    allows: (userId: string) => boolean;
+  },
   readSecret: (file: string, key: string) => string | undefined,
   problems: Problem[],
 ): TriggersConfig {
   const out: TriggersConfig = { ...triggers };
   context.cameras.forEach((cam, i) => {
     cam.ring?.users.forEach((user, j) => {
-      if (!context.allows(user)) problems.push({ key: `cameras[${i}].ring.users[${j}]`, message: "is not in allowedUsers (the bot calls allowed users only)" });
+      if (!context.allows(user))
+        problems.push({ key: `cameras[${i}].ring.users[${j}]`, message: "is not in allowedUsers (the bot calls allowed users only)" });
     });
   });
   const webhook = triggers.webhook;
   if (webhook !== undefined) {
-    if (context.httpListen === undefined) problems.push({ key: "triggers.webhook", message: "needs http.listen (the webhook is served by the HTTP listener)" });
+    if (context.httpListen === undefined)
+      problems.push({ key: "triggers.webhook", message: "needs http.listen (the webhook is served by the HTTP listener)" });
     if (webhook.tokenFile !== undefined) {
       const token = readSecret(webhook.tokenFile, "triggers.webhook.tokenFile");
-      if (token !== undefined && token.length < 16) problems.push({ key: "triggers.webhook.tokenFile", message: "the token must be at least 16 characters" });
+      if (token !== undefined && token.length < 16)
+        problems.push({ key: "triggers.webhook.tokenFile", message: "the token must be at least 16 characters" });
       out.webhook = { rateLimit: webhook.rateLimit, ...(token !== undefined ? { token } : {}) };
     }
   }
@@ -175,7 +197,8 @@ export function resolveTriggers(
     mqtt.rules.forEach((rule, i) => {
       doorbell(rule.camera, `triggers.mqtt.rules[${i}].camera`);
     });
-    for (const [frigateName, name] of Object.entries(mqtt.frigate?.cameraMap ?? {})) doorbell(name, `triggers.mqtt.frigate.cameraMap.${frigateName}`);
+    for (const [frigateName, name] of Object.entries(mqtt.frigate?.cameraMap ?? {}))
+      doorbell(name, `triggers.mqtt.frigate.cameraMap.${frigateName}`);
     const resolved = { ...mqtt };
     if (mqtt.passwordFile !== undefined) {
       const password = readSecret(mqtt.passwordFile, "triggers.mqtt.passwordFile");

@@ -55,7 +55,13 @@ const MAX_DEPTH = 32;
  * Replaces ${NAME} in every string with the environment variable NAME; a missing one is an error naming the key.
  * Returns a copy; a value that contains itself (a YAML alias of its own parent) or nests too deeply is an error.
  */
-function expandEnv(value: unknown, env: Env, at: PropertyKey[], problems: { key: string; message: string }[], parents: readonly object[] = []): unknown {
+function expandEnv(
+  value: unknown,
+  env: Env,
+  at: PropertyKey[],
+  problems: { key: string; message: string }[],
+  parents: readonly object[] = [],
+): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
@@ -112,8 +118,12 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
   const raw = result.data;
 
   const hs = raw.homeserver;
-  const accessToken = hs.accessToken ?? (hs.accessTokenFile !== undefined ? readSecretFile(hs.accessTokenFile, baseDir, "homeserver.accessTokenFile", problems) : undefined);
-  const password = hs.password ?? (hs.passwordFile !== undefined ? readSecretFile(hs.passwordFile, baseDir, "homeserver.passwordFile", problems) : undefined);
+  const accessToken =
+    hs.accessToken ??
+    (hs.accessTokenFile !== undefined ? readSecretFile(hs.accessTokenFile, baseDir, "homeserver.accessTokenFile", problems) : undefined);
+  const password =
+    hs.password ??
+    (hs.passwordFile !== undefined ? readSecretFile(hs.passwordFile, baseDir, "homeserver.passwordFile", problems) : undefined);
   const cameras = raw.cameras.map((cam, i) => resolveCamera(cam, i, baseDir, problems));
   if (raw.calls.defaultCamera !== undefined && !raw.cameras.some((c) => c.name === raw.calls.defaultCamera)) {
     problems.push({ key: "calls.defaultCamera", message: `no camera is named "${raw.calls.defaultCamera}"` });
@@ -154,13 +164,16 @@ function withEnvSecrets(input: unknown, env: Env): unknown {
   const homeserver = { ...(hs as Record<string, unknown>) };
   const token = env["MCC_ACCESS_TOKEN"];
   const password = env["MCC_PASSWORD"];
-  if (token !== undefined && token !== "" && homeserver["accessToken"] === undefined && homeserver["accessTokenFile"] === undefined) homeserver["accessToken"] = token;
-  if (password !== undefined && password !== "" && homeserver["password"] === undefined && homeserver["passwordFile"] === undefined) homeserver["password"] = password;
+  if (token !== undefined && token !== "" && homeserver["accessToken"] === undefined && homeserver["accessTokenFile"] === undefined)
+    homeserver["accessToken"] = token;
+  if (password !== undefined && password !== "" && homeserver["password"] === undefined && homeserver["passwordFile"] === undefined)
+    homeserver["password"] = password;
   return { ...top, homeserver };
 }
 
 function resolveCamera(cam: CameraRawConfig, index: number, baseDir: string, problems: { key: string; message: string }[]): CameraConfig {
-  const url = cam.url ?? (cam.urlFile !== undefined ? readSecretFile(cam.urlFile, baseDir, `cameras[${index}].urlFile`, problems) : undefined) ?? "";
+  const url =
+    cam.url ?? (cam.urlFile !== undefined ? readSecretFile(cam.urlFile, baseDir, `cameras[${index}].urlFile`, problems) : undefined) ?? "";
   if (url !== "" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith("/")) {
     problems.push({ key: `cameras[${index}].url`, message: "must be a URL such as rtsp://host:554/stream (or an absolute file path)" });
   }
@@ -176,10 +189,18 @@ function checkCameraAccess(raw: RawConfig, access: AccessList, problems: { key: 
   const cameras = new CameraAccess(access, raw.cameras);
   raw.cameras.forEach((cam, i) => {
     cam.allowedUsers?.forEach((user, j) => {
-      if (user.startsWith("@") && !access.allows(user)) problems.push({ key: `cameras[${i}].allowedUsers[${j}]`, message: "is not in allowedUsers (a camera's list narrows the global one)" });
+      if (user.startsWith("@") && !access.allows(user))
+        problems.push({
+          key: `cameras[${i}].allowedUsers[${j}]`,
+          message: "is not in allowedUsers (a camera's list narrows the global one)",
+        });
     });
     cam.ring?.users.forEach((user, j) => {
-      if (access.allows(user) && !cameras.allows(user, cam.name)) problems.push({ key: `cameras[${i}].ring.users[${j}]`, message: "is not in this camera's allowedUsers (a ring is a call from this camera)" });
+      if (access.allows(user) && !cameras.allows(user, cam.name))
+        problems.push({
+          key: `cameras[${i}].ring.users[${j}]`,
+          message: "is not in this camera's allowedUsers (a ring is a call from this camera)",
+        });
     });
   });
 }

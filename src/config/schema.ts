@@ -66,7 +66,12 @@ export const configSchema = z
         path: ["accessToken"],
       })
       .refine(
-        (h) => h.user === undefined || h.accessToken !== undefined || h.accessTokenFile !== undefined || h.password !== undefined || h.passwordFile !== undefined,
+        (h) =>
+          h.user === undefined ||
+          h.accessToken !== undefined ||
+          h.accessTokenFile !== undefined ||
+          h.password !== undefined ||
+          h.passwordFile !== undefined,
         { message: "user needs password (or passwordFile, or MCC_PASSWORD)", path: ["password"] },
       ),
     /** Who may invite the bot and call cameras: full user IDs, or "*:server" for everyone on a server. */
@@ -102,7 +107,10 @@ export const configSchema = z
     http: z
       .object({
         /** host:port of the bot's HTTP listener (/healthz, /metrics, the doorbell webhook). Off when absent. */
-        listen: z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:8080").optional(),
+        listen: z
+          .string()
+          .regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:8080")
+          .optional(),
       })
       .strict()
       .default({}),
@@ -111,7 +119,9 @@ export const configSchema = z
     matrixRtc: z
       .object({
         /** The focus's token service (lk-jwt-service), e.g. https://livekit-jwt.example.org; overrides discovery. */
-        livekitServiceUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://livekit-jwt.example.org" }).optional(),
+        livekitServiceUrl: z
+          .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://livekit-jwt.example.org" })
+          .optional(),
         /** How `!call` rings a user who has not chosen with `!ring`: legacy m.call.* (default), MatrixRTC, or both at once. */
         ringVia: ringViaSchema.default("legacy"),
         /** Per-user defaults (full user IDs), before a user's own `!ring` choice. */

@@ -22,7 +22,9 @@ function enc(s: string): string {
 }
 
 async function joinedMembers(url: string, token: string, roomId: string): Promise<string[]> {
-  const res = await matrixRequest(url, `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`, joinedMembersSchema, "joined members", { accessToken: token });
+  const res = await matrixRequest(url, `/_matrix/client/v3/rooms/${enc(roomId)}/joined_members`, joinedMembersSchema, "joined members", {
+    accessToken: token,
+  });
   return Object.keys(res.joined);
 }
 
@@ -45,10 +47,19 @@ async function markDirect(url: string, user: ChatUser, botUserId: string, roomId
 }
 
 /** The saved direct chat when both are still in it; else a new one, created by the person, that the bot joins. */
-export async function ensureDirectChat(url: string, user: ChatUser, botUserId: string, savedRoomId: string | undefined, log: Logger): Promise<string> {
+export async function ensureDirectChat(
+  url: string,
+  user: ChatUser,
+  botUserId: string,
+  savedRoomId: string | undefined,
+  log: Logger,
+): Promise<string> {
   if (savedRoomId !== undefined) {
     const members = await joinedMembers(url, user.accessToken, savedRoomId).catch((err: unknown): string[] => {
-      log.info({ room: savedRoomId, err: err instanceof Error ? err.message : String(err) }, "demo: the saved chat is gone; creating a new one");
+      log.info(
+        { room: savedRoomId, err: err instanceof Error ? err.message : String(err) },
+        "demo: the saved chat is gone; creating a new one",
+      );
       return [];
     });
     if (members.includes(user.userId) && members.includes(botUserId)) return savedRoomId;

@@ -85,8 +85,12 @@ export async function runDemoCli(): Promise<void> {
       },
     );
   };
-  process.on("SIGTERM", () => { shutdown("SIGTERM"); });
-  process.on("SIGINT", () => { shutdown("SIGINT"); });
+  process.on("SIGTERM", () => {
+    shutdown("SIGTERM");
+  });
+  process.on("SIGINT", () => {
+    shutdown("SIGINT");
+  });
 
   print("Starting the matrix-camera-call demo: a local Matrix homeserver, two accounts and the bot with a demo camera…");
   try {
@@ -107,7 +111,9 @@ export async function runDemoCli(): Promise<void> {
   // The log lines written so far come first, so that the instructions are the last thing on the screen.
   await Promise.race([
     new Promise<void>((resolve) => {
-      log.flush(() => { resolve(); });
+      log.flush(() => {
+        resolve();
+      });
     }),
     new Promise<void>((resolve) => setTimeout(resolve, 500)),
   ]);

@@ -38,10 +38,13 @@ export function readState(file: string): DemoState | undefined {
   try {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (err: unknown) {
-    throw new DemoError(`${file} is not valid JSON (${err instanceof Error ? err.message : String(err)}): delete ${path.dirname(file)} to start over`);
+    throw new DemoError(
+      `${file} is not valid JSON (${err instanceof Error ? err.message : String(err)}): delete ${path.dirname(file)} to start over`,
+    );
   }
   const parsed = stateSchema.safeParse(json);
-  if (!parsed.success) throw new DemoError(`${file} is not a demo state this version understands: delete ${path.dirname(file)} to start over`);
+  if (!parsed.success)
+    throw new DemoError(`${file} is not a demo state this version understands: delete ${path.dirname(file)} to start over`);
   return parsed.data;
 }
 

@@ -23,7 +23,12 @@ function runScript(script: string, args: string[], logFile: string): Promise<voi
   return new Promise((resolve, reject) => {
     const child = execFile("bash", [script, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       writeFileSync(logFile, `${stdout}${stderr}`);
-      if (err) reject(new Error(`${path.basename(script)} failed (${err.message.split("\n")[0] ?? ""}); its output is in ${logFile}:\n${stderr.trimEnd().split("\n").slice(-15).join("\n")}`));
+      if (err)
+        reject(
+          new Error(
+            `${path.basename(script)} failed (${err.message.split("\n")[0] ?? ""}); its output is in ${logFile}:\n${stderr.trimEnd().split("\n").slice(-15).join("\n")}`,
+          ),
+        );
       else resolve();
     });
     child.stdin?.end();
@@ -63,7 +68,8 @@ export async function ensureSynapseRoot(dataDir: string, say: (text: string) => 
       [`Could not set up Synapse: ${err instanceof Error ? err.message : String(err)}`, "", EXISTING_HOMESERVER_HINT].join("\n"),
     );
   }
-  if (!isSynapseRootProvisioned(root)) throw new DemoError(`Setting up Synapse finished but ${root} is still not ready; see ${logFile}.\n\n${EXISTING_HOMESERVER_HINT}`);
+  if (!isSynapseRootProvisioned(root))
+    throw new DemoError(`Setting up Synapse finished but ${root} is still not ready; see ${logFile}.\n\n${EXISTING_HOMESERVER_HINT}`);
   say(`Synapse is set up (${Math.round((Date.now() - t0) / 1000)} s).`);
   return root;
 }

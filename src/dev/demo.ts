@@ -71,7 +71,11 @@ export interface Demo {
  */
 export async function runDemo(opts: DemoOptions = {}): Promise<Demo> {
   const log = opts.log ?? createLogger();
-  const say = opts.say ?? ((text: string) => { log.info(text); });
+  const say =
+    opts.say ??
+    ((text: string) => {
+      log.info(text);
+    });
   const dataDir = path.resolve(opts.dataDir ?? path.join("data", "demo"));
   const started = Date.now();
   if (!isRoot()) throw new DemoError(notRootMessage(synapseRoot()));

@@ -80,7 +80,10 @@ export interface LocalSynapse {
   /** Synapse's stdout and stderr; kept after stop(). */
   logPath: string;
   /** Registers a user through the shared-secret admin API (no login, no device). */
-  register(localpart: string, opts?: { password?: string; admin?: boolean }): Promise<{ userId: string; localpart: string; password: string }>;
+  register(
+    localpart: string,
+    opts?: { password?: string; admin?: boolean },
+  ): Promise<{ userId: string; localpart: string; password: string }>;
   /** Registers a user, then logs in with the password (a new device). */
   registerUser(localpart: string, opts?: { password?: string; admin?: boolean; deviceName?: string }): Promise<RegisteredUser>;
   /** Stops and starts the same server (same data); resolves when /_matrix/client/versions answers again. */

@@ -59,10 +59,16 @@ export async function matrixRequest<S extends z.ZodType>(
   }
   if (!res.ok) {
     const error = errorSchema.safeParse(json);
-    throw new MatrixHttpError(what, res.status, error.success ? error.data.errcode : undefined, error.success ? (error.data.error ?? "") : text.slice(0, 200));
+    throw new MatrixHttpError(
+      what,
+      res.status,
+      error.success ? error.data.errcode : undefined,
+      error.success ? (error.data.error ?? "") : text.slice(0, 200),
+    );
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new Error(`${what}: unexpected answer: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(`${what}: unexpected answer: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return parsed.data;
 }
 

@@ -64,5 +64,21 @@ export function isLiveSynapse(pid: number): boolean {
 export function inChroot(root: string, mount: { hostDir: string; chrootDir: string } | undefined, args: string[]): [string, string[]] {
   if (mount === undefined) return ["chroot", [root, ...args]];
   const script = 'mount --bind "$1" "$2" && r="$3" && shift 3 && exec chroot "$r" "$@"';
-  return ["unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", mount.hostDir, path.join(root, mount.chrootDir.slice(1)), root, ...args]];
+  return [
+    "unshare",
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "/bin/sh",
+      "-c",
+      script,
+      "sh",
+      mount.hostDir,
+      path.join(root, mount.chrootDir.slice(1)),
+      root,
+      ...args,
+    ],
+  ];
 }

@@ -29,7 +29,13 @@ export const LOG_CONFIG = {
 
 export function patchConfig(
   config: Record<string, unknown>,
-  params: { port: number; dataDir: string; sharedSecret: string; turn: SynapseTurn | undefined; extraConfig?: Record<string, unknown> | undefined },
+  params: {
+    port: number;
+    dataDir: string;
+    sharedSecret: string;
+    turn: SynapseTurn | undefined;
+    extraConfig?: Record<string, unknown> | undefined;
+  },
 ): Record<string, unknown> {
   const patched: Record<string, unknown> = {
     ...config,
@@ -84,4 +90,3 @@ export function patchConfig(
   Object.assign(patched, params.extraConfig ?? {});
   return patched;
 }
-

@@ -46,7 +46,8 @@ async function poll<T>(what: string, check: () => Promise<T | undefined>, timeou
     } catch (err: unknown) {
       lastError = err instanceof Error ? err.message : String(err);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError !== "" ? ` (last error: ${lastError})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError !== "" ? ` (last error: ${lastError})` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

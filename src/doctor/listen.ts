@@ -14,9 +14,13 @@ const NAME = "HTTP listener (webhook, health, metrics)";
 function bind(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", (err: NodeJS.ErrnoException) => { resolve(err); });
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      resolve(err);
+    });
     server.listen(port, host, () => {
-      server.close(() => { resolve(undefined); });
+      server.close(() => {
+        resolve(undefined);
+      });
     });
   });
 }

@@ -17,11 +17,21 @@ function run(file: string, args: string[], timeoutMs = TIMEOUT_MS): Promise<{ co
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], shell: false, env: childEnv() });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("error", (err) => { clearTimeout(timer); resolve({ code: -1, stdout, stderr: err.message }); });
-    child.once("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: err.message });
+    });
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -35,7 +45,11 @@ export async function checkFfmpeg(config: Config): Promise<{ result: CheckResult
   const decoders = (await run(found.path, ["-hide_banner", "-decoders"])).stdout;
   const has = (codec: string): boolean => new RegExp(`^\\s*V\\S*\\s+${codec}\\s`, "m").test(decoders);
   const hwaccels = (await run(found.path, ["-hide_banner", "-hwaccels"])).stdout;
-  const hw = hwaccels.split("\n").slice(1).map((l) => l.trim()).filter((l) => l !== "");
+  const hw = hwaccels
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const missing = ["h264", "hevc"].filter((c) => !has(c));
   const detail =
     `${found.version} (${found.source}: ${found.path}); ` +

@@ -24,7 +24,10 @@ function tokenOf(config: Config): string | undefined {
   const saved = path.join(config.dataDir, "login.json");
   if (!existsSync(saved)) return undefined;
   try {
-    const parsed = z.object({ accessToken: z.string() }).loose().safeParse(JSON.parse(readFileSync(saved, "utf8")));
+    const parsed = z
+      .object({ accessToken: z.string() })
+      .loose()
+      .safeParse(JSON.parse(readFileSync(saved, "utf8")));
     if (!parsed.success) return undefined;
     addSecret(parsed.data.accessToken);
     return parsed.data.accessToken;

@@ -47,8 +47,18 @@ const SYNAPSE_DEFAULT_EVENT_LEVELS = {
  * private_chat, so without this Element X could not join a MatrixRTC call there (docs/matrixrtc.md). Synapse merges
  * the override one level deep: `events` replaces its default map, so that map's entries are repeated here.
  */
-export function directChatRequest(userId: string): { preset: "private_chat"; is_direct: true; invite: string[]; power_level_content_override: { events: Record<string, number> } } {
-  return { preset: "private_chat", is_direct: true, invite: [userId], power_level_content_override: { events: { ...SYNAPSE_DEFAULT_EVENT_LEVELS, [CALL_MEMBER_TYPE]: 0 } } };
+export function directChatRequest(userId: string): {
+  preset: "private_chat";
+  is_direct: true;
+  invite: string[];
+  power_level_content_override: { events: Record<string, number> };
+} {
+  return {
+    preset: "private_chat",
+    is_direct: true,
+    invite: [userId],
+    power_level_content_override: { events: { ...SYNAPSE_DEFAULT_EVENT_LEVELS, [CALL_MEMBER_TYPE]: 0 } },
+  };
 }
 
 /** "abandoned": only the bot is left, the user declined the invite or left (never to be used again). */
@@ -214,7 +224,11 @@ export class DmRooms {
     if (this.stopped) return undefined;
     const allowed = this.creations.check(userId);
     if (!allowed.ok) {
-      this.logOnce.warn(`creations ${userId}`, { user: userId, retryAfterMs: allowed.retryAfterMs }, "not creating another direct chat for this user yet (they declined or left the last ones)");
+      this.logOnce.warn(
+        `creations ${userId}`,
+        { user: userId, retryAfterMs: allowed.retryAfterMs },
+        "not creating another direct chat for this user yet (they declined or left the last ones)",
+      );
       return undefined;
     }
     try {
@@ -243,9 +257,12 @@ export class DmRooms {
           resolve(joined);
         },
       };
-      const timer = setTimeout(() => {
-        waiter.resolve(false);
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          waiter.resolve(false);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       this.waiters.add(waiter);
       const check = (): void => {
         void this.status(roomId, userId).then((s) => {

@@ -65,15 +65,20 @@ function parseJson(payload: string): { ok: true; value: unknown } | { ok: false 
   }
 }
 
-const frigateEventSchema = z.object({
-  type: z.string(),
-  after: z.object({ camera: z.string(), label: z.string() }).loose(),
-}).loose();
+const frigateEventSchema = z
+  .object({
+    type: z.string(),
+    after: z.object({ camera: z.string(), label: z.string() }).loose(),
+  })
+  .loose();
 
 const homeAssistantSchema = z.object({ camera: z.string().min(1).max(64) }).loose();
 
 /** Compiles the configured rules and presets. `doorbells` are the cameras that have a ring policy. */
-export function compileRules(mqtt: Pick<MqttConfig, "rules" | "frigate" | "homeAssistant">, doorbells: ReadonlySet<string>): CompiledRule[] {
+export function compileRules(
+  mqtt: Pick<MqttConfig, "rules" | "frigate" | "homeAssistant">,
+  doorbells: ReadonlySet<string>,
+): CompiledRule[] {
   const rules: CompiledRule[] = [];
   mqtt.rules.forEach((rule, i) => {
     const path = rule.json?.path.split(".");
@@ -109,7 +114,9 @@ export function compileRules(mqtt: Pick<MqttConfig, "rules" | "frigate" | "homeA
           if (payload.trim() !== "ON") return { kind: "no_match" };
           const frigateCamera = topic.split("/")[depth] ?? "";
           const camera = ours(frigateCamera);
-          return camera !== undefined ? { kind: "press", camera } : { kind: "malformed", reason: "Frigate camera is not a doorbell here (see frigate.cameraMap)" };
+          return camera !== undefined
+            ? { kind: "press", camera }
+            : { kind: "malformed", reason: "Frigate camera is not a doorbell here (see frigate.cameraMap)" };
         },
       });
     }

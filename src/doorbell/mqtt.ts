@@ -71,7 +71,11 @@ export class MqttTrigger {
     }
     const result = matchMessage(this.rules, topic, payload);
     for (const bad of result.malformed) {
-      this.logOnce.warn(`malformed ${bad.source} ${bad.reason}`, { topic: shortTopic, source: bad.source, reason: bad.reason, bytes: payload.length }, "MQTT message ignored");
+      this.logOnce.warn(
+        `malformed ${bad.source} ${bad.reason}`,
+        { topic: shortTopic, source: bad.source, reason: bad.reason, bytes: payload.length },
+        "MQTT message ignored",
+      );
     }
     for (const camera of result.cameras) {
       const outcome = this.press(camera, "mqtt");

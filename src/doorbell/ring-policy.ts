@@ -71,12 +71,20 @@ export class RingPolicy {
     // Checked after the debounce, so presses it swallows cost nothing; before it starts a window, so a press
     // refused here does not make the next one debounced.
     if (this.rounds.size >= MAX_ACTIVE_ROUNDS) {
-      this.logOnce.warn(`rounds ${camera}`, { camera, source, rounds: this.rounds.size }, "doorbell pressed while too many rings are in progress: not ringing");
+      this.logOnce.warn(
+        `rounds ${camera}`,
+        { camera, source, rounds: this.rounds.size },
+        "doorbell pressed while too many rings are in progress: not ringing",
+      );
       return "limited";
     }
     const limit = this.limiter.check(camera);
     if (!limit.ok) {
-      this.logOnce.warn(`rate ${camera}`, { camera, source, retryAfterMs: limit.retryAfterMs, ...this.deps.pressLimit }, "doorbell pressed too often: not ringing (triggers.pressLimit)");
+      this.logOnce.warn(
+        `rate ${camera}`,
+        { camera, source, retryAfterMs: limit.retryAfterMs, ...this.deps.pressLimit },
+        "doorbell pressed too often: not ringing (triggers.pressLimit)",
+      );
       return "limited";
     }
     this.debouncer.fire(camera, ring.debounceMs);

@@ -13,7 +13,16 @@ import type { RingConfig } from "../config/doorbell-schema.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { type Logger } from "../util/logger.ts";
 import type { DmRooms } from "./dm-rooms.ts";
-import { answeredText, clockTime, displayName, doorbellText, imageContent, missedText, uploadSnapshot, type UploadedImage } from "./messages.ts";
+import {
+  answeredText,
+  clockTime,
+  displayName,
+  doorbellText,
+  imageContent,
+  missedText,
+  uploadSnapshot,
+  type UploadedImage,
+} from "./messages.ts";
 import type { Snapshotter } from "./snapshot.ts";
 
 export interface RoundDeps {
@@ -75,7 +84,8 @@ export class RingRound {
     }
     if (this.answeredBy === undefined && !this.cancelled) {
       for (const leg of this.legs.values()) {
-        if (leg.room !== undefined && leg.told && leg.outcome !== "declined") this.post(leg.room, () => this.text(leg.room ?? "", missedText(this.camera.name, this.time)));
+        if (leg.room !== undefined && leg.told && leg.outcome !== "declined")
+          this.post(leg.room, () => this.text(leg.room ?? "", missedText(this.camera.name, this.time)));
       }
       this.log.info({ outcomes: Object.fromEntries([...this.legs].map(([u, l]) => [u, l.outcome])) }, "nobody answered the doorbell");
     }
@@ -85,7 +95,8 @@ export class RingRound {
   /** Shutdown: no more messages, ringing calls are hung up. */
   cancel(): void {
     this.cancelled = true;
-    for (const leg of this.legs.values()) if (leg.session?.state === CallState.Ringing || leg.session?.state === CallState.Preparing) leg.session.hangup("user_hangup");
+    for (const leg of this.legs.values())
+      if (leg.session?.state === CallState.Ringing || leg.session?.state === CallState.Preparing) leg.session.hangup("user_hangup");
   }
 
   private async ringLeg(user: string, deadline: number): Promise<void> {
@@ -112,13 +123,19 @@ export class RingRound {
       return;
     }
     if (this.overFor(leg)) return;
-    const admitted = await this.deps.admission.decide({ kind: "ring", roomId: room, user, camera: this.camera.name }).catch((err: unknown) => {
-      log.warn({ room, err }, "could not check the room");
-      return undefined;
-    });
+    const admitted = await this.deps.admission
+      .decide({ kind: "ring", roomId: room, user, camera: this.camera.name })
+      .catch((err: unknown) => {
+        log.warn({ room, err }, "could not check the room");
+        return undefined;
+      });
     if (admitted === undefined || !admitted.ok) {
       leg.outcome = admitted?.reason === "room_busy" ? "busy" : "failed";
-      if (admitted !== undefined) log.info({ room, reason: admitted.reason }, admitted.reason === "room_busy" ? "not rung: already in a call with the bot" : "not rung: admission refused");
+      if (admitted !== undefined)
+        log.info(
+          { room, reason: admitted.reason },
+          admitted.reason === "room_busy" ? "not rung: already in a call with the bot" : "not rung: admission refused",
+        );
       return;
     }
     // The round may have ended while admission looked at the room.
@@ -186,7 +203,9 @@ export class RingRound {
       const session = other.session;
       if (ringing && session !== undefined) {
         other.outcome = "not_rung";
-        queueMicrotask(() => { session.hangup("user_hangup"); });
+        queueMicrotask(() => {
+          session.hangup("user_hangup");
+        });
       }
       if (other.told) this.postAnswered(other);
     }

@@ -47,7 +47,24 @@ export function jpegSize(data: Uint8Array): JpegSize | undefined {
 /** The ffmpeg arguments of a snapshot: the camera's input options, the first video frame, JPEG on stdout. */
 export function snapshotArgs(camera: Pick<CameraConfig, "url" | "maxWidth" | "maxHeight" | "maxFps">): string[] {
   const input = inputArgs(camera.url, { width: camera.maxWidth, height: camera.maxHeight, fps: camera.maxFps });
-  return ["-hide_banner", "-loglevel", "error", ...input.args, "-map", "0:v:0", "-an", "-frames:v", "1", "-f", "image2", "-c:v", "mjpeg", "-q:v", "3", "pipe:1"];
+  return [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    ...input.args,
+    "-map",
+    "0:v:0",
+    "-an",
+    "-frames:v",
+    "1",
+    "-f",
+    "image2",
+    "-c:v",
+    "mjpeg",
+    "-q:v",
+    "3",
+    "pipe:1",
+  ];
 }
 
 export interface SnapshotOptions {
@@ -121,10 +138,16 @@ export class Snapshotter {
           resolve();
         });
       });
-      const exited = new Promise<number | null>((resolve) => proc.once("exit", (exit) => { resolve(exit.code); }));
+      const exited = new Promise<number | null>((resolve) =>
+        proc.once("exit", (exit) => {
+          resolve(exit.code);
+        }),
+      );
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => { resolve("timeout"); }, timeoutMs);
+        timer = setTimeout(() => {
+          resolve("timeout");
+        }, timeoutMs);
       });
       const result = await Promise.race([Promise.all([output, exited]), timedOut]);
       clearTimeout(timer);

@@ -3,8 +3,6 @@ import { z } from "zod";
 
 export const HEALTH_APP = "matrix-camera-call";
 
-export const healthSchema = z
-  .object({ app: z.literal(HEALTH_APP), user: z.string(), status: z.string(), calls: z.number() })
-  .loose();
+export const healthSchema = z.object({ app: z.literal(HEALTH_APP), user: z.string(), status: z.string(), calls: z.number() }).loose();
 
 export type Health = z.infer<typeof healthSchema>;

@@ -85,7 +85,11 @@ export class HttpServer {
     this.server = undefined;
     if (!server) return;
     server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   }
 
   private find(method: string, path: string): Route | undefined {
@@ -140,7 +144,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.once("end", () => { resolve(Buffer.concat(chunks)); });
+    req.once("end", () => {
+      resolve(Buffer.concat(chunks));
+    });
     req.once("error", reject);
   });
 }

@@ -23,7 +23,10 @@ const eventSchema = z.object({
   content: z.record(z.string(), z.unknown()),
   // membership optional: zod 4 requires an unknown() key, and a state event replacing one of another type (a second
   // call.member, a power_levels change) has a prev_content without it; such events were dropped as malformed.
-  unsigned: z.object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown().optional() }).loose().optional() }).loose().optional(),
+  unsigned: z
+    .object({ age: z.number().optional(), prev_content: z.object({ membership: z.unknown().optional() }).loose().optional() })
+    .loose()
+    .optional(),
 });
 type RoomEvent = z.infer<typeof eventSchema>;
 
@@ -56,7 +59,13 @@ export class Bot {
     /** The short `!status` text for `viewer` (their calls, the cameras they may use, TURN, encryption). */
     private readonly statusText: (viewer: string, cameras: readonly string[]) => Promise<string> = () => Promise.resolve("running"),
     /** Whether a call may start (`!call`, a call placed to the bot); app.ts passes the one with the per-user rate. */
-    private readonly admission: CallAdmission = callAdmission({ botUserId, access, cameras, calls, members: (roomId) => client.getJoinedRoomMembers(roomId) }),
+    private readonly admission: CallAdmission = callAdmission({
+      botUserId,
+      access,
+      cameras,
+      calls,
+      members: (roomId) => client.getJoinedRoomMembers(roomId),
+    }),
     private readonly extension?: BotExtension,
   ) {
     this.logOnce = new LogOnce(log);
@@ -259,7 +268,11 @@ export class Bot {
       // An invite older than its lifetime is ignored by the call manager (it knows the lifetime).
       this.calls.handleEvent(
         { roomId, sender: event.sender, type: event.type, content: event.content, ageMs: ageOf(event) },
-        { botUserId: this.botUserId, senderAllowed: this.access.allows(event.sender), checkRoom: () => this.checkInboundRoom(roomId, event.sender) },
+        {
+          botUserId: this.botUserId,
+          senderAllowed: this.access.allows(event.sender),
+          checkRoom: () => this.checkInboundRoom(roomId, event.sender),
+        },
       );
     }
   }
@@ -273,12 +286,22 @@ export class Bot {
    */
   private memberJoined(roomId: string, userId: string, ageMs: number): void {
     const call = this.calls.callInRoom(roomId);
-    if (call === undefined || call.state === CallState.Ended || userId === this.botUserId || userId === call.peer || ageMs > MAX_COMMAND_AGE_MS) return;
+    if (
+      call === undefined ||
+      call.state === CallState.Ended ||
+      userId === this.botUserId ||
+      userId === call.peer ||
+      ageMs > MAX_COMMAND_AGE_MS
+    )
+      return;
     const announced = this.announced.get(call) ?? new Set<string>();
     this.announced.set(call, announced);
     if (announced.has(userId)) return;
     announced.add(userId);
-    this.log.info({ room: roomId, call: call.callId, member: userId }, "a third member joined a room with a call in progress; the call goes on");
+    this.log.info(
+      { room: roomId, call: call.callId, member: userId },
+      "a third member joined a room with a call in progress; the call goes on",
+    );
     const text =
       `${userId} joined this room during the call. The call goes on: its video reaches only ${call.peer}'s device, ` +
       "and nobody else can see it. While this room has more than two members I won't place or answer calls in it.";

@@ -66,11 +66,21 @@ function bridgeSdkLogs(log: Logger, secrets: () => string[], verbose: boolean): 
     return redactSecrets(out);
   };
   sdk.LogService.setLogger({
-    trace: (m: string, ...p: unknown[]) => { sdkLog.trace(text(m, p)); },
-    debug: (m: string, ...p: unknown[]) => { sdkLog.debug(text(m, p)); },
-    info: (m: string, ...p: unknown[]) => { sdkLog.info(text(m, p)); },
-    warn: (m: string, ...p: unknown[]) => { sdkLog.warn(text(m, p)); },
-    error: (m: string, ...p: unknown[]) => { sdkLog.error(text(m, p)); },
+    trace: (m: string, ...p: unknown[]) => {
+      sdkLog.trace(text(m, p));
+    },
+    debug: (m: string, ...p: unknown[]) => {
+      sdkLog.debug(text(m, p));
+    },
+    info: (m: string, ...p: unknown[]) => {
+      sdkLog.info(text(m, p));
+    },
+    warn: (m: string, ...p: unknown[]) => {
+      sdkLog.warn(text(m, p));
+    },
+    error: (m: string, ...p: unknown[]) => {
+      sdkLog.error(text(m, p));
+    },
   });
   sdk.LogService.setLevel(verbose ? sdk.LogLevel.DEBUG : sdk.LogLevel.WARN);
   sdk.LogService.muteModule("Metrics");
@@ -101,7 +111,10 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   const { sdk, cryptoAvailable, cryptoError } = loadBotSdk();
   const hs = config.homeserver;
   if (cleartextToRemote(hs.url)) {
-    log.warn({ homeserver: redactUrl(hs.url) }, "homeserver.url is http:// to another machine: the access token crosses the network in cleartext; use https://");
+    log.warn(
+      { homeserver: redactUrl(hs.url) },
+      "homeserver.url is http:// to another machine: the access token crosses the network in cleartext; use https://",
+    );
   }
   mkdirSync(config.dataDir, { recursive: true });
   let token = hs.accessToken;
@@ -138,7 +151,10 @@ export async function connectMatrix(config: Config, log: Logger): Promise<Matrix
   if (cryptoAvailable) {
     log.info("end-to-end encryption library found: encrypted rooms are supported");
   } else {
-    log.warn({ reason: cryptoError }, "end-to-end encryption is unavailable (native library missing): use unencrypted direct chats with the bot");
+    log.warn(
+      { reason: cryptoError },
+      "end-to-end encryption is unavailable (native library missing): use unencrypted direct chats with the bot",
+    );
   }
   return { client, userId: who.user_id, deviceId: who.device_id, encryption: cryptoAvailable, sync };
 }

@@ -42,7 +42,8 @@ export function isTransientSyncError(err: unknown): boolean {
 /** How long to wait before retry number `attempt` (0-based): the server's retry_after_ms, else the schedule with jitter. */
 export function syncRetryDelayMs(err: unknown, attempt: number, random: () => number = Math.random): number {
   const body = (err as { body?: { retry_after_ms?: unknown } } | null)?.body;
-  if (statusOf(err) === 429 && typeof body?.retry_after_ms === "number") return Math.min(Math.max(0, body.retry_after_ms), MAX_RETRY_AFTER_MS);
+  if (statusOf(err) === 429 && typeof body?.retry_after_ms === "number")
+    return Math.min(Math.max(0, body.retry_after_ms), MAX_RETRY_AFTER_MS);
   const base = SYNC_RETRY_MS[Math.min(attempt, SYNC_RETRY_MS.length - 1)] ?? 2000;
   return Math.round(base * (0.75 + random() * 0.5));
 }
@@ -139,14 +140,16 @@ export function quickSyncClient(Base: ClientClass, log: Logger, status = new Syn
       for (let attempt = 0; ; attempt++) {
         try {
           const response: unknown = await super.doSync(token);
-          if (status.failingSince !== undefined) log.info({ downMs: Date.now() - status.failingSince }, "syncing with the homeserver again");
+          if (status.failingSince !== undefined)
+            log.info({ downMs: Date.now() - status.failingSince }, "syncing with the homeserver again");
           if (!status.hasSynced) log.info("first sync with the homeserver done");
           status.ok();
           return response;
         } catch (err: unknown) {
           if (this.isStopped()) throw err;
           const transient = isTransientSyncError(err);
-          if (status.failingSince === undefined && transient) log.warn({ err, status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
+          if (status.failingSince === undefined && transient)
+            log.warn({ err, status: statusOf(err) }, "cannot sync with the homeserver; retrying every few seconds at most");
           status.failed(err, transient);
           if (!transient) throw err;
           await this.pause(syncRetryDelayMs(err, attempt));

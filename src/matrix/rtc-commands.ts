@@ -83,7 +83,10 @@ export class RtcCommands implements BotExtension {
       const call = placed.call;
       race.enter("matrixrtc", () => void call.terminate("answered on the legacy call"));
       if (call.state === "connected") race.answered("matrixrtc");
-      else call.on("state", (state) => { if (state === "connected") race.answered("matrixrtc"); });
+      else
+        call.on("state", (state) => {
+          if (state === "connected") race.answered("matrixrtc");
+        });
       return;
     }
     this.log.info({ room: roomId, camera, why: placed.text }, "MatrixRTC call not placed");
@@ -94,14 +97,20 @@ export class RtcCommands implements BotExtension {
   private async placeLegacy(roomId: string, callee: string, camera: string, race: RingRace<"legacy" | "matrixrtc">): Promise<boolean> {
     try {
       const session = await this.legacy.placeCall(roomId, callee, camera);
-      race.enter("legacy", () => { session.hangup("user_hangup"); });
+      race.enter("legacy", () => {
+        session.hangup("user_hangup");
+      });
       // Answered: the answer accepted (connecting), possibly before placeCall returned.
       const answered = (state: CallState): boolean => state === CallState.Connecting || state === CallState.Connected;
       if (answered(session.state)) race.answered("legacy");
-      else session.on("state", (state) => { if (answered(state)) race.answered("legacy"); });
+      else
+        session.on("state", (state) => {
+          if (answered(state)) race.answered("legacy");
+        });
       return true;
     } catch (err: unknown) {
-      const text = err instanceof CallRefusedError ? err.refusal.text : `The legacy call to ${camera} could not be placed: ${errorMessage(err)}`;
+      const text =
+        err instanceof CallRefusedError ? err.refusal.text : `The legacy call to ${camera} could not be placed: ${errorMessage(err)}`;
       this.log.warn({ room: roomId, camera, err: errorMessage(err) }, "could not place the legacy call");
       await this.notice(roomId, text);
       return false;

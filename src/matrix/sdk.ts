@@ -54,7 +54,7 @@ export function loadBotSdk(): LoadedSdk {
     if (typeof previous === "string") throw new Error(previous);
     load(CRYPTO_PACKAGE);
   } catch (err: unknown) {
-    cryptoError = err instanceof Error ? err.message.split("\n")[0] ?? err.message : String(err);
+    cryptoError = err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
     const resolved = load.resolve(CRYPTO_PACKAGE);
     const stand_in = new Module(resolved);
     stand_in.filename = resolved;

@@ -15,7 +15,13 @@ function isRetryable(err: unknown): boolean {
 }
 
 /** Sends a room event, retrying with backoff (and the server's retry_after_ms) on rate limits and errors. */
-export async function sendRoomEvent(client: MatrixClient, roomId: string, type: string, content: Record<string, unknown>, log: Logger): Promise<string> {
+export async function sendRoomEvent(
+  client: MatrixClient,
+  roomId: string,
+  type: string,
+  content: Record<string, unknown>,
+  log: Logger,
+): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await client.sendEvent(roomId, type, content);

@@ -55,7 +55,12 @@ export class CameraTap {
     this.audioSink = new sinks.RTCAudioSink(lease.audio);
     this.audioSink.ondata = (data) => {
       if (this.stopped) return;
-      handlers.audio({ samples: data.samples, sampleRate: data.sampleRate, channelCount: data.channelCount ?? 1, frames: data.numberOfFrames ?? data.samples.length });
+      handlers.audio({
+        samples: data.samples,
+        sampleRate: data.sampleRate,
+        channelCount: data.channelCount ?? 1,
+        frames: data.numberOfFrames ?? data.samples.length,
+      });
     };
   }
 

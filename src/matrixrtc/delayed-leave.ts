@@ -48,7 +48,9 @@ export class DelayedLeave {
   async arm(): Promise<boolean> {
     try {
       if (!(await this.api.delayedEventsOffered())) {
-        this.log.info("the homeserver does not offer delayed events (MSC4140): the call's leave is sent directly, so a crash would leave a ghost membership until it expires");
+        this.log.info(
+          "the homeserver does not offer delayed events (MSC4140): the call's leave is sent directly, so a crash would leave a ghost membership until it expires",
+        );
         return false;
       }
       this.delayId = await this.api.putDelayedState(this.roomId, CALL_MEMBER_TYPE, this.stateKey, {}, this.delayMs);
@@ -56,7 +58,9 @@ export class DelayedLeave {
       this.log.warn({ err: errorMessage(err) }, "could not schedule the delayed leave; the call's leave is sent directly");
       return false;
     }
-    this.timer = setInterval(() => { void this.restart(); }, this.restartMs);
+    this.timer = setInterval(() => {
+      void this.restart();
+    }, this.restartMs);
     return true;
   }
 

@@ -106,7 +106,8 @@ export async function discoverFocus(opts: DiscoverOptions): Promise<FocusDiscove
   const base = opts.homeserverUrl.replace(/\/+$/, "");
   if (opts.configured !== undefined) {
     const picked = pickLiveKit([{ type: "livekit", livekit_service_url: opts.configured }], "config");
-    if (typeof picked !== "string") return { focus: picked, attempts: [{ source: "config", where: "matrixRtc.livekitServiceUrl", outcome: "configured" }] };
+    if (typeof picked !== "string")
+      return { focus: picked, attempts: [{ source: "config", where: "matrixRtc.livekitServiceUrl", outcome: "configured" }] };
     attempts.push({ source: "config", where: "matrixRtc.livekitServiceUrl", outcome: "not an http(s) URL" });
   }
 
@@ -114,28 +115,59 @@ export async function discoverFocus(opts: DiscoverOptions): Promise<FocusDiscove
   try {
     const { status, body } = await getJson(transportsUrl, opts.accessToken, fetchImpl);
     const parsed = transportsResponseSchema.safeParse(body);
-    if (status !== 200) attempts.push({ source: "rtc/transports", where: redactUrl(transportsUrl), outcome: `answered ${String(status)} (the homeserver does not offer MSC4143 transports)` });
-    else if (!parsed.success) attempts.push({ source: "rtc/transports", where: redactUrl(transportsUrl), outcome: "answered 200 with something that is not a transports object" });
+    if (status !== 200)
+      attempts.push({
+        source: "rtc/transports",
+        where: redactUrl(transportsUrl),
+        outcome: `answered ${String(status)} (the homeserver does not offer MSC4143 transports)`,
+      });
+    else if (!parsed.success)
+      attempts.push({
+        source: "rtc/transports",
+        where: redactUrl(transportsUrl),
+        outcome: "answered 200 with something that is not a transports object",
+      });
     else {
       const picked = pickLiveKit(parsed.data.rtc_transports, "rtc/transports");
-      if (typeof picked !== "string") return { focus: picked, attempts: [...attempts, { source: "rtc/transports", where: redactUrl(transportsUrl), outcome: `offers ${redactUrl(picked.livekitServiceUrl)}` }] };
+      if (typeof picked !== "string")
+        return {
+          focus: picked,
+          attempts: [
+            ...attempts,
+            { source: "rtc/transports", where: redactUrl(transportsUrl), outcome: `offers ${redactUrl(picked.livekitServiceUrl)}` },
+          ],
+        };
       attempts.push({ source: "rtc/transports", where: redactUrl(transportsUrl), outcome: picked });
     }
   } catch (err: unknown) {
     attempts.push({ source: "rtc/transports", where: redactUrl(transportsUrl), outcome: `no answer: ${errorMessage(err)}` });
   }
 
-  const wellKnownUrls = [...(opts.serverName !== undefined ? [`https://${opts.serverName}${WELL_KNOWN_PATH}`] : []), `${base}${WELL_KNOWN_PATH}`];
+  const wellKnownUrls = [
+    ...(opts.serverName !== undefined ? [`https://${opts.serverName}${WELL_KNOWN_PATH}`] : []),
+    `${base}${WELL_KNOWN_PATH}`,
+  ];
   for (const url of new Set(wellKnownUrls)) {
     try {
       const { status, body } = await getJson(url, undefined, fetchImpl);
       const parsed = wellKnownFociSchema.safeParse(body);
       if (status !== 200 || !parsed.success) {
-        attempts.push({ source: "well-known", where: redactUrl(url), outcome: status !== 200 ? `answered ${String(status)}` : "is not a JSON object" });
+        attempts.push({
+          source: "well-known",
+          where: redactUrl(url),
+          outcome: status !== 200 ? `answered ${String(status)}` : "is not a JSON object",
+        });
         continue;
       }
       const picked = pickLiveKit(parsed.data["org.matrix.msc4143.rtc_foci"], "well-known");
-      if (typeof picked !== "string") return { focus: picked, attempts: [...attempts, { source: "well-known", where: redactUrl(url), outcome: `offers ${redactUrl(picked.livekitServiceUrl)}` }] };
+      if (typeof picked !== "string")
+        return {
+          focus: picked,
+          attempts: [
+            ...attempts,
+            { source: "well-known", where: redactUrl(url), outcome: `offers ${redactUrl(picked.livekitServiceUrl)}` },
+          ],
+        };
       attempts.push({ source: "well-known", where: redactUrl(url), outcome: `org.matrix.msc4143.rtc_foci ${picked}` });
       // A well-known was served: its answer is the homeserver's, the next place would not be more authoritative.
       break;

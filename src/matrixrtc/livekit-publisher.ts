@@ -81,7 +81,14 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       await this.localParticipant().publishTrack(audioTrack, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
       if (this.isEnded()) throw new Error("stopped while publishing");
       this.state = "live";
-      this.tap = new CameraTap(this.lease, { video: (f) => { this.onVideo(f); }, audio: (c) => { this.onAudio(c); } });
+      this.tap = new CameraTap(this.lease, {
+        video: (f) => {
+          this.onVideo(f);
+        },
+        audio: (c) => {
+          this.onAudio(c);
+        },
+      });
       this.log.info({ url, room: this.room.name }, "publishing the camera to LiveKit");
       this.emit("connected");
     } catch (err: unknown) {
@@ -125,13 +132,16 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     const { LocalVideoTrack, TrackPublishOptions, TrackSource, VideoCodec } = this.rtc;
     const track = LocalVideoTrack.createVideoTrack(`${this.trackName}-video`, source);
     try {
-      await this.localParticipant().publishTrack(track, new TrackPublishOptions({
-        source: TrackSource.SOURCE_CAMERA,
-        videoCodec: VideoCodec.VP8,
-        // One layer: a doorbell call has one or two viewers, and simulcast would encode the picture three times.
-        simulcast: false,
-        videoEncoding: { maxBitrate: MAX_VIDEO_BITRATE, maxFramerate: 30 },
-      }));
+      await this.localParticipant().publishTrack(
+        track,
+        new TrackPublishOptions({
+          source: TrackSource.SOURCE_CAMERA,
+          videoCodec: VideoCodec.VP8,
+          // One layer: a doorbell call has one or two viewers, and simulcast would encode the picture three times.
+          simulcast: false,
+          videoEncoding: { maxBitrate: MAX_VIDEO_BITRATE, maxFramerate: 30 },
+        }),
+      );
       this.publishingVideo = this.state === "live";
       this.log.debug({ width: first.width, height: first.height }, "camera video published to LiveKit");
     } catch (err: unknown) {
@@ -149,10 +159,19 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     this.pendingAudio++;
     // wrtc reuses its sample buffer after ondata returns: copy before the asynchronous capture.
     const frame = new this.rtc.AudioFrame(chunk.samples.slice(), chunk.sampleRate, chunk.channelCount, chunk.frames);
-    source.captureFrame(frame).then(
-      () => { this.counters.audioChunksSent++; },
-      () => { this.counters.audioChunksDropped++; },
-    ).finally(() => { this.pendingAudio--; });
+    source
+      .captureFrame(frame)
+      .then(
+        () => {
+          this.counters.audioChunksSent++;
+        },
+        () => {
+          this.counters.audioChunksDropped++;
+        },
+      )
+      .finally(() => {
+        this.pendingAudio--;
+      });
   }
 
   private async end(reason: string): Promise<void> {

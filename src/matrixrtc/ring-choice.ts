@@ -63,7 +63,8 @@ export class RingChoices {
     try {
       text = readFileSync(this.file, "utf8");
     } catch (err: unknown) {
-      if ((err as { code?: unknown }).code !== "ENOENT") this.log.warn({ file: this.file, err: errorMessage(err) }, "cannot read the ring choices; using the config's");
+      if ((err as { code?: unknown }).code !== "ENOENT")
+        this.log.warn({ file: this.file, err: errorMessage(err) }, "cannot read the ring choices; using the config's");
       return;
     }
     let parsed: z.ZodSafeParseResult<z.infer<typeof fileSchema>>;
@@ -74,7 +75,10 @@ export class RingChoices {
       return;
     }
     if (!parsed.success) {
-      this.log.warn({ file: this.file, err: parsed.error.issues[0]?.message }, "the ring choices file is malformed; using the config's choices");
+      this.log.warn(
+        { file: this.file, err: parsed.error.issues[0]?.message },
+        "the ring choices file is malformed; using the config's choices",
+      );
       return;
     }
     for (const [user, via] of Object.entries(parsed.data.users)) this.chosen.set(user, via);
@@ -83,6 +87,10 @@ export class RingChoices {
 
 /** What `!ring` alone says. */
 export function ringChoiceText(via: RingVia, own: boolean): string {
-  const how = { legacy: "legacy calls (Element Web, Element Desktop)", matrixrtc: "MatrixRTC calls (Element X, Element Call)", both: "both at once: legacy and MatrixRTC; the first answer wins" }[via];
+  const how = {
+    legacy: "legacy calls (Element Web, Element Desktop)",
+    matrixrtc: "MatrixRTC calls (Element X, Element Call)",
+    both: "both at once: legacy and MatrixRTC; the first answer wins",
+  }[via];
   return `!call rings you with ${how}${own ? "" : " (the bot's setting)"}. Change it with !ring legacy, !ring matrixrtc or !ring both.`;
 }

@@ -86,9 +86,13 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.stateKey = membershipStateKey(opts.userId, opts.deviceId);
     this.leave = new DelayedLeave(opts.api, opts.roomId, this.stateKey, this.log, {
       ...opts.delayedLeave,
-      onLost: (reason) => { void this.terminate(reason); },
+      onLost: (reason) => {
+        void this.terminate(reason);
+      },
     });
-    opts.publisher.on("ended", (reason) => { void this.terminate(`LiveKit publisher ended: ${reason}`); });
+    opts.publisher.on("ended", (reason) => {
+      void this.terminate(`LiveKit publisher ended: ${reason}`);
+    });
   }
 
   get state(): RtcCallState {
@@ -121,16 +125,28 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       if (this.isEnded()) return;
       const createdTs = Date.now();
       this.membershipSent = true;
-      this.membershipEventId = await this.track(this.sendMembership(focus, createdTs, this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS));
+      this.membershipEventId = await this.track(
+        this.sendMembership(focus, createdTs, this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS),
+      );
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
-      this.notificationEventId = await this.opts.api.sendEvent(this.opts.roomId, RTC_NOTIFICATION_TYPE, notificationContent({
-        callee: this.opts.callee, membershipEventId: this.membershipEventId, senderTs: Date.now(), lifetimeMs,
-      }));
+      this.notificationEventId = await this.opts.api.sendEvent(
+        this.opts.roomId,
+        RTC_NOTIFICATION_TYPE,
+        notificationContent({
+          callee: this.opts.callee,
+          membershipEventId: this.membershipEventId,
+          senderTs: Date.now(),
+          lifetimeMs,
+        }),
+      );
       if (this.isEnded()) return;
       // The callee may have joined before the ring's echo: then the call is connected already.
       if (this.current === "connecting") this.setState("ringing");
-      if (this.current === "ringing") this.ringTimer = setTimeout(() => { void this.terminate("nobody answered the ring"); }, lifetimeMs);
+      if (this.current === "ringing")
+        this.ringTimer = setTimeout(() => {
+          void this.terminate("nobody answered the ring");
+        }, lifetimeMs);
       this.log.info({ focus: focus.source, state: this.current }, "MatrixRTC call ringing");
     } catch (err: unknown) {
       await this.terminate(`could not start: ${errorMessage(err)}`);
@@ -179,7 +195,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       this.log.warn({ eventId: event.event_id }, "ignoring a malformed rtc.decline");
       return;
     }
-    if (this.notificationEventId !== undefined && decline.data["m.relates_to"].event_id === this.notificationEventId) void this.terminate("declined");
+    if (this.notificationEventId !== undefined && decline.data["m.relates_to"].event_id === this.notificationEventId)
+      void this.terminate("declined");
   }
 
   private onCalleeMembership(event: RoomEvent): void {
@@ -204,7 +221,12 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
 
   private async sendMembership(focus: LiveKitFocus, createdTs: number, expiresMs: number): Promise<string> {
     const content = membershipContent({
-      userId: this.opts.userId, deviceId: this.opts.deviceId, roomId: this.opts.roomId, livekitServiceUrl: focus.livekitServiceUrl, createdTs, expiresMs,
+      userId: this.opts.userId,
+      deviceId: this.opts.deviceId,
+      roomId: this.opts.roomId,
+      livekitServiceUrl: focus.livekitServiceUrl,
+      createdTs,
+      expiresMs,
     });
     const eventId = await this.opts.api.putState(this.opts.roomId, CALL_MEMBER_TYPE, this.stateKey, content);
     // Before it lapses (4 h by default), the same membership with expires one period longer: ruma counts from created_ts.
@@ -236,7 +258,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       await this.opts.api.putState(this.opts.roomId, CALL_MEMBER_TYPE, this.stateKey, {});
     };
     const [left] = await Promise.allSettled([leaving(), this.opts.publisher.stop()]);
-    if (left.status === "rejected") this.log.warn({ err: errorMessage(left.reason) }, "could not empty the call membership (it lapses by its expiry)");
+    if (left.status === "rejected")
+      this.log.warn({ err: errorMessage(left.reason) }, "could not empty the call membership (it lapses by its expiry)");
     this.log.info({ reason, from }, "MatrixRTC call ended");
     this.emit("ended", reason);
   }

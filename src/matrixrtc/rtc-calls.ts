@@ -60,7 +60,11 @@ export class RtcCalls {
 
   /** Places a call (already admitted) and resolves once it rings, or with the sentence that says why it cannot. */
   async place(roomId: string, callee: string, camera: string): Promise<RtcPlaced> {
-    if (this.deps.deviceId === undefined) return { ok: false, text: "MatrixRTC calls need the bot's device ID, and its login has none: log it in with a password (homeserver.user)." };
+    if (this.deps.deviceId === undefined)
+      return {
+        ok: false,
+        text: "MatrixRTC calls need the bot's device ID, and its login has none: log it in with a password (homeserver.user).",
+      };
     const loaded = await (this.deps.loadRtc ?? loadRtcNode)();
     if (!loaded.ok) return { ok: false, text: `${unavailableMessage(loaded.reason)}.` };
     try {

@@ -36,13 +36,29 @@ export class RtcRoomApi {
 
   /** PUT a state event; its event ID. */
   async putState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
-    const answer = await this.doRequest("PUT", `${room(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`, null, content);
+    const answer = await this.doRequest(
+      "PUT",
+      `${room(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`,
+      null,
+      content,
+    );
     return eventIdSchema.parse(answer).event_id;
   }
 
   /** PUT a state event the homeserver sends after `delayMs` unless restarted or cancelled (MSC4140); its delay ID. */
-  async putDelayedState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>, delayMs: number): Promise<string> {
-    const answer = await this.doRequest("PUT", `${room(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`, { "org.matrix.msc4140.delay": delayMs }, content);
+  async putDelayedState(
+    roomId: string,
+    type: string,
+    stateKey: string,
+    content: Record<string, unknown>,
+    delayMs: number,
+  ): Promise<string> {
+    const answer = await this.doRequest(
+      "PUT",
+      `${room(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`,
+      { "org.matrix.msc4140.delay": delayMs },
+      content,
+    );
     return delayIdSchema.parse(answer).delay_id;
   }
 

@@ -78,39 +78,43 @@ export function notificationContent(p: NotificationParams): Record<string, unkno
 }
 
 /** The common envelope of a room event as a sync or /messages delivers it. */
-export const roomEventSchema = z.object({
-  type: z.string(),
-  sender: z.string(),
-  event_id: z.string(),
-  origin_server_ts: z.number(),
-  state_key: z.string().optional(),
-  content: z.record(z.string(), z.unknown()),
-}).loose();
+export const roomEventSchema = z
+  .object({
+    type: z.string(),
+    sender: z.string(),
+    event_id: z.string(),
+    origin_server_ts: z.number(),
+    state_key: z.string().optional(),
+    content: z.record(z.string(), z.unknown()),
+  })
+  .loose();
 export type RoomEvent = z.infer<typeof roomEventSchema>;
 
-const livekitFocusSchema = z.object({ type: z.string(), livekit_service_url: z.string().optional(), livekit_alias: z.string().optional() }).loose();
+const livekitFocusSchema = z
+  .object({ type: z.string(), livekit_service_url: z.string().optional(), livekit_alias: z.string().optional() })
+  .loose();
 
 /**
  * A call.member content that is a session membership, as the bot reads a callee's (lenient on what the bot does not
  * use; Element Call's own memberships carry more). The bot only needs: it is an m.call, room-scoped, which device, and
  * when it lapses.
  */
-export const sessionMembershipSchema = z.object({
-  application: z.literal("m.call"),
-  call_id: z.string(),
-  scope: z.string(),
-  device_id: z.string().min(1),
-  expires: z.number().positive().optional(),
-  created_ts: z.number().optional(),
-  foci_preferred: z.array(livekitFocusSchema).optional(),
-  focus_active: livekitFocusSchema.optional(),
-}).loose();
+export const sessionMembershipSchema = z
+  .object({
+    application: z.literal("m.call"),
+    call_id: z.string(),
+    scope: z.string(),
+    device_id: z.string().min(1),
+    expires: z.number().positive().optional(),
+    created_ts: z.number().optional(),
+    foci_preferred: z.array(livekitFocusSchema).optional(),
+    focus_active: livekitFocusSchema.optional(),
+  })
+  .loose();
 export type SessionMembership = z.infer<typeof sessionMembershipSchema>;
 
 export type MembershipReading =
-  | { kind: "joined"; deviceId: string; expiresAt: number }
-  | { kind: "left" }
-  | { kind: "malformed"; reason: string };
+  { kind: "joined"; deviceId: string; expiresAt: number } | { kind: "left" } | { kind: "malformed"; reason: string };
 
 /**
  * How the bot reads a call.member content: `{}` is "left" (how a member leaves); an active
@@ -120,15 +124,28 @@ export type MembershipReading =
 export function readMembership(content: Record<string, unknown>, originServerTs: number, now: number): MembershipReading {
   if (Object.keys(content).length === 0) return { kind: "left" };
   const parsed = sessionMembershipSchema.safeParse(content);
-  if (!parsed.success) return { kind: "malformed", reason: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ").slice(0, 300) };
+  if (!parsed.success)
+    return {
+      kind: "malformed",
+      reason: parsed.error.issues
+        .map((i) => `${i.path.join(".")}: ${i.message}`)
+        .join("; ")
+        .slice(0, 300),
+    };
   const m = parsed.data;
-  if (m.call_id !== "" || m.scope !== "m.room") return { kind: "malformed", reason: `not the room call (call_id ${JSON.stringify(m.call_id).slice(0, 40)}, scope ${m.scope.slice(0, 40)})` };
+  if (m.call_id !== "" || m.scope !== "m.room")
+    return {
+      kind: "malformed",
+      reason: `not the room call (call_id ${JSON.stringify(m.call_id).slice(0, 40)}, scope ${m.scope.slice(0, 40)})`,
+    };
   const expiresAt = (m.created_ts ?? originServerTs) + (m.expires ?? MEMBERSHIP_EXPIRES_MS);
   if (expiresAt <= now) return { kind: "left" };
   return { kind: "joined", deviceId: m.device_id, expiresAt };
 }
 
 /** A decline (MSC4310), read only for the event it refers to. */
-export const declineSchema = z.object({
-  "m.relates_to": z.object({ rel_type: z.literal("m.reference"), event_id: z.string() }).loose(),
-}).loose();
+export const declineSchema = z
+  .object({
+    "m.relates_to": z.object({ rel_type: z.literal("m.reference"), event_id: z.string() }).loose(),
+  })
+  .loose();

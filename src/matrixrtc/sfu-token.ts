@@ -36,7 +36,12 @@ export class SfuTokenError extends Error {
   }
 }
 
-async function postJson(url: string, body: unknown, headers: Record<string, string>, fetchImpl: typeof fetch): Promise<{ status: number; body: unknown }> {
+async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  fetchImpl: typeof fetch,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetchImpl(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -63,7 +68,12 @@ function describeError(body: unknown): string {
 }
 
 /** An OpenID token for the bot from its homeserver. */
-export async function requestOpenIdToken(homeserverUrl: string, accessToken: string, userId: string, fetchImpl: typeof fetch = fetch): Promise<OpenIdToken> {
+export async function requestOpenIdToken(
+  homeserverUrl: string,
+  accessToken: string,
+  userId: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<OpenIdToken> {
   const url = `${homeserverUrl.replace(/\/+$/, "")}/_matrix/client/v3/user/${encodeURIComponent(userId)}/openid/request_token`;
   let answer: { status: number; body: unknown };
   try {
@@ -71,7 +81,8 @@ export async function requestOpenIdToken(homeserverUrl: string, accessToken: str
   } catch (err: unknown) {
     throw new SfuTokenError(`the homeserver did not answer the OpenID token request: ${errorMessage(err)}`, undefined);
   }
-  if (answer.status !== 200) throw new SfuTokenError(`the homeserver refused an OpenID token: ${String(answer.status)}${describeError(answer.body)}`, answer.status);
+  if (answer.status !== 200)
+    throw new SfuTokenError(`the homeserver refused an OpenID token: ${String(answer.status)}${describeError(answer.body)}`, answer.status);
   const parsed = openIdTokenSchema.safeParse(answer.body);
   if (!parsed.success) throw new SfuTokenError("the homeserver's OpenID token answer is malformed", answer.status);
   return parsed.data;
@@ -90,8 +101,13 @@ export async function requestSfuToken(
   } catch (err: unknown) {
     throw new SfuTokenError(`the MatrixRTC focus ${redactUrl(url)} did not answer: ${errorMessage(err)}`, undefined);
   }
-  if (answer.status !== 200) throw new SfuTokenError(`the MatrixRTC focus ${redactUrl(url)} refused a LiveKit token: ${String(answer.status)}${describeError(answer.body)}`, answer.status);
+  if (answer.status !== 200)
+    throw new SfuTokenError(
+      `the MatrixRTC focus ${redactUrl(url)} refused a LiveKit token: ${String(answer.status)}${describeError(answer.body)}`,
+      answer.status,
+    );
   const parsed = sfuGetResponseSchema.safeParse(answer.body);
-  if (!parsed.success) throw new SfuTokenError(`the MatrixRTC focus ${redactUrl(url)} answered without a usable url and jwt`, answer.status);
+  if (!parsed.success)
+    throw new SfuTokenError(`the MatrixRTC focus ${redactUrl(url)} answered without a usable url and jwt`, answer.status);
   return { url: parsed.data.url, jwt: parsed.data.jwt };
 }

@@ -14,7 +14,13 @@ const TICK_MS = 10;
 export class CameraAudio {
   private readonly pcm = new Int16Array(AUDIO_CHUNK_SAMPLES);
   private readonly pcmBytes = new Uint8Array(this.pcm.buffer);
-  private readonly data = { samples: this.pcm, sampleRate: AUDIO_SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: AUDIO_CHUNK_SAMPLES };
+  private readonly data = {
+    samples: this.pcm,
+    sampleRate: AUDIO_SAMPLE_RATE,
+    bitsPerSample: 16,
+    channelCount: 1,
+    numberOfFrames: AUDIO_CHUNK_SAMPLES,
+  };
   private readonly pacer: AudioPacer;
   private readonly splitter: FrameSplitter;
   private timer: NodeJS.Timeout | undefined;

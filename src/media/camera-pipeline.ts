@@ -200,7 +200,10 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     if (this.run !== run || run.ending || Date.now() - this.lastResyncAt < RESYNC_MIN_INTERVAL_MS) return;
     this.lastResyncAt = Date.now();
     this.totals.resyncs++;
-    this.log.warn({ lagMs: Math.round(lagMs) }, "camera picture running behind (ffmpeg cannot keep up: CPU overloaded?); restarting it to catch up");
+    this.log.warn(
+      { lagMs: Math.round(lagMs) },
+      "camera picture running behind (ffmpeg cannot keep up: CPU overloaded?); restarting it to catch up",
+    );
     run.end("resync");
   }
 
@@ -209,7 +212,15 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.run = undefined;
     this.fold(run);
     this.sound.reset();
-    const step = nextStep({ ...end, wanted: this.wanted, audio: this.options.audioEnabled, hwaccel: this.options.hwaccel, frontEnd: this.options.frontEnd, attempt: this.attempt, watched: this.watched });
+    const step = nextStep({
+      ...end,
+      wanted: this.wanted,
+      audio: this.options.audioEnabled,
+      hwaccel: this.options.hwaccel,
+      frontEnd: this.options.frontEnd,
+      attempt: this.attempt,
+      watched: this.watched,
+    });
     switch (step.kind) {
       case "idle":
         return;
@@ -224,10 +235,16 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       case "retry":
         this.attempt = step.attempt;
         this.totals.restarts++;
-        this.log.warn({ code: end.exit.code, signal: end.exit.signal, ffmpeg: end.exit.lastLines.slice(-3), retryInS: step.delayS }, "camera stream ended; reconnecting");
+        this.log.warn(
+          { code: end.exit.code, signal: end.exit.signal, ffmpeg: end.exit.lastLines.slice(-3), retryInS: step.delayS },
+          "camera stream ended; reconnecting",
+        );
         this.setState("retrying");
         // Calls keep getting a picture while the camera is away: "camera offline", rendered once.
-        this.offline.start(this.size?.width ?? this.camera.maxWidth - (this.camera.maxWidth % 2), this.size?.height ?? this.camera.maxHeight - (this.camera.maxHeight % 2));
+        this.offline.start(
+          this.size?.width ?? this.camera.maxWidth - (this.camera.maxWidth % 2),
+          this.size?.height ?? this.camera.maxHeight - (this.camera.maxHeight % 2),
+        );
         this.sound.silent();
         this.retryIn(step.delayS);
         return;

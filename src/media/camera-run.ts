@@ -121,7 +121,15 @@ export class CameraRun extends EventEmitter<RunEvents> {
     this.process.once("exit", (exit) => {
       this.detach();
       const frontEndFailed = this.layout === "gst-launch" && (this.gstFailed || (exit.code !== null && exit.code < 0));
-      this.emit("exit", { exit, endedFor: this.endedFor, missingAudio: this.missingAudio, hwFailed: this.hwFailed, frontEndFailed, gstCodec: this.announced, frames: this.frames });
+      this.emit("exit", {
+        exit,
+        endedFor: this.endedFor,
+        missingAudio: this.missingAudio,
+        hwFailed: this.hwFailed,
+        frontEndFailed,
+        gstCodec: this.announced,
+        frames: this.frames,
+      });
     });
     const pipes: { video: Readable; audio: Readable | undefined } = this.process.start();
     pipes.video.on("data", (chunk: Buffer) => {

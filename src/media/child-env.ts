@@ -5,7 +5,24 @@
  */
 
 /** Names passed through as they are: the search path, locale and time zone, temp dir, and what libraries read. */
-const PASS = new Set(["PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "XDG_RUNTIME_DIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]);
+const PASS = new Set([
+  "PATH",
+  "HOME",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "LD_LIBRARY_PATH",
+  "XDG_RUNTIME_DIR",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+]);
 /** Prefixes passed through: locale (LC_ALL...), VA-API and CUDA driver selection for hwaccel, fontconfig for drawtext. */
 const PASS_PREFIXES = ["LC_", "LIBVA_", "CUDA_", "NVIDIA_", "FONTCONFIG_"];
 

@@ -48,7 +48,18 @@ export function inputArgs(url: string, size: { width: number; height: number; fp
   if (isDemoSource(url)) {
     const video = `testsrc2=size=${size.width}x${size.height}:rate=${size.fps},drawtext=text='%{localtime}':fontsize=${Math.round(size.height / 12)}:fontcolor=white:box=1:boxcolor=black@0.6:x=40:y=40`;
     return {
-      args: ["-re", "-f", "lavfi", "-i", video, "-re", "-f", "lavfi", "-i", "sine=frequency=880:beep_factor=4:sample_rate=48000,volume=0.1"],
+      args: [
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=880:beep_factor=4:sample_rate=48000,volume=0.1",
+      ],
       audioMap: "1:a:0",
     };
   }
@@ -90,24 +101,36 @@ export function buildCameraArgs(opts: CameraArgsOptions): string[] {
   // -progress: key=value reports on stderr every half second, from which LagWatch tells whether ffmpeg keeps up.
   const args = ["-hide_banner", "-nostats", "-loglevel", "info", "-progress", "pipe:2", "-stats_period", "0.5", ...hw, ...input.args];
   args.push(
-    "-map", "0:v:0",
-    "-vf", videoFilter(opts),
-    "-fps_mode", "passthrough",
-    "-pix_fmt", "yuv420p",
-    "-f", "rawvideo",
+    "-map",
+    "0:v:0",
+    "-vf",
+    videoFilter(opts),
+    "-fps_mode",
+    "passthrough",
+    "-pix_fmt",
+    "yuv420p",
+    "-f",
+    "rawvideo",
     // The rawvideo encoder has frame threading, and ffmpeg gives encoders "auto" threads: each frame left the
     // encoder only when the next one went in (one frame period, 40 ms at 25 fps). One thread sends it at once.
-    "-threads", "1",
-    "-flush_packets", "1",
+    "-threads",
+    "1",
+    "-flush_packets",
+    "1",
     "pipe:1",
   );
   if (opts.audio) {
     args.push(
-      "-map", input.audioMap,
-      "-ac", String(AUDIO_CHANNELS),
-      "-ar", String(AUDIO_SAMPLE_RATE),
-      "-f", "s16le",
-      "-flush_packets", "1",
+      "-map",
+      input.audioMap,
+      "-ac",
+      String(AUDIO_CHANNELS),
+      "-ar",
+      String(AUDIO_SAMPLE_RATE),
+      "-f",
+      "s16le",
+      "-flush_packets",
+      "1",
       "pipe:3",
     );
   }

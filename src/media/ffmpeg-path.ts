@@ -52,12 +52,13 @@ function versionOf(file: string): string | undefined {
  */
 export function resolveFfmpeg(configured?: string): FfmpegBinary | { error: string } {
   const tried: string[] = [];
-  const candidates: { path: string | undefined; source: FfmpegBinary["source"] }[] = configured !== undefined
-    ? [{ path: configured, source: "config" }]
-    : [
-        { path: fromFfmpegStatic(), source: "ffmpeg-static" },
-        { path: fromPath("ffmpeg"), source: "PATH" },
-      ];
+  const candidates: { path: string | undefined; source: FfmpegBinary["source"] }[] =
+    configured !== undefined
+      ? [{ path: configured, source: "config" }]
+      : [
+          { path: fromFfmpegStatic(), source: "ffmpeg-static" },
+          { path: fromPath("ffmpeg"), source: "PATH" },
+        ];
   for (const c of candidates) {
     if (c.path === undefined) continue;
     const version = versionOf(c.path);
@@ -66,9 +67,10 @@ export function resolveFfmpeg(configured?: string): FfmpegBinary | { error: stri
   }
   const detail = tried.length > 0 ? `: ${tried.join("; ")}` : "";
   return {
-    error: configured !== undefined
-      ? `the configured ffmpeg (media.ffmpegPath) does not work${detail}`
-      : `no ffmpeg found: ffmpeg-static is not installed and there is no ffmpeg on PATH (install it, e.g. apt-get install ffmpeg)${detail}`,
+    error:
+      configured !== undefined
+        ? `the configured ffmpeg (media.ffmpegPath) does not work${detail}`
+        : `no ffmpeg found: ffmpeg-static is not installed and there is no ffmpeg on PATH (install it, e.g. apt-get install ffmpeg)${detail}`,
   };
 }
 

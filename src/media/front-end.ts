@@ -15,11 +15,20 @@ export function initialFrontEnd(camera: CameraConfig, log: Logger): FrontEnd {
 }
 
 /** The command of one run with the pipeline's current options (a fallback may have turned audio or hwaccel off). */
-export function runCommand(frontEnd: FrontEnd, camera: CameraConfig, ffmpegPath: string, opts: { audio: boolean; hwaccel: HwAccel; gstCodec: GstCodec }): RunCommand {
+export function runCommand(
+  frontEnd: FrontEnd,
+  camera: CameraConfig,
+  ffmpegPath: string,
+  opts: { audio: boolean; hwaccel: HwAccel; gstCodec: GstCodec },
+): RunCommand {
   const { url, maxWidth, maxHeight, maxFps } = camera;
   if (frontEnd === "gstreamer") {
     const args = buildGstArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio, codec: opts.gstCodec });
     return { binary: GST_LAUNCH, args, layout: "gst-launch", gstCodec: opts.gstCodec };
   }
-  return { binary: ffmpegPath, args: buildCameraArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio, hwaccel: opts.hwaccel }), layout: "ffmpeg" };
+  return {
+    binary: ffmpegPath,
+    args: buildCameraArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio, hwaccel: opts.hwaccel }),
+    layout: "ffmpeg",
+  };
 }

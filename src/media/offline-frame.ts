@@ -18,11 +18,33 @@ export function plainFrame(width: number, height: number): Uint8Array {
  * line of text. Uses ffmpeg's drawtext (one short process, ended by its own output or a timeout);
  * falls back to the plain frame when that fails (e.g. no fonts).
  */
-export function renderOfflineFrame(ffmpegPath: string, width: number, height: number, text = "Camera offline - reconnecting"): Promise<Uint8Array> {
+export function renderOfflineFrame(
+  ffmpegPath: string,
+  width: number,
+  height: number,
+  text = "Camera offline - reconnecting",
+): Promise<Uint8Array> {
   const size = (width * height * 3) / 2;
   const fontsize = Math.max(12, Math.round(height / 16));
   const filter = `drawtext=text='${text.replace(/[^A-Za-z0-9 .-]/g, "")}':fontcolor=white:fontsize=${fontsize}:x=(w-text_w)/2:y=(h-text_h)/2`;
-  const args = ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `color=c=${OFFLINE_GREY}:s=${width}x${height}:d=1`, "-vf", filter, "-frames:v", "1", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"];
+  const args = [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    `color=c=${OFFLINE_GREY}:s=${width}x${height}:d=1`,
+    "-vf",
+    filter,
+    "-frames:v",
+    "1",
+    "-pix_fmt",
+    "yuv420p",
+    "-f",
+    "rawvideo",
+    "pipe:1",
+  ];
   return new Promise((resolve) => {
     const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "ignore"], shell: false, env: childEnv() });
     const out = Buffer.alloc(size);

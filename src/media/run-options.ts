@@ -32,7 +32,11 @@ export class RunOptions {
 
   /** The command line of the next run. */
   command(): RunCommand {
-    return runCommand(this.frontEnd, this.camera, this.ffmpegPath, { audio: this.audioEnabled, hwaccel: this.hwaccel, gstCodec: this.gstCodec });
+    return runCommand(this.frontEnd, this.camera, this.ffmpegPath, {
+      audio: this.audioEnabled,
+      hwaccel: this.hwaccel,
+      gstCodec: this.gstCodec,
+    });
   }
 
   /** Carries out a fallback step after the run that ended with `end`. */
@@ -41,7 +45,10 @@ export class RunOptions {
       this.log.info({ codec: step.codec }, "the camera sends this codec: GStreamer decodes it");
       this.gstCodec = step.codec;
     } else if (step.drop === "gstreamer") {
-      this.log.warn({ gst: end.exit.lastLines.slice(-2) }, "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg");
+      this.log.warn(
+        { gst: end.exit.lastLines.slice(-2) },
+        "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg",
+      );
       this.frontEnd = "ffmpeg";
     } else if (step.drop === "audio") {
       this.audioEnabled = false;

@@ -41,12 +41,41 @@ export class Metrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "mcc_process_" });
-    new Gauge({ name: "mcc_active_calls", help: "Calls in progress (ringing or connected).", registers, collect() { this.set(sources.activeCalls()); } });
+    new Gauge({
+      name: "mcc_active_calls",
+      help: "Calls in progress (ringing or connected).",
+      registers,
+      collect() {
+        this.set(sources.activeCalls());
+      },
+    });
     // With no call in progress both are 0 (ffmpeg once the idle grace has passed, and for cameras not kept warm): a
     // leak shows here first.
-    new Gauge({ name: "mcc_peer_connections", help: "WebRTC peer connections open (one per call in progress).", registers, collect() { this.set(sources.peerConnections()); } });
-    new Gauge({ name: "mcc_ffmpeg_processes", help: "ffmpeg processes running (one per camera in use, and snapshots).", registers, collect() { this.set(sources.ffmpegProcesses()); } });
-    new Counter({ name: "mcc_unhandled_rejections_total", help: "Promise rejections nothing handled (each is logged; should stay 0).", registers, collect() { this.reset(); this.inc(sources.unhandledRejections()); } });
+    new Gauge({
+      name: "mcc_peer_connections",
+      help: "WebRTC peer connections open (one per call in progress).",
+      registers,
+      collect() {
+        this.set(sources.peerConnections());
+      },
+    });
+    new Gauge({
+      name: "mcc_ffmpeg_processes",
+      help: "ffmpeg processes running (one per camera in use, and snapshots).",
+      registers,
+      collect() {
+        this.set(sources.ffmpegProcesses());
+      },
+    });
+    new Counter({
+      name: "mcc_unhandled_rejections_total",
+      help: "Promise rejections nothing handled (each is logged; should stay 0).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.unhandledRejections());
+      },
+    });
     this.outcomes = new Counter({ name: "mcc_calls_total", help: "Finished calls by outcome.", labelNames: ["outcome"], registers });
     for (const outcome of ["answered", "declined", "timed_out", "failed"] as const) this.outcomes.inc({ outcome }, 0);
     this.setup = new Histogram({
@@ -102,14 +131,26 @@ export class Metrics {
           },
         });
       };
-      perCall("mcc_call_video_frames_sent", "Video frames sent on each call in progress (WebRTC outbound-rtp framesSent).", (v) => v.framesSent);
+      perCall(
+        "mcc_call_video_frames_sent",
+        "Video frames sent on each call in progress (WebRTC outbound-rtp framesSent).",
+        (v) => v.framesSent,
+      );
       perCall("mcc_call_video_fps", "Frame rate each call in progress sends now (outbound-rtp framesPerSecond).", (v) => v.framesPerSecond);
     }
     perCamera("mcc_camera_frames_in_total", "Frames decoded from the camera and handed to WebRTC.", (s) => s.framesIn);
     perCamera("mcc_camera_frames_dropped_total", "Frames skipped because newer ones were already there.", (s) => s.framesDropped);
     perCamera("mcc_camera_ffmpeg_restarts_total", "Times the camera's ffmpeg was restarted after it ended.", (s) => s.restarts);
-    perCamera("mcc_camera_lag_seconds", "How far behind the live picture the camera's ffmpeg runs (0 when it keeps up).", (s) => s.lagMs / 1000);
-    perCamera("mcc_camera_resyncs_total", "Times the camera's ffmpeg was restarted because it had fallen too far behind.", (s) => s.resyncs);
+    perCamera(
+      "mcc_camera_lag_seconds",
+      "How far behind the live picture the camera's ffmpeg runs (0 when it keeps up).",
+      (s) => s.lagMs / 1000,
+    );
+    perCamera(
+      "mcc_camera_resyncs_total",
+      "Times the camera's ffmpeg was restarted because it had fallen too far behind.",
+      (s) => s.resyncs,
+    );
   }
 
   callEnded(end: { reason: EndReason; connected: boolean }): void {

@@ -50,7 +50,10 @@ export class ExecOutput implements TalkbackOutput {
     child.stderr.on("data", (text: string) => {
       // A chatty command must not flood the log: its first lines only.
       if (stderrLines >= 20) return;
-      for (const line of text.split("\n").filter((l) => l.trim() !== "").slice(0, 20 - stderrLines)) {
+      for (const line of text
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .slice(0, 20 - stderrLines)) {
         stderrLines++;
         this.log.info({ line: line.slice(0, 500) }, "talkback command says");
       }

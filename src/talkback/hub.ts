@@ -35,7 +35,10 @@ class CameraTalkback {
     log: Logger,
     private readonly duck: (gain: number) => void,
   ) {
-    this.output = typeof talkback === "object" && "exec" in talkback ? new ExecOutput(talkback, log) : new OnvifOutput(camera.url, talkback !== "auto", log);
+    this.output =
+      typeof talkback === "object" && "exec" in talkback
+        ? new ExecOutput(talkback, log)
+        : new OnvifOutput(camera.url, talkback !== "auto", log);
     const ducker = new Ducker({ duckDb: typeof talkback === "object" ? talkback.duckDb : DEFAULT_DUCK_DB });
     this.mixer = new Mixer((frame) => {
       this.output.write(frame);
@@ -108,7 +111,9 @@ export class TalkbackHub {
   /** !status lines: talkback per call in progress (nothing at all when no camera has talkback configured). */
   statusLines(calls: readonly { callId: string; peer: string; camera: string }[]): string[] {
     if (this.cameras.size === 0) return [];
-    const parts = calls.map((c) => `${c.peer} (${c.camera}): ${this.describe(c.callId) ?? (this.cameras.has(c.camera) ? "not connected" : "off")}`);
+    const parts = calls.map(
+      (c) => `${c.peer} (${c.camera}): ${this.describe(c.callId) ?? (this.cameras.has(c.camera) ? "not connected" : "off")}`,
+    );
     return [`Talkback: ${parts.length > 0 ? parts.join("; ") : "no call"}`];
   }
 

@@ -4,10 +4,19 @@
  */
 export type StepOutcome = "done" | "failed" | "overran";
 
-export async function stepWithin(deadline: number, run: () => Promise<unknown>, now: () => number = Date.now): Promise<{ outcome: StepOutcome; err?: unknown }> {
+export async function stepWithin(
+  deadline: number,
+  run: () => Promise<unknown>,
+  now: () => number = Date.now,
+): Promise<{ outcome: StepOutcome; err?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
   const overran = new Promise<{ outcome: StepOutcome }>((resolve) => {
-    timer = setTimeout(() => { resolve({ outcome: "overran" }); }, Math.max(0, deadline - now()));
+    timer = setTimeout(
+      () => {
+        resolve({ outcome: "overran" });
+      },
+      Math.max(0, deadline - now()),
+    );
   });
   const done = run().then(
     () => ({ outcome: "done" as const }),

@@ -40,9 +40,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" || typeof code === "number") out.code = code;
   if (err instanceof AppError && Object.keys(err.context).length > 0) {
-    out.context = Object.fromEntries(
-      Object.entries(err.context).map(([k, v]) => [k, typeof v === "string" ? redactSecrets(v) : v]),
-    );
+    out.context = Object.fromEntries(Object.entries(err.context).map(([k, v]) => [k, typeof v === "string" ? redactSecrets(v) : v]));
   }
   if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(err.cause, depth + 1);
   return out;

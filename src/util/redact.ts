@@ -12,7 +12,8 @@ export const MIN_SECRET_LENGTH = 4;
 export const MAX_LINE_CHARS = 1024;
 
 /** Query and path parameter names that carry credentials on common cameras (Dahua, Foscam, XMEye, Hikvision, generic). */
-const CREDENTIAL_KEYS = "user|username|usr|login|loginuse|account|password|passwd|pass|pwd|pw|psw|loginpas|token|access_token|auth|authorization|apikey|api_key|key|secret|sig|signature";
+const CREDENTIAL_KEYS =
+  "user|username|usr|login|loginuse|account|password|passwd|pass|pwd|pw|psw|loginpas|token|access_token|auth|authorization|apikey|api_key|key|secret|sig|signature";
 /** `key=value` after ?, &, ;, / or _ (XMEye joins its parameters with _); the value ends at the next parameter. */
 const PARAM_PATTERN = new RegExp(`(?<=[?&;/_])(${CREDENTIAL_KEYS})=([^&;/\\s'"]*?)(?=_[a-z]+=|[&;/\\s'"#]|$)`, "gi");
 /**

@@ -94,8 +94,12 @@ describeE2E("a camera's allowedUsers", () => {
     const placed = await carol.placeVideoCall(carolDm, { invitee: bot.userId });
     await placed.ended();
     const events = carol.client.getRoom(carolDm)?.getLiveTimeline().getEvents() ?? [];
-    expect(events.some((e) => e.getSender() === bot.userId && e.getType() === "m.call.reject" && e.getContent()["call_id"] === placed.callId)).toBe(true);
-    await waitFor("the reason", () => botSays(carol.client, carolDm).some((t) => t.startsWith("I can't answer calls here: a call to me shows a camera you may not use.")));
+    expect(
+      events.some((e) => e.getSender() === bot.userId && e.getType() === "m.call.reject" && e.getContent()["call_id"] === placed.callId),
+    ).toBe(true);
+    await waitFor("the reason", () =>
+      botSays(carol.client, carolDm).some((t) => t.startsWith("I can't answer calls here: a call to me shows a camera you may not use.")),
+    );
     expect(app.hub.stats()["cam"]?.leases).toBe(0);
     expect(app.calls.activeCount()).toBe(0);
   }, 60_000);

@@ -114,7 +114,9 @@ describeE2E("the call path", () => {
     const invite = sent.find((e) => e.type === "m.call.invite");
     expect(invite?.content["lifetime"]).toBe(LIFETIME_MS);
     expect(invite?.content["invitee"]).toBe(alice.userId);
-    const candidates = sent.filter((e) => e.type === "m.call.candidates").flatMap((e) => e.content["candidates"] as { candidate: string }[]);
+    const candidates = sent
+      .filter((e) => e.type === "m.call.candidates")
+      .flatMap((e) => e.content["candidates"] as { candidate: string }[]);
     expect(candidates.at(-1)?.candidate).toBe("");
     const parties = new Set(sent.map((e) => e.content["party_id"]));
     expect(parties.size).toBe(1);
@@ -132,7 +134,11 @@ describeE2E("the call path", () => {
   });
 
   it("(d) the callee rejects: the bot ends the call cleanly", async () => {
-    const ended = new Promise<string>((resolve) => app.calls.once("ended", (e) => { resolve(e.reason); }));
+    const ended = new Promise<string>((resolve) =>
+      app.calls.once("ended", (e) => {
+        resolve(e.reason);
+      }),
+    );
     const call = await rig.ring("alice", "cam1", 20_000);
     call.reject();
     expect(await ended).toBe("declined");
@@ -143,10 +149,14 @@ describeE2E("the call path", () => {
     const call = await rig.ring("alice", "cam1", 20_000);
     const sentAt = Date.now();
     // matrix-js-sdk stops ringing by itself when the lifetime passes and tells nobody: the bot must hang up.
-    const hangups = await waitFor("the bot's hangup", () => {
-      const h = callee.callEvents(dm).filter((e) => e.type === "m.call.hangup" && e.content["call_id"] === call.callId);
-      return h.length > 0 ? h : undefined;
-    }, { timeoutMs: LIFETIME_MS + 5000 });
+    const hangups = await waitFor(
+      "the bot's hangup",
+      () => {
+        const h = callee.callEvents(dm).filter((e) => e.type === "m.call.hangup" && e.content["call_id"] === call.callId);
+        return h.length > 0 ? h : undefined;
+      },
+      { timeoutMs: LIFETIME_MS + 5000 },
+    );
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(LIFETIME_MS - 1500);
     expect(hangups.map((h) => [h.sender, h.content["reason"]])).toEqual([[bot.userId, "invite_timeout"]]);
     await call.ended();
@@ -181,10 +191,14 @@ describeE2E("the call path", () => {
     const stranger = await startCallee({ ...mallory, baseUrl: synapse.baseUrl, autoJoin: true });
     try {
       const strangerRoom = await createDirectRoom(stranger.client, [bot.userId]);
-      await waitFor("the bot to reject the stranger's invite", async () => {
-        const state = await stranger.client.getStateEvent(strangerRoom, "m.room.member", bot.userId).catch(() => undefined);
-        return (state as { membership?: string } | undefined)?.membership === "leave";
-      }, { timeoutMs: 20_000 });
+      await waitFor(
+        "the bot to reject the stranger's invite",
+        async () => {
+          const state = await stranger.client.getStateEvent(strangerRoom, "m.room.member", bot.userId).catch(() => undefined);
+          return (state as { membership?: string } | undefined)?.membership === "leave";
+        },
+        { timeoutMs: 20_000 },
+      );
 
       // A room alice made with the bot and the stranger: the stranger's commands get no answer.
       const shared = await createDirectRoom(callee.client, [bot.userId, mallory.userId]);

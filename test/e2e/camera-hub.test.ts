@@ -96,7 +96,9 @@ describeE2E("camera hub", () => {
     // Within the idle grace the pipeline is still there ...
     expect(app.hub.stats()["cam1"]?.state).toBe("running");
     // ... and after it, stopped, with no ffmpeg left.
-    await waitFor("cam1 stopped after the idle grace", () => app.hub.stats()["cam1"]?.state === "stopped" && liveFfmpegCount() === 0, { timeoutMs: IDLE_MS + 5000 });
+    await waitFor("cam1 stopped after the idle grace", () => app.hub.stats()["cam1"]?.state === "stopped" && liveFfmpegCount() === 0, {
+      timeoutMs: IDLE_MS + 5000,
+    });
   });
 
   it("a call within the idle grace reuses the running pipeline", async () => {
@@ -127,10 +129,14 @@ describeE2E("camera hub", () => {
     const resumeMs: number[] = [];
     for (let round = 0; round < 10; round++) {
       await cam1.stop();
-      await waitFor(`the offline picture (round ${round})`, () => {
-        const f = call.lastFrame();
-        return f !== undefined && Math.abs(cornerLuma(f) - OFFLINE_LUMA) < 8;
-      }, { timeoutMs: 15_000 });
+      await waitFor(
+        `the offline picture (round ${round})`,
+        () => {
+          const f = call.lastFrame();
+          return f !== undefined && Math.abs(cornerLuma(f) - OFFLINE_LUMA) < 8;
+        },
+        { timeoutMs: 15_000 },
+      );
       expect(call.isEnded()).toBe(false);
       await cam1.restart();
       const back = Date.now();

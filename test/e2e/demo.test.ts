@@ -72,7 +72,9 @@ describeE2E("the demo (embedded default)", () => {
     expect(demo.user.userId).toBe("@demo:localhost");
     expect(demo.firstRun).toBe(true);
     expect(demo.app.config.allowedUsers).toEqual(["@demo:localhost"]);
-    expect(demo.app.config.cameras.map((c) => [c.name, c.url, c.maxWidth, c.maxHeight, c.maxFps])).toEqual([["demo", "demo://clock", 1280, 720, 25]]);
+    expect(demo.app.config.cameras.map((c) => [c.name, c.url, c.maxWidth, c.maxHeight, c.maxFps])).toEqual([
+      ["demo", "demo://clock", 1280, 720, 25],
+    ]);
     expect(demo.app.config.dataDir).toBe(path.join(dataDir, "bot"));
     expect(statSync(path.join(dataDir, "demo-state.json")).mode & 0o777).toBe(0o600);
     first = { userId: demo.user.userId, password: demo.user.password, roomId: demo.roomId, url: demo.homeserverUrl };
@@ -80,7 +82,12 @@ describeE2E("the demo (embedded default)", () => {
     callee = await startCallee({ baseUrl: demo.homeserverUrl, ...demo.user });
     const room = callee.client.getRoom(demo.roomId);
     expect(room?.getMyMembership()).toBe("join");
-    expect(room?.getJoinedMembers().map((m) => m.userId).sort()).toEqual([demo.botUserId, demo.user.userId].sort());
+    expect(
+      room
+        ?.getJoinedMembers()
+        .map((m) => m.userId)
+        .sort(),
+    ).toEqual([demo.botUserId, demo.user.userId].sort());
 
     const ringing = callee.nextIncomingCall(20_000);
     await callee.client.sendTextMessage(demo.roomId, "!call demo");

@@ -31,14 +31,25 @@ function configFor(hs: SynapseHandle, bot: RegisteredUser, livekitServiceUrl?: s
 beforeAll(async () => {
   // The homeserver map is filled once Synapse runs; the service reads it per request. No token is minted here.
   const homeservers: Record<string, string> = {};
-  service = await startSfuTokenService({ livekit: { wsUrl: "ws://127.0.0.1:9", apiKey: "unused", apiSecret: "unused-unused-unused-unused-unused" }, homeservers });
+  service = await startSfuTokenService({
+    livekit: { wsUrl: "ws://127.0.0.1:9", apiKey: "unused", apiSecret: "unused-unused-unused-unused-unused" },
+    homeservers,
+  });
   cleanups.push(() => service.stop());
   [offering, bare] = await Promise.all([
-    startSynapse({ extraConfig: { experimental_features: { msc4143_enabled: true }, matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: service.url }] } } }),
+    startSynapse({
+      extraConfig: {
+        experimental_features: { msc4143_enabled: true },
+        matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: service.url }] },
+      },
+    }),
     startSynapse(),
   ]);
   homeservers[offering.serverName] = offering.baseUrl;
-  cleanups.push(() => offering.stop(), () => bare.stop());
+  cleanups.push(
+    () => offering.stop(),
+    () => bare.stop(),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +61,9 @@ describe("doctor: MatrixRTC focus", () => {
     const bot = await offering.registerUser("doctorrtc");
     const result = await checkRtcFocus(configFor(offering, bot), bot.accessToken, bot.userId);
     expect(result.status).toBe("pass");
-    expect(result.detail).toBe(`${service.url} from the homeserver's MSC4143 rtc/transports; GET /sfu/get answers 405 (POST only), as lk-jwt-service does`);
+    expect(result.detail).toBe(
+      `${service.url} from the homeserver's MSC4143 rtc/transports; GET /sfu/get answers 405 (POST only), as lk-jwt-service does`,
+    );
     expect(service.answered.get(405)).toBeGreaterThan(0);
   });
 

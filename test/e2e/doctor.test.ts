@@ -28,18 +28,23 @@ const dir = mkdtempSync(path.join(tmpdir(), "mcc-doctor-"));
 
 function writeConfig(name: string, hs: SynapseHandle, token: string, cameraUrl: string, mqttPassword?: string): string {
   const file = path.join(dir, `${name}.yaml`);
-  writeFileSync(file, [
-    "homeserver:",
-    `  url: ${hs.baseUrl}`,
-    `  accessToken: "${token}"`,
-    "allowedUsers: ['@alice:localhost']",
-    "cameras:",
-    "  - name: door",
-    `    url: "${cameraUrl}"`,
-    `dataDir: ${path.join(dir, name)}`,
-    ...(mqttPassword !== undefined ? ["triggers:", "  mqtt:", `    url: ${broker.url}`, `    username: ${broker.username}`, `    password: "${mqttPassword}"`] : []),
-    "",
-  ].join("\n"));
+  writeFileSync(
+    file,
+    [
+      "homeserver:",
+      `  url: ${hs.baseUrl}`,
+      `  accessToken: "${token}"`,
+      "allowedUsers: ['@alice:localhost']",
+      "cameras:",
+      "  - name: door",
+      `    url: "${cameraUrl}"`,
+      `dataDir: ${path.join(dir, name)}`,
+      ...(mqttPassword !== undefined
+        ? ["triggers:", "  mqtt:", `    url: ${broker.url}`, `    username: ${broker.username}`, `    password: "${mqttPassword}"`]
+        : []),
+      "",
+    ].join("\n"),
+  );
   return file;
 }
 
@@ -54,7 +59,9 @@ beforeAll(async () => {
     turn: { uris: ["turn:127.0.0.1:3478?transport=udp"], sharedSecret: "doctor-secret" },
     extraConfig: {
       serve_client_wellknown: true,
-      extra_well_known_client_content: { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://rtc.example.org" }] },
+      extra_well_known_client_content: {
+        "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://rtc.example.org" }],
+      },
     },
   });
   cleanups.push(() => good.stop());
@@ -110,10 +117,16 @@ describeE2E("doctor", () => {
     expect(JSON.stringify(results)).not.toContain("cam-pw-456");
 
     const cli = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/doctor-main.ts", "--config", file, "--json"], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn(process.execPath, ["--import", "tsx", "src/doctor-main.ts", "--config", file, "--json"], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       let out = "";
-      child.stdout.setEncoding("utf8").on("data", (d: string) => { out += d; });
-      child.once("close", (code) => { resolve({ code, out }); });
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+      });
+      child.once("close", (code) => {
+        resolve({ code, out });
+      });
     });
     expect(cli.code).toBe(1);
     const parsed = JSON.parse(cli.out) as { ok: boolean; checks: CheckResult[] };
@@ -123,7 +136,9 @@ describeE2E("doctor", () => {
   }, 60_000);
 
   it("fails a listen port held by something that is not the bot", async () => {
-    const holder = createServer((_req, res) => { res.end("not the bot"); });
+    const holder = createServer((_req, res) => {
+      res.end("not the bot");
+    });
     await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = holder.address() as AddressInfo;

@@ -20,15 +20,30 @@ const lines: { msg: string; bytes?: number; reason?: string }[] = [];
 
 beforeAll(async () => {
   broker = await startMosquitto();
-  const config = mqttSchema.parse({ url: broker.url, username: broker.username, password: broker.password, homeAssistant: { topic: "mcc/ring" } });
+  const config = mqttSchema.parse({
+    url: broker.url,
+    username: broker.username,
+    password: broker.password,
+    homeAssistant: { topic: "mcc/ring" },
+  });
   const log = createLogger({ level: "debug", destination: { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) } });
-  trigger = new MqttTrigger(config, compileRules(config, new Set(["door"])), (camera) => {
-    presses.push(camera);
-    return "ringing";
-  }, log);
+  trigger = new MqttTrigger(
+    config,
+    compileRules(config, new Set(["door"])),
+    (camera) => {
+      presses.push(camera);
+      return "ringing";
+    },
+    log,
+  );
   trigger.start();
   await waitFor("the trigger's subscription", () => lines.some((l) => l.msg === "MQTT subscribed"));
-  publisher = await connectAsync(broker.url, { username: broker.username, password: broker.password, clientId: "doorbell-mqtt-test", protocolVersion: 5 });
+  publisher = await connectAsync(broker.url, {
+    username: broker.username,
+    password: broker.password,
+    clientId: "doorbell-mqtt-test",
+    protocolVersion: 5,
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -35,7 +35,11 @@ let logFile: string;
 let baseUrl: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 
-async function ring(cameraName: string, token: string | undefined, body?: string): Promise<{ status: number; json: unknown; headers: Headers }> {
+async function ring(
+  cameraName: string,
+  token: string | undefined,
+  body?: string,
+): Promise<{ status: number; json: unknown; headers: Headers }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
   const res = await fetch(`${baseUrl}/ring/${cameraName}`, { method: "POST", headers, body: body ?? "{}" });
@@ -52,10 +56,22 @@ async function ring(cameraName: string, token: string | undefined, body?: string
 /** POST /ring/<camera> from another loopback address (Linux routes all of 127/8 to lo); resolves with the status. */
 function postFrom(from: string, cameraName: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: Number(new URL(baseUrl).port), localAddress: from, method: "POST", path: `/ring/${cameraName}`, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on("end", () => { resolve(res.statusCode ?? 0); });
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: Number(new URL(baseUrl).port),
+        localAddress: from,
+        method: "POST",
+        path: `/ring/${cameraName}`,
+        headers: { authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -82,7 +98,10 @@ function images(user: Callee, roomId: string): ImageEvent[] {
 async function download(mxc: string, token: string): Promise<Buffer> {
   const m = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(mxc);
   if (!m?.[1] || !m[2]) throw new Error(`not an mxc URL: ${mxc}`);
-  for (const url of [`${synapse.baseUrl}/_matrix/client/v1/media/download/${m[1]}/${m[2]}`, `${synapse.baseUrl}/_matrix/media/v3/download/${m[1]}/${m[2]}`]) {
+  for (const url of [
+    `${synapse.baseUrl}/_matrix/client/v1/media/download/${m[1]}/${m[2]}`,
+    `${synapse.baseUrl}/_matrix/media/v3/download/${m[1]}/${m[2]}`,
+  ]) {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     if (res.ok) return Buffer.from(await res.arrayBuffer());
   }
@@ -98,7 +117,13 @@ const lastMessage = (user: Callee, roomId: string, prefix: string): string | und
 beforeAll(async () => {
   broker = await startMosquitto();
   cleanups.push(() => broker.stop());
-  const cam = (name: string, ring: Record<string, unknown>, url: string | undefined): Record<string, unknown> => ({ name, url, maxWidth: 1280, maxHeight: 720, ring });
+  const cam = (name: string, ring: Record<string, unknown>, url: string | undefined): Record<string, unknown> => ({
+    name,
+    url,
+    maxWidth: 1280,
+    maxHeight: 720,
+    ring,
+  });
   rig = await startRig({
     name: "doorbell",
     cameras: { cam: { width: 1280, height: 720, fps: 25, audio: "pcma", user: "admin", password: RTSP_PASSWORD } },
@@ -184,7 +209,11 @@ describeE2E("the doorbell", () => {
 
     // Alice is in a call with the bot: a press of another doorbell of hers does not ring her again.
     await publish("mcc/ring", '{"camera":"mqttcam"}');
-    await waitFor("the missed-call line for the busy press", () => lastMessage(alice, aliceDm, "Missed call from the doorbell (mqttcam, "), { timeoutMs: 20_000 });
+    await waitFor(
+      "the missed-call line for the busy press",
+      () => lastMessage(alice, aliceDm, "Missed call from the doorbell (mqttcam, "),
+      { timeoutMs: 20_000 },
+    );
     expect(alice.incomingCallCount()).toBe(before + 1);
     expect(call.isEnded()).toBe(false);
 
@@ -220,7 +249,10 @@ describeE2E("the doorbell", () => {
       ["zigbee/doorbell/button1", '{"action":"single","battery":97}'],
       ["home/doorbell/button", "pushed"],
       ["frigate/front_door/audio/doorbell", "ON"],
-      ["frigate/events", JSON.stringify({ type: "new", before: {}, after: { id: "1", camera: "front_door", label: "person", score: 0.8 } })],
+      [
+        "frigate/events",
+        JSON.stringify({ type: "new", before: {}, after: { id: "1", camera: "front_door", label: "person", score: 0.8 } }),
+      ],
     ];
     for (const [i, [topic, payload]] of presses.entries()) {
       const next = alice.nextIncomingCall(20_000);
@@ -241,9 +273,17 @@ describeE2E("the doorbell", () => {
     const call = await ringing;
     const bobDm = call.roomId;
     const room = bob.client.getRoom(bobDm);
-    expect(room?.getJoinedMembers().map((m) => m.userId).sort()).toEqual([bob.userId, bot.userId].sort());
+    expect(
+      room
+        ?.getJoinedMembers()
+        .map((m) => m.userId)
+        .sort(),
+    ).toEqual([bob.userId, bot.userId].sort());
     // No encryption state event in the room (the homeserver answers 404).
-    const encryption = await bob.client.getStateEvent(bobDm, "m.room.encryption", "").then(() => "encrypted", (err: unknown) => (err as { errcode?: string }).errcode);
+    const encryption = await bob.client.getStateEvent(bobDm, "m.room.encryption", "").then(
+      () => "encrypted",
+      (err: unknown) => (err as { errcode?: string }).errcode,
+    );
     expect(encryption).toBe("M_NOT_FOUND");
     const direct = await fetch(`${synapse.baseUrl}/_matrix/client/v3/user/${encodeURIComponent(bot.userId)}/account_data/m.direct`, {
       headers: { authorization: `Bearer ${bot.accessToken}` },
@@ -251,7 +291,9 @@ describeE2E("the doorbell", () => {
     expect(((await direct.json()) as Record<string, string[]>)[bob.userId]).toContain(bobDm);
 
     // Nobody answers: the bot hangs up when the lifetime is over and says so.
-    const missed = await waitFor("the missed-call message", () => lastMessage(bob, bobDm, "Missed call from the doorbell (missed, "), { timeoutMs: LIFETIME_MS + 15_000 });
+    const missed = await waitFor("the missed-call message", () => lastMessage(bob, bobDm, "Missed call from the doorbell (missed, "), {
+      timeoutMs: LIFETIME_MS + 15_000,
+    });
     expect(missed).toMatch(/^Missed call from the doorbell \(missed, \d\d:\d\d\)$/);
     expect(lastMessage(bob, bobDm, "Doorbell: missed, ")).toBeDefined();
     await waitFor("the snapshot in bob's DM", () => images(bob, bobDm)[0], { timeoutMs: 20_000 });
@@ -306,7 +348,8 @@ describeE2E("the doorbell", () => {
   it("unauthenticated requests from several addresses, each past its limit, do not stop a real press", async () => {
     const statuses = new Set<number>();
     // 5 x 32 = 160 requests: before the token was checked first they drained the shared bucket (4 x 30) and the press got 429.
-    for (let a = 2; a <= 6; a++) for (let i = 0; i < 32; i++) statuses.add(await postFrom(`127.0.0.${String(a)}`, "mqttcam", "wrong-token-wrong-token-wrong"));
+    for (let a = 2; a <= 6; a++)
+      for (let i = 0; i < 32; i++) statuses.add(await postFrom(`127.0.0.${String(a)}`, "mqttcam", "wrong-token-wrong-token-wrong"));
     expect([...statuses].sort()).toEqual([401, 429]);
     const next = alice.nextIncomingCall(20_000);
     expect((await ring("mqttcam", WEBHOOK_TOKEN)).status).toBe(202);

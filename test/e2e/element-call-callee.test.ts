@@ -56,19 +56,30 @@ const cleanups: (() => Promise<unknown>)[] = [];
 async function sendEvent(user: RegisteredUser, roomId: string, type: string, content: object): Promise<string> {
   const txn = `t${String(Date.now())}${String(Math.random()).slice(2, 8)}`;
   const res = await fetch(`${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/${type}/${txn}`, {
-    method: "PUT", headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" }, body: JSON.stringify(content),
+    method: "PUT",
+    headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify(content),
   });
   return z.object({ event_id: z.string() }).parse(await res.json()).event_id;
 }
 
 async function putState(user: RegisteredUser, roomId: string, type: string, stateKey: string, content: object): Promise<void> {
-  const res = await fetch(`${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${type}/${encodeURIComponent(stateKey)}`, {
-    method: "PUT", headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" }, body: JSON.stringify(content),
-  });
+  const res = await fetch(
+    `${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${type}/${encodeURIComponent(stateKey)}`,
+    {
+      method: "PUT",
+      headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" },
+      body: JSON.stringify(content),
+    },
+  );
   expect(res.status).toBe(200);
 }
 
-async function getEvent(user: RegisteredUser, roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> }> {
+async function getEvent(
+  user: RegisteredUser,
+  roomId: string,
+  eventId: string,
+): Promise<{ type: string; sender: string; content: Record<string, unknown> }> {
   const res = await fetch(`${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`, {
     headers: { authorization: `Bearer ${user.accessToken}` },
   });
@@ -77,7 +88,11 @@ async function getEvent(user: RegisteredUser, roomId: string, eventId: string): 
 
 /** A DM from the bot to alice as Element X creates them (trusted_private_chat: both PL 100), joined by the callee. */
 async function openDm(): Promise<string> {
-  const { room_id: roomId } = await botClient.createRoom({ preset: "trusted_private_chat" as never, is_direct: true, invite: [alice.userId] });
+  const { room_id: roomId } = await botClient.createRoom({
+    preset: "trusted_private_chat" as never,
+    is_direct: true,
+    invite: [alice.userId],
+  });
   await callee.acceptInvite(roomId);
   await waitFor("alice in the DM", () => botClient.getRoom(roomId)?.getMember(alice.userId)?.membership === "join");
   return roomId;
@@ -86,15 +101,32 @@ async function openDm(): Promise<string> {
 describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sdk MatrixRTC + livekit-client)", () => {
   beforeAll(async () => {
     [synapse, lk] = await Promise.all([startSynapse(), startLiveKit()]);
-    cleanups.push(() => synapse.stop(), () => lk.stop());
+    cleanups.push(
+      () => synapse.stop(),
+      () => lk.stop(),
+    );
     service = await startSfuTokenService({ livekit: lk, homeservers: { [synapse.serverName]: synapse.baseUrl } });
     cleanups.push(() => service.stop());
     [bot, alice] = await Promise.all([synapse.registerUser("rtcbot"), synapse.registerUser("alice")]);
     forwards = (await loadMatrixSdk()).EventTimeline.FORWARDS;
-    botClient = await startSyncingClient({ baseUrl: synapse.baseUrl, accessToken: bot.accessToken, userId: bot.userId, deviceId: bot.deviceId });
-    cleanups.push(() => { botClient.stopClient(); return Promise.resolve(); });
+    botClient = await startSyncingClient({
+      baseUrl: synapse.baseUrl,
+      accessToken: bot.accessToken,
+      userId: bot.userId,
+      deviceId: bot.deviceId,
+    });
+    cleanups.push(() => {
+      botClient.stopClient();
+      return Promise.resolve();
+    });
     if ("skip" in chromium) throw new Error(chromium.skip);
-    callee = await startElementCallCallee({ chromium: chromium.path, homeserverUrl: synapse.baseUrl, user: "alice", password: alice.password, focusUrl: service.url });
+    callee = await startElementCallCallee({
+      chromium: chromium.path,
+      homeserverUrl: synapse.baseUrl,
+      user: "alice",
+      password: alice.password,
+      focusUrl: service.url,
+    });
     cleanups.push(() => callee.stop());
   }, 180_000);
 
@@ -105,8 +137,12 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
   it("reports MatrixRTC rings with matrix-js-sdk's verdict, and declines one with a decline event relating to it", async () => {
     const roomId = await openDm();
     const ringContent = (): object => ({
-      "m.mentions": { user_ids: [alice.userId], room: false }, notification_type: "ring", sender_ts: Date.now(), lifetime: 30_000,
-      "m.call.intent": "video", slot_id: "m.call#ROOM",
+      "m.mentions": { user_ids: [alice.userId], room: false },
+      notification_type: "ring",
+      sender_ts: Date.now(),
+      lifetime: 30_000,
+      "m.call.intent": "video",
+      slot_id: "m.call#ROOM",
     });
     // js-sdk 43 rings only for an open MSC4143 slot (shared/notes/matrixrtc.md §1, "Future shape"): without one the
     // callee still reports the notification, with js-sdk's reason.
@@ -139,7 +175,11 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
     cleanups.push(() => cam.stop());
     const ffmpeg = resolveFfmpeg();
     if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const config = parseConfig({ homeserver: { url: synapse.baseUrl, accessToken: "unused" }, allowedUsers: [alice.userId], cameras: [{ name: "cam", url: cam.url }] });
+    const config = parseConfig({
+      homeserver: { url: synapse.baseUrl, accessToken: "unused" },
+      allowedUsers: [alice.userId],
+      cameras: [{ name: "cam", url: cam.url }],
+    });
     const hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
     cleanups.push(() => hub.stopAll());
     const roomId = await openDm();
@@ -158,20 +198,32 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
     expect(joined.micPublished).toBe(true);
 
     // The callee's membership as another client (matrix-js-sdk in Node) sees it: every field Element Call sends.
-    const member = await waitFor("the callee's call.member at the bot's client", () => {
-      const events = stateOf(roomId)?.getStateEvents(CALL_MEMBER) ?? [];
-      return events.find((e) => e.getSender() === alice.userId && e.getContent()["device_id"] === callee.deviceId);
-    }, { timeoutMs: 20_000 });
+    const member = await waitFor(
+      "the callee's call.member at the bot's client",
+      () => {
+        const events = stateOf(roomId)?.getStateEvents(CALL_MEMBER) ?? [];
+        return events.find((e) => e.getSender() === alice.userId && e.getContent()["device_id"] === callee.deviceId);
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(member.getStateKey()).toBe(`_${alice.userId}_${callee.deviceId}_m.call`);
     expect(member.getContent()).toMatchObject({
-      application: "m.call", call_id: "", scope: "m.room", device_id: callee.deviceId, "m.call.intent": "video",
-      membershipID: `${alice.userId}:${callee.deviceId}`, expires: expect.any(Number) as number,
+      application: "m.call",
+      call_id: "",
+      scope: "m.room",
+      device_id: callee.deviceId,
+      "m.call.intent": "video",
+      membershipID: `${alice.userId}:${callee.deviceId}`,
+      expires: expect.any(Number) as number,
       focus_active: { type: "livekit", focus_selection: "multi_sfu" },
       foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: roomId }],
     });
     // And as matrix-js-sdk 43's CallMembership parses it in the callee itself, once its own sync has brought it back.
-    const own = await waitFor("the callee's membership in its own session", async () =>
-      (await callee.memberships(roomId)).find((m) => m.userId === alice.userId && m.deviceId === callee.deviceId), { timeoutMs: 20_000 });
+    const own = await waitFor(
+      "the callee's membership in its own session",
+      async () => (await callee.memberships(roomId)).find((m) => m.userId === alice.userId && m.deviceId === callee.deviceId),
+      { timeoutMs: 20_000 },
+    );
     expect(own.rtcBackendIdentity).toBe(`${alice.userId}:${callee.deviceId}`);
     expect(own.transport).toMatchObject({ type: "livekit", livekit_service_url: service.url });
 
@@ -179,8 +231,12 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
     reportFigure("element-call-callee-call", {
       joinToFirstFrameMs: stats.video.firstFrameAt !== undefined ? Math.round(stats.video.firstFrameAt - joinStarted) : undefined,
       size: `${String(stats.video.width)}x${String(stats.video.height)}`,
-      framesDecoded: stats.video.framesDecoded, framesPresented: stats.video.framesPresented, decoder: stats.video.decoder,
-      audioMaxLevel: stats.audio.maxLevel, audioSamples: stats.audio.totalSamplesReceived, pageErrors: callee.pageErrors.length,
+      framesDecoded: stats.video.framesDecoded,
+      framesPresented: stats.video.framesPresented,
+      decoder: stats.video.decoder,
+      audioMaxLevel: stats.audio.maxLevel,
+      audioSamples: stats.audio.totalSamplesReceived,
+      pageErrors: callee.pageErrors.length,
     });
     expect(stats.remoteIdentities).toContain(`${bot.userId}:${bot.deviceId}`);
     expect(stats.video.width).toBe(640);
@@ -191,10 +247,14 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
     await waitFor("the camera's audio at the callee", async () => (await callee.stats()).audio.maxLevel > 0.01, { timeoutMs: 15_000 });
 
     await callee.leave();
-    await waitFor("the callee's membership emptied", () => {
-      const event = stateOf(roomId)?.getStateEvents(CALL_MEMBER, member.getStateKey() ?? "");
-      return event !== undefined && event !== null && Object.keys(event.getContent()).length === 0;
-    }, { timeoutMs: 20_000 });
+    await waitFor(
+      "the callee's membership emptied",
+      () => {
+        const event = stateOf(roomId)?.getStateEvents(CALL_MEMBER, member.getStateKey() ?? "");
+        return event !== undefined && event !== null && Object.keys(event.getContent()).length === 0;
+      },
+      { timeoutMs: 20_000 },
+    );
     await publisher.stop();
   });
 });

@@ -35,7 +35,9 @@ function startProxy(target: string): Promise<Server> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => k !== "host" && k !== "content-length" && typeof v === "string")) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k, v]) => k !== "host" && k !== "content-length" && typeof v === "string"),
+      ) as Record<string, string>;
       const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
       fetch(`${target}${url}`, { method: req.method ?? "GET", headers, ...(body ? { body } : {}) })
         .then(async (r) => {
@@ -45,7 +47,11 @@ function startProxy(target: string): Promise<Server> {
         .catch(() => res.writeHead(502).end());
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => { resolve(server); }));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      resolve(server);
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -65,52 +71,70 @@ afterAll(async () => {
 });
 
 /** Starts the bot through the proxy; resolves with its exit code, how long it ran, its port and log. */
-async function runBot(breaking: string, whenUp?: (child: ChildProcess, logFile: string) => Promise<void>): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; base: string; log: string; sawHealthz: boolean }> {
+async function runBot(
+  breaking: string,
+  whenUp?: (child: ChildProcess, logFile: string) => Promise<void>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; base: string; log: string; sawHealthz: boolean }> {
   broken = breaking;
   const dir = mkdtempSync(path.join(tmpdir(), "mcc-failed-start-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const configFile = path.join(dir, "config.yaml");
-  writeFileSync(configFile, [
-    "homeserver:",
-    `  url: ${proxyUrl}`,
-    "  accessToken: ${MCC_ACCESS_TOKEN}",
-    'allowedUsers: ["@alice:localhost"]',
-    "cameras:",
-    "  - name: demo",
-    "    url: demo://",
-    "    keepWarm: true",
-    "http:",
-    `  listen: 127.0.0.1:${port}`,
-    "triggers:",
-    "  webhook:",
-    "    token: a-webhook-token-of-some-length",
-    `dataDir: ${path.join(dir, "data")}`,
-    "",
-  ].join("\n"));
+  writeFileSync(
+    configFile,
+    [
+      "homeserver:",
+      `  url: ${proxyUrl}`,
+      "  accessToken: ${MCC_ACCESS_TOKEN}",
+      'allowedUsers: ["@alice:localhost"]',
+      "cameras:",
+      "  - name: demo",
+      "    url: demo://",
+      "    keepWarm: true",
+      "http:",
+      `  listen: 127.0.0.1:${port}`,
+      "triggers:",
+      "  webhook:",
+      "    token: a-webhook-token-of-some-length",
+      `dataDir: ${path.join(dir, "data")}`,
+      "",
+    ].join("\n"),
+  );
   const logFile = path.join(dir, "bot.log");
   const out = openSync(logFile, "a");
   const started = Date.now();
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", configFile], { env: { ...process.env, MCC_ACCESS_TOKEN: bot.accessToken, LOG_FORMAT: "json" }, stdio: ["ignore", out, out] });
+    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", configFile], {
+      env: { ...process.env, MCC_ACCESS_TOKEN: bot.accessToken, LOG_FORMAT: "json" },
+      stdio: ["ignore", out, out],
+    });
   } finally {
     closeSync(out);
   }
   children.push(child);
   let signal: NodeJS.Signals | null = null;
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code, sig) => { signal = sig; resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, sig) => {
+      signal = sig;
+      resolve(code);
+    }),
+  );
   let sawHealthz = false;
   // Whether the listener came up at all (it does, before the failure), while waiting for the exit.
   const code = await Promise.race([
     exited,
-    waitFor("the bot to exit", async () => {
-      if (!sawHealthz && (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200) {
-        sawHealthz = true;
-        await whenUp?.(child, logFile);
-      }
-      return child.exitCode !== null ? "exited" : false;
-    }, { timeoutMs: 30_000, intervalMs: 100 }).then(() => exited),
+    waitFor(
+      "the bot to exit",
+      async () => {
+        if (!sawHealthz && (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200) {
+          sawHealthz = true;
+          await whenUp?.(child, logFile);
+        }
+        return child.exitCode !== null ? "exited" : false;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    ).then(() => exited),
   ]);
   return { code, signal, ms: Date.now() - started, base, log: readFileSync(logFile, "utf8"), sawHealthz };
 }
@@ -136,7 +160,8 @@ describeE2E("a failed start", () => {
   });
 });
 
-const health = async (base: string): Promise<{ homeserver?: string }> => (await (await fetch(`${base}/healthz`)).json()) as { homeserver?: string };
+const health = async (base: string): Promise<{ homeserver?: string }> =>
+  (await (await fetch(`${base}/healthz`)).json()) as { homeserver?: string };
 
 describeE2E("a running bot that loses the homeserver, then shutdown (L7)", () => {
   it("/healthz says the homeserver is unreachable and then ok again; a second SIGTERM does not cut the cleanup short", async () => {
@@ -152,7 +177,10 @@ describeE2E("a running bot that loses the homeserver, then shutdown (L7)", () =>
       await waitFor("/healthz to report the homeserver unreachable", async () => (await health(base)).homeserver === "unreachable");
       broken = "";
       // Something for the bot's next sync to return at once (an idle long-poll only returns after 30 s).
-      const ping = await fetch(`${synapse.baseUrl}/_matrix/client/v3/user/${encodeURIComponent(bot.userId)}/account_data/org.example.ping`, { method: "PUT", headers: { authorization: `Bearer ${bot.accessToken}`, "content-type": "application/json" }, body: "{}" });
+      const ping = await fetch(
+        `${synapse.baseUrl}/_matrix/client/v3/user/${encodeURIComponent(bot.userId)}/account_data/org.example.ping`,
+        { method: "PUT", headers: { authorization: `Bearer ${bot.accessToken}`, "content-type": "application/json" }, body: "{}" },
+      );
       expect(ping.status).toBe(200);
       await waitFor("/healthz to report the homeserver back", async () => (await health(base)).homeserver === "ok");
       signalledAt = Date.now();

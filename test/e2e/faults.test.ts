@@ -69,7 +69,10 @@ describeE2E("Synapse restarts", () => {
     const up = Date.now();
     const seen = botSees("are you there?");
     // The homeserver answers again; the callee's own client may still be catching up, so its request is retried.
-    await waitFor("the message to be sent", () => callee.client.sendTextMessage(dm, "are you there?").then(() => true), { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor("the message to be sent", () => callee.client.sendTextMessage(dm, "are you there?").then(() => true), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
     const recoveryMs = (await seen) - up;
     reportFigure("synapse restart (idle): bot sync back after Synapse answered", { recoveryMs });
     expect(recoveryMs).toBeLessThan(5_000);
@@ -92,7 +95,9 @@ describeE2E("Synapse restarts", () => {
       restartMs = Date.now() - start.at;
       // Two seconds more with the homeserver back.
       const backAt = Date.now();
-      await waitFor("frames two seconds after the restart", () => Date.now() - backAt >= 2000 && call.video().frames, { timeoutMs: 10_000 });
+      await waitFor("frames two seconds after the restart", () => Date.now() - backAt >= 2000 && call.video().frames, {
+        timeoutMs: 10_000,
+      });
     } finally {
       clearInterval(sampler);
     }
@@ -112,7 +117,10 @@ describeE2E("Synapse restarts", () => {
     expect(longestGapMs).toBeLessThan(1000);
 
     // The bot hears !hangup again, and the callee sees its hangup.
-    await waitFor("!hangup to be sent", () => callee.client.sendTextMessage(dm, "!hangup").then(() => true), { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor("!hangup to be sent", () => callee.client.sendTextMessage(dm, "!hangup").then(() => true), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
     const ended = await call.ended();
     expect(ended).toEqual({ hangupParty: "remote", hangupReason: "user_hangup" });
     await rig.releasedEverything();
@@ -136,12 +144,17 @@ describeE2E("the callee's network vanishes mid-call", () => {
     pc.getStats = () => Promise.resolve(new Map() as RTCStatsReport);
     const end = await ending;
     const hangupMs = Date.now() - cut;
-    reportFigure("callee network vanished: bot hangup after", { hangupMs, reason: end.reason, iceDisconnectedTimeoutMs: app.config.calls.iceDisconnectedTimeoutMs });
+    reportFigure("callee network vanished: bot hangup after", {
+      hangupMs,
+      reason: end.reason,
+      iceDisconnectedTimeoutMs: app.config.calls.iceDisconnectedTimeoutMs,
+    });
     expect(app.config.calls.iceDisconnectedTimeoutMs).toBe(30_000);
     expect(end).toMatchObject({ party: "local", reason: "ice_timeout", connected: true });
     expect(hangupMs).toBeLessThan(35_000);
     const hangup = await waitFor("the bot's m.call.hangup in the room", () =>
-      callee.callEvents(dm).find((e) => e.type === "m.call.hangup" && e.sender === bot.userId && e.content["call_id"] === call.callId));
+      callee.callEvents(dm).find((e) => e.type === "m.call.hangup" && e.sender === bot.userId && e.content["call_id"] === call.callId),
+    );
     expect(hangup.content["reason"]).toBe("ice_timeout");
     await call.ended();
     await rig.releasedEverything();

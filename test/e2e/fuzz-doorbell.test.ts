@@ -76,7 +76,10 @@ beforeAll(async () => {
           url: broker.url,
           username: broker.username,
           password: "${MQTT_PASSWORD}",
-          rules: [{ topic: "home/bell/+", json: { path: "action", equals: "single" }, camera: "door" }, { topic: "home/button", payload: "pushed", camera: "door" }],
+          rules: [
+            { topic: "home/bell/+", json: { path: "action", equals: "single" }, camera: "door" },
+            { topic: "home/button", payload: "pushed", camera: "door" },
+          ],
           frigate: { eventLabels: ["person"] },
           homeAssistant: { topic: "mcc/ring" },
         },
@@ -106,17 +109,29 @@ describeE2E("fuzzing the doorbell", () => {
         { weight: 2, arbitrary: fc.string({ maxLength: 40 }).map((s) => `/ring/${encodeURIComponent(s)}`) },
         fc.string({ maxLength: 20 }).map((s) => `/${encodeURIComponent(s)}`),
       ),
-      authorization: fc.oneof(fc.constant(undefined), fc.constant(`Bearer ${TOKEN}`), fc.constant(`Basic ${TOKEN}`), fc.constant(`Bearer ${TOKEN}x`), fc.string({ maxLength: 60 }).filter((s) => /^[\x20-\x7e]*$/.test(s))),
+      authorization: fc.oneof(
+        fc.constant(undefined),
+        fc.constant(`Bearer ${TOKEN}`),
+        fc.constant(`Basic ${TOKEN}`),
+        fc.constant(`Bearer ${TOKEN}x`),
+        fc.string({ maxLength: 60 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
+      ),
       contentType: fc.constantFrom("application/json", "text/plain", "application/octet-stream", "multipart/form-data; boundary=x"),
       body: fc.oneof(fc.uint8Array({ maxLength: 512 }), fc.uint8Array({ minLength: 4000, maxLength: 9000 })),
     });
-    const requests = fc.sample(request, { numRuns: 150, seed: 2024 }).filter((r) => !(r.method === "POST" && r.path === "/ring/door" && r.authorization === `Bearer ${TOKEN}`));
+    const requests = fc
+      .sample(request, { numRuns: 150, seed: 2024 })
+      .filter((r) => !(r.method === "POST" && r.path === "/ring/door" && r.authorization === `Bearer ${TOKEN}`));
     const statuses = new Map<number, number>();
     const rings = alice.incomingCallCount();
     for (const r of requests) {
       const headers: Record<string, string> = { "content-type": r.contentType };
       if (r.authorization !== undefined) headers["authorization"] = r.authorization;
-      const res = await fetch(`${base}${r.path}`, { method: r.method, headers, ...(r.method === "GET" || r.method === "OPTIONS" ? {} : { body: r.body }) }).catch(() => undefined);
+      const res = await fetch(`${base}${r.path}`, {
+        method: r.method,
+        headers,
+        ...(r.method === "GET" || r.method === "OPTIONS" ? {} : { body: r.body }),
+      }).catch(() => undefined);
       const status = res?.status ?? 0;
       await res?.body?.cancel();
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -124,7 +139,18 @@ describeE2E("fuzzing the doorbell", () => {
     const raw = fc.sample(
       fc.oneof(
         fc.uint8Array({ maxLength: 600 }),
-        fc.tuple(fc.constantFrom("POST /ring/door HTTP/1.1", "POST /ring/door HTTP/1.0", "GET /healthz HTTP/1.1", "POST /ring/%00 HTTP/1.1", "BREW /ring/door HTTP/9.9"), fc.array(fc.string({ maxLength: 40 }), { maxLength: 6 }), fc.string({ maxLength: 200 }))
+        fc
+          .tuple(
+            fc.constantFrom(
+              "POST /ring/door HTTP/1.1",
+              "POST /ring/door HTTP/1.0",
+              "GET /healthz HTTP/1.1",
+              "POST /ring/%00 HTTP/1.1",
+              "BREW /ring/door HTTP/9.9",
+            ),
+            fc.array(fc.string({ maxLength: 40 }), { maxLength: 6 }),
+            fc.string({ maxLength: 200 }),
+          )
           .map(([line, headers, body]) => new TextEncoder().encode(`${line}\r\nHost: x\r\n${headers.join("\r\n")}\r\n\r\n${body}`)),
       ),
       { numRuns: 100, seed: 99 },
@@ -134,7 +160,12 @@ describeE2E("fuzzing the doorbell", () => {
       const status = await rawRequest(bytes);
       rawStatuses.set(status, (rawStatuses.get(status) ?? 0) + 1);
     }
-    reportFigure("fuzz: webhook", { requests: requests.length, statuses: Object.fromEntries(statuses), raw: raw.length, rawStatuses: Object.fromEntries(rawStatuses) });
+    reportFigure("fuzz: webhook", {
+      requests: requests.length,
+      statuses: Object.fromEntries(statuses),
+      raw: raw.length,
+      rawStatuses: Object.fromEntries(rawStatuses),
+    });
     for (const status of statuses.keys()) expect([200, 400, 401, 404, 405, 413]).toContain(status);
     for (const status of rawStatuses.keys()) expect([0, 200, 400, 401, 404, 405, 413, 505]).toContain(status);
     expect(alice.incomingCallCount()).toBe(rings);
@@ -153,15 +184,22 @@ describeE2E("fuzzing the doorbell", () => {
     const mqtt = app.config.triggers.mqtt;
     if (mqtt === undefined) throw new Error("no MQTT trigger");
     const rules = compileRules(mqtt, new Set(["door"]));
-    const level = fc.oneof(fc.constantFrom("home", "bell", "button", "frigate", "door", "audio", "doorbell", "events", "mcc", "ring", "x", ""), fc.string({ maxLength: 8 }).filter((s) => !/[+#\0]/.test(s) && !s.startsWith("$")));
-    const topic = fc.oneof(
-      fc.constantFrom("home/bell/1", "home/button", "frigate/door/audio/doorbell", "frigate/events", "mcc/ring"),
-      fc.array(level, { minLength: 1, maxLength: 5 }).map((l) => l.join("/")),
-    ).filter((t) => t.length > 0);
+    const level = fc.oneof(
+      fc.constantFrom("home", "bell", "button", "frigate", "door", "audio", "doorbell", "events", "mcc", "ring", "x", ""),
+      fc.string({ maxLength: 8 }).filter((s) => !/[+#\0]/.test(s) && !s.startsWith("$")),
+    );
+    const topic = fc
+      .oneof(
+        fc.constantFrom("home/bell/1", "home/button", "frigate/door/audio/doorbell", "frigate/events", "mcc/ring"),
+        fc.array(level, { minLength: 1, maxLength: 5 }).map((l) => l.join("/")),
+      )
+      .filter((t) => t.length > 0);
     const payload = fc.oneof(
       fc.uint8Array({ maxLength: 300 }),
       fc.jsonValue({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v))),
-      fc.constantFrom('{"action":"double"}', '{"camera":"garage"}', '{"type":"new","after":{"camera":"door","label":"cat"}}', "OFF", "{").map((s) => Buffer.from(s)),
+      fc
+        .constantFrom('{"action":"double"}', '{"camera":"garage"}', '{"type":"new","after":{"camera":"door","label":"cat"}}', "OFF", "{")
+        .map((s) => Buffer.from(s)),
       fc.constant(Buffer.alloc(100_000, 0x41)),
     );
     const messages = fc

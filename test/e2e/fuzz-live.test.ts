@@ -33,7 +33,17 @@ const SCHEMAS: Record<string, { safeParse(v: unknown): { success: boolean } }> =
   "m.call.hangup": hangupSchema,
   "m.call.reject": rejectSchema,
 };
-const TYPES = ["m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.reject", "m.call.select_answer", "m.call.negotiate", "m.call.invite", "m.call.sdp_stream_metadata_changed", "m.call.fuzz"];
+const TYPES = [
+  "m.call.answer",
+  "m.call.candidates",
+  "m.call.hangup",
+  "m.call.reject",
+  "m.call.select_answer",
+  "m.call.negotiate",
+  "m.call.invite",
+  "m.call.sdp_stream_metadata_changed",
+  "m.call.fuzz",
+];
 let rig: Rig;
 let synapse: SynapseHandle;
 let app: App;
@@ -48,9 +58,19 @@ const onUnhandled = (reason: unknown): void => {
 };
 
 /** JSON as Synapse takes it in events: integers (canonical JSON has no floats), any Unicode text. */
-const leaf = fc.oneof(fc.boolean(), fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.string({ unit: "grapheme", maxLength: 30 }), fc.constant(null));
+const leaf = fc.oneof(
+  fc.boolean(),
+  fc.integer({ min: -1_000_000, max: 1_000_000 }),
+  fc.string({ unit: "grapheme", maxLength: 30 }),
+  fc.constant(null),
+);
 const { json } = fc.letrec((tie) => ({
-  json: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("json"), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 10 }), tie("json"), { maxKeys: 4 })),
+  json: fc.oneof(
+    { depthSize: "small" },
+    leaf,
+    fc.array(tie("json"), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 10 }), tie("json"), { maxKeys: 4 }),
+  ),
 }));
 const text = fc.oneof(fc.string({ unit: "grapheme", maxLength: 30 }), fc.constant(""));
 const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 3, arbitrary: arb }, fc.constant(undefined), json);
@@ -65,7 +85,15 @@ const contentArb = fc.oneof(
         party_id: maybe(fc.string({ minLength: 1, maxLength: 20 }).map((s) => `fuzz-${s}`)),
         answer: maybe(fc.record({ type: fc.oneof(fc.constant("answer"), text), sdp: fc.oneof(text, fc.constant("v=0\r\n")) })),
         offer: maybe(fc.record({ type: fc.oneof(fc.constant("offer"), text), sdp: text })),
-        candidates: maybe(fc.array(fc.record({ candidate: maybe(text), sdpMid: maybe(text), sdpMLineIndex: maybe(fc.integer({ min: -1, max: 2 })) }, { requiredKeys: [] }), { maxLength: 4 })),
+        candidates: maybe(
+          fc.array(
+            fc.record(
+              { candidate: maybe(text), sdpMid: maybe(text), sdpMLineIndex: maybe(fc.integer({ min: -1, max: 2 })) },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 4 },
+          ),
+        ),
         reason: maybe(text),
         lifetime: maybe(fc.integer()),
         invitee: maybe(text),
@@ -84,7 +112,11 @@ let txn = 0;
 /** Sends an event as alice with the plain client-server API (no client library in between); false when refused. */
 async function sendRaw(type: string, content: unknown): Promise<boolean> {
   const url = `${synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/send/${encodeURIComponent(type)}/fuzz${Date.now()}-${txn++}`;
-  const res = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${alice.accessToken}`, "content-type": "application/json" }, body: JSON.stringify(content) });
+  const res = await fetch(url, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${alice.accessToken}`, "content-type": "application/json" },
+    body: JSON.stringify(content),
+  });
   await res.body?.cancel();
   return res.ok;
 }
@@ -167,7 +199,13 @@ describeE2E("fuzzing through Synapse", () => {
     const after = { at: Date.now(), frames: call.video().frames };
     await waitFor("three more seconds of video", () => Date.now() - after.at >= 3000 && call.video().frames);
     const afterFps = ((call.video().frames - after.frames) * 1000) / (Date.now() - after.at);
-    reportFigure("fuzz: live call under 200 fuzzed call events", { accepted, refusedBySynapse: refused, malformedLogged: malformed, fpsDuringFuzz: fuzzFps, fpsAfter: afterFps });
+    reportFigure("fuzz: live call under 200 fuzzed call events", {
+      accepted,
+      refusedBySynapse: refused,
+      malformedLogged: malformed,
+      fpsDuringFuzz: fuzzFps,
+      fpsAfter: afterFps,
+    });
     expect(accepted).toBeGreaterThan(150);
     expect(malformed).toBe(malformedExpected);
     expect(malformed).toBeGreaterThan(5);
@@ -186,24 +224,34 @@ describeE2E("fuzzing through Synapse", () => {
 
   it("fuzzed chat commands: exactly one reply for each command, none for anything else, no call started", async () => {
     const word = fc.constantFrom("call", "CALL", "switch", "hangup", "stop", "help", "status", "cameras", "list", "", "x", "ｃａｌｌ");
-    const bodies = fc.sample(
-      fc.oneof(
-        fc.tuple(fc.constantFrom("!", " !", "!!", "\t!"), word, fc.array(fc.string({ unit: "grapheme", maxLength: 40 }), { maxLength: 3 })).map(([p, w, args]) => [p + w, ...args].join(" ")),
-        fc.string({ unit: "grapheme", maxLength: 80 }),
-        fc.string({ minLength: 4100, maxLength: 4200 }).map((s) => `!help ${s}`),
-      ),
-      { numRuns: 60, seed: 815 },
-    ).filter((b) => {
-      const c = parseCommand(b);
-      // A real camera would ring the callee: that is the call path's test, not this one.
-      return !((c?.kind === "call" || c?.kind === "switch") && c.camera === "cam");
-    });
+    const bodies = fc
+      .sample(
+        fc.oneof(
+          fc
+            .tuple(
+              fc.constantFrom("!", " !", "!!", "\t!"),
+              word,
+              fc.array(fc.string({ unit: "grapheme", maxLength: 40 }), { maxLength: 3 }),
+            )
+            .map(([p, w, args]) => [p + w, ...args].join(" ")),
+          fc.string({ unit: "grapheme", maxLength: 80 }),
+          fc.string({ minLength: 4100, maxLength: 4200 }).map((s) => `!help ${s}`),
+        ),
+        { numRuns: 60, seed: 815 },
+      )
+      .filter((b) => {
+        const c = parseCommand(b);
+        // A real camera would ring the callee: that is the call path's test, not this one.
+        return !((c?.kind === "call" || c?.kind === "switch") && c.camera === "cam");
+      });
     const expected = bodies.filter((b) => b.length <= 4096 && parseCommand(b) !== undefined).length;
     const before = botSays().length;
     for (const body of bodies) await callee.client.sendTextMessage(dm, body);
     // A marker command last: its reply comes after every other reply.
     await callee.client.sendTextMessage(dm, "!cameras");
-    await waitFor("the reply to the marker", () => botSays().length >= before + expected + 1 && botSays().at(-1)?.startsWith("Cameras:"), { timeoutMs: 60_000 });
+    await waitFor("the reply to the marker", () => botSays().length >= before + expected + 1 && botSays().at(-1)?.startsWith("Cameras:"), {
+      timeoutMs: 60_000,
+    });
     expect(botSays().length - before).toBe(expected + 1);
     reportFigure("fuzz: chat commands", { sent: bodies.length, commands: expected });
     expect(app.calls.activeCount()).toBe(0);

@@ -31,7 +31,18 @@ function ffmpegPath(): string {
 async function pipelineFor(opts: RtspCameraOptions, size: { maxWidth: number; maxHeight: number }): Promise<CameraPipeline> {
   const cam = await startRtspCamera({ fps: 25, ...opts });
   cameras.push(cam);
-  const camera: CameraConfig = { name: "cam", url: cam.url, description: undefined, ...size, maxFps: 25, audio: true, keepWarm: false, hwaccel: "none", frontEnd: "gstreamer", ring: undefined };
+  const camera: CameraConfig = {
+    name: "cam",
+    url: cam.url,
+    description: undefined,
+    ...size,
+    maxFps: 25,
+    audio: true,
+    keepWarm: false,
+    hwaccel: "none",
+    frontEnd: "gstreamer",
+    ring: undefined,
+  };
   const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
   pipelines.push(pipeline);
   return pipeline;
@@ -77,13 +88,23 @@ afterEach(async () => {
 
 describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
   it("streams an H.264 camera with digest credentials: picture scaled to fit, the camera's sound audible", async () => {
-    const pipeline = await pipelineFor({ codec: "h264", width: 640, height: 360, audio: "pcma", user: "viewer", password: "s3cret pass" }, { maxWidth: 320, maxHeight: 240 });
+    const pipeline = await pipelineFor(
+      { codec: "h264", width: 640, height: 360, audio: "pcma", user: "viewer", password: "s3cret pass" },
+      { maxWidth: 320, maxHeight: 240 },
+    );
     const seen = sinks(pipeline);
     try {
       pipeline.start();
       await waitFor("25 frames and some audible sound", () => seen.frames() >= 25 && seen.audible() >= 10, { timeoutMs: 20_000 });
       expect(seen.size()).toBe("320x180");
-      expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd: "gstreamer", width: 320, height: 180, restarts: 0, audio: true });
+      expect(pipeline.stats()).toMatchObject({
+        state: "running",
+        frontEnd: "gstreamer",
+        width: 320,
+        height: 180,
+        restarts: 0,
+        audio: true,
+      });
     } finally {
       seen.stop();
     }
@@ -106,7 +127,10 @@ describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
     ["h265", "gstreamer"],
     ["mjpeg", "ffmpeg"],
   ] as const)("a %s camera streams through %s, without a restart counted", async (codec, frontEnd) => {
-    const pipeline = await pipelineFor({ codec, width: 320, height: 240, audio: codec === "mjpeg" ? "pcma" : "none" }, { maxWidth: 1280, maxHeight: 720 });
+    const pipeline = await pipelineFor(
+      { codec, width: 320, height: 240, audio: codec === "mjpeg" ? "pcma" : "none" },
+      { maxWidth: 1280, maxHeight: 720 },
+    );
     const seen = sinks(pipeline);
     try {
       pipeline.start();

@@ -61,7 +61,10 @@ beforeAll(async () => {
       bars: { width: 640, height: 360, fps: 15, audio: "pcma", pattern: "smpte", path: "bars" },
       red: { width: 640, height: 360, fps: 15, audio: "pcma", pattern: "red", path: "red" },
     },
-    users: [{ name: "alice", as: "caller" }, { name: "mallory", as: "none" }],
+    users: [
+      { name: "alice", as: "caller" },
+      { name: "mallory", as: "none" },
+    ],
     config: ({ cameras, users }) => ({
       allowedUsers: [users["alice"]?.userId],
       cameras: [
@@ -126,7 +129,9 @@ describeE2E("a call placed to the bot", () => {
     const afterSwitch = botCallEvents(caller.client, dm, call.callId).slice(eventsBefore);
     expect(afterSwitch.filter((e) => e.type !== "m.call.candidates")).toEqual([]);
     await say(caller.client, dm, "!switch garage");
-    await waitFor("the list of cameras", () => botNotices(caller.client, dm).some((n) => n.startsWith('Unknown camera "garage"') && n.includes("bars, red")));
+    await waitFor("the list of cameras", () =>
+      botNotices(caller.client, dm).some((n) => n.startsWith('Unknown camera "garage"') && n.includes("bars, red")),
+    );
 
     call.hangup();
     await rig.releasedEverything();
@@ -138,12 +143,16 @@ describeE2E("a call placed to the bot", () => {
     const call = await caller.placeVideoCall(dm, { invitee: bot.userId });
     await call.connected();
     await call.waitForFrames(5);
-    await caller.client.sendEvent(dm, "m.call.select_answer" as never, {
-      call_id: call.callId,
-      version: "1",
-      party_id: alice.deviceId,
-      selected_party_id: "ANOTHERDEVICE",
-    } as never);
+    await caller.client.sendEvent(
+      dm,
+      "m.call.select_answer" as never,
+      {
+        call_id: call.callId,
+        version: "1",
+        party_id: alice.deviceId,
+        selected_party_id: "ANOTHERDEVICE",
+      } as never,
+    );
     await rig.releasedEverything();
     expect(botCallEvents(caller.client, dm, call.callId).filter((e) => e.type === "m.call.hangup")).toEqual([]);
     expect(readFileSync(logFile, "utf8")).toMatch(new RegExp(`"call":"${call.callId}".*"reason":"answered_elsewhere"`));
@@ -185,11 +194,15 @@ describeE2E("a call placed to the bot", () => {
       expect(liveFfmpegCount()).toBe(0);
 
       await caller.client.leave(room);
-      await waitFor("the stranger to see two members", () => stranger.client.getRoom(room)?.getJoinedMemberCount() === 2, { timeoutMs: 20_000 });
+      await waitFor("the stranger to see two members", () => stranger.client.getRoom(room)?.getJoinedMemberCount() === 2, {
+        timeoutMs: 20_000,
+      });
 
       const call = await stranger.placeVideoCall(room, { invitee: bot.userId });
       await waitFor("the bot's log line about the stranger's call", () => {
-        const line = readFileSync(logFile, "utf8").split("\n").find((l) => l.includes(call.callId) && l.includes("not allowed"));
+        const line = readFileSync(logFile, "utf8")
+          .split("\n")
+          .find((l) => l.includes(call.callId) && l.includes("not allowed"));
         return line;
       });
       expect(botCallEvents(stranger.client, room, call.callId)).toEqual([]);
@@ -216,7 +229,9 @@ describeE2E("a call placed to the bot", () => {
       expect(e.content["description"]).toMatchObject({ type: "answer" });
       expect(e.content["lifetime"]).toEqual(expect.any(Number));
     }
-    const candidates = sent.filter((e) => e.type === "m.call.candidates").flatMap((e) => e.content["candidates"] as { candidate: string }[]);
+    const candidates = sent
+      .filter((e) => e.type === "m.call.candidates")
+      .flatMap((e) => e.content["candidates"] as { candidate: string }[]);
     expect(candidates.some((c) => c.candidate === "")).toBe(true);
   });
 });

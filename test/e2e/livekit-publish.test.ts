@@ -48,7 +48,11 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     cleanups.push(() => cam.stop());
     const ffmpeg = resolveFfmpeg();
     if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const config = parseConfig({ homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" }, allowedUsers: ["@a:localhost"], cameras: [{ name: "cam", url: cam.url }] });
+    const config = parseConfig({
+      homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" },
+      allowedUsers: ["@a:localhost"],
+      cameras: [{ name: "cam", url: cam.url }],
+    });
     hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
     cleanups.push(() => hub.stopAll());
   });
@@ -75,7 +79,10 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     const firstFrameMs = Math.round(performance.now() - started);
 
     // Over a 5 s window: the frames keep coming at the camera's rate, full size, and audio flows with them.
-    const usage = new UsageWindow([{ name: "publisher process", pids: () => [process.pid] }, { name: "livekit-server", pids: () => [lk.pid] }]);
+    const usage = new UsageWindow([
+      { name: "publisher process", pids: () => [process.pid] },
+      { name: "livekit-server", pids: () => [lk.pid] },
+    ]);
     const before = { frames: subscriber.video.frames, samples: subscriber.audio.samples, sent: publisher.stats().framesSent };
     const windowStart = performance.now();
     await waitFor("a 5 s measuring window", () => performance.now() - windowStart >= 5_000, { timeoutMs: 10_000, intervalMs: 100 });

@@ -47,7 +47,14 @@ let exited: Promise<number | null>;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 function env(): NodeJS.ProcessEnv {
-  return { ...process.env, ...cameraUrls(closedPort), MCC_ACCESS_TOKEN: bot.accessToken, CAM_PASSWORD: RTSP_PASSWORD, MCC_WEBHOOK_TOKEN: WEBHOOK_TOKEN, LOG_FORMAT: "json" };
+  return {
+    ...process.env,
+    ...cameraUrls(closedPort),
+    MCC_ACCESS_TOKEN: bot.accessToken,
+    CAM_PASSWORD: RTSP_PASSWORD,
+    MCC_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+    LOG_FORMAT: "json",
+  };
 }
 
 /** Runs a TypeScript entry point with tsx, everything it prints appended to the log file. */
@@ -82,29 +89,36 @@ beforeAll(async () => {
   closedPort = await freePort();
   base = `http://127.0.0.1:${port}`;
   configFile = path.join(dir, "config.yaml");
-  writeFileSync(configFile, [
-    "homeserver:",
-    `  url: ${synapse.baseUrl}`,
-    "  accessToken: ${MCC_ACCESS_TOKEN}",
-    `allowedUsers: ["${aliceUser.userId}"]`,
-    "cameras:",
-    "  - name: cam",
-    `    url: "rtsp://admin:\${CAM_PASSWORD}@127.0.0.1:${camera.port}/cam"`,
-    `    ring: { users: ["${aliceUser.userId}"], debounceMs: 0 }`,
-    ...Object.keys(cameraUrls(0)).flatMap((name, i) => [`  - name: closed${i}`, `    url: "\${${name}}"`, "    keepWarm: true"]),
-    "http:",
-    `  listen: 127.0.0.1:${port}`,
-    "triggers:",
-    "  webhook:",
-    "    token: ${MCC_WEBHOOK_TOKEN}",
-    "media:",
-    "  idleStopMs: 0",
-    `dataDir: ${path.join(dir, "data")}`,
-    "logLevel: trace",
-    "",
-  ].join("\n"));
+  writeFileSync(
+    configFile,
+    [
+      "homeserver:",
+      `  url: ${synapse.baseUrl}`,
+      "  accessToken: ${MCC_ACCESS_TOKEN}",
+      `allowedUsers: ["${aliceUser.userId}"]`,
+      "cameras:",
+      "  - name: cam",
+      `    url: "rtsp://admin:\${CAM_PASSWORD}@127.0.0.1:${camera.port}/cam"`,
+      `    ring: { users: ["${aliceUser.userId}"], debounceMs: 0 }`,
+      ...Object.keys(cameraUrls(0)).flatMap((name, i) => [`  - name: closed${i}`, `    url: "\${${name}}"`, "    keepWarm: true"]),
+      "http:",
+      `  listen: 127.0.0.1:${port}`,
+      "triggers:",
+      "  webhook:",
+      "    token: ${MCC_WEBHOOK_TOKEN}",
+      "media:",
+      "  idleStopMs: 0",
+      `dataDir: ${path.join(dir, "data")}`,
+      "logLevel: trace",
+      "",
+    ].join("\n"),
+  );
   proc = run("src/main.ts", ["--config", configFile]);
-  exited = new Promise((resolve) => proc.once("exit", (code) => { resolve(code); }));
+  exited = new Promise((resolve) =>
+    proc.once("exit", (code) => {
+      resolve(code);
+    }),
+  );
   cleanups.push(async () => {
     if (proc.exitCode === null) proc.kill("SIGKILL");
     await exited;
@@ -130,7 +144,14 @@ describeE2E("secrets in the logs", () => {
     await alice.client.sendTextMessage(dm, "!status");
     await waitFor("the !status reply", () => alice.messages(dm).some((m) => m.startsWith("Calls in progress")));
     await camera.stop();
-    await waitFor("the outage in the log", () => log().split("\n").some((l) => l.includes('"camera":"cam"') && l.includes("camera stream ended; reconnecting")), { timeoutMs: 20_000 });
+    await waitFor(
+      "the outage in the log",
+      () =>
+        log()
+          .split("\n")
+          .some((l) => l.includes('"camera":"cam"') && l.includes("camera stream ended; reconnecting")),
+      { timeoutMs: 20_000 },
+    );
     await camera.restart();
     const frames = call.video().frames;
     await call.waitForFrames(frames + 30, 30_000);
@@ -154,17 +175,33 @@ describeE2E("secrets in the logs", () => {
 
     // doctor, as an operator runs it (the bot stopped: it checks that the HTTP port can be bound), into the same file.
     // Only the cameras on the closed port fail.
-    for (const args of [["--config", configFile], ["--config", configFile, "--json"]]) {
+    for (const args of [
+      ["--config", configFile],
+      ["--config", configFile, "--json"],
+    ]) {
       const doctor = run("src/doctor-main.ts", args);
       const code = await new Promise<number | null>((resolve) => doctor.once("exit", resolve));
       expect(code).toBe(1);
     }
-    expect(log().split("\n").filter((l) => l.startsWith("FAIL")).map((l) => l.split(":")[0])).toEqual(["FAIL  camera closed0", "FAIL  camera closed1", "FAIL  camera closed2"]);
+    expect(
+      log()
+        .split("\n")
+        .filter((l) => l.startsWith("FAIL"))
+        .map((l) => l.split(":")[0]),
+    ).toEqual(["FAIL  camera closed0", "FAIL  camera closed1", "FAIL  camera closed2"]);
 
     const text = log();
     // It is a full log: the bot's trace lines, matrix-bot-sdk's, ffmpeg's, doctor's report.
     expect(text.split("\n").length).toBeGreaterThan(200);
-    for (const marker of ['"msg":"ffmpeg"', '"component":"matrix-bot-sdk"', '"msg":"doorbell webhook pressed"', "camera cam", '"checks"', '"msg":"stopped"']) expect(text).toContain(marker);
+    for (const marker of [
+      '"msg":"ffmpeg"',
+      '"component":"matrix-bot-sdk"',
+      '"msg":"doorbell webhook pressed"',
+      "camera cam",
+      '"checks"',
+      '"msg":"stopped"',
+    ])
+      expect(text).toContain(marker);
     expect(text).toContain("rtsp://***@127.0.0.1");
     // ffmpeg's complaints about the closed-port cameras were logged (on every retry) and reported by doctor.
     expect(text.split(": Connection refused").length - 1).toBeGreaterThan(6);

@@ -20,7 +20,9 @@ const quiet = pino({ level: "silent" });
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  withTurn = await startSynapse({ turn: { uris: ["turn:127.0.0.1:3478?transport=udp"], sharedSecret: "turn-test-secret", userLifetimeMs: 3_600_000 } });
+  withTurn = await startSynapse({
+    turn: { uris: ["turn:127.0.0.1:3478?transport=udp"], sharedSecret: "turn-test-secret", userLifetimeMs: 3_600_000 },
+  });
   cleanups.push(() => withTurn.stop());
   withoutTurn = await startSynapse();
   cleanups.push(() => withoutTurn.stop());
@@ -62,7 +64,9 @@ describeE2E("login and TURN against Synapse", () => {
 
   it("takes ICE servers from the homeserver's TURN endpoint", async () => {
     const bot = await withTurn.registerUser("turnbot");
-    const app = await startApp(configFor(withTurn, mkdtempSync(path.join(tmpdir(), "mcc-turn-")), { accessToken: bot.accessToken }), { log: quiet });
+    const app = await startApp(configFor(withTurn, mkdtempSync(path.join(tmpdir(), "mcc-turn-")), { accessToken: bot.accessToken }), {
+      log: quiet,
+    });
     try {
       const servers = await app.turn.iceServers();
       expect(servers).toHaveLength(1);
@@ -76,7 +80,9 @@ describeE2E("login and TURN against Synapse", () => {
 
   it("calls without TURN when the homeserver has none", async () => {
     const bot = await withoutTurn.registerUser("noturnbot");
-    const app = await startApp(configFor(withoutTurn, mkdtempSync(path.join(tmpdir(), "mcc-noturn-")), { accessToken: bot.accessToken }), { log: quiet });
+    const app = await startApp(configFor(withoutTurn, mkdtempSync(path.join(tmpdir(), "mcc-noturn-")), { accessToken: bot.accessToken }), {
+      log: quiet,
+    });
     try {
       expect(await app.turn.iceServers()).toEqual([]);
     } finally {

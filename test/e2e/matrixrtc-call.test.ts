@@ -78,10 +78,28 @@ async function startSide(synapse: SynapseHandle, tag: string): Promise<Side> {
     if (typeof event.event_id === "string") seen.add(event.event_id);
   });
   await client.start();
-  cleanups.push(() => { client.stop(); return Promise.resolve(); });
-  const alice = await startSyncingClient({ baseUrl: synapse.baseUrl, userId: aliceUser.userId, accessToken: aliceUser.accessToken, deviceId: aliceUser.deviceId });
-  cleanups.push(() => { alice.stopClient(); return Promise.resolve(); });
-  return { synapse, service, bot: { ...botUser, client, api: new RtcRoomApi(client.doRequest.bind(client)) }, alice: { ...aliceUser, client: alice }, calls, seen };
+  cleanups.push(() => {
+    client.stop();
+    return Promise.resolve();
+  });
+  const alice = await startSyncingClient({
+    baseUrl: synapse.baseUrl,
+    userId: aliceUser.userId,
+    accessToken: aliceUser.accessToken,
+    deviceId: aliceUser.deviceId,
+  });
+  cleanups.push(() => {
+    alice.stopClient();
+    return Promise.resolve();
+  });
+  return {
+    synapse,
+    service,
+    bot: { ...botUser, client, api: new RtcRoomApi(client.doRequest.bind(client)) },
+    alice: { ...aliceUser, client: alice },
+    calls,
+    seen,
+  };
 }
 
 /** A DM the bot creates (as doorbell DMs are), where members may send call.member (state_default would need 50). */
@@ -93,14 +111,23 @@ async function openDm(side: Side): Promise<string> {
     power_level_content_override: { events: { [CALL_MEMBER_TYPE]: 0 } },
   });
   await side.alice.client.joinRoom(roomId);
-  await waitFor("the bot to see alice in the DM", async () => (await side.bot.client.getJoinedRoomMembers(roomId)).includes(side.alice.userId));
+  await waitFor("the bot to see alice in the DM", async () =>
+    (await side.bot.client.getJoinedRoomMembers(roomId)).includes(side.alice.userId),
+  );
   return roomId;
 }
 
 function placeCall(side: Side, roomId: string, extra: Partial<RtcCallOptions> = {}): RtcCall {
   const call = new RtcCall({
     api: side.bot.api,
-    steps: homeserverSteps({ homeserverUrl: side.synapse.baseUrl, accessToken: side.bot.accessToken, userId: side.bot.userId, deviceId: side.bot.deviceId, roomId, configured: side.service.url }),
+    steps: homeserverSteps({
+      homeserverUrl: side.synapse.baseUrl,
+      accessToken: side.bot.accessToken,
+      userId: side.bot.userId,
+      deviceId: side.bot.deviceId,
+      roomId,
+      configured: side.service.url,
+    }),
     publisher: new LiveKitPublisher(rtc, hub.acquire("cam"), log),
     roomId,
     userId: side.bot.userId,
@@ -116,7 +143,10 @@ function placeCall(side: Side, roomId: string, extra: Partial<RtcCallOptions> = 
 
 /** A call.member state event as alice's client sees it in the room state. */
 function aliceSees(side: Side, roomId: string, stateKey: string): MatrixEvent | undefined {
-  return side.alice.client.getRoom(roomId)?.getLiveTimeline().getState(sdk.EventTimeline.FORWARDS)?.getStateEvents(CALL_MEMBER_TYPE, stateKey) ?? undefined;
+  return (
+    side.alice.client.getRoom(roomId)?.getLiveTimeline().getState(sdk.EventTimeline.FORWARDS)?.getStateEvents(CALL_MEMBER_TYPE, stateKey) ??
+    undefined
+  );
 }
 
 /** The bot's call.member content as alice's client sees it. */
@@ -126,13 +156,19 @@ function botMembership(side: Side, roomId: string): Record<string, unknown> | un
 
 /** The ring as alice's client received it. */
 function ringSeen(side: Side, roomId: string): { id: string; content: Record<string, unknown> } | undefined {
-  const event = side.alice.client.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getType() === RTC_NOTIFICATION_TYPE);
+  const event = side.alice.client
+    .getRoom(roomId)
+    ?.getLiveTimeline()
+    .getEvents()
+    .find((e) => e.getType() === RTC_NOTIFICATION_TYPE);
   const id = event?.getId();
   return event !== undefined && id !== undefined ? { id, content: event.getContent() } : undefined;
 }
 
 async function delayedEventCount(side: Side): Promise<number> {
-  const answer = (await side.bot.client.doRequest("GET", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events")) as { delayed_events?: unknown[] };
+  const answer = (await side.bot.client.doRequest("GET", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events")) as {
+    delayed_events?: unknown[];
+  };
   return answer.delayed_events?.length ?? 0;
 }
 
@@ -150,10 +186,19 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
       startRtspCamera({ width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" }),
     ]);
     lk = server;
-    cleanups.push(() => delaysOn.stop(), () => delaysOff.stop(), () => server.stop(), () => cam.stop());
+    cleanups.push(
+      () => delaysOn.stop(),
+      () => delaysOff.stop(),
+      () => server.stop(),
+      () => cam.stop(),
+    );
     const ffmpeg = resolveFfmpeg();
     if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const config = parseConfig({ homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" }, allowedUsers: ["@a:localhost"], cameras: [{ name: "cam", url: cam.url }] });
+    const config = parseConfig({
+      homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" },
+      allowedUsers: ["@a:localhost"],
+      cameras: [{ name: "cam", url: cam.url }],
+    });
     hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
     cleanups.push(() => hub.stopAll());
     withDelays = await startSide(delaysOn, "");
@@ -189,12 +234,20 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     // A decline of another event (Synapse refuses relations to unknown events: the membership's) and a malformed
     // one change nothing; then the real one.
     const declines = [
-      await side.alice.client.sendEvent(roomId, RTC_DECLINE_TYPE as never, { "m.relates_to": { rel_type: "m.reference", event_id: memberEventId } } as never),
+      await side.alice.client.sendEvent(
+        roomId,
+        RTC_DECLINE_TYPE as never,
+        { "m.relates_to": { rel_type: "m.reference", event_id: memberEventId } } as never,
+      ),
       await side.alice.client.sendEvent(roomId, RTC_DECLINE_TYPE as never, { nonsense: true } as never),
     ];
     await waitFor("the bot to handle the two stray declines", () => declines.every((d) => side.seen.has(d.event_id)));
     expect(call.state).toBe("ringing");
-    await side.alice.client.sendEvent(roomId, RTC_DECLINE_TYPE as never, { "m.relates_to": { rel_type: "m.reference", event_id: call.notificationId } } as never);
+    await side.alice.client.sendEvent(
+      roomId,
+      RTC_DECLINE_TYPE as never,
+      { "m.relates_to": { rel_type: "m.reference", event_id: call.notificationId } } as never,
+    );
     await waitFor("the call to end", () => call.state === "ended");
     expect(call.reason).toBe("declined");
     await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
@@ -211,7 +264,12 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     const aliceKey = membershipStateKey(side.alice.userId, side.alice.deviceId);
 
     // Garbage in the callee's membership is logged and ignored: the call keeps ringing.
-    const { event_id: malformed } = await side.alice.client.sendStateEvent(roomId, CALL_MEMBER_TYPE as never, { application: "m.call", device_id: 42 } as never, aliceKey);
+    const { event_id: malformed } = await side.alice.client.sendStateEvent(
+      roomId,
+      CALL_MEMBER_TYPE as never,
+      { application: "m.call", device_id: 42 } as never,
+      aliceKey,
+    );
     await waitFor("the bot to handle alice's malformed membership", () => side.seen.has(malformed));
     expect(call.state).toBe("ringing");
 
@@ -221,11 +279,20 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     const subscriber = new LiveKitSubscriber(rtc);
     cleanups.push(() => subscriber.stop());
     await subscriber.connect(token.url, token.jwt);
-    await side.alice.client.sendStateEvent(roomId, CALL_MEMBER_TYPE as never, {
-      application: "m.call", call_id: "", scope: "m.room", device_id: side.alice.deviceId, expires: 14_400_000,
-      focus_active: { type: "livekit", focus_selection: "multi_sfu" },
-      foci_preferred: [{ type: "livekit", livekit_service_url: side.service.url, livekit_alias: roomId }],
-    } as never, aliceKey);
+    await side.alice.client.sendStateEvent(
+      roomId,
+      CALL_MEMBER_TYPE as never,
+      {
+        application: "m.call",
+        call_id: "",
+        scope: "m.room",
+        device_id: side.alice.deviceId,
+        expires: 14_400_000,
+        focus_active: { type: "livekit", focus_selection: "multi_sfu" },
+        foci_preferred: [{ type: "livekit", livekit_service_url: side.service.url, livekit_alias: roomId }],
+      } as never,
+      aliceKey,
+    );
     await waitFor("the bot's video at alice", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
     const firstFrameMs = Math.round(performance.now() - joinedAt);
     await waitFor("the call to be connected", () => call.state === "connected");
@@ -261,7 +328,13 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     const stateKey = membershipStateKey(side.bot.userId, side.bot.deviceId);
     const leave = new DelayedLeave(side.bot.api, roomId, stateKey, log, { delayMs: 2_000, restartMs: 500 });
     expect(await leave.arm()).toBe(true);
-    await side.bot.api.putState(roomId, CALL_MEMBER_TYPE, stateKey, { application: "m.call", call_id: "", scope: "m.room", device_id: side.bot.deviceId, expires: 60_000 });
+    await side.bot.api.putState(roomId, CALL_MEMBER_TYPE, stateKey, {
+      application: "m.call",
+      call_id: "",
+      scope: "m.room",
+      device_id: side.bot.deviceId,
+      expires: 60_000,
+    });
     await waitFor("alice to see the membership", () => botMembership(side, roomId)?.["application"] === "m.call");
     // Restarted every 0.5 s, the 2 s leave does not fire: the membership is still there 3 s later.
     const since = performance.now();
@@ -289,7 +362,14 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     const roomId = await openDm(side);
     const delayedBefore = await delayedEventCount(side);
     const call = placeCall(side, roomId, {
-      steps: homeserverSteps({ homeserverUrl: side.synapse.baseUrl, accessToken: side.bot.accessToken, userId: side.bot.userId, deviceId: side.bot.deviceId, roomId, configured: "http://127.0.0.1:9" }),
+      steps: homeserverSteps({
+        homeserverUrl: side.synapse.baseUrl,
+        accessToken: side.bot.accessToken,
+        userId: side.bot.userId,
+        deviceId: side.bot.deviceId,
+        roomId,
+        configured: "http://127.0.0.1:9",
+      }),
     });
     await call.start();
     expect(call.state).toBe("ended");

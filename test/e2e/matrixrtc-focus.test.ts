@@ -27,7 +27,11 @@ beforeAll(async () => {
     startSynapse({ extraConfig: { serve_client_wellknown: true, extra_well_known_client_content: WELL_KNOWN_FOCUS } }),
     startSynapse(),
   ]);
-  cleanups.push(() => both.stop(), () => wellKnownOnly.stop(), () => bare.stop());
+  cleanups.push(
+    () => both.stop(),
+    () => wellKnownOnly.stop(),
+    () => bare.stop(),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -57,7 +61,11 @@ describeE2E("focus discovery on Synapse", () => {
     const found = await discoverFocus({ homeserverUrl: bare.baseUrl, accessToken: bot.accessToken });
     expect(found.focus).toBeUndefined();
     expect(found.attempts.map((a) => a.source)).toEqual(["rtc/transports", "well-known"]);
-    const configured = await discoverFocus({ homeserverUrl: bare.baseUrl, accessToken: bot.accessToken, configured: "https://mine.example.org" });
+    const configured = await discoverFocus({
+      homeserverUrl: bare.baseUrl,
+      accessToken: bot.accessToken,
+      configured: "https://mine.example.org",
+    });
     expect(configured.focus?.source).toBe("config");
   });
 });

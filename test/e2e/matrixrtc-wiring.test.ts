@@ -47,9 +47,12 @@ function rings(): string[] {
 /** The bot's call.member content, read from the homeserver as alice. */
 async function botMembership(): Promise<unknown> {
   const key = membershipStateKey(rig.bot.userId, app.matrix.deviceId ?? "");
-  const res = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/state/${CALL_MEMBER_TYPE}/${encodeURIComponent(key)}`, {
-    headers: { authorization: `Bearer ${alice.accessToken}` },
-  });
+  const res = await fetch(
+    `${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/state/${CALL_MEMBER_TYPE}/${encodeURIComponent(key)}`,
+    {
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+    },
+  );
   return res.status === 200 ? await res.json() : undefined;
 }
 
@@ -62,11 +65,20 @@ async function join(subscriber: LiveKitSubscriber): Promise<void> {
   const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
   const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
   await subscriber.connect(token.url, token.jwt);
-  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {
-    application: "m.call", call_id: "", scope: "m.room", device_id: alice.deviceId, expires: 14_400_000,
-    focus_active: { type: "livekit", focus_selection: "multi_sfu" },
-    foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
-  } as never, membershipStateKey(alice.userId, alice.deviceId));
+  await callee.client.sendStateEvent(
+    dm,
+    CALL_MEMBER_TYPE as never,
+    {
+      application: "m.call",
+      call_id: "",
+      scope: "m.room",
+      device_id: alice.deviceId,
+      expires: 14_400_000,
+      focus_active: { type: "livekit", focus_selection: "multi_sfu" },
+      foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
+    } as never,
+    membershipStateKey(alice.userId, alice.deviceId),
+  );
 }
 
 async function leave(): Promise<void> {
@@ -102,7 +114,12 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     // The rig's DM is a private_chat alice made: the bot has power 0 there. Element Web and Element X make DMs with
     // trusted_private_chat, which gives the invitee (the bot) power 100: as here, so the bot may send call.member.
     const levels = await callee.client.getStateEvent(dm, "m.room.power_levels", "");
-    await callee.client.sendStateEvent(dm, "m.room.power_levels" as never, { ...levels, users: { ...(levels["users"] as object), [rig.bot.userId]: 100 } } as never, "");
+    await callee.client.sendStateEvent(
+      dm,
+      "m.room.power_levels" as never,
+      { ...levels, users: { ...(levels["users"] as object), [rig.bot.userId]: 100 } } as never,
+      "",
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -132,7 +149,9 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
 
       await callee.client.sendTextMessage(dm, "!hangup");
       await waitFor("the bot's membership emptied", botMembershipEmptied, { timeoutMs: 15_000 });
-      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(`${rig.bot.userId}:${app.matrix.deviceId ?? ""}`), { timeoutMs: 10_000 });
+      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(`${rig.bot.userId}:${app.matrix.deviceId ?? ""}`), {
+        timeoutMs: 10_000,
+      });
     } finally {
       await subscriber.stop();
       await leave();
@@ -175,18 +194,29 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
   });
 
   it("an encrypted DM: no MatrixRTC call, the user is told to use an unencrypted one; with 'both' the legacy call still rings", async () => {
-    const roomId = await callee.client.createRoom({
-      preset: "trusted_private_chat" as never, is_direct: true, invite: [rig.bot.userId],
-      initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
-    }).then((r) => r.room_id);
+    const roomId = await callee.client
+      .createRoom({
+        preset: "trusted_private_chat" as never,
+        is_direct: true,
+        invite: [rig.bot.userId],
+        initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+      })
+      .then((r) => r.room_id);
     await waitFor("the bot to join the encrypted DM", async () => (await app.matrix.client.getJoinedRooms()).includes(roomId));
     // Alice's client has no encryption, as the bot: a plaintext command over the client-server API (Synapse accepts it).
     const before = callee.messages(roomId, rig.bot.userId).length;
     const res = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/enc1`, {
-      method: "PUT", headers: { authorization: `Bearer ${alice.accessToken}` }, body: JSON.stringify({ msgtype: "m.text", body: "!call cam" }),
+      method: "PUT",
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+      body: JSON.stringify({ msgtype: "m.text", body: "!call cam" }),
     });
     expect(res.status).toBe(200);
-    const reply = await waitFor("the bot's reply", () => callee.messages(roomId, rig.bot.userId).slice(before).find((t) => t.includes("encrypted")));
+    const reply = await waitFor("the bot's reply", () =>
+      callee
+        .messages(roomId, rig.bot.userId)
+        .slice(before)
+        .find((t) => t.includes("encrypted")),
+    );
     expect(reply).toContain("use an unencrypted direct chat");
     expect(reply).toContain("The legacy call rings.");
     await waitFor("the legacy invite", () => callee.callEvents(roomId).some((e) => e.type === "m.call.invite"));

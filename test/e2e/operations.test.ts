@@ -45,7 +45,7 @@ function ffmpegOfThisTest(): number[] {
 
 async function metric(name: string): Promise<number | undefined> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(name + " ") || l.startsWith(name + "{") && l.includes(name));
+  const line = text.split("\n").find((l) => l.startsWith(name + " ") || (l.startsWith(name + "{") && l.includes(name)));
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
 }
 
@@ -62,30 +62,39 @@ beforeAll(async () => {
   const file = path.join(dir, "config.yaml");
   configFile = file;
   botToken = botUser.accessToken;
-  writeFileSync(file, [
-    "homeserver:",
-    `  url: ${synapse.baseUrl}`,
-    "allowedUsers: ['@opsalice:localhost']",
-    "cameras:",
-    "  - name: cam",
-    `    url: "${camera.url}"`,
-    "http:",
-    `  listen: 127.0.0.1:${port}`,
-    "media:",
-    "  idleStopMs: 60000",
-    `dataDir: ${path.join(dir, "data")}`,
-    "",
-  ].join("\n"));
+  writeFileSync(
+    file,
+    [
+      "homeserver:",
+      `  url: ${synapse.baseUrl}`,
+      "allowedUsers: ['@opsalice:localhost']",
+      "cameras:",
+      "  - name: cam",
+      `    url: "${camera.url}"`,
+      "http:",
+      `  listen: 127.0.0.1:${port}`,
+      "media:",
+      "  idleStopMs: 60000",
+      `dataDir: ${path.join(dir, "data")}`,
+      "",
+    ].join("\n"),
+  );
   bot = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", file], {
     env: { ...process.env, MCC_ACCESS_TOKEN: botUser.accessToken, LOG_FORMAT: "json" },
     stdio: ["ignore", "ignore", "inherit"],
   });
-  exited = new Promise((resolve) => bot.once("exit", (code) => { resolve(code); }));
+  exited = new Promise((resolve) =>
+    bot.once("exit", (code) => {
+      resolve(code);
+    }),
+  );
   cleanups.push(async () => {
     if (bot.exitCode === null) bot.kill("SIGKILL");
     await exited;
   });
-  await waitFor("/healthz to answer", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000 });
+  await waitFor("/healthz to answer", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: 30_000,
+  });
 
   callee = await startCallee({ ...alice, baseUrl: synapse.baseUrl, autoJoin: true });
   cleanups.push(() => callee.stop());
@@ -116,11 +125,20 @@ describeE2E("operations", () => {
     const decoded = call.video().frames;
     const sent = await metric("mcc_call_video_frames_sent");
     expect(sent).toBeGreaterThanOrEqual(decoded - 2);
-    await waitFor("more frames sent on the call", async () => ((await metric("mcc_call_video_frames_sent")) ?? 0) > (sent ?? Infinity) + 15, { timeoutMs: 10_000 });
+    await waitFor(
+      "more frames sent on the call",
+      async () => ((await metric("mcc_call_video_frames_sent")) ?? 0) > (sent ?? Infinity) + 15,
+      { timeoutMs: 10_000 },
+    );
     expect(await metric("mcc_call_video_fps")).toBeGreaterThan(0);
     const before = callee.messages(dm).length;
     await callee.client.sendTextMessage(dm, "!status");
-    const status = await waitFor("the !status reply", () => callee.messages(dm).slice(before).find((m) => m.startsWith("Calls in progress")));
+    const status = await waitFor("the !status reply", () =>
+      callee
+        .messages(dm)
+        .slice(before)
+        .find((m) => m.startsWith("Calls in progress")),
+    );
     expect(status).toContain("Calls in progress: 1");
     expect(status).toMatch(/Cameras: cam running \(1 call\)/);
     expect(status).toContain("TURN: none");

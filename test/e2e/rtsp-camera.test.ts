@@ -54,10 +54,7 @@ interface ProbedStream {
 }
 
 async function probe(url: string): Promise<ProbedStream[]> {
-  const { done } = run("ffprobe", [
-    "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
-    "-show_streams", "-of", "json", url,
-  ]);
+  const { done } = run("ffprobe", ["-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000", "-show_streams", "-of", "json", url]);
   const r = await done;
   if (r.code !== 0) throw new Error(`ffprobe exited ${r.code}: ${r.stderr}`);
   return (JSON.parse(r.stdout) as { streams: ProbedStream[] }).streams;
@@ -67,7 +64,22 @@ async function probe(url: string): Promise<ProbedStream[]> {
 function decode(url: string, frames: number, timeoutMs = 30_000): Promise<RunResult> {
   return run(
     "ffmpeg",
-    ["-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000", "-i", url, "-frames:v", String(frames), "-f", "null", "-"],
+    [
+      "-nostdin",
+      "-v",
+      "error",
+      "-rtsp_transport",
+      "tcp",
+      "-timeout",
+      "10000000",
+      "-i",
+      url,
+      "-frames:v",
+      String(frames),
+      "-f",
+      "null",
+      "-",
+    ],
     timeoutMs,
   ).done;
 }
@@ -111,7 +123,10 @@ describe.skipIf(!runCameraTests)("test RTSP camera (GStreamer)", () => {
     expect(cam.url).toMatch(/\/stream1$/);
     const streams = await probe(cam.url);
     expect(streams.find((s) => s.codec_type === "video")).toMatchObject({
-      codec_name: "h264", width: 640, height: 360, r_frame_rate: "15/1",
+      codec_name: "h264",
+      width: 640,
+      height: 360,
+      r_frame_rate: "15/1",
     });
     expect(streams.find((s) => s.codec_type === "audio")).toMatchObject({ codec_name: "aac" });
   });
@@ -175,7 +190,11 @@ describe.skipIf(!runCameraTests)("test RTSP camera (GStreamer)", () => {
     const cam = await camera({ width, height, fps: 10, audio: "none", stamp: true, speed: 2 });
     const frameBytes = (width * height * 3) / 2;
     const started = Date.now();
-    const child = spawn("ffmpeg", ["-v", "error", "-rtsp_transport", "tcp", "-i", cam.url, "-frames:v", "10", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      "ffmpeg",
+      ["-v", "error", "-rtsp_transport", "tcp", "-i", cam.url, "-frames:v", "10", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     tools.add(child);
     const chunks: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => chunks.push(d));
@@ -186,14 +205,19 @@ describe.skipIf(!runCameraTests)("test RTSP camera (GStreamer)", () => {
     expect(code).toBe(0);
     const raw = Buffer.concat(chunks);
     expect(raw.length).toBe(10 * frameBytes);
-    const stamps = Array.from({ length: 10 }, (_, i) => readStamp({ width, height, data: raw.subarray(i * frameBytes, (i + 1) * frameBytes) }));
+    const stamps = Array.from({ length: 10 }, (_, i) =>
+      readStamp({ width, height, data: raw.subarray(i * frameBytes, (i + 1) * frameBytes) }),
+    );
     for (const st of stamps) {
       expect(st, "every frame's stamp reads back (markers and CRC)").toBeDefined();
       expect(st?.ms ?? 0).toBeGreaterThan(started - 10_000);
       expect(st?.ms ?? 0).toBeLessThanOrEqual(Date.now());
     }
     const seqs = stamps.map((st) => st?.seq ?? -1);
-    expect(seqs.slice(1).every((q, i) => q === (seqs[i] ?? 0) + 1), `consecutive sequence numbers ${seqs.join(",")}`).toBe(true);
+    expect(
+      seqs.slice(1).every((q, i) => q === (seqs[i] ?? 0) + 1),
+      `consecutive sequence numbers ${seqs.join(",")}`,
+    ).toBe(true);
   });
 
   it("restarts on the same port and path, like a rebooting camera", { timeout: 90_000 }, async () => {

@@ -53,7 +53,9 @@ function botSays(client: Callee["client"], roomId: string): string[] {
 
 function botCallEvents(client: Callee["client"], roomId: string, callId: string): string[] {
   const events = client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
-  return events.filter((e) => e.getSender() === bot.userId && e.getType().startsWith("m.call.") && e.getContent()["call_id"] === callId).map((e) => e.getType());
+  return events
+    .filter((e) => e.getSender() === bot.userId && e.getType().startsWith("m.call.") && e.getContent()["call_id"] === callId)
+    .map((e) => e.getType());
 }
 
 /** The bot's last offer (SDP), for the stranger's forged events. */
@@ -100,7 +102,10 @@ beforeAll(async () => {
     logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
     config: ({ cameras, users }) => ({
       allowedUsers: ["alice", "bob", "carol"].map((name) => users[name]?.userId),
-      cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }, ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false }))],
+      cameras: [
+        { name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 },
+        ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false })),
+      ],
       calls: { maxConcurrent: 2, maxPerUserPerMinute: 4 },
     }),
   });
@@ -118,10 +123,14 @@ afterAll(async () => {
 describeE2E("the allowlist and a third member", () => {
   it("a stranger's invite is rejected", async () => {
     const { room_id } = await mallory.client.createRoom({ preset: "private_chat" as never, is_direct: true, invite: [bot.userId] });
-    await waitFor("the bot to reject the stranger's invite", async () => {
-      const state = await mallory.client.getStateEvent(room_id, "m.room.member", bot.userId).catch(() => undefined);
-      return (state as { membership?: string } | undefined)?.membership === "leave";
-    }, { timeoutMs: 20_000 });
+    await waitFor(
+      "the bot to reject the stranger's invite",
+      async () => {
+        const state = await mallory.client.getStateEvent(room_id, "m.room.member", bot.userId).catch(() => undefined);
+        return (state as { membership?: string } | undefined)?.membership === "leave";
+      },
+      { timeoutMs: 20_000 },
+    );
   });
 
   it("a stranger in the room: their answer and hangup of the bot's ringing call are ignored (only the invitee counts)", async () => {
@@ -132,13 +141,22 @@ describeE2E("the allowlist and a third member", () => {
 
     // Alice brings mallory into the room while her phone rings: the bot says what that means.
     await alice.client.invite(room, mallory.userId);
-    const notice = await waitFor("the bot's third-member notice", () => botSays(alice.client, room).find((t) => t.startsWith(`${mallory.userId} joined this room during the call`)), { timeoutMs: 20_000 });
+    const notice = await waitFor(
+      "the bot's third-member notice",
+      () => botSays(alice.client, room).find((t) => t.startsWith(`${mallory.userId} joined this room during the call`)),
+      { timeoutMs: 20_000 },
+    );
     expect(notice).toContain(`reaches only ${alice.userId}'s device`);
 
     // A perfectly good answer to the bot's offer, but from someone who is not the invitee; then a hangup.
     const invite = alice.callEvents(room).find((e) => e.type === "m.call.invite" && e.content["call_id"] === call.callId);
     offer = (invite?.content["offer"] as { sdp: string } | undefined)?.sdp ?? "";
-    await strangerSends(room, "m.call.answer", { call_id: call.callId, version: "1", party_id: "MALLORY", answer: { type: "answer", sdp: await answerSdp(offer) } });
+    await strangerSends(room, "m.call.answer", {
+      call_id: call.callId,
+      version: "1",
+      party_id: "MALLORY",
+      answer: { type: "answer", sdp: await answerSdp(offer) },
+    });
     await strangerSends(room, "m.call.hangup", { call_id: call.callId, version: "1", party_id: "MALLORY", reason: "user_hangup" });
     await sync(mallory.client, room, "!call cam");
     expect(session?.state).toBe(CallState.Ringing);
@@ -160,13 +178,32 @@ describeE2E("the allowlist and a third member", () => {
     const session = app.calls.callInRoom(room);
     const before = botSays(alice.client, room).length;
     await alice.client.invite(room, mallory.userId);
-    await waitFor("the bot's third-member notice", () => botSays(alice.client, room).slice(before).find((t) => t.startsWith(`${mallory.userId} joined this room during the call`)), { timeoutMs: 20_000 });
+    await waitFor(
+      "the bot's third-member notice",
+      () =>
+        botSays(alice.client, room)
+          .slice(before)
+          .find((t) => t.startsWith(`${mallory.userId} joined this room during the call`)),
+      { timeoutMs: 20_000 },
+    );
 
     await strangerSends(room, "m.call.hangup", { call_id: call.callId, version: "1", party_id: "MALLORY", reason: "user_hangup" });
     await strangerSends(room, "m.call.reject", { call_id: call.callId, version: "1", party_id: "MALLORY" });
-    await strangerSends(room, "m.call.candidates", { call_id: call.callId, version: "1", party_id: "MALLORY", candidates: [{ candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0" }] });
+    await strangerSends(room, "m.call.candidates", {
+      call_id: call.callId,
+      version: "1",
+      party_id: "MALLORY",
+      candidates: [{ candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0" }],
+    });
     // The stranger calls the bot in the room: ignored without a word (a reject is for allowed callers).
-    await strangerSends(room, "m.call.invite", { call_id: "mallory-call", version: "1", party_id: "MALLORY", lifetime: 60_000, invitee: bot.userId, offer: { type: "offer", sdp: offer } });
+    await strangerSends(room, "m.call.invite", {
+      call_id: "mallory-call",
+      version: "1",
+      party_id: "MALLORY",
+      lifetime: 60_000,
+      invitee: bot.userId,
+      offer: { type: "offer", sdp: offer },
+    });
     await sync(mallory.client, room, "!help");
     const frames = call.video().frames;
     await call.waitForFrames(frames + 15, 10_000);
@@ -198,7 +235,9 @@ describeE2E("call limits", () => {
     const full = "I already have 2 calls in progress, the most I take at once. Try again when one has ended.";
     await waitFor("the !call refusal", () => botSays(carol.client, room).includes(full));
     const placed = await carol.placeVideoCall(room, { invitee: bot.userId });
-    await waitFor("the bot's m.call.reject", () => botCallEvents(carol.client, room, placed.callId).includes("m.call.reject"), { timeoutMs: 20_000 });
+    await waitFor("the bot's m.call.reject", () => botCallEvents(carol.client, room, placed.callId).includes("m.call.reject"), {
+      timeoutMs: 20_000,
+    });
     await placed.ended();
     expect(botSays(carol.client, room).filter((t) => t === full)).toHaveLength(2);
     expect(app.calls.activeCount()).toBe(2);
@@ -217,7 +256,9 @@ describeE2E("call limits", () => {
       await rig.released();
     }
     const placed = await carol.placeVideoCall(room, { invitee: bot.userId });
-    await waitFor("the bot's m.call.reject", () => botCallEvents(carol.client, room, placed.callId).includes("m.call.reject"), { timeoutMs: 20_000 });
+    await waitFor("the bot's m.call.reject", () => botCallEvents(carol.client, room, placed.callId).includes("m.call.reject"), {
+      timeoutMs: 20_000,
+    });
     await placed.ended();
     await sync(carol.client, room, "!call cam");
     const limited = await waitFor("two rate-limit replies", () => {
@@ -234,18 +275,29 @@ describeE2E("camera URLs and the shell", () => {
     const leases = ["shell0", "shell1"].map((name) => app.hub.acquire(name));
     try {
       for (const url of SHELL_URLS) {
-        const argv = await waitFor(`an ffmpeg with ${url}`, () => ffmpegArgvs().find((a) => a.includes(url)), { timeoutMs: 15_000, intervalMs: 20 });
+        const argv = await waitFor(`an ffmpeg with ${url}`, () => ffmpegArgvs().find((a) => a.includes(url)), {
+          timeoutMs: 15_000,
+          intervalMs: 20,
+        });
         expect(argv.filter((arg) => arg.includes("touch"))).toEqual([url]);
       }
       // Nothing listens on port 9: each ffmpeg fails and is started again, URL and all.
-      await waitFor("both cameras retried", () => (app.hub.stats()["shell0"]?.restarts ?? 0) >= 2 && (app.hub.stats()["shell1"]?.restarts ?? 0) >= 2, { timeoutMs: 20_000 });
+      await waitFor(
+        "both cameras retried",
+        () => (app.hub.stats()["shell0"]?.restarts ?? 0) >= 2 && (app.hub.stats()["shell1"]?.restarts ?? 0) >= 2,
+        { timeoutMs: 20_000 },
+      );
     } finally {
       for (const lease of leases) lease.release();
     }
     // doctor probes every camera with ffprobe, the same way.
     const checks = await runChecks(app.config);
     expect(checks.filter((c) => c.name.includes("shell")).map((c) => c.status)).toEqual(["fail", "fail"]);
-    await waitFor("both shell cameras stopped", () => app.hub.stats()["shell0"]?.state === "stopped" && app.hub.stats()["shell1"]?.state === "stopped", { timeoutMs: 10_000 });
+    await waitFor(
+      "both shell cameras stopped",
+      () => app.hub.stats()["shell0"]?.state === "stopped" && app.hub.stats()["shell1"]?.state === "stopped",
+      { timeoutMs: 10_000 },
+    );
     expect(existsSync(MARK_X)).toBe(false);
     expect(existsSync(MARK_Y)).toBe(false);
   }, 60_000);

@@ -68,10 +68,14 @@ async function metric(name: string): Promise<number> {
 }
 
 async function idle(what: string, timeoutMs = 15_000): Promise<void> {
-  await waitFor(what, async () => {
-    const m = await bot.metrics();
-    return m.get("mcc_active_calls") === 0 && m.get("mcc_peer_connections") === 0;
-  }, { timeoutMs, intervalMs: 25 });
+  await waitFor(
+    what,
+    async () => {
+      const m = await bot.metrics();
+      return m.get("mcc_active_calls") === 0 && m.get("mcc_peer_connections") === 0;
+    },
+    { timeoutMs, intervalMs: 25 },
+  );
 }
 
 function ffmpegChildren(): number {
@@ -86,7 +90,11 @@ function botCpuSeconds(): number {
 /** Everything idle (no call, no peer connection, cameras stopped), then a full GC in the bot, then its figures. */
 async function settledMemory(): Promise<Memory> {
   await idle("the bot to be idle");
-  await waitFor("the cameras to stop after the idle grace", async () => (await metric("mcc_ffmpeg_processes")) === 0 && ffmpegChildren() === 0, { timeoutMs: 15_000, intervalMs: 100 });
+  await waitFor(
+    "the cameras to stop after the idle grace",
+    async () => (await metric("mcc_ffmpeg_processes")) === 0 && ffmpegChildren() === 0,
+    { timeoutMs: 15_000, intervalMs: 100 },
+  );
   return readMemory(bot);
 }
 
@@ -95,7 +103,12 @@ beforeAll(async () => {
   rig = await startProcessRig({
     name: "soak",
     botName: "soakbot",
-    cameras: Object.fromEntries(cameras.map((c) => [`cam${c}`, { width: 640, height: 360, fps: FPS, audio: "pcma" as const, path: `soak${c}`, pattern: ["smpte", "ball", "snow"][c] ?? "smpte" }])),
+    cameras: Object.fromEntries(
+      cameras.map((c) => [
+        `cam${c}`,
+        { width: 640, height: 360, fps: FPS, audio: "pcma" as const, path: `soak${c}`, pattern: ["smpte", "ball", "snow"][c] ?? "smpte" },
+      ]),
+    ),
     users: Array.from({ length: USERS }, (_, i) => `soak${i}`),
     dmTimeoutMs: 30_000,
     gc: true,
@@ -167,7 +180,13 @@ describeE2E("soak", () => {
       fdSlopePerCall: r2(fds.slope),
       rssMb: { before: mb(fresh.rssKb), ...Object.fromEntries([10, 30, 100, 200, 300, 400].map((c) => [c, mb(at(c)?.rssKb)])) },
       heapMb: { before: mb(fresh.heapKb), [FIT_FROM]: mb(base.heapKb), [CALLS]: mb(end.heapKb) },
-      fds: { before: fresh.fds, [FIT_FROM]: base.fds, [CALLS]: end.fds, min: Math.min(...samples.map((s) => s.fds)), max: Math.max(...samples.map((s) => s.fds)) },
+      fds: {
+        before: fresh.fds,
+        [FIT_FROM]: base.fds,
+        [CALLS]: end.fds,
+        min: Math.min(...samples.map((s) => s.fds)),
+        max: Math.max(...samples.map((s) => s.fds)),
+      },
       samples: samples.map((s) => [s.call, s.rssKb, s.heapKb, s.codeKb, s.v8ResidentKb, s.externalKb, s.fds]),
       answered,
     });
@@ -184,56 +203,67 @@ describeE2E("soak", () => {
     expect(rssMedianSlope).toBeLessThan(RSS_SLOPE_LIMIT_KB);
   }, 1_200_000);
 
-  it(`8 concurrent calls on 3 cameras stay up for ${SOAK_MS / 1000} s, each at >= 90 % of the source frame rate`, async () => {
-    const calls: IncomingCall[] = [];
-    for (let i = 0; i < USERS; i++) calls.push(await rig.ring(`soak${i}`, `cam${i % 3}`));
-    await Promise.all(calls.map((c) => c.answer()));
-    await Promise.all(calls.map((c) => c.waitForFrames(30, 30_000)));
-    expect(await metric("mcc_active_calls")).toBe(USERS);
-    expect(await metric("mcc_ffmpeg_processes")).toBe(3);
+  it(
+    `8 concurrent calls on 3 cameras stay up for ${SOAK_MS / 1000} s, each at >= 90 % of the source frame rate`,
+    async () => {
+      const calls: IncomingCall[] = [];
+      for (let i = 0; i < USERS; i++) calls.push(await rig.ring(`soak${i}`, `cam${i % 3}`));
+      await Promise.all(calls.map((c) => c.answer()));
+      await Promise.all(calls.map((c) => c.waitForFrames(30, 30_000)));
+      expect(await metric("mcc_active_calls")).toBe(USERS);
+      expect(await metric("mcc_ffmpeg_processes")).toBe(3);
 
-    const framesIn = async (): Promise<number[]> => {
-      const m = await bot.metrics();
-      return [0, 1, 2].map((c) => m.get(`mcc_camera_frames_in_total{camera="cam${c}"}`) ?? NaN);
-    };
-    const start = { at: Date.now(), frames: calls.map((c) => c.video().frames), cameraFrames: await framesIn(), cpu: botCpuSeconds() };
-    const windows: number[][] = [];
-    let last = { at: start.at, frames: start.frames };
-    await waitFor("the soak to run its course, every call up", () => {
-      const ended = calls.findIndex((c) => c.isEnded());
-      if (ended >= 0) throw new Error(`call ${ended} ended during the soak`);
-      const now = Date.now();
-      if (now - last.at >= 30_000) {
-        const frames = calls.map((c) => c.video().frames);
-        windows.push(frames.map((f, i) => ((f - (last.frames[i] ?? 0)) * 1000) / (now - last.at)));
-        last = { at: now, frames };
-      }
-      return now - start.at >= SOAK_MS;
-    }, { timeoutMs: SOAK_MS + 60_000, intervalMs: 1000 });
-    const seconds = (Date.now() - start.at) / 1000;
-    const fps = calls.map((c, i) => (c.video().frames - (start.frames[i] ?? 0)) / seconds);
-    const cameraFps = (await framesIn()).map((f, i) => (f - (start.cameraFrames[i] ?? 0)) / seconds);
-    const round = (n: number): number => Math.round(n * 10) / 10;
-    const cpuPercent = ((botCpuSeconds() - start.cpu) / seconds) * 100;
-    reportFigure("soak: 8 concurrent calls on 3 cameras", {
-      seconds: Math.round(seconds),
-      sourceFps: FPS,
-      cameraInputFps: cameraFps.map(round),
-      callFps: fps.map(round),
-      worst30sWindowFps: round(Math.min(...windows.flat())),
-      botCpuPercentOfOneCore: Math.round(cpuPercent),
-      framesDropped: perCamera(await bot.metrics(), "mcc_camera_frames_dropped_total"),
-      resyncs: perCamera(await bot.metrics(), "mcc_camera_resyncs_total"),
-      lagSeconds: perCamera(await bot.metrics(), "mcc_camera_lag_seconds"),
-    });
-    // Keeping up, no camera was restarted for running behind (a false alarm would cost its calls a second of video).
-    expect(perCamera(await bot.metrics(), "mcc_camera_resyncs_total")).toEqual([0, 0, 0]);
-    expect(calls.every((c) => !c.isEnded())).toBe(true);
-    expect(await metric("mcc_active_calls")).toBe(USERS);
-    for (const f of fps) expect(f).toBeGreaterThanOrEqual(FPS * 0.9);
+      const framesIn = async (): Promise<number[]> => {
+        const m = await bot.metrics();
+        return [0, 1, 2].map((c) => m.get(`mcc_camera_frames_in_total{camera="cam${c}"}`) ?? NaN);
+      };
+      const start = { at: Date.now(), frames: calls.map((c) => c.video().frames), cameraFrames: await framesIn(), cpu: botCpuSeconds() };
+      const windows: number[][] = [];
+      let last = { at: start.at, frames: start.frames };
+      await waitFor(
+        "the soak to run its course, every call up",
+        () => {
+          const ended = calls.findIndex((c) => c.isEnded());
+          if (ended >= 0) throw new Error(`call ${ended} ended during the soak`);
+          const now = Date.now();
+          if (now - last.at >= 30_000) {
+            const frames = calls.map((c) => c.video().frames);
+            windows.push(frames.map((f, i) => ((f - (last.frames[i] ?? 0)) * 1000) / (now - last.at)));
+            last = { at: now, frames };
+          }
+          return now - start.at >= SOAK_MS;
+        },
+        { timeoutMs: SOAK_MS + 60_000, intervalMs: 1000 },
+      );
+      const seconds = (Date.now() - start.at) / 1000;
+      const fps = calls.map((c, i) => (c.video().frames - (start.frames[i] ?? 0)) / seconds);
+      const cameraFps = (await framesIn()).map((f, i) => (f - (start.cameraFrames[i] ?? 0)) / seconds);
+      const round = (n: number): number => Math.round(n * 10) / 10;
+      const cpuPercent = ((botCpuSeconds() - start.cpu) / seconds) * 100;
+      reportFigure("soak: 8 concurrent calls on 3 cameras", {
+        seconds: Math.round(seconds),
+        sourceFps: FPS,
+        cameraInputFps: cameraFps.map(round),
+        callFps: fps.map(round),
+        worst30sWindowFps: round(Math.min(...windows.flat())),
+        botCpuPercentOfOneCore: Math.round(cpuPercent),
+        framesDropped: perCamera(await bot.metrics(), "mcc_camera_frames_dropped_total"),
+        resyncs: perCamera(await bot.metrics(), "mcc_camera_resyncs_total"),
+        lagSeconds: perCamera(await bot.metrics(), "mcc_camera_lag_seconds"),
+      });
+      // Keeping up, no camera was restarted for running behind (a false alarm would cost its calls a second of video).
+      expect(perCamera(await bot.metrics(), "mcc_camera_resyncs_total")).toEqual([0, 0, 0]);
+      expect(calls.every((c) => !c.isEnded())).toBe(true);
+      expect(await metric("mcc_active_calls")).toBe(USERS);
+      for (const f of fps) expect(f).toBeGreaterThanOrEqual(FPS * 0.9);
 
-    for (const c of calls) c.hangup();
-    await idle("every call released", 30_000);
-    await waitFor("the cameras stopped", async () => (await metric("mcc_ffmpeg_processes")) === 0 && ffmpegChildren() === 0, { timeoutMs: 15_000, intervalMs: 100 });
-  }, SOAK_MS + 300_000);
+      for (const c of calls) c.hangup();
+      await idle("every call released", 30_000);
+      await waitFor("the cameras stopped", async () => (await metric("mcc_ffmpeg_processes")) === 0 && ffmpegChildren() === 0, {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
+    },
+    SOAK_MS + 300_000,
+  );
 });

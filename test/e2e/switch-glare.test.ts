@@ -31,13 +31,17 @@ let logFile: string;
 function botCallEventsForBob(callId?: string): { type: string; content: Record<string, unknown> }[] {
   const events = caller.client.getRoom(bobDm)?.getLiveTimeline().getEvents() ?? [];
   return events
-    .filter((e) => e.getSender() === bot.userId && e.getType().startsWith("m.call.") && (callId === undefined || e.getContent()["call_id"] === callId))
+    .filter(
+      (e) =>
+        e.getSender() === bot.userId && e.getType().startsWith("m.call.") && (callId === undefined || e.getContent()["call_id"] === callId),
+    )
     .map((e) => ({ type: e.getType(), content: e.getContent<Record<string, unknown>>() }));
 }
 
 /** Bob's calls (either direction) that have not ended, as matrix-js-sdk's call event handler knows them. */
 function bobsLiveCalls(): string[] {
-  const calls: Map<string, { state: string; callId: string }> = caller.client.callEventHandler?.calls ?? new Map<string, { state: string; callId: string }>();
+  const calls: Map<string, { state: string; callId: string }> =
+    caller.client.callEventHandler?.calls ?? new Map<string, { state: string; callId: string }>();
   return [...calls.values()].filter((c) => c.state !== "ended").map((c) => c.callId);
 }
 
@@ -106,7 +110,12 @@ describeE2E("!switch during a call the bot placed", () => {
     // Same call, still up; nothing but late candidates was signalled; the old camera is let go.
     expect(call.isEnded()).toBe(false);
     expect(app.calls.callInRoom(aliceDm)?.callId).toBe(call.callId);
-    expect(callee.callEvents(aliceDm).slice(eventsBefore).filter((e) => e.sender === bot.userId && e.type !== "m.call.candidates")).toEqual([]);
+    expect(
+      callee
+        .callEvents(aliceDm)
+        .slice(eventsBefore)
+        .filter((e) => e.sender === bot.userId && e.type !== "m.call.candidates"),
+    ).toEqual([]);
     await waitFor("the bars pipeline to stop (no lease left)", () => app.hub.stats()["bars"]?.leases === 0 && liveFfmpegCount() === 1);
     const frames = call.video().frames;
     await call.waitForFrames(frames + 20);
@@ -115,7 +124,9 @@ describeE2E("!switch during a call the bot placed", () => {
     await callee.client.sendTextMessage(aliceDm, "!switch red");
     await waitFor("the same-camera answer", () => callee.messages(aliceDm, bot.userId).includes("The call already shows red."));
     await callee.client.sendTextMessage(aliceDm, "!switch");
-    await waitFor("the question", () => callee.messages(aliceDm, bot.userId).some((m) => m.startsWith("Which camera? Type !switch <camera>.")));
+    await waitFor("the question", () =>
+      callee.messages(aliceDm, bot.userId).some((m) => m.startsWith("Which camera? Type !switch <camera>.")),
+    );
 
     call.hangup();
     await rig.releasedEverything();
@@ -137,14 +148,21 @@ describeE2E("glare: the bot and the person call each other", () => {
         });
         ours = session.callId;
         expect(theirs < ours).toBe(true);
-        await waitFor("the bot's call to ring at bob's", () => (caller.client.callEventHandler?.calls.get(ours)?.state as string | undefined) === "ringing");
+        await waitFor(
+          "the bot's call to ring at bob's",
+          () => (caller.client.callEventHandler?.calls.get(ours)?.state as string | undefined) === "ringing",
+        );
       },
     });
     const winner = await exactlyOneConnectedCall(call);
     expect(winner).toEqual({ callId: call.callId, direction: "incoming" });
     await call.waitForFrames(call.video().frames + 10);
     // Ours was hung up (the spec has no "replaced" reason: user_hangup), after its invite.
-    expect(botCallEventsForBob(ours).map((e) => [e.type, e.content["reason"]]).filter(([t]) => t !== "m.call.candidates")).toEqual([
+    expect(
+      botCallEventsForBob(ours)
+        .map((e) => [e.type, e.content["reason"]])
+        .filter(([t]) => t !== "m.call.candidates"),
+    ).toEqual([
       ["m.call.invite", undefined],
       ["m.call.hangup", "user_hangup"],
     ]);
@@ -163,7 +181,8 @@ describeE2E("glare: the bot and the person call each other", () => {
     // Even rounds: bob's call is created as he sends !call (his call ID is the lesser). Odd rounds: bob places his
     // call as soon as the bot's call exists (the bot's ID is the lesser), while the bot still prepares its invite.
     const starts: (() => Promise<OutgoingCall>)[] = [
-      async () => (await Promise.all([caller.client.sendTextMessage(bobDm, "!call bars"), caller.placeVideoCall(bobDm, { invitee: bot.userId })]))[1],
+      async () =>
+        (await Promise.all([caller.client.sendTextMessage(bobDm, "!call bars"), caller.placeVideoCall(bobDm, { invitee: bot.userId })]))[1],
       async () => {
         await caller.client.sendTextMessage(bobDm, "!call bars");
         await waitFor("the bot's call to exist", () => app.calls.callInRoom(bobDm), { intervalMs: 5 });
@@ -197,6 +216,7 @@ describeE2E("glare: the bot and the person call each other", () => {
   it("every call event the bot sent validates against the spec's schemas", () => {
     const sent = [...botCallEventsForBob(), ...callee.callEvents(aliceDm).filter((e) => e.sender === bot.userId)];
     expect(sent.length).toBeGreaterThan(5);
-    for (const e of sent) expect(validateCallEvent(e.type, e.content).errors, `${e.type} ${JSON.stringify(e.content).slice(0, 160)}`).toEqual([]);
+    for (const e of sent)
+      expect(validateCallEvent(e.type, e.content).errors, `${e.type} ${JSON.stringify(e.content).slice(0, 160)}`).toEqual([]);
   });
 });

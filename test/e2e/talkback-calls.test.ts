@@ -60,7 +60,12 @@ async function talkbackOn(from: number): Promise<void> {
 }
 
 /** Talks 3 s in a connected call, hangs up, and expects the tone in > 95 % of those 150 windows of 20 ms at the door. */
-async function expectVoiceAtDoor(call: { hangup(): void; ended(): Promise<unknown> }, hz: number, figure: string, before: number): Promise<void> {
+async function expectVoiceAtDoor(
+  call: { hangup(): void; ended(): Promise<unknown> },
+  hz: number,
+  figure: string,
+  before: number,
+): Promise<void> {
   await talkbackOn(before);
   const from = size();
   await talk(3000);
@@ -105,7 +110,10 @@ beforeAll(async () => {
   rig = await startRig({
     name: "talkback-calls",
     cameras: { door: { width: 320, height: 240, fps: 10, audio: "pcma" }, yard: { width: 320, height: 240, fps: 10, audio: "pcma" } },
-    users: [{ name: "alice", tone: ALICE_HZ }, { name: "carol", as: "caller", tone: CAROL_HZ }],
+    users: [
+      { name: "alice", tone: ALICE_HZ },
+      { name: "carol", as: "caller", tone: CAROL_HZ },
+    ],
     env: { WEBHOOK_TOKEN },
     config: ({ cameras, users, dir }) => ({
       cameras: [
@@ -143,7 +151,11 @@ describeE2E("talkback in every kind of call", () => {
     if (rig.app.http === undefined) throw new Error("the HTTP listener did not start");
     const before = size();
     const ringing = rig.callee("alice").nextIncomingCall(20_000);
-    const res = await fetch(`http://127.0.0.1:${rig.app.http.port}/ring/door`, { method: "POST", headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` }, body: "{}" });
+    const res = await fetch(`http://127.0.0.1:${rig.app.http.port}/ring/door`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      body: "{}",
+    });
     expect(res.status).toBe(202);
     const call = await ringing;
     await talk(1500); // talking while it rings
@@ -193,7 +205,9 @@ describeE2E("talkback in every kind of call", () => {
     expect(size(), "nothing reaches the door while the call shows the yard").toBe(before);
     const seen = rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length;
     await rig.callee("alice").client.sendTextMessage(rig.dm("alice"), "!switch door");
-    await waitFor("the switch to be confirmed", () => rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length > seen, { timeoutMs: 10_000 });
+    await waitFor("the switch to be confirmed", () => rig.callee("alice").messages(rig.dm("alice"), rig.bot.userId).length > seen, {
+      timeoutMs: 10_000,
+    });
     await expectVoiceAtDoor(call, ALICE_HZ, "talkback after !switch", before);
   });
 
@@ -205,7 +219,10 @@ describeE2E("talkback in every kind of call", () => {
     // The camera's tone in each 10 ms chunk the callee receives (after Opus and the jitter buffer), with its time.
     const levels: { at: number; amp: number }[] = [];
     const level = (from: number, to: number): number => {
-      const amps = levels.filter((l) => l.at >= from && l.at < to).map((l) => l.amp).sort((a, b) => a - b);
+      const amps = levels
+        .filter((l) => l.at >= from && l.at < to)
+        .map((l) => l.amp)
+        .sort((a, b) => a - b);
       return amps[Math.floor(amps.length / 2)] ?? 0;
     };
     const sink = new wrtc.nonstandard.RTCAudioSink(track);
@@ -219,17 +236,30 @@ describeE2E("talkback in every kind of call", () => {
       const before = level(quietFrom, Date.now());
       const talkFrom = Date.now();
       toneMic.talk(true);
-      await waitFor("the camera's sound to go down", () => level(Date.now() - 200, Date.now()) < before / 2, { timeoutMs: 5000, intervalMs: 20 });
+      await waitFor("the camera's sound to go down", () => level(Date.now() - 200, Date.now()) < before / 2, {
+        timeoutMs: 5000,
+        intervalMs: 20,
+      });
       const onsetMs = Date.now() - talkFrom;
       const duckedFrom = Date.now();
       await waitFor("2 s of talking", () => Date.now() - duckedFrom >= 2000, { timeoutMs: 5000 });
       const during = level(duckedFrom, Date.now());
       toneMic.talk(false);
       const quietAgain = Date.now();
-      await waitFor("the camera's sound to come back", () => level(Date.now() - 200, Date.now()) > before * 0.8, { timeoutMs: 5000, intervalMs: 20 });
+      await waitFor("the camera's sound to come back", () => level(Date.now() - 200, Date.now()) > before * 0.8, {
+        timeoutMs: 5000,
+        intervalMs: 20,
+      });
       const releaseMs = Date.now() - quietAgain;
       const duckedDb = 20 * Math.log10(before / Math.max(1, during));
-      reportFigure("talkback ducking", { before: Math.round(before), during: Math.round(during), duckedDb: Number(duckedDb.toFixed(1)), configuredDb: DUCK_DB, onsetMs, releaseMs });
+      reportFigure("talkback ducking", {
+        before: Math.round(before),
+        during: Math.round(during),
+        duckedDb: Number(duckedDb.toFixed(1)),
+        configuredDb: DUCK_DB,
+        onsetMs,
+        releaseMs,
+      });
       // Opus and the jitter buffer blur the level a little: within 3 dB of what is configured.
       expect(duckedDb).toBeGreaterThan(DUCK_DB - 3);
       expect(duckedDb).toBeLessThan(DUCK_DB + 3);

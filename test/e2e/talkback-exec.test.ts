@@ -33,7 +33,11 @@ function sizeOf(name: string): number {
 /** Windows where `hz` plays (at least a quarter of the microphone's level), and where anything at all is heard. */
 function count(samples: Int16Array, hz: number): { tone: number; loud: number; windows: ReturnType<typeof toneWindows> } {
   const windows = toneWindows(samples, RATE, [hz]);
-  return { tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length, loud: windows.filter((w) => w.rms > 300).length, windows };
+  return {
+    tone: windows.filter((w) => (w.amplitude[hz] ?? 0) > TONE_AMPLITUDE / 4).length,
+    loud: windows.filter((w) => w.rms > 300).length,
+    windows,
+  };
 }
 
 async function talk(ms: number): Promise<void> {
@@ -46,10 +50,17 @@ beforeAll(async () => {
   rig = await startRig({
     name: "talkback",
     cameras: { cam: { width: 320, height: 240, fps: 10, audio: "pcma" } },
-    users: [{ name: "alice", tone: 1000 }, { name: "bob", tone: 600 }],
+    users: [
+      { name: "alice", tone: 1000 },
+      { name: "bob", tone: 600 },
+    ],
     config: ({ cameras, dir: rigDir }) => ({
       cameras: [
-        { name: "door", url: cameras["cam"]?.url, talkback: { exec: ["tee", "-a", path.join(rigDir, "door.raw")], format: "s16le", rate: RATE } },
+        {
+          name: "door",
+          url: cameras["cam"]?.url,
+          talkback: { exec: ["tee", "-a", path.join(rigDir, "door.raw")], format: "s16le", rate: RATE },
+        },
         { name: "yard", url: cameras["cam"]?.url },
       ],
     }),
@@ -77,7 +88,15 @@ describeE2E("talkback: { exec }", () => {
     const dm = rig.dm("alice");
     const seen = alice.messages(dm, bot.userId).length;
     await alice.client.sendTextMessage(dm, "!status");
-    const status = await waitFor("!status", () => alice.messages(dm, bot.userId).slice(seen).find((m) => m.includes("Talkback:")), { timeoutMs: 10_000 });
+    const status = await waitFor(
+      "!status",
+      () =>
+        alice
+          .messages(dm, bot.userId)
+          .slice(seen)
+          .find((m) => m.includes("Talkback:")),
+      { timeoutMs: 10_000 },
+    );
     expect(status).toMatch(/Talkback: @alice:[^ ]+ \(door\): exec s16le\/8000/);
 
     await talk(3000);
@@ -85,11 +104,15 @@ describeE2E("talkback: { exec }", () => {
     await talk(2000);
     call.hangup();
     await call.ended();
-    const final = await waitFor("the file to stop growing", async () => {
-      const before = sizeOf("door.raw");
-      await new Promise((r) => setTimeout(r, 500));
-      return sizeOf("door.raw") === before ? before : undefined;
-    }, { timeoutMs: 10_000 });
+    const final = await waitFor(
+      "the file to stop growing",
+      async () => {
+        const before = sizeOf("door.raw");
+        await new Promise((r) => setTimeout(r, 500));
+        return sizeOf("door.raw") === before ? before : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
 
     expect(childrenNamed(process.pid, "tee"), "the command ended with the call").toEqual([]);
     const { tone, loud, windows } = count(recording("door.raw"), 1000);
@@ -98,7 +121,10 @@ describeE2E("talkback: { exec }", () => {
     expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
     expect(tone, "nothing while muted").toBeLessThanOrEqual(155);
     expect(loud, "no sound but the tone").toBeLessThanOrEqual(tone + 4);
-    const toneHz = windows.filter((w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4).map((w) => w.zeroCrossingHz).sort((a, b) => a - b);
+    const toneHz = windows
+      .filter((w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4)
+      .map((w) => w.zeroCrossingHz)
+      .sort((a, b) => a - b);
     expect(toneHz[Math.floor(toneHz.length / 2)]).toBeGreaterThan(950);
     expect(toneHz[Math.floor(toneHz.length / 2)]).toBeLessThan(1050);
 
@@ -131,8 +157,12 @@ describeE2E("talkback: { exec }", () => {
     await waitFor("the command to end with the last call", () => childrenNamed(process.pid, "tee").length === 0, { timeoutMs: 10_000 });
 
     const windows = toneWindows(recording("door.raw").subarray(before), RATE, [1000, 600]);
-    const both = windows.filter((w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4 && (w.amplitude[600] ?? 0) > TONE_AMPLITUDE / 4).length;
-    const bobOnly = windows.filter((w) => (w.amplitude[1000] ?? 0) < TONE_AMPLITUDE / 10 && (w.amplitude[600] ?? 0) > TONE_AMPLITUDE / 4).length;
+    const both = windows.filter(
+      (w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4 && (w.amplitude[600] ?? 0) > TONE_AMPLITUDE / 4,
+    ).length;
+    const bobOnly = windows.filter(
+      (w) => (w.amplitude[1000] ?? 0) < TONE_AMPLITUDE / 10 && (w.amplitude[600] ?? 0) > TONE_AMPLITUDE / 4,
+    ).length;
     reportFigure("talkback exec mix", { bothWindows: both, expectedBoth: 100, bobOnlyWindows: bobOnly, expectedBobOnly: 50 });
     expect(both / 100).toBeGreaterThan(0.95);
     expect(bobOnly / 50).toBeGreaterThan(0.9);

@@ -70,7 +70,8 @@ function latencies(records: readonly BackchannelRecord[], onsets: readonly numbe
   });
 }
 
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
 
 /**
  * Not in the default suite: GStreamer 1.22's ONVIF test camera loses backchannel sessions. With the camera's video
@@ -89,8 +90,22 @@ beforeAll(async () => {
   file = path.join(mkdtempSync(path.join(tmpdir(), "mcc-onvif-")), "backchannel.raw");
   rig = await startRig({
     name: "onvif",
-    cameras: { door: { width: 320, height: 240, fps: 10, audio: "pcma", user: "admin", password: "door-Pa55", backchannel: "pcmu", backchannelFile: file } },
-    users: [{ name: "alice", tone: 1000 }, { name: "bob", tone: 600 }],
+    cameras: {
+      door: {
+        width: 320,
+        height: 240,
+        fps: 10,
+        audio: "pcma",
+        user: "admin",
+        password: "door-Pa55",
+        backchannel: "pcmu",
+        backchannelFile: file,
+      },
+    },
+    users: [
+      { name: "alice", tone: 1000 },
+      { name: "bob", tone: 600 },
+    ],
     config: ({ cameras }) => ({ cameras: [{ name: "door", url: cameras["door"]?.url, talkback: { onvif: true } }] }),
   });
   camera = rig.camera("door");
@@ -111,78 +126,90 @@ afterAll(async () => {
 describeE2E(
   "talkback: { onvif: true }",
   () => {
+    it("the callee's tone reaches the camera's speaker (frequency, > 95 % of talk time), silence while muted, nothing after hangup", async () => {
+      const linked = camera.backchannelsLinked();
+      const call = await ring(0, "door");
+      await waitFor("the backchannel", () => camera.backchannelsLinked() >= linked + 1, { timeoutMs: 15_000 });
+      const start = readBackchannel(file).length;
+      const onsets = await bursts(10, 300, 300);
+      await call.call.setMicrophoneMuted(true);
+      await bursts(2, 500, 0);
+      await sleep(300);
+      const records = readBackchannel(file).slice(start);
+      const samples = samplesOf(records);
+      const tone = toneCount(samples, 1000);
+      const windows = toneWindows(samples, RATE, [1000]);
+      const toneHz = windows.filter((w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4).map((w) => w.zeroCrossingHz);
+      const lat = latencies(records, onsets, 1000);
+      reportFigure("talkback onvif", {
+        toneWindows: tone,
+        expected: 150,
+        medianHz: pct(toneHz, 50),
+        latencyMs: lat.map(Math.round),
+        p50: pct(lat, 50),
+        p95: pct(lat, 95),
+      });
+      // 10 bursts of 300 ms = 150 windows of 20 ms, plus up to 2 windows straddling each burst's edges and timer
+      // overshoot on a busy machine (measured: 161); the 1 s talked while muted would add 50.
+      expect(tone / 150).toBeGreaterThan(0.95);
+      expect(tone).toBeLessThanOrEqual(180);
+      expect(pct(toneHz, 50)).toBeGreaterThan(950);
+      expect(pct(toneHz, 50)).toBeLessThan(1050);
+      expect(pct(lat, 95)).toBeLessThan(1000);
 
-  it("the callee's tone reaches the camera's speaker (frequency, > 95 % of talk time), silence while muted, nothing after hangup", async () => {
-    const linked = camera.backchannelsLinked();
-    const call = await ring(0, "door");
-    await waitFor("the backchannel", () => camera.backchannelsLinked() >= linked + 1, { timeoutMs: 15_000 });
-    const start = readBackchannel(file).length;
-    const onsets = await bursts(10, 300, 300);
-    await call.call.setMicrophoneMuted(true);
-    await bursts(2, 500, 0);
-    await sleep(300);
-    const records = readBackchannel(file).slice(start);
-    const samples = samplesOf(records);
-    const tone = toneCount(samples, 1000);
-    const windows = toneWindows(samples, RATE, [1000]);
-    const toneHz = windows.filter((w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4).map((w) => w.zeroCrossingHz);
-    const lat = latencies(records, onsets, 1000);
-    reportFigure("talkback onvif", { toneWindows: tone, expected: 150, medianHz: pct(toneHz, 50), latencyMs: lat.map(Math.round), p50: pct(lat, 50), p95: pct(lat, 95) });
-    // 10 bursts of 300 ms = 150 windows of 20 ms, plus up to 2 windows straddling each burst's edges and timer
-    // overshoot on a busy machine (measured: 161); the 1 s talked while muted would add 50.
-    expect(tone / 150).toBeGreaterThan(0.95);
-    expect(tone).toBeLessThanOrEqual(180);
-    expect(pct(toneHz, 50)).toBeGreaterThan(950);
-    expect(pct(toneHz, 50)).toBeLessThan(1050);
-    expect(pct(lat, 95)).toBeLessThan(1000);
+      call.hangup();
+      await call.ended();
+      await waitFor("the backchannel client to leave", () => camera.clientsConnected() === 0, { timeoutMs: 10_000 });
+      const after = readBackchannel(file).length;
+      await bursts(1, 1000, 0);
+      expect(readBackchannel(file).length, "nothing after hangup").toBe(after);
+    });
 
-    call.hangup();
-    await call.ended();
-    await waitFor("the backchannel client to leave", () => camera.clientsConnected() === 0, { timeoutMs: 10_000 });
-    const after = readBackchannel(file).length;
-    await bursts(1, 1000, 0);
-    expect(readBackchannel(file).length, "nothing after hangup").toBe(after);
-  });
+    it("two callees share one backchannel session carrying their mix", async () => {
+      const linked = camera.backchannelsLinked();
+      const first = await ring(0, "door");
+      const second = await ring(1, "door");
+      await waitFor("the backchannel", () => camera.backchannelsLinked() >= linked + 1, { timeoutMs: 15_000 });
+      const start = readBackchannel(file).length;
+      await bursts(1, 2000, 300);
+      const windows = toneWindows(samplesOf(readBackchannel(file).slice(start)), RATE, [1000, 600]);
+      const both = windows.filter(
+        (w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4 && (w.amplitude[600] ?? 0) > TONE_AMPLITUDE / 4,
+      ).length;
+      reportFigure("talkback onvif mix", { bothWindows: both, expected: 100 });
+      expect(both / 100).toBeGreaterThan(0.95);
+      expect(camera.backchannelsLinked(), "one backchannel session for two calls").toBe(linked + 1);
+      first.hangup();
+      second.hangup();
+      await Promise.all([first.ended(), second.ended()]);
+    });
 
-  it("two callees share one backchannel session carrying their mix", async () => {
-    const linked = camera.backchannelsLinked();
-    const first = await ring(0, "door");
-    const second = await ring(1, "door");
-    await waitFor("the backchannel", () => camera.backchannelsLinked() >= linked + 1, { timeoutMs: 15_000 });
-    const start = readBackchannel(file).length;
-    await bursts(1, 2000, 300);
-    const windows = toneWindows(samplesOf(readBackchannel(file).slice(start)), RATE, [1000, 600]);
-    const both = windows.filter((w) => (w.amplitude[1000] ?? 0) > TONE_AMPLITUDE / 4 && (w.amplitude[600] ?? 0) > TONE_AMPLITUDE / 4).length;
-    reportFigure("talkback onvif mix", { bothWindows: both, expected: 100 });
-    expect(both / 100).toBeGreaterThan(0.95);
-    expect(camera.backchannelsLinked(), "one backchannel session for two calls").toBe(linked + 1);
-    first.hangup();
-    second.hangup();
-    await Promise.all([first.ended(), second.ended()]);
-  });
+    it("the camera restarts mid-call: the call stays up and the backchannel comes back with the camera", async () => {
+      const linked = camera.backchannelsLinked();
+      const call = await ring(0, "door");
+      await waitFor("the backchannel", () => camera.backchannelsLinked() >= linked + 1, { timeoutMs: 15_000 });
+      await camera.restart();
+      const restarted = performance.now();
+      const back = await waitFor(
+        "the backchannel to come back",
+        () => (camera.backchannelsLinked() >= linked + 2 ? performance.now() : undefined),
+        { timeoutMs: 30_000 },
+      );
+      const start = readBackchannel(file).length;
+      await bursts(1, 1000, 300);
+      expect(toneCount(samplesOf(readBackchannel(file).slice(start)), 1000) / 50).toBeGreaterThan(0.9);
+      expect(call.isEnded()).toBe(false);
+      reportFigure("talkback onvif camera restart", { backAfterMs: Math.round(back - restarted) });
+      call.hangup();
+      await call.ended();
+    });
 
-  it("the camera restarts mid-call: the call stays up and the backchannel comes back with the camera", async () => {
-    const linked = camera.backchannelsLinked();
-    const call = await ring(0, "door");
-    await waitFor("the backchannel", () => camera.backchannelsLinked() >= linked + 1, { timeoutMs: 15_000 });
-    await camera.restart();
-    const restarted = performance.now();
-    const back = await waitFor("the backchannel to come back", () => (camera.backchannelsLinked() >= linked + 2 ? performance.now() : undefined), { timeoutMs: 30_000 });
-    const start = readBackchannel(file).length;
-    await bursts(1, 1000, 300);
-    expect(toneCount(samplesOf(readBackchannel(file).slice(start)), 1000) / 50).toBeGreaterThan(0.9);
-    expect(call.isEnded()).toBe(false);
-    reportFigure("talkback onvif camera restart", { backAfterMs: Math.round(back - restarted) });
-    call.hangup();
-    await call.ended();
-  });
-
-  // Last: after a client that only DESCRIBEd with the backchannel header, GStreamer 1.22's ONVIF server sometimes
-  // (2 runs of 4) delivers the next client's backchannel audio nowhere; seen with this probe, not with the bot.
-  it("doctor's probe finds the camera's backchannel and its codec (with the URL's digest credentials)", async () => {
-    expect(await probeBackchannel(camera.url)).toEqual({ ok: true, codec: "PCMU/8000" });
-    expect(await probeBackchannel(camera.urlWithoutCredentials)).toEqual({ ok: false, reason: "the camera answered DESCRIBE with 401" });
-  });
+    // Last: after a client that only DESCRIBEd with the backchannel header, GStreamer 1.22's ONVIF server sometimes
+    // (2 runs of 4) delivers the next client's backchannel audio nowhere; seen with this probe, not with the bot.
+    it("doctor's probe finds the camera's backchannel and its codec (with the URL's digest credentials)", async () => {
+      expect(await probeBackchannel(camera.url)).toEqual({ ok: true, codec: "PCMU/8000" });
+      expect(await probeBackchannel(camera.urlWithoutCredentials)).toEqual({ ok: false, reason: "the camera answered DESCRIBE with 401" });
+    });
   },
   onvifE2e ? undefined : "MCC_ONVIF_E2E=1 runs it (the GStreamer ONVIF test camera loses backchannel sessions, see the file)",
 );

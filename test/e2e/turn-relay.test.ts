@@ -100,8 +100,14 @@ describeE2E("relay-only ICE through coturn", () => {
     const localTypes = new Set([...stats.values()].filter((s) => s.type === "local-candidate").map((s) => s.candidateType));
     expect([...localTypes]).toEqual(["relay"]);
     // coturn allocated relays for both: the callee's carries the call, the bot's proves its credentials work.
-    expect(turn.allocatedUsernames()).toEqual(expect.arrayContaining([username, expect.stringMatching(new RegExp(`^\\d+:${callee.userId}$`))]));
-    reportFigure("relay-only call through coturn", { selectedLocal: local?.candidateType, bytesReceived: pair?.bytesReceived, allocations: turn.allocatedUsernames().length });
+    expect(turn.allocatedUsernames()).toEqual(
+      expect.arrayContaining([username, expect.stringMatching(new RegExp(`^\\d+:${callee.userId}$`))]),
+    );
+    reportFigure("relay-only call through coturn", {
+      selectedLocal: local?.candidateType,
+      bytesReceived: pair?.bytesReceived,
+      allocations: turn.allocatedUsernames().length,
+    });
 
     call.hangup();
     await rig.releasedEverything();

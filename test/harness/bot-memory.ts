@@ -51,7 +51,12 @@ export interface MemoryLines {
 
 /** The lines through the samples taken after `from` to `to` calls (inclusive). */
 export function memoryLines(samples: readonly (Memory & { call: number })[], from: number, to: number): MemoryLines {
-  const fit = (y: (m: Memory) => number): Line => fitWindow(samples.map((s) => ({ x: s.call, y: y(s) })), from, to);
+  const fit = (y: (m: Memory) => number): Line =>
+    fitWindow(
+      samples.map((s) => ({ x: s.call, y: y(s) })),
+      from,
+      to,
+    );
   return {
     rss: fit((m) => m.rssKb),
     rssMedianSlope: medianSlope(samples.filter((s) => s.call >= from && s.call <= to).map((s) => ({ x: s.call, y: s.rssKb }))),

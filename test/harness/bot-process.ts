@@ -26,7 +26,13 @@ export interface BotProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startBotProcess(opts: { configFile: string; env: NodeJS.ProcessEnv; logFile: string; metricsUrl: string; gcFile?: string }): Promise<BotProcess> {
+export async function startBotProcess(opts: {
+  configFile: string;
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  metricsUrl: string;
+  gcFile?: string;
+}): Promise<BotProcess> {
   const out = openSync(opts.logFile, "a");
   let child: ChildProcess;
   try {
@@ -38,7 +44,11 @@ export async function startBotProcess(opts: { configFile: string; env: NodeJS.Pr
   } finally {
     closeSync(out);
   }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      resolve(code);
+    }),
+  );
   const pid = child.pid ?? 0;
   const metrics = async (): Promise<Map<string, number>> => {
     const text = await (await fetch(opts.metricsUrl)).text();
@@ -50,7 +60,13 @@ export async function startBotProcess(opts: { configFile: string; env: NodeJS.Pr
     }
     return out;
   };
-  await waitFor("the bot's /metrics", async () => (await fetch(opts.metricsUrl).catch(() => undefined))?.ok === true || (child.exitCode !== null ? Promise.reject(new Error(`the bot exited with ${String(child.exitCode)}`)) : false), { timeoutMs: 60_000, intervalMs: 200 });
+  await waitFor(
+    "the bot's /metrics",
+    async () =>
+      (await fetch(opts.metricsUrl).catch(() => undefined))?.ok === true ||
+      (child.exitCode !== null ? Promise.reject(new Error(`the bot exited with ${String(child.exitCode)}`)) : false),
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
   let gcRuns = 0;
   return {
     pid,
@@ -61,7 +77,16 @@ export async function startBotProcess(opts: { configFile: string; env: NodeJS.Pr
       gcRuns++;
       const want = gcRuns;
       child.kill("SIGUSR2");
-      const line = await waitFor("the bot's garbage collection", () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "")[want - 1] : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+      const line = await waitFor(
+        "the bot's garbage collection",
+        () =>
+          existsSync(file)
+            ? readFileSync(file, "utf8")
+                .split("\n")
+                .filter((l) => l !== "")[want - 1]
+            : undefined,
+        { timeoutMs: 10_000, intervalMs: 20 },
+      );
       return JSON.parse(line) as GcFigures;
     },
     memory() {

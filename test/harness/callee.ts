@@ -312,11 +312,9 @@ export async function startCallee(opts: StartCalleeOptions): Promise<Callee> {
       }
       await Promise.all(
         calls.map(async (incoming) => {
-          await waitFor(`call ${incoming.callId} to end`, () => incoming.isEnded(), { timeoutMs: 5_000 }).catch(
-            (err: unknown) => {
-              harnessLog.warn({ err, callId: incoming.callId }, "callee: call did not end");
-            },
-          );
+          await waitFor(`call ${incoming.callId} to end`, () => incoming.isEnded(), { timeoutMs: 5_000 }).catch((err: unknown) => {
+            harnessLog.warn({ err, callId: incoming.callId }, "callee: call did not end");
+          });
           await peerConnectionClosed(incoming.call).catch((err: unknown) => {
             harnessLog.warn({ err, callId: incoming.callId }, "callee: peer connection did not close");
           });

@@ -82,7 +82,11 @@ export async function startCoturn(): Promise<Coturn> {
   child.stderr?.on("data", (data: string) => {
     stderr = (stderr + data).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      resolve();
+    }),
+  );
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -104,10 +108,14 @@ export async function startCoturn(): Promise<Coturn> {
     }
   };
   try {
-    await waitFor("coturn to accept connections", async () => {
-      if (child.exitCode !== null) throw new Error(`turnserver exited (${String(child.exitCode)}): ${stderr}\n${log().slice(-2000)}`);
-      return accepts(port);
-    }, { timeoutMs: 10_000 });
+    await waitFor(
+      "coturn to accept connections",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`turnserver exited (${String(child.exitCode)}): ${stderr}\n${log().slice(-2000)}`);
+        return accepts(port);
+      },
+      { timeoutMs: 10_000 },
+    );
   } catch (err: unknown) {
     await stop();
     throw err;
@@ -121,7 +129,8 @@ export async function startCoturn(): Promise<Coturn> {
     allocatedUsernames() {
       // coturn logs "session <id>: realm <localhost> user <NAME>: incoming packet ALLOCATE processed, success".
       const names = new Set<string>();
-      for (const m of log().matchAll(/user <([^>]+)>: incoming packet ALLOCATE processed, success/g)) if (m[1] !== undefined) names.add(m[1]);
+      for (const m of log().matchAll(/user <([^>]+)>: incoming packet ALLOCATE processed, success/g))
+        if (m[1] !== undefined) names.add(m[1]);
       return [...names];
     },
     freeze() {

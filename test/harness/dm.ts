@@ -10,6 +10,10 @@ export async function createDirectRoom(client: MatrixClient, invite: readonly st
 /** Starts a direct chat with the bot, as Element does (private, is_direct), and waits until the bot has joined it. */
 export async function openDirectChat(client: MatrixClient, botUserId: string, timeoutMs = 20_000): Promise<string> {
   const roomId = await createDirectRoom(client, [botUserId]);
-  await waitFor(`${botUserId} to join the direct chat`, async () => Object.keys((await client.getJoinedRoomMembers(roomId)).joined).includes(botUserId), { timeoutMs });
+  await waitFor(
+    `${botUserId} to join the direct chat`,
+    async () => Object.keys((await client.getJoinedRoomMembers(roomId)).joined).includes(botUserId),
+    { timeoutMs },
+  );
   return roomId;
 }

@@ -8,5 +8,6 @@ import { harnessLog } from "./log.ts";
 export function reportFigure(name: string, data: Record<string, unknown>): void {
   harnessLog.warn({ figure: name, ...data }, `figure: ${name}`);
   const file = process.env["MCC_FIGURES_FILE"];
-  if (file !== undefined && file !== "") appendFileSync(file, JSON.stringify({ figure: name, at: new Date().toISOString(), ...data }) + "\n");
+  if (file !== undefined && file !== "")
+    appendFileSync(file, JSON.stringify({ figure: name, at: new Date().toISOString(), ...data }) + "\n");
 }

@@ -16,6 +16,8 @@ process.on("SIGUSR2", () => {
   gc?.();
   gc?.();
   runs++;
-  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { used: s.space_used_size, physical: s.physical_space_size }]));
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics().map((s) => [s.space_name, { used: s.space_used_size, physical: s.physical_space_size }]),
+  );
   if (file !== undefined) appendFileSync(file, `${JSON.stringify({ run: runs, ...process.memoryUsage(), spaces })}\n`);
 });

@@ -211,11 +211,7 @@ export async function startCaller(opts: StartCallerOptions): Promise<Caller> {
       if (stopped) throw new Error("placeVideoCall() after stop()");
       // Select the synthetic camera, like picking a camera in Element's settings.
       client.getMediaHandler().restoreMediaSettings(opts.audioDeviceId ?? "FakeAudioDevice", SYNTHETIC_VIDEO_DEVICE_ID);
-      const call = voip.createNewMatrixCall(
-        client,
-        roomId,
-        callOpts.invitee !== undefined ? { invitee: callOpts.invitee } : undefined,
-      );
+      const call = voip.createNewMatrixCall(client, roomId, callOpts.invitee !== undefined ? { invitee: callOpts.invitee } : undefined);
       if (call === null) throw new Error("createNewMatrixCall returned null: WebRTC globals are missing");
       const outgoing = wrap(call, roomId);
       calls.push(outgoing);
@@ -229,8 +225,8 @@ export async function startCaller(opts: StartCallerOptions): Promise<Caller> {
             : outgoing.successor() !== undefined
               ? "replaced"
               : outgoing.isEnded()
-              ? "ended"
-              : undefined,
+                ? "ended"
+                : undefined,
         { timeoutMs: callOpts.timeoutMs ?? 15_000 },
       );
       if (result === "ended") {
@@ -248,11 +244,9 @@ export async function startCaller(opts: StartCallerOptions): Promise<Caller> {
       }
       await Promise.all(
         calls.map(async (outgoing) => {
-          await waitFor(`call ${outgoing.callId} to end`, () => outgoing.isEnded(), { timeoutMs: 5_000 }).catch(
-            (err: unknown) => {
-              harnessLog.warn({ err, callId: outgoing.callId }, "caller: call did not end");
-            },
-          );
+          await waitFor(`call ${outgoing.callId} to end`, () => outgoing.isEnded(), { timeoutMs: 5_000 }).catch((err: unknown) => {
+            harnessLog.warn({ err, callId: outgoing.callId }, "caller: call did not end");
+          });
           for (const call of [outgoing.call, outgoing.successor()]) {
             if (call === undefined) continue;
             await peerConnectionClosed(call).catch((err: unknown) => {

@@ -105,7 +105,11 @@ export async function startLiveKit(): Promise<LiveKit> {
   };
   child.stdout?.setEncoding("utf8").on("data", append);
   child.stderr?.setEncoding("utf8").on("data", append);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      resolve();
+    }),
+  );
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -120,11 +124,15 @@ export async function startLiveKit(): Promise<LiveKit> {
   };
   const httpUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitFor("livekit-server to answer", async () => {
-      if (child.exitCode !== null) throw new Error(`livekit-server exited (${String(child.exitCode)}): ${output.slice(-3000)}`);
-      const res = await fetch(`${httpUrl}/`, { signal: AbortSignal.timeout(1_000) });
-      return res.ok;
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      "livekit-server to answer",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`livekit-server exited (${String(child.exitCode)}): ${output.slice(-3000)}`);
+        const res = await fetch(`${httpUrl}/`, { signal: AbortSignal.timeout(1_000) });
+        return res.ok;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
   } catch (err: unknown) {
     await stop();
     throw err;

@@ -109,7 +109,11 @@ async function spawnBroker(configFile: string, port: number): Promise<Broker> {
   child.stderr?.on("data", (data: string) => {
     stderr = (stderr + data).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      resolve();
+    }),
+  );
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
@@ -118,10 +122,14 @@ async function spawnBroker(configFile: string, port: number): Promise<Broker> {
     clearTimeout(kill);
   };
   try {
-    await waitFor("mosquitto to accept connections", async () => {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-      return accepts(port);
-    }, { timeoutMs: 10_000 });
+    await waitFor(
+      "mosquitto to accept connections",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+        return accepts(port);
+      },
+      { timeoutMs: 10_000 },
+    );
   } catch (err: unknown) {
     await stop();
     throw err;

@@ -115,9 +115,17 @@ function pick<T>(map: Map<string, T>, name: string, what: string): T {
 }
 
 /** Starts the bot from the config file the rig wrote; returns it and how to stop it. */
-type BotStarter<B> = (run: { configFile: string; env: NodeJS.ProcessEnv; logFile: string }) => Promise<{ bot: B; stop: () => Promise<unknown> }>;
+type BotStarter<B> = (run: {
+  configFile: string;
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+}) => Promise<{ bot: B; stop: () => Promise<unknown> }>;
 
-async function startParts<B>(opts: RigOptions, defaults: Record<string, unknown>, startBot: BotStarter<B>): Promise<RigParts & { started: B }> {
+async function startParts<B>(
+  opts: RigOptions,
+  defaults: Record<string, unknown>,
+  startBot: BotStarter<B>,
+): Promise<RigParts & { started: B }> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const rung: IncomingCall[] = [];
   const callees = new Map<string, Callee>();
@@ -180,7 +188,8 @@ async function startParts<B>(opts: RigOptions, defaults: Record<string, unknown>
         party = caller;
       }
       cleanups.push(() => party.stop());
-      if (as === "callee" && spec.tone !== undefined) party.client.getMediaHandler().restoreMediaSettings(toneDeviceId(spec.tone), undefined as unknown as string);
+      if (as === "callee" && spec.tone !== undefined)
+        party.client.getMediaHandler().restoreMediaSettings(toneDeviceId(spec.tone), undefined as unknown as string);
       if (spec.dm ?? true) dms.set(spec.name, await openDirectChat(party.client, bot.userId, opts.dmTimeoutMs));
     }
 
@@ -223,7 +232,9 @@ async function startParts<B>(opts: RigOptions, defaults: Record<string, unknown>
 /** The bot in-process: startApp from the config file, its log (at opts.logLevel, default debug) in DIR/bot.log. */
 export async function startRig(opts: RigOptions): Promise<Rig> {
   const parts = await startParts(opts, { logLevel: "debug" }, async ({ configFile, env, logFile }) => {
-    const app = await startApp(loadConfigFile(configFile, env), { log: pino({ level: opts.logLevel ?? "debug" }, pino.destination({ dest: logFile, sync: true })) });
+    const app = await startApp(loadConfigFile(configFile, env), {
+      log: pino({ level: opts.logLevel ?? "debug" }, pino.destination({ dest: logFile, sync: true })),
+    });
     return { bot: app, stop: () => app.stop() };
   });
   const app = parts.started;

@@ -15,31 +15,37 @@
  */
 import { z } from "zod";
 
-export const strictLivekitFocus = z.object({
-  type: z.literal("livekit"),
-  livekit_alias: z.string().min(1),
-  livekit_service_url: z.url(),
-}).strict();
+export const strictLivekitFocus = z
+  .object({
+    type: z.literal("livekit"),
+    livekit_alias: z.string().min(1),
+    livekit_service_url: z.url(),
+  })
+  .strict();
 
-export const strictMembershipSchema = z.object({
-  application: z.literal("m.call"),
-  call_id: z.literal(""),
-  scope: z.literal("m.room"),
-  device_id: z.string().min(1),
-  membershipID: z.string().min(1),
-  created_ts: z.number().int().positive(),
-  expires: z.number().int().positive(),
-  "m.call.intent": z.enum(["video", "audio"]),
-  focus_active: z.object({ type: z.literal("livekit"), focus_selection: z.string().min(1) }).strict(),
-  foci_preferred: z.array(strictLivekitFocus).min(1),
-}).strict();
+export const strictMembershipSchema = z
+  .object({
+    application: z.literal("m.call"),
+    call_id: z.literal(""),
+    scope: z.literal("m.room"),
+    device_id: z.string().min(1),
+    membershipID: z.string().min(1),
+    created_ts: z.number().int().positive(),
+    expires: z.number().int().positive(),
+    "m.call.intent": z.enum(["video", "audio"]),
+    focus_active: z.object({ type: z.literal("livekit"), focus_selection: z.string().min(1) }).strict(),
+    foci_preferred: z.array(strictLivekitFocus).min(1),
+  })
+  .strict();
 
-export const strictNotificationSchema = z.object({
-  notification_type: z.literal("ring"),
-  sender_ts: z.number().int().positive(),
-  lifetime: z.number().int().positive(),
-  "m.mentions": z.object({ user_ids: z.array(z.string()).min(1), room: z.boolean().optional() }).strict(),
-  "m.relates_to": z.object({ rel_type: z.literal("m.reference"), event_id: z.string().startsWith("$") }).strict(),
-  "m.call.intent": z.enum(["video", "audio"]).optional(),
-  slot_id: z.string().optional(),
-}).strict();
+export const strictNotificationSchema = z
+  .object({
+    notification_type: z.literal("ring"),
+    sender_ts: z.number().int().positive(),
+    lifetime: z.number().int().positive(),
+    "m.mentions": z.object({ user_ids: z.array(z.string()).min(1), room: z.boolean().optional() }).strict(),
+    "m.relates_to": z.object({ rel_type: z.literal("m.reference"), event_id: z.string().startsWith("$") }).strict(),
+    "m.call.intent": z.enum(["video", "audio"]).optional(),
+    slot_id: z.string().optional(),
+  })
+  .strict();

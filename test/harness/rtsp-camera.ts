@@ -54,7 +54,7 @@ export function readBackchannel(file: string): BackchannelRecord[] {
     return [];
   }
   const out: BackchannelRecord[] = [];
-  for (let at = 0; at + 12 <= buf.length; ) {
+  for (let at = 0; at + 12 <= buf.length;) {
     const time = buf.readDoubleLE(at);
     const length = buf.readUInt32LE(at + 8);
     if (at + 12 + length > buf.length) break;
@@ -126,20 +126,34 @@ type CameraArgs = Required<Omit<RtspCameraOptions, "user" | "password" | "backch
 function pythonArgs(o: CameraArgs, port: number): string[] {
   return [
     SCRIPT,
-    "--port", String(port),
-    "--path", o.path,
-    "--width", String(o.width),
-    "--height", String(o.height),
-    "--fps", String(o.fps),
-    "--codec", o.codec,
-    "--profile", o.profile,
-    "--audio", o.audio,
-    "--pattern", o.pattern,
-    "--auth", o.authMethod,
-    "--backchannel", o.backchannel,
-    "--backchannel-file", o.backchannelFile,
-    "--speed", String(o.speed),
-    "--bitrate", String(o.bitrate),
+    "--port",
+    String(port),
+    "--path",
+    o.path,
+    "--width",
+    String(o.width),
+    "--height",
+    String(o.height),
+    "--fps",
+    String(o.fps),
+    "--codec",
+    o.codec,
+    "--profile",
+    o.profile,
+    "--audio",
+    o.audio,
+    "--pattern",
+    o.pattern,
+    "--auth",
+    o.authMethod,
+    "--backchannel",
+    o.backchannel,
+    "--backchannel-file",
+    o.backchannelFile,
+    "--speed",
+    String(o.speed),
+    "--bitrate",
+    String(o.bitrate),
     ...(o.stamp ? ["--stamp"] : []),
   ];
 }
@@ -263,8 +277,7 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
   };
 
   port = await launch(opts.port ?? 0);
-  const userinfo =
-    opts.user !== undefined ? `${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password ?? "")}@` : "";
+  const userinfo = opts.user !== undefined ? `${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password ?? "")}@` : "";
   const camera: RtspCamera = {
     url: `rtsp://${userinfo}127.0.0.1:${port}/${o.path}`,
     urlWithoutCredentials: `rtsp://127.0.0.1:${port}/${o.path}`,

@@ -22,11 +22,15 @@ export interface SfuTokenService {
   stop(): Promise<void>;
 }
 
-const requestSchema = z.object({
-  room: z.string().min(1),
-  openid_token: z.object({ access_token: z.string().min(1), token_type: z.string(), matrix_server_name: z.string().min(1), expires_in: z.number() }).strict(),
-  device_id: z.string().min(1),
-}).strict();
+const requestSchema = z
+  .object({
+    room: z.string().min(1),
+    openid_token: z
+      .object({ access_token: z.string().min(1), token_type: z.string(), matrix_server_name: z.string().min(1), expires_in: z.number() })
+      .strict(),
+    device_id: z.string().min(1),
+  })
+  .strict();
 
 /**
  * Element Call is a web app on another origin than its focus, so the token service answers browsers' CORS
@@ -38,7 +42,9 @@ const userInfoSchema = z.object({ sub: z.string().regex(/^@[^:]+:.+$/) });
 
 /** The LiveKit room for a Matrix room's call slot (shared/notes/matrixrtc.md §2: sha256 of ["<room>","m.call#ROOM"]). */
 export function liveKitRoomFor(roomId: string): string {
-  return createHash("sha256").update(JSON.stringify([roomId, "m.call#ROOM"])).digest("base64");
+  return createHash("sha256")
+    .update(JSON.stringify([roomId, "m.call#ROOM"]))
+    .digest("base64");
 }
 
 export async function startSfuTokenService(opts: {
@@ -52,29 +58,52 @@ export async function startSfuTokenService(opts: {
     res.writeHead(status, { "content-type": "application/json", ...CORS }).end(JSON.stringify(body));
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.url !== "/sfu/get") { reply(res, 404, { errcode: "M_NOT_FOUND", error: "no such endpoint" }); return; }
-    if (req.method === "OPTIONS") { res.writeHead(204, CORS).end(); return; }
-    if (req.method !== "POST") { reply(res, 405, { errcode: "M_UNRECOGNIZED", error: "method not allowed" }); return; }
+    if (req.url !== "/sfu/get") {
+      reply(res, 404, { errcode: "M_NOT_FOUND", error: "no such endpoint" });
+      return;
+    }
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, CORS).end();
+      return;
+    }
+    if (req.method !== "POST") {
+      reply(res, 405, { errcode: "M_UNRECOGNIZED", error: "method not allowed" });
+      return;
+    }
     let text = "";
     for await (const chunk of req) {
       text += String(chunk);
-      if (text.length > 16_384) { reply(res, 413, { errcode: "M_TOO_LARGE", error: "body too large" }); return; }
+      if (text.length > 16_384) {
+        reply(res, 413, { errcode: "M_TOO_LARGE", error: "body too large" });
+        return;
+      }
     }
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      reply(res, 400, { errcode: "M_BAD_JSON", error: "not JSON" }); return;
+      reply(res, 400, { errcode: "M_BAD_JSON", error: "not JSON" });
+      return;
     }
     const parsed = requestSchema.safeParse(body);
-    if (!parsed.success) { reply(res, 400, { errcode: "M_BAD_JSON", error: "the request does not match the contract" }); return; }
+    if (!parsed.success) {
+      reply(res, 400, { errcode: "M_BAD_JSON", error: "the request does not match the contract" });
+      return;
+    }
     const { room, openid_token: openid, device_id: deviceId } = parsed.data;
     const homeserver = opts.homeservers[openid.matrix_server_name];
-    if (homeserver === undefined) { reply(res, 401, { errcode: "M_UNAUTHORIZED", error: "unknown homeserver" }); return; }
-    const info = await fetch(`${homeserver}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(openid.access_token)}`, { signal: AbortSignal.timeout(5_000) });
+    if (homeserver === undefined) {
+      reply(res, 401, { errcode: "M_UNAUTHORIZED", error: "unknown homeserver" });
+      return;
+    }
+    const info = await fetch(
+      `${homeserver}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(openid.access_token)}`,
+      { signal: AbortSignal.timeout(5_000) },
+    );
     const user = userInfoSchema.safeParse(await info.json().catch(() => undefined));
     if (!info.ok || !user.success || !user.data.sub.endsWith(`:${openid.matrix_server_name}`)) {
-      reply(res, 401, { errcode: "M_UNAUTHORIZED", error: "the OpenID token was not accepted by its homeserver" }); return;
+      reply(res, 401, { errcode: "M_UNAUTHORIZED", error: "the OpenID token was not accepted by its homeserver" });
+      return;
     }
     const at = new AccessToken(opts.livekit.apiKey, opts.livekit.apiSecret, { identity: `${user.data.sub}:${deviceId}`, ttl: "1h" });
     at.addGrant({ room: liveKitRoomFor(room), roomJoin: true, canPublish: true, canSubscribe: true });
@@ -90,9 +119,12 @@ export async function startSfuTokenService(opts: {
   return {
     url: `http://127.0.0.1:${port}`,
     answered,
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => { resolve(); });
-      server.closeAllConnections();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
   };
 }

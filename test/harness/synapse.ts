@@ -7,7 +7,11 @@
  * free port, sqlite, a client-only listener and rate limits high enough that tests never see a 429.
  * KEEP_SYNAPSE_DATA=1 keeps the data directory after stop().
  */
-import { startLocalSynapse, synapseRoot as localSynapseRoot, type RegisteredUser as LocalRegisteredUser } from "../../src/dev/local-synapse.ts";
+import {
+  startLocalSynapse,
+  synapseRoot as localSynapseRoot,
+  type RegisteredUser as LocalRegisteredUser,
+} from "../../src/dev/local-synapse.ts";
 import { harnessLog } from "./log.ts";
 
 export type RegisteredUser = LocalRegisteredUser;

@@ -33,7 +33,7 @@ export function toneWindows(samples: Int16Array, rate: number, freqs: readonly n
     for (let i = 0; i < n; i++) {
       const v = samples[from + i] ?? 0;
       sum += v * v;
-      if (i > 0 && ((samples[from + i - 1] ?? 0) < 0) !== (v < 0)) crossings++;
+      if (i > 0 && (samples[from + i - 1] ?? 0) < 0 !== v < 0) crossings++;
     }
     const amplitude: Record<number, number> = {};
     for (const f of freqs) amplitude[f] = goertzelAmplitude(samples, from, n, f, rate);

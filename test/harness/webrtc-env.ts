@@ -273,9 +273,7 @@ async function routeSdkLogs(): Promise<void> {
     const logger = String(name);
     return (...args: unknown[]): void => {
       if (!sdkLog.isLevelEnabled(level)) return;
-      const msg = args
-        .map((a) => (typeof a === "string" ? a : a instanceof Error ? (a.stack ?? a.message) : safeJson(a)))
-        .join(" ");
+      const msg = args.map((a) => (typeof a === "string" ? a : a instanceof Error ? (a.stack ?? a.message) : safeJson(a))).join(" ");
       sdkLog[level]({ sdk: logger }, msg);
     };
   };
@@ -384,7 +382,12 @@ export async function peerConnectionClosed(call: MatrixSdk.MatrixCall, timeoutMs
 export async function waitForPendingSends(client: MatrixSdk.MatrixClient, timeoutMs = 5_000): Promise<void> {
   const settled = new Set<string | null>([null, "not_sent", "cancelled"]);
   const pending = (): boolean =>
-    client.getRooms().some((room) => room.getLiveTimeline().getEvents().some((e) => !settled.has(e.status)));
+    client.getRooms().some((room) =>
+      room
+        .getLiveTimeline()
+        .getEvents()
+        .some((e) => !settled.has(e.status)),
+    );
   await waitFor("the client's events to be sent", () => !pending(), { timeoutMs }).catch((err: unknown) => {
     harnessLog.warn({ err }, "events still being sent at stop");
   });

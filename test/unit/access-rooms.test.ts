@@ -75,7 +75,10 @@ describe("checkCallRoom", () => {
   });
 
   it("refuses when the bot is not joined", () => {
-    expect(checkCallRoom(["@alice:example.org", "@bob:example.org"], BOT, acl)).toEqual({ ok: false, reason: "I am not joined to this room." });
+    expect(checkCallRoom(["@alice:example.org", "@bob:example.org"], BOT, acl)).toEqual({
+      ok: false,
+      reason: "I am not joined to this room.",
+    });
     expect(checkCallRoom([], BOT, acl)).toEqual({ ok: false, reason: "I am not joined to this room." });
   });
 
@@ -105,6 +108,9 @@ describe("checkCallRoom", () => {
   });
 
   it("a server entry lets any user of that server be the callee", () => {
-    expect(checkCallRoom([BOT, "@dave:example.org"], BOT, new AccessList(["*:example.org"]))).toEqual({ ok: true, callee: "@dave:example.org" });
+    expect(checkCallRoom([BOT, "@dave:example.org"], BOT, new AccessList(["*:example.org"]))).toEqual({
+      ok: true,
+      callee: "@dave:example.org",
+    });
   });
 });

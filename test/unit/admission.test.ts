@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { AccessList } from "../../src/admission/access.ts";
-import { admissionDeps, callAdmission, CallAdmission, RULES, type AdmissionParts, type CallKind, type Rule } from "../../src/admission/admission.ts";
+import {
+  admissionDeps,
+  callAdmission,
+  CallAdmission,
+  RULES,
+  type AdmissionParts,
+  type CallKind,
+  type Rule,
+} from "../../src/admission/admission.ts";
 import { UserCallRate } from "../../src/admission/call-rate.ts";
 import { refuse, type CallRegistry } from "../../src/admission/refusal.ts";
 
@@ -26,7 +34,11 @@ interface World {
 
 function parts(world: World): { deps: AdmissionParts; lookups: () => number } {
   let lookups = 0;
-  const calls: CallRegistry = { callInRoom: (roomId) => (world.busy === true && roomId === DM ? {} : undefined), atCapacity: () => world.full === true, maxConcurrent: 8 };
+  const calls: CallRegistry = {
+    callInRoom: (roomId) => (world.busy === true && roomId === DM ? {} : undefined),
+    atCapacity: () => world.full === true,
+    maxConcurrent: 8,
+  };
   const rate = new UserCallRate(2, () => 1_000_000);
   for (let i = 0; i < (world.started ?? 0); i++) rate.take(ALICE);
   return {
@@ -45,7 +57,8 @@ function parts(world: World): { deps: AdmissionParts; lookups: () => number } {
   };
 }
 
-const THIRD = "I only place calls in a direct chat with exactly two members; this room has 3. Start a direct chat with me and call from there.";
+const THIRD =
+  "I only place calls in a direct chat with exactly two members; this room has 3. Start a direct chat with me and call from there.";
 const CAPACITY = "I already have 8 calls in progress, the most I take at once. Try again when one has ended.";
 const RATE = "You have started 2 calls in the last minute, the most I allow. Try again in 60 s.";
 const BUSY = "A call is already in progress here. Type !hangup to end it first.";
@@ -54,27 +67,111 @@ const BUSY = "A call is already in progress here. Type !hangup to end it first."
 const cases: [string, CallKind, string, string | undefined, World, string, string?][] = [
   ["!call in a DM", "command", ALICE, "garden", {}, "ok"],
   ["!call of a camera that does not exist", "command", ALICE, "attic", {}, "unknown_camera", 'Unknown camera "attic". Cameras: garden'],
-  ["!call of a camera whose allowedUsers leave the user out", "command", ALICE, "door", {}, "unknown_camera", 'Unknown camera "door". Cameras: garden'],
-  ["!call: a camera refusal comes before the room's (no request made)", "command", ALICE, "door", { members: [BOT, ALICE, BOB] }, "unknown_camera", 'Unknown camera "door". Cameras: garden'],
-  ["!call with a third member in the room", "command", ALICE, "garden", { members: [BOT, ALICE, BOB] }, "not_direct", `I can't call here: ${THIRD}`],
-  ["!call where the bot is not joined", "command", ALICE, "garden", { members: [ALICE] }, "bot_not_joined", "I can't call here: I am not joined to this room."],
-  ["!call where the bot is alone", "command", ALICE, "garden", { members: [BOT] }, "nobody_else", "I can't call here: Nobody else is in this room to call."],
-  ["!call with a stranger as the other member", "command", ALICE, "garden", { members: [BOT, MALLORY] }, "peer_not_allowed", "I can't call here: The other member of this room is not allowed to use this bot."],
-  ["!call from someone who is not the other member", "command", BOB, "garden", {}, "other_member", "I can't call here: the call would go to someone other than you."],
+  [
+    "!call of a camera whose allowedUsers leave the user out",
+    "command",
+    ALICE,
+    "door",
+    {},
+    "unknown_camera",
+    'Unknown camera "door". Cameras: garden',
+  ],
+  [
+    "!call: a camera refusal comes before the room's (no request made)",
+    "command",
+    ALICE,
+    "door",
+    { members: [BOT, ALICE, BOB] },
+    "unknown_camera",
+    'Unknown camera "door". Cameras: garden',
+  ],
+  [
+    "!call with a third member in the room",
+    "command",
+    ALICE,
+    "garden",
+    { members: [BOT, ALICE, BOB] },
+    "not_direct",
+    `I can't call here: ${THIRD}`,
+  ],
+  [
+    "!call where the bot is not joined",
+    "command",
+    ALICE,
+    "garden",
+    { members: [ALICE] },
+    "bot_not_joined",
+    "I can't call here: I am not joined to this room.",
+  ],
+  [
+    "!call where the bot is alone",
+    "command",
+    ALICE,
+    "garden",
+    { members: [BOT] },
+    "nobody_else",
+    "I can't call here: Nobody else is in this room to call.",
+  ],
+  [
+    "!call with a stranger as the other member",
+    "command",
+    ALICE,
+    "garden",
+    { members: [BOT, MALLORY] },
+    "peer_not_allowed",
+    "I can't call here: The other member of this room is not allowed to use this bot.",
+  ],
+  [
+    "!call from someone who is not the other member",
+    "command",
+    BOB,
+    "garden",
+    {},
+    "other_member",
+    "I can't call here: the call would go to someone other than you.",
+  ],
   ["!call in a room with a call", "command", ALICE, "garden", { busy: true }, "room_busy", BUSY],
   ["!call: busy comes before capacity", "command", ALICE, "garden", { busy: true, full: true }, "room_busy", BUSY],
   ["!call at capacity", "command", ALICE, "garden", { full: true }, "capacity", CAPACITY],
   ["!call: capacity comes before the user's rate", "command", ALICE, "garden", { full: true, started: 2 }, "capacity", CAPACITY],
   ["!call over the user's rate", "command", ALICE, "garden", { started: 2 }, "user_rate", RATE],
   ["a call to the bot in a DM", "inbound", ALICE, "garden", {}, "ok"],
-  ["a call to the bot with a third member", "inbound", ALICE, "garden", { members: [BOT, ALICE, BOB] }, "not_direct", `I can't answer calls here: ${THIRD}`],
-  ["a call to the bot from someone else than the other member", "inbound", BOB, "garden", {}, "other_member", "I can't answer calls here: the caller is not the other member of this room."],
+  [
+    "a call to the bot with a third member",
+    "inbound",
+    ALICE,
+    "garden",
+    { members: [BOT, ALICE, BOB] },
+    "not_direct",
+    `I can't answer calls here: ${THIRD}`,
+  ],
+  [
+    "a call to the bot from someone else than the other member",
+    "inbound",
+    BOB,
+    "garden",
+    {},
+    "other_member",
+    "I can't answer calls here: the caller is not the other member of this room.",
+  ],
   [
     "a call to the bot showing a camera the caller may not use",
-    "inbound", ALICE, "door", {}, "camera_not_allowed",
+    "inbound",
+    ALICE,
+    "door",
+    {},
+    "camera_not_allowed",
     "I can't answer calls here: a call to me shows a camera you may not use. Type !cameras for yours and !call <camera>.",
   ],
-  ["a call to the bot: the room's refusal comes before the camera's", "inbound", ALICE, "door", { members: [BOT, ALICE, BOB] }, "not_direct", `I can't answer calls here: ${THIRD}`],
+  [
+    "a call to the bot: the room's refusal comes before the camera's",
+    "inbound",
+    ALICE,
+    "door",
+    { members: [BOT, ALICE, BOB] },
+    "not_direct",
+    `I can't answer calls here: ${THIRD}`,
+  ],
   ["a call to the bot meeting the bot's own call is glare's, not busy", "inbound", ALICE, "garden", { busy: true }, "ok"],
   ["a call to the bot at capacity", "inbound", ALICE, "garden", { full: true }, "capacity", CAPACITY],
   ["a call to the bot over the caller's rate", "inbound", ALICE, "garden", { started: 2 }, "user_rate", RATE],
@@ -82,7 +179,15 @@ const cases: [string, CallKind, string, string | undefined, World, string, strin
   ["a ring is not counted in the user's rate", "ring", ALICE, "garden", { started: 2 }, "ok"],
   ["a ring where a call is in progress", "ring", ALICE, "garden", { busy: true }, "room_busy", BUSY],
   ["a ring at capacity", "ring", ALICE, "garden", { full: true }, "capacity", CAPACITY],
-  ["a ring in a room that gained a third member", "ring", ALICE, "garden", { members: [BOT, ALICE, BOB] }, "not_direct", `not rung: ${THIRD}`],
+  [
+    "a ring in a room that gained a third member",
+    "ring",
+    ALICE,
+    "garden",
+    { members: [BOT, ALICE, BOB] },
+    "not_direct",
+    `not rung: ${THIRD}`,
+  ],
 ];
 
 describe("call admission", () => {
@@ -105,7 +210,8 @@ describe("call admission", () => {
   it("counts only the calls it allows in the user's rate", async () => {
     const { deps } = parts({ full: true });
     const admission = callAdmission(deps);
-    for (let i = 0; i < 3; i++) expect(await admission.decide({ kind: "command", roomId: DM, user: ALICE, camera: "garden" })).toMatchObject({ reason: "capacity" });
+    for (let i = 0; i < 3; i++)
+      expect(await admission.decide({ kind: "command", roomId: DM, user: ALICE, camera: "garden" })).toMatchObject({ reason: "capacity" });
     const open = callAdmission({ ...deps, calls: { callInRoom: () => undefined, atCapacity: () => false, maxConcurrent: 8 } });
     expect(await open.decide({ kind: "command", roomId: DM, user: ALICE, camera: "garden" })).toMatchObject({ ok: true });
   });

@@ -40,7 +40,7 @@ describe("AudioPacer", () => {
     const firstAudio = out.findIndex((b) => b !== 0);
     const played = out.slice(firstAudio);
     // Once it starts, every slot carries the next chunk: no silence in between, nothing reordered or lost.
-    expect(played.every((b, i) => b === ((i % 255) + 1))).toBe(true);
+    expect(played.every((b, i) => b === (i % 255) + 1)).toBe(true);
     expect(pacer.counts.dropped).toBe(0);
     expect(pacer.counts.silent).toBe(0);
     // It holds about one burst (the target), never more than two.

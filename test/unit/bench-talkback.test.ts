@@ -32,7 +32,11 @@ describe("bench talkback figures", () => {
   });
 
   it("a tone that arrives before the onset is not counted for it", () => {
-    const recs = records([{ at: 990, tone: true }, { at: 1010, tone: false }, { at: 1070, tone: true }]);
+    const recs = records([
+      { at: 990, tone: true },
+      { at: 1010, tone: false },
+      { at: 1070, tone: true },
+    ]);
     expect(mouthToDoor(recs, [1000], 1000, RATE, 2000)).toEqual([70]);
   });
 

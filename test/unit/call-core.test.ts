@@ -6,7 +6,16 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { CallCore, type CallEnd, type CallPort, type Signalling } from "../../src/call/call-core.ts";
-import { CallState, iceStep, ignore, type CoreAction, type CoreInput, type EndReason, type MachineContext, type Step } from "../../src/call/state.ts";
+import {
+  CallState,
+  iceStep,
+  ignore,
+  type CoreAction,
+  type CoreInput,
+  type EndReason,
+  type MachineContext,
+  type Step,
+} from "../../src/call/state.ts";
 import type { HangupReason } from "../../src/call/wire.ts";
 import type { CameraLease } from "../../src/media/camera-hub.ts";
 import { nonstandard } from "../../src/rtc/wrtc.ts";
@@ -26,7 +35,10 @@ function toyTransition(ctx: MachineContext, input: Input): Step<MachineContext, 
   };
   switch (input.kind) {
     case "joined":
-      return { next: { ...ctx, state: CallState.Connecting }, actions: [{ kind: "greet" }, { kind: "start_timer", timer: "iceDisconnected" }] };
+      return {
+        next: { ...ctx, state: CallState.Connecting },
+        actions: [{ kind: "greet" }, { kind: "start_timer", timer: "iceDisconnected" }],
+      };
     case "timer":
       return end("local", "ice_failed", "ice_failed");
     case "ice":
@@ -69,7 +81,11 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function toyCall(): { call: CallCore<MachineContext, Input, Own, ToySignalling>; sent: { type: string; content: Record<string, unknown> }[]; releases: string[] } {
+function toyCall(): {
+  call: CallCore<MachineContext, Input, Own, ToySignalling>;
+  sent: { type: string; content: Record<string, unknown> }[];
+  releases: string[];
+} {
   const sent: { type: string; content: Record<string, unknown> }[] = [];
   const releases: string[] = [];
   const lease = (camera: string): CameraLease => {
@@ -135,7 +151,9 @@ describe("CallCore with a signalling of its own", () => {
       video.stop();
       audio.stop();
     });
-    await expect(call.switchCamera({ camera: "back", video, audio, release: () => releases.push("back") })).rejects.toThrow("the call has ended");
+    await expect(call.switchCamera({ camera: "back", video, audio, release: () => releases.push("back") })).rejects.toThrow(
+      "the call has ended",
+    );
     expect(releases).toEqual(["front", "back"]);
   });
 });

@@ -28,7 +28,10 @@ describe("callStatusLines (!status for one viewer)", () => {
   const bob = { ...base, callId: "c2", roomId: "!b:x", camera: "garden", peer: "@bob:x" };
 
   it("details only the viewer's own calls and counts the others", () => {
-    expect(callStatusLines([base, bob], "@alice:x")).toEqual(["Calls in progress: 2 (1 of them yours)", "  frontdoor → @alice:x: no video sent yet"]);
+    expect(callStatusLines([base, bob], "@alice:x")).toEqual([
+      "Calls in progress: 2 (1 of them yours)",
+      "  frontdoor → @alice:x: no video sent yet",
+    ]);
     expect(callStatusLines([base, bob], "@carol:x")).toEqual(["Calls in progress: 2 (none of them yours)"]);
     expect(callStatusLines([base], "@alice:x")).toEqual(["Calls in progress: 1", "  frontdoor → @alice:x: no video sent yet"]);
     expect(callStatusLines([], "@alice:x")).toEqual(["Calls in progress: 0"]);

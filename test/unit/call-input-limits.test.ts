@@ -54,7 +54,11 @@ async function answerTo(offer: string): Promise<string> {
 
 /** A distinct, well-formed host candidate on the first m-line. */
 function candidate(i: number): { candidate: string; sdpMid: string; sdpMLineIndex: number } {
-  return { candidate: `candidate:${i} 1 udp 2122260223 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} ${10000 + (i % 50000)} typ host`, sdpMid: "0", sdpMLineIndex: 0 };
+  return {
+    candidate: `candidate:${i} 1 udp 2122260223 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} ${10000 + (i % 50000)} typ host`,
+    sdpMid: "0",
+    sdpMLineIndex: 0,
+  };
 }
 
 function candidateLines(pc: RTCPeerConnection): number {
@@ -93,7 +97,16 @@ describe("a ringing call's parties", () => {
   it(`holds candidates for at most ${MAX_PENDING_PARTIES} parties and says so once`, async () => {
     const sent: { type: string; content: Record<string, unknown> }[] = [];
     const session = createOutgoingCall(
-      { callId: "1700000000000limits", partyId: "BOT", roomId: ROOM, invitee: ALICE, lifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, iceServers: [], gatherIntoOfferMs: 0 },
+      {
+        callId: "1700000000000limits",
+        partyId: "BOT",
+        roomId: ROOM,
+        invitee: ALICE,
+        lifetimeMs: 60_000,
+        iceDisconnectedTimeoutMs: 30_000,
+        iceServers: [],
+        gatherIntoOfferMs: 0,
+      },
       lease(),
       (type, content) => {
         sent.push({ type, content });
@@ -109,11 +122,21 @@ describe("a ringing call's parties", () => {
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
     // 1000 invented party IDs, ten candidates each, while ringing.
     for (let p = 0; p < 1000; p++) {
-      session.signalling.onCandidates({ call_id: "1700000000000limits", version: "1", party_id: `party${p}`, candidates: Array.from({ length: 10 }, (_, i) => candidate(p * 10 + i)) });
+      session.signalling.onCandidates({
+        call_id: "1700000000000limits",
+        version: "1",
+        party_id: `party${p}`,
+        candidates: Array.from({ length: 10 }, (_, i) => candidate(p * 10 + i)),
+      });
     }
     expect(warnings("more parties than a ringing call holds")).toHaveLength(1);
     // A party past the cap answers: its candidates were not held (those inside its SDP still count).
-    session.signalling.onAnswer({ call_id: "1700000000000limits", version: "1", party_id: `party${MAX_PENDING_PARTIES}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
+    session.signalling.onAnswer({
+      call_id: "1700000000000limits",
+      version: "1",
+      party_id: `party${MAX_PENDING_PARTIES}`,
+      answer: { type: "answer", sdp: await answerTo(offer.sdp) },
+    });
     const accepted = await waitFor("the answer accepted", () => lines.find((l) => l.msg === "answer accepted"));
     expect(accepted["heldCandidates"]).toBe(0);
   });
@@ -122,7 +145,16 @@ describe("a ringing call's parties", () => {
     lines.length = 0;
     const sent: { type: string; content: Record<string, unknown> }[] = [];
     const session = createOutgoingCall(
-      { callId: "1700000000001limits", partyId: "BOT", roomId: ROOM, invitee: ALICE, lifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, iceServers: [], gatherIntoOfferMs: 0 },
+      {
+        callId: "1700000000001limits",
+        partyId: "BOT",
+        roomId: ROOM,
+        invitee: ALICE,
+        lifetimeMs: 60_000,
+        iceDisconnectedTimeoutMs: 30_000,
+        iceServers: [],
+        gatherIntoOfferMs: 0,
+      },
       lease(),
       (type, content) => {
         sent.push({ type, content });
@@ -136,10 +168,20 @@ describe("a ringing call's parties", () => {
     await session.start();
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
     for (let p = 0; p < MAX_PENDING_PARTIES; p++) {
-      session.signalling.onCandidates({ call_id: "1700000000001limits", version: "1", party_id: `party${p}`, candidates: [candidate(p * 2), candidate(p * 2 + 1)] });
+      session.signalling.onCandidates({
+        call_id: "1700000000001limits",
+        version: "1",
+        party_id: `party${p}`,
+        candidates: [candidate(p * 2), candidate(p * 2 + 1)],
+      });
     }
     expect(warnings("more parties than a ringing call holds")).toHaveLength(0);
-    session.signalling.onAnswer({ call_id: "1700000000001limits", version: "1", party_id: `party${MAX_PENDING_PARTIES - 1}`, answer: { type: "answer", sdp: await answerTo(offer.sdp) } });
+    session.signalling.onAnswer({
+      call_id: "1700000000001limits",
+      version: "1",
+      party_id: `party${MAX_PENDING_PARTIES - 1}`,
+      answer: { type: "answer", sdp: await answerTo(offer.sdp) },
+    });
     const accepted = await waitFor("the answer accepted", () => lines.find((l) => l.msg === "answer accepted"));
     expect(accepted["heldCandidates"]).toBe(2);
   });
@@ -149,7 +191,18 @@ describe("routing by room", () => {
   it("the invitee's answer for the call ID in another room is ignored; in the call's room it is taken", async () => {
     const ffmpeg = resolveFfmpeg();
     if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const camera: CameraConfig = { name: "cam", url: "demo://clock", description: undefined, maxWidth: 160, maxHeight: 120, maxFps: 5, audio: false, keepWarm: false, hwaccel: "none", ring: undefined };
+    const camera: CameraConfig = {
+      name: "cam",
+      url: "demo://clock",
+      description: undefined,
+      maxWidth: 160,
+      maxHeight: 120,
+      maxFps: 5,
+      audio: false,
+      keepWarm: false,
+      hwaccel: "none",
+      ring: undefined,
+    };
     const hub = new CameraHub([camera], ffmpeg.path, log, 0);
     const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
     const manager = new CallManager(
@@ -167,7 +220,12 @@ describe("routing by room", () => {
     const session = await manager.placeCall(ROOM, ALICE, "cam");
     expect(session.state).toBe(CallState.Ringing);
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
-    const answer = { call_id: session.callId, version: "1", party_id: "ALICEDEVICE", answer: { type: "answer", sdp: await answerTo(offer.sdp) } };
+    const answer = {
+      call_id: session.callId,
+      version: "1",
+      party_id: "ALICEDEVICE",
+      answer: { type: "answer", sdp: await answerTo(offer.sdp) },
+    };
     const ctx = { botUserId: "@bot:example.org", senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
     manager.handleEvent({ roomId: "!elsewhere:example.org", sender: ALICE, type: "m.call.answer", content: answer, ageMs: 0 }, ctx);
     expect(session.state).toBe(CallState.Ringing);

@@ -57,9 +57,7 @@ type InputName = keyof typeof INPUTS;
 
 // ---- expected outcomes ----
 
-type Expected =
-  | { ignored: true }
-  | { ignored: false; next: Partial<CallContext> & { state: CallState }; actions: CallAction[] };
+type Expected = { ignored: true } | { ignored: false; next: Partial<CallContext> & { state: CallState }; actions: CallAction[] };
 
 const IGNORED: Expected = { ignored: true };
 
@@ -312,7 +310,11 @@ describe("call scenarios", () => {
 
   it("the first answer wins and a second one is ignored", () => {
     const { ctx, steps } = run(INPUTS.invite_sent, { kind: "answer", partyId: "A" }, { kind: "answer", partyId: "B" });
-    expect(step(steps, 1).actions).toEqual([{ kind: "clear_timer", timer: "invite" }, { kind: "accept_answer" }, { kind: "start_timer", timer: "iceDisconnected" }]);
+    expect(step(steps, 1).actions).toEqual([
+      { kind: "clear_timer", timer: "invite" },
+      { kind: "accept_answer" },
+      { kind: "start_timer", timer: "iceDisconnected" },
+    ]);
     expect(step(steps, 2).ignored).toBeDefined();
     expect(step(steps, 2).actions).toEqual([]);
     expect(ctx.chosenPartyId).toBe("A");
@@ -370,7 +372,13 @@ describe("call scenarios", () => {
   });
 
   it("disconnected starts the ICE timer, connected clears it, and the call carries on", () => {
-    const { ctx, steps } = run(INPUTS.invite_sent, INPUTS.answer_chosen, INPUTS.ice_connected, INPUTS.ice_disconnected, INPUTS.ice_connected);
+    const { ctx, steps } = run(
+      INPUTS.invite_sent,
+      INPUTS.answer_chosen,
+      INPUTS.ice_connected,
+      INPUTS.ice_disconnected,
+      INPUTS.ice_connected,
+    );
     expect(step(steps, 3).actions).toEqual([{ kind: "start_timer", timer: "iceDisconnected" }]);
     expect(step(steps, 3).next.state).toBe(CallState.Connected);
     expect(step(steps, 4).actions).toEqual([{ kind: "clear_timer", timer: "iceDisconnected" }]);

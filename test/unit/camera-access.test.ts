@@ -9,7 +9,11 @@ const CAROL = "@carol:family.example.org";
 
 describe("CameraAccess", () => {
   const global = new AccessList([ALICE, BOB, "*:family.example.org"]);
-  const cameras = [{ name: "door" }, { name: "office", allowedUsers: [ALICE] }, { name: "garden", allowedUsers: ["*:family.example.org", BOB] }];
+  const cameras = [
+    { name: "door" },
+    { name: "office", allowedUsers: [ALICE] },
+    { name: "garden", allowedUsers: ["*:family.example.org", BOB] },
+  ];
   const access = new CameraAccess(global, cameras);
 
   it("a camera without allowedUsers is open to everyone the global list allows, and only to them", () => {
@@ -51,13 +55,23 @@ describe("cameras[].allowedUsers in the config", () => {
   };
 
   it("is kept, and absent means undefined", () => {
-    const config = parseConfig(base([{ name: "a", url: "rtsp://h/a", allowedUsers: [ALICE, "*:family.example.org"] }, { name: "b", url: "rtsp://h/b" }]), { env: {} });
+    const config = parseConfig(
+      base([
+        { name: "a", url: "rtsp://h/a", allowedUsers: [ALICE, "*:family.example.org"] },
+        { name: "b", url: "rtsp://h/b" },
+      ]),
+      { env: {} },
+    );
     expect(config.cameras.map((c) => c.allowedUsers)).toEqual([[ALICE, "*:family.example.org"], undefined]);
   });
 
   it("entries are checked like the global list's; an empty list is an error", () => {
-    expect(problems(base([{ name: "a", url: "rtsp://h/a", allowedUsers: ["alice"] }]))).toEqual(["cameras[0].allowedUsers[0]: must be @user:server or *:server"]);
-    expect(problems(base([{ name: "a", url: "rtsp://h/a", allowedUsers: [] }]))).toEqual(["cameras[0].allowedUsers: list at least one user, or leave allowedUsers out"]);
+    expect(problems(base([{ name: "a", url: "rtsp://h/a", allowedUsers: ["alice"] }]))).toEqual([
+      "cameras[0].allowedUsers[0]: must be @user:server or *:server",
+    ]);
+    expect(problems(base([{ name: "a", url: "rtsp://h/a", allowedUsers: [] }]))).toEqual([
+      "cameras[0].allowedUsers: list at least one user, or leave allowedUsers out",
+    ]);
   });
 
   it("a user the global list does not allow is a mistake", () => {
@@ -71,7 +85,9 @@ describe("cameras[].allowedUsers in the config", () => {
       { name: "door", url: "rtsp://h/door", allowedUsers: [ALICE], ring: { users: [ALICE, BOB] } },
       { name: "office", url: "rtsp://h/office", allowedUsers: [ALICE] },
     ];
-    expect(problems(base(cams))).toEqual(["cameras[0].ring.users[1]: is not in this camera's allowedUsers (a ring is a call from this camera)"]);
+    expect(problems(base(cams))).toEqual([
+      "cameras[0].ring.users[1]: is not in this camera's allowedUsers (a ring is a call from this camera)",
+    ]);
     cams[0] = { name: "door", url: "rtsp://h/door", allowedUsers: [ALICE, BOB], ring: { users: [ALICE, BOB] } };
     expect(problems(base(cams))).toEqual([]);
   });

@@ -73,7 +73,18 @@ describe("CameraRun", () => {
 
 describe("CameraPipeline with a source without audio", () => {
   it("falls back to video only and streams, without counting a restart", async () => {
-    const camera: CameraConfig = { name: "cam", url: silentClip(), description: undefined, maxWidth: 160, maxHeight: 120, maxFps: 10, audio: true, keepWarm: false, hwaccel: "none", ring: undefined };
+    const camera: CameraConfig = {
+      name: "cam",
+      url: silentClip(),
+      description: undefined,
+      maxWidth: 160,
+      maxHeight: 120,
+      maxFps: 10,
+      audio: true,
+      keepWarm: false,
+      hwaccel: "none",
+      ring: undefined,
+    };
     const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
     pipeline.start();
     try {

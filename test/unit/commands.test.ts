@@ -103,7 +103,15 @@ describe("helpText", () => {
       .split("\n")
       .filter((l) => l.startsWith("!"))
       .map((l) => parseCommand(l.replace(/ —.*$/, "").replace("<camera>", "cam1")));
-    expect(commands).toEqual([{ kind: "call", camera: "cam1" }, { kind: "switch", camera: "cam1" }, { kind: "cameras" }, { kind: "hangup" }, { kind: "status" }, { kind: "ring", via: undefined }, { kind: "help" }]);
+    expect(commands).toEqual([
+      { kind: "call", camera: "cam1" },
+      { kind: "switch", camera: "cam1" },
+      { kind: "cameras" },
+      { kind: "hangup" },
+      { kind: "status" },
+      { kind: "ring", via: undefined },
+      { kind: "help" },
+    ]);
   });
 
   it("with no cameras the list is empty", () => {

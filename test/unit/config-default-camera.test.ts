@@ -31,7 +31,13 @@ describe("calls.defaultCamera", () => {
   });
 
   it("names a configured camera", () => {
-    expect(parseConfig(config({ defaultCamera: "garden" })).calls).toEqual({ inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, defaultCamera: "garden", maxPerUserPerMinute: 6, maxConcurrent: 8 });
+    expect(parseConfig(config({ defaultCamera: "garden" })).calls).toEqual({
+      inviteLifetimeMs: 60_000,
+      iceDisconnectedTimeoutMs: 30_000,
+      defaultCamera: "garden",
+      maxPerUserPerMinute: 6,
+      maxConcurrent: 8,
+    });
   });
 
   it("an unknown camera is an error naming the key", () => {

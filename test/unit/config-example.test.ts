@@ -8,7 +8,12 @@ const EXAMPLE = fileURLToPath(new URL("../../config/config.example.yaml", import
 /** The sample config is checked against the schema, so the two cannot drift apart. */
 describe("config/config.example.yaml", () => {
   it("is valid with its environment variables set", () => {
-    const config = loadConfigFile(EXAMPLE, { MCC_ACCESS_TOKEN: "syt_example", FRONTDOOR_PASSWORD: "pw", MCC_WEBHOOK_TOKEN: "a-webhook-token-of-32-characters", MCC_MQTT_PASSWORD: "mqtt-pw" });
+    const config = loadConfigFile(EXAMPLE, {
+      MCC_ACCESS_TOKEN: "syt_example",
+      FRONTDOOR_PASSWORD: "pw",
+      MCC_WEBHOOK_TOKEN: "a-webhook-token-of-32-characters",
+      MCC_MQTT_PASSWORD: "mqtt-pw",
+    });
     expect(config.homeserver.url).toBe("https://matrix.example.org");
     expect(config.homeserver.accessToken).toBe("syt_example");
     expect(config.cameras.map((c) => c.name)).toEqual(["frontdoor", "demo"]);
@@ -33,7 +38,13 @@ describe("config/config.example.yaml", () => {
   });
 
   it("names the missing variable when one is unset", () => {
-    expect(() => loadConfigFile(EXAMPLE, { FRONTDOOR_PASSWORD: "pw", MCC_WEBHOOK_TOKEN: "a-webhook-token-of-32-characters", MCC_MQTT_PASSWORD: "mqtt-pw" })).toThrow(/homeserver\.accessToken: environment variable MCC_ACCESS_TOKEN is not set/);
+    expect(() =>
+      loadConfigFile(EXAMPLE, {
+        FRONTDOOR_PASSWORD: "pw",
+        MCC_WEBHOOK_TOKEN: "a-webhook-token-of-32-characters",
+        MCC_MQTT_PASSWORD: "mqtt-pw",
+      }),
+    ).toThrow(/homeserver\.accessToken: environment variable MCC_ACCESS_TOKEN is not set/);
   });
 });
 
@@ -41,7 +52,12 @@ describe("config/config.example.yaml", () => {
 function unwrapShape(schema: unknown): Record<string, unknown> | undefined {
   let current: unknown = schema;
   for (let i = 0; i < 8 && current !== null && typeof current === "object"; i++) {
-    const s = current as { shape?: unknown; unwrap?: () => unknown; element?: unknown; def?: { innerType?: unknown; in?: unknown; schema?: unknown } };
+    const s = current as {
+      shape?: unknown;
+      unwrap?: () => unknown;
+      element?: unknown;
+      def?: { innerType?: unknown; in?: unknown; schema?: unknown };
+    };
     if (s.shape !== undefined && s.shape !== null && typeof s.shape === "object") return s.shape as Record<string, unknown>;
     current = s.element ?? s.def?.innerType ?? s.def?.in ?? s.def?.schema ?? (typeof s.unwrap === "function" ? s.unwrap() : undefined);
   }

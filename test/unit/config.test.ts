@@ -38,16 +38,24 @@ function configError(fn: () => unknown): ConfigError {
   throw new Error("expected a ConfigError, nothing was thrown");
 }
 
-const parse = (obj: unknown, env: Record<string, string | undefined> = {}, baseDir = "/srv/mcc"): Config => parseConfig(obj, { env, baseDir });
-const problemsOf = (obj: unknown, env: Record<string, string | undefined> = {}): { key: string; message: string }[] =>
-  [...configError(() => parse(obj, env)).problems];
+const parse = (obj: unknown, env: Record<string, string | undefined> = {}, baseDir = "/srv/mcc"): Config =>
+  parseConfig(obj, { env, baseDir });
+const problemsOf = (obj: unknown, env: Record<string, string | undefined> = {}): { key: string; message: string }[] => [
+  ...configError(() => parse(obj, env)).problems,
+];
 const keysOf = (obj: unknown, env: Record<string, string | undefined> = {}): string[] => problemsOf(obj, env).map((p) => p.key);
 
 describe("parseConfig: a valid configuration", () => {
   it("accepts the minimal configuration and fills in every default", () => {
     const config = parse(minimal());
     expect(config).toEqual({
-      homeserver: { url: "https://matrix.example.org", accessToken: "syt_token", user: undefined, password: undefined, deviceName: "matrix-camera-call" },
+      homeserver: {
+        url: "https://matrix.example.org",
+        accessToken: "syt_token",
+        user: undefined,
+        password: undefined,
+        deviceName: "matrix-camera-call",
+      },
       allowedUsers: ["@alice:example.org"],
       cameras: [
         {
@@ -77,7 +85,19 @@ describe("parseConfig: a valid configuration", () => {
   it("keeps values that are given, and fills the rest of a partial section", () => {
     const config = parse({
       ...minimal(),
-      cameras: [{ name: "door-1", url: "rtsp://d/x", description: "Front door", maxWidth: 640, maxHeight: 480, maxFps: 15, audio: false, keepWarm: true, hwaccel: "vaapi" }],
+      cameras: [
+        {
+          name: "door-1",
+          url: "rtsp://d/x",
+          description: "Front door",
+          maxWidth: 640,
+          maxHeight: 480,
+          maxFps: 15,
+          audio: false,
+          keepWarm: true,
+          hwaccel: "vaapi",
+        },
+      ],
       calls: { inviteLifetimeMs: 30_000 },
       media: { ffmpegPath: "/usr/bin/ffmpeg" },
       dataDir: "/var/lib/mcc",
@@ -111,7 +131,11 @@ describe("parseConfig: a valid configuration", () => {
   });
 
   it("accepts *:server entries and absolute file paths as camera URLs", () => {
-    const config = parse({ ...minimal(), allowedUsers: ["*:example.org", "@bob:other.org"], cameras: [{ name: "f", url: "/videos/loop.mp4" }] });
+    const config = parse({
+      ...minimal(),
+      allowedUsers: ["*:example.org", "@bob:other.org"],
+      cameras: [{ name: "f", url: "/videos/loop.mp4" }],
+    });
     expect(config.allowedUsers).toEqual(["*:example.org", "@bob:other.org"]);
     expect(config.cameras[0]?.url).toBe("/videos/loop.mp4");
   });
@@ -193,7 +217,9 @@ describe("parseConfig: every error names its key", () => {
   });
 
   it("bad allowedUsers entries name their index", () => {
-    expect(problemsOf({ ...minimal(), allowedUsers: ["bob"] })).toEqual([{ key: "allowedUsers[0]", message: "must be @user:server or *:server" }]);
+    expect(problemsOf({ ...minimal(), allowedUsers: ["bob"] })).toEqual([
+      { key: "allowedUsers[0]", message: "must be @user:server or *:server" },
+    ]);
     expect(keysOf({ ...minimal(), allowedUsers: ["@a:example.org", "@nohost", "*", "@a b:example.org"] })).toEqual([
       "allowedUsers[1]",
       "allowedUsers[2]",
@@ -303,8 +329,12 @@ describe("parseConfig: ${VAR} expansion", () => {
     expect(problemsOf(cameras({ name: "c", url: "rtsp://a" }, { name: "d", url: "rtsp://${CAM_PASS}@h" }))).toEqual([
       { key: "cameras[1].url", message: "environment variable CAM_PASS is not set" },
     ]);
-    expect(problemsOf({ ...minimal(), allowedUsers: ["${WHO}"] })).toEqual([{ key: "allowedUsers[0]", message: "environment variable WHO is not set" }]);
-    expect(problemsOf(homeserver({ accessToken: "${T}" }))).toEqual([{ key: "homeserver.accessToken", message: "environment variable T is not set" }]);
+    expect(problemsOf({ ...minimal(), allowedUsers: ["${WHO}"] })).toEqual([
+      { key: "allowedUsers[0]", message: "environment variable WHO is not set" },
+    ]);
+    expect(problemsOf(homeserver({ accessToken: "${T}" }))).toEqual([
+      { key: "homeserver.accessToken", message: "environment variable T is not set" },
+    ]);
   });
 
   it("reports every unset variable", () => {
@@ -339,7 +369,9 @@ describe("parseConfig: MCC_ACCESS_TOKEN and MCC_PASSWORD", () => {
   });
 
   it("a password in the file wins over MCC_PASSWORD", () => {
-    expect(parse(homeserver({ user: "@cam:example.org", password: "pw-file" }), { MCC_PASSWORD: "pw-env" }).homeserver.password).toBe("pw-file");
+    expect(parse(homeserver({ user: "@cam:example.org", password: "pw-file" }), { MCC_PASSWORD: "pw-env" }).homeserver.password).toBe(
+      "pw-file",
+    );
   });
 
   it("MCC_PASSWORD alone, without a user, is not enough", () => {
@@ -371,7 +403,12 @@ describe("secret and URL files, and loadConfigFile", () => {
     put("a/cams/door.url", "rtsp://admin:pw@10.0.0.9/x\n");
     const config = parseConfig(
       {
-        homeserver: { url: "https://m.example.org", accessTokenFile: "secrets/token", user: "@c:example.org", passwordFile: "secrets/password" },
+        homeserver: {
+          url: "https://m.example.org",
+          accessTokenFile: "secrets/token",
+          user: "@c:example.org",
+          passwordFile: "secrets/password",
+        },
         allowedUsers: ["@a:example.org"],
         cameras: [{ name: "door", urlFile: "cams/door.url" }],
       },
@@ -417,11 +454,16 @@ describe("secret and URL files, and loadConfigFile", () => {
     const config = loadConfigFile(file, { TOKEN: "syt_c", HOST: "10.1.1.1" });
     expect(config.homeserver.accessToken).toBe("syt_c");
     expect(config.cameras[0]?.url).toBe("rtsp://10.1.1.1/x");
-    expect(configError(() => loadConfigFile(file, { TOKEN: "t" })).problems).toEqual([{ key: "cameras[0].url", message: "environment variable HOST is not set" }]);
+    expect(configError(() => loadConfigFile(file, { TOKEN: "t" })).problems).toEqual([
+      { key: "cameras[0].url", message: "environment variable HOST is not set" },
+    ]);
   });
 
   it("loadConfigFile falls back to MCC_ACCESS_TOKEN", () => {
-    const file = put("d/config.yaml", "homeserver: {url: 'https://m.example.org'}\nallowedUsers: ['@a:example.org']\ncameras: [{name: c, url: 'rtsp://x'}]\n");
+    const file = put(
+      "d/config.yaml",
+      "homeserver: {url: 'https://m.example.org'}\nallowedUsers: ['@a:example.org']\ncameras: [{name: c, url: 'rtsp://x'}]\n",
+    );
     expect(loadConfigFile(file, { MCC_ACCESS_TOKEN: "env_tok" }).homeserver.accessToken).toBe("env_tok");
     expect(configError(() => loadConfigFile(file, {})).problems.map((p) => p.key)).toEqual(["homeserver.accessToken"]);
   });
@@ -444,7 +486,9 @@ describe("secret and URL files, and loadConfigFile", () => {
     const file = put("e/password", "pw");
     chmodSync(file, 0o000);
     try {
-      const err = configError(() => parseConfig(homeserver({ user: "@c:example.org", passwordFile: "e/password" }), { env: {}, baseDir: dir }));
+      const err = configError(() =>
+        parseConfig(homeserver({ user: "@c:example.org", passwordFile: "e/password" }), { env: {}, baseDir: dir }),
+      );
       expect(err.problems).toEqual([{ key: "homeserver.passwordFile", message: "cannot read file e/password (EACCES)" }]);
     } finally {
       chmodSync(file, 0o600);
@@ -466,12 +510,16 @@ describe("secret and URL files, and loadConfigFile", () => {
   it("a URL file whose content is not a URL is an error on the camera's url", () => {
     put("g/cam.url", "not a url\n");
     const err = configError(() => parseConfig(cameras({ name: "g", urlFile: "g/cam.url" }), { env: {}, baseDir: dir }));
-    expect(err.problems).toEqual([{ key: "cameras[0].url", message: "must be a URL such as rtsp://host:554/stream (or an absolute file path)" }]);
+    expect(err.problems).toEqual([
+      { key: "cameras[0].url", message: "must be a URL such as rtsp://host:554/stream (or an absolute file path)" },
+    ]);
   });
 
   it("an absolute secret file path is used as it is", () => {
     const file = put("h/token", "abs_token");
-    expect(parseConfig(homeserver({ accessTokenFile: file }), { env: {}, baseDir: "/nonexistent" }).homeserver.accessToken).toBe("abs_token");
+    expect(parseConfig(homeserver({ accessTokenFile: file }), { env: {}, baseDir: "/nonexistent" }).homeserver.accessToken).toBe(
+      "abs_token",
+    );
   });
 
   it("a missing config file", () => {
@@ -491,7 +539,10 @@ describe("secret and URL files, and loadConfigFile", () => {
   });
 
   it("a YAML error does not quote the file's lines, which may hold secrets", () => {
-    const file = put("i2/config.yaml", "homeserver:\n  accessToken: s3cretTOKEN\n  accessToken: s3cretTOKEN\ncameras:\n  - url: rtsp://admin:s3cret@h/x\n   bad: [\n");
+    const file = put(
+      "i2/config.yaml",
+      "homeserver:\n  accessToken: s3cretTOKEN\n  accessToken: s3cretTOKEN\ncameras:\n  - url: rtsp://admin:s3cret@h/x\n   bad: [\n",
+    );
     const err = configError(() => loadConfigFile(file, {}));
     expect(err.message).not.toContain("s3cret");
     expect(err.problems[0]?.message).toMatch(/^not valid YAML at line \d+/);
@@ -503,7 +554,10 @@ describe("secret and URL files, and loadConfigFile", () => {
   });
 
   it("schema errors from a file carry the file name", () => {
-    const file = put("k/config.yaml", "homeserver: {url: 'https://m.example.org', accessToken: t}\nallowedUsers: [bob]\ncameras: [{name: c, url: 'rtsp://x'}]\n");
+    const file = put(
+      "k/config.yaml",
+      "homeserver: {url: 'https://m.example.org', accessToken: t}\nallowedUsers: [bob]\ncameras: [{name: c, url: 'rtsp://x'}]\n",
+    );
     const err = configError(() => loadConfigFile(file, {}));
     expect(err.message).toBe(`Invalid configuration in ${file}:\n  - allowedUsers[0]: must be @user:server or *:server`);
   });

@@ -16,6 +16,10 @@ describe("directChatRequest", () => {
   });
 
   it("keeps the levels Synapse's default events map would have given (the override replaces that map)", () => {
-    expect(req.power_level_content_override.events).toMatchObject({ "m.room.power_levels": 100, "m.room.encryption": 100, "m.room.name": 50 });
+    expect(req.power_level_content_override.events).toMatchObject({
+      "m.room.power_levels": 100,
+      "m.room.encryption": 100,
+      "m.room.name": 50,
+    });
   });
 });

@@ -8,11 +8,17 @@ import { mqttClientOptions } from "../../src/doorbell/mqtt.ts";
 
 const TOKEN = "webhook-token-0123456789";
 
-function config(extra: Record<string, unknown> = {}, ring: Record<string, unknown> = { users: ["@alice:example.org"] }): Record<string, unknown> {
+function config(
+  extra: Record<string, unknown> = {},
+  ring: Record<string, unknown> = { users: ["@alice:example.org"] },
+): Record<string, unknown> {
   return {
     homeserver: { url: "https://matrix.example.org", accessToken: "syt_token" },
     allowedUsers: ["@alice:example.org", "*:family.example.org"],
-    cameras: [{ name: "frontdoor", url: "rtsp://10.0.0.2/stream", ring }, { name: "garden", url: "rtsp://10.0.0.3/stream" }],
+    cameras: [
+      { name: "frontdoor", url: "rtsp://10.0.0.2/stream", ring },
+      { name: "garden", url: "rtsp://10.0.0.3/stream" },
+    ],
     http: { listen: "127.0.0.1:0" },
     ...extra,
   };
@@ -40,7 +46,9 @@ describe("doorbell configuration", () => {
     writeFileSync(path.join(dir, "token"), `${TOKEN}\n`);
     writeFileSync(path.join(dir, "mqtt"), "mqtt-secret\n");
     const parsed = parseConfig(
-      config({ triggers: { webhook: { tokenFile: "token" }, mqtt: { url: "mqtt://127.0.0.1:1883", username: "bot", passwordFile: "mqtt" } } }),
+      config({
+        triggers: { webhook: { tokenFile: "token" }, mqtt: { url: "mqtt://127.0.0.1:1883", username: "bot", passwordFile: "mqtt" } },
+      }),
       { env: {}, baseDir: dir },
     );
     expect(parsed.triggers.webhook).toEqual({ token: TOKEN, rateLimit: { burst: 10, perMinute: 20 } });
@@ -59,7 +67,12 @@ describe("doorbell configuration", () => {
               webhook: { token: "short" },
               mqtt: {
                 url: "http://broker",
-                rules: [{ topic: "a/#/b", camera: "frontdoor" }, { topic: "x", camera: "garden" }, { topic: "y", camera: "nope" }, { topic: "z", camera: "frontdoor", payload: "p", json: { path: "a", equals: 1 } }],
+                rules: [
+                  { topic: "a/#/b", camera: "frontdoor" },
+                  { topic: "x", camera: "garden" },
+                  { topic: "y", camera: "nope" },
+                  { topic: "z", camera: "frontdoor", payload: "p", json: { path: "a", equals: 1 } },
+                ],
               },
             },
           },
@@ -83,7 +96,14 @@ describe("doorbell configuration", () => {
             http: {},
             triggers: {
               webhook: { token: TOKEN },
-              mqtt: { url: "mqtt://127.0.0.1", rules: [{ topic: "x", camera: "garden" }, { topic: "y", camera: "nope" }], frigate: { cameraMap: { front_door: "frontdoor" } } },
+              mqtt: {
+                url: "mqtt://127.0.0.1",
+                rules: [
+                  { topic: "x", camera: "garden" },
+                  { topic: "y", camera: "nope" },
+                ],
+                frigate: { cameraMap: { front_door: "frontdoor" } },
+              },
             },
           },
           { users: ["@bob:family.example.org", "@mallory:evil.example"] },
@@ -96,7 +116,9 @@ describe("doorbell configuration", () => {
       'triggers.mqtt.rules[1].camera: names no configured camera ("nope")',
     ]);
     expect(problems(config({ triggers: { webhook: {} } }))).toEqual(["triggers.webhook.token: give exactly one of token or tokenFile"]);
-    expect(problems(config({ triggers: { webhook: { tokenFile: "missing" } } }))).toEqual([expect.stringMatching(/^triggers\.webhook\.tokenFile: cannot read file missing/)]);
+    expect(problems(config({ triggers: { webhook: { tokenFile: "missing" } } }))).toEqual([
+      expect.stringMatching(/^triggers\.webhook\.tokenFile: cannot read file missing/),
+    ]);
   });
 
   it("reads the MQTT TLS files into ca, cert and key, and passes them to the client with MQTT 5's packet size limit", () => {
@@ -114,14 +136,26 @@ describe("doorbell configuration", () => {
       key: "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----",
     });
     const options = mqttClientOptions(mqtt);
-    expect(options).toMatchObject({ protocolVersion: 5, properties: { maximumPacketSize: 65_536 }, rejectUnauthorized: true, ca: mqtt.tls?.ca, cert: tls.cert, key: mqtt.tls?.key });
+    expect(options).toMatchObject({
+      protocolVersion: 5,
+      properties: { maximumPacketSize: 65_536 },
+      rejectUnauthorized: true,
+      ca: mqtt.tls?.ca,
+      cert: tls.cert,
+      key: mqtt.tls?.key,
+    });
     expect(mqttClientOptions({ ...mqtt, tls: undefined })).not.toHaveProperty("rejectUnauthorized");
   });
 
   it("names bad MQTT TLS settings", () => {
-    const mqtt = (tls: Record<string, unknown>): Record<string, unknown> => config({ triggers: { mqtt: { url: "mqtts://broker.example", tls } } });
+    const mqtt = (tls: Record<string, unknown>): Record<string, unknown> =>
+      config({ triggers: { mqtt: { url: "mqtts://broker.example", tls } } });
     expect(problems(mqtt({ ca: "x", caFile: "y" }))).toEqual(["triggers.mqtt.tls.ca: give ca or caFile, not both"]);
-    expect(problems(mqtt({ certFile: "c" }))).toEqual(["triggers.mqtt.tls.cert: a client certificate needs its key, and a key its certificate"]);
-    expect(problems(mqtt({ caFile: "missing.pem" }))).toEqual([expect.stringMatching(/^triggers\.mqtt\.tls\.caFile: cannot read file missing\.pem/)]);
+    expect(problems(mqtt({ certFile: "c" }))).toEqual([
+      "triggers.mqtt.tls.cert: a client certificate needs its key, and a key its certificate",
+    ]);
+    expect(problems(mqtt({ caFile: "missing.pem" }))).toEqual([
+      expect.stringMatching(/^triggers\.mqtt\.tls\.caFile: cannot read file missing\.pem/),
+    ]);
   });
 });

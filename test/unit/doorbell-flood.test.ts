@@ -28,7 +28,15 @@ afterEach(async () => {
 
 function doorbell(name: string): CameraConfig {
   return {
-    name, url: `rtsp://10.0.0.2/${name}`, description: undefined, maxWidth: 320, maxHeight: 240, maxFps: 10, audio: false, keepWarm: false, hwaccel: "none",
+    name,
+    url: `rtsp://10.0.0.2/${name}`,
+    description: undefined,
+    maxWidth: 320,
+    maxHeight: 240,
+    maxFps: 10,
+    audio: false,
+    keepWarm: false,
+    hwaccel: "none",
     ring: { users: ["@alice:example.org"], debounceMs: 0, snapshot: true },
   };
 }
@@ -41,9 +49,23 @@ function setup(cameras: CameraConfig[], pressLimit: { burst: number; perMinute: 
   chmodSync(fake, 0o755);
   const snapshots = new Snapshotter(fake, log, { timeoutMs: 60_000 });
   let release: () => void = () => undefined;
-  const lookups = new Promise<undefined>((resolve) => { release = () => { resolve(undefined); }; });
+  const lookups = new Promise<undefined>((resolve) => {
+    release = () => {
+      resolve(undefined);
+    };
+  });
   const dms = { roomFor: () => lookups } as unknown as DmRooms;
-  const policy = new RingPolicy({ client: {} as unknown as MatrixClient, calls: {} as unknown as CallManager, admission: { decide: () => Promise.reject(new Error("not reached: the direct-chat lookups never resolve")) }, dms, snapshots, cameras, inviteLifetimeMs: 60_000, pressLimit, log });
+  const policy = new RingPolicy({
+    client: {} as unknown as MatrixClient,
+    calls: {} as unknown as CallManager,
+    admission: { decide: () => Promise.reject(new Error("not reached: the direct-chat lookups never resolve")) },
+    dms,
+    snapshots,
+    cameras,
+    inviteLifetimeMs: 60_000,
+    pressLimit,
+    log,
+  });
   stops.push(async () => {
     release();
     await Promise.all([policy.stop(), snapshots.stop()]);
@@ -75,7 +97,13 @@ describe("a flood of doorbell presses", () => {
   it("rings all cameras together at most four times the per-camera burst", () => {
     const cameras = ["a", "b", "c", "d", "e", "f", "g"].map(doorbell);
     const { policy } = setup(cameras, { burst: 3, perMinute: 3 });
-    expect(flood(policy, cameras.map((c) => c.name), 70)).toEqual({ ringing: 12, limited: 58 });
+    expect(
+      flood(
+        policy,
+        cameras.map((c) => c.name),
+        70,
+      ),
+    ).toEqual({ ringing: 12, limited: 58 });
     // Snapshots of different cameras: at most MAX_SNAPSHOTS_IN_FLIGHT processes; the other rounds go without a picture.
     expect(liveFfmpegCount()).toBe(MAX_SNAPSHOTS_IN_FLIGHT);
   });

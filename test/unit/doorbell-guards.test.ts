@@ -99,7 +99,11 @@ describe("LogOnce", () => {
   it("logs a kind once per interval and counts what it left out", () => {
     const lines: string[] = [];
     const clock = { now: 0 };
-    const log = new LogOnce(createLogger({ level: "info", destination: { write: (s: string) => void lines.push(s) } }), 60_000, () => clock.now);
+    const log = new LogOnce(
+      createLogger({ level: "info", destination: { write: (s: string) => void lines.push(s) } }),
+      60_000,
+      () => clock.now,
+    );
     for (let i = 0; i < 100; i++) log.warn("malformed a", { topic: "t" }, "ignored");
     log.warn("malformed b", {}, "ignored");
     expect(lines).toHaveLength(2);
@@ -113,7 +117,27 @@ describe("LogOnce", () => {
 describe("jpegSize", () => {
   /** A minimal JPEG header: SOI, an APP0 segment, then a SOF marker with the size. */
   const jpeg = (sof: number, width: number, height: number): Buffer =>
-    Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, 0xff, 0xff, sof, 0x00, 0x11, 0x08, height >> 8, height & 255, width >> 8, width & 255, 0x03]);
+    Buffer.from([
+      0xff,
+      0xd8,
+      0xff,
+      0xe0,
+      0x00,
+      0x04,
+      0x4a,
+      0x46,
+      0xff,
+      0xff,
+      sof,
+      0x00,
+      0x11,
+      0x08,
+      height >> 8,
+      height & 255,
+      width >> 8,
+      width & 255,
+      0x03,
+    ]);
 
   it("reads width and height from a baseline or progressive frame header", () => {
     expect(jpegSize(jpeg(0xc0, 1280, 720))).toEqual({ width: 1280, height: 720 });
@@ -132,7 +156,9 @@ describe("jpegSize", () => {
 describe("snapshotArgs", () => {
   it("uses the pipeline's low-latency RTSP input options and writes one MJPEG frame to stdout", () => {
     const args = snapshotArgs({ url: "rtsp://u:p@10.0.0.2/s", maxWidth: 1280, maxHeight: 720, maxFps: 25 });
-    expect(args).toEqual(expect.arrayContaining(["-rtsp_transport", "tcp", "-fflags", "discardcorrupt", "-frames:v", "1", "-c:v", "mjpeg"]));
+    expect(args).toEqual(
+      expect.arrayContaining(["-rtsp_transport", "tcp", "-fflags", "discardcorrupt", "-frames:v", "1", "-c:v", "mjpeg"]),
+    );
     expect(args.slice(-7)).toEqual(["-f", "image2", "-c:v", "mjpeg", "-q:v", "3", "pipe:1"]);
     expect(args[args.indexOf("-i") + 1]).toBe("rtsp://u:p@10.0.0.2/s");
   });

@@ -1,7 +1,14 @@
 /** MQTT doorbell rules: topic filters, generic rules (exact payload, JSON field), and the Frigate and Home Assistant presets. */
 import { describe, expect, it } from "vitest";
 import { mqttSchema } from "../../src/config/doorbell-schema.ts";
-import { compileRules, matchMessage, MAX_PAYLOAD_BYTES, subscriptionFilters, topicMatches, valueAtPath } from "../../src/doorbell/mqtt-rules.ts";
+import {
+  compileRules,
+  matchMessage,
+  MAX_PAYLOAD_BYTES,
+  subscriptionFilters,
+  topicMatches,
+  valueAtPath,
+} from "../../src/doorbell/mqtt-rules.ts";
 
 const doorbells = new Set(["frontdoor", "garage"]);
 const rulesOf = (mqtt: Record<string, unknown>) => compileRules(mqttSchema.parse({ url: "mqtt://127.0.0.1:1883", ...mqtt }), doorbells);
@@ -95,12 +102,15 @@ describe("the Frigate preset", () => {
   });
 
   it("a new event with a listed label rings; updates, other labels and garbage do not", () => {
-    const event = (type: string, camera: string, label: string): string => JSON.stringify({ type, before: {}, after: { id: "1", camera, label, score: 0.9 } });
+    const event = (type: string, camera: string, label: string): string =>
+      JSON.stringify({ type, before: {}, after: { id: "1", camera, label, score: 0.9 } });
     expect(send(rules, "frigate/events", event("new", "front_door", "person")).cameras).toEqual(["frontdoor"]);
     expect(send(rules, "frigate/events", event("update", "front_door", "person")).cameras).toEqual([]);
     expect(send(rules, "frigate/events", event("new", "front_door", "car")).cameras).toEqual([]);
     expect(send(rules, "frigate/events", event("new", "kitchen", "person")).cameras).toEqual([]);
-    expect(send(rules, "frigate/events", '{"type":"new","after":{"camera":3}}').malformed).toEqual([{ source: "frigate events", reason: "not a Frigate event" }]);
+    expect(send(rules, "frigate/events", '{"type":"new","after":{"camera":3}}').malformed).toEqual([
+      { source: "frigate events", reason: "not a Frigate event" },
+    ]);
   });
 
   it("a custom prefix and labels", () => {
@@ -119,7 +129,9 @@ describe("the Home Assistant preset", () => {
   });
 
   it("unknown cameras and other shapes are malformed", () => {
-    expect(send(rules, "matrix-camera-call/ring", '{"camera":"kitchen"}').malformed).toEqual([{ source: "homeAssistant", reason: "unknown doorbell camera" }]);
+    expect(send(rules, "matrix-camera-call/ring", '{"camera":"kitchen"}').malformed).toEqual([
+      { source: "homeAssistant", reason: "unknown doorbell camera" },
+    ]);
     expect(send(rules, "matrix-camera-call/ring", "[1,2]").malformed[0]?.reason).toContain("payload is not");
     expect(send(rules, "matrix-camera-call/ring", "\u0000\u00ff").cameras).toEqual([]);
   });
@@ -127,7 +139,13 @@ describe("the Home Assistant preset", () => {
 
 describe("two rules for one message", () => {
   it("ring each camera once", () => {
-    const rules = rulesOf({ rules: [{ topic: "bell", camera: "frontdoor" }, { topic: "#", payload: "x", camera: "frontdoor" }], homeAssistant: { topic: "bell" } });
+    const rules = rulesOf({
+      rules: [
+        { topic: "bell", camera: "frontdoor" },
+        { topic: "#", payload: "x", camera: "frontdoor" },
+      ],
+      homeAssistant: { topic: "bell" },
+    });
     expect(send(rules, "bell", "x").cameras).toEqual(["frontdoor"]);
   });
 });

@@ -12,7 +12,18 @@ import { createLogger } from "../../src/util/logger.ts";
 const log = createLogger({ level: "silent" });
 
 function camera(url: string): CameraConfig {
-  return { name: "door", url, description: undefined, maxWidth: 320, maxHeight: 240, maxFps: 10, audio: false, keepWarm: false, hwaccel: "none", ring: undefined };
+  return {
+    name: "door",
+    url,
+    description: undefined,
+    maxWidth: 320,
+    maxHeight: 240,
+    maxFps: 10,
+    audio: false,
+    keepWarm: false,
+    hwaccel: "none",
+    ring: undefined,
+  };
 }
 
 describe("Snapshotter", () => {

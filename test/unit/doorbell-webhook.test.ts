@@ -28,23 +28,43 @@ async function start(rateLimit = { burst: 10, perMinute: 20 }): Promise<Setup> {
   const http = new HttpServer(log);
   servers.push(http);
   const presses: string[] = [];
-  const hook = new WebhookTrigger({ token: TOKEN, rateLimit }, (camera) => {
-    presses.push(camera);
-    return "ringing";
-  }, log);
+  const hook = new WebhookTrigger(
+    { token: TOKEN, rateLimit },
+    (camera) => {
+      presses.push(camera);
+      return "ringing";
+    },
+    log,
+  );
   hook.attach(http);
   const { port } = await http.listen("127.0.0.1:0");
-  const warnings = (): string[] => lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40).map((l) => l.msg);
+  const warnings = (): string[] =>
+    lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg);
   return { port, presses, warnings };
 }
 
 /** POST /ring/<camera> from `from`; resolves with the status. */
 function post(port: number, from: string, camera: string, token?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, localAddress: from, method: "POST", path: `/ring/${camera}`, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on("end", () => { resolve(res.statusCode ?? 0); });
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        localAddress: from,
+        method: "POST",
+        path: `/ring/${camera}`,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -68,7 +88,10 @@ describe("the doorbell webhook's rate limits", () => {
     expect(await post(port, "127.0.0.2", "frontdoor", TOKEN)).toBe(202);
     expect(presses).toEqual(["frontdoor", "frontdoor"]);
     // One warn line per kind, not one per address.
-    expect(warnings().sort()).toEqual(["doorbell webhook: missing or wrong token", "doorbell webhook: too many requests without the right token"]);
+    expect(warnings().sort()).toEqual([
+      "doorbell webhook: missing or wrong token",
+      "doorbell webhook: too many requests without the right token",
+    ]);
   });
 
   it("authenticated presses have a bucket of their own, four times a client's", async () => {

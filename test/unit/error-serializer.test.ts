@@ -23,7 +23,11 @@ describe("the logger's error serializer", () => {
   it("keeps the type, the stack and the context, and redacts camera credentials in each", () => {
     addSecret("hunter2-door");
     const cause = Object.assign(new Error("connect ECONNREFUSED rtsp://admin:hunter2-door@10.0.0.2/x"), { code: "ECONNREFUSED" });
-    const err = new AppError("the camera refused the backchannel", { camera: "frontdoor", status: 453, url: "rtsp://admin:hunter2-door@10.0.0.2/x" }, { cause });
+    const err = new AppError(
+      "the camera refused the backchannel",
+      { camera: "frontdoor", status: 453, url: "rtsp://admin:hunter2-door@10.0.0.2/x" },
+      { cause },
+    );
     const out = logged(err);
     expect(out["type"]).toBe("AppError");
     expect(out["message"]).toBe("the camera refused the backchannel");

@@ -286,7 +286,11 @@ describe("isMissingAudioError", () => {
 });
 
 /** Runs the real ffmpeg with buildCameraArgs until the size is reported and `frames` frames arrived, then kills it. */
-async function runFfmpeg(ffmpeg: string, options: CameraArgsOptions, frames: number): Promise<{
+async function runFfmpeg(
+  ffmpeg: string,
+  options: CameraArgsOptions,
+  frames: number,
+): Promise<{
   size: { width: number; height: number } | undefined;
   frames: number;
   audioBytes: number;
@@ -326,10 +330,14 @@ async function runFfmpeg(ffmpeg: string, options: CameraArgsOptions, frames: num
       const found = parser.line(line);
       if (found && !size) {
         size = found;
-        splitter = new FrameSplitter((found.width * found.height * 3) / 2, () => {
-          frameCount++;
-          if (frameCount >= frames) finish();
-        }, false);
+        splitter = new FrameSplitter(
+          (found.width * found.height * 3) / 2,
+          () => {
+            frameCount++;
+            if (frameCount >= frames) finish();
+          },
+          false,
+        );
         for (const chunk of pending.splice(0)) splitter.push(chunk);
       }
     });

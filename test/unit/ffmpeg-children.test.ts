@@ -26,7 +26,18 @@ function ffmpegPath(): string {
 }
 
 function camera(url: string, audio: boolean): CameraConfig {
-  return { name: "cam", url, description: undefined, maxWidth: 320, maxHeight: 240, maxFps: 10, audio, keepWarm: false, hwaccel: "none", ring: undefined };
+  return {
+    name: "cam",
+    url,
+    description: undefined,
+    maxWidth: 320,
+    maxHeight: 240,
+    maxFps: 10,
+    audio,
+    keepWarm: false,
+    hwaccel: "none",
+    ring: undefined,
+  };
 }
 
 const saved = { ...process.env };
@@ -41,7 +52,11 @@ describe("the environment of ffmpeg children (L5)", () => {
   it("a running camera ffmpeg has PATH but none of the bot's variables in /proc/<pid>/environ", async () => {
     process.env["MCC_ACCESS_TOKEN"] = TOKEN;
     process.env["CAM_PASSWORD"] = "cam-password-in-env";
-    const proc = new FfmpegProcess(ffmpegPath(), ["-hide_banner", "-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-f", "null", "-"], log);
+    const proc = new FfmpegProcess(
+      ffmpegPath(),
+      ["-hide_banner", "-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-f", "null", "-"],
+      log,
+    );
     proc.start();
     try {
       const environ = readFileSync(`/proc/${String(proc.pid)}/environ`, "utf8").split("\0");
@@ -63,7 +78,9 @@ describe("the environment of ffmpeg children (L5)", () => {
     chmodSync(fake, 0o755);
     await renderOfflineFrame(fake, 64, 64);
     await checkFfmpeg({ media: { ffmpegPath: fake } } as Config);
-    const runs = readFileSync(dump, "utf8").split("---\n").filter((r) => r.trim() !== "");
+    const runs = readFileSync(dump, "utf8")
+      .split("---\n")
+      .filter((r) => r.trim() !== "");
     expect(runs.length).toBeGreaterThanOrEqual(3);
     for (const run of runs) {
       expect(run).toMatch(/^PATH=/m);
@@ -98,7 +115,8 @@ describe("a binary that cannot be started (L6)", () => {
 
 describe("stderr lines (L11)", () => {
   it("a 16 KiB line and a 1 MiB run without a newline come out cut to about 1 KiB, quickly, and the next line intact", async () => {
-    const script = "process.stderr.write('x'.repeat(16384) + '\\n'); process.stderr.write('y'.repeat(1 << 20)); process.stderr.write('\\nafter the long ones\\n');";
+    const script =
+      "process.stderr.write('x'.repeat(16384) + '\\n'); process.stderr.write('y'.repeat(1 << 20)); process.stderr.write('\\nafter the long ones\\n');";
     const proc = new FfmpegProcess(process.execPath, ["-e", script], log);
     const lines: string[] = [];
     proc.on("line", (l) => lines.push(l));
@@ -119,12 +137,15 @@ describe("a stopped camera pipeline (L8)", () => {
     // goes on for 300 ms after its `q` before it exits.
     const dir = mkdtempSync(path.join(tmpdir(), "mcc-pcm-"));
     const script = path.join(dir, "pcm.cjs");
-    writeFileSync(script, [
-      "const fs = require('node:fs');",
-      "const pcm = Buffer.alloc(960);",
-      "setInterval(() => { try { fs.writeSync(3, pcm); } catch {} }, 10);",
-      "process.stdin.on('data', () => setTimeout(() => process.exit(0), 300));",
-    ].join("\n"));
+    writeFileSync(
+      script,
+      [
+        "const fs = require('node:fs');",
+        "const pcm = Buffer.alloc(960);",
+        "setInterval(() => { try { fs.writeSync(3, pcm); } catch {} }, 10);",
+        "process.stdin.on('data', () => setTimeout(() => process.exit(0), 300));",
+      ].join("\n"),
+    );
     const fake = path.join(dir, "ffmpeg");
     writeFileSync(fake, `#!/bin/sh\nexec ${process.execPath} ${script}\n`);
     chmodSync(fake, 0o755);
@@ -143,14 +164,17 @@ describe("the process's exit (L7)", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "mcc-exit-"));
     const script = path.join(dir, "exit.ts");
     const module = path.resolve("src/media/ffmpeg-process.ts");
-    writeFileSync(script, [
-      `import { FfmpegProcess } from ${JSON.stringify(module)};`,
-      `import { createLogger } from ${JSON.stringify(path.resolve("src/util/logger.ts"))};`,
-      `const proc = new FfmpegProcess(${JSON.stringify(ffmpegPath())}, ["-nostats", "-loglevel", "quiet", "-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-f", "null", "-"], createLogger({ level: "silent" }));`,
-      "proc.start();",
-      "console.log(proc.pid);",
-      "setTimeout(() => process.exit(0), 300);",
-    ].join("\n"));
+    writeFileSync(
+      script,
+      [
+        `import { FfmpegProcess } from ${JSON.stringify(module)};`,
+        `import { createLogger } from ${JSON.stringify(path.resolve("src/util/logger.ts"))};`,
+        `const proc = new FfmpegProcess(${JSON.stringify(ffmpegPath())}, ["-nostats", "-loglevel", "quiet", "-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-f", "null", "-"], createLogger({ level: "silent" }));`,
+        "proc.start();",
+        "console.log(proc.pid);",
+        "setTimeout(() => process.exit(0), 300);",
+      ].join("\n"),
+    );
     const { execFileSync } = await import("node:child_process");
     const pid = Number(execFileSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: process.cwd() }).trim());
     expect(pid).toBeGreaterThan(0);

@@ -287,7 +287,10 @@ describe("FrameSplitter under many random chunkings (seeded)", () => {
             expect(seen.buffer, `${context}, frame ${k} should be a view`).toBe(chunk.buffer);
             expect(seen.byteOffset, context).toBe(chunk.byteOffset + frameStart - start);
           } else {
-            expect(chunks.some((c) => c.buffer === seen.buffer), `${context}, frame ${k} should be a copy`).toBe(false);
+            expect(
+              chunks.some((c) => c.buffer === seen.buffer),
+              `${context}, frame ${k} should be a copy`,
+            ).toBe(false);
             copyBuffers.add(seen.buffer);
           }
         });

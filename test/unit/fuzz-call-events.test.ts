@@ -9,9 +9,17 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventContext } from "../../src/call/invite-admission.ts";
-import { incomingTransition as inboundTransition, initialIncomingContext as initialInboundContext, type IncomingInput as InboundInput } from "../../src/call/incoming-state.ts";
+import {
+  incomingTransition as inboundTransition,
+  initialIncomingContext as initialInboundContext,
+  type IncomingInput as InboundInput,
+} from "../../src/call/incoming-state.ts";
 import { CallManager } from "../../src/call/manager.ts";
-import { initialOutgoingContext as initialContext, outgoingTransition as transition, type OutgoingInput as CallInput } from "../../src/call/outgoing-state.ts";
+import {
+  initialOutgoingContext as initialContext,
+  outgoingTransition as transition,
+  type OutgoingInput as CallInput,
+} from "../../src/call/outgoing-state.ts";
 import { CallState } from "../../src/call/state.ts";
 import type { CameraHub } from "../../src/media/camera-hub.ts";
 import { nonstandard, openPeerConnectionCount, RTCPeerConnection } from "../../src/rtc/wrtc.ts";
@@ -23,8 +31,26 @@ import { waitFor } from "../harness/wait.ts";
 const ROOM = "!fuzz:example.org";
 const BOT = "@bot:example.org";
 const ALICE = "@alice:example.org";
-const TYPES = ["m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.reject", "m.call.select_answer", "m.call.negotiate", "m.call.invite", "m.call.sdp_stream_metadata_changed", "m.call.nonsense"];
-const HANGUP_REASONS = new Set(["ice_failed", "ice_timeout", "invite_timeout", "user_hangup", "user_media_failed", "user_busy", "unknown_error"]);
+const TYPES = [
+  "m.call.answer",
+  "m.call.candidates",
+  "m.call.hangup",
+  "m.call.reject",
+  "m.call.select_answer",
+  "m.call.negotiate",
+  "m.call.invite",
+  "m.call.sdp_stream_metadata_changed",
+  "m.call.nonsense",
+];
+const HANGUP_REASONS = new Set([
+  "ice_failed",
+  "ice_timeout",
+  "invite_timeout",
+  "user_hangup",
+  "user_media_failed",
+  "user_busy",
+  "unknown_error",
+]);
 /** Stand-ins the property replaces at run time with the live call's ID and a real SDP. */
 const LIVE = "$LIVE_CALL_ID";
 const REAL_SDP = "$REAL_SDP";
@@ -50,7 +76,17 @@ function fakeHub(): CameraHub {
     acquire: (camera: string) => {
       leases++;
       let released = false;
-      return { camera, video: tracks.video, audio: tracks.audio, release: () => { if (!released) { released = true; leases--; } } };
+      return {
+        camera,
+        video: tracks.video,
+        audio: tracks.audio,
+        release: () => {
+          if (!released) {
+            released = true;
+            leases--;
+          }
+        },
+      };
     },
   };
   return hub as unknown as CameraHub;
@@ -69,7 +105,8 @@ const manager = new CallManager(
 const ctx: EventContext = { botUserId: BOT, senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
 
 const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 }), fc.constant(""));
-const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined | fc.JsonValue> => fc.oneof({ weight: 3, arbitrary: arb }, fc.constant(undefined), fc.jsonValue({ maxDepth: 2 }));
+const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined | fc.JsonValue> =>
+  fc.oneof({ weight: 3, arbitrary: arb }, fc.constant(undefined), fc.jsonValue({ maxDepth: 2 }));
 const sdp = fc.oneof(fc.constant(REAL_SDP), text, fc.constant("v=0\r\n"));
 /** Contents shaped like call events, each field sometimes right, sometimes wrong, sometimes missing. */
 const callish = fc.record(
@@ -80,7 +117,19 @@ const callish = fc.record(
     answer: maybe(fc.record({ type: fc.oneof(fc.constant("answer"), text), sdp })),
     offer: maybe(fc.record({ type: fc.oneof(fc.constant("offer"), text), sdp })),
     description: maybe(fc.record({ type: fc.oneof(fc.constant("offer"), fc.constant("answer"), text), sdp })),
-    candidates: maybe(fc.array(fc.record({ candidate: maybe(text), sdpMid: maybe(fc.oneof(fc.constant("0"), text)), sdpMLineIndex: maybe(fc.integer({ min: -2, max: 3 })) }, { requiredKeys: [] }), { maxLength: 4 })),
+    candidates: maybe(
+      fc.array(
+        fc.record(
+          {
+            candidate: maybe(text),
+            sdpMid: maybe(fc.oneof(fc.constant("0"), text)),
+            sdpMLineIndex: maybe(fc.integer({ min: -2, max: 3 })),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
+    ),
     reason: maybe(text),
     selected_party_id: maybe(text),
     lifetime: maybe(fc.oneof(fc.integer(), fc.constant(60_000))),
@@ -92,7 +141,14 @@ const sender = fc.oneof({ weight: 5, arbitrary: fc.constant(ALICE) }, fc.constan
 /** Events as a real peer sends them (a real answer, a real ICE-restart offer, host candidates), some from other parties. */
 const wellFormed = fc
   .record({
-    type: fc.constantFrom("m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.reject", "m.call.select_answer", "m.call.negotiate"),
+    type: fc.constantFrom(
+      "m.call.answer",
+      "m.call.candidates",
+      "m.call.hangup",
+      "m.call.reject",
+      "m.call.select_answer",
+      "m.call.negotiate",
+    ),
     version: fc.constantFrom<0 | "1">("1", "1", 0),
     party: fc.constantFrom("ALICEDEV", "ALICEDEV", "OTHERDEV"),
     port: fc.integer({ min: 1, max: 65_535 }),
@@ -104,7 +160,13 @@ const wellFormed = fc
     const base = { call_id: LIVE, version, party_id: party };
     const content: Record<string, unknown> = {
       "m.call.answer": { ...base, answer: { type: "answer", sdp: REAL_SDP } },
-      "m.call.candidates": { ...base, candidates: [{ candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${port} typ host`, sdpMid: "0", sdpMLineIndex: 0 }, { candidate: "" }] },
+      "m.call.candidates": {
+        ...base,
+        candidates: [
+          { candidate: `candidate:1 1 udp 2122260223 127.0.0.1 ${port} typ host`, sdpMid: "0", sdpMLineIndex: 0 },
+          { candidate: "" },
+        ],
+      },
       "m.call.hangup": { ...base, reason },
       "m.call.reject": base,
       "m.call.select_answer": { ...base, selected_party_id: selected },
@@ -113,7 +175,14 @@ const wellFormed = fc
     return { type, sender: from, content };
   });
 const eventArb = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ type: fc.constantFrom(...TYPES), sender, content: fc.oneof({ weight: 5, arbitrary: callish }, fc.jsonValue({ maxDepth: 3 })) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constantFrom(...TYPES),
+      sender,
+      content: fc.oneof({ weight: 5, arbitrary: callish }, fc.jsonValue({ maxDepth: 3 })),
+    }),
+  },
   { weight: 1, arbitrary: wellFormed },
 );
 
@@ -126,7 +195,8 @@ function resolve(content: unknown, liveId: string, key = ""): unknown {
   if (content === REAL_SDP) return key === "answer" && answerSdp !== "" ? answerSdp : offerSdp;
   if (content === "$OUR_PARTY") return manager.partyId;
   if (Array.isArray(content)) return content.map((c) => resolve(c, liveId, key));
-  if (content !== null && typeof content === "object") return Object.fromEntries(Object.entries(content).map(([k, v]) => [k, resolve(v, liveId, k === "sdp" ? key : k)]));
+  if (content !== null && typeof content === "object")
+    return Object.fromEntries(Object.entries(content).map(([k, v]) => [k, resolve(v, liveId, k === "sdp" ? key : k)]));
   return content;
 }
 
@@ -153,8 +223,15 @@ async function feed(events: readonly { type: string; sender: string; content: un
     const content = resolve(e.content, liveId);
     const live = manager.callInRoom(ROOM);
     const direction = live?.callId === liveId && live.state !== CallState.Ended ? live.direction : undefined;
-    const used = direction === "outgoing" ? ["m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.reject"] : ["m.call.candidates", "m.call.hangup", "m.call.select_answer", "m.call.negotiate"];
-    const routed = direction !== undefined && e.sender === ALICE && used.includes(e.type) && (content as { call_id?: unknown } | null)?.call_id === liveId;
+    const used =
+      direction === "outgoing"
+        ? ["m.call.answer", "m.call.candidates", "m.call.hangup", "m.call.reject"]
+        : ["m.call.candidates", "m.call.hangup", "m.call.select_answer", "m.call.negotiate"];
+    const routed =
+      direction !== undefined &&
+      e.sender === ALICE &&
+      used.includes(e.type) &&
+      (content as { call_id?: unknown } | null)?.call_id === liveId;
     if (routed && SCHEMAS[e.type]?.safeParse(content).success === false) malformedExpected++;
     expect(() => {
       manager.handleEvent({ roomId: ROOM, sender: e.sender, type: e.type, content, ageMs: 0 }, ctx);
@@ -177,7 +254,8 @@ const SCHEMAS: Record<string, { safeParse(v: unknown): { success: boolean } }> =
 };
 
 function checkSent(): void {
-  for (const e of sent.splice(0)) expect(validateCallEvent(e.type, e.content).errors, `${e.type} ${JSON.stringify(e.content).slice(0, 200)}`).toEqual([]);
+  for (const e of sent.splice(0))
+    expect(validateCallEvent(e.type, e.content).errors, `${e.type} ${JSON.stringify(e.content).slice(0, 200)}`).toEqual([]);
 }
 
 async function endAll(): Promise<void> {
@@ -222,7 +300,16 @@ describe("fuzzed call events into the real CallManager", () => {
       fc.asyncProperty(fc.array(eventArb, { minLength: 1, maxLength: 15 }), async (events) => {
         const callId = `inbound-${n++}`;
         answerSdp = "";
-        manager.handleEvent({ roomId: ROOM, sender: ALICE, type: "m.call.invite", content: { call_id: callId, version: "1", party_id: "ALICEDEV", lifetime: 60_000, offer: { type: "offer", sdp: offerSdp } }, ageMs: 0 }, ctx);
+        manager.handleEvent(
+          {
+            roomId: ROOM,
+            sender: ALICE,
+            type: "m.call.invite",
+            content: { call_id: callId, version: "1", party_id: "ALICEDEV", lifetime: 60_000, offer: { type: "offer", sdp: offerSdp } },
+            ageMs: 0,
+          },
+          ctx,
+        );
         await waitFor("the bot's answer", () => manager.callInRoom(ROOM)?.state === CallState.Connecting, { timeoutMs: 5000 });
         await feed(events, callId);
         await endAll();
@@ -235,14 +322,24 @@ describe("fuzzed call events into the real CallManager", () => {
 
 describe("the state machines under arbitrary input sequences", () => {
   const party = fc.oneof(fc.constant(null), fc.constantFrom("A", "B"));
-  const iceState = fc.constantFrom<Extract<CallInput, { kind: "ice" }>["state"]>("checking", "connected", "completed", "disconnected", "failed", "closed", "new");
+  const iceState = fc.constantFrom<Extract<CallInput, { kind: "ice" }>["state"]>(
+    "checking",
+    "connected",
+    "completed",
+    "disconnected",
+    "failed",
+    "closed",
+    "new",
+  );
   const reason = fc.constantFrom("user_hangup", "ice_failed", "user_busy", "unknown_error") as fc.Arbitrary<"user_hangup">;
 
   it("outgoing: never throws, ends once, stays ended, sends only spec reasons", () => {
     const input: fc.Arbitrary<CallInput> = fc.oneof(
       fc.constant({ kind: "invite_sent" as const }),
       party.map((partyId) => ({ kind: "answer" as const, partyId })),
-      fc.record({ partyId: party, reason: fc.option(fc.string(), { nil: undefined }) }).map((r) => ({ kind: "remote_hangup" as const, ...r })),
+      fc
+        .record({ partyId: party, reason: fc.option(fc.string(), { nil: undefined }) })
+        .map((r) => ({ kind: "remote_hangup" as const, ...r })),
       party.map((partyId) => ({ kind: "remote_reject" as const, partyId })),
       fc.constant({ kind: "remote_left" as const }),
       fc.constantFrom("invite", "iceDisconnected").map((timer) => ({ kind: "timer" as const, timer: timer as "invite" })),
@@ -276,7 +373,9 @@ describe("the state machines under arbitrary input sequences", () => {
       fc.constant({ kind: "answer_sent" as const }),
       party.map((partyId) => ({ kind: "remote_hangup" as const, partyId })),
       fc.record({ partyId: party, selectedUs: fc.boolean() }).map((r) => ({ kind: "select_answer" as const, ...r })),
-      fc.record({ partyId: party, description: fc.constantFrom("offer", "answer") as fc.Arbitrary<"offer">, expired: fc.boolean() }).map((r) => ({ kind: "negotiate" as const, ...r })),
+      fc
+        .record({ partyId: party, description: fc.constantFrom("offer", "answer") as fc.Arbitrary<"offer">, expired: fc.boolean() })
+        .map((r) => ({ kind: "negotiate" as const, ...r })),
       fc.constant({ kind: "remote_left" as const }),
       fc.constant({ kind: "timer" as const, timer: "iceDisconnected" as const }),
       iceState.map((state) => ({ kind: "ice" as const, state })),

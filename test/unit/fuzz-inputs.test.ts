@@ -18,7 +18,20 @@ import { WebhookTrigger } from "../../src/doorbell/webhook.ts";
 import { parseCommand } from "../../src/matrix/commands.ts";
 
 const SECRET = "S3CRET-never-in-errors";
-const TOP_KEYS = new Set(["homeserver", "allowedUsers", "cameras", "calls", "media", "http", "triggers", "dataDir", "logLevel", "(top level)", "(yaml)", "(file)"]);
+const TOP_KEYS = new Set([
+  "homeserver",
+  "allowedUsers",
+  "cameras",
+  "calls",
+  "media",
+  "http",
+  "triggers",
+  "dataDir",
+  "logLevel",
+  "(top level)",
+  "(yaml)",
+  "(file)",
+]);
 const dir = mkdtempSync(path.join(tmpdir(), "mcc-fuzz-config-"));
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
@@ -39,7 +52,12 @@ afterAll(() => {
 const typed = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.string({ unit: "grapheme", maxLength: 60 }),
-  fc.tuple(fc.constantFrom("!", " !", "!!", "！", "\t!"), fc.constantFrom("call", "CALL", "switch", "hangup", "stop", "help", "status", "cameras", "list", ""), fc.array(fc.string({ unit: "grapheme", maxLength: 40 }), { maxLength: 4 }))
+  fc
+    .tuple(
+      fc.constantFrom("!", " !", "!!", "！", "\t!"),
+      fc.constantFrom("call", "CALL", "switch", "hangup", "stop", "help", "status", "cameras", "list", ""),
+      fc.array(fc.string({ unit: "grapheme", maxLength: 40 }), { maxLength: 4 }),
+    )
     .map(([prefix, word, args]) => [prefix + word, ...args].join(" ")),
   fc.string({ minLength: 4000, maxLength: 5000 }).map((s) => `!call ${s}`),
 );
@@ -73,15 +91,38 @@ function full(): Record<string, unknown> {
     homeserver: { url: "https://matrix.example.org", accessToken: SECRET, deviceName: "bot" },
     allowedUsers: ["@alice:example.org", "*:example.org"],
     cameras: [
-      { name: "frontdoor", url: `rtsp://viewer:${SECRET}@10.0.0.2/stream`, maxWidth: 1280, maxHeight: 720, maxFps: 25, audio: true, keepWarm: false, hwaccel: "none", ring: { users: ["@alice:example.org"], debounceMs: 1000, snapshot: true } },
+      {
+        name: "frontdoor",
+        url: `rtsp://viewer:${SECRET}@10.0.0.2/stream`,
+        maxWidth: 1280,
+        maxHeight: 720,
+        maxFps: 25,
+        audio: true,
+        keepWarm: false,
+        hwaccel: "none",
+        ring: { users: ["@alice:example.org"], debounceMs: 1000, snapshot: true },
+      },
       { name: "garden", url: "rtsp://10.0.0.3/stream" },
     ],
-    calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, defaultCamera: "garden", maxPerUserPerMinute: 6, maxConcurrent: 8 },
+    calls: {
+      inviteLifetimeMs: 60_000,
+      iceDisconnectedTimeoutMs: 30_000,
+      defaultCamera: "garden",
+      maxPerUserPerMinute: 6,
+      maxConcurrent: 8,
+    },
     media: { idleStopMs: 1000 },
     http: { listen: "127.0.0.1:8080" },
     triggers: {
       webhook: { token: `${SECRET}-webhook`, rateLimit: { burst: 10, perMinute: 20 } },
-      mqtt: { url: "mqtt://10.0.0.4:1883", username: "bot", password: SECRET, rules: [{ topic: "home/bell", payload: "pushed", camera: "frontdoor" }], frigate: {}, homeAssistant: { topic: "mcc/ring" } },
+      mqtt: {
+        url: "mqtt://10.0.0.4:1883",
+        username: "bot",
+        password: SECRET,
+        rules: [{ topic: "home/bell", payload: "pushed", camera: "frontdoor" }],
+        frigate: {},
+        homeAssistant: { topic: "mcc/ring" },
+      },
     },
     dataDir: "./data",
     logLevel: "info",
@@ -142,9 +183,12 @@ const env = { MCC_ACCESS_TOKEN: undefined, MCC_PASSWORD: undefined };
 describe("configuration", () => {
   it("parseConfig on arbitrary values: a Config or a ConfigError naming keys", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.anything(), fc.dictionary(fc.constantFrom(...TOP_KEYS), fc.jsonValue({ maxDepth: 3 }))), (input) => {
-        outcome(() => parseConfig(input, { env, baseDir: dir }), topKeysOf(input));
-      }),
+      fc.property(
+        fc.oneof(fc.jsonValue(), fc.anything(), fc.dictionary(fc.constantFrom(...TOP_KEYS), fc.jsonValue({ maxDepth: 3 }))),
+        (input) => {
+          outcome(() => parseConfig(input, { env, baseDir: dir }), topKeysOf(input));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -153,12 +197,26 @@ describe("configuration", () => {
     expect(outcome(() => parseConfig(full(), { env, baseDir: dir }), [])).toBe("ok");
     const keyPaths = paths(full()).filter((p) => p.length > 0);
     fc.assert(
-      fc.property(fc.constantFrom(...keyPaths), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined), fc.string(), fc.constant(`\${NOT_SET_${SECRET.length}}`)), (at, value) => {
-        const config = full();
-        setAt(config, at, value);
-        const result = outcome(() => parseConfig(config, { env, baseDir: dir }), []);
-        if (result !== "ok") expect(result.problems.some((p) => p.key === "(top level)" || p.key.startsWith(String(at[0])) || p.key.startsWith("triggers") || p.key.startsWith("calls") || p.key.startsWith("http"))).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom(...keyPaths),
+        fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined), fc.string(), fc.constant(`\${NOT_SET_${SECRET.length}}`)),
+        (at, value) => {
+          const config = full();
+          setAt(config, at, value);
+          const result = outcome(() => parseConfig(config, { env, baseDir: dir }), []);
+          if (result !== "ok")
+            expect(
+              result.problems.some(
+                (p) =>
+                  p.key === "(top level)" ||
+                  p.key.startsWith(String(at[0])) ||
+                  p.key.startsWith("triggers") ||
+                  p.key.startsWith("calls") ||
+                  p.key.startsWith("http"),
+              ),
+            ).toBe(true);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -167,7 +225,9 @@ describe("configuration", () => {
     const file = path.join(dir, "cycle.yaml");
     writeFileSync(file, "homeserver: &h { url: https://m.example.org, accessToken: x, self: *h }\n");
     const cyclic = outcome(() => loadConfigFile(file, env), ["homeserver"]);
-    expect(cyclic !== "ok" && cyclic.problems).toEqual([{ key: "homeserver.self", message: "refers to itself (a YAML alias inside its own anchor)" }]);
+    expect(cyclic !== "ok" && cyclic.problems).toEqual([
+      { key: "homeserver.self", message: "refers to itself (a YAML alias inside its own anchor)" },
+    ]);
     let deep: unknown = "x";
     for (let i = 0; i < 100; i++) deep = [deep];
     const nested = outcome(() => parseConfig({ ...full(), dataDir: deep }, { env, baseDir: dir }), []);
@@ -185,7 +245,12 @@ describe("configuration", () => {
         return toYaml(config);
       }),
       // Broken YAML around a secret: the parser's error must not quote the line.
-      fc.constantFrom(`homeserver:\n  accessToken: "${SECRET}\n  url: [`, `a: &x [*x, ${SECRET}]`, `{ ${SECRET}: : }`, `\t- ${SECRET}\n  -\tx: y: z`),
+      fc.constantFrom(
+        `homeserver:\n  accessToken: "${SECRET}\n  url: [`,
+        `a: &x [*x, ${SECRET}]`,
+        `{ ${SECRET}: : }`,
+        `\t- ${SECRET}\n  -\tx: y: z`,
+      ),
     );
     fc.assert(
       fc.property(text, (yaml) => {
@@ -213,12 +278,45 @@ describe("MQTT messages", () => {
     }),
     doorbells,
   );
-  const level = fc.oneof(fc.constantFrom("home", "doorbell", "button", "zigbee", "x", "action", "frigate", "front_door", "audio", "events", "mcc", "ring", "any", "", "+", "#", "$SYS"), fc.string({ maxLength: 12 }));
+  const level = fc.oneof(
+    fc.constantFrom(
+      "home",
+      "doorbell",
+      "button",
+      "zigbee",
+      "x",
+      "action",
+      "frigate",
+      "front_door",
+      "audio",
+      "events",
+      "mcc",
+      "ring",
+      "any",
+      "",
+      "+",
+      "#",
+      "$SYS",
+    ),
+    fc.string({ maxLength: 12 }),
+  );
   const topic = fc.array(level, { minLength: 1, maxLength: 5 }).map((l) => l.join("/"));
   const payload = fc.oneof(
     fc.uint8Array({ maxLength: 300 }),
     fc.jsonValue({ maxDepth: 4 }).map((v) => new TextEncoder().encode(JSON.stringify(v))),
-    fc.constantFrom("pushed", " pushed\n", "ON", "OFF", '{"camera":"frontdoor"}', '{"action":"single"}', '{"type":"new","after":{"camera":"front_door","label":"person"}}', "frontdoor", "{").map((s) => new TextEncoder().encode(s)),
+    fc
+      .constantFrom(
+        "pushed",
+        " pushed\n",
+        "ON",
+        "OFF",
+        '{"camera":"frontdoor"}',
+        '{"action":"single"}',
+        '{"type":"new","after":{"camera":"front_door","label":"person"}}',
+        "frontdoor",
+        "{",
+      )
+      .map((s) => new TextEncoder().encode(s)),
     fc.constant(new Uint8Array(MAX_PAYLOAD_BYTES + 1).fill(0x7b)),
   );
 
@@ -247,11 +345,26 @@ describe("webhook requests", () => {
       },
       pino({ level: "silent" }),
     );
-    const auth = fc.oneof(fc.constant(undefined), fc.constant(`Bearer ${token}`), fc.constant(`bearer  ${token} `), fc.constant(`Basic ${token}`), fc.string({ maxLength: 80 }), fc.string({ minLength: 4097, maxLength: 5000 }), fc.array(fc.string(), { maxLength: 2 }));
+    const auth = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(`Bearer ${token}`),
+      fc.constant(`bearer  ${token} `),
+      fc.constant(`Basic ${token}`),
+      fc.string({ maxLength: 80 }),
+      fc.string({ minLength: 4097, maxLength: 5000 }),
+      fc.array(fc.string(), { maxLength: 2 }),
+    );
     const request = fc.record({
-      path: fc.oneof(fc.constant("/ring/frontdoor"), fc.string({ maxLength: 60 }).map((s) => `/ring/${s}`)),
+      path: fc.oneof(
+        fc.constant("/ring/frontdoor"),
+        fc.string({ maxLength: 60 }).map((s) => `/ring/${s}`),
+      ),
       authorization: auth,
-      extra: fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }).map((k) => k.toLowerCase()), fc.string({ maxLength: 40 }), { maxKeys: 5 }),
+      extra: fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 20 }).map((k) => k.toLowerCase()),
+        fc.string({ maxLength: 40 }),
+        { maxKeys: 5 },
+      ),
       body: fc.uint8Array({ maxLength: 4096 }),
       remoteAddress: fc.oneof(fc.constant(undefined), fc.ipV4(), fc.string({ maxLength: 40 })),
     });
@@ -259,9 +372,16 @@ describe("webhook requests", () => {
       fc.property(request, (r) => {
         const before = presses.length;
         const headers = { ...r.extra, ...(r.authorization !== undefined ? { authorization: r.authorization } : {}) };
-        const reply = hook.handle({ method: "POST", path: r.path, headers: headers as never, body: Buffer.from(r.body), remoteAddress: r.remoteAddress });
+        const reply = hook.handle({
+          method: "POST",
+          path: r.path,
+          headers: headers as never,
+          body: Buffer.from(r.body),
+          remoteAddress: r.remoteAddress,
+        });
         expect([200, 202, 401, 404, 429, 503]).toContain(reply.status);
-        const authorized = typeof r.authorization === "string" && /^bearer[ \t]+the-right-webhook-token-0123456789[ \t]*$/i.test(r.authorization);
+        const authorized =
+          typeof r.authorization === "string" && /^bearer[ \t]+the-right-webhook-token-0123456789[ \t]*$/i.test(r.authorization);
         if (!authorized) {
           expect(presses.length).toBe(before);
           expect([401, 429]).toContain(reply.status);

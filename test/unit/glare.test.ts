@@ -21,11 +21,17 @@ describe("decideInvite", () => {
   });
 
   it("ours ringing and theirs has the lesser call ID: theirs wins", () => {
-    expect(decideInvite(ours(CallState.Ringing, "1700000000500aaaa"), "1700000000400zzzz")).toEqual({ kind: "replace_ours", why: "their call ID is the lesser" });
+    expect(decideInvite(ours(CallState.Ringing, "1700000000500aaaa"), "1700000000400zzzz")).toEqual({
+      kind: "replace_ours",
+      why: "their call ID is the lesser",
+    });
   });
 
   it("ours ringing and ours has the lesser call ID: ours wins, theirs is ignored", () => {
-    expect(decideInvite(ours(CallState.Ringing, "1700000000400zzzz"), "1700000000500aaaa")).toEqual({ kind: "keep_ours", why: "our call ID is the lesser" });
+    expect(decideInvite(ours(CallState.Ringing, "1700000000400zzzz"), "1700000000500aaaa")).toEqual({
+      kind: "keep_ours",
+      why: "our call ID is the lesser",
+    });
   });
 
   it("compares lexicographically (code units), not numerically or by locale", () => {

@@ -9,13 +9,22 @@ import { describe, expect, it } from "vitest";
 import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
 import { initialFrontEnd } from "../../src/media/front-end.ts";
-import { buildGstArgs, gstCanRead, gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstUnsupported } from "../../src/media/gst-front-end.ts";
+import {
+  buildGstArgs,
+  gstCanRead,
+  gstCodecOf,
+  gstSizeFromLine,
+  gstVideoEncoding,
+  isGstUnsupported,
+} from "../../src/media/gst-front-end.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const log = createLogger({ level: "silent" });
-const SINK_CAPS = "/GstPipeline:pipeline0/GstFdSink:vsink.GstPad:sink: caps = video/x-raw, format=(string)I420, width=(int)300, height=(int)224, interlace-mode=(string)progressive, pixel-aspect-ratio=(fraction)1/1";
-const H265_PAD = "/GstPipeline:pipeline0/GstRTSPSrc:src.GstGhostPad:recv_rtp_src_0_1062811340_96: caps = application/x-rtp, media=(string)video, payload=(int)96, clock-rate=(int)90000, encoding-name=(string)H265, sprop-vps=(string)x";
+const SINK_CAPS =
+  "/GstPipeline:pipeline0/GstFdSink:vsink.GstPad:sink: caps = video/x-raw, format=(string)I420, width=(int)300, height=(int)224, interlace-mode=(string)progressive, pixel-aspect-ratio=(fraction)1/1";
+const H265_PAD =
+  "/GstPipeline:pipeline0/GstRTSPSrc:src.GstGhostPad:recv_rtp_src_0_1062811340_96: caps = application/x-rtp, media=(string)video, payload=(int)96, clock-rate=(int)90000, encoding-name=(string)H265, sprop-vps=(string)x";
 
 describe("buildGstArgs", () => {
   const args = buildGstArgs({ url: "rtsp://u:p w@cam/s?x=1&y=2", maxWidth: 1281, maxHeight: 721, maxFps: 15, audio: true });
@@ -41,11 +50,22 @@ describe("buildGstArgs", () => {
     expect(args.join(" ")).toContain("rtph264depay ! avdec_h264 thread-type=slice");
     const h265 = buildGstArgs({ url: "rtsp://cam/s", maxWidth: 640, maxHeight: 480, maxFps: 25, audio: false, codec: "h265" });
     expect(h265.join(" ")).toContain("rtph265depay ! avdec_h265 thread-type=slice");
-    expect([gstCodecOf("H264"), gstCodecOf("h265"), gstCodecOf("JPEG"), gstCodecOf("MP4V-ES")]).toEqual(["h264", "h265", undefined, undefined]);
+    expect([gstCodecOf("H264"), gstCodecOf("h265"), gstCodecOf("JPEG"), gstCodecOf("MP4V-ES")]).toEqual([
+      "h264",
+      "h265",
+      undefined,
+      undefined,
+    ]);
   });
 
   it("is only for RTSP cameras", () => {
-    expect([gstCanRead("rtsp://cam/s"), gstCanRead("RTSPS://cam/s"), gstCanRead("demo://"), gstCanRead("/tmp/clip.mkv"), gstCanRead("http://cam/mjpeg")]).toEqual([true, true, false, false, false]);
+    expect([
+      gstCanRead("rtsp://cam/s"),
+      gstCanRead("RTSPS://cam/s"),
+      gstCanRead("demo://"),
+      gstCanRead("/tmp/clip.mkv"),
+      gstCanRead("http://cam/mjpeg"),
+    ]).toEqual([true, true, false, false, false]);
   });
 });
 
@@ -53,7 +73,11 @@ describe("gst-launch lines", () => {
   it("the video sink's negotiated caps give the output size; other caps lines do not", () => {
     expect(gstSizeFromLine(SINK_CAPS)).toEqual({ width: 300, height: 224 });
     expect(gstSizeFromLine(SINK_CAPS.replace("vsink", "asink"))).toBeUndefined();
-    expect(gstSizeFromLine("/GstPipeline:pipeline0/GstVideoScale:videoscale0.GstPad:src: caps = video/x-raw, format=(string)I420, width=(int)300, height=(int)224")).toBeUndefined();
+    expect(
+      gstSizeFromLine(
+        "/GstPipeline:pipeline0/GstVideoScale:videoscale0.GstPad:src: caps = video/x-raw, format=(string)I420, width=(int)300, height=(int)224",
+      ),
+    ).toBeUndefined();
   });
 
   it("rtspsrc's video pad names the codec; its inner pads and the audio pad do not count", () => {
@@ -73,7 +97,17 @@ describe("gst-launch lines", () => {
 
 describe("initialFrontEnd", () => {
   const camera = (url: string, frontEnd: CameraConfig["frontEnd"], hwaccel: CameraConfig["hwaccel"] = "none"): CameraConfig => ({
-    name: "cam", url, description: undefined, maxWidth: 640, maxHeight: 480, maxFps: 25, audio: true, keepWarm: false, hwaccel, frontEnd, ring: undefined,
+    name: "cam",
+    url,
+    description: undefined,
+    maxWidth: 640,
+    maxHeight: 480,
+    maxFps: 25,
+    audio: true,
+    keepWarm: false,
+    hwaccel,
+    frontEnd,
+    ring: undefined,
   });
 
   it("is GStreamer only when asked for, for an RTSP camera decoded in software", () => {
@@ -89,13 +123,16 @@ describe("initialFrontEnd", () => {
 function standIn(lines: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), "mcc-gst-"));
   const script = path.join(dir, "gst.cjs");
-  writeFileSync(script, [
-    "const fs = require('node:fs');",
-    `for (const l of ${JSON.stringify(lines)}) process.stdout.write(l + '\\n');`,
-    "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); fs.writeSync(4, Buffer.alloc(960)); }, 100);",
-    "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); }, 200);",
-    "setInterval(() => {}, 1000);",
-  ].join("\n"));
+  writeFileSync(
+    script,
+    [
+      "const fs = require('node:fs');",
+      `for (const l of ${JSON.stringify(lines)}) process.stdout.write(l + '\\n');`,
+      "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); fs.writeSync(4, Buffer.alloc(960)); }, 100);",
+      "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); }, 200);",
+      "setInterval(() => {}, 1000);",
+    ].join("\n"),
+  );
   const bin = path.join(dir, "gst-launch-1.0");
   writeFileSync(bin, `#!/bin/sh\nexec ${process.execPath} ${script}\n`);
   chmodSync(bin, 0o755);
@@ -122,7 +159,10 @@ describe("CameraRun with the gst-launch layout", () => {
     const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
     run.start();
     expect(await exit).toMatchObject({ frontEndFailed: true, gstCodec: "h265", frames: 0 });
-    const jpeg = new CameraRun({ binary: standIn([H265_PAD.replace("H265", "JPEG")]), args: [], layout: "gst-launch", gstCodec: "h265" }, log);
+    const jpeg = new CameraRun(
+      { binary: standIn([H265_PAD.replace("H265", "JPEG")]), args: [], layout: "gst-launch", gstCodec: "h265" },
+      log,
+    );
     const jpegExit = new Promise<RunEnd>((resolve) => jpeg.once("exit", resolve));
     jpeg.start();
     expect(await jpegExit).toMatchObject({ frontEndFailed: true, gstCodec: undefined, frames: 0 });

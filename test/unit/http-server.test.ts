@@ -27,7 +27,9 @@ function ask(port: number): Promise<string> {
     const socket = createConnection({ host: "127.0.0.1", port });
     sockets.push(socket);
     let answer = "";
-    const done = (): void => { resolve(answer); };
+    const done = (): void => {
+      resolve(answer);
+    };
     socket.on("data", (d: Buffer) => {
       answer += d.toString();
       if (answer.endsWith("\r\n0\r\n\r\n")) done();
@@ -42,7 +44,9 @@ function connect(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     sockets.push(socket);
-    socket.once("connect", () => { resolve(socket); });
+    socket.once("connect", () => {
+      resolve(socket);
+    });
     socket.once("error", reject);
   });
 }
@@ -55,7 +59,9 @@ function get(socket: Socket): Promise<string> {
       return;
     }
     let answer = "";
-    const done = (): void => { resolve(answer); };
+    const done = (): void => {
+      resolve(answer);
+    };
     socket.on("data", (d: Buffer) => {
       answer += d.toString();
       if (answer.endsWith("\r\n0\r\n\r\n")) done();
@@ -82,7 +88,11 @@ describe("HttpServer", () => {
     const { port } = await start();
     const socket = await connect(port);
     const started = Date.now();
-    const closed = new Promise<number>((resolve) => socket.once("close", () => { resolve(Date.now() - started); }));
+    const closed = new Promise<number>((resolve) =>
+      socket.once("close", () => {
+        resolve(Date.now() - started);
+      }),
+    );
     socket.on("data", () => undefined);
     socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n");
     const ms = await closed;

@@ -55,7 +55,11 @@ function ended(party: "local" | "remote", reason: EndReason, send?: InboundActio
   actions.push({ kind: "terminate", party, reason });
   return { ignored: false, next: { state: CallState.Ended }, actions };
 }
-const to = (next: Partial<InboundContext> & { state: CallState }, actions: InboundAction[]): Expected => ({ ignored: false, next, actions });
+const to = (next: Partial<InboundContext> & { state: CallState }, actions: InboundAction[]): Expected => ({
+  ignored: false,
+  next,
+  actions,
+});
 const hangup = (reason: "user_hangup" | "unknown_error" | "ice_failed" | "ice_timeout"): InboundAction => ({ kind: "send_hangup", reason });
 
 const toConnected = to({ state: CallState.Connected, hadMedia: true }, [{ kind: "clear_timer", timer: "iceDisconnected" }]);
@@ -178,7 +182,9 @@ describe("inboundTransition: a version-0 caller", () => {
   });
 
   it("cannot renegotiate", () => {
-    expect(inboundTransition(v0(CallState.Connected), { ...INPUTS.negotiate_offer, partyId: null }).ignored).toBe("negotiate in a version-0 call");
+    expect(inboundTransition(v0(CallState.Connected), { ...INPUTS.negotiate_offer, partyId: null }).ignored).toBe(
+      "negotiate in a version-0 call",
+    );
   });
 
   it("ICE failing ends the call at once (no ICE restart can come)", () => {
@@ -187,7 +193,10 @@ describe("inboundTransition: a version-0 caller", () => {
       { kind: "send_hangup", reason: "ice_failed" },
       { kind: "terminate", party: "local", reason: "ice_failed" },
     ]);
-    expect(inboundTransition(v0(CallState.Connected), INPUTS.ice_failed).actions).toContainEqual({ kind: "send_hangup", reason: "ice_timeout" });
+    expect(inboundTransition(v0(CallState.Connected), INPUTS.ice_failed).actions).toContainEqual({
+      kind: "send_hangup",
+      reason: "ice_timeout",
+    });
   });
 });
 
@@ -216,8 +225,18 @@ function run(ctx: InboundContext, ...inputs: InboundInput[]): { ctx: InboundCont
 
 describe("inbound call scenarios", () => {
   it("starts preparing with the invite's party, no media", () => {
-    expect(initialInboundContext(CALLER, true)).toEqual({ state: CallState.Preparing, callerPartyId: CALLER, canNegotiate: true, hadMedia: false });
-    expect(initialInboundContext(null, false)).toEqual({ state: CallState.Preparing, callerPartyId: null, canNegotiate: false, hadMedia: false });
+    expect(initialInboundContext(CALLER, true)).toEqual({
+      state: CallState.Preparing,
+      callerPartyId: CALLER,
+      canNegotiate: true,
+      hadMedia: false,
+    });
+    expect(initialInboundContext(null, false)).toEqual({
+      state: CallState.Preparing,
+      callerPartyId: null,
+      canNegotiate: false,
+      hadMedia: false,
+    });
   });
 
   it("answer, connect, hold via negotiate, ICE restart after a failure, caller hangs up", () => {
@@ -251,7 +270,13 @@ describe("inbound call scenarios", () => {
   });
 
   it("an ICE restart that never comes: the grace timer ends the call with ice_timeout", () => {
-    const { steps } = run(initialInboundContext(CALLER, true), INPUTS.answer_sent, INPUTS.ice_connected, INPUTS.ice_failed, INPUTS.timer_ice);
+    const { steps } = run(
+      initialInboundContext(CALLER, true),
+      INPUTS.answer_sent,
+      INPUTS.ice_connected,
+      INPUTS.ice_failed,
+      INPUTS.timer_ice,
+    );
     expect(steps[3]?.actions).toContainEqual({ kind: "send_hangup", reason: "ice_timeout" });
   });
 

@@ -64,13 +64,26 @@ function invite(callId: string, over: Record<string, unknown> = {}): RoomCallEve
     roomId: ROOM,
     sender: ALICE,
     type: "m.call.invite",
-    content: { call_id: callId, version: "1", party_id: "ALICEDEVICE", lifetime: 60_000, offer: { type: "offer", sdp: "v=0\r\n" }, ...over },
+    content: {
+      call_id: callId,
+      version: "1",
+      party_id: "ALICEDEVICE",
+      lifetime: 60_000,
+      offer: { type: "offer", sdp: "v=0\r\n" },
+      ...over,
+    },
     ageMs: 100,
   };
 }
 
 function ctx(over: Partial<EventContext> = {}): EventContext & { checks: number } {
-  const c = { botUserId: BOT, senderAllowed: true, checks: 0, checkRoom: (): Promise<Refusal | undefined> => Promise.resolve(undefined), ...over };
+  const c = {
+    botUserId: BOT,
+    senderAllowed: true,
+    checks: 0,
+    checkRoom: (): Promise<Refusal | undefined> => Promise.resolve(undefined),
+    ...over,
+  };
   const check = c.checkRoom;
   c.checkRoom = () => {
     c.checks++;
@@ -227,7 +240,12 @@ describe("InviteAdmission", () => {
           resolve(undefined);
         };
       });
-      return { c: ctx({ checkRoom: () => pending }), pass: () => { pass(); } };
+      return {
+        c: ctx({ checkRoom: () => pending }),
+        pass: () => {
+          pass();
+        },
+      };
     }
     const candidates = (callId: string, sender = ALICE): RoomCallEvent => ({
       roomId: ROOM,
@@ -258,7 +276,11 @@ describe("InviteAdmission", () => {
       const { c, pass } = slowRoomCheck();
       a.onInvite(invite("h3"), c);
       const elsewhere = { ...candidates("h3"), roomId: "!other:example.org" };
-      a.hold("h3", { ...elsewhere, type: "m.call.hangup", content: { call_id: "h3", version: "1", party_id: "ALICEDEVICE", reason: "user_hangup" } });
+      a.hold("h3", {
+        ...elsewhere,
+        type: "m.call.hangup",
+        content: { call_id: "h3", version: "1", party_id: "ALICEDEVICE", reason: "user_hangup" },
+      });
       a.hold("h3", elsewhere);
       pass();
       await waitFor("the answer", () => f.answered.length === 1);
@@ -271,7 +293,11 @@ describe("InviteAdmission", () => {
       const a = admission(f);
       const { c, pass } = slowRoomCheck();
       a.onInvite(invite("h2"), c);
-      a.hold("h2", { ...candidates("h2"), type: "m.call.hangup", content: { call_id: "h2", version: "1", party_id: "ALICEDEVICE", reason: "user_hangup" } });
+      a.hold("h2", {
+        ...candidates("h2"),
+        type: "m.call.hangup",
+        content: { call_id: "h2", version: "1", party_id: "ALICEDEVICE", reason: "user_hangup" },
+      });
       pass();
       await settle();
       expect(f.answered).toEqual([]);

@@ -84,4 +84,3 @@ describe("package-lock.json", () => {
     expect(platforms.filter((name) => resolve("node_modules/rollup", name) === undefined)).toEqual([]);
   });
 });
-

@@ -13,9 +13,12 @@ describe("redactUrl", () => {
     expect(redactUrl(input)).toBe(expected);
   });
 
-  it.each([["rtsp://10.0.0.2/x"], ["rtsp://10.0.0.2/path@with-at"], ["/videos/loop.mp4"], ["demo://"], [""]])("leaves %j unchanged", (input) => {
-    expect(redactUrl(input)).toBe(input);
-  });
+  it.each([["rtsp://10.0.0.2/x"], ["rtsp://10.0.0.2/path@with-at"], ["/videos/loop.mp4"], ["demo://"], [""]])(
+    "leaves %j unchanged",
+    (input) => {
+      expect(redactUrl(input)).toBe(input);
+    },
+  );
 });
 
 describe("redactSecrets", () => {
@@ -88,7 +91,10 @@ describe("createLogger with a destination", () => {
 
   it("redacts accessToken, password and token at the top level", () => {
     const { log, raw, lines } = memoryLogger();
-    log.info({ accessToken: "syt_SECRET1", password: "SECRET2", token: "SECRET3", access_token: "SECRET4", user: "@c:example.org" }, "login");
+    log.info(
+      { accessToken: "syt_SECRET1", password: "SECRET2", token: "SECRET3", access_token: "SECRET4", user: "@c:example.org" },
+      "login",
+    );
     expect(lines()[0]).toMatchObject({
       accessToken: "[redacted]",
       password: "[redacted]",

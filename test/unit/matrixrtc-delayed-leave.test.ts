@@ -30,8 +30,12 @@ function matrixError(statusCode: number, errcode: string): Error {
 
 const VERSIONS_ON = { versions: ["v1.11"], unstable_features: { "org.matrix.msc4140": true } };
 
-beforeEach(() => { vi.useFakeTimers(); });
-afterEach(() => { vi.useRealTimers(); });
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("DelayedLeave", () => {
   it("schedules nothing where /versions does not offer org.matrix.msc4140", async () => {
@@ -44,10 +48,17 @@ describe("DelayedLeave", () => {
   });
 
   it("PUTs {} with the delay, restarts it on its interval, and sends it now at the end", async () => {
-    const { doRequest, calls } = scripted((c) => (c.endpoint === "/_matrix/client/versions" ? VERSIONS_ON : c.method === "PUT" ? { delay_id: "d1" } : {}));
+    const { doRequest, calls } = scripted((c) =>
+      c.endpoint === "/_matrix/client/versions" ? VERSIONS_ON : c.method === "PUT" ? { delay_id: "d1" } : {},
+    );
     const leave = new DelayedLeave(new RtcRoomApi(doRequest), "!r:hs", "_@b:hs_D_m.call", log, { delayMs: 8_000, restartMs: 5_000 });
     expect(await leave.arm()).toBe(true);
-    expect(calls[1]).toEqual({ method: "PUT", endpoint: "/_matrix/client/v3/rooms/!r%3Ahs/state/org.matrix.msc3401.call.member/_%40b%3Ahs_D_m.call", qs: { "org.matrix.msc4140.delay": 8_000 }, body: {} });
+    expect(calls[1]).toEqual({
+      method: "PUT",
+      endpoint: "/_matrix/client/v3/rooms/!r%3Ahs/state/org.matrix.msc3401.call.member/_%40b%3Ahs_D_m.call",
+      qs: { "org.matrix.msc4140.delay": 8_000 },
+      body: {},
+    });
     await vi.advanceTimersByTimeAsync(10_000);
     expect(calls.filter((c) => c.endpoint.endsWith("/d1/restart"))).toHaveLength(2);
     expect(await leave.sendNow()).toBe(true);
@@ -58,7 +69,9 @@ describe("DelayedLeave", () => {
 
   it("reports the leave lost when the homeserver no longer knows the delayed event", async () => {
     const lost: string[] = [];
-    const { doRequest } = scripted((c) => (c.endpoint === "/_matrix/client/versions" ? VERSIONS_ON : c.method === "PUT" ? { delay_id: "d2" } : matrixError(404, "M_NOT_FOUND")));
+    const { doRequest } = scripted((c) =>
+      c.endpoint === "/_matrix/client/versions" ? VERSIONS_ON : c.method === "PUT" ? { delay_id: "d2" } : matrixError(404, "M_NOT_FOUND"),
+    );
     const leave = new DelayedLeave(new RtcRoomApi(doRequest), "!r:hs", "k", log, { onLost: (r) => lost.push(r) });
     await leave.arm();
     await vi.advanceTimersByTimeAsync(5_000);
@@ -67,11 +80,23 @@ describe("DelayedLeave", () => {
   });
 
   it("falls back to the older {action} endpoint where the per-action one is not routed", async () => {
-    const { doRequest, calls } = scripted((c) => (c.endpoint.endsWith("/restart") ? matrixError(404, "M_UNRECOGNIZED") : c.endpoint === "/_matrix/client/versions" ? VERSIONS_ON : c.method === "PUT" ? { delay_id: "d3" } : {}));
+    const { doRequest, calls } = scripted((c) =>
+      c.endpoint.endsWith("/restart")
+        ? matrixError(404, "M_UNRECOGNIZED")
+        : c.endpoint === "/_matrix/client/versions"
+          ? VERSIONS_ON
+          : c.method === "PUT"
+            ? { delay_id: "d3" }
+            : {},
+    );
     const leave = new DelayedLeave(new RtcRoomApi(doRequest), "!r:hs", "k", log);
     await leave.arm();
     await vi.advanceTimersByTimeAsync(5_000);
-    expect(calls.at(-1)).toMatchObject({ method: "POST", endpoint: "/_matrix/client/unstable/org.matrix.msc4140/delayed_events/d3", body: { action: "restart" } });
+    expect(calls.at(-1)).toMatchObject({
+      method: "POST",
+      endpoint: "/_matrix/client/unstable/org.matrix.msc4140/delayed_events/d3",
+      body: { action: "restart" },
+    });
     await leave.cancel();
   });
 });

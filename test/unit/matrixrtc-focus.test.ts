@@ -10,7 +10,10 @@ import { loadRtcNode, resetRtcNodeForTests, unavailableMessage, unavailableReaso
 const HS = "http://hs.test";
 
 /** A fetch that answers from a table of URL → [status, body] and records what was asked (with its headers). */
-function scripted(table: Record<string, [number, unknown] | Error>): { fetch: typeof fetch; asked: { url: string; auth: string | null }[] } {
+function scripted(table: Record<string, [number, unknown] | Error>): {
+  fetch: typeof fetch;
+  asked: { url: string; auth: string | null }[];
+} {
   const asked: { url: string; auth: string | null }[] = [];
   const impl = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : input.toString();
@@ -25,12 +28,27 @@ function scripted(table: Record<string, [number, unknown] | Error>): { fetch: ty
 
 describe("pickLiveKit", () => {
   it("takes the first livekit entry with an http(s) service URL, without a trailing slash", () => {
-    const picked = pickLiveKit([{ type: "nextgen" }, { type: "livekit", livekit_service_url: "https://jwt.example.org/" }, { type: "livekit", livekit_service_url: "https://second.example.org" }], "well-known");
+    const picked = pickLiveKit(
+      [
+        { type: "nextgen" },
+        { type: "livekit", livekit_service_url: "https://jwt.example.org/" },
+        { type: "livekit", livekit_service_url: "https://second.example.org" },
+      ],
+      "well-known",
+    );
     expect(picked).toEqual({ type: "livekit", livekitServiceUrl: "https://jwt.example.org", source: "well-known" });
   });
 
   it("skips malformed entries and says why there is no focus", () => {
-    const entries = [null, 7, "livekit", { type: 3 }, { type: "livekit" }, { type: "livekit", livekit_service_url: "javascript:alert(1)" }, { type: "livekit", livekit_service_url: ["x"] }];
+    const entries = [
+      null,
+      7,
+      "livekit",
+      { type: 3 },
+      { type: "livekit" },
+      { type: "livekit", livekit_service_url: "javascript:alert(1)" },
+      { type: "livekit", livekit_service_url: ["x"] },
+    ];
     const picked = pickLiveKit(entries, "rtc/transports");
     expect(typeof picked).toBe("string");
     expect(picked).toMatch(/no usable LiveKit focus/);
@@ -51,7 +69,10 @@ describe("discoverFocus", () => {
   it("uses the homeserver's rtc/transports (authenticated) before the well-known", async () => {
     const { fetch, asked } = scripted({
       [`${HS}${TRANSPORTS_PATH}`]: [200, { rtc_transports: [{ type: "livekit", livekit_service_url: "https://transports.example.org" }] }],
-      [`${HS}${WELL_KNOWN_PATH}`]: [200, { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://wk.example.org" }] }],
+      [`${HS}${WELL_KNOWN_PATH}`]: [
+        200,
+        { "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://wk.example.org" }] },
+      ],
     });
     const found = await discoverFocus({ homeserverUrl: `${HS}/`, accessToken: "tok", fetch });
     expect(found.focus?.livekitServiceUrl).toBe("https://transports.example.org");
@@ -60,9 +81,24 @@ describe("discoverFocus", () => {
   });
 
   it("falls back to the well-known when transports are not offered (404, {}, garbage, no answer), never sending it the token", async () => {
-    const wellKnown: [number, unknown] = [200, { "m.homeserver": { base_url: HS }, "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://wk.example.org" }] }];
-    for (const transports of [[404, { errcode: "M_UNRECOGNIZED" }], [200, {}], [200, "<html>"], [200, { rtc_transports: "no" }], new Error("ECONNRESET")] as const) {
-      const { fetch, asked } = scripted({ [`${HS}${TRANSPORTS_PATH}`]: transports as [number, unknown] | Error, [`${HS}${WELL_KNOWN_PATH}`]: wellKnown });
+    const wellKnown: [number, unknown] = [
+      200,
+      {
+        "m.homeserver": { base_url: HS },
+        "org.matrix.msc4143.rtc_foci": [{ type: "livekit", livekit_service_url: "https://wk.example.org" }],
+      },
+    ];
+    for (const transports of [
+      [404, { errcode: "M_UNRECOGNIZED" }],
+      [200, {}],
+      [200, "<html>"],
+      [200, { rtc_transports: "no" }],
+      new Error("ECONNRESET"),
+    ] as const) {
+      const { fetch, asked } = scripted({
+        [`${HS}${TRANSPORTS_PATH}`]: transports as [number, unknown] | Error,
+        [`${HS}${WELL_KNOWN_PATH}`]: wellKnown,
+      });
       const found = await discoverFocus({ homeserverUrl: HS, accessToken: "tok", fetch });
       expect(found.focus).toEqual({ type: "livekit", livekitServiceUrl: "https://wk.example.org", source: "well-known" });
       expect(found.attempts.map((a) => a.source)).toEqual(["rtc/transports", "well-known"]);
@@ -77,11 +113,18 @@ describe("discoverFocus", () => {
     });
     const found = await discoverFocus({ homeserverUrl: HS, accessToken: "tok", serverName: "example.org", fetch });
     expect(found.focus?.livekitServiceUrl).toBe("http://wk.test");
-    expect(asked.map((a) => a.url)).toEqual([`${HS}${TRANSPORTS_PATH}`, "https://example.org/.well-known/matrix/client", `${HS}${WELL_KNOWN_PATH}`]);
+    expect(asked.map((a) => a.url)).toEqual([
+      `${HS}${TRANSPORTS_PATH}`,
+      "https://example.org/.well-known/matrix/client",
+      `${HS}${WELL_KNOWN_PATH}`,
+    ]);
   });
 
   it("reports every place it looked when there is no focus (what doctor explains as MISSING_MATRIX_RTC_FOCUS)", async () => {
-    const { fetch } = scripted({ [`${HS}${TRANSPORTS_PATH}`]: [200, {}], [`${HS}${WELL_KNOWN_PATH}`]: [200, { "m.homeserver": { base_url: HS } }] });
+    const { fetch } = scripted({
+      [`${HS}${TRANSPORTS_PATH}`]: [200, {}],
+      [`${HS}${WELL_KNOWN_PATH}`]: [200, { "m.homeserver": { base_url: HS } }],
+    });
     const found = await discoverFocus({ homeserverUrl: HS, accessToken: "tok", configured: "ftp://nope", fetch });
     expect(found.focus).toBeUndefined();
     expect(found.attempts).toEqual([
@@ -93,13 +136,21 @@ describe("discoverFocus", () => {
 });
 
 describe("config matrixRtc.livekitServiceUrl", () => {
-  const base = { homeserver: { url: "https://hs.example.org", accessToken: "t" }, allowedUsers: ["@a:example.org"], cameras: [{ name: "c", url: "demo://clock" }] };
+  const base = {
+    homeserver: { url: "https://hs.example.org", accessToken: "t" },
+    allowedUsers: ["@a:example.org"],
+    cameras: [{ name: "c", url: "demo://clock" }],
+  };
   it("is optional and takes an http(s) URL", () => {
     expect(parseConfig(base).matrixRtc.livekitServiceUrl).toBeUndefined();
-    expect(parseConfig({ ...base, matrixRtc: { livekitServiceUrl: "https://jwt.example.org" } }).matrixRtc.livekitServiceUrl).toBe("https://jwt.example.org");
+    expect(parseConfig({ ...base, matrixRtc: { livekitServiceUrl: "https://jwt.example.org" } }).matrixRtc.livekitServiceUrl).toBe(
+      "https://jwt.example.org",
+    );
   });
   it("rejects anything else, naming the key", () => {
-    expect(() => parseConfig({ ...base, matrixRtc: { livekitServiceUrl: "wss://sfu.example.org" } })).toThrow(/matrixRtc\.livekitServiceUrl/);
+    expect(() => parseConfig({ ...base, matrixRtc: { livekitServiceUrl: "wss://sfu.example.org" } })).toThrow(
+      /matrixRtc\.livekitServiceUrl/,
+    );
     expect(() => parseConfig({ ...base, matrixRtc: { focus: "x" } })).toThrow(/matrixRtc/);
   });
 });
@@ -107,12 +158,17 @@ describe("config matrixRtc.livekitServiceUrl", () => {
 describe("@livekit/rtc-node loader", () => {
   it("turns a missing package or native build into one 'MatrixRTC unavailable' line, without throwing", async () => {
     resetRtcNodeForTests();
-    const missing = await loadRtcNode(() => Promise.reject(new Error("Cannot find package '@livekit/rtc-node' imported from /app/dist/x.js")));
+    const missing = await loadRtcNode(() =>
+      Promise.reject(new Error("Cannot find package '@livekit/rtc-node' imported from /app/dist/x.js")),
+    );
     expect(missing).toEqual({ ok: false, reason: expect.stringMatching(/not installed/) as unknown });
     resetRtcNodeForTests();
-    const noNative = await loadRtcNode(() => Promise.reject(new Error("Cannot find module '@livekit/rtc-ffi-bindings-linux-arm-gnueabihf'")));
+    const noNative = await loadRtcNode(() =>
+      Promise.reject(new Error("Cannot find module '@livekit/rtc-ffi-bindings-linux-arm-gnueabihf'")),
+    );
     expect(noNative.ok).toBe(false);
-    if (!noNative.ok) expect(unavailableMessage(noNative.reason)).toMatch(/^MatrixRTC unavailable: @livekit\/rtc-node has no native build for /);
+    if (!noNative.ok)
+      expect(unavailableMessage(noNative.reason)).toMatch(/^MatrixRTC unavailable: @livekit\/rtc-node has no native build for /);
     expect(unavailableReason("boom\nstack")).toBe("@livekit/rtc-node failed to load: boom");
     resetRtcNodeForTests();
   });

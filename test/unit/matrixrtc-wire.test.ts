@@ -8,7 +8,14 @@ import { membershipContent, membershipStateKey, notificationContent, readMembers
 import { strictMembershipSchema, strictNotificationSchema } from "../harness/rtc-wire-schema.ts";
 
 const NOW = 1_764_540_000_000;
-const MEMBERSHIP = membershipContent({ userId: "@cam:hs", deviceId: "CAMDEV", roomId: "!dm:hs", livekitServiceUrl: "https://jwt.example.org", createdTs: NOW, expiresMs: 14_400_000 });
+const MEMBERSHIP = membershipContent({
+  userId: "@cam:hs",
+  deviceId: "CAMDEV",
+  roomId: "!dm:hs",
+  livekitServiceUrl: "https://jwt.example.org",
+  createdTs: NOW,
+  expiresMs: 14_400_000,
+});
 
 describe("the bot's MatrixRTC events", () => {
   it("its membership has every field ruma requires, with the livekit focus aliased to the room", () => {
@@ -28,7 +35,9 @@ describe("the bot's MatrixRTC events", () => {
   });
 
   it("its ring mentions the callee and refers to the membership event", () => {
-    const ring = strictNotificationSchema.parse(notificationContent({ callee: "@alice:hs", membershipEventId: "$member", senderTs: NOW, lifetimeMs: 30_000 }));
+    const ring = strictNotificationSchema.parse(
+      notificationContent({ callee: "@alice:hs", membershipEventId: "$member", senderTs: NOW, lifetimeMs: 30_000 }),
+    );
     expect(ring["m.mentions"].user_ids).toEqual(["@alice:hs"]);
     expect(ring["m.relates_to"]).toEqual({ rel_type: "m.reference", event_id: "$member" });
     expect(ring.lifetime).toBe(30_000);
@@ -36,11 +45,23 @@ describe("the bot's MatrixRTC events", () => {
 });
 
 describe("reading a callee's call.member", () => {
-  const callee = { application: "m.call", call_id: "", scope: "m.room", device_id: "ALICE", expires: 60_000, foci_preferred: [], focus_active: { type: "livekit" } };
+  const callee = {
+    application: "m.call",
+    call_id: "",
+    scope: "m.room",
+    device_id: "ALICE",
+    expires: 60_000,
+    foci_preferred: [],
+    focus_active: { type: "livekit" },
+  };
 
   it("an active membership is joined until created_ts (or the event's timestamp) + expires", () => {
     expect(readMembership(callee, NOW, NOW + 1_000)).toEqual({ kind: "joined", deviceId: "ALICE", expiresAt: NOW + 60_000 });
-    expect(readMembership({ ...callee, created_ts: NOW - 30_000 }, NOW, NOW)).toEqual({ kind: "joined", deviceId: "ALICE", expiresAt: NOW + 30_000 });
+    expect(readMembership({ ...callee, created_ts: NOW - 30_000 }, NOW, NOW)).toEqual({
+      kind: "joined",
+      deviceId: "ALICE",
+      expiresAt: NOW + 30_000,
+    });
   });
 
   it("{} and an expired membership are left", () => {
@@ -49,7 +70,14 @@ describe("reading a callee's call.member", () => {
   });
 
   it("anything else is malformed, with a reason, never a throw", () => {
-    for (const bad of [{ application: "m.call" }, { ...callee, device_id: 7 }, { ...callee, scope: "m.user" }, { ...callee, call_id: "other" }, { ...callee, expires: "soon" }, { junk: { deep: [1, 2] } }]) {
+    for (const bad of [
+      { application: "m.call" },
+      { ...callee, device_id: 7 },
+      { ...callee, scope: "m.user" },
+      { ...callee, call_id: "other" },
+      { ...callee, expires: "soon" },
+      { junk: { deep: [1, 2] } },
+    ]) {
       const reading = readMembership(bad, NOW, NOW);
       expect(reading.kind).toBe("malformed");
     }

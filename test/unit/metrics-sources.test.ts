@@ -5,9 +5,18 @@ import { Metrics } from "../../src/metrics/metrics.ts";
 describe("Metrics sources", () => {
   it("reports the counts its sources give, not a module's globals", async () => {
     const own = (n: number): Metrics =>
-      new Metrics({ activeCalls: () => n, peerConnections: () => n + 1, ffmpegProcesses: () => n + 2, unhandledRejections: () => n + 3, cameras: () => ({}) });
+      new Metrics({
+        activeCalls: () => n,
+        peerConnections: () => n + 1,
+        ffmpegProcesses: () => n + 2,
+        unhandledRejections: () => n + 3,
+        cameras: () => ({}),
+      });
     const [a, b] = await Promise.all([own(0).text(), own(10).text()]);
-    for (const [text, n] of [[a, 0], [b, 10]] as const) {
+    for (const [text, n] of [
+      [a, 0],
+      [b, 10],
+    ] as const) {
       expect(text).toContain(`\nmcc_active_calls ${n}\n`);
       expect(text).toContain(`\nmcc_peer_connections ${n + 1}\n`);
       expect(text).toContain(`\nmcc_ffmpeg_processes ${n + 2}\n`);

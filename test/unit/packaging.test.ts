@@ -92,7 +92,13 @@ function matchSource(source: string): string[] {
   if (!/[*?]/.test(rel)) return existsSync(join(ROOT, rel)) ? [rel] : [];
   const dir = dirname(rel);
   const pattern = new RegExp(
-    "^" + rel.slice(dir === "." ? 0 : dir.length + 1).replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]") + "$",
+    "^" +
+      rel
+        .slice(dir === "." ? 0 : dir.length + 1)
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, "[^/]*")
+        .replace(/\?/g, "[^/]") +
+      "$",
   );
   const base = join(ROOT, dir);
   if (!existsSync(base)) return [];
@@ -107,7 +113,7 @@ function runLines(stage: Stage): string[] {
 
 describe("parseDockerfile", () => {
   it("joins continuations, drops comments, keeps the first line number", () => {
-    const parsed = parseDockerfile("# syntax=docker/dockerfile:1\nFROM a AS b\n\nRUN one \\\n  # inside\n  two \\\n  three\ncmd [\"x\"]\n");
+    const parsed = parseDockerfile('# syntax=docker/dockerfile:1\nFROM a AS b\n\nRUN one \\\n  # inside\n  two \\\n  three\ncmd ["x"]\n');
     expect(parsed).toEqual([
       { keyword: "FROM", args: "a AS b", line: 2 },
       { keyword: "RUN", args: "one two three", line: 4 },
@@ -219,7 +225,9 @@ describe("Dockerfile", () => {
 
 describe(".dockerignore", () => {
   it("keeps dependencies, build output, state and git out of the build context", () => {
-    const lines = read(".dockerignore").split(/\r?\n/).map((l) => l.trim());
+    const lines = read(".dockerignore")
+      .split(/\r?\n/)
+      .map((l) => l.trim());
     for (const entry of ["node_modules", "dist", "data", ".git", "*.log"]) expect(lines).toContain(entry);
   });
 });
@@ -254,7 +262,12 @@ describe("docker-compose.yml", () => {
     const mounts = (bot?.volumes ?? []).map((v): BindMount => {
       if (typeof v !== "string") return v;
       const [source = "", target = "", mode = ""] = v.split(":");
-      return { type: source.startsWith(".") || source.startsWith("/") ? "bind" : "volume", source, target, read_only: mode.split(",").includes("ro") };
+      return {
+        type: source.startsWith(".") || source.startsWith("/") ? "bind" : "volume",
+        source,
+        target,
+        read_only: mode.split(",").includes("ro"),
+      };
     });
     const config = mounts.find((m) => m.target === "/config/config.yaml");
     expect(config).toMatchObject({ type: "bind", source: "./config/config.yaml", read_only: true });
@@ -282,8 +295,14 @@ describe("docker-compose.yml", () => {
     expect(args).toContainEqual(expect.stringMatching(/^--static-auth-secret=\$\{TURN_SECRET:\?/));
     expect(args).toContain("--no-multicast-peers");
     const denied = args.filter((a) => a.startsWith("--denied-peer-ip=")).map((a) => a.slice("--denied-peer-ip=".length));
-    for (const range of ["10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255",
-      "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "::1"]) {
+    for (const range of [
+      "10.0.0.0-10.255.255.255",
+      "172.16.0.0-172.31.255.255",
+      "192.168.0.0-192.168.255.255",
+      "127.0.0.0-127.255.255.255",
+      "169.254.0.0-169.254.255.255",
+      "::1",
+    ]) {
       expect(denied).toContain(range);
     }
   });

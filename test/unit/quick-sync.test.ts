@@ -2,7 +2,14 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../harness/wait.ts";
-import { FIRST_SYNC_GRACE_MS, isTransientSyncError, quickSyncClient, SYNC_RETRY_MS, SyncStatus, syncRetryDelayMs } from "../../src/matrix/quick-sync.ts";
+import {
+  FIRST_SYNC_GRACE_MS,
+  isTransientSyncError,
+  quickSyncClient,
+  SYNC_RETRY_MS,
+  SyncStatus,
+  syncRetryDelayMs,
+} from "../../src/matrix/quick-sync.ts";
 
 const quiet = pino({ level: "silent" });
 
@@ -119,7 +126,13 @@ describe("SyncStatus", () => {
     transient.failed({ statusCode: 502 }, true, 1000);
     transient.failed({ statusCode: 502 }, true, 1000 + FIRST_SYNC_GRACE_MS - 1);
     expect(transient.failingSince).toBe(1000);
-    const outcome = await Promise.race([transient.first.then(() => "resolved", () => "rejected"), Promise.resolve("pending")]);
+    const outcome = await Promise.race([
+      transient.first.then(
+        () => "resolved",
+        () => "rejected",
+      ),
+      Promise.resolve("pending"),
+    ]);
     expect(outcome).toBe("pending");
     transient.failed({ statusCode: 502 }, true, 1000 + FIRST_SYNC_GRACE_MS);
     await expect(transient.first).rejects.toEqual({ statusCode: 502 });

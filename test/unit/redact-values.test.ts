@@ -16,14 +16,22 @@ const CAMERAS = [
   { url: "rtsp://admin:it's@10.0.0.5:554/s", secrets: ["it's", "admin:it's"] },
   { url: "rtsp://admin:my secret pw@10.0.0.5:554/s", secrets: ["my secret pw"] },
   { url: 'rtsp://admin:quo"te pw@10.0.0.5:554/s', secrets: ['quo"te pw'] },
-  { url: "rtsp://10.0.0.6:554/user=admin_password=s3cr_et!x_channel=1_stream=0.sdp", secrets: ["s3cr_et!x", "user=admin_password=s3cr_et!x"] },
+  {
+    url: "rtsp://10.0.0.6:554/user=admin_password=s3cr_et!x_channel=1_stream=0.sdp",
+    secrets: ["s3cr_et!x", "user=admin_password=s3cr_et!x"],
+  },
   { url: "http://cam/video.cgi?user=admin&pwd=secret-Foscam", secrets: ["secret-Foscam"] },
   { url: "rtsp://admin:p%40ss%27w0rd@10.0.0.7/live", secrets: ["p%40ss%27w0rd", "p@ss'w0rd"] },
 ];
 
 /** What ffmpeg 5.1 prints about an input it cannot open, and its input banner. */
 function ffmpegLines(url: string): string[] {
-  return [`${url}: Connection refused`, `Input #0, rtsp, from '${url}':`, `[rtsp @ 0x55] method DESCRIBE failed: 401 Unauthorized "${url}"`, `${encodeURIComponent(url)}: x`];
+  return [
+    `${url}: Connection refused`,
+    `Input #0, rtsp, from '${url}':`,
+    `[rtsp @ 0x55] method DESCRIBE failed: 401 Unauthorized "${url}"`,
+    `${encodeURIComponent(url)}: x`,
+  ];
 }
 
 function loadCameras(): void {
@@ -32,7 +40,10 @@ function loadCameras(): void {
     allowedUsers: ["@alice:example.org"],
     cameras: CAMERAS.map((c, i) => ({ name: `cam${i}`, url: c.url })),
     http: { listen: "127.0.0.1:0" },
-    triggers: { webhook: { token: 'webhook "token" 0815!' }, mqtt: { url: "mqtt://127.0.0.1:1883", username: "bot", password: "mqtt pass'word" } },
+    triggers: {
+      webhook: { token: 'webhook "token" 0815!' },
+      mqtt: { url: "mqtt://127.0.0.1:1883", username: "bot", password: "mqtt pass'word" },
+    },
   });
 }
 
@@ -60,7 +71,8 @@ describe("redaction by value", () => {
     const text = raw.join("");
     expect(raw).toHaveLength(3);
     for (const line of raw) expect(() => JSON.parse(line) as unknown).not.toThrow();
-    for (const secret of ["syt_token", "webhook \\\"token\\\"", "0815!", "mqtt pass'word", 'quo\\"te', "te pw"]) expect(text).not.toContain(secret);
+    for (const secret of ["syt_token", 'webhook \\"token\\"', "0815!", "mqtt pass'word", 'quo\\"te', "te pw"])
+      expect(text).not.toContain(secret);
     expect(text).toContain("Bearer ***");
   });
 
@@ -75,7 +87,9 @@ describe("redaction by value", () => {
 
   it("redacts credential parameters of any URL by pattern, and leaves ordinary text alone", () => {
     expect(redactSecrets("http://other/cgi?usr=root&pwd=hunter22 failed")).toBe("http://other/cgi?usr=***&pwd=*** failed");
-    expect(redactSecrets("rtsp://other/user=root_password=hunter22_channel=2: refused")).toBe("rtsp://other/user=***_password=***_channel=2: refused");
+    expect(redactSecrets("rtsp://other/user=root_password=hunter22_channel=2: refused")).toBe(
+      "rtsp://other/user=***_password=***_channel=2: refused",
+    );
     const plain = "frame=  100 fps= 15 q=-0.0 size=N/A time=00:00:06.66 bitrate=N/A speed=1.0x; call from @alice:example.org";
     expect(redactSecrets(plain)).toBe(plain);
   });

@@ -10,7 +10,14 @@ import { RingChoices, ringChoiceText } from "../../src/matrixrtc/ring-choice.ts"
 
 function capture(): { log: pino.Logger; lines: string[] } {
   const lines: string[] = [];
-  const log = pino({ level: "info" }, { write: (line: string) => { lines.push(line); } });
+  const log = pino(
+    { level: "info" },
+    {
+      write: (line: string) => {
+        lines.push(line);
+      },
+    },
+  );
   return { log, lines };
 }
 
@@ -78,7 +85,11 @@ describe("!ring", () => {
 });
 
 describe("matrixRtc config", () => {
-  const base = { homeserver: { url: "http://hs", accessToken: "t" }, allowedUsers: ["@a:x"], cameras: [{ name: "cam", url: "demo://clock" }] };
+  const base = {
+    homeserver: { url: "http://hs", accessToken: "t" },
+    allowedUsers: ["@a:x"],
+    cameras: [{ name: "cam", url: "demo://clock" }],
+  };
 
   it("defaults to legacy for everyone", () => {
     expect(parseConfig(base).matrixRtc).toEqual({ ringVia: "legacy", ringViaUsers: {} });

@@ -9,12 +9,19 @@ const log = pino({ level: "silent" });
 function calls(over: Partial<RtcCallsDeps>): RtcCalls {
   const base: RtcCallsDeps = {
     // Never reached: every case below ends before the first request.
-    client: { doRequest: () => Promise.reject(new Error("no homeserver")), getRoomStateEvent: () => Promise.reject(new Error("no homeserver")) },
+    client: {
+      doRequest: () => Promise.reject(new Error("no homeserver")),
+      getRoomStateEvent: () => Promise.reject(new Error("no homeserver")),
+    },
     homeserverUrl: "http://hs",
     accessToken: "t",
     userId: "@bot:x",
     deviceId: "DEV",
-    hub: { acquire: () => { throw new Error("no camera in this test"); } },
+    hub: {
+      acquire: () => {
+        throw new Error("no camera in this test");
+      },
+    },
     log,
   };
   return new RtcCalls({ ...base, ...over });
@@ -22,7 +29,11 @@ function calls(over: Partial<RtcCallsDeps>): RtcCalls {
 
 describe("RtcCalls.place, before any request", () => {
   it("says rtc-node is unavailable in one sentence", async () => {
-    const placed = await calls({ loadRtc: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }) }).place("!r:x", "@a:x", "cam");
+    const placed = await calls({ loadRtc: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }) }).place(
+      "!r:x",
+      "@a:x",
+      "cam",
+    );
     expect(placed).toEqual({ ok: false, text: "MatrixRTC unavailable: @livekit/rtc-node is not installed." });
   });
 
@@ -42,7 +53,11 @@ describe("startFailureText", () => {
   });
 
   it("a room where the bot may not send call.member: what to do", () => {
-    expect(startFailureText("could not start: M_FORBIDDEN: You don't have permission to post that to the room. user_level (0) < send_level (50)")).toContain("power level");
+    expect(
+      startFailureText(
+        "could not start: M_FORBIDDEN: You don't have permission to post that to the room. user_level (0) < send_level (50)",
+      ),
+    ).toContain("power level");
   });
 
   it("anything else: the reason, cut short", () => {

@@ -27,7 +27,9 @@ function capture(level: string): { log: pino.Logger; lines: z.infer<typeof lineS
 /** rtc-node's logger, the instance its modules use (the package exports it nowhere). */
 function rtcNodeLog(): { debug(msg: string): void; warn(msg: string): void } {
   const require = createRequire(import.meta.url);
-  const mod = require(path.join(path.dirname(require.resolve("@livekit/rtc-node")), "log.cjs")) as { log: { debug(msg: string): void; warn(msg: string): void } };
+  const mod = require(path.join(path.dirname(require.resolve("@livekit/rtc-node")), "log.cjs")) as {
+    log: { debug(msg: string): void; warn(msg: string): void };
+  };
   return mod.log;
 }
 
@@ -39,7 +41,9 @@ describe("rtc-node's log lines", () => {
     setRtcNodeLogger(log);
     rtcNodeLog().debug("Connect callback received");
     rtcNodeLog().warn("RoomEvent.TrackSubscribed: something");
-    await new Promise<void>((resolve) => { setImmediate(resolve); });
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
     expect(lines).toEqual([expect.objectContaining({ level: 40, msg: "RoomEvent.TrackSubscribed: something", component: "lk-rtc" })]);
   });
 });

@@ -31,14 +31,25 @@ describe("withVideoBitrate", () => {
 
   it("adds an fmtp line for a video codec without one, and extends one that exists", () => {
     expect(lines).toContain("a=fmtp:96 x-google-max-bitrate=6000;x-google-start-bitrate=1500");
-    expect(lines).toContain("a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;x-google-max-bitrate=6000;x-google-start-bitrate=1500");
+    expect(lines).toContain(
+      "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f;x-google-max-bitrate=6000;x-google-start-bitrate=1500",
+    );
   });
 
   it("leaves audio, rtx and everything else as it was, and keeps CRLF and the final empty line", () => {
     expect(lines).toContain("a=fmtp:111 minptime=10;useinbandfec=1");
     expect(lines).toContain("a=fmtp:97 apt=96");
     expect(out.endsWith("\r\n")).toBe(true);
-    expect(out.split("\r\n").filter((l) => !l.includes("x-google")).join("\r\n")).toBe(ANSWER.split("\r\n").filter((l) => !l.includes("fmtp:102")).join("\r\n"));
+    expect(
+      out
+        .split("\r\n")
+        .filter((l) => !l.includes("x-google"))
+        .join("\r\n"),
+    ).toBe(
+      ANSWER.split("\r\n")
+        .filter((l) => !l.includes("fmtp:102"))
+        .join("\r\n"),
+    );
   });
 
   it("is idempotent and never raises the start above the cap", () => {

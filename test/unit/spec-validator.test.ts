@@ -24,7 +24,9 @@ const SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
 describe("vendored matrix-spec fixtures", () => {
   it("has an example for every call event type the validator knows, and nothing else", () => {
-    const files = readdirSync(EXAMPLES_DIR).filter((f) => f.startsWith("m.call.")).sort();
+    const files = readdirSync(EXAMPLES_DIR)
+      .filter((f) => f.startsWith("m.call."))
+      .sort();
     expect(files).toEqual(CALL_EVENT_TYPES.map((t) => `${t}.yaml`).sort());
   });
 
@@ -70,7 +72,7 @@ describe("validateCallEvent", () => {
     expect(validateCallEvent("m.call.invite", v0).valid).toBe(true);
   });
 
-  it("treats the string \"0\" as an ordinary version string: valid with party_id, invalid without", () => {
+  it('treats the string "0" as an ordinary version string: valid with party_id, invalid without', () => {
     // The schema's version is `type: string`, so "0" is allowed, but it is not the integer 0 the relaxation is for
     // (matrix-js-sdk also treats "0" as version 1), so party_id is required as for any string version.
     const base = { call_id: "c1", version: "0", lifetime: 60000, offer: { type: "offer", sdp: SDP } };
@@ -80,7 +82,7 @@ describe("validateCallEvent", () => {
     expect(result.errors.join("\n")).toMatch(/party_id/);
   });
 
-  it("rejects a version \"1\" invite without party_id", () => {
+  it('rejects a version "1" invite without party_id', () => {
     const v1 = { call_id: "c1", version: "1", lifetime: 60000, offer: { type: "offer", sdp: SDP } };
     const result = validateCallEvent("m.call.invite", v1);
     expect(result.valid).toBe(false);
@@ -116,7 +118,7 @@ describe("validateCallEvent", () => {
     expect(validateCallEvent("m.call.invite", { ...content, invitee: "@alice:example.org" }).valid).toBe(true);
   });
 
-  it("rejects an offer whose type is not \"offer\"", () => {
+  it('rejects an offer whose type is not "offer"', () => {
     const content = { ...example("m.call.invite").content, offer: { type: "answer", sdp: SDP } };
     const result = validateCallEvent("m.call.invite", content);
     expect(result.valid).toBe(false);

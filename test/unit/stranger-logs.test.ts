@@ -34,7 +34,18 @@ const warned = (msg: string): Line[] => lines.filter((l) => l.level === 40 && l.
 
 const ffmpeg = resolveFfmpeg();
 if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-const camera: CameraConfig = { name: "cam", url: "demo://clock", description: undefined, maxWidth: 160, maxHeight: 120, maxFps: 5, audio: false, keepWarm: false, hwaccel: "none", ring: undefined };
+const camera: CameraConfig = {
+  name: "cam",
+  url: "demo://clock",
+  description: undefined,
+  maxWidth: 160,
+  maxHeight: 120,
+  maxFps: 5,
+  audio: false,
+  keepWarm: false,
+  hwaccel: "none",
+  ring: undefined,
+};
 const hub = new CameraHub([camera], ffmpeg.path, log, 0);
 const turn = new TurnCredentials(() => Promise.resolve({}), log);
 const calls = new CallManager(hub, turn, () => Promise.resolve(), { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 }, log);
@@ -57,16 +68,39 @@ describe("once a minute per room and kind", () => {
 
   it("calls from a user who is not allowed, and malformed invites", () => {
     const admission = new InviteAdmission(
-      { partyId: "BOT", callInRoom: () => undefined, hasCall: () => false, abandon: () => undefined, answer: () => undefined, send: () => Promise.resolve(), replay: () => undefined },
+      {
+        partyId: "BOT",
+        callInRoom: () => undefined,
+        hasCall: () => false,
+        abandon: () => undefined,
+        answer: () => undefined,
+        send: () => Promise.resolve(),
+        replay: () => undefined,
+      },
       turn,
       log,
     );
-    const invite = (i: number): Record<string, unknown> => ({ call_id: `c${i}`, version: "1", party_id: "M", lifetime: 60_000, offer: { type: "offer", sdp: "v=0\r\n" } });
+    const invite = (i: number): Record<string, unknown> => ({
+      call_id: `c${i}`,
+      version: "1",
+      party_id: "M",
+      lifetime: 60_000,
+      offer: { type: "offer", sdp: "v=0\r\n" },
+    });
     for (let i = 0; i < 50; i++) {
-      admission.onInvite({ roomId: ROOM, sender: MALLORY, type: "m.call.invite", content: invite(i), ageMs: 0 }, { ...ctx, senderAllowed: false });
-      admission.onInvite({ roomId: ROOM, sender: MALLORY, type: "m.call.invite", content: { call_id: `c${i}` }, ageMs: 0 }, { ...ctx, senderAllowed: false });
+      admission.onInvite(
+        { roomId: ROOM, sender: MALLORY, type: "m.call.invite", content: invite(i), ageMs: 0 },
+        { ...ctx, senderAllowed: false },
+      );
+      admission.onInvite(
+        { roomId: ROOM, sender: MALLORY, type: "m.call.invite", content: { call_id: `c${i}` }, ageMs: 0 },
+        { ...ctx, senderAllowed: false },
+      );
     }
-    admission.onInvite({ roomId: OTHER_ROOM, sender: MALLORY, type: "m.call.invite", content: invite(99), ageMs: 0 }, { ...ctx, senderAllowed: false });
+    admission.onInvite(
+      { roomId: OTHER_ROOM, sender: MALLORY, type: "m.call.invite", content: invite(99), ageMs: 0 },
+      { ...ctx, senderAllowed: false },
+    );
     expect(warned("call from a user who is not allowed: ignored").map((l) => l.room)).toEqual([ROOM, OTHER_ROOM]);
     expect(warned("malformed m.call.invite ignored").map((l) => l.room)).toEqual([ROOM]);
   });
@@ -74,7 +108,16 @@ describe("once a minute per room and kind", () => {
   it("call events from someone other than the call's party", async () => {
     const session = await calls.placeCall(ROOM, ALICE, "cam");
     for (let i = 0; i < 50; i++) {
-      calls.handleEvent({ roomId: ROOM, sender: MALLORY, type: "m.call.hangup", content: { call_id: session.callId, version: "1", party_id: "M" }, ageMs: 0 }, ctx);
+      calls.handleEvent(
+        {
+          roomId: ROOM,
+          sender: MALLORY,
+          type: "m.call.hangup",
+          content: { call_id: session.callId, version: "1", party_id: "M" },
+          ageMs: 0,
+        },
+        ctx,
+      );
     }
     expect(warned("call event from someone other than the call's other party ignored")).toHaveLength(1);
     session.hangup();

@@ -11,8 +11,18 @@ describe("cameras[].talkback", () => {
   it("takes auto, onvif and exec with a format and rate", () => {
     expect(cameraSchema.parse({ ...base, talkback: "auto" }).talkback).toBe("auto");
     expect(cameraSchema.parse({ ...base, talkback: { onvif: true } }).talkback).toEqual({ onvif: true, duckDb: 15 });
-    expect(cameraSchema.parse({ ...base, talkback: { exec: ["/bin/speaker", "--x"] } }).talkback).toEqual({ exec: ["/bin/speaker", "--x"], format: "s16le", rate: 8000, duckDb: 15 });
-    expect(cameraSchema.parse({ ...base, talkback: { exec: ["cat"], format: "s16le", rate: 48000 } }).talkback).toEqual({ exec: ["cat"], format: "s16le", rate: 48000, duckDb: 15 });
+    expect(cameraSchema.parse({ ...base, talkback: { exec: ["/bin/speaker", "--x"] } }).talkback).toEqual({
+      exec: ["/bin/speaker", "--x"],
+      format: "s16le",
+      rate: 8000,
+      duckDb: 15,
+    });
+    expect(cameraSchema.parse({ ...base, talkback: { exec: ["cat"], format: "s16le", rate: 48000 } }).talkback).toEqual({
+      exec: ["cat"],
+      format: "s16le",
+      rate: 48000,
+      duckDb: 15,
+    });
   });
 
   it("refuses what it cannot do, naming the key", () => {

@@ -31,7 +31,7 @@ function decimate(input: Int16Array, outRate: number): Int16Array {
 
 function zeroCrossingHz(s: Int16Array, rate: number, from: number): number {
   let crossings = 0;
-  for (let i = from + 1; i < s.length; i++) if (((s[i - 1] ?? 0) < 0) !== ((s[i] ?? 0) < 0)) crossings++;
+  for (let i = from + 1; i < s.length; i++) if ((s[i - 1] ?? 0) < 0 !== (s[i] ?? 0) < 0) crossings++;
   return crossings / 2 / ((s.length - from) / rate);
 }
 
@@ -84,8 +84,14 @@ describe("G.711", () => {
   it("agrees with ffmpeg's encoders (the same code, or one a quantisation step away at step edges)", () => {
     const all = new Int16Array(65536);
     for (let i = 0; i < all.length; i++) all[i] = i - 32768;
-    for (const [fmt, enc, dec] of [["mulaw", encodeUlaw, ulawToLinear], ["alaw", encodeAlaw, alawToLinear]] as const) {
-      const ff = execFileSync("ffmpeg", ["-v", "error", "-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "-", "-f", fmt, "-"], { input: Buffer.from(all.buffer), maxBuffer: 1 << 20 });
+    for (const [fmt, enc, dec] of [
+      ["mulaw", encodeUlaw, ulawToLinear],
+      ["alaw", encodeAlaw, alawToLinear],
+    ] as const) {
+      const ff = execFileSync("ffmpeg", ["-v", "error", "-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "-", "-f", fmt, "-"], {
+        input: Buffer.from(all.buffer),
+        maxBuffer: 1 << 20,
+      });
       const ours = enc(all);
       let same = 0;
       const far: number[] = [];

@@ -29,25 +29,49 @@ const GST_SDP = [
 
 describe("findBackchannel", () => {
   it("takes the sendonly G.711 audio track and resolves its control against the base", () => {
-    expect(findBackchannel(GST_SDP, "rtsp://10.0.0.2:554/cam/")).toEqual({ ok: true, track: { control: "rtsp://10.0.0.2:554/cam/stream=2", codec: "PCMU", payloadType: 0, clockRate: 8000 } });
+    expect(findBackchannel(GST_SDP, "rtsp://10.0.0.2:554/cam/")).toEqual({
+      ok: true,
+      track: { control: "rtsp://10.0.0.2:554/cam/stream=2", codec: "PCMU", payloadType: 0, clockRate: 8000 },
+    });
     const pcma = GST_SDP.replace("m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000", "m=audio 0 RTP/AVP 8");
-    expect(findBackchannel(pcma, "rtsp://h/cam")).toMatchObject({ ok: true, track: { control: "rtsp://h/cam/stream=2", codec: "PCMA", payloadType: 8 } });
+    expect(findBackchannel(pcma, "rtsp://h/cam")).toMatchObject({
+      ok: true,
+      track: { control: "rtsp://h/cam/stream=2", codec: "PCMA", payloadType: 8 },
+    });
   });
 
   it("says why when there is nothing usable", () => {
-    expect(findBackchannel(GST_SDP.replace("a=sendonly", "a=recvonly"), "rtsp://h/")).toEqual({ ok: false, reason: expect.stringMatching(/no ONVIF backchannel/) as unknown });
-    expect(findBackchannel(GST_SDP.replace("RTP/AVP 0\r\na=rtpmap:0 PCMU/8000", "RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/16000"), "rtsp://h/")).toEqual({ ok: false, reason: expect.stringMatching(/no G\.711/) as unknown });
-    expect(findBackchannel("x".repeat(40_000), "rtsp://h/")).toEqual({ ok: false, reason: expect.stringMatching(/40000 bytes/) as unknown });
+    expect(findBackchannel(GST_SDP.replace("a=sendonly", "a=recvonly"), "rtsp://h/")).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/no ONVIF backchannel/) as unknown,
+    });
+    expect(
+      findBackchannel(GST_SDP.replace("RTP/AVP 0\r\na=rtpmap:0 PCMU/8000", "RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/16000"), "rtsp://h/"),
+    ).toEqual({ ok: false, reason: expect.stringMatching(/no G\.711/) as unknown });
+    expect(findBackchannel("x".repeat(40_000), "rtsp://h/")).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/40000 bytes/) as unknown,
+    });
     expect(findBackchannel("garbage\r\nm=audio nonsense\r\na=sendonly", "rtsp://h/").ok).toBe(false);
   });
 });
 
 describe("authorize", () => {
   it("answers a Digest challenge as RFC 2617 computes it (no qop), and Basic", () => {
-    const h = authorize(['Digest realm="GStreamer RTSP Server", nonce="abc123"'], { user: "admin", password: "pw" }, "DESCRIBE", "rtsp://h/cam", 1);
+    const h = authorize(
+      ['Digest realm="GStreamer RTSP Server", nonce="abc123"'],
+      { user: "admin", password: "pw" },
+      "DESCRIBE",
+      "rtsp://h/cam",
+      1,
+    );
     // md5(md5("admin:GStreamer RTSP Server:pw"):abc123:md5("DESCRIBE:rtsp://h/cam")), computed with Python's hashlib.
-    expect(h).toBe('Digest username="admin", realm="GStreamer RTSP Server", nonce="abc123", uri="rtsp://h/cam", response="8a42f645e3f70d91a3c7efa5f28c9f72"');
-    expect(authorize(['Basic realm="x"'], { user: "a", password: "b" }, "DESCRIBE", "u", 1)).toBe(`Basic ${Buffer.from("a:b").toString("base64")}`);
+    expect(h).toBe(
+      'Digest username="admin", realm="GStreamer RTSP Server", nonce="abc123", uri="rtsp://h/cam", response="8a42f645e3f70d91a3c7efa5f28c9f72"',
+    );
+    expect(authorize(['Basic realm="x"'], { user: "a", password: "b" }, "DESCRIBE", "u", 1)).toBe(
+      `Basic ${Buffer.from("a:b").toString("base64")}`,
+    );
     expect(authorize(['Digest realm="x", nonce="n", algorithm=SHA-256'], { user: "a", password: "b" }, "DESCRIBE", "u", 1)).toBeUndefined();
   });
 });
@@ -78,7 +102,11 @@ function hostile(answer: (socket: Socket) => void): Promise<number> {
 
 describe("RtspConnection against hostile answers", () => {
   const cases: [string, (s: Socket) => void, RegExp][] = [
-    ["a body of 10 MB announced", (s) => s.write("RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 10000000\r\n\r\n"), /body of 10000000 bytes/],
+    [
+      "a body of 10 MB announced",
+      (s) => s.write("RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 10000000\r\n\r\n"),
+      /body of 10000000 bytes/,
+    ],
     ["endless headers", (s) => s.write("RTSP/1.0 200 OK\r\n" + "X-A: b\r\n".repeat(5000)), /headers/],
     ["not RTSP", (s) => s.write("HTTP/1.1 200 OK\r\n\r\n"), /not RTSP/],
     ["a flood of interleaved frames and garbage", (s) => s.write(Buffer.alloc(300_000, 0x41)), /neither an RTSP answer|headers/],

@@ -20,7 +20,11 @@ function run(levelKb: number, kbPerCall: number, jitterKb: number, seed: number)
 
 describe("fitLine", () => {
   it("recovers an exact line", () => {
-    const line = fitLine([{ x: 0, y: 5 }, { x: 10, y: 25 }, { x: 20, y: 45 }]);
+    const line = fitLine([
+      { x: 0, y: 5 },
+      { x: 10, y: 25 },
+      { x: 20, y: 45 },
+    ]);
     expect(line.slope).toBeCloseTo(2, 12);
     expect(line.intercept).toBeCloseTo(5, 12);
     expect(line.residualRms).toBeCloseTo(0, 9);
@@ -40,8 +44,18 @@ describe("fitLine", () => {
 
   it("refuses what is not a line", () => {
     expect(() => fitLine([{ x: 1, y: 1 }])).toThrow(/at least 2/);
-    expect(() => fitLine([{ x: 1, y: 1 }, { x: 1, y: 2 }])).toThrow(/two different x/);
-    expect(fitLine([{ x: 1, y: 1 }, { x: 2, y: 2 }]).slopeStdErr).toBeUndefined();
+    expect(() =>
+      fitLine([
+        { x: 1, y: 1 },
+        { x: 1, y: 2 },
+      ]),
+    ).toThrow(/two different x/);
+    expect(
+      fitLine([
+        { x: 1, y: 1 },
+        { x: 2, y: 2 },
+      ]).slopeStdErr,
+    ).toBeUndefined();
   });
 });
 
@@ -65,7 +79,17 @@ describe("medianSlope", () => {
     expect(medianSlope(dip)).toBeLessThan(14);
     expect(fitLine(dip).slope).toBeGreaterThan(20);
     expect(medianSlope(run(217_000, 20, 1000, 3))).toBeGreaterThan(14);
-    expect(medianSlope([{ x: 0, y: 0 }, { x: 1, y: 1 }])).toBe(1);
-    expect(() => medianSlope([{ x: 1, y: 1 }, { x: 1, y: 2 }])).toThrow(/two different x/);
+    expect(
+      medianSlope([
+        { x: 0, y: 0 },
+        { x: 1, y: 1 },
+      ]),
+    ).toBe(1);
+    expect(() =>
+      medianSlope([
+        { x: 1, y: 1 },
+        { x: 1, y: 2 },
+      ]),
+    ).toThrow(/two different x/);
   });
 });

@@ -30,7 +30,10 @@ export function authorize(challenges: readonly string[], creds: Credentials, met
     const ha2 = md5(`${method}:${uri}`);
     const q = (v: string): string => `"${v.replace(/["\\]/g, "")}"`;
     const fields = [`username=${q(creds.user)}`, `realm=${q(realm)}`, `nonce=${q(nonce)}`, `uri=${q(uri)}`];
-    const qop = p.get("qop")?.split(",").map((s) => s.trim());
+    const qop = p
+      .get("qop")
+      ?.split(",")
+      .map((s) => s.trim());
     if (qop?.includes("auth") === true) {
       const cnonce = randomBytes(8).toString("hex");
       const ncHex = nc.toString(16).padStart(8, "0");
@@ -42,6 +45,7 @@ export function authorize(challenges: readonly string[], creds: Credentials, met
     if (opaque !== undefined) fields.push(`opaque=${q(opaque)}`);
     return `Digest ${fields.join(", ")}`;
   }
-  if (challenges.some((c) => /^basic\b/i.test(c))) return `Basic ${Buffer.from(`${creds.user}:${creds.password}`, "utf8").toString("base64")}`;
+  if (challenges.some((c) => /^basic\b/i.test(c)))
+    return `Basic ${Buffer.from(`${creds.user}:${creds.password}`, "utf8").toString("base64")}`;
   return undefined;
 }

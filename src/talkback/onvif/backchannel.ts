@@ -12,7 +12,12 @@ const RETRY_MAX_MS = 15_000;
 const KEEPALIVE_MAX_MS = 20_000;
 
 /** The camera URL split into where to connect, what to ask for (no credentials) and the credentials. */
-export function target(url: string): { host: string; port: number; requestUrl: string; creds: { user: string; password: string } | undefined } {
+export function target(url: string): {
+  host: string;
+  port: number;
+  requestUrl: string;
+  creds: { user: string; password: string } | undefined;
+} {
   const u = new URL(url);
   if (u.protocol !== "rtsp:") throw new Error("ONVIF talkback needs an rtsp:// camera URL");
   const creds = u.username !== "" ? { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : undefined;
@@ -26,7 +31,11 @@ export function target(url: string): { host: string; port: number; requestUrl: s
 function ok(res: RtspResponse, what: string): void {
   if (res.status < 200 || res.status > 299) {
     const busy = res.status === 453 || res.status === 503 || res.status === 454;
-    throw new RtspError(`the camera answered ${what} with ${res.status}${busy ? " (busy: another client may hold the backchannel)" : ""}`, { request: what, status: res.status, busy });
+    throw new RtspError(`the camera answered ${what} with ${res.status}${busy ? " (busy: another client may hold the backchannel)" : ""}`, {
+      request: what,
+      status: res.status,
+      busy,
+    });
   }
 }
 
@@ -99,7 +108,8 @@ export class OnvifOutput implements TalkbackOutput {
     if (this.closed) conn.close();
     try {
       const described = await conn.request("DESCRIBE", t.requestUrl, { ...REQUIRE, Accept: "application/sdp" });
-      if (described.status === 551 || described.status === 405) return this.noBackchannel(conn, `the camera does not know the backchannel (${described.status})`);
+      if (described.status === 551 || described.status === 405)
+        return this.noBackchannel(conn, `the camera does not know the backchannel (${described.status})`);
       ok(described, "DESCRIBE");
       const base = described.headers.get("content-base")?.[0] ?? t.requestUrl;
       const found = findBackchannel(described.body, base);

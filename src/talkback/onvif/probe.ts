@@ -26,7 +26,8 @@ export async function checkTalkback(camera: CameraConfig): Promise<{ name: strin
   const tb = camera.talkback;
   if (tb === undefined || tb === "off") return undefined;
   const name = `talkback ${camera.name}`;
-  if (typeof tb === "object" && "exec" in tb) return { name, status: "pass", detail: `command ${tb.exec[0] ?? ""} (${tb.format}/${tb.rate})` };
+  if (typeof tb === "object" && "exec" in tb)
+    return { name, status: "pass", detail: `command ${tb.exec[0] ?? ""} (${tb.format}/${tb.rate})` };
   const probe = await probeBackchannel(camera.url);
   if (probe.ok) return { name, status: "pass", detail: `ONVIF backchannel ${probe.codec}` };
   return { name, status: tb === "auto" ? "pass" : "warn", detail: `no backchannel: ${probe.reason}; calls are one way` };

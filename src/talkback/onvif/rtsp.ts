@@ -184,7 +184,9 @@ export class RtspConnection extends EventEmitter<{ close: [reason: string] }> {
       }
       const length = Number(headers.get("content-length")?.[0] ?? "0");
       if (!Number.isInteger(length) || length < 0 || length > MAX_BODY_BYTES) {
-        this.fail(`the camera's answer has a body of ${headers.get("content-length")?.[0] ?? "?"} bytes (at most ${MAX_BODY_BYTES} are read)`);
+        this.fail(
+          `the camera's answer has a body of ${headers.get("content-length")?.[0] ?? "?"} bytes (at most ${MAX_BODY_BYTES} are read)`,
+        );
         return;
       }
       if (this.buf.length < headEnd + 4 + length) return;

@@ -34,44 +34,73 @@ const replySchema = z.object({
   result: z.record(z.string(), z.unknown()).optional(),
   error: z.object({ message: z.string() }).optional(),
 });
-const eventSchema = z.object({ method: z.string(), params: z.record(z.string(), z.unknown()).default({}), sessionId: z.string().optional() });
+const eventSchema = z.object({
+  method: z.string(),
+  params: z.record(z.string(), z.unknown()).default({}),
+  sessionId: z.string().optional(),
+});
 
 type EventHandler = (params: Record<string, unknown>) => void;
 
 /** One browser process and its CDP connection (the pipe on fds 3 and 4). */
 export class Chromium {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; method: string }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; method: string }
+  >();
   private readonly handlers = new Map<string, EventHandler[]>();
   private buffered = "";
   private closed = false;
   private readonly exited: Promise<void>;
 
-  private constructor(private readonly child: ChildProcess, private readonly userDataDir: string, private readonly output: () => string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly userDataDir: string,
+    private readonly output: () => string,
+  ) {
     const out = child.stdio[4] as Readable;
-    out.setEncoding("utf8").on("data", (chunk: string) => { this.onData(chunk); });
-    this.exited = new Promise((resolve) => child.once("exit", () => {
-      this.closed = true;
-      for (const p of this.pending.values()) p.reject(new Error(`chromium exited during ${p.method}: ${this.output().slice(-1500)}`));
-      this.pending.clear();
-      resolve();
-    }));
+    out.setEncoding("utf8").on("data", (chunk: string) => {
+      this.onData(chunk);
+    });
+    this.exited = new Promise((resolve) =>
+      child.once("exit", () => {
+        this.closed = true;
+        for (const p of this.pending.values()) p.reject(new Error(`chromium exited during ${p.method}: ${this.output().slice(-1500)}`));
+        this.pending.clear();
+        resolve();
+      }),
+    );
   }
 
   static launch(binary: string): Chromium {
     const userDataDir = mkdtempSync(path.join(tmpdir(), "mcc-chromium-"));
     const args = [
-      "--headless=new", "--no-sandbox", "--remote-debugging-pipe", `--user-data-dir=${userDataDir}`,
-      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required",
-      "--no-first-run", "--no-default-browser-check", "--disable-gpu", "--disable-dev-shm-usage", "--mute-audio",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-domain-reliability",
+      "--headless=new",
+      "--no-sandbox",
+      "--remote-debugging-pipe",
+      `--user-data-dir=${userDataDir}`,
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      "--autoplay-policy=no-user-gesture-required",
+      "--no-first-run",
+      "--no-default-browser-check",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--mute-audio",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-domain-reliability",
       // Host candidates as IP addresses, not mDNS names (the SFU on loopback cannot resolve .local names).
       "--disable-features=WebRtcHideLocalIpsWithMdns,Translate,OptimizationHints,MediaRouter",
       "about:blank",
     ];
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"] });
     let output = "";
-    const append = (d: string): void => { output = (output + d).slice(-20_000); };
+    const append = (d: string): void => {
+      output = (output + d).slice(-20_000);
+    };
     child.stdout?.setEncoding("utf8").on("data", append);
     child.stderr?.setEncoding("utf8").on("data", append);
     return new Chromium(child, userDataDir, () => output);

@@ -18,8 +18,17 @@ import { waitFor } from "../wait.ts";
 import { Chromium } from "./chromium.ts";
 import { startPageServer, type PageServer } from "./page-server.ts";
 import {
-  joinResultSchema, loginResultSchema, mediaStatsSchema, membershipsSchema, PAGE_API, REPORT_BINDING, reportSchema,
-  type JoinResult, type MediaStats, type Membership, type Ring,
+  joinResultSchema,
+  loginResultSchema,
+  mediaStatsSchema,
+  membershipsSchema,
+  PAGE_API,
+  REPORT_BINDING,
+  reportSchema,
+  type JoinResult,
+  type MediaStats,
+  type Membership,
+  type Ring,
 } from "./protocol.ts";
 
 export { chromiumBinary } from "./chromium.ts";
@@ -67,10 +76,16 @@ export interface ElementCallCallee {
 /** CDP Runtime.evaluate's answer, the parts the driver reads. */
 const evaluateResultSchema = z.object({
   result: z.object({ value: z.unknown().optional() }).optional(),
-  exceptionDetails: z.object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() }).optional(),
+  exceptionDetails: z
+    .object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() })
+    .optional(),
 });
 
-const EMPTY_STATS: MediaStats = { remoteIdentities: [], video: { framesPresented: 0, framesDecoded: 0, width: 0, height: 0 }, audio: { level: 0, maxLevel: 0, totalSamplesReceived: 0 } };
+const EMPTY_STATS: MediaStats = {
+  remoteIdentities: [],
+  video: { framesPresented: 0, framesDecoded: 0, width: 0, height: 0 },
+  audio: { level: 0, maxLevel: 0, totalSamplesReceived: 0 },
+};
 
 export async function startElementCallCallee(opts: ElementCallCalleeOptions): Promise<ElementCallCallee> {
   const server: PageServer = await startPageServer();
@@ -90,7 +105,10 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
   browser.on("Runtime.bindingCalled", (params) => {
     if (params["name"] !== REPORT_BINDING || typeof params["payload"] !== "string") return;
     const parsed = reportSchema.safeParse(JSON.parse(params["payload"]));
-    if (!parsed.success) { pageErrors.push(`unparsable report: ${params["payload"].slice(0, 200)}`); return; }
+    if (!parsed.success) {
+      pageErrors.push(`unparsable report: ${params["payload"].slice(0, 200)}`);
+      return;
+    }
     if (parsed.data.kind === "ring") rings.push(parsed.data.ring);
     else pageErrors.push(`${parsed.data.where}: ${parsed.data.message}`);
   });
@@ -109,7 +127,9 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
     return evaluate(`window.${PAGE_API}.${fn}(${arg === undefined ? "" : JSON.stringify(arg)})`, fn, timeoutMs);
   }
   async function evaluate(expression: string, fn: string, timeoutMs = 30_000): Promise<unknown> {
-    const result = evaluateResultSchema.parse(await browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true, timeout: timeoutMs }, sessionId));
+    const result = evaluateResultSchema.parse(
+      await browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true, timeout: timeoutMs }, sessionId),
+    );
     if (result.exceptionDetails !== undefined) {
       const details = result.exceptionDetails;
       throw new Error(`callee ${fn} failed: ${details.exception?.description ?? details.text ?? "unknown error"}`);
@@ -131,8 +151,15 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
     await browser.send("Runtime.addBinding", { name: REPORT_BINDING }, sessionId);
     await browser.send("Page.enable", {}, sessionId);
     await browser.send("Page.navigate", { url: server.url }, sessionId);
-    await waitFor("the callee page to load", async () => (await evaluate(`typeof window.${PAGE_API} === "object"`, "load")) === true, { timeoutMs: 20_000, intervalMs: 100 });
-    login = parse(loginResultSchema, await call("login", { homeserverUrl: opts.homeserverUrl, user: opts.user, password: opts.password }), "login");
+    await waitFor("the callee page to load", async () => (await evaluate(`typeof window.${PAGE_API} === "object"`, "load")) === true, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
+    login = parse(
+      loginResultSchema,
+      await call("login", { homeserverUrl: opts.homeserverUrl, user: opts.user, password: opts.password }),
+      "login",
+    );
   } catch (err: unknown) {
     await stop();
     throw err;
@@ -148,8 +175,15 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
     deviceId: login.deviceId,
     rings,
     pageErrors,
-    acceptInvite: async (roomId) => { await call("acceptInvite", roomId); },
-    waitForRing: (roomId, o) => waitFor(`a MatrixRTC ring in ${roomId}`, () => rings.find((r) => r.roomId === roomId && (o?.eventId === undefined || r.eventId === o.eventId)), { timeoutMs: o?.timeoutMs ?? 15_000 }),
+    acceptInvite: async (roomId) => {
+      await call("acceptInvite", roomId);
+    },
+    waitForRing: (roomId, o) =>
+      waitFor(
+        `a MatrixRTC ring in ${roomId}`,
+        () => rings.find((r) => r.roomId === roomId && (o?.eventId === undefined || r.eventId === o.eventId)),
+        { timeoutMs: o?.timeoutMs ?? 15_000 },
+      ),
     decline: async (ring) => String(await call("decline", { roomId: ring.roomId, notificationEventId: ring.eventId })),
     join: async (roomId) => parse(joinResultSchema, await call("join", { roomId, focusUrl: opts.focusUrl }), "join"),
     memberships: async (roomId) => parse(membershipsSchema, await call("memberships", roomId), "memberships"),
@@ -157,16 +191,25 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
     waitForVideo: async (o) => {
       let last = EMPTY_STATS;
       try {
-        return await waitFor(`${String(o?.frames ?? 30)} decoded video frames at the callee`, async () => {
-          last = await stats();
-          return last.video.framesDecoded >= (o?.frames ?? 30) ? last : undefined;
-        }, { timeoutMs: o?.timeoutMs ?? 20_000, intervalMs: 100 });
+        return await waitFor(
+          `${String(o?.frames ?? 30)} decoded video frames at the callee`,
+          async () => {
+            last = await stats();
+            return last.video.framesDecoded >= (o?.frames ?? 30) ? last : undefined;
+          },
+          { timeoutMs: o?.timeoutMs ?? 20_000, intervalMs: 100 },
+        );
       } catch (err: unknown) {
         // What the page saw is the useful part of this failure.
-        throw new Error(`${err instanceof Error ? err.message : String(err)}; stats ${JSON.stringify(last)}; page errors: ${pageErrors.join(" | ") || "none"}`, { cause: err });
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)}; stats ${JSON.stringify(last)}; page errors: ${pageErrors.join(" | ") || "none"}`,
+          { cause: err },
+        );
       }
     },
-    leave: async () => { await call("leave", undefined); },
+    leave: async () => {
+      await call("leave", undefined);
+    },
     stop,
     log: () => `${consoleLog}\n--- chromium ---\n${browser.log()}`,
   };

@@ -9,7 +9,8 @@ import { build } from "esbuild";
 import { freePort } from "../../../src/dev/ports.ts";
 
 const ENTRY = fileURLToPath(new URL("./page/callee-page.ts", import.meta.url));
-const HTML = "<!doctype html><html><head><meta charset=utf-8><title>callee</title></head><body><script type=module src=/callee.js></script></body></html>";
+const HTML =
+  "<!doctype html><html><head><meta charset=utf-8><title>callee</title></head><body><script type=module src=/callee.js></script></body></html>";
 
 let bundled: Promise<{ js: string; ms: number }> | undefined;
 
@@ -53,9 +54,12 @@ export async function startPageServer(): Promise<PageServer> {
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${port}/`,
-    stop: () => new Promise<void>((resolve) => {
-      server.close(() => { resolve(); });
-      server.closeAllConnections();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
   };
 }

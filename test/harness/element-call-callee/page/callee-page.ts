@@ -9,7 +9,16 @@
  * then MatrixRTCSession.joinRTCSession with the focus as the multi-SFU transport, which makes matrix-js-sdk send
  * the `org.matrix.msc3401.call.member` state event (and its MSC4140 delayed leave where Synapse offers it).
  */
-import { ClientEvent, createClient, EventType, RelationType, RoomEvent, SyncState, type MatrixClient, type MatrixEvent } from "matrix-js-sdk-rtc";
+import {
+  ClientEvent,
+  createClient,
+  EventType,
+  RelationType,
+  RoomEvent,
+  SyncState,
+  type MatrixClient,
+  type MatrixEvent,
+} from "matrix-js-sdk-rtc";
 import { parseCallNotificationContent, type MatrixRTCSession } from "matrix-js-sdk-rtc/lib/matrixrtc/index.js";
 import { z } from "zod";
 import { PAGE_API, REPORT_BINDING, type JoinResult, type Membership, type MediaStats, type Report, type Ring } from "../protocol.ts";
@@ -56,18 +65,31 @@ async function onTimeline(event: MatrixEvent, toStartOfTimeline: boolean | undef
   }
   report({
     kind: "ring",
-    ring: { roomId: event.getRoomId() ?? "", eventId: event.getId() ?? "", sender: event.getSender() ?? "", seenAt: Date.now(), content: event.getContent(), jsSdk },
+    ring: {
+      roomId: event.getRoomId() ?? "",
+      eventId: event.getId() ?? "",
+      sender: event.getSender() ?? "",
+      seenAt: Date.now(),
+      content: event.getContent(),
+      jsSdk,
+    },
   });
 }
 
 async function login(opts: { homeserverUrl: string; user: string; password: string }): Promise<{ userId: string; deviceId: string }> {
   const res = await createClient({ baseUrl: opts.homeserverUrl }).loginRequest({
-    type: "m.login.password", identifier: { type: "m.id.user", user: opts.user }, password: opts.password,
+    type: "m.login.password",
+    identifier: { type: "m.id.user", user: opts.user },
+    password: opts.password,
     initial_device_display_name: "Element Call callee (tests)",
   });
   const c = createClient({ baseUrl: opts.homeserverUrl, accessToken: res.access_token, userId: res.user_id, deviceId: res.device_id });
   client = c;
-  c.on(RoomEvent.Timeline, (event, _room, toStart) => { onTimeline(event, toStart).catch((err: unknown) => { reportError("ring", err); }); });
+  c.on(RoomEvent.Timeline, (event, _room, toStart) => {
+    onTimeline(event, toStart).catch((err: unknown) => {
+      reportError("ring", err);
+    });
+  });
   const prepared = new Promise<void>((resolve) => {
     const onSync = (state: SyncState): void => {
       if (state !== SyncState.Prepared) return;
@@ -102,7 +124,8 @@ async function join(opts: { roomId: string; focusUrl: string }): Promise<JoinRes
   const deviceId = c.getDeviceId() ?? "";
   const openid = await c.getOpenIdToken();
   const res = await fetch(`${opts.focusUrl}/sfu/get`, {
-    method: "POST", headers: { "content-type": "application/json" },
+    method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ room: opts.roomId, openid_token: openid, device_id: deviceId }),
   });
   if (!res.ok) throw new Error(`the focus refused a token: ${String(res.status)} ${await res.text()}`);
@@ -124,7 +147,13 @@ async function memberships(roomId: string): Promise<Membership[]> {
   const oldest = session.getOldestMembership();
   return session.memberships.map((m) => {
     const transport = oldest !== undefined ? m.getTransport(oldest) : undefined;
-    return { userId: m.userId, deviceId: m.deviceId, eventId: m.eventId, rtcBackendIdentity: m.rtcBackendIdentity, ...(transport !== undefined ? { transport } : {}) };
+    return {
+      userId: m.userId,
+      deviceId: m.deviceId,
+      eventId: m.eventId,
+      rtcBackendIdentity: m.rtcBackendIdentity,
+      ...(transport !== undefined ? { transport } : {}),
+    };
   });
 }
 

@@ -21,12 +21,20 @@ export class CalleeMedia {
   private micPublished = false;
 
   constructor(private readonly onError: (where: string, err: unknown) => void) {
-    this.room.on(RoomEvent.TrackSubscribed, (track) => { this.onTrack(track); });
+    this.room.on(RoomEvent.TrackSubscribed, (track) => {
+      this.onTrack(track);
+    });
     this.room.on(RoomEvent.TrackUnsubscribed, (track) => {
       this.tracks.delete(track);
-      track.detach().forEach((el) => { el.remove(); });
+      track.detach().forEach((el) => {
+        el.remove();
+      });
     });
-    this.poll = setInterval(() => { this.pollStats().catch((err: unknown) => { this.onError("getStats", err); }); }, STATS_POLL_MS);
+    this.poll = setInterval(() => {
+      this.pollStats().catch((err: unknown) => {
+        this.onError("getStats", err);
+      });
+    }, STATS_POLL_MS);
   }
 
   async connect(url: string, jwt: string): Promise<{ identity: string; micPublished: boolean; room: string }> {
@@ -69,7 +77,9 @@ export class CalleeMedia {
       if (this.tracks.has(track)) element.requestVideoFrameCallback(onFrame);
     };
     element.requestVideoFrameCallback(onFrame);
-    element.play().catch((err: unknown) => { this.onError("play video", err); });
+    element.play().catch((err: unknown) => {
+      this.onError("play video", err);
+    });
   }
 
   private async pollStats(): Promise<void> {
