@@ -10,17 +10,8 @@
  *   Ended
  * Only the caller's party counts (the invite's party_id; null for a version-0 invite).
  */
-import {
-  CallState,
-  iceGaveUp,
-  iceStep,
-  ignore,
-  type CoreAction,
-  type CoreInput,
-  type EndReason,
-  type MachineContext,
-  type Step,
-} from "./state.ts";
+import { CallState, iceGaveUp, iceStep, ignore } from "./state.ts";
+import type { CoreAction, CoreInput, EndReason, MachineContext, Step } from "./state.ts";
 import type { HangupReason } from "./wire.ts";
 
 export interface IncomingContext extends MachineContext {

@@ -4,17 +4,8 @@
  * `accept_answer` to OutgoingSignalling. Behaviour follows matrix-js-sdk `src/webrtc/call.ts` and
  * the spec's VoIP module. States: Preparing → Ringing → Connecting → Connected → Ended.
  */
-import {
-  CallState,
-  iceGaveUp,
-  iceStep,
-  ignore,
-  type CoreAction,
-  type CoreInput,
-  type EndReason,
-  type MachineContext,
-  type Step,
-} from "./state.ts";
+import { CallState, iceGaveUp, iceStep, ignore } from "./state.ts";
+import type { CoreAction, CoreInput, EndReason, MachineContext, Step } from "./state.ts";
 import type { HangupReason } from "./wire.ts";
 
 export type OutgoingInput =

@@ -6,7 +6,7 @@ import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-pro
 import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 import { LagWatch } from "./lag-watch.ts";
-import type { EndReason } from "./restart-policy.ts";
+import type { EndReason, ExitFacts } from "./restart-policy.ts";
 
 /** Raw video held while the front end has not yet reported the output size (bounded). */
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
@@ -31,18 +31,9 @@ export interface VideoFrame {
   data: Uint8Array;
 }
 
-/** How a run ended: the process's exit and what its stderr said on the way. */
-export interface RunEnd {
+/** How a run ended: the process's exit and what its stderr said on the way (the facts the restart policy reads). */
+export interface RunEnd extends Pick<ExitFacts, "endedFor" | "missingAudio" | "hwFailed" | "frontEndFailed" | "gstCodec" | "frames"> {
   exit: FfmpegExit;
-  endedFor: EndReason;
-  missingAudio: boolean;
-  hwFailed: boolean;
-  /** gst-launch said its pipeline cannot work here (another codec, a missing plugin), or could not be started. */
-  frontEndFailed: boolean;
-  /** The camera announced a codec another GStreamer chain decodes. */
-  gstCodec: GstCodec | undefined;
-  /** Frames delivered by this run. */
-  frames: number;
 }
 
 interface RunEvents {
