@@ -182,11 +182,5 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
 export type IncomingCall = CallCore<IncomingContext, IncomingInput, IncomingOwnAction, IncomingSignalling>;
 
 export function createIncomingCall(opts: IncomingCallOptions, lease: CameraLease, send: SendCallEvent, log: Logger): IncomingCall {
-  return new CallCore(
-    { ...opts, peer: opts.caller },
-    lease,
-    send,
-    log,
-    (port: CallPort<IncomingContext, IncomingInput>) => new IncomingSignalling(opts, port, log),
-  );
+  return new CallCore({ ...opts, peer: opts.caller }, lease, send, log, (port) => new IncomingSignalling(opts, port, log));
 }

@@ -170,11 +170,5 @@ export class OutgoingSignalling implements Signalling<OutgoingContext, OutgoingI
 export type OutgoingCall = CallCore<OutgoingContext, OutgoingInput, AcceptAnswer, OutgoingSignalling>;
 
 export function createOutgoingCall(opts: OutgoingCallOptions, lease: CameraLease, send: SendCallEvent, log: Logger): OutgoingCall {
-  return new CallCore(
-    { ...opts, peer: opts.invitee },
-    lease,
-    send,
-    log,
-    (port: CallPort<OutgoingContext, OutgoingInput>) => new OutgoingSignalling(opts, port, log),
-  );
+  return new CallCore({ ...opts, peer: opts.invitee }, lease, send, log, (port) => new OutgoingSignalling(opts, port, log));
 }
