@@ -1,9 +1,9 @@
 /**
  * One MatrixRTC call of the bot in one DM (shared/notes/matrixrtc.md §1 steps 1-4 and 6, unencrypted rooms):
  * focus → LiveKit token → connect and publish the camera → delayed leave (MSC4140, where offered) → the bot's
- * call.member state event → the ring (rtc.notification). Then it waits for the callee: their call.member makes the
- * call `connected`; a decline of the ring, the ring's lifetime passing with nobody joined, the callee's membership
- * leaving after they joined, hangup() and shutdown end it.
+ * call.member state event → the room's MSC4143 slot opened (if it is not) → the ring (rtc.notification). Then it
+ * waits for the callee: their call.member makes the call `connected`; a decline of the ring, the ring's lifetime
+ * passing with nobody joined, the callee's membership leaving after they joined, hangup() and shutdown end it.
  *
  * State: connecting → ringing → connected → ended (ended from anywhere). Every end goes through terminate(reason),
  * once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a direct PUT), the publisher
@@ -129,6 +129,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
         this.sendMembership(focus, createdTs, this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS),
       );
       if (this.isEnded()) return;
+      await this.track(this.openSlot());
+      if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
       this.notificationEventId = await this.opts.api.sendEvent(
         this.opts.roomId,
@@ -217,6 +219,15 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     }
     const wasThere = this.calleeDevices.delete(stateKey);
     if (wasThere && this.calleeDevices.size === 0 && this.current === "connected") void this.terminate("the callee left");
+  }
+
+  /** The open slot js-sdk 43 needs to ring (rtc-wire.ts RTC_SLOT_TYPE); without it (e.g. too little power) the ring still goes out. */
+  private async openSlot(): Promise<void> {
+    try {
+      if (await this.opts.api.openCallSlot(this.opts.roomId)) this.log.debug("opened the room's MatrixRTC slot");
+    } catch (err: unknown) {
+      this.log.warn({ err: errorMessage(err) }, "could not open the room's MatrixRTC slot (matrix-js-sdk 43 clients will not ring)");
+    }
   }
 
   private async sendMembership(focus: LiveKitFocus, createdTs: number, expiresMs: number): Promise<string> {

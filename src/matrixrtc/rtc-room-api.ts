@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { openSlotSchema, RTC_SLOT_OPEN_CONTENT, RTC_SLOT_STATE_KEY, RTC_SLOT_TYPE } from "./rtc-wire.ts";
 
 /** matrix-bot-sdk's `doRequest(method, endpoint, qs, body)`: resolves with the parsed JSON body, throws on errors. */
 export type DoRequest = (method: string, endpoint: string, qs?: Record<string, unknown> | null, body?: unknown) => Promise<unknown>;
@@ -43,6 +44,27 @@ export class RtcRoomApi {
       content,
     );
     return eventIdSchema.parse(answer).event_id;
+  }
+
+  /** GET a state event's content; undefined when the room has none (404). */
+  async getState(roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const answer = await this.doRequest("GET", `${room(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`);
+      return z.record(z.string(), z.unknown()).parse(answer);
+    } catch (err: unknown) {
+      if (httpStatusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Opens the room's MSC4143 m.call slot (rtc-wire.ts says why) unless it is open already: one read, and a PUT only
+   * when needed, so calls in the same room do not add a state event each. Whether it had to be opened.
+   */
+  async openCallSlot(roomId: string): Promise<boolean> {
+    if (openSlotSchema.safeParse(await this.getState(roomId, RTC_SLOT_TYPE, RTC_SLOT_STATE_KEY)).success) return false;
+    await this.putState(roomId, RTC_SLOT_TYPE, RTC_SLOT_STATE_KEY, { ...RTC_SLOT_OPEN_CONTENT });
+    return true;
   }
 
   /** PUT a state event the homeserver sends after `delayMs` unless restarted or cancelled (MSC4140); its delay ID. */

@@ -13,6 +13,21 @@ export const RTC_NOTIFICATION_TYPE = "org.matrix.msc4075.rtc.notification";
 export const RTC_DECLINE_TYPE = "org.matrix.msc4310.rtc.decline";
 
 /**
+ * The MSC4143 slot the ring names (`slot_id`). matrix-js-sdk 43's parseCallNotificationContent, the parser a client
+ * uses to decide to ring, rejects a notification ("Slot m.call#ROOM does not exist or is closed") unless this state
+ * event is in the room and open (js-sdk 43 src/matrixrtc/utils.ts:99-111; test/e2e/element-call-callee.test.ts
+ * measures both verdicts). Element Web does not use that parser yet and Element Call never reads or sends slots, so
+ * the event is harmless for them (shared/notes/matrixrtc.md §1 "Future shape"). The call opens it before its ring
+ * when it is not open already.
+ */
+export const RTC_SLOT_TYPE = "org.matrix.msc4143.rtc.slot";
+export const RTC_SLOT_STATE_KEY = "m.call#ROOM";
+export const RTC_SLOT_OPEN_CONTENT = { status: "open", application: { type: "m.call" } } as const;
+
+/** Whether a slot state content is open for m.call (what js-sdk 43 checks). */
+export const openSlotSchema = z.object({ status: z.literal("open"), application: z.object({ type: z.literal("m.call") }).loose() }).loose();
+
+/**
  * 4 h, js-sdk's default membership lifetime (CallMembership.ts:37). ruma requires `expires` and measures it from
  * `created_ts`; the call re-sends the membership with a larger `expires` and the same `created_ts` before it lapses.
  */
