@@ -38,9 +38,12 @@ const homeservers: Record<string, string> = {};
 
 /** A state event's content in the DM, read from the homeserver as alice (undefined when there is none). */
 async function state(type: string, stateKey: string): Promise<unknown> {
-  const res = await fetch(`${rig?.synapse.baseUrl ?? ""}/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/state/${type}/${encodeURIComponent(stateKey)}`, {
-    headers: { authorization: `Bearer ${alice.accessToken}` },
-  });
+  const res = await fetch(
+    `${rig?.synapse.baseUrl ?? ""}/_matrix/client/v3/rooms/${encodeURIComponent(dm)}/state/${type}/${encodeURIComponent(stateKey)}`,
+    {
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+    },
+  );
   return res.status === 200 ? await res.json() : undefined;
 }
 
@@ -50,82 +53,106 @@ async function say(body: string, reply: (text: string) => boolean): Promise<stri
   return waitFor(`the bot's reply to ${body}`, () => typist.messages(dm, app.matrix.userId).slice(before).find(reply));
 }
 
-describe.skipIf(skip !== undefined)("the bot's MatrixRTC call, answered by Element Call (Chromium: matrix-js-sdk 43 + livekit-client)", () => {
-  beforeAll(async () => {
-    lk = await startLiveKit();
-    service = await startSfuTokenService({ livekit: lk, homeservers });
-    rig = await startRig({
-      name: "rtc-element-call",
-      botName: "rtcecbot",
-      cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
-      users: ["alice"],
-      logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
-      config: ({ cameras, synapse }) => {
-        homeservers[synapse.serverName] = synapse.baseUrl;
-        return {
-          cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
-          calls: { maxPerUserPerMinute: 100 },
-          matrixRtc: { livekitServiceUrl: service.url },
-        };
-      },
+describe.skipIf(skip !== undefined)(
+  "the bot's MatrixRTC call, answered by Element Call (Chromium: matrix-js-sdk 43 + livekit-client)",
+  () => {
+    beforeAll(async () => {
+      lk = await startLiveKit();
+      service = await startSfuTokenService({ livekit: lk, homeservers });
+      rig = await startRig({
+        name: "rtc-element-call",
+        botName: "rtcecbot",
+        cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
+        users: ["alice"],
+        logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+        config: ({ cameras, synapse }) => {
+          homeservers[synapse.serverName] = synapse.baseUrl;
+          return {
+            cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
+            calls: { maxPerUserPerMinute: 100 },
+            matrixRtc: { livekitServiceUrl: service.url },
+          };
+        },
+      });
+      app = rig.app;
+      alice = rig.user("alice");
+      typist = rig.callee("alice");
+      dm = rig.dm("alice");
+      // As in matrixrtc-wiring: Element's DMs (trusted_private_chat) give the bot power 100; the rig's does not.
+      const levels = await typist.client.getStateEvent(dm, "m.room.power_levels", "");
+      await typist.client.sendStateEvent(
+        dm,
+        "m.room.power_levels" as never,
+        { ...levels, users: { ...(levels["users"] as object), [app.matrix.userId]: 100 } } as never,
+        "",
+      );
+      if ("skip" in chromium) throw new Error(chromium.skip);
+      ec = await startElementCallCallee({
+        chromium: chromium.path,
+        homeserverUrl: rig.synapse.baseUrl,
+        user: alice.userId,
+        password: alice.password,
+        focusUrl: service.url,
+      });
+    }, 180_000);
+
+    afterAll(async () => {
+      await ec?.stop().catch(() => undefined);
+      await rig?.stop();
+      await service.stop();
+      await lk.stop();
     });
-    app = rig.app;
-    alice = rig.user("alice");
-    typist = rig.callee("alice");
-    dm = rig.dm("alice");
-    // As in matrixrtc-wiring: Element's DMs (trusted_private_chat) give the bot power 100; the rig's does not.
-    const levels = await typist.client.getStateEvent(dm, "m.room.power_levels", "");
-    await typist.client.sendStateEvent(dm, "m.room.power_levels" as never, { ...levels, users: { ...(levels["users"] as object), [app.matrix.userId]: 100 } } as never, "");
-    if ("skip" in chromium) throw new Error(chromium.skip);
-    ec = await startElementCallCallee({ chromium: chromium.path, homeserverUrl: rig.synapse.baseUrl, user: alice.userId, password: alice.password, focusUrl: service.url });
-  }, 180_000);
 
-  afterAll(async () => {
-    await ec?.stop().catch(() => undefined);
-    await rig?.stop();
-    await service.stop();
-    await lk.stop();
-  });
+    it("!ring matrixrtc, !call cam: js-sdk 43 finds the ring valid, Element Call joins and sees the camera, its leave ends the call", async () => {
+      if (ec === undefined) throw new Error("no Element Call callee");
+      const callee = ec;
+      const botId = app.matrix.userId;
+      const botDevice = app.matrix.deviceId ?? "";
+      expect(await state(RTC_SLOT_TYPE, RTC_SLOT_STATE_KEY)).toBeUndefined();
+      expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
 
-  it("!ring matrixrtc, !call cam: js-sdk 43 finds the ring valid, Element Call joins and sees the camera, its leave ends the call", async () => {
-    if (ec === undefined) throw new Error("no Element Call callee");
-    const callee = ec;
-    const botId = app.matrix.userId;
-    const botDevice = app.matrix.deviceId ?? "";
-    expect(await state(RTC_SLOT_TYPE, RTC_SLOT_STATE_KEY)).toBeUndefined();
-    expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
+      const typed = Date.now();
+      await typist.client.sendTextMessage(dm, "!call cam");
+      const ring = await callee.waitForRing(dm, { timeoutMs: 30_000 }).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n${callee.log()}`);
+      });
+      expect(ring.sender).toBe(botId);
+      expect(ring.content["notification_type"]).toBe("ring");
+      expect(ring.jsSdk).toEqual({ valid: true });
+      expect(await state(RTC_SLOT_TYPE, RTC_SLOT_STATE_KEY)).toEqual({ status: "open", application: { type: "m.call" } });
 
-    const typed = Date.now();
-    await typist.client.sendTextMessage(dm, "!call cam");
-    const ring = await callee.waitForRing(dm, { timeoutMs: 30_000 }).catch((err: unknown) => { throw new Error(`${String(err)}\n${callee.log()}`); });
-    expect(ring.sender).toBe(botId);
-    expect(ring.content["notification_type"]).toBe("ring");
-    expect(ring.jsSdk).toEqual({ valid: true });
-    expect(await state(RTC_SLOT_TYPE, RTC_SLOT_STATE_KEY)).toEqual({ status: "open", application: { type: "m.call" } });
+      const joinStarted = Date.now();
+      const joined = await callee.join(dm);
+      expect(joined.identity).toBe(`${alice.userId}:${callee.deviceId}`);
+      const stats = await callee.waitForVideo({ frames: 50, timeoutMs: 30_000 });
+      reportFigure("matrixrtc-element-call", {
+        commandToRingSeenMs: ring.seenAt - typed,
+        joinToFirstFrameMs: stats.video.firstFrameAt !== undefined ? Math.round(stats.video.firstFrameAt - joinStarted) : undefined,
+        size: `${String(stats.video.width)}x${String(stats.video.height)}`,
+        framesDecoded: stats.video.framesDecoded,
+        pageErrors: callee.pageErrors.length,
+      });
+      expect(stats.remoteIdentities).toContain(`${botId}:${botDevice}`);
+      expect([stats.video.width, stats.video.height]).toEqual([640, 360]);
+      expect(stats.video.framesDecoded).toBeGreaterThanOrEqual(50);
 
-    const joinStarted = Date.now();
-    const joined = await callee.join(dm);
-    expect(joined.identity).toBe(`${alice.userId}:${callee.deviceId}`);
-    const stats = await callee.waitForVideo({ frames: 50, timeoutMs: 30_000 });
-    reportFigure("matrixrtc-element-call", {
-      commandToRingSeenMs: ring.seenAt - typed,
-      joinToFirstFrameMs: stats.video.firstFrameAt !== undefined ? Math.round(stats.video.firstFrameAt - joinStarted) : undefined,
-      size: `${String(stats.video.width)}x${String(stats.video.height)}`, framesDecoded: stats.video.framesDecoded, pageErrors: callee.pageErrors.length,
+      // The bot's membership as matrix-js-sdk 43's CallMembership parses it in Element Call's own session.
+      const bot = await waitFor(
+        "the bot in the callee's MatrixRTC session",
+        async () => (await callee.memberships(dm)).find((m) => m.userId === botId && m.deviceId === botDevice),
+        { timeoutMs: 20_000 },
+      );
+      expect(bot.rtcBackendIdentity).toBe(`${botId}:${botDevice}`);
+      expect(bot.transport).toMatchObject({ type: "livekit", livekit_service_url: service.url, livekit_alias: dm });
+      expect(await say("!status", (t) => t.includes("MatrixRTC call"))).toContain("MatrixRTC call: cam (connected)");
+
+      await callee.leave();
+      await waitFor(
+        "the bot's membership emptied after the callee left",
+        async () => JSON.stringify(await state(CALL_MEMBER_TYPE, membershipStateKey(botId, botDevice))) === "{}",
+        { timeoutMs: 20_000 },
+      );
+      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
     });
-    expect(stats.remoteIdentities).toContain(`${botId}:${botDevice}`);
-    expect([stats.video.width, stats.video.height]).toEqual([640, 360]);
-    expect(stats.video.framesDecoded).toBeGreaterThanOrEqual(50);
-
-    // The bot's membership as matrix-js-sdk 43's CallMembership parses it in Element Call's own session.
-    const bot = await waitFor("the bot in the callee's MatrixRTC session", async () =>
-      (await callee.memberships(dm)).find((m) => m.userId === botId && m.deviceId === botDevice), { timeoutMs: 20_000 });
-    expect(bot.rtcBackendIdentity).toBe(`${botId}:${botDevice}`);
-    expect(bot.transport).toMatchObject({ type: "livekit", livekit_service_url: service.url, livekit_alias: dm });
-    expect(await say("!status", (t) => t.includes("MatrixRTC call"))).toContain("MatrixRTC call: cam (connected)");
-
-    await callee.leave();
-    await waitFor("the bot's membership emptied after the callee left", async () =>
-      JSON.stringify(await state(CALL_MEMBER_TYPE, membershipStateKey(botId, botDevice))) === "{}", { timeoutMs: 20_000 });
-    await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
-  });
-});
+  },
+);

@@ -31,7 +31,10 @@ describe("RtcRoomApi.openCallSlot", () => {
   it("no slot (404): PUTs it open", async () => {
     const { api, calls } = homeserver(matrixError(404, "M_NOT_FOUND"));
     expect(await api.openCallSlot("!r:hs")).toBe(true);
-    expect(calls).toEqual([{ method: "GET", endpoint: SLOT, body: undefined }, { method: "PUT", endpoint: SLOT, body: OPEN }]);
+    expect(calls).toEqual([
+      { method: "GET", endpoint: SLOT, body: undefined },
+      { method: "PUT", endpoint: SLOT, body: OPEN },
+    ]);
   });
 
   it("a closed or emptied slot: PUTs it open", async () => {
@@ -49,7 +52,9 @@ describe("RtcRoomApi.openCallSlot", () => {
   });
 
   it("a refused PUT (too little power) or a failed read throws, for the call to log and go on", async () => {
-    await expect(homeserver(matrixError(404, "M_NOT_FOUND"), matrixError(403, "M_FORBIDDEN")).api.openCallSlot("!r:hs")).rejects.toThrow("M_FORBIDDEN");
+    await expect(homeserver(matrixError(404, "M_NOT_FOUND"), matrixError(403, "M_FORBIDDEN")).api.openCallSlot("!r:hs")).rejects.toThrow(
+      "M_FORBIDDEN",
+    );
     await expect(homeserver(matrixError(500, "M_UNKNOWN")).api.openCallSlot("!r:hs")).rejects.toThrow("M_UNKNOWN");
   });
 });
