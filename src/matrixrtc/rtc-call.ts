@@ -15,12 +15,10 @@ import { DelayedLeave, type DelayedLeaveOptions } from "./delayed-leave.ts";
 import type { LiveKitFocus } from "./focus.ts";
 import type { LiveKitPublisher } from "./livekit-publisher.ts";
 import type { RtcRoomApi } from "./rtc-room-api.ts";
+import { OwnMembership } from "./own-membership.ts";
 import {
   CALL_MEMBER_TYPE,
   declineSchema,
-  MEMBERSHIP_EXPIRES_MS,
-  membershipContent,
-  membershipStateKey,
   notificationContent,
   readMembership,
   roomEventSchema,
@@ -61,13 +59,11 @@ export interface RtcCallOptions {
 }
 
 export const RING_LIFETIME_MS = 30_000;
-/** The membership is re-sent (same created_ts, expires one period longer) this long before it would lapse. */
-const REFRESH_MARGIN_MS = 60_000;
 
 export class RtcCall extends EventEmitter<RtcCallEvents> {
   private current: RtcCallState = "connecting";
   private endReason: string | undefined;
-  private readonly stateKey: string;
+  private readonly membership: OwnMembership;
   private readonly leave: DelayedLeave;
   private readonly log: Logger;
   private membershipSent = false;
@@ -75,7 +71,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   private notificationEventId: string | undefined;
   private readonly calleeDevices = new Set<string>();
   private ringTimer: NodeJS.Timeout | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private ended: Promise<void> | undefined;
   /** The Matrix request start() is waiting for: terminate() lets it land first, so its leave is the last word. */
   private inflight: Promise<unknown> = Promise.resolve();
@@ -83,8 +78,9 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   constructor(private readonly opts: RtcCallOptions) {
     super();
     this.log = opts.log.child({ component: "rtc-call", room: opts.roomId, callee: opts.callee });
-    this.stateKey = membershipStateKey(opts.userId, opts.deviceId);
-    this.leave = new DelayedLeave(opts.api, opts.roomId, this.stateKey, this.log, {
+    const where = { roomId: opts.roomId, userId: opts.userId, deviceId: opts.deviceId };
+    this.membership = new OwnMembership(opts.api, where, this.log, opts.membershipExpiresMs);
+    this.leave = new DelayedLeave(opts.api, opts.roomId, this.membership.stateKey, this.log, {
       ...opts.delayedLeave,
       onLost: (reason) => {
         void this.terminate(reason);
@@ -123,11 +119,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       if (this.isEnded()) return;
       await this.track(this.leave.arm());
       if (this.isEnded()) return;
-      const createdTs = Date.now();
       this.membershipSent = true;
-      this.membershipEventId = await this.track(
-        this.sendMembership(focus, createdTs, this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS),
-      );
+      this.membershipEventId = await this.track(this.membership.send(focus));
       if (this.isEnded()) return;
       await this.track(this.openSlot());
       if (this.isEnded()) return;
@@ -230,35 +223,12 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     }
   }
 
-  private async sendMembership(focus: LiveKitFocus, createdTs: number, expiresMs: number): Promise<string> {
-    const content = membershipContent({
-      userId: this.opts.userId,
-      deviceId: this.opts.deviceId,
-      roomId: this.opts.roomId,
-      livekitServiceUrl: focus.livekitServiceUrl,
-      createdTs,
-      expiresMs,
-    });
-    const eventId = await this.opts.api.putState(this.opts.roomId, CALL_MEMBER_TYPE, this.stateKey, content);
-    // Before it lapses (4 h by default), the same membership with expires one period longer: ruma counts from created_ts.
-    const period = this.opts.membershipExpiresMs ?? MEMBERSHIP_EXPIRES_MS;
-    const refreshIn = Math.max(createdTs + expiresMs - REFRESH_MARGIN_MS - Date.now(), 1_000);
-    clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => {
-      if (this.isEnded()) return;
-      this.sendMembership(focus, createdTs, expiresMs + period).catch((err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, "could not renew the call membership");
-      });
-    }, refreshIn);
-    return eventId;
-  }
-
   private async end(reason: string): Promise<void> {
     const from = this.current;
     this.endReason = reason;
     this.setState("ended");
     clearTimeout(this.ringTimer);
-    clearTimeout(this.refreshTimer);
+    this.membership.stop();
     await this.inflight;
     const leaving = async (): Promise<void> => {
       if (!this.membershipSent) {
@@ -266,7 +236,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
         return;
       }
       if (await this.leave.sendNow()) return;
-      await this.opts.api.putState(this.opts.roomId, CALL_MEMBER_TYPE, this.stateKey, {});
+      await this.membership.empty();
     };
     const [left] = await Promise.allSettled([leaving(), this.opts.publisher.stop()]);
     if (left.status === "rejected")
