@@ -193,3 +193,17 @@ export class CallCore<C extends MachineContext, I extends { kind: string }, Own 
     });
   }
 }
+
+/** Hangs a call up (unless it has ended) and resolves once it has ended: shutdown waits for every call this way. */
+export function hangUpAndWait(
+  call: { readonly state: CallState; once(event: "ended", listener: () => void): unknown; hangup(reason: HangupReason): void },
+  reason: HangupReason,
+): Promise<void> {
+  if (call.state === CallState.Ended) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    call.once("ended", () => {
+      resolve();
+    });
+    call.hangup(reason);
+  });
+}

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { LogOnce } from "../doorbell/log-once.ts";
 import type { CameraHub } from "../media/camera-hub.ts";
 import type { TurnCredentials } from "../rtc/turn.ts";
 import type { Logger } from "../util/logger.ts";
 import { busyRefusal, CallRefusedError, capacityRefusal, type CallRegistry } from "../admission/refusal.ts";
-import type { CallEnd } from "./call-core.ts";
+import { hangUpAndWait, type CallEnd } from "./call-core.ts";
 import { CallOutbox, type SendEvent } from "./call-outbox.ts";
 import { answerCall } from "./answer-call.ts";
 import { InviteAdmission, type EventContext } from "./invite-admission.ts";
@@ -14,7 +13,7 @@ import type { ActiveCall, RoomCallEvent } from "./router.ts";
 import { createOutgoingCall, type OutgoingCall } from "./outgoing-signalling.ts";
 import { watchSetup } from "./setup-timing.ts";
 import { CallState } from "./state.ts";
-import { type HangupReason, type InviteIn } from "./wire.ts";
+import { opaqueId, type HangupReason, type InviteIn } from "./wire.ts";
 
 export type { ActiveCall, RoomCallEvent } from "./router.ts";
 export type { EventContext } from "./invite-admission.ts";
@@ -36,13 +35,6 @@ interface ManagerEvents {
   setup: [phase: "answer" | "connect", seconds: number];
   /** A call was registered (either direction), for parts that follow calls (talkback). */
   call: [session: ActiveCall];
-}
-
-/** Opaque-identifier grammar: [0-9A-Za-z._~-], here base64url without padding. */
-function opaqueId(bytes: number): string {
-  return randomBytes(bytes)
-    .toString("base64url")
-    .replace(/[^0-9A-Za-z._~-]/g, "");
 }
 
 /** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
@@ -245,22 +237,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
    * or `sendTimeoutMs` passed.
    */
   async hangupAll(reason: HangupReason = "user_hangup", sendTimeoutMs = 3000): Promise<void> {
-    const sessions = [...this.byCallId.values()];
-    await Promise.all(
-      sessions.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.state === CallState.Ended) {
-              resolve();
-              return;
-            }
-            s.once("ended", () => {
-              resolve();
-            });
-            s.hangup(reason);
-          }),
-      ),
-    );
+    await Promise.all([...this.byCallId.values()].map((s) => hangUpAndWait(s, reason)));
     await this.outbox.drain(sendTimeoutMs);
   }
 }

@@ -3,6 +3,7 @@
  * and the schemas every inbound event content is parsed with before anything acts on it.
  * Spec: Client-Server API, "Voice over IP" module (test/fixtures/matrix-spec).
  */
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { CandidateWire } from "../rtc/candidate.ts";
 
@@ -190,4 +191,11 @@ export function usableCandidates(content: CandidatesIn): CandidateWire[] {
 export function callIdOf(content: unknown): string | undefined {
   const parsed = z.object({ call_id: callId }).safeParse(content);
   return parsed.success ? parsed.data.call_id : undefined;
+}
+
+/** A fresh opaque identifier (call and party IDs): the spec's grammar [0-9A-Za-z._~-], here base64url without padding. */
+export function opaqueId(bytes: number): string {
+  return randomBytes(bytes)
+    .toString("base64url")
+    .replace(/[^0-9A-Za-z._~-]/g, "");
 }
