@@ -5,12 +5,13 @@ import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
 import { OfflinePicture } from "./offline-picture.ts";
-import { nextStep, WATCHED_MAX_RETRY_S, type FrontEnd } from "./restart-policy.ts";
+import { nextStep, WATCHED_MAX_RETRY_S } from "./restart-policy.ts";
+import type { PipelineState, PipelineStats } from "./pipeline-stats.ts";
 import { RunOptions } from "./run-options.ts";
 
 export { RECONNECT_BACKOFF_S } from "./restart-policy.ts";
 
-export type PipelineState = "stopped" | "starting" | "running" | "retrying";
+export type { PipelineState, PipelineStats } from "./pipeline-stats.ts";
 
 /** A camera always behind the live picture is restarted to catch up not more often than this, so it still shows a picture most of the time. */
 const RESYNC_MIN_INTERVAL_MS = 30_000;
@@ -19,24 +20,6 @@ interface PipelineEvents {
   state: [state: PipelineState];
   /** The first frame after a (re)start. */
   firstFrame: [size: { width: number; height: number }];
-}
-
-export interface PipelineStats {
-  state: PipelineState;
-  width: number | undefined;
-  height: number | undefined;
-  framesIn: number;
-  framesDropped: number;
-  restarts: number;
-  /** How far behind the live picture ffmpeg runs now (ms; see LagWatch). */
-  lagMs: number;
-  /** Times ffmpeg was restarted because it had fallen too far behind. */
-  resyncs: number;
-  audio: boolean;
-  /** The decoding in use: the configured hardware decoder, or "none" (software). */
-  hwaccel: CameraConfig["hwaccel"];
-  /** What reads the camera now: GStreamer when configured and it can, else ffmpeg. */
-  frontEnd: FrontEnd;
 }
 
 /**
