@@ -2,18 +2,20 @@
  * Each rung user's direct chat with the bot: an existing room with exactly the two of them joined
  * (from the bot's m.direct account data, else its joined rooms), or a new one the bot creates
  * (private_chat, is_direct, not encrypted) and invites them to; a ring waits for them to join.
+ * The m.direct account data is m-direct.ts, the creation and its per-user limit dm-creation.ts, the createRoom
+ * request dm-request.ts (re-exported here).
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { z } from "zod";
 import type { AccessList } from "../admission/access.ts";
 import { checkCallRoom } from "../admission/room-check.ts";
-import { CALL_MEMBER_TYPE } from "../matrixrtc/rtc-wire.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+import { DmCreation } from "./dm-creation.ts";
 import { LogOnce } from "./log-once.ts";
-import { KeyedBuckets } from "./rate-limit.ts";
+import { MDirect } from "./m-direct.ts";
 
-const directSchema = z.record(z.string(), z.array(z.string()));
-const matrixErrorSchema = z.object({ errcode: z.string() }).loose();
+export { directChatRequest } from "./dm-request.ts";
+
 const memberSchema = z.object({ membership: z.string() }).loose();
 const memberEventSchema = z.object({ type: z.literal("m.room.member"), state_key: z.string(), content: memberSchema }).loose();
 
@@ -23,44 +25,6 @@ const MAX_SCANNED_ROOMS = 300;
 const MAX_DIRECT_CANDIDATES = 20;
 /** A join missed by sync (a gappy timeline) is still noticed by this poll. */
 const JOIN_POLL_MS = 5_000;
-/**
- * New direct chats per user: 3, then one an hour. A user who declines every invite would otherwise get a new room
- * and invite on every press, and the bot would pile up rooms.
- */
-const CREATIONS = { burst: 3, perMinute: 1 / 60 };
-
-/** Synapse's default `events` power levels of a new room (synapse/handlers/room.py). */
-const SYNAPSE_DEFAULT_EVENT_LEVELS = {
-  "m.room.name": 50,
-  "m.room.power_levels": 100,
-  "m.room.history_visibility": 100,
-  "m.room.canonical_alias": 50,
-  "m.room.avatar": 50,
-  "m.room.tombstone": 100,
-  "m.room.server_acl": 100,
-  "m.room.encryption": 100,
-};
-
-/**
- * The new direct chat: no m.room.encryption in the initial state (the calls' signalling must be readable without
- * E2EE), and the invitee may send `org.matrix.msc3401.call.member`: it is a state event, whose state_default is 50 in
- * private_chat, so without this Element X could not join a MatrixRTC call there (docs/matrixrtc.md). Synapse merges
- * the override one level deep: `events` replaces its default map, so that map's entries are repeated here.
- */
-export function directChatRequest(userId: string): {
-  preset: "private_chat";
-  is_direct: true;
-  invite: string[];
-  power_level_content_override: { events: Record<string, number> };
-} {
-  return {
-    preset: "private_chat",
-    is_direct: true,
-    invite: [userId],
-    power_level_content_override: { events: { ...SYNAPSE_DEFAULT_EVENT_LEVELS, [CALL_MEMBER_TYPE]: 0 } },
-  };
-}
-
 /** "abandoned": only the bot is left, the user declined the invite or left (never to be used again). */
 type RoomStatus = "ready" | "invited" | "abandoned" | "unusable";
 
@@ -73,10 +37,9 @@ interface JoinWaiter {
 export class DmRooms {
   /** The last direct chat found or created per user (checked again before each use). */
   private readonly known = new Map<string, string>();
-  private readonly creating = new Map<string, Promise<string | undefined>>();
   private readonly waiters = new Set<JoinWaiter>();
-  private readonly creations = new KeyedBuckets(CREATIONS);
-  private readonly logOnce: LogOnce;
+  private readonly direct: MDirect;
+  private readonly creation: DmCreation;
   private stopped = false;
   private readonly onRoomEvent = (roomId: string, event: unknown): void => {
     const m = memberEventSchema.safeParse(event);
@@ -90,7 +53,18 @@ export class DmRooms {
     private readonly access: AccessList,
     private readonly log: Logger,
   ) {
-    this.logOnce = new LogOnce(log);
+    const logOnce = new LogOnce(log);
+    this.direct = new MDirect(client, log, logOnce);
+    this.creation = new DmCreation({
+      client,
+      direct: this.direct,
+      log,
+      logOnce,
+      stopped: () => this.stopped,
+      created: (user, roomId) => {
+        this.known.set(user, roomId);
+      },
+    });
   }
 
   attach(): void {
@@ -110,7 +84,7 @@ export class DmRooms {
    */
   async roomFor(userId: string, deadline: number, known: (roomId: string) => void = () => undefined): Promise<string | undefined> {
     const found = await this.find(userId);
-    const roomId = found?.roomId ?? (await this.createOnce(userId));
+    const roomId = found?.roomId ?? (await this.creation.createOnce(userId));
     if (roomId === undefined) return undefined;
     known(roomId);
     if (found?.status === "ready") return roomId;
@@ -134,46 +108,13 @@ export class DmRooms {
     }
   }
 
-  /**
-   * The bot's m.direct; {} when it has none yet, undefined when it could not be read (an error, or content this
-   * code does not understand). It is only ever written back after a good read: writing {} after a failed read
-   * wiped every other user's direct chats.
-   */
-  private async direct(): Promise<Record<string, string[]> | undefined> {
-    try {
-      const parsed = directSchema.safeParse(await this.client.getAccountData("m.direct"));
-      if (parsed.success) return parsed.data;
-      this.logOnce.warn("m.direct unreadable", {}, "m.direct is not a map of user to rooms: not using or changing it");
-      return undefined;
-    } catch (err: unknown) {
-      if (matrixErrorSchema.safeParse(err).data?.errcode === "M_NOT_FOUND") return {};
-      this.logOnce.warn("m.direct failed", { err: errorMessage(err) }, "could not read m.direct");
-      return undefined;
-    }
-  }
-
-  /** Writes m.direct with `userId`'s rooms changed by `change`, when it can be read. */
-  private async updateDirect(userId: string, change: (rooms: string[]) => string[]): Promise<void> {
-    const direct = await this.direct();
-    if (direct === undefined) {
-      this.log.warn({ user: userId }, "m.direct not updated: it could not be read");
-      return;
-    }
-    const rooms = change(direct[userId] ?? []);
-    const next = Object.fromEntries(Object.entries(direct).filter(([user]) => user !== userId));
-    if (rooms.length > 0) next[userId] = rooms;
-    await this.client.setAccountData("m.direct", next).catch((err: unknown) => {
-      this.log.warn({ err: errorMessage(err) }, "could not update m.direct");
-    });
-  }
-
   /** Leaves a direct chat the user declined or left: the bot alone in it can never ring there again. */
   private async abandon(roomId: string, userId: string): Promise<void> {
     if (this.known.get(userId) === roomId) this.known.delete(userId);
     try {
       await this.client.leaveRoom(roomId);
       this.log.info({ room: roomId, user: userId }, "left a direct chat the user declined or left");
-      await this.updateDirect(userId, (rooms) => rooms.filter((r) => r !== roomId));
+      await this.direct.update(userId, (rooms) => rooms.filter((r) => r !== roomId));
     } catch (err: unknown) {
       this.log.warn({ room: roomId, err: errorMessage(err) }, "could not leave an abandoned direct chat");
     }
@@ -181,7 +122,7 @@ export class DmRooms {
 
   /** A room that is (or is about to be, with the user invited) the direct chat of the bot and the user. */
   private async find(userId: string): Promise<{ roomId: string; status: "ready" | "invited" } | undefined> {
-    const direct = await this.direct();
+    const direct = await this.direct.read();
     const listed = (direct?.[userId] ?? []).slice(-MAX_DIRECT_CANDIDATES).reverse();
     const candidates = [this.known.get(userId), ...listed].filter((r): r is string => r !== undefined);
     let invited: string | undefined;
@@ -209,38 +150,6 @@ export class DmRooms {
       }
     }
     return undefined;
-  }
-
-  /** One creation per user at a time: two doorbells pressed together make one room. */
-  private createOnce(userId: string): Promise<string | undefined> {
-    const running = this.creating.get(userId);
-    if (running) return running;
-    const creation = this.create(userId).finally(() => this.creating.delete(userId));
-    this.creating.set(userId, creation);
-    return creation;
-  }
-
-  private async create(userId: string): Promise<string | undefined> {
-    if (this.stopped) return undefined;
-    const allowed = this.creations.check(userId);
-    if (!allowed.ok) {
-      this.logOnce.warn(
-        `creations ${userId}`,
-        { user: userId, retryAfterMs: allowed.retryAfterMs },
-        "not creating another direct chat for this user yet (they declined or left the last ones)",
-      );
-      return undefined;
-    }
-    try {
-      const roomId = await this.client.createRoom(directChatRequest(userId));
-      this.log.info({ room: roomId, user: userId }, "created a direct chat to ring in; waiting for the user to join");
-      this.known.set(userId, roomId);
-      await this.updateDirect(userId, (rooms) => [...rooms.filter((r) => r !== roomId), roomId]);
-      return roomId;
-    } catch (err: unknown) {
-      this.log.error({ user: userId, err: errorMessage(err) }, "could not create a direct chat");
-      return undefined;
-    }
   }
 
   private waitForJoin(roomId: string, userId: string, deadline: number): Promise<boolean> {

@@ -2,6 +2,7 @@
  * One doorbell press that rang: every listed user at once, each in their direct chat with the bot.
  * The first to answer keeps the call, the others' ringing calls are hung up and they are told who
  * answered; when nobody answers before the invite lifetime, each gets a missed-call message.
+ * The posting of those messages (and of the snapshot) is round-messages.ts.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallRequest } from "../admission/admission.ts";
@@ -13,16 +14,8 @@ import type { RingConfig } from "../config/doorbell-schema.ts";
 import type { CameraConfig } from "../config/load.ts";
 import { type Logger } from "../util/logger.ts";
 import type { DmRooms } from "./dm-rooms.ts";
-import {
-  answeredText,
-  clockTime,
-  displayName,
-  doorbellText,
-  imageContent,
-  missedText,
-  uploadSnapshot,
-  type UploadedImage,
-} from "./messages.ts";
+import { answeredText, clockTime, displayName, missedText } from "./messages.ts";
+import { RoundMessages } from "./round-messages.ts";
 import type { Snapshotter } from "./snapshot.ts";
 
 export interface RoundDeps {
@@ -50,19 +43,20 @@ interface Leg {
 
 export class RingRound {
   private readonly legs = new Map<string, Leg>();
-  private readonly posts = new Set<Promise<void>>();
   private answeredBy: string | undefined;
   private cancelled = false;
   readonly at = new Date();
   private readonly time = clockTime(this.at);
-  private snapshot: Promise<UploadedImage | undefined> = Promise.resolve(undefined);
+  private readonly messages: RoundMessages;
 
   constructor(
     private readonly deps: RoundDeps,
     private readonly camera: CameraConfig,
     private readonly ring: RingConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.messages = new RoundMessages(deps.client, deps.snapshots, camera, this.time, log, () => this.cancelled);
+  }
 
   /** The sessions this round placed, still ringing or in progress. */
   sessions(): OutgoingCall[] {
@@ -72,7 +66,7 @@ export class RingRound {
   /** Resolves when every leg is answered or over and the messages are sent. */
   async run(): Promise<void> {
     const deadline = this.at.getTime() + this.deps.inviteLifetimeMs;
-    if (this.ring.snapshot) this.snapshot = this.takeSnapshot();
+    if (this.ring.snapshot) this.messages.startSnapshot();
     // The round's own limit: a user who joined a new direct chat late rings only until the press's lifetime is over.
     const limit = setTimeout(() => {
       for (const leg of this.legs.values()) if (leg.session?.state === CallState.Ringing) leg.session.hangup("invite_timeout");
@@ -85,11 +79,11 @@ export class RingRound {
     if (this.answeredBy === undefined && !this.cancelled) {
       for (const leg of this.legs.values()) {
         if (leg.room !== undefined && leg.told && leg.outcome !== "declined")
-          this.post(leg.room, () => this.text(leg.room ?? "", missedText(this.camera.name, this.time)));
+          this.messages.post(leg.room, () => this.messages.text(leg.room ?? "", missedText(this.camera.name, this.time)));
       }
       this.log.info({ outcomes: Object.fromEntries([...this.legs].map(([u, l]) => [u, l.outcome])) }, "nobody answered the doorbell");
     }
-    while (this.posts.size > 0) await Promise.all([...this.posts]);
+    await this.messages.drain();
   }
 
   /** Shutdown: no more messages, ringing calls are hung up. */
@@ -110,7 +104,7 @@ export class RingRound {
         leg.room = known;
         if (this.cancelled || leg.told) return;
         leg.told = true;
-        told = this.postNow(known, () => this.doorbellLine(known));
+        told = this.messages.postNow(known, () => this.messages.doorbellLine(known));
       })
       .catch((err: unknown) => {
         log.warn({ err }, "could not find the direct chat");
@@ -216,46 +210,8 @@ export class RingRound {
     const room = leg.room;
     if (winner === undefined || room === undefined || this.cancelled || leg.toldAnswered) return;
     leg.toldAnswered = true;
-    this.post(room, async () => {
+    this.messages.post(room, async () => {
       await this.deps.client.sendNotice(room, answeredText(await displayName(this.deps.client, winner)));
     });
-  }
-
-  private async doorbellLine(room: string): Promise<void> {
-    await this.text(room, doorbellText(this.camera.name, this.time));
-    // The picture follows when it is ready; the call does not wait for it.
-    this.post(room, async () => {
-      const image = await this.snapshot;
-      if (image !== undefined && !this.cancelled) await this.deps.client.sendMessage(room, imageContent(image));
-    });
-  }
-
-  private async text(room: string, body: string): Promise<void> {
-    // m.text, not m.notice: notices are silent by default push rules, and a doorbell should notify.
-    await this.deps.client.sendMessage(room, { msgtype: "m.text", body });
-  }
-
-  private async takeSnapshot(): Promise<UploadedImage | undefined> {
-    try {
-      const jpeg = await this.deps.snapshots.take(this.camera);
-      if (jpeg === undefined || this.cancelled) return undefined;
-      const image = await uploadSnapshot(this.deps.client, jpeg, `${this.camera.name}-${this.time.replace(":", "")}.jpg`);
-      if (image === undefined) this.log.warn({ bytes: jpeg.length }, "the snapshot is not a JPEG");
-      return image;
-    } catch (err: unknown) {
-      this.log.warn({ err }, "could not upload the snapshot");
-      return undefined;
-    }
-  }
-
-  private postNow(room: string, send: () => Promise<void>): Promise<void> {
-    return send().catch((err: unknown) => {
-      this.log.warn({ room, err }, "could not post into the direct chat");
-    });
-  }
-
-  private post(room: string, send: () => Promise<void>): void {
-    const p = this.postNow(room, send).finally(() => this.posts.delete(p));
-    this.posts.add(p);
   }
 }
