@@ -5,7 +5,7 @@ import { R720 } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
 import { fmt } from "../stats.ts";
 import type { Phase } from "./phase.ts";
-import { settle } from "./settle.ts";
+import { oneSettledCall } from "./settle.ts";
 
 export const driftPhase: Phase = {
   name: "drift",
@@ -14,17 +14,13 @@ export const driftPhase: Phase = {
   async run(ctx) {
     const { rig, plan, results, say } = ctx;
     const cam = cameraName(R720, 0);
-    const [room] = rig.rooms;
-    if (room === undefined) throw new Error("no room");
-    await rig.cameras.start(cam);
-    const h = await rig.calls.place(room, cam);
-    await settle(ctx, [h.key]);
+    const { room, key } = await oneSettledCall(ctx, cam);
     say(`drift: ${plan.driftMinutes} minute(s) of one ${R720.name} call, one window a minute`);
     for (let m = 0; m < plan.driftMinutes; m++) {
       const w = await measureWindow(
         rig,
         { name: `drift minute ${m + 1}`, kind: "drift", resolution: R720.name, calls: 1, cameras: 1 },
-        [h.key],
+        [key],
         60,
         {
           sourceCams: [cam],

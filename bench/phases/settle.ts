@@ -12,3 +12,13 @@ export async function settle({ rig, plan }: PhaseContext, keys: readonly string[
     return false; // overload: the window measures what the calls get
   }
 }
+
+/** One call of `camera` in the first room (the test camera `start` started first), settled at full rate. */
+export async function oneSettledCall(ctx: PhaseContext, camera: string, start = camera): Promise<{ room: string; key: string }> {
+  const [room] = ctx.rig.rooms;
+  if (room === undefined) throw new Error("no room");
+  await ctx.rig.cameras.start(start);
+  const h = await ctx.rig.calls.place(room, camera);
+  await settle(ctx, [h.key]);
+  return { room, key: h.key };
+}

@@ -13,9 +13,10 @@ import { CALL_MEMBER_TYPE, membershipStateKey, RTC_SLOT_STATE_KEY, RTC_SLOT_TYPE
 import type { Callee } from "../harness/callee.ts";
 import { chromiumBinary, startElementCallCallee, type ElementCallCallee } from "../harness/element-call-callee/driver.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
-import { startRig, type Rig } from "../harness/rig.ts";
-import { startSfuTokenService, type SfuTokenService } from "../harness/sfu-token-service.ts";
+import { liveKitBinary } from "../harness/livekit.ts";
+import type { Rig } from "../harness/rig.ts";
+import { startRtcRig } from "../harness/rtc-rig.ts";
+import type { SfuTokenService } from "../harness/sfu-token-service.ts";
 import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -24,8 +25,8 @@ const livekit = "skip" in chromium ? chromium : liveKitBinary();
 const skip = "skip" in chromium ? chromium.skip : "skip" in livekit ? livekit.skip : undefined;
 if (skip !== undefined) process.stderr.write(`${skip}\n`);
 
-let lk: LiveKit;
 let service: SfuTokenService;
+let stopRtc: (() => Promise<void>) | undefined;
 let rig: Rig | undefined;
 let app: App;
 let alice: RegisteredUser;
@@ -34,7 +35,6 @@ let typist: Callee;
 /** Alice's Element Call (a second device of hers): it rings and takes the call. */
 let ec: ElementCallCallee | undefined;
 let dm: string;
-const homeservers: Record<string, string> = {};
 
 /** A state event's content in the DM, read from the homeserver as alice (undefined when there is none). */
 async function state(type: string, stateKey: string): Promise<unknown> {
@@ -57,35 +57,14 @@ describe.skipIf(skip !== undefined)(
   "the bot's MatrixRTC call, answered by Element Call (Chromium: matrix-js-sdk 43 + livekit-client)",
   () => {
     beforeAll(async () => {
-      lk = await startLiveKit();
-      service = await startSfuTokenService({ livekit: lk, homeservers });
-      rig = await startRig({
-        name: "rtc-element-call",
-        botName: "rtcecbot",
-        cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
-        users: ["alice"],
-        logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
-        config: ({ cameras, synapse }) => {
-          homeservers[synapse.serverName] = synapse.baseUrl;
-          return {
-            cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
-            calls: { maxPerUserPerMinute: 100 },
-            matrixRtc: { livekitServiceUrl: service.url },
-          };
-        },
-      });
+      const started = await startRtcRig("rtc-element-call", "rtcecbot");
+      stopRtc = started.stop;
+      rig = started.rig;
+      service = started.service;
       app = rig.app;
       alice = rig.user("alice");
       typist = rig.callee("alice");
-      dm = rig.dm("alice");
-      // As in matrixrtc-wiring: Element's DMs (trusted_private_chat) give the bot power 100; the rig's does not.
-      const levels = await typist.client.getStateEvent(dm, "m.room.power_levels", "");
-      await typist.client.sendStateEvent(
-        dm,
-        "m.room.power_levels" as never,
-        { ...levels, users: { ...(levels["users"] as object), [app.matrix.userId]: 100 } } as never,
-        "",
-      );
+      dm = started.dm;
       if ("skip" in chromium) throw new Error(chromium.skip);
       ec = await startElementCallCallee({
         chromium: chromium.path,
@@ -98,9 +77,7 @@ describe.skipIf(skip !== undefined)(
 
     afterAll(async () => {
       await ec?.stop().catch(() => undefined);
-      await rig?.stop();
-      await service.stop();
-      await lk.stop();
+      await stopRtc?.();
     });
 
     it("!ring matrixrtc, !call cam: js-sdk 43 finds the ring valid, Element Call joins and sees the camera, its leave ends the call", async () => {

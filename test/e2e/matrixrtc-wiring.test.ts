@@ -12,10 +12,11 @@ import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
+import { liveKitBinary } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
-import { startRig, type Rig } from "../harness/rig.ts";
-import { startSfuTokenService, type SfuTokenService } from "../harness/sfu-token-service.ts";
+import type { Rig } from "../harness/rig.ts";
+import { startRtcRig } from "../harness/rtc-rig.ts";
+import type { SfuTokenService } from "../harness/sfu-token-service.ts";
 import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -23,15 +24,13 @@ const found = liveKitBinary();
 if ("skip" in found) process.stderr.write(`${found.skip}\n`);
 
 let rtc: RtcNode;
-let lk: LiveKit;
 let service: SfuTokenService;
+let stopRtc: (() => Promise<void>) | undefined;
 let rig: Rig;
 let app: App;
 let alice: RegisteredUser;
 let callee: Callee;
 let dm: string;
-/** Filled in once the rig's Synapse is up: the token service reads it on every request. */
-const homeservers: Record<string, string> = {};
 
 async function say(body: string, reply: (text: string) => boolean): Promise<string> {
   const before = callee.messages(dm, rig.bot.userId).length;
@@ -90,42 +89,18 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     const loaded = await loadRtcNode();
     if (!loaded.ok) throw new Error(loaded.reason);
     rtc = loaded.rtc;
-    lk = await startLiveKit();
-    service = await startSfuTokenService({ livekit: lk, homeservers });
-    rig = await startRig({
-      name: "rtc-wiring",
-      botName: "rtcwirebot",
-      cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
-      users: ["alice"],
-      logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
-      config: ({ cameras, synapse }) => {
-        homeservers[synapse.serverName] = synapse.baseUrl;
-        return {
-          cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
-          calls: { maxPerUserPerMinute: 100 },
-          matrixRtc: { livekitServiceUrl: service.url },
-        };
-      },
-    });
+    const started = await startRtcRig("rtc-wiring", "rtcwirebot");
+    stopRtc = started.stop;
+    rig = started.rig;
+    service = started.service;
     app = rig.app;
     alice = rig.user("alice");
     callee = rig.callee("alice");
-    dm = rig.dm("alice");
-    // The rig's DM is a private_chat alice made: the bot has power 0 there. Element Web and Element X make DMs with
-    // trusted_private_chat, which gives the invitee (the bot) power 100: as here, so the bot may send call.member.
-    const levels = await callee.client.getStateEvent(dm, "m.room.power_levels", "");
-    await callee.client.sendStateEvent(
-      dm,
-      "m.room.power_levels" as never,
-      { ...levels, users: { ...(levels["users"] as object), [rig.bot.userId]: 100 } } as never,
-      "",
-    );
+    dm = started.dm;
   }, 180_000);
 
   afterAll(async () => {
-    await rig.stop();
-    await service.stop();
-    await lk.stop();
+    await stopRtc?.();
   });
 
   it("!ring matrixrtc, !call: the MatrixRTC ring, the user joins and sees the camera, !status lists it, !hangup empties the membership", async () => {
