@@ -9,8 +9,12 @@ const soak = process.env["MCC_SOAK"] !== "0";
 const e2e = {
   environment: "node",
   pool: "forks",
-  // The end-to-end files share two cores with Synapse, GStreamer and ffmpeg: one at a time.
-  poolOptions: { forks: { singleFork: true } },
+  // The end-to-end files share two cores with Synapse, GStreamer and ffmpeg: one at a time, each in a fresh process.
+  // Not one process for all (singleFork): globals a file installs leak into the next. matrix-js-sdk's callee needs
+  // `window` and `document` (test/harness/webrtc-env.ts), and the mqtt package, first loaded after them, took itself
+  // for a browser and never connected: every MQTT file after matrixrtc-call.test.ts failed (found 2026-12-01).
+  fileParallelism: false,
+  poolOptions: { forks: { isolate: true } },
   testTimeout: 120_000,
   hookTimeout: 180_000,
 } as const;
