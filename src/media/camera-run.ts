@@ -165,9 +165,11 @@ export class CameraRun extends EventEmitter<RunEvents> {
     if (this.layout === "gst-launch") {
       const encoding = gstVideoEncoding(line);
       const codec = encoding === undefined ? undefined : gstCodecOf(encoding);
+      // Kept once known: under load gst-launch's "not-linked" error (stderr) came after the caps line (stdout)
+      // and wiped the codec, so an H.265 camera fell back to ffmpeg (CI, 2026-12-01).
+      if (codec !== undefined && codec !== this.codec) this.announced = codec;
       if (isGstUnsupported(line) || (encoding !== undefined && codec !== this.codec)) {
         this.gstFailed = true;
-        this.announced = codec;
         void this.process.stop();
       }
     } else {

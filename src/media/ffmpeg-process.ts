@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { EventEmitter } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import { redactSecrets, type Logger } from "../util/logger.ts";
 import { MAX_LINE_CHARS } from "../util/redact.ts";
 import { childEnv } from "./child-env.ts";
@@ -10,6 +11,11 @@ import { childEnv } from "./child-env.ts";
  * the line (then cut to MAX_LINE_CHARS after redaction), the rest up to the next newline is dropped.
  */
 const MAX_PENDING_CHARS = 8192;
+
+const noop = (): void => undefined;
+
+/** How long an exit waits for the child's text outputs to be read to their end. */
+const TEXT_DRAIN_MS = 500;
 
 export interface FfmpegExit {
   code: number | null;
@@ -67,6 +73,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
   private exited: Promise<FfmpegExit> | undefined;
   private stopRequested = false;
   private readonly lastLines: string[] = [];
+  /** One per text output read (stderr, and stdout for gst-launch): settles when it is closed. */
+  private readonly textEnds: Promise<void>[] = [];
 
   constructor(
     private readonly binary: string,
@@ -99,9 +107,14 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
         if (settled) return;
         settled = true;
         live.delete(this);
-        const exit = { code, signal, requested: this.stopRequested, lastLines: [...this.lastLines] };
-        resolve(exit);
-        this.emit("exit", exit);
+        // Every line the child wrote is read before its exit is told: gst-launch's caps line (stdout) came
+        // after 'exit' under load, and the run ended without the codec it announced. Bounded: a pipe held
+        // open by someone else must not hold the exit back.
+        void Promise.race([Promise.all(this.textEnds), delay(TEXT_DRAIN_MS, undefined, { ref: false })]).then(() => {
+          const exit = { code, signal, requested: this.stopRequested, lastLines: [...this.lastLines] };
+          resolve(exit);
+          this.emit("exit", exit);
+        });
       };
       child.once("exit", settle);
       // A spawn that fails (ENOENT, EAGAIN) emits 'error' and 'close', never 'exit': without these it never
@@ -127,6 +140,8 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
 
   /** Reads log lines (credentials redacted, length bounded) from one of the child's text outputs. */
   private readLines(stream: Readable | null): void {
+    // 'close' comes after the last 'data'; an error ends the wait as well.
+    if (stream) this.textEnds.push(once(stream, "close").then(noop, noop));
     let pending = "";
     /** Dropping the rest of an over-long line, up to its newline. */
     let skipping = false;

@@ -119,19 +119,25 @@ describe("initialFrontEnd", () => {
   });
 });
 
-/** A stand-in gst-launch-1.0: prints `lines` on stdout, then writes two 4x2 I420 frames to fd 3 (100 ms apart) and PCM to fd 4, then waits. */
-function standIn(lines: string[]): string {
+/**
+ * A stand-in gst-launch-1.0: prints `lines` on stdout, then writes two 4x2 I420 frames to fd 3 (100 ms apart) and
+ * PCM to fd 4, then waits. With `failWith`, it prints those lines on stderr after the stdout ones and exits with 1
+ * at once instead (gst-launch refusing a chain that does not link).
+ */
+function standIn(lines: string[], failWith?: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), "mcc-gst-"));
   const script = path.join(dir, "gst.cjs");
+  const rest =
+    failWith === undefined
+      ? [
+          "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); fs.writeSync(4, Buffer.alloc(960)); }, 100);",
+          "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); }, 200);",
+          "setInterval(() => {}, 1000);",
+        ]
+      : [`for (const l of ${JSON.stringify(failWith)}) fs.writeSync(2, l + '\\n');`, "process.exit(1);"];
   writeFileSync(
     script,
-    [
-      "const fs = require('node:fs');",
-      `for (const l of ${JSON.stringify(lines)}) process.stdout.write(l + '\\n');`,
-      "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); fs.writeSync(4, Buffer.alloc(960)); }, 100);",
-      "setTimeout(() => { fs.writeSync(3, Buffer.alloc(12, 7)); }, 200);",
-      "setInterval(() => {}, 1000);",
-    ].join("\n"),
+    ["const fs = require('node:fs');", `for (const l of ${JSON.stringify(lines)}) fs.writeSync(1, l + '\\n');`, ...rest].join("\n"),
   );
   const bin = path.join(dir, "gst-launch-1.0");
   writeFileSync(bin, `#!/bin/sh\nexec ${process.execPath} ${script}\n`);
@@ -166,6 +172,24 @@ describe("CameraRun with the gst-launch layout", () => {
     const jpegExit = new Promise<RunEnd>((resolve) => jpeg.once("exit", resolve));
     jpeg.start();
     expect(await jpegExit).toMatchObject({ frontEndFailed: true, gstCodec: undefined, frames: 0 });
+  });
+
+  it("keeps the announced codec when gst-launch's own error follows it and the child exits at once", async () => {
+    // Under load the caps line (stdout) and the "not-linked" error (stderr) both arrive before the child is
+    // stopped, in either order, and the exit can be seen before either is read: every run must name H.265.
+    const bin = standIn(
+      [H265_PAD],
+      [
+        "ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:src: Internal data stream error.",
+        "streaming stopped, reason not-linked (-1)",
+      ],
+    );
+    for (let i = 0; i < 10; i++) {
+      const run = new CameraRun({ binary: bin, args: [], layout: "gst-launch" }, log);
+      const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+      run.start();
+      expect(await exit).toMatchObject({ frontEndFailed: true, gstCodec: "h265", frames: 0 });
+    }
   });
 
   it("the H.265 chain reading an H.265 camera is no failure", async () => {
