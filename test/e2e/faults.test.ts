@@ -132,7 +132,7 @@ describeE2E("Synapse restarts", () => {
 });
 
 describeE2E("the callee's network vanishes mid-call", () => {
-  it("ICE fails, the bot hangs up with ice_timeout (media had flowed, as the spec says) within 35 s and frees everything", async () => {
+  it("ICE fails, the bot hangs up with ice_timeout (media had flowed, as the spec says) within 55 s and frees everything", async () => {
     const call = await rig.ringAndAnswer("alice", "cam");
     const ending = nextEnd();
     const pc = call.call.peerConn;
@@ -151,12 +151,15 @@ describeE2E("the callee's network vanishes mid-call", () => {
     });
     expect(app.config.calls.iceDisconnectedTimeoutMs).toBe(30_000);
     expect(end).toMatchObject({ party: "local", reason: "ice_timeout", connected: true });
-    expect(hangupMs).toBeLessThan(35_000);
+    // libwebrtc tells of the loss only when the selected pair's checks time out (~15 s after the cut): idle it says
+    // "failed" then (hang-up at 17.6 s); under CI load it said "disconnected" there and the bot's 30 s deadline
+    // (matrix-js-sdk's own) ran from that (47.7 s, CI 2026-12-01). Either is the designed behaviour.
+    expect(hangupMs).toBeLessThan(app.config.calls.iceDisconnectedTimeoutMs + 25_000);
     const hangup = await waitFor("the bot's m.call.hangup in the room", () =>
       callee.callEvents(dm).find((e) => e.type === "m.call.hangup" && e.sender === bot.userId && e.content["call_id"] === call.callId),
     );
     expect(hangup.content["reason"]).toBe("ice_timeout");
     await call.ended();
     await rig.releasedEverything();
-  }, 60_000);
+  }, 90_000);
 });
