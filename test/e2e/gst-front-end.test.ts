@@ -6,9 +6,7 @@
  * restart; a stop leaves no child behind.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 
 import { wrtc } from "../../src/rtc/wrtc.ts";
@@ -16,33 +14,17 @@ import { createLogger } from "../../src/util/logger.ts";
 import { gstreamerAvailable, startRtspCamera, type RtspCamera, type RtspCameraOptions } from "../harness/rtsp-camera.ts";
 import { waitFor } from "../harness/wait.ts";
 import { type I420Frame, type WrtcAudioData } from "../harness/webrtc-env.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const runCameraTests = (await gstreamerAvailable()) || ["true", "1"].includes(process.env["CI"] ?? "");
 const log = createLogger({ level: "silent" });
 const cameras: RtspCamera[] = [];
 const pipelines: CameraPipeline[] = [];
 
-function ffmpegPath(): string {
-  const found = resolveFfmpeg();
-  if ("error" in found) throw new Error(found.error);
-  return found.path;
-}
-
 async function pipelineFor(opts: RtspCameraOptions, size: { maxWidth: number; maxHeight: number }): Promise<CameraPipeline> {
   const cam = await startRtspCamera({ fps: 25, ...opts });
   cameras.push(cam);
-  const camera: CameraConfig = {
-    name: "cam",
-    url: cam.url,
-    description: undefined,
-    ...size,
-    maxFps: 25,
-    audio: true,
-    keepWarm: false,
-    hwaccel: "none",
-    frontEnd: "gstreamer",
-    ring: undefined,
-  };
+  const camera = testCamera({ url: cam.url, ...size, maxFps: 25, audio: true, frontEnd: "gstreamer" });
   const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
   pipelines.push(pipeline);
   return pipeline;

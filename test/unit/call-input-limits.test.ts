@@ -9,12 +9,11 @@ import { CallManager } from "../../src/call/manager.ts";
 import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/rtc/peer-link.ts";
 import { createOutgoingCall, MAX_PENDING_PARTIES } from "../../src/call/outgoing-signalling.ts";
 import { CallState } from "../../src/call/state.ts";
-import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraHub, type CameraLease } from "../../src/media/camera-hub.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { TurnCredentials } from "../../src/rtc/turn.ts";
 import { nonstandard, RTCPeerConnection } from "../../src/rtc/wrtc.ts";
 import { waitFor } from "../harness/wait.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const ROOM = "!dm:example.org";
 const ALICE = "@alice:example.org";
@@ -189,21 +188,8 @@ describe("a ringing call's parties", () => {
 
 describe("routing by room", () => {
   it("the invitee's answer for the call ID in another room is ignored; in the call's room it is taken", async () => {
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const camera: CameraConfig = {
-      name: "cam",
-      url: "demo://clock",
-      description: undefined,
-      maxWidth: 160,
-      maxHeight: 120,
-      maxFps: 5,
-      audio: false,
-      keepWarm: false,
-      hwaccel: "none",
-      ring: undefined,
-    };
-    const hub = new CameraHub([camera], ffmpeg.path, log, 0);
+    const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
+    const hub = new CameraHub([camera], ffmpegPath(), log, 0);
     const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
     const manager = new CallManager(
       hub,

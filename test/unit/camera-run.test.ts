@@ -8,22 +8,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
 import { buildCameraArgs } from "../../src/media/ffmpeg-args.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { waitFor } from "../harness/wait.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const log = createLogger({ level: "silent" });
-
-function ffmpegPath(): string {
-  const found = resolveFfmpeg();
-  if ("error" in found) throw new Error(found.error);
-  return found.path;
-}
 
 /** A 2 s 160x120 clip without an audio stream. */
 function silentClip(): string {
@@ -73,18 +66,7 @@ describe("CameraRun", () => {
 
 describe("CameraPipeline with a source without audio", () => {
   it("falls back to video only and streams, without counting a restart", async () => {
-    const camera: CameraConfig = {
-      name: "cam",
-      url: silentClip(),
-      description: undefined,
-      maxWidth: 160,
-      maxHeight: 120,
-      maxFps: 10,
-      audio: true,
-      keepWarm: false,
-      hwaccel: "none",
-      ring: undefined,
-    };
+    const camera = testCamera({ url: silentClip(), maxWidth: 160, maxHeight: 120, audio: true });
     const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
     pipeline.start();
     try {

@@ -18,6 +18,7 @@ import { MAX_SNAPSHOTS_IN_FLIGHT, Snapshotter } from "../../src/doorbell/snapsho
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { waitFor } from "../harness/wait.ts";
+import { testCamera } from "../harness/cameras.ts";
 
 const log = createLogger({ level: "silent" });
 const stops: (() => Promise<void>)[] = [];
@@ -27,18 +28,7 @@ afterEach(async () => {
 });
 
 function doorbell(name: string): CameraConfig {
-  return {
-    name,
-    url: `rtsp://10.0.0.2/${name}`,
-    description: undefined,
-    maxWidth: 320,
-    maxHeight: 240,
-    maxFps: 10,
-    audio: false,
-    keepWarm: false,
-    hwaccel: "none",
-    ring: { users: ["@alice:example.org"], debounceMs: 0, snapshot: true },
-  };
+  return testCamera({ name, url: `rtsp://10.0.0.2/${name}`, ring: { users: ["@alice:example.org"], debounceMs: 0, snapshot: true } });
 }
 
 function setup(cameras: CameraConfig[], pressLimit: { burst: number; perMinute: number }): { policy: RingPolicy; spawns: () => number } {

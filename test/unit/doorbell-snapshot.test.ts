@@ -6,31 +6,18 @@ import { describe, expect, it } from "vitest";
 import type { CameraConfig } from "../../src/config/load.ts";
 import { jpegSize, Snapshotter } from "../../src/doorbell/snapshot.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { createLogger } from "../../src/util/logger.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const log = createLogger({ level: "silent" });
 
 function camera(url: string): CameraConfig {
-  return {
-    name: "door",
-    url,
-    description: undefined,
-    maxWidth: 320,
-    maxHeight: 240,
-    maxFps: 10,
-    audio: false,
-    keepWarm: false,
-    hwaccel: "none",
-    ring: undefined,
-  };
+  return testCamera({ name: "door", url });
 }
 
 describe("Snapshotter", () => {
   it("takes one JPEG still with the real ffmpeg", async () => {
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const jpeg = await new Snapshotter(ffmpeg.path, log).take(camera("demo://clock"));
+    const jpeg = await new Snapshotter(ffmpegPath(), log).take(camera("demo://clock"));
     expect(jpeg).toBeDefined();
     expect(jpegSize(jpeg ?? Buffer.alloc(0))).toEqual({ width: 320, height: 240 });
     expect(liveFfmpegCount()).toBe(0);

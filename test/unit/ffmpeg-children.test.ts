@@ -11,33 +11,16 @@ import type { CameraConfig, Config } from "../../src/config/load.ts";
 import { checkFfmpeg } from "../../src/doctor/checks.ts";
 import { CameraPipeline, type PipelineState } from "../../src/media/camera-pipeline.ts";
 import { FfmpegProcess, liveFfmpegCount, type FfmpegExit } from "../../src/media/ffmpeg-process.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { renderOfflineFrame } from "../../src/media/offline-frame.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { waitFor } from "../harness/wait.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const log = createLogger({ level: "silent" });
 const TOKEN = "syt_test-token-in-the-environment-4711";
 
-function ffmpegPath(): string {
-  const found = resolveFfmpeg();
-  if ("error" in found) throw new Error(found.error);
-  return found.path;
-}
-
 function camera(url: string, audio: boolean): CameraConfig {
-  return {
-    name: "cam",
-    url,
-    description: undefined,
-    maxWidth: 320,
-    maxHeight: 240,
-    maxFps: 10,
-    audio,
-    keepWarm: false,
-    hwaccel: "none",
-    ring: undefined,
-  };
+  return testCamera({ url, audio });
 }
 
 const saved = { ...process.env };

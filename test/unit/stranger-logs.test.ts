@@ -8,14 +8,13 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { InviteAdmission } from "../../src/call/invite-admission.ts";
 import { CallManager } from "../../src/call/manager.ts";
-import type { CameraConfig } from "../../src/config/load.ts";
 import { AccessList } from "../../src/admission/access.ts";
 import { Bot } from "../../src/matrix/bot.ts";
 import { loadBotSdk } from "../../src/matrix/sdk.ts";
 import { CameraHub } from "../../src/media/camera-hub.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { TurnCredentials } from "../../src/rtc/turn.ts";
 import { waitFor } from "../harness/wait.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const ROOM = "!dm:example.org";
 const OTHER_ROOM = "!other:example.org";
@@ -32,21 +31,8 @@ const lines: Line[] = [];
 const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
 const warned = (msg: string): Line[] => lines.filter((l) => l.level === 40 && l.msg === msg);
 
-const ffmpeg = resolveFfmpeg();
-if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-const camera: CameraConfig = {
-  name: "cam",
-  url: "demo://clock",
-  description: undefined,
-  maxWidth: 160,
-  maxHeight: 120,
-  maxFps: 5,
-  audio: false,
-  keepWarm: false,
-  hwaccel: "none",
-  ring: undefined,
-};
-const hub = new CameraHub([camera], ffmpeg.path, log, 0);
+const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
+const hub = new CameraHub([camera], ffmpegPath(), log, 0);
 const turn = new TurnCredentials(() => Promise.resolve({}), log);
 const calls = new CallManager(hub, turn, () => Promise.resolve(), { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 }, log);
 const ctx = { botUserId: BOT, senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
