@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { CallState } from "../../src/call/state.ts";
-import { answerSchema, candidatesSchema, hangupSchema, rejectSchema } from "../../src/call/wire.ts";
+import { answerSchema, CallEventType, candidatesSchema, hangupSchema, rejectSchema } from "../../src/call/wire.ts";
 import { parseCommand } from "../../src/matrix/commands.ts";
 import type { Callee } from "../harness/callee.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
@@ -33,17 +33,8 @@ const SCHEMAS: Record<string, { safeParse(v: unknown): { success: boolean } }> =
   "m.call.hangup": hangupSchema,
   "m.call.reject": rejectSchema,
 };
-const TYPES = [
-  "m.call.answer",
-  "m.call.candidates",
-  "m.call.hangup",
-  "m.call.reject",
-  "m.call.select_answer",
-  "m.call.negotiate",
-  "m.call.invite",
-  "m.call.sdp_stream_metadata_changed",
-  "m.call.fuzz",
-];
+/** Every call event type the spec has, and one it does not. */
+const TYPES = [...Object.values(CallEventType), "m.call.fuzz"];
 let rig: Rig;
 let synapse: SynapseHandle;
 let app: App;
