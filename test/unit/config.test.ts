@@ -83,27 +83,7 @@ describe("parseConfig: a valid configuration", () => {
   });
 
   it("keeps values that are given, and fills the rest of a partial section", () => {
-    const config = parse({
-      ...minimal(),
-      cameras: [
-        {
-          name: "door-1",
-          url: "rtsp://d/x",
-          description: "Front door",
-          maxWidth: 640,
-          maxHeight: 480,
-          maxFps: 15,
-          audio: false,
-          keepWarm: true,
-          hwaccel: "vaapi",
-        },
-      ],
-      calls: { inviteLifetimeMs: 30_000 },
-      media: { ffmpegPath: "/usr/bin/ffmpeg" },
-      dataDir: "/var/lib/mcc",
-      logLevel: "debug",
-    });
-    expect(config.cameras[0]).toEqual({
+    const given = {
       name: "door-1",
       url: "rtsp://d/x",
       description: "Front door",
@@ -113,9 +93,16 @@ describe("parseConfig: a valid configuration", () => {
       audio: false,
       keepWarm: true,
       hwaccel: "vaapi",
-      ring: undefined,
-      talkback: "off",
+    } as const;
+    const config = parse({
+      ...minimal(),
+      cameras: [given],
+      calls: { inviteLifetimeMs: 30_000 },
+      media: { ffmpegPath: "/usr/bin/ffmpeg" },
+      dataDir: "/var/lib/mcc",
+      logLevel: "debug",
     });
+    expect(config.cameras[0]).toEqual({ ...given, ring: undefined, talkback: "off" });
     expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 });
     expect(config.media).toEqual({ ffmpegPath: "/usr/bin/ffmpeg", idleStopMs: 10_000 });
     expect(config.dataDir).toBe("/var/lib/mcc");
