@@ -12,6 +12,7 @@ Prints one JSON line: {"frames":N,"misreads":M,"latencies":[...ms...]} (frames a
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -20,29 +21,9 @@ import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import GLib, Gst  # noqa: E402
 
-COLS, ROWS, ROW_DIVISOR, START, END = 32, 3, 18, 0xB2, 0x4D
-
-
-def crc16(data):
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
-
-
-def read_stamp(data, width, height, stride):
-    word = 0
-    for bit in range(COLS * ROWS):
-        row, col = divmod(bit, COLS)
-        cx = int((col + 0.5) * width / COLS)
-        cy = int((row + 0.5) * height / ROW_DIVISOR)
-        word = (word << 1) | (1 if data[cy * stride + cx] >= 128 else 0)
-    raw = word.to_bytes(12, "big")
-    if raw[0] != START or raw[11] != END or crc16(raw[1:9]) != int.from_bytes(raw[9:11], "big"):
-        return None
-    return int.from_bytes(raw[1:7], "big")
+# The stamp's layout, writer and reader live in one place, beside the camera that writes it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "harness"))
+from camera_stamp import read_stamp  # noqa: E402  (after gi.require_version)
 
 
 def main(argv):

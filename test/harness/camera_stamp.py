@@ -18,7 +18,7 @@ bit 1). 96 bits, most significant first:
    16 bits  frame sequence number (mod 65536)
    16 bits  CRC-16/CCITT-FALSE of the 8 bytes time+sequence
     8 bits  end marker 0x4D
-A reader samples the middle of each cell; a frame whose markers or CRC do not match is counted as a misread.
+A reader (read_stamp) samples the middle of each cell; a frame whose markers or CRC do not match is counted as a misread.
 """
 
 import time
@@ -79,6 +79,19 @@ class Stamper:
             row = self.row_bytes(bits[r * COLS:(r + 1) * COLS])
             y0, y1 = self.ys[r], self.ys[r + 1]
             mapped_data[y0 * self.stride:y1 * self.stride] = row * (y1 - y0)
+
+
+def read_stamp(data, width, height, stride):
+    word = 0
+    for bit in range(COLS * ROWS):
+        row, col = divmod(bit, COLS)
+        cx = int((col + 0.5) * width / COLS)
+        cy = int((row + 0.5) * height / ROW_DIVISOR)
+        word = (word << 1) | (1 if data[cy * stride + cx] >= 128 else 0)
+    raw = word.to_bytes(12, "big")
+    if raw[0] != START or raw[11] != END or crc16(raw[1:9]) != int.from_bytes(raw[9:11], "big"):
+        return None
+    return int.from_bytes(raw[1:7], "big")
 
 
 def attach_stamper(media, width, height, counters, on_error):
