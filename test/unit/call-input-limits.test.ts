@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { CallManager } from "../../src/call/manager.ts";
 import { MAX_REMOTE_CANDIDATES, PeerLink } from "../../src/rtc/peer-link.ts";
-import { createOutgoingCall, MAX_PENDING_PARTIES } from "../../src/call/outgoing-signalling.ts";
+import { createOutgoingCall, MAX_PENDING_PARTIES, type OutgoingCall } from "../../src/call/outgoing-signalling.ts";
 import { CallState } from "../../src/call/state.ts";
 import { CameraHub, type CameraLease } from "../../src/media/camera-hub.ts";
 import { TurnCredentials } from "../../src/rtc/turn.ts";
@@ -92,31 +92,37 @@ describe("remote candidates", () => {
   });
 });
 
+/** An outgoing call on a real PeerLink, started (ringing), that records what it sends; hung up after the test. */
+async function ringingCall(callId: string): Promise<{ session: OutgoingCall; sent: { type: string; content: Record<string, unknown> }[] }> {
+  const sent: { type: string; content: Record<string, unknown> }[] = [];
+  const session = createOutgoingCall(
+    {
+      callId,
+      partyId: "BOT",
+      roomId: ROOM,
+      invitee: ALICE,
+      lifetimeMs: 60_000,
+      iceDisconnectedTimeoutMs: 30_000,
+      iceServers: [],
+      gatherIntoOfferMs: 0,
+    },
+    lease(),
+    (type, content) => {
+      sent.push({ type, content });
+      return Promise.resolve();
+    },
+    log,
+  );
+  cleanups.push(() => {
+    session.hangup();
+  });
+  await session.start();
+  return { session, sent };
+}
+
 describe("a ringing call's parties", () => {
   it(`holds candidates for at most ${MAX_PENDING_PARTIES} parties and says so once`, async () => {
-    const sent: { type: string; content: Record<string, unknown> }[] = [];
-    const session = createOutgoingCall(
-      {
-        callId: "1700000000000limits",
-        partyId: "BOT",
-        roomId: ROOM,
-        invitee: ALICE,
-        lifetimeMs: 60_000,
-        iceDisconnectedTimeoutMs: 30_000,
-        iceServers: [],
-        gatherIntoOfferMs: 0,
-      },
-      lease(),
-      (type, content) => {
-        sent.push({ type, content });
-        return Promise.resolve();
-      },
-      log,
-    );
-    cleanups.push(() => {
-      session.hangup();
-    });
-    await session.start();
+    const { session, sent } = await ringingCall("1700000000000limits");
     expect(session.state).toBe(CallState.Ringing);
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
     // 1000 invented party IDs, ten candidates each, while ringing.
@@ -142,29 +148,7 @@ describe("a ringing call's parties", () => {
 
   it("the answering party within the cap gets its held candidates", async () => {
     lines.length = 0;
-    const sent: { type: string; content: Record<string, unknown> }[] = [];
-    const session = createOutgoingCall(
-      {
-        callId: "1700000000001limits",
-        partyId: "BOT",
-        roomId: ROOM,
-        invitee: ALICE,
-        lifetimeMs: 60_000,
-        iceDisconnectedTimeoutMs: 30_000,
-        iceServers: [],
-        gatherIntoOfferMs: 0,
-      },
-      lease(),
-      (type, content) => {
-        sent.push({ type, content });
-        return Promise.resolve();
-      },
-      log,
-    );
-    cleanups.push(() => {
-      session.hangup();
-    });
-    await session.start();
+    const { session, sent } = await ringingCall("1700000000001limits");
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
     for (let p = 0; p < MAX_PENDING_PARTIES; p++) {
       session.signalling.onCandidates({
