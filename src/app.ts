@@ -205,7 +205,18 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
       http = { server, ...(await server.listen(config.http.listen)) };
     }
-    doorbell = await startDoorbell({ config, log, client, botUserId: matrix.userId, access, hub, calls, admission, http: http?.server });
+    doorbell = await startDoorbell({
+      config,
+      log,
+      client,
+      botUserId: matrix.userId,
+      access,
+      hub,
+      calls,
+      rtc: { calls: rtcCalls, choices: ringChoices },
+      admission,
+      http: http?.server,
+    });
     await client.start();
   } catch (err: unknown) {
     // Nothing half-started stays behind (a listening port, an MQTT client) to keep a broken process alive.

@@ -15,6 +15,7 @@ import { DmRooms } from "./dm-rooms.ts";
 import { MqttTrigger } from "./mqtt.ts";
 import { compileRules } from "./mqtt-rules.ts";
 import { RingPolicy, type PressResult } from "./ring-policy.ts";
+import type { DoorbellRtc } from "./ring-ways.ts";
 import { Snapshotter } from "./snapshot.ts";
 import { WebhookTrigger } from "./webhook.ts";
 
@@ -26,6 +27,8 @@ export interface DoorbellContext {
   access: AccessList;
   hub: CameraHub;
   calls: CallManager;
+  /** MatrixRTC calls and each user's ring choice: a press rings each user the way they chose. */
+  rtc?: DoorbellRtc | undefined;
   /** Whether a call may start: each ring asks it, as `!call` and calls placed to the bot do. */
   admission: CallAdmission;
   /** The HTTP listener when `http.listen` is configured. */
@@ -60,6 +63,7 @@ export function startDoorbell(ctx: DoorbellContext): Promise<Doorbell> {
   const policy = new RingPolicy({
     client: ctx.client,
     calls: ctx.calls,
+    rtc: ctx.rtc,
     admission: ctx.admission,
     dms,
     snapshots,

@@ -15,6 +15,7 @@ import { LogOnce } from "./log-once.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import type { DmRooms } from "./dm-rooms.ts";
 import { RingRound } from "./ring-round.ts";
+import type { DoorbellRtc } from "./ring-ways.ts";
 import type { Snapshotter } from "./snapshot.ts";
 
 export type PressResult = "ringing" | "debounced" | "limited" | "not_a_doorbell" | "stopped";
@@ -22,6 +23,8 @@ export type PressResult = "ringing" | "debounced" | "limited" | "not_a_doorbell"
 export interface RingPolicyDeps {
   client: MatrixClient;
   calls: CallManager;
+  /** MatrixRTC rings for the users who chose them (`!ring`, matrixRtc.ringVia); absent: legacy calls only. */
+  rtc?: DoorbellRtc | undefined;
   /** Whether each ring may start (admission/admission.ts). */
   admission: { decide(req: CallRequest): Promise<Admission> };
   dms: DmRooms;
@@ -93,6 +96,7 @@ export class RingPolicy {
       {
         client: this.deps.client,
         calls: this.deps.calls,
+        rtc: this.deps.rtc,
         dms: this.deps.dms,
         snapshots: this.deps.snapshots,
         inviteLifetimeMs: this.deps.inviteLifetimeMs,

@@ -58,8 +58,11 @@ export class RtcCalls {
     return this.byRoom.get(roomId)?.call;
   }
 
-  /** Places a call (already admitted) and resolves once it rings, or with the sentence that says why it cannot. */
-  async place(roomId: string, callee: string, camera: string): Promise<RtcPlaced> {
+  /**
+   * Places a call (already admitted) and resolves once it rings, or with the sentence that says why it cannot.
+   * `ringLifetimeMs`: a doorbell's ring lasts as long as its round (calls.inviteLifetimeMs from the press).
+   */
+  async place(roomId: string, callee: string, camera: string, opts: { ringLifetimeMs?: number } = {}): Promise<RtcPlaced> {
     if (this.deps.deviceId === undefined)
       return {
         ok: false,
@@ -93,6 +96,7 @@ export class RtcCalls {
       callee,
       log,
       ...this.deps.callOptions,
+      ...opts,
     });
     const entry: Entry = { call, camera, callee };
     this.byRoom.set(roomId, entry);

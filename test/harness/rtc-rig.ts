@@ -5,7 +5,7 @@
  * which gives the invitee (the bot) power 100: the DM is raised to that, so the bot may send its call.member.
  */
 import { startLiveKit, type LiveKit } from "./livekit.ts";
-import { startRig, type Rig } from "./rig.ts";
+import { startRig, type Rig, type RigContext, type RigOptions } from "./rig.ts";
 import { startSfuTokenService, type SfuTokenService } from "./sfu-token-service.ts";
 
 export interface RtcRig {
@@ -18,7 +18,14 @@ export interface RtcRig {
   stop: () => Promise<void>;
 }
 
-export async function startRtcRig(name: string, botName: string): Promise<RtcRig> {
+export interface RtcRigOptions {
+  /** The users (default ["alice"]); alice must have a direct chat with the bot. */
+  users?: RigOptions["users"];
+  /** Over the rig's config: its top-level keys replace the rig's, its matrixRtc keys are added to the focus. */
+  config?: (ctx: RigContext) => Record<string, unknown>;
+}
+
+export async function startRtcRig(name: string, botName: string, opts: RtcRigOptions = {}): Promise<RtcRig> {
   /** Filled in once the rig's Synapse is up: the token service reads it on every request. */
   const homeservers: Record<string, string> = {};
   const lk = await startLiveKit();
@@ -27,14 +34,16 @@ export async function startRtcRig(name: string, botName: string): Promise<RtcRig
     name,
     botName,
     cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
-    users: ["alice"],
+    users: opts.users ?? ["alice"],
     logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
-    config: ({ cameras, synapse }) => {
-      homeservers[synapse.serverName] = synapse.baseUrl;
+    config: (ctx) => {
+      homeservers[ctx.synapse.serverName] = ctx.synapse.baseUrl;
+      const extra = opts.config?.(ctx) ?? {};
       return {
-        cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
+        cameras: [{ name: "cam", url: ctx.cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
         calls: { maxPerUserPerMinute: 100 },
-        matrixRtc: { livekitServiceUrl: service.url },
+        ...extra,
+        matrixRtc: { livekitServiceUrl: service.url, ...(extra["matrixRtc"] as object | undefined) },
       };
     },
   });
