@@ -6,6 +6,11 @@
  * lease until stop() (it releases the lease). Nothing is published until connect() succeeds; stop() unpublishes,
  * disconnects, closes the sources and releases the lease, also after a failed start. The token is a secret: it goes
  * to rtc-node only, never into a log or an event.
+ *
+ * An SFU that goes away (restarted, its network lost): rtc-node reconnects by itself (a resume, or a full reconnect
+ * that re-publishes the local tracks: RoomEvent.Reconnected) and gives up only after 10 attempts with backoff, which
+ * can take longer than anyone watches a frozen picture. So the link gets RECONNECT_WINDOW_MS to come back, and the
+ * publisher ends ("ended", the call ends through its one terminate()) when it does not.
  */
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
@@ -25,6 +30,11 @@ export interface LiveKitPublisherEvents {
   videoPublished: [size: { width: number; height: number }];
   /** The publisher has ended: stop() was called, or LiveKit disconnected it for good (`reason`). */
   ended: [reason: string];
+  /** Another participant joined or left the LiveKit room (by identity). */
+  peerJoined: [identity: string];
+  peerLeft: [identity: string];
+  /** The link to LiveKit went down (rtc-node is reconnecting) or came back (with the room's participants re-read). */
+  link: [up: boolean];
 }
 
 export interface PublisherStats {
@@ -39,6 +49,12 @@ const MAX_VIDEO_BITRATE = 1_500_000n;
 /** rtc-node queues this much audio before captureFrame waits; chunks beyond it are dropped, never piled up. */
 const AUDIO_QUEUE_MS = 200;
 const MAX_PENDING_AUDIO = 5;
+/**
+ * How long the link may be down before the publisher gives up. A restarted livekit-server answered again after ~1 s
+ * here and rtc-node's backoff (300 ms doubling, jittered) retried within a few seconds (test/e2e/matrixrtc-faults);
+ * beyond this the SFU is not coming back soon and the call ends cleanly instead of freezing.
+ */
+export const RECONNECT_WINDOW_MS = 20_000;
 
 export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private readonly room: Room;
@@ -48,6 +64,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private publishingVideo = false;
   private pendingAudio = 0;
   private state: "idle" | "starting" | "live" | "ended" = "idle";
+  private reconnecting: { since: number; timer: NodeJS.Timeout } | undefined;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
 
   constructor(
@@ -56,6 +73,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     private readonly log: Logger,
     /** The track name remote participants see. */
     private readonly trackName = lease.camera,
+    private readonly reconnectWindowMs = RECONNECT_WINDOW_MS,
   ) {
     super();
     this.room = new rtc.Room();
@@ -65,14 +83,17 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     return { ...this.counters };
   }
 
+  /** The identities of the other participants in the LiveKit room now. */
+  peers(): string[] {
+    return [...this.room.remoteParticipants.values()].map((p) => p.identity);
+  }
+
   /** Connects to `url` with `token` and starts publishing; rejects (and cleans up) when connecting fails. */
   async start(url: string, token: string): Promise<void> {
     if (this.state !== "idle") throw new Error(`publisher already ${this.state}`);
     this.state = "starting";
     try {
-      this.room.on(this.rtc.RoomEvent.Disconnected, (reason) => {
-        void this.end(`disconnected by LiveKit (${this.rtc.DisconnectReason[reason]})`);
-      });
+      this.watchRoom();
       await this.room.connect(url, token, { autoSubscribe: false, dynacast: true });
       if (this.isEnded()) throw new Error("stopped while connecting");
       const { AudioSource, LocalAudioTrack, TrackPublishOptions, TrackSource } = this.rtc;
@@ -106,6 +127,31 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
 
   private isEnded(): boolean {
     return this.state === "ended";
+  }
+
+  private watchRoom(): void {
+    const { RoomEvent, DisconnectReason } = this.rtc;
+    this.room.on(RoomEvent.Disconnected, (reason) => {
+      void this.end(`disconnected by LiveKit (${DisconnectReason[reason]})`);
+    });
+    this.room.on(RoomEvent.ParticipantConnected, (p) => this.emit("peerJoined", p.identity));
+    this.room.on(RoomEvent.ParticipantDisconnected, (p) => this.emit("peerLeft", p.identity));
+    this.room.on(RoomEvent.Reconnecting, () => {
+      if (this.reconnecting !== undefined || this.isEnded()) return;
+      const timer = setTimeout(() => {
+        void this.end(`LiveKit did not come back within ${String(Math.round(this.reconnectWindowMs / 1000))} s`);
+      }, this.reconnectWindowMs);
+      this.reconnecting = { since: Date.now(), timer };
+      this.log.warn({ windowMs: this.reconnectWindowMs }, "lost the link to LiveKit: reconnecting");
+      this.emit("link", false);
+    });
+    this.room.on(RoomEvent.Reconnected, () => {
+      if (this.reconnecting === undefined || this.isEnded()) return;
+      clearTimeout(this.reconnecting.timer);
+      this.log.info({ afterMs: Date.now() - this.reconnecting.since }, "reconnected to LiveKit");
+      this.reconnecting = undefined;
+      this.emit("link", true);
+    });
   }
 
   private localParticipant(): NonNullable<Room["localParticipant"]> {
@@ -178,6 +224,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     if (this.state === "ended") return;
     const wasLive = this.state === "live";
     this.state = "ended";
+    clearTimeout(this.reconnecting?.timer);
     this.tap?.stop();
     this.tap = undefined;
     this.publishingVideo = false;

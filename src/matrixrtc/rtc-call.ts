@@ -3,7 +3,8 @@
  * focus → LiveKit token → connect and publish the camera → delayed leave (MSC4140, where offered) → the bot's
  * call.member state event → the room's MSC4143 slot opened (if it is not) → the ring (rtc.notification). Then it
  * waits for the callee: their call.member makes the call `connected`; a decline of the ring, the ring's lifetime
- * passing with nobody joined, the callee's membership leaving after they joined, hangup() and shutdown end it.
+ * passing with nobody joined, the callee's membership leaving after they joined, the callee's client vanishing
+ * without leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
  *
  * State: connecting → ringing → connected → ended (ended from anywhere). Every end goes through terminate(reason),
  * once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a direct PUT), the publisher
@@ -16,6 +17,7 @@ import type { LiveKitFocus } from "./focus.ts";
 import type { LiveKitPublisher } from "./livekit-publisher.ts";
 import type { RtcRoomApi } from "./rtc-room-api.ts";
 import { OwnMembership } from "./own-membership.ts";
+import { PeerWatch } from "./peer-watch.ts";
 import {
   CALL_MEMBER_TYPE,
   declineSchema,
@@ -56,6 +58,8 @@ export interface RtcCallOptions {
   ringLifetimeMs?: number;
   membershipExpiresMs?: number;
   delayedLeave?: Omit<DelayedLeaveOptions, "onLost">;
+  /** How long the callee's client may be gone from LiveKit before the call ends (peer-watch.ts PEER_GRACE_MS). */
+  peerGraceMs?: number;
 }
 
 export const RING_LIFETIME_MS = 30_000;
@@ -69,7 +73,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   private membershipSent = false;
   private membershipEventId: string | undefined;
   private notificationEventId: string | undefined;
-  private readonly calleeDevices = new Set<string>();
+  /** The callee's joined devices, and whether their client is still there. */
+  private readonly peers: PeerWatch;
   private ringTimer: NodeJS.Timeout | undefined;
   private ended: Promise<void> | undefined;
   /** The Matrix request start() is waiting for: terminate() lets it land first, so its leave is the last word. */
@@ -89,6 +94,15 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     opts.publisher.on("ended", (reason) => {
       void this.terminate(`LiveKit publisher ended: ${reason}`);
     });
+    this.peers = new PeerWatch({
+      callee: opts.callee,
+      log: this.log,
+      graceMs: opts.peerGraceMs,
+      onGone: (reason) => {
+        void this.terminate(reason);
+      },
+    });
+    this.peers.follow(opts.publisher);
   }
 
   get state(): RtcCallState {
@@ -202,7 +216,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       return;
     }
     if (reading.kind === "joined") {
-      this.calleeDevices.add(stateKey);
+      this.peers.memberJoined(stateKey, reading.deviceId, reading.expiresAt);
       if (this.current === "connecting" || this.current === "ringing") {
         clearTimeout(this.ringTimer);
         this.setState("connected");
@@ -210,8 +224,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       }
       return;
     }
-    const wasThere = this.calleeDevices.delete(stateKey);
-    if (wasThere && this.calleeDevices.size === 0 && this.current === "connected") void this.terminate("the callee left");
+    const wasThere = this.peers.memberLeft(stateKey);
+    if (wasThere && this.peers.memberCount === 0 && this.current === "connected") void this.terminate("the callee left");
   }
 
   /** The open slot js-sdk 43 needs to ring (rtc-wire.ts RTC_SLOT_TYPE); without it (e.g. too little power) the ring still goes out. */
@@ -229,6 +243,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.setState("ended");
     clearTimeout(this.ringTimer);
     this.membership.stop();
+    this.peers.stop();
     await this.inflight;
     const leaving = async (): Promise<void> => {
       if (!this.membershipSent) {

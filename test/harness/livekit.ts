@@ -7,6 +7,9 @@
  * rtc.ips, enable_loopback_candidate); ICE over TCP is off (tcp_port 0) because livekit-server binds its ICE/TCP
  * port on every interface, not only the loopback one; no external IP lookup (use_external_ip false, node_ip
  * 127.0.0.1; the lookup would ask a STUN server on the internet).
+ *
+ * kill() and restart() are the fault tests' SFU restart: the process killed as a crash would (SIGKILL: no leave sent
+ * to anyone), then started again on the same ports with the same keys, so tokens minted before still connect.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -28,14 +31,23 @@ export interface LiveKit {
   wsUrl: string;
   /** http://127.0.0.1:PORT, for the server API (livekit-server-sdk's RoomServiceClient). */
   httpUrl: string;
-  /** The server's process id. */
-  pid: number;
+  /** The server's process id (a new one after restart()). */
+  readonly pid: number;
   apiKey: string;
   apiSecret: string;
   /** The server's output so far (the last 20 kB). */
   log(): string;
+  /** SIGKILL (a crash: clients get no leave), keeping the ports, keys and config for restart(). */
+  kill(): Promise<void>;
+  /** After kill(): the server again on the same ports with the same keys; resolves once it answers. */
+  restart(): Promise<void>;
   /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
+}
+
+interface ServerProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
 }
 
 export type LiveKitBinary = { path: string } | { skip: string };
@@ -98,45 +110,77 @@ export async function startLiveKit(): Promise<LiveKit> {
   };
   const configPath = path.join(dir, "livekit.yaml");
   writeFileSync(configPath, stringify(config), { mode: 0o600 });
-  const child: ChildProcess = spawn(found.path, ["--dev", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const append = (data: string): void => {
     output = (output + data).slice(-20_000);
   };
-  child.stdout?.setEncoding("utf8").on("data", append);
-  child.stderr?.setEncoding("utf8").on("data", append);
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      resolve();
-    }),
-  );
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const kill = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
-      await exited;
-      clearTimeout(kill);
-    }
-    rmSync(dir, { recursive: true, force: true });
+  const spawnServer = (): ServerProcess => {
+    const child: ChildProcess = spawn(found.path, ["--dev", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.setEncoding("utf8").on("data", append);
+    child.stderr?.setEncoding("utf8").on("data", append);
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", () => {
+        resolve();
+      }),
+    );
+    return { child, exited };
   };
+  const running = (p: ServerProcess): boolean => p.child.exitCode === null && p.child.signalCode === null;
   const httpUrl = `http://127.0.0.1:${port}`;
-  try {
+  const answering = async (p: ServerProcess): Promise<void> => {
     await waitFor(
       "livekit-server to answer",
       async () => {
-        if (child.exitCode !== null) throw new Error(`livekit-server exited (${String(child.exitCode)}): ${output.slice(-3000)}`);
+        if (!running(p)) throw new Error(`livekit-server exited (${String(p.child.exitCode)}): ${output.slice(-3000)}`);
         const res = await fetch(`${httpUrl}/`, { signal: AbortSignal.timeout(1_000) });
         return res.ok;
       },
       { timeoutMs: 20_000, intervalMs: 100 },
     );
+  };
+  let server = spawnServer();
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (running(server)) {
+      server.child.kill("SIGTERM");
+      const kill = setTimeout(() => server.child.kill("SIGKILL"), KILL_GRACE_MS);
+      await server.exited;
+      clearTimeout(kill);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const kill = async (): Promise<void> => {
+    if (!running(server)) return;
+    server.child.kill("SIGKILL");
+    await server.exited;
+  };
+  const restart = async (): Promise<void> => {
+    if (stopped) throw new Error("livekit-server was stopped");
+    if (running(server)) throw new Error("livekit-server is still running: kill() it first");
+    server = spawnServer();
+    await answering(server);
+    harnessLog.debug({ port, udpPort }, "livekit-server restarted");
+  };
+  try {
+    await answering(server);
   } catch (err: unknown) {
     await stop();
     throw err;
   }
   harnessLog.debug({ port, udpPort }, "livekit-server started");
-  return { wsUrl: `ws://127.0.0.1:${port}`, httpUrl, pid: child.pid ?? -1, apiKey, apiSecret, log: () => output, stop };
+  return {
+    wsUrl: `ws://127.0.0.1:${port}`,
+    httpUrl,
+    get pid() {
+      return server.child.pid ?? -1;
+    },
+    apiKey,
+    apiSecret,
+    log: () => output,
+    kill,
+    restart,
+    stop,
+  };
 }

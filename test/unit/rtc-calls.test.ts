@@ -60,6 +60,18 @@ describe("startFailureText", () => {
     ).toContain("power level");
   });
 
+  it("a focus that refuses the token, or does not answer: which one, and who can check it", () => {
+    const refused = startFailureText(
+      "could not start: the MatrixRTC focus https://jwt.example/sfu/get refused a LiveKit token: 401 (M_UNAUTHORIZED: unknown homeserver)",
+    );
+    expect(refused).toBe(
+      "MatrixRTC call not placed: the call server (LiveKit focus https://jwt.example/sfu/get) refused me a token: 401 (M_UNAUTHORIZED: unknown homeserver); an admin can check it with doctor.",
+    );
+    expect(startFailureText("could not start: the MatrixRTC focus http://127.0.0.1:9/sfu/get did not answer: fetch failed")).toBe(
+      "MatrixRTC call not placed: the call server (LiveKit focus http://127.0.0.1:9/sfu/get) did not answer; an admin can check it with doctor.",
+    );
+  });
+
   it("anything else: the reason, cut short", () => {
     expect(startFailureText("could not start: boom")).toBe("MatrixRTC call not placed: could not start: boom.");
     expect(startFailureText("x".repeat(1000)).length).toBeLessThan(400);
