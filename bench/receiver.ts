@@ -195,6 +195,7 @@ async function inboundStats(): Promise<Record<string, InboundVideoStats>> {
       };
     });
   }
+  Object.assign(out, await rtcCallee?.stats());
   return out;
 }
 

@@ -10,7 +10,7 @@ import { loadRtcNode, type RtcNode } from "../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../src/matrixrtc/sfu-token.ts";
 import { loadMatrixSdk } from "../test/harness/webrtc-env.ts";
-import type { FromReceiver, LoginParams, SampleBatch } from "./protocol.ts";
+import type { FromReceiver, InboundVideoStats, LoginParams, SampleBatch } from "./protocol.ts";
 import { nowMs, readStamp } from "./stamp.ts";
 
 type LkRoom = InstanceType<RtcNode["Room"]>;
@@ -125,6 +125,33 @@ export class RtcCallee {
       if (j.batch.at.length === 0) continue;
       out.push(j.batch);
       j.batch = { key: j.key, at: [], latency: [], seq: [], width: j.batch.width, height: j.batch.height };
+    }
+    return out;
+  }
+
+  /** The inbound video stats of every joined call (rtc-node's getRtcStats, the same W3C counters wrtc's give). */
+  async stats(): Promise<Record<string, InboundVideoStats>> {
+    const out: Record<string, InboundVideoStats> = {};
+    for (const j of this.joined.values()) {
+      if (j.stopped) continue;
+      const session = await j.room.getRtcStats().catch(() => undefined);
+      // LiveKit 1.13 runs one peer connection per participant: the inbound stats come in publisherStats (found here).
+      for (const s of [...(session?.subscriberStats ?? []), ...(session?.publisherStats ?? [])]) {
+        if (s.stats.case !== "inboundRtp" || s.stats.value.stream?.kind !== "video") continue;
+        const i = s.stats.value.inbound;
+        out[j.key] = {
+          jitterBufferDelay: i?.jitterBufferDelay ?? 0,
+          jitterBufferEmittedCount: Number(i?.jitterBufferEmittedCount ?? 0n),
+          totalDecodeTime: i?.totalDecodeTime ?? 0,
+          framesDecoded: i?.framesDecoded ?? 0,
+          totalProcessingDelay: i?.totalProcessingDelay ?? 0,
+          framesReceived: Number(i?.framesReceived ?? 0n),
+          framesDropped: i?.framesDropped ?? 0,
+          nackCount: i?.nackCount ?? 0,
+          pliCount: i?.pliCount ?? 0,
+          packetsLost: Number(s.stats.value.received?.packetsLost ?? 0n),
+        };
+      }
     }
     return out;
   }
