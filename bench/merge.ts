@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { Results, type TalkbackResult, type TtffResult, type WindowResult } from "./report/results.ts";
+import { Results, type RtcTimings, type TalkbackResult, type TtffResult, type WindowResult } from "./report/results.ts";
 import { computeTargets, targetsMarkdown } from "./report/targets.ts";
 
 const withKeys =
@@ -18,6 +18,9 @@ const runFile = z.object({
   ttff: z.array(z.custom<TtffResult>(withKeys("kind", "answerToFirstFrame", "callToInvite", "callToRing"))),
   talkback: z.array(z.custom<TalkbackResult>(withKeys("path", "latencies", "at", "lost"))).default([]),
   figures: z.array(z.object({ what: z.string(), value: z.number().optional(), unit: z.string() })).default([]),
+  rtc: z
+    .array(z.custom<RtcTimings>(withKeys("callToRing", "joinToFirstFrame", "joinToConnected", "joinToMemberSent", "firstSizes")))
+    .default([]),
 });
 
 const files = process.argv.slice(2);
@@ -35,6 +38,7 @@ for (const file of files) {
   pooled.windows.push(...parsed.data.windows);
   pooled.ttff.push(...parsed.data.ttff);
   pooled.talkback.push(...parsed.data.talkback);
+  pooled.rtc.push(...parsed.data.rtc);
   for (const f of parsed.data.figures) pooled.figures.push({ what: f.what, value: f.value, unit: f.unit });
 }
 process.stdout.write(`${targetsMarkdown(computeTargets(pooled))}\n`);

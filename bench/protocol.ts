@@ -20,6 +20,10 @@ export type ToReceiver =
   | { t: "tone"; hz: number }
   /** Start or stop talking (the tone plays while talking). */
   | { t: "talk"; on: boolean; reqId: number }
+  /** Join the MatrixRTC call in this room as Element X does (bench/rtc-callee.ts), through the focus at `serviceUrl`. */
+  | { t: "rtc-join"; roomId: string; serviceUrl: string; reqId: number }
+  /** Leave it: the callee's call.member emptied, LiveKit left. */
+  | { t: "rtc-leave"; roomId: string }
   | { t: "stop" };
 
 /** Cumulative counters of one received video stream, from getStats() (seconds for the times). */
@@ -65,4 +69,12 @@ export type FromReceiver =
   /** Talking switched; `at` is the onset (Date.now()) when it started talking. */
   | { t: "talked"; reqId: number; at: number }
   | { t: "error"; message: string }
+  /** The callee's client received an rtc.notification (a MatrixRTC ring). */
+  | { t: "rtc-ring"; roomId: string; eventId: string; at: number }
+  /**
+   * Joined a MatrixRTC call: the stream's key ("r:<roomId>#<n>"); the join began (before the OpenID request), LiveKit
+   * connected, the call.member was sent. Its frames come as "first-frame" and "samples" of that key.
+   */
+  | { t: "rtc-joined"; reqId: number; key: string; joinStart: number; connectedAt: number; memberSentAt: number }
+  | { t: "rtc-join-failed"; reqId: number; message: string }
   | { t: "stopped" };

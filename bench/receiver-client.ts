@@ -7,6 +7,8 @@ import type { FromReceiver, InboundVideoStats, LoginParams, ToReceiver } from ".
 
 const SCRIPT = fileURLToPath(new URL("./receiver.ts", import.meta.url));
 
+export type RtcJoined = Omit<Extract<FromReceiver, { t: "rtc-joined" }>, "t" | "reqId">;
+
 export interface StreamRecord {
   key: string;
   roomId: string | undefined;
@@ -33,6 +35,9 @@ export class ReceiverClient {
   readonly errors: string[] = [];
   private readonly statsReplies = new Map<number, Record<string, InboundVideoStats>>();
   private readonly talkReplies = new Map<number, number>();
+  /** MatrixRTC rings (rtc.notification) the callee's client received, by room, in order. */
+  readonly rtcRings = new Map<string, { eventId: string; at: number }[]>();
+  private readonly joinReplies = new Map<number, RtcJoined | { failed: string }>();
   private toneHz: number | undefined;
   private nextReq = 0;
   private loggedIn = false;
@@ -181,6 +186,21 @@ export class ReceiverClient {
       case "talked":
         this.talkReplies.set(msg.reqId, msg.at);
         return;
+      case "rtc-ring": {
+        const list = this.rtcRings.get(msg.roomId) ?? [];
+        list.push({ eventId: msg.eventId, at: msg.at });
+        this.rtcRings.set(msg.roomId, list);
+        return;
+      }
+      case "rtc-joined": {
+        const joined: RtcJoined = { key: msg.key, joinStart: msg.joinStart, connectedAt: msg.connectedAt, memberSentAt: msg.memberSentAt };
+        this.record(joined.key).answerStart = joined.joinStart;
+        this.joinReplies.set(msg.reqId, joined);
+        return;
+      }
+      case "rtc-join-failed":
+        this.joinReplies.set(msg.reqId, { failed: msg.message });
+        return;
       case "ready":
       case "stopped":
         return;
@@ -235,6 +255,24 @@ export class ReceiverClient {
     const at = await waitFor("the receiver to switch talking", () => this.talkReplies.get(reqId), { timeoutMs: 5_000, intervalMs: 2 });
     this.talkReplies.delete(reqId);
     return at;
+  }
+
+  /** The callee joins the MatrixRTC call in `roomId` (LiveKit, then its call.member); its frames come under the key. */
+  async rtcJoin(roomId: string, serviceUrl: string): Promise<RtcJoined> {
+    const reqId = this.nextReq++;
+    this.send({ t: "rtc-join", roomId, serviceUrl, reqId });
+    const reply = await waitFor(`the callee to join the MatrixRTC call in ${roomId}`, () => this.joinReplies.get(reqId), {
+      timeoutMs: 20_000,
+      intervalMs: 2,
+    });
+    this.joinReplies.delete(reqId);
+    if ("failed" in reply) throw new Error(`joining the MatrixRTC call: ${reply.failed}`);
+    this.record(reply.key).roomId = roomId;
+    return reply;
+  }
+
+  rtcLeave(roomId: string): void {
+    this.send({ t: "rtc-leave", roomId });
   }
 
   plainClose(id: string): void {

@@ -3,7 +3,8 @@
  * counted as the bot's CPU. It logs in as the Matrix user with matrix-js-sdk (test/harness/callee.ts), answers every
  * call the bot rings at once, and reads the stamp (bench/stamp.ts) from every decoded frame with wrtc's
  * nonstandard.RTCVideoSink. It also answers plain peer connections (no Matrix) for the reference pipeline and the
- * encode floor. Per-frame samples go to the parent over IPC, batched every 250 ms.
+ * encode floor. Its MatrixRTC side (rings, joins, rtc-node decoding) is bench/rtc-callee.ts. Per-frame samples go
+ * to the parent over IPC, batched every 250 ms.
  */
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
 import { startCallee, type Callee, type IncomingCall } from "../test/harness/callee.ts";
@@ -11,6 +12,7 @@ import { toneDeviceId, toneMic } from "../test/harness/tone-mic.ts";
 import { loadSdkVoip, wrtc, type WrtcStream, type WrtcTrack, type WrtcVideoSink } from "../test/harness/webrtc-env.ts";
 import { iceGathered } from "./plain-link.ts";
 import type { FromReceiver, InboundVideoStats, SampleBatch, ToReceiver } from "./protocol.ts";
+import { RtcCallee } from "./rtc-callee.ts";
 import { nowMs, readStamp } from "./stamp.ts";
 
 const FLUSH_MS = 250;
@@ -86,6 +88,7 @@ const peerOf = new Map<string, () => RTCPeerConnection | undefined>();
 const calls = new Map<string, IncomingCall>();
 const plain = new Map<string, RTCPeerConnection>();
 let callee: Callee | undefined;
+let rtcCallee: RtcCallee | undefined;
 let ringLoop: Promise<void> | undefined;
 let stopping = false;
 
@@ -95,6 +98,7 @@ const flushTimer = setInterval(() => {
     const b = probe.take();
     if (b) batches.push(b);
   }
+  batches.push(...(rtcCallee?.take() ?? []));
   if (batches.length > 0) send({ t: "samples", batches });
 }, FLUSH_MS);
 
@@ -191,6 +195,7 @@ async function inboundStats(): Promise<Record<string, InboundVideoStats>> {
       };
     });
   }
+  Object.assign(out, await rtcCallee?.stats());
   return out;
 }
 
@@ -201,6 +206,7 @@ async function stopAll(): Promise<void> {
   for (const probe of probes.values()) probe.stop();
   for (const pc of plain.values()) pc.close();
   plain.clear();
+  await rtcCallee?.stop();
   try {
     await callee?.stop();
   } catch (err: unknown) {
@@ -216,6 +222,7 @@ process.on("message", (raw: unknown) => {
       void (async () => {
         try {
           callee = await startCallee({ ...msg.login });
+          rtcCallee = await RtcCallee.attach(callee.client, msg.login, send);
           ringLoop = ringForever(callee);
           send({ t: "logged-in", userId: msg.login.userId });
         } catch (err: unknown) {
@@ -265,6 +272,19 @@ process.on("message", (raw: unknown) => {
     case "talk":
       toneMic.talk(msg.on);
       send({ t: "talked", reqId: msg.reqId, at: msg.on ? (toneMic.onsets.at(-1) ?? nowMs()) : nowMs() });
+      return;
+    case "rtc-join":
+      (rtcCallee ? rtcCallee.join(msg.roomId, msg.serviceUrl, msg.reqId) : Promise.reject(new Error("not logged in"))).then(
+        send,
+        (err: unknown) => {
+          send({ t: "rtc-join-failed", reqId: msg.reqId, message: errorText(err) });
+        },
+      );
+      return;
+    case "rtc-leave":
+      rtcCallee?.leave(msg.roomId).catch((err: unknown) => {
+        send({ t: "error", message: `leaving the MatrixRTC call in ${msg.roomId}: ${errorText(err)}` });
+      });
       return;
     case "stop":
       void stopAll().finally(() => {

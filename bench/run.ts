@@ -137,6 +137,7 @@ async function main(): Promise<number> {
           windows: results.windows,
           ttff: results.ttff,
           talkback: results.talkback,
+          rtc: results.rtc,
           figures: results.figures,
           notes: results.notes,
           errors: results.errors,

@@ -6,6 +6,7 @@ import { audioPhase } from "./audio.ts";
 import { driftPhase } from "./drift.ts";
 import { floorsPhase } from "./floors.ts";
 import { latencyPhase } from "./latency.ts";
+import { matrixRtcPhase } from "./matrixrtc.ts";
 import type { Phase } from "./phase.ts";
 import { referencePhase } from "./reference.ts";
 import { series1080Phase, series720Phase } from "./series.ts";
@@ -21,5 +22,6 @@ export const PHASES: readonly Phase[] = [
   referencePhase,
   floorsPhase,
   talkbackPhase,
+  matrixRtcPhase,
   driftPhase,
 ];

@@ -14,7 +14,11 @@ export type WindowKind =
   | "encode-floor"
   | "idle"
   | "drift"
-  | "talkback";
+  | "talkback"
+  /** The matrixrtc phase: the bot's CPU with no call, legacy calls and MatrixRTC calls (see `path`), one camera. */
+  | "rtc-cpu"
+  /** The matrixrtc phase: one MatrixRTC call's long latency window. */
+  | "rtc-latency";
 
 export interface WindowResult {
   name: string;
@@ -38,6 +42,8 @@ export interface WindowResult {
   webrtc?: WebrtcBreakdown;
   /** Event-loop delay of the bot's (the bench process's) main thread over the window, ms. */
   loopDelayMs?: { p50: number; p99: number; max: number };
+  /** rtc-cpu windows: how the calls were made ("none": no call, the camera's pipeline stopped). */
+  path?: "none" | "legacy" | "matrixrtc";
 }
 
 export interface TtffResult {
@@ -76,6 +82,23 @@ export function emptyTtff(name: string, kind: TtffResult["kind"]): TtffResult {
   };
 }
 
+/** The matrixrtc phase's timings, per call, ms (all from the callee's side, the receiver process, but the `!call`). */
+export interface RtcTimings {
+  /** `!call` said → the callee's client received the rtc.notification. */
+  callToRing: number[];
+  /** The callee starts to join (before its OpenID request) → its first decoded frame. */
+  joinToFirstFrame: number[];
+  /** … → LiveKit connected (OpenID token, /sfu/get, LiveKit's signalling and ICE). */
+  joinToConnected: number[];
+  /** … → its call.member sent (what tells the bot the call is answered). */
+  joinToMemberSent: number[];
+  firstSizes: string[];
+}
+
+export function emptyRtc(): RtcTimings {
+  return { callToRing: [], joinToFirstFrame: [], joinToConnected: [], joinToMemberSent: [], firstSizes: [] };
+}
+
 /** Mouth → door latency of one talkback path: one sample per tone burst. */
 export interface TalkbackResult {
   path: "exec" | "onvif";
@@ -94,6 +117,8 @@ export class Results {
   readonly windows: WindowResult[] = [];
   readonly ttff: TtffResult[] = [];
   readonly talkback: TalkbackResult[] = [];
+  /** The matrixrtc phase's call timings (one entry per run; merged files add theirs). */
+  readonly rtc: RtcTimings[] = [];
   /** Extra figures a phase reports with a target (issue 12's talkback CPU, etc.): see report/targets.ts. */
   readonly figures: { what: string; value: number | undefined; unit: string }[] = [];
   readonly notes: string[] = [];

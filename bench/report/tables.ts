@@ -1,5 +1,6 @@
 /** The run's tables as text for the terminal: windows, where the WebRTC part goes, time to first frame, talkback, targets. */
 import { fmt, max, median, percentile } from "../stats.ts";
+import { rtcRows } from "./matrixrtc.ts";
 import type { Results } from "./results.ts";
 import { computeTargets, verdict } from "./targets.ts";
 
@@ -185,8 +186,15 @@ function talkbackTable(r: Results): string[] {
 export function textReport(r: Results): string {
   const targets = computeTargets(r);
   const trows = [["figure", "target", "measured", "verdict"], ...targets.map((t) => [t.figure, t.target, t.measured, verdict(t)])];
-  const parts = [windowsTable(r), breakdownTable(r), ttffTable(r), talkbackTable(r), [table(trows, [false, false, false, false])]].filter(
-    (p) => p.length > 0,
-  );
+  const rtc = rtcRows(r);
+  const rtcTable = rtc.length > 0 ? [table(rtc, [false, true, true, true])] : [];
+  const parts = [
+    windowsTable(r),
+    breakdownTable(r),
+    ttffTable(r),
+    talkbackTable(r),
+    rtcTable,
+    [table(trows, [false, false, false, false])],
+  ].filter((p) => p.length > 0);
   return parts.map((p) => p.join("\n")).join("\n\n");
 }

@@ -4,6 +4,7 @@
  * listed as "no target". A figure whose phase did not run is "not measured".
  */
 import { FPS } from "../plan.ts";
+import { rtcTargets } from "./matrixrtc.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
 import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
 
@@ -242,7 +243,7 @@ function talkbackTargets(r: Results): Target[] {
 }
 
 export function computeTargets(r: Results): Target[] {
-  return [...ttffTargets(r), ...latencyTargets(r), ...resourceTargets(r), ...talkbackTargets(r)];
+  return [...ttffTargets(r), ...latencyTargets(r), ...resourceTargets(r), ...talkbackTargets(r), ...rtcTargets(r)];
 }
 
 /** The targets as a markdown table (for docs/benchmark.md): only the figures this run measured. */

@@ -27,6 +27,8 @@ export interface BotConfigInput {
   python: string;
   maxCalls: number;
   dataDir: string;
+  /** The MatrixRTC focus (the token service the matrixrtc phase starts there); calls ring legacy unless `!ring` says otherwise. */
+  focusUrl: string;
 }
 
 function cameraLines(name: string, port: number, res: Resolution, extra: string[] = []): string[] {
@@ -58,6 +60,7 @@ export function botConfigYaml(c: BotConfigInput): string {
   }
   lines.push(`  - name: ${TALKBACK_ONVIF_CAMERA}`, `    url: "rtsp://127.0.0.1:${c.onvifPort}/cam"`, "    talkback: { onvif: true }");
   lines.push("calls:", "  maxPerUserPerMinute: 1000", `  maxConcurrent: ${c.maxCalls + 2}`);
+  lines.push("matrixRtc:", `  livekitServiceUrl: ${c.focusUrl}`);
   lines.push("media:", "  idleStopMs: 0", `dataDir: ${c.dataDir}`, "logLevel: info", "");
   return lines.join("\n");
 }

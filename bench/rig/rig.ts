@@ -58,6 +58,8 @@ export class Rig implements MeasureDeps {
     readonly taps: SourceTaps,
     readonly onvifPort: number,
     readonly talkbackFile: string,
+    /** Where the bot's config puts its MatrixRTC focus; the matrixrtc phase starts the token service on it. */
+    readonly focusPort: number,
   ) {}
 
   /** Starts Synapse, the bot and the receiver, and opens the direct chats; on failure stops what it started. */
@@ -74,6 +76,7 @@ export class Rig implements MeasureDeps {
         for (let i = 0; i < count; i++) ports.set(cameraName(res, i), { port: await freePort(), res });
       }
       const onvifPort = await freePort();
+      const focusPort = await freePort();
       const talkbackFile = path.join(runDir, "talkback-exec.raw");
       const configFile = path.join(runDir, "config.yaml");
       const first = [...ports.keys()][0] ?? "";
@@ -89,6 +92,7 @@ export class Rig implements MeasureDeps {
           python: PYTHON,
           maxCalls: roomsNeeded(plan),
           dataDir: path.join(runDir, "data"),
+          focusUrl: `http://127.0.0.1:${focusPort}`,
         }),
       );
       const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: botUser.accessToken });
@@ -114,7 +118,7 @@ export class Rig implements MeasureDeps {
       for (let i = 0; i < n; i++) rooms.push(await viewer.directChatWith(botUser.userId));
       const cameras = new CameraSet(() => app.ffmpeg.path, ports);
       const calls = new CallDriver(app, receiver, viewer);
-      return new Rig(runDir, synapse, botUser, app, receiver, viewer, rooms, cameras, calls, taps, onvifPort, talkbackFile);
+      return new Rig(runDir, synapse, botUser, app, receiver, viewer, rooms, cameras, calls, taps, onvifPort, talkbackFile, focusPort);
     } catch (err: unknown) {
       for (const stop of early.reverse()) await stop().catch(() => undefined);
       throw err;

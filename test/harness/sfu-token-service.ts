@@ -51,6 +51,8 @@ export async function startSfuTokenService(opts: {
   livekit: { wsUrl: string; apiKey: string; apiSecret: string };
   /** server name → the homeserver's base URL (http://127.0.0.1:PORT). */
   homeservers: Record<string, string>;
+  /** A port chosen beforehand (the bench names the focus in the bot's config before it starts it); default: a free one. */
+  port?: number;
 }): Promise<SfuTokenService> {
   const answered = new Map<number, number>();
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
@@ -114,8 +116,11 @@ export async function startSfuTokenService(opts: {
       if (!res.headersSent) reply(res, 500, { errcode: "M_UNKNOWN", error: "internal error" });
     });
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const port = opts.port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     answered,

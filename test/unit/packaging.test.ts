@@ -287,7 +287,9 @@ describe("docker-compose.yml", () => {
     expect(compose.services["synapse"]).toMatchObject({ image: "matrixdotorg/synapse", profiles: ["local-stack"] });
     expect(compose.services["coturn"]).toMatchObject({ image: "coturn/coturn", profiles: ["local-stack"] });
     expect(compose.services["wellknown"]).toMatchObject({ profiles: ["local-stack"] });
-    expect(Object.keys(compose.services).sort()).toEqual(["bot", "coturn", "synapse", "wellknown"]);
+    expect(compose.services["livekit"]).toMatchObject({ image: "livekit/livekit-server:v1.13.5", profiles: ["local-stack"] });
+    expect(compose.services["lk-jwt"]).toMatchObject({ image: "ghcr.io/element-hq/lk-jwt-service:latest", profiles: ["local-stack"] });
+    expect(Object.keys(compose.services).sort()).toEqual(["bot", "coturn", "livekit", "lk-jwt", "synapse", "wellknown"]);
   });
 
   it("runs coturn with a required secret and no relay into private, loopback or link-local networks", () => {
@@ -319,5 +321,95 @@ describe("docker-compose.yml", () => {
     const used = new Set([...read("docker-compose.yml").matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
     const documented = read(".env.example");
     for (const name of used) expect(documented, `${String(name)} in .env.example`).toMatch(new RegExp(`^${String(name)}=`, "m"));
+  });
+
+  describe("the MatrixRTC focus of the local stack (LiveKit + lk-jwt-service)", () => {
+    interface RtcService {
+      environment: Record<string, string>;
+      ports: string[];
+      networks: { default: { aliases: string[] } };
+      volumes: string[];
+      command: string[];
+    }
+    const rtcCompose = parseYaml(read("docker-compose.yml")) as { services: Record<string, RtcService> };
+    const service = (name: string): RtcService => {
+      const svc = rtcCompose.services[name];
+      if (!svc) throw new Error(`no service ${name}`);
+      return svc;
+    };
+    const livekit = service("livekit");
+    const jwt = service("lk-jwt");
+    const lkConfig = parseYaml(read("docker/livekit.yaml")) as {
+      port: number;
+      keys: Record<string, string>;
+      rtc: { tcp_port: number; udp_port: number };
+    };
+    /** "127.0.0.1:HOST:CONTAINER[/proto]" → its parts. */
+    const published = (p: string): { ip: string; host: number; container: number; proto: string } => {
+      const m = /^([^:]+):(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(p);
+      if (!m) throw new Error(`not ip:host:container: ${p}`);
+      return { ip: m[1] ?? "", host: Number(m[2]), container: Number(m[3]), proto: m[4] ?? "tcp" };
+    };
+    /** The focus URLs the homeserver offers (Synapse's additions: MSC4143 transports and its client well-known). */
+    const synapseFoci = (): string[] => {
+      const add = parseYaml(read("docker/synapse/homeserver-additions.yaml")) as {
+        matrix_rtc: { transports: { livekit_service_url: string }[] };
+        extra_well_known_client_content: Record<string, { livekit_service_url: string }[]>;
+      };
+      return [
+        ...add.matrix_rtc.transports.map((t) => t.livekit_service_url),
+        ...(add.extra_well_known_client_content["org.matrix.msc4143.rtc_foci"] ?? []).map((t) => t.livekit_service_url),
+      ];
+    };
+
+    it("publishes every port of every service on the host's loopback only", () => {
+      for (const [name, svc] of Object.entries(compose.services)) {
+        for (const p of (svc as { ports?: string[] }).ports ?? []) expect(published(p).ip, `${name}: ${p}`).toBe("127.0.0.1");
+      }
+      expect(livekit.ports.map(published)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ container: lkConfig.port, proto: "tcp" }),
+          expect.objectContaining({ container: lkConfig.rtc.tcp_port, proto: "tcp" }),
+          expect.objectContaining({ container: lkConfig.rtc.udp_port, proto: "udp" }),
+        ]),
+      );
+    });
+
+    it("gives LiveKit the key pair the token service signs with (a secret LiveKit accepts: ≥ 32 characters)", () => {
+      expect(livekit.volumes).toContain("./docker/livekit.yaml:/etc/livekit.yaml:ro");
+      expect(livekit.command).toEqual(["--config", "/etc/livekit.yaml"]);
+      const key = jwt.environment["LIVEKIT_KEY"] ?? "";
+      expect(Object.keys(lkConfig.keys)).toEqual([key]);
+      expect(lkConfig.keys[key]).toBe(jwt.environment["LIVEKIT_SECRET"]);
+      expect(jwt.environment["LIVEKIT_SECRET"]?.length).toBeGreaterThanOrEqual(32);
+    });
+
+    it("hands out a LiveKit URL that is LiveKit's alias and port, the same inside the network and on the host", () => {
+      const url = new URL(jwt.environment["LIVEKIT_URL"] ?? "");
+      expect(url.protocol).toBe("ws:");
+      expect(livekit.networks.default.aliases).toContain(url.hostname);
+      expect(url.hostname).toMatch(/\.localhost$/);
+      const signalling = livekit.ports.map(published).find((p) => p.container === lkConfig.port);
+      expect(signalling).toMatchObject({ host: Number(url.port), container: Number(url.port) });
+    });
+
+    it("lets the homeserver's users create rooms, from the server name compose gives Synapse", () => {
+      expect(jwt.environment["LIVEKIT_FULL_ACCESS_HOMESERVERS"]).toBe("${SYNAPSE_SERVER_NAME:-localhost}");
+    });
+
+    it("names one focus URL everywhere: the well-known file, Synapse's transports and well-known, the token service's alias and port", () => {
+      const wk = JSON.parse(read("docker/well-known/matrix/client")) as Record<string, { type: string; livekit_service_url: string }[]>;
+      const foci = wk["org.matrix.msc4143.rtc_foci"] ?? [];
+      expect(foci).toHaveLength(1);
+      expect(foci[0]?.type).toBe("livekit");
+      const focus = foci[0]?.livekit_service_url ?? "";
+      expect(synapseFoci()).toEqual([focus, focus]);
+      const url = new URL(focus);
+      expect(url.protocol).toBe("http:");
+      expect(jwt.networks.default.aliases).toContain(url.hostname);
+      const bind = /^:(\d+)$/.exec(jwt.environment["LIVEKIT_JWT_BIND"] ?? "");
+      expect(bind?.[1]).toBe(url.port);
+      expect(jwt.ports.map(published)).toEqual([{ ip: "127.0.0.1", host: Number(url.port), container: Number(url.port), proto: "tcp" }]);
+    });
   });
 });
