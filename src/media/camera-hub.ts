@@ -60,6 +60,12 @@ export class CameraHub {
     }
   }
 
+  /** Changes the encode budget at run time (the bench compares overload with and without it); 0: never scale. */
+  setEncodeBudget(megapixelsPerCore: number): void {
+    this.governor.setBudget(megapixelsPerCore * 1e6 * availableParallelism());
+    this.rebalance();
+  }
+
   /** Plans the cameras' picture sizes again for the calls they have now. */
   private rebalance(): void {
     const loads: CameraLoad[] = [...this.entries].map(([name, { pipeline, leases }]) => {

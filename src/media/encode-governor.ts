@@ -13,7 +13,7 @@ export class EncodeGovernor {
 
   /** `budget`: pixels per second the calls may encode (0: never scale). */
   constructor(
-    private readonly budget: number,
+    private budget: number,
     private readonly apply: (camera: string, divisor: number) => void,
     private readonly log: Logger,
   ) {}
@@ -22,8 +22,12 @@ export class EncodeGovernor {
     return this.divisors.get(camera) ?? 1;
   }
 
+  /** A new budget (0: never scale); the next update() plans with it. */
+  setBudget(budget: number): void {
+    this.budget = budget;
+  }
+
   update(loads: readonly CameraLoad[]): void {
-    if (this.budget <= 0) return;
     const plan = planDivisors(loads, this.budget);
     let changed = false;
     for (const [camera, d] of plan) {
