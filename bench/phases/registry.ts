@@ -6,6 +6,7 @@ import { audioPhase } from "./audio.ts";
 import { driftPhase } from "./drift.ts";
 import { floorsPhase } from "./floors.ts";
 import { latencyPhase } from "./latency.ts";
+import { overloadPhase } from "./overload.ts";
 import type { Phase } from "./phase.ts";
 import { referencePhase } from "./reference.ts";
 import { series1080Phase, series720Phase } from "./series.ts";
@@ -18,6 +19,7 @@ export const PHASES: readonly Phase[] = [
   audioPhase,
   series720Phase,
   series1080Phase,
+  overloadPhase,
   referencePhase,
   floorsPhase,
   talkbackPhase,
