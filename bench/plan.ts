@@ -38,6 +38,8 @@ export interface Plan {
   settleMs: number;
   ttffRepeats: number;
   series: Series[];
+  /** The overload phase (720p25): these call counts on one camera, then calls over several cameras. */
+  overload: { calls: number[]; multi: { calls: number; cameras: number } };
   referenceCalls: number[];
   referenceLatencyWindowS: number;
   decodeFloors: Resolution[];
@@ -55,6 +57,7 @@ const QUICK = {
   settleMs: 4_000,
   ttffRepeats: 2,
   series: [{ res: R720, calls: [1, 2], multi: { calls: 2, cameras: 2 } }],
+  overload: { calls: [1, 4, 8], multi: { calls: 8, cameras: 2 } },
   referenceCalls: [1],
   referenceLatencyWindowS: 10,
   decodeFloors: [R720],
@@ -74,6 +77,7 @@ const FULL = {
     { res: R720, calls: [1, 2, 4, 8], multi: { calls: 8, cameras: 4 } },
     { res: R1080, calls: [1, 2, 4, 8], multi: { calls: 8, cameras: 4 } },
   ],
+  overload: { calls: [1, 4, 8], multi: { calls: 8, cameras: 4 } },
   referenceCalls: [1, 2, 4, 8],
   referenceLatencyWindowS: 60,
   decodeFloors: [R720, R1080],
@@ -161,10 +165,13 @@ export function camerasPerResolution(plan: Plan): { res: Resolution; count: numb
     else out.push({ res: s.res, count: s.multi.cameras });
   }
   for (const r of plan.decodeFloors) if (!out.some((e) => e.res === r)) out.push({ res: r, count: 1 });
+  const r720 = out.find((e) => e.res === R720);
+  if (r720 && plan.phases.includes("overload")) r720.count = Math.max(r720.count, plan.overload.multi.cameras);
   return out;
 }
 
 /** Direct chats the bench needs: one per call it holds at once. */
 export function roomsNeeded(plan: Plan): number {
-  return Math.max(2, ...plan.series.flatMap((s) => [...s.calls, s.multi.calls]));
+  const overload = plan.phases.includes("overload") ? [...plan.overload.calls, plan.overload.multi.calls] : [];
+  return Math.max(2, ...plan.series.flatMap((s) => [...s.calls, s.multi.calls]), ...overload);
 }

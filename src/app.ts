@@ -75,7 +75,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   let stopping: Promise<void> | undefined;
   const access = new AccessList(config.allowedUsers);
-  const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs);
+  const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs, config.media.encodeMegapixelsPerCore);
   const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), log.child({ component: "turn" }));
   const calls = new CallManager(
     hub,
@@ -134,7 +134,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       .filter(([name]) => visible.includes(name))
       .map(
         ([name, s]) =>
-          `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}`,
+          `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}${s.divisor > 1 ? `, picture scaled to 1/${String(s.divisor)} (CPU overloaded)` : ""}`,
       );
     const turnServers = await turn.iceServers();
     return [

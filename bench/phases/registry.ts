@@ -7,6 +7,7 @@ import { driftPhase } from "./drift.ts";
 import { floorsPhase } from "./floors.ts";
 import { latencyPhase } from "./latency.ts";
 import { matrixRtcPhase } from "./matrixrtc.ts";
+import { overloadPhase } from "./overload.ts";
 import type { Phase } from "./phase.ts";
 import { referencePhase } from "./reference.ts";
 import { series1080Phase, series720Phase } from "./series.ts";
@@ -19,6 +20,7 @@ export const PHASES: readonly Phase[] = [
   audioPhase,
   series720Phase,
   series1080Phase,
+  overloadPhase,
   referencePhase,
   floorsPhase,
   talkbackPhase,

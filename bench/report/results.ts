@@ -7,6 +7,7 @@ export type WindowKind =
   | "latency"
   | "latency-gst"
   | "bot"
+  | "overload"
   | "bot-audio"
   | "reference"
   | "camera-floor"
@@ -30,6 +31,8 @@ export interface WindowResult {
   /** Delivered size at the receiver (the last frame of each stream in the window; distinct values). */
   delivered: string[];
   fps: { min: number | undefined; mean: number | undefined; perCall: number[] };
+  /** Each stream's size at the receiver at the window's end, in the order of perCall (the overload phase). */
+  perCallSize?: string[];
   latency: LatencySummary;
   /** % of one core per process group (bot, botFfmpeg, receiver, cameras, …). */
   cpu: Record<string, number>;

@@ -143,7 +143,11 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     allowedUsers: raw.allowedUsers,
     cameras,
     calls: raw.calls,
-    media: { ffmpegPath: raw.media.ffmpegPath, idleStopMs: raw.media.idleStopMs },
+    media: {
+      ffmpegPath: raw.media.ffmpegPath,
+      idleStopMs: raw.media.idleStopMs,
+      encodeMegapixelsPerCore: raw.media.encodeMegapixelsPerCore,
+    },
     http: raw.http,
     triggers,
     matrixRtc: raw.matrixRtc,

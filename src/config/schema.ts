@@ -101,9 +101,14 @@ export const configSchema = z
         ffmpegPath: z.string().min(1).optional(),
         /** How long a camera pipeline keeps running after its last call ends (ms). */
         idleStopMs: z.number().int().min(0).max(600_000).default(10_000),
+        /**
+         * Megapixels per second per CPU core the calls may encode before the bot scales pictures down (keeping the
+         * frame rate; media/encode-budget.ts). 0: never scale. A single call always gets the full picture.
+         */
+        encodeMegapixelsPerCore: z.number().min(0).max(100_000).default(50),
       })
       .strict()
-      .default({ idleStopMs: 10_000 }),
+      .default({ idleStopMs: 10_000, encodeMegapixelsPerCore: 50 }),
     http: z
       .object({
         /** host:port of the bot's HTTP listener (/healthz, /metrics, the doorbell webhook). Off when absent. */

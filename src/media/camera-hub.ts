@@ -1,6 +1,9 @@
 import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
+import { availableParallelism } from "node:os";
 import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
+import type { CameraLoad } from "./encode-budget.ts";
+import { EncodeGovernor } from "./encode-governor.ts";
 
 /** A call's hold on a camera: the camera's tracks, which every call of the camera sends. */
 export interface CameraLease {
@@ -28,21 +31,54 @@ interface Entry {
 /**
  * One pipeline per camera, shared by every call of that camera. A pipeline starts on the first
  * lease (when the invite is sent, so frames already flow at answer time) and stops `idleStopMs`
- * after the last lease ends, unless the camera is kept warm.
+ * after the last lease ends, unless the camera is kept warm. With an encode budget (megapixels per second per core,
+ * `media.encodeMegapixelsPerCore`), cameras' pictures are scaled down while the calls would need more (EncodeGovernor).
  */
 export class CameraHub {
   private readonly entries = new Map<string, Entry>();
+  private readonly governor: EncodeGovernor;
 
   constructor(
     cameras: readonly CameraConfig[],
     ffmpegPath: string,
     private readonly log: Logger,
     private readonly idleStopMs: number,
+    encodeMegapixelsPerCore = 0,
   ) {
+    this.governor = new EncodeGovernor(
+      encodeMegapixelsPerCore * 1e6 * availableParallelism(),
+      (camera, divisor) => this.entries.get(camera)?.pipeline.setScale(divisor),
+      log.child({ component: "encode-budget" }),
+    );
     for (const camera of cameras) {
       const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
+      // The size the budget plans with is the camera's real one once its first frame says it.
+      pipeline.on("firstFrame", () => {
+        this.rebalance();
+      });
       this.entries.set(camera.name, { pipeline, tracks: undefined, leases: 0, idleTimer: undefined, stopping: undefined });
     }
+  }
+
+  /** Changes the encode budget at run time (the bench compares overload with and without it); 0: never scale. */
+  setEncodeBudget(megapixelsPerCore: number): void {
+    this.governor.setBudget(megapixelsPerCore * 1e6 * availableParallelism());
+    this.rebalance();
+  }
+
+  /** Plans the cameras' picture sizes again for the calls they have now. */
+  private rebalance(): void {
+    const loads: CameraLoad[] = [...this.entries].map(([name, { pipeline, leases }]) => {
+      const s = pipeline.stats();
+      return {
+        name,
+        width: s.width ?? pipeline.camera.maxWidth,
+        height: s.height ?? pipeline.camera.maxHeight,
+        fps: pipeline.camera.maxFps,
+        encodes: leases,
+      };
+    });
+    this.governor.update(loads);
   }
 
   names(): string[] {
@@ -69,6 +105,7 @@ export class CameraHub {
     entry.pipeline.setWatched(true);
     entry.pipeline.start();
     entry.tracks ??= { video: entry.pipeline.video.createTrack(), audio: entry.pipeline.audio.createTrack() };
+    this.rebalance();
     const { video, audio } = entry.tracks;
     let released = false;
     return {
@@ -83,6 +120,7 @@ export class CameraHub {
           entry.pipeline.setWatched(false);
           this.scheduleIdleStop(entry);
         }
+        this.rebalance();
       },
     };
   }
@@ -101,9 +139,11 @@ export class CameraHub {
     else entry.idleTimer = setTimeout(stop, this.idleStopMs);
   }
 
-  stats(): Record<string, PipelineStats & { leases: number }> {
-    const out: Record<string, PipelineStats & { leases: number }> = {};
-    for (const [name, entry] of this.entries) out[name] = { ...entry.pipeline.stats(), leases: entry.leases };
+  /** Each camera's figures, its calls, and what the calls get of its picture (1 the full size, 2 half, 4 a quarter). */
+  stats(): Record<string, PipelineStats & { leases: number; divisor: number }> {
+    const out: Record<string, PipelineStats & { leases: number; divisor: number }> = {};
+    for (const [name, entry] of this.entries)
+      out[name] = { ...entry.pipeline.stats(), leases: entry.leases, divisor: this.governor.divisor(name) };
     return out;
   }
 

@@ -4,6 +4,7 @@ import { nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wr
 import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
+import { FrameScaler, type I420 } from "./frame-scaler.ts";
 import { OfflinePicture } from "./offline-picture.ts";
 import { nextStep, WATCHED_MAX_RETRY_S } from "./restart-policy.ts";
 import type { PipelineState, PipelineStats } from "./pipeline-stats.ts";
@@ -50,6 +51,9 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private readonly offline: OfflinePicture;
   /** The camera's sound, or silence when it gives none. */
   private readonly sound = new CameraAudio(this.audio);
+  /** What the calls get of each frame: 1 the full picture, 2 half, 4 a quarter of its width and height (encode-budget.ts). */
+  private divisor = 1;
+  private readonly scaler = new FrameScaler();
 
   constructor(
     readonly camera: CameraConfig,
@@ -59,7 +63,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     super();
     this.options = new RunOptions(camera, ffmpegPath, log);
     this.offline = new OfflinePicture(ffmpegPath, (frame) => {
-      this.video.onFrame(frame);
+      this.show(frame);
     });
   }
 
@@ -77,6 +81,15 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       hwaccel: this.options.hwaccel,
       frontEnd: this.options.frontEnd,
     };
+  }
+
+  /** Scales the picture the calls get from the next frame on (1: full size); the encode budget decides. */
+  setScale(divisor: number): void {
+    this.divisor = divisor;
+  }
+
+  private show(frame: I420): void {
+    this.video.onFrame(this.divisor > 1 ? this.scaler.scale(frame, this.divisor) : frame);
   }
 
   getState(): PipelineState {
@@ -152,7 +165,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       this.size = size;
     });
     run.on("frame", (frame) => {
-      this.video.onFrame(frame);
+      this.show(frame);
     });
     run.on("firstFrame", (size) => {
       this.offline.stop();

@@ -1,0 +1,88 @@
+/**
+ * How calls degrade when there are more of them than the cores can encode at full rate (issue 14 item 5): the pure
+ * policy. Every call encodes its own VP8 stream in software, about a quarter of a core per 1280×720 at 25 fps on the
+ * 2-core build machine (bench `floors`: 26.5 % of a core), and the cost follows the pixels per second. Past what the
+ * cores can do, libwebrtc (as wrtc builds it) neither scales the picture down nor drops frames evenly: every encoder
+ * just gets less time, and 8 × 720p25 calls on 2 cores got 5.6 fps each (one camera), 2.0 fps over 4 cameras, seconds
+ * late. So the bot decides instead: a camera's picture is scaled down for all its calls (once per camera, in the hub,
+ * so that every call of the camera shares the one scaled frame), keeping the frame rate, until the sum over the
+ * cameras fits the budget. The camera whose calls cost most is scaled first, one step at a time: half, then a quarter
+ * of the width and height (a quarter, a sixteenth of the pixels; frame-scaler.ts says why only halving). A single
+ * call is never scaled: it gets the full size and rate whatever the budget says.
+ *
+ * Asking each call's encoder instead (RTCRtpSender.setParameters with scaleResolutionDownBy) does not work in wrtc
+ * 0.10: its getParameters() leaves the SSRCs out, so once negotiated every setParameters() fails ("modified SSRC",
+ * then InvalidStateError).
+ */
+
+/** A camera as the policy sees it: its output size and rate, and how many calls encode it. */
+export interface CameraLoad {
+  name: string;
+  width: number;
+  height: number;
+  fps: number;
+  /** Calls holding the camera (each one encodes its own stream). */
+  encodes: number;
+}
+
+/** Width and height are divided by at most this. */
+export const MAX_DIVISOR = 4;
+
+/**
+ * Megapixels per second per core the calls may encode before pictures are scaled down. On the 2-core build machine
+ * one 720p25 VP8 encode (23 Mpx/s) took 26.5 % of a core, i.e. ~87 Mpx/s per core for encoding alone; the camera's
+ * decode (ffmpeg, ~10 % of a core per 720p camera), audio, the event loop and whatever else runs on the machine need
+ * the rest. 50 per core lets 4 × 720p25 calls run at full size on 2 cores (92 Mpx/s; the bench measured them at
+ * 24.5 fps) and scales a fifth.
+ */
+export const DEFAULT_MEGAPIXELS_PER_CORE = 50;
+
+/** Pixels per second a camera's calls encode at `divisor`. */
+export function cameraCost(c: CameraLoad, divisor: number): number {
+  const { width, height } = scaledSize(c.width, c.height, divisor);
+  return c.encodes * width * height * c.fps;
+}
+
+/**
+ * The divisor of each camera's picture (1 = full size) so that the calls' pixels per second fit `budget`
+ * (pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the smallest pictures do not
+ * fit, every camera with calls ends at MAX_DIVISOR (best effort). Deterministic: ties go to the camera with more
+ * calls, then the name.
+ */
+export function planDivisors(cameras: readonly CameraLoad[], budget: number): Map<string, number> {
+  const plan = new Map<string, number>(cameras.map((c) => [c.name, 1]));
+  const encodes = cameras.reduce((n, c) => n + Math.max(0, c.encodes), 0);
+  if (budget <= 0 || encodes <= 1) return plan;
+  const total = (): number => cameras.reduce((sum, c) => sum + cameraCost(c, plan.get(c.name) ?? 1), 0);
+  while (total() > budget) {
+    let pick: CameraLoad | undefined;
+    let pickCost = 0;
+    for (const c of cameras) {
+      const d = plan.get(c.name) ?? 1;
+      if (c.encodes <= 0 || d >= MAX_DIVISOR) continue;
+      const cost = cameraCost(c, d);
+      const better =
+        pick === undefined ||
+        cost > pickCost ||
+        (cost === pickCost && (c.encodes > pick.encodes || (c.encodes === pick.encodes && c.name < pick.name)));
+      if (better) {
+        pick = c;
+        pickCost = cost;
+      }
+    }
+    if (pick === undefined) break;
+    plan.set(pick.name, (plan.get(pick.name) ?? 1) * 2);
+  }
+  return plan;
+}
+
+/** The size a camera's calls get at `divisor` (1, 2 or 4): halved once per step, each side even as I420 wants (FrameScaler). */
+export function scaledSize(width: number, height: number, divisor: number): { width: number; height: number } {
+  let w = width;
+  let h = height;
+  for (let d = 1; d < divisor; d *= 2) {
+    w = Math.max(2, Math.floor(w / 4) * 2);
+    h = Math.max(2, Math.floor(h / 4) * 2);
+  }
+  return { width: w, height: h };
+}

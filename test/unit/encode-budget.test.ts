@@ -1,0 +1,115 @@
+/** How calls degrade under overload (src/media/encode-budget.ts), row by row; and the scaler that makes the smaller picture. */
+import { describe, expect, it } from "vitest";
+import { cameraCost, DEFAULT_MEGAPIXELS_PER_CORE, planDivisors, scaledSize, type CameraLoad } from "../../src/media/encode-budget.ts";
+import { FrameScaler } from "../../src/media/frame-scaler.ts";
+
+const cam = (name: string, encodes: number, width = 1280, height = 720, fps = 25): CameraLoad => ({ name, width, height, fps, encodes });
+/** The default budget on 2 cores (the build machine): 100 Mpx/s. */
+const TWO_CORES = 2 * DEFAULT_MEGAPIXELS_PER_CORE * 1e6;
+
+const rows: [name: string, cameras: CameraLoad[], budget: number, divisors: Record<string, number>][] = [
+  ["no calls: full size", [cam("a", 0)], TWO_CORES, { a: 1 }],
+  ["one 720p25 call: full size", [cam("a", 1)], TWO_CORES, { a: 1 }],
+  ["a single call keeps full size even over the budget (4K60)", [cam("a", 1, 3840, 2160, 60)], TWO_CORES, { a: 1 }],
+  ["a single call keeps full size on a tiny budget", [cam("a", 1)], 1, { a: 1 }],
+  ["4 × 720p25 on one camera fit 2 cores (92 Mpx/s)", [cam("a", 4)], TWO_CORES, { a: 1 }],
+  ["5 × 720p25 on one camera do not: half size", [cam("a", 5)], TWO_CORES, { a: 2 }],
+  ["8 × 720p25 on one camera: half size (46 Mpx/s)", [cam("a", 8)], TWO_CORES, { a: 2 }],
+  ["8 × 1080p25 on one camera: half size (104 Mpx/s) does not fit either: a quarter", [cam("a", 8, 1920, 1080)], TWO_CORES, { a: 4 }],
+  [
+    "8 calls over 4 cameras (2 each): the first three by name are halved, the fourth fits at full size",
+    [cam("d", 2), cam("c", 2), cam("b", 2), cam("a", 2)],
+    TWO_CORES,
+    { a: 2, b: 2, c: 2, d: 1 },
+  ],
+  ["the camera with more calls goes first", [cam("a", 1), cam("b", 4)], TWO_CORES, { a: 1, b: 2 }],
+  ["a camera without calls is never scaled", [cam("a", 0), cam("b", 8)], TWO_CORES, { a: 1, b: 2 }],
+  ["no budget (0): never scaled", [cam("a", 8)], 0, { a: 1 }],
+  ["nothing fits: every camera with calls at a quarter (best effort)", [cam("a", 20), cam("b", 20)], 1, { a: 4, b: 4 }],
+  ["a smaller camera costs less: 8 × 640x360 fit", [cam("a", 8, 640, 360)], TWO_CORES, { a: 1 }],
+  ["8 cores take 17 × 720p25 at full size", [cam("a", 17)], 8 * DEFAULT_MEGAPIXELS_PER_CORE * 1e6, { a: 1 }],
+];
+
+describe("planDivisors", () => {
+  it.each(rows)("%s", (_name, cameras, budget, divisors) => {
+    expect(Object.fromEntries(planDivisors(cameras, budget))).toEqual(divisors);
+  });
+
+  it("whatever the calls, the plan fits the budget unless every camera is at a quarter", () => {
+    for (let calls = 0; calls <= 16; calls++) {
+      for (const split of [1, 2, 4]) {
+        const cameras = Array.from({ length: split }, (_, i) =>
+          cam(`c${String(i)}`, Math.floor(calls / split) + (i < calls % split ? 1 : 0)),
+        );
+        const plan = planDivisors(cameras, TWO_CORES);
+        const total = cameras.reduce((s, c) => s + cameraCost(c, plan.get(c.name) ?? 1), 0);
+        const allSmallest = cameras.every((c) => c.encodes === 0 || plan.get(c.name) === 4);
+        expect(total <= TWO_CORES || allSmallest || calls <= 1).toBe(true);
+      }
+    }
+  });
+});
+
+describe("scaledSize", () => {
+  it.each([
+    [1280, 720, 1, 1280, 720],
+    [1280, 720, 2, 640, 360],
+    [1280, 720, 4, 320, 180],
+    [1920, 1080, 2, 960, 540],
+    [1920, 1080, 4, 480, 270],
+    [1366, 766, 2, 682, 382],
+    [4, 4, 4, 2, 2],
+  ])("%i x %i / %i → %i x %i", (w, h, d, ow, oh) => {
+    expect(scaledSize(w, h, d)).toEqual({ width: ow, height: oh });
+  });
+});
+
+describe("FrameScaler", () => {
+  /** An I420 frame whose luma is `y(x, row)` and whose chroma planes are flat at u and v. */
+  function frame(width: number, height: number, y: (x: number, row: number) => number, u = 90, v = 160): Uint8Array {
+    const cw = Math.ceil(width / 2);
+    const ch = Math.ceil(height / 2);
+    const data = new Uint8Array(width * height + 2 * cw * ch);
+    for (let r = 0; r < height; r++) for (let x = 0; x < width; x++) data[r * width + x] = y(x, r);
+    data.fill(u, width * height, width * height + cw * ch);
+    data.fill(v, width * height + cw * ch);
+    return data;
+  }
+
+  it("divisor 1 hands the frame on as it is", () => {
+    const data = frame(8, 4, () => 7);
+    const out = new FrameScaler().scale({ width: 8, height: 4, data }, 1);
+    expect(out.data).toBe(data);
+  });
+
+  it.each([
+    ["aligned, four bytes at a time", 16, 8, 0],
+    ["unaligned input (copied first)", 16, 8, 1],
+    ["a width the word path cannot take (byte by byte)", 14, 6, 0],
+  ])("halves with 2 × 2 means: %s", (_name, width, height, offset) => {
+    const plain = frame(width, height, (x, r) => (x * 13 + r * 29) % 256);
+    const backing = new Uint8Array(plain.length + offset);
+    backing.set(plain, offset);
+    const data = backing.subarray(offset);
+    const out = new FrameScaler().scale({ width, height, data }, 2);
+    const ow = Math.floor(width / 4) * 2;
+    const oh = Math.floor(height / 4) * 2;
+    expect([out.width, out.height]).toEqual([ow, oh]);
+    expect(out.data.length).toBe(ow * oh * 1.5);
+    for (let r = 0; r < oh; r++) {
+      for (let x = 0; x < ow; x++) {
+        const at = (xx: number, rr: number): number => plain[rr * width + xx] ?? -1;
+        const mean = (at(2 * x, 2 * r) + at(2 * x + 1, 2 * r) + at(2 * x, 2 * r + 1) + at(2 * x + 1, 2 * r + 1) + 2) >> 2;
+        expect(out.data[r * ow + x]).toBe(mean);
+      }
+    }
+    expect(new Set(out.data.subarray(ow * oh, ow * oh + (ow * oh) / 4))).toEqual(new Set([90]));
+    expect(new Set(out.data.subarray(ow * oh + (ow * oh) / 4))).toEqual(new Set([160]));
+  });
+
+  it("a quarter of 1280x720 is 320x180 and keeps a flat picture flat", () => {
+    const out = new FrameScaler().scale({ width: 1280, height: 720, data: frame(1280, 720, () => 200) }, 4);
+    expect([out.width, out.height, out.data.length]).toEqual([320, 180, 320 * 180 * 1.5]);
+    expect(new Set(out.data.subarray(0, 320 * 180))).toEqual(new Set([200]));
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The encode budget at work in the camera hub (src/media/encode-governor.ts): real ffmpeg on the demo camera, the
+ * hub's shared video track read by a wrtc sink as a call's encoder would read it. With a budget no two calls fit,
+ * a second call scales the camera's picture down for both (the frame rate stays); when it ends, the first call gets
+ * the full picture again. One log line each way.
+ */
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CameraConfig } from "../../src/config/load.ts";
+import { CameraHub } from "../../src/media/camera-hub.ts";
+import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import { CameraTap } from "../../src/matrixrtc/camera-tap.ts";
+import type { CameraLease } from "../../src/media/camera-hub.ts";
+import { waitFor } from "../harness/wait.ts";
+
+interface Line {
+  level: number;
+  msg: string;
+  scaled?: Record<string, string>;
+}
+
+/** The sizes of the frames a lease's shared video track carries (a wrtc sink on it, as an encoder reads it). */
+function watchSizes(lease: CameraLease): string[] {
+  const sizes: string[] = [];
+  const tap = new CameraTap(lease, {
+    video: (frame) => sizes.push(`${String(frame.width)}x${String(frame.height)}`),
+    audio: () => undefined,
+  });
+  cleanups.push(() => {
+    tap.stop();
+  });
+  return sizes;
+}
+
+const camera: CameraConfig = {
+  name: "cam",
+  url: "demo://clock",
+  description: undefined,
+  maxWidth: 320,
+  maxHeight: 240,
+  maxFps: 10,
+  audio: false,
+  keepWarm: false,
+  hwaccel: "none",
+  ring: undefined,
+};
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe("the camera hub under an encode budget", () => {
+  it("scales a camera's picture for all its calls while they exceed the budget, and back when one ends", async () => {
+    const ffmpeg = resolveFfmpeg();
+    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
+    const lines: Line[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
+    // 0.0001 Mpx/s per core: not even two calls at a sixteenth of the pixels fit, so a second call means a quarter.
+    const hub = new CameraHub([camera], ffmpeg.path, log, 0, 0.0001);
+    cleanups.push(() => hub.stopAll());
+
+    const first = hub.acquire("cam");
+    cleanups.push(() => {
+      first.release();
+    });
+    const sizes = watchSizes(first);
+    await waitFor("full-size frames for one call", () => sizes.includes("320x240"), { timeoutMs: 15_000 });
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
+
+    const second = hub.acquire("cam");
+    expect(second.video).toBe(first.video);
+    expect(hub.stats()["cam"]?.divisor).toBe(4);
+    sizes.length = 0;
+    await waitFor("quarter-size frames for both calls", () => sizes.filter((s) => s === "80x60").length >= 5, { timeoutMs: 15_000 });
+    const degraded = lines.filter((l) => l.msg.startsWith("more calls than the CPU encodes"));
+    expect(degraded).toHaveLength(1);
+    expect(degraded[0]?.scaled).toEqual({ cam: "80x60" });
+
+    second.release();
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
+    sizes.length = 0;
+    await waitFor("full-size frames again", () => sizes.filter((s) => s === "320x240").length >= 5, { timeoutMs: 15_000 });
+    expect(lines.filter((l) => l.msg.startsWith("encode load within budget"))).toHaveLength(1);
+  });
+
+  it("without a budget (0) the picture is never scaled", async () => {
+    const ffmpeg = resolveFfmpeg();
+    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
+    const hub = new CameraHub([camera], ffmpeg.path, pino({ level: "silent" }), 0, 0);
+    cleanups.push(() => hub.stopAll());
+    const first = hub.acquire("cam");
+    const leases = [first, hub.acquire("cam"), hub.acquire("cam")];
+    cleanups.push(() => {
+      for (const l of leases) l.release();
+    });
+    const sizes = watchSizes(first);
+    await waitFor("frames", () => sizes.length >= 5, { timeoutMs: 15_000 });
+    expect(new Set(sizes)).toEqual(new Set(["320x240"]));
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
+  });
+});
