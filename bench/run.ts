@@ -54,6 +54,8 @@ function machine(plan: Plan, rig: Rig | undefined): Record<string, unknown> {
     dirty: sh("git", ["status", "--porcelain", "--untracked-files=no", "--", "src", "bench"]) !== "",
     mode: plan.mode,
     phases: plan.phases,
+    // glibc's malloc settings of this process (the launcher's, bin/matrix-camera-call, when run through it).
+    malloc: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES")),
   };
 }
 
