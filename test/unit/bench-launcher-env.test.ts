@@ -1,0 +1,24 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { launcherDefaults, missingFrom } from "../../bench/launcher-env.ts";
+
+describe("the bench takes the launcher's environment", () => {
+  it("reads the defaults bin/matrix-camera-call exports, MALLOC_ARENA_MAX among them", () => {
+    const defaults = launcherDefaults(readFileSync("bin/matrix-camera-call", "utf8"));
+    expect(defaults["MALLOC_ARENA_MAX"]).toBe("2");
+  });
+
+  it('takes only `export NAME="${NAME:-value}"` lines, and only for variables the environment lacks', () => {
+    const script = [
+      "#!/bin/sh",
+      'export A="${A:-1}"',
+      'export B="${C:-2}"', // another variable's default: not a default of B
+      "export D=4", // not a default: the launcher always sets it
+      '  export E="${E:-}"',
+    ].join("\n");
+    const defaults = launcherDefaults(script);
+    expect(defaults).toEqual({ A: "1", E: "" });
+    expect(missingFrom({ A: "7" }, defaults)).toEqual({ E: "" });
+    expect(missingFrom({}, defaults)).toEqual({ A: "1", E: "" });
+  });
+});
