@@ -8,6 +8,17 @@ describe("the bench takes the launcher's environment", () => {
     expect(defaults["MALLOC_ARENA_MAX"]).toBe("2");
   });
 
+  it("the Docker image sets the same malloc settings as the launcher (users get them either way)", () => {
+    const fromBin = Object.entries(launcherDefaults(readFileSync("bin/matrix-camera-call", "utf8"))).filter(([k]) =>
+      k.startsWith("MALLOC_"),
+    );
+    const docker = readFileSync("Dockerfile", "utf8");
+    const fromDocker = new Map<string, string>();
+    for (const m of docker.matchAll(/\b(MALLOC_[A-Z_]+)=(\S+)/g)) fromDocker.set(m[1] ?? "", m[2] ?? "");
+    expect(fromBin.length).toBeGreaterThanOrEqual(2);
+    for (const [k, v] of fromBin) expect(fromDocker.get(k), k).toBe(v);
+  });
+
   it('takes only `export NAME="${NAME:-value}"` lines, and only for variables the environment lacks', () => {
     const script = [
       "#!/bin/sh",
