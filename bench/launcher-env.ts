@@ -23,21 +23,30 @@ export function missingFrom(env: NodeJS.ProcessEnv, defaults: Record<string, str
   return Object.fromEntries(Object.entries(defaults).filter(([k]) => env[k] === undefined));
 }
 
-/** Marks the run started again, so it never loops. */
+/** Marks the run started again (so it never loops), with the names of the variables it added. */
 const AGAIN = "MCC_BENCH_LAUNCHER_ENV";
+
+/**
+ * `env` without what the rerun added: for the receiver, which stands for the callee's client, not the bot (the bot's
+ * malloc settings made the receiver's own frame copies slower under load).
+ */
+export function withoutLauncherEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const added = new Set([AGAIN, ...(env[AGAIN] ?? "").split(",")]);
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !added.has(k)));
+}
 
 /**
  * Undefined when this process already has the launcher's environment; otherwise runs this same script again with it
  * (same node flags, same arguments, same terminal) and resolves with its exit code.
  */
 export function rerunWithLauncherEnv(launcher: string): Promise<number> | undefined {
-  if (process.env[AGAIN] === "1") return undefined;
+  if (process.env[AGAIN] !== undefined) return undefined;
   const missing = missingFrom(process.env, launcherDefaults(readFileSync(launcher, "utf8")));
   if (Object.keys(missing).length === 0) return undefined;
   process.stdout.write(`bench: running again with the launcher's environment: ${JSON.stringify(missing)}\n`);
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
-    env: { ...process.env, ...missing, [AGAIN]: "1" },
+    env: { ...process.env, ...missing, [AGAIN]: Object.keys(missing).join(",") },
   });
   // The child is in this process group: Ctrl-C reaches it directly. A SIGTERM to this process alone is passed on.
   const forward = (sig: NodeJS.Signals): void => {

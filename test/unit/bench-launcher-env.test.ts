@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { launcherDefaults, missingFrom } from "../../bench/launcher-env.ts";
+import { launcherDefaults, missingFrom, withoutLauncherEnv } from "../../bench/launcher-env.ts";
 
 describe("the bench takes the launcher's environment", () => {
   it("reads the defaults bin/matrix-camera-call exports, MALLOC_ARENA_MAX among them", () => {
@@ -31,5 +31,11 @@ describe("the bench takes the launcher's environment", () => {
     expect(defaults).toEqual({ A: "1", E: "" });
     expect(missingFrom({ A: "7" }, defaults)).toEqual({ E: "" });
     expect(missingFrom({}, defaults)).toEqual({ A: "1", E: "" });
+  });
+
+  it("gives the receiver the environment without what the rerun added", () => {
+    const env = { PATH: "/bin", MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", MCC_BENCH_LAUNCHER_ENV: "MALLOC_MMAP_THRESHOLD_" };
+    expect(withoutLauncherEnv(env)).toEqual({ PATH: "/bin", MALLOC_ARENA_MAX: "2" });
+    expect(withoutLauncherEnv({ PATH: "/bin", MALLOC_ARENA_MAX: "2" })).toEqual({ PATH: "/bin", MALLOC_ARENA_MAX: "2" });
   });
 });
