@@ -17,9 +17,13 @@ WORKDIR /app
 # MALLOC_ARENA_MAX=2: each call's video encoder runs on a new thread, and with glibc's default (up to 8
 # malloc arenas per core) each leaves its freed memory in one more arena: RSS climbs by tens of MB over
 # the first hundred calls, differently every run. Two arenas keep it near what is in use (docs/reliability.md).
+# MALLOC_MMAP_THRESHOLD_=262144: blocks of 256 KiB and more (video frames, VP8 encoder buffers) get their own
+# mapping, returned when freed; glibc's sliding threshold let them into the heaps, which kept the peak of
+# the busiest moment (docs/benchmark.md). The same settings as bin/matrix-camera-call.
 ENV NODE_ENV=production \
     MCC_CONFIG=/config/config.yaml \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=262144
 COPY package.json package-lock.json ./
 # Debian's ffmpeg, never ffmpeg-static: ffmpeg parses what the cameras send, and Debian's gets security updates
 # (ffmpeg-static's install script downloads a static build the lock's integrity hash does not cover). The optional

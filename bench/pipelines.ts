@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { buildCameraArgs, AUDIO_CHUNK_BYTES } from "../src/media/ffmpeg-args.ts";
 import { FfmpegProcess } from "../src/media/ffmpeg-process.ts";
 import { FrameSplitter } from "../src/media/frame-splitter.ts";
-import { nonstandard } from "../src/rtc/wrtc.ts";
+import { newCameraVideoSource, nonstandard } from "../src/rtc/wrtc.ts";
 import { openPlainLink, type PlainLink } from "./plain-link.ts";
 import type { ReceiverClient } from "./receiver-client.ts";
 import { nowMs, readStamp, writeStamp } from "./stamp.ts";
@@ -147,7 +147,8 @@ export function startDecodeFloor(ffmpegPath: string, url: string, size: { width:
  * (as the camera's videotestsrc does) with the stamp on top, so the receiver reads wrtc's own latency.
  */
 export class SyntheticSource {
-  readonly source = new nonstandard.RTCVideoSource();
+  // Encoded as the bot encodes a camera (no denoiser): the floor is the same encoder's cost.
+  readonly source = newCameraVideoSource();
   private readonly data: Uint8Array;
   private readonly bars: Uint8Array;
   private timer: NodeJS.Timeout | undefined;

@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "../test/harness/wait.ts";
+import { withoutLauncherEnv } from "./launcher-env.ts";
 import type { FromReceiver, InboundVideoStats, LoginParams, ToReceiver } from "./protocol.ts";
 
 const SCRIPT = fileURLToPath(new URL("./receiver.ts", import.meta.url));
@@ -68,7 +69,7 @@ export class ReceiverClient {
       child = fork(SCRIPT, [], {
         execArgv: ["--import", "tsx"],
         stdio: ["ignore", fd, fd, "ipc"],
-        env: { ...process.env, TEST_LOG_LEVEL: process.env["TEST_LOG_LEVEL"] ?? "warn" },
+        env: { ...withoutLauncherEnv(process.env), TEST_LOG_LEVEL: process.env["TEST_LOG_LEVEL"] ?? "warn" },
       });
     } finally {
       closeSync(fd);

@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { rerunWithLauncherEnv } from "./launcher-env.ts";
 import { PHASES } from "./phases/registry.ts";
 import { makePlan, parseArgs, PlanError, R720, type Plan } from "./plan.ts";
 import { Results } from "./report/results.ts";
@@ -54,6 +55,8 @@ function machine(plan: Plan, rig: Rig | undefined): Record<string, unknown> {
     dirty: sh("git", ["status", "--porcelain", "--untracked-files=no", "--", "src", "bench"]) !== "",
     mode: plan.mode,
     phases: plan.phases,
+    // glibc's malloc settings of this process (the launcher's, bin/matrix-camera-call, when run through it).
+    malloc: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES")),
   };
 }
 
@@ -77,6 +80,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  // The bot as users run it: with the launcher's malloc settings, which only take effect at a process's start.
+  const again = rerunWithLauncherEnv(path.join(root, "bin", "matrix-camera-call"));
+  if (again) return again;
   const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");
   const outDir = path.join(root, "bench-results");
   const runDir = path.join(outDir, stamp);

@@ -9,6 +9,7 @@ import type { ReceiverClient } from "../receiver-client.ts";
 import type { WindowResult } from "../report/results.ts";
 import { nowMs } from "../stamp.ts";
 import { mean, summarizeLatency } from "../stats.ts";
+import { memoryOf } from "./memory.ts";
 import type { SourceTaps } from "./source-tap.ts";
 import { breakdown, noSenders, type Senders } from "./webrtc.ts";
 
@@ -54,6 +55,9 @@ export async function measureWindow(
   const in1 = keys.length > 0 ? await deps.receiver.stats() : {};
   const out1 = await senders();
   const result: WindowResult = { ...spec, windowS: (t1 - t0) / 1000, ...streamFigures(deps.receiver, keys, t0, t1), ...usageOf(u) };
+  // Where the bench process's (the bot's) memory is at the window's end: smaps classes and V8 (measure/memory.ts).
+  const memory = memoryOf(process.pid, true);
+  if (memory) result.memory = memory;
   result.loopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
   const cams = opts.sourceCams ?? [];
   if (cams.length > 0 && deps.taps) result.source = deps.taps.figures(cams, t0, t1, deps.taps.splitterDropped() - dropped0);

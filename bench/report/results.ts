@@ -1,4 +1,5 @@
 /** What a bench run found: every window, time-to-first-frame series, drift and talkback figures, notes and errors. */
+import type { MemoryBreakdown } from "../measure/memory.ts";
 import type { SourceFigures } from "../measure/source-tap.ts";
 import type { WebrtcBreakdown } from "../measure/webrtc.ts";
 import type { LatencySummary } from "../stats.ts";
@@ -43,6 +44,8 @@ export interface WindowResult {
   /** At the bot's RTCVideoSource input: frames handed to wrtc per second and their latency since capture. */
   source?: SourceFigures;
   webrtc?: WebrtcBreakdown;
+  /** The bench process's (the bot's) memory by kind at the window's end (measure/memory.ts). */
+  memory?: MemoryBreakdown;
   /** Event-loop delay of the bot's (the bench process's) main thread over the window, ms. */
   loopDelayMs?: { p50: number; p99: number; max: number };
   /** rtc-cpu windows: how the calls were made ("none": no call, the camera's pipeline stopped). */

@@ -121,6 +121,52 @@ function breakdownTable(r: Results): string[] {
   ];
 }
 
+function memoryTable(r: Results): string[] {
+  const rows: string[][] = [
+    [
+      "where the bot's memory is (MB)",
+      "calls",
+      "bot+ffmpeg",
+      "ffmpeg",
+      "bot RSS",
+      "code",
+      "brk heap",
+      "arenas (n)",
+      "stacks",
+      "anon",
+      "V8 heap",
+      "external",
+      "threads",
+    ],
+  ];
+  for (const w of r.windows) {
+    const m = w.memory;
+    if (!m || (w.kind !== "bot" && w.kind !== "idle")) continue;
+    rows.push([
+      w.name,
+      String(w.calls),
+      fmt(w.rssMB["bot"]?.mean),
+      fmt(w.rssMB["botFfmpeg"]?.mean),
+      fmt(m.rssMB),
+      fmt(m.code),
+      fmt(m.brk),
+      `${fmt(m.arenas)} (${String(m.arenaHeaps)})`,
+      fmt(m.stacks, 1),
+      fmt(m.anon),
+      fmt(m.v8Heap),
+      fmt(m.external),
+      m.threads === undefined ? "–" : String(m.threads),
+    ]);
+  }
+  if (rows.length === 1) return [];
+  return [
+    table(rows, rows[0]?.map((_, i) => i !== 0) ?? []),
+    "bot+ffmpeg, ffmpeg = mean RSS over the window; the rest is the bot process at the window's end, from /proc/<pid>/smaps: brk heap =",
+    "glibc's main arena, arenas = its per-thread arenas (64 MiB heaps mapped), anon = other anonymous memory (the V8 heap among it),",
+    "and V8's own heap and external figures (bench/measure/memory.ts).",
+  ];
+}
+
 function ttffTable(r: Results): string[] {
   if (r.ttff.length === 0) return [];
   const rows: string[][] = [
@@ -191,6 +237,7 @@ export function textReport(r: Results): string {
   const parts = [
     windowsTable(r),
     breakdownTable(r),
+    memoryTable(r),
     ttffTable(r),
     talkbackTable(r),
     rtcTable,

@@ -8,6 +8,7 @@ import { DEFAULT_MEGAPIXELS_PER_CORE } from "../../src/media/encode-budget.ts";
 import { FPS } from "../plan.ts";
 import { rtcTargets } from "./matrixrtc.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
+import { memoryTargets } from "./memory-targets.ts";
 import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
 
 export interface Target {
@@ -156,23 +157,14 @@ function resourceTargets(r: Results): Target[] {
   t.push({
     figure: `CPU per extra 720p25 call (${first?.calls ?? "?"}→${last?.calls ?? "?"} calls, one camera)`,
     target: `≤ 1.1 × VP8 encode floor (${fmt(floor, 1)} % → ≤ ${fmt(floor === undefined ? undefined : floor * 1.1, 1)} %)`,
-    measured: `${fmt(perExtra, 1)} % of a core`,
+    measured: `${fmt(perExtra, 1)} % of a core (${fmt(perExtra !== undefined && floor !== undefined ? perExtra / floor : undefined, 2)} × the floor)`,
     met: perExtra === undefined || floor === undefined ? undefined : perExtra <= 1.1 * floor,
   });
   for (const [res, limit] of [
     ["720p25", 40],
     ["1080p25", 50],
-  ] as const) {
-    const idle = w.find((x) => x.kind === "idle" && x.resolution === res && x.cameras === 1 && x.name.includes("bot idle"));
-    const most = w.filter((x) => x.kind === "bot" && x.resolution === res && x.cameras === 1).sort((a, b) => b.calls - a.calls)[0];
-    const perCall = idle && most ? ((most.rssMB["bot"]?.mean ?? 0) - (idle.rssMB["bot"]?.mean ?? 0)) / most.calls : undefined;
-    t.push({
-      figure: `memory per call, ${res} (bot + ffmpeg RSS, ${most?.calls ?? "?"} calls vs idle)`,
-      target: `≤ ${limit} MB`,
-      measured: perCall === undefined ? "–" : `${fmt(perCall, 1)} MB`,
-      met: perCall === undefined ? undefined : perCall <= limit,
-    });
-  }
+  ] as const)
+    t.push(...memoryTargets(w, res, limit));
   for (const e of w.filter((x) => x.kind === "bot" && x.calls >= 8)) {
     t.push({
       figure: `overload: ${e.calls} calls over ${e.cameras} camera(s), ${e.resolution} (worst call; delivered size)`,

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { CameraConfig } from "../config/load.ts";
-import { nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
+import { newCameraVideoSource, nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
@@ -31,7 +31,7 @@ interface PipelineEvents {
  * decoding, and the fallbacks that narrow them) is run-options.ts.
  */
 export class CameraPipeline extends EventEmitter<PipelineEvents> {
-  readonly video: RTCVideoSource = new nonstandard.RTCVideoSource();
+  readonly video: RTCVideoSource = newCameraVideoSource();
   readonly audio: RTCAudioSource = new nonstandard.RTCAudioSource();
   private state: PipelineState = "stopped";
   private run: CameraRun | undefined;

@@ -1,0 +1,62 @@
+/**
+ * The bench measures the bot as users run it: with the environment the launcher (bin/matrix-camera-call, also the
+ * Docker image's ENV) gives the node process. glibc reads its malloc settings (MALLOC_ARENA_MAX, …) once, when the
+ * process starts, so `npm run bench` started without them runs itself again with them (run.ts). Measured 2026-12-01:
+ * the malloc settings change the bot's RSS per call by tens of MB (docs/benchmark.md), so a bench without them
+ * measures a process nobody runs.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** The launcher's defaults: its `export NAME="${NAME:-value}"` lines. */
+export function launcherDefaults(script: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of script.split("\n")) {
+    const m = /^\s*export\s+([A-Z_][A-Z0-9_]*)="\$\{([A-Z_][A-Z0-9_]*):-([^}"]*)\}"\s*$/.exec(line);
+    if (m?.[1] !== undefined && m[1] === m[2]) out[m[1]] = m[3] ?? "";
+  }
+  return out;
+}
+
+/** The defaults this environment lacks (a variable already set, even to another value, is the user's choice). */
+export function missingFrom(env: NodeJS.ProcessEnv, defaults: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(defaults).filter(([k]) => env[k] === undefined));
+}
+
+/** Marks the run started again (so it never loops), with the names of the variables it added. */
+const AGAIN = "MCC_BENCH_LAUNCHER_ENV";
+
+/**
+ * `env` without what the rerun added: for the receiver, which stands for the callee's client, not the bot (the bot's
+ * malloc settings made the receiver's own frame copies slower under load).
+ */
+export function withoutLauncherEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const added = new Set([AGAIN, ...(env[AGAIN] ?? "").split(",")]);
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !added.has(k)));
+}
+
+/**
+ * Undefined when this process already has the launcher's environment; otherwise runs this same script again with it
+ * (same node flags, same arguments, same terminal) and resolves with its exit code.
+ */
+export function rerunWithLauncherEnv(launcher: string): Promise<number> | undefined {
+  if (process.env[AGAIN] !== undefined) return undefined;
+  const missing = missingFrom(process.env, launcherDefaults(readFileSync(launcher, "utf8")));
+  if (Object.keys(missing).length === 0) return undefined;
+  process.stdout.write(`bench: running again with the launcher's environment: ${JSON.stringify(missing)}\n`);
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, ...missing, [AGAIN]: Object.keys(missing).join(",") },
+  });
+  // The child is in this process group: Ctrl-C reaches it directly. A SIGTERM to this process alone is passed on.
+  const forward = (sig: NodeJS.Signals): void => {
+    child.kill(sig);
+  };
+  process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", forward);
+  return new Promise((resolve) => {
+    child.once("exit", (code, signal) => {
+      resolve(code ?? (signal !== null ? 1 : 0));
+    });
+  });
+}
