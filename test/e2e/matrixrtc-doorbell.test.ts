@@ -3,7 +3,7 @@
  * they chose (matrixRtc.ringViaUsers), and the first answer on any path withdraws every other ring of the round.
  * - carol (matrixrtc, no direct chat): the bot creates an unencrypted one, rings there with a MatrixRTC call (the
  *   membership and ring checked by the strict receiver schemas), carol joins (call.member, rtc-node subscriber) and
- *   sees the camera;
+ *   sees the camera; on the next press she declines it (rtc.decline): the ring ends, declined, no missed-call line;
  * - alice (matrixrtc) and bob (legacy) rung together: bob's legacy answer empties the bot's MatrixRTC membership in
  *   alice's chat; alice joining first hangs up bob's invite; each time the other is told "Answered by <name>";
  * - dave (matrixrtc) and erin (both) in encrypted direct chats they made: dave gets one line and no call, erin the
@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { ENCRYPTED_ROOM_TEXT } from "../../src/matrixrtc/rtc-calls.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
-import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import { readFileSync } from "node:fs";
+import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
@@ -37,6 +38,8 @@ let stopRtc: (() => Promise<void>) | undefined;
 let rig: Rig;
 let app: App;
 let botKey: string;
+/** carol's direct chat, made by the bot on the first press. */
+let carolDm: string;
 
 async function press(camera: string): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${String(app.http?.port)}/ring/${camera}`, {
@@ -126,6 +129,8 @@ describe.skipIf("skip" in found)("doorbell rings over MatrixRTC", () => {
     if (!loaded.ok) throw new Error(loaded.reason);
     rtc = loaded.rtc;
     const started = await startRtcRig("rtc-doorbell", "rtcbellbot", {
+      // The round's outcomes are read from the bot's log.
+      logLevel: "info",
       users: ["alice", ...["bob", "carol", "dave", "erin"].map((name) => ({ name, dm: false }))],
       config: ({ cameras, users }) => {
         const id = (name: string): string => users[name]?.userId ?? "";
@@ -164,6 +169,7 @@ describe.skipIf("skip" in found)("doorbell rings over MatrixRTC", () => {
     const pressed = performance.now();
     await press("gate");
     const roomId = await waitFor("carol's MatrixRTC ring", () => ringRoom(carol), { timeoutMs: 30_000 });
+    carolDm = roomId;
     reportFigure("matrixrtc-doorbell-ring", { pressToRingMs: Math.round(performance.now() - pressed) });
     const encryption = await carol.client.getStateEvent(roomId, "m.room.encryption", "").then(
       () => "encrypted",
@@ -205,6 +211,29 @@ describe.skipIf("skip" in found)("doorbell rings over MatrixRTC", () => {
     }
     await waitFor("the camera released", released, { timeoutMs: 15_000 });
     expect(said("carol", roomId, "Missed call")).toHaveLength(0);
+  });
+
+  it("carol declines the MatrixRTC ring: it ends, the bot's membership is emptied, and her outcome is declined (no missed-call line)", async () => {
+    const carol = rig.callee("carol");
+    const before = rings(carol, carolDm).length;
+    const roundsOver = rig.logCount("nobody answered the doorbell");
+    await press("gate");
+    const ring = await waitFor("carol's second ring", () => rings(carol, carolDm)[before], { timeoutMs: 20_000 });
+    await waitFor("the bot's membership", () => live("carol", carolDm), { timeoutMs: 10_000 });
+    await carol.client.sendEvent(
+      carolDm,
+      RTC_DECLINE_TYPE as never,
+      { "m.relates_to": { rel_type: "m.reference", event_id: ring.id } } as never,
+    );
+    await waitFor("the bot's membership emptied on the decline", () => emptied("carol", carolDm), { timeoutMs: 15_000 });
+    await waitFor("the round to end", () => rig.logCount("nobody answered the doorbell") > roundsOver, { timeoutMs: 15_000 });
+    const last = readFileSync(rig.logFile, "utf8")
+      .split("\n")
+      .filter((line) => line.includes('"msg":"nobody answered the doorbell"'))
+      .at(-1);
+    expect((JSON.parse(last ?? "{}") as { outcomes?: unknown }).outcomes).toEqual({ [rig.user("carol").userId]: "declined" });
+    await waitFor("the camera released", released, { timeoutMs: 15_000 });
+    expect(said("carol", carolDm, "Missed call")).toHaveLength(0);
   });
 
   it("alice (matrixrtc) and bob (legacy) rung together: bob answers first, alice's MatrixRTC ring is withdrawn, she is told", async () => {

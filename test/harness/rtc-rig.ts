@@ -21,6 +21,8 @@ export interface RtcRig {
 export interface RtcRigOptions {
   /** The users (default ["alice"]); alice must have a direct chat with the bot. */
   users?: RigOptions["users"];
+  /** The bot's log level in the rig's bot.log (default silent; TEST_LOG_LEVEL overrides both). */
+  logLevel?: string;
   /** Over the rig's config: its top-level keys replace the rig's, its matrixRtc keys are added to the focus. */
   config?: (ctx: RigContext) => Record<string, unknown>;
 }
@@ -35,7 +37,7 @@ export async function startRtcRig(name: string, botName: string, opts: RtcRigOpt
     botName,
     cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
     users: opts.users ?? ["alice"],
-    logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    logLevel: process.env["TEST_LOG_LEVEL"] ?? opts.logLevel ?? "silent",
     config: (ctx) => {
       homeservers[ctx.synapse.serverName] = ctx.synapse.baseUrl;
       const extra = opts.config?.(ctx) ?? {};
