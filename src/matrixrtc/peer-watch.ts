@@ -151,7 +151,11 @@ export class PeerWatch {
 
   private evaluate(): void {
     if (this.stopped) return;
-    for (const device of this.devices.values()) if (this.present.has(device.identity)) this.seen.add(device.identity);
+    for (const { identity } of this.devices.values()) {
+      if (!this.present.has(identity) || this.seen.has(identity)) continue;
+      this.seen.add(identity);
+      this.opts.log.info({ identity }, "the callee's client is in the LiveKit room: watching it");
+    }
     const watched = [...this.devices.values()].filter((d) => this.seen.has(d.identity));
     const away = this.linkUp && watched.length > 0 && !watched.some((d) => this.present.has(d.identity));
     if (!away) {

@@ -67,6 +67,10 @@ describe("startFailureText", () => {
     expect(refused).toBe(
       "MatrixRTC call not placed: the call server (LiveKit focus https://jwt.example/sfu/get) refused me a token: 401 (M_UNAUTHORIZED: unknown homeserver); an admin can check it with doctor.",
     );
+    // Its M_FORBIDDEN is the focus's, not the room's power levels.
+    expect(
+      startFailureText("could not start: the MatrixRTC focus https://jwt.example/sfu/get refused a LiveKit token: 403 (M_FORBIDDEN: no)"),
+    ).toContain("refused me a token: 403 (M_FORBIDDEN: no)");
     expect(startFailureText("could not start: the MatrixRTC focus http://127.0.0.1:9/sfu/get did not answer: fetch failed")).toBe(
       "MatrixRTC call not placed: the call server (LiveKit focus http://127.0.0.1:9/sfu/get) did not answer; an admin can check it with doctor.",
     );
