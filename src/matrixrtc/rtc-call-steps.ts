@@ -38,3 +38,16 @@ export function homeserverSteps(o: HomeserverStepsOptions): RtcCallSteps {
     },
   };
 }
+
+/**
+ * The steps of a call the bot joins: the caller's focus (incoming-membership.ts callerFocus says why) where their
+ * membership names a usable one, else the bot's own as for a call it places; the token as always, from the bot's
+ * homeserver's OpenID token at that focus (lk-jwt-service lets any homeserver's user join a LiveKit room that
+ * exists, and the caller's is there already).
+ */
+export function joinSteps(home: RtcCallSteps, callerFocus: LiveKitFocus | undefined): RtcCallSteps {
+  return {
+    focus: () => (callerFocus !== undefined ? Promise.resolve(callerFocus) : home.focus()),
+    token: (focus) => home.token(focus),
+  };
+}

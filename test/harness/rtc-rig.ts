@@ -18,7 +18,12 @@ export interface RtcRig {
   stop: () => Promise<void>;
 }
 
-export async function startRtcRig(name: string, botName: string): Promise<RtcRig> {
+export interface RtcRigOptions {
+  /** A second camera "cam2" (a smaller picture: 320x240), and `calls.defaultCamera: cam`: `!switch` tests. */
+  secondCamera?: boolean;
+}
+
+export async function startRtcRig(name: string, botName: string, opts: RtcRigOptions = {}): Promise<RtcRig> {
   /** Filled in once the rig's Synapse is up: the token service reads it on every request. */
   const homeservers: Record<string, string> = {};
   const lk = await startLiveKit();
@@ -26,14 +31,20 @@ export async function startRtcRig(name: string, botName: string): Promise<RtcRig
   const rig = await startRig({
     name,
     botName,
-    cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
+    cameras: {
+      cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" },
+      ...(opts.secondCamera === true ? { cam2: { width: 320, height: 240, fps: 25, audio: "pcma" as const, pattern: "smpte" } } : {}),
+    },
     users: ["alice"],
     logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
     config: ({ cameras, synapse }) => {
       homeservers[synapse.serverName] = synapse.baseUrl;
       return {
-        cameras: [{ name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
-        calls: { maxPerUserPerMinute: 100 },
+        cameras: [
+          { name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 },
+          ...(opts.secondCamera === true ? [{ name: "cam2", url: cameras["cam2"]?.url, maxWidth: 320, maxHeight: 240 }] : []),
+        ],
+        calls: { maxPerUserPerMinute: 100, ...(opts.secondCamera === true ? { defaultCamera: "cam" } : {}) },
         matrixRtc: { livekitServiceUrl: service.url },
       };
     },
