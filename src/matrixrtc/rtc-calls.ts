@@ -107,7 +107,12 @@ export class RtcCalls {
     });
     const call = new RtcCall({
       api: new RtcRoomApi(this.deps.client.doRequest.bind(this.deps.client)),
-      steps: how.kind === "place" ? home : joinSteps(home, how.incoming.focus),
+      steps:
+        how.kind === "place"
+          ? home
+          : joinSteps(home, how.incoming.focus, (err) => {
+              log.warn({ err: errorMessage(err) }, "the caller's focus gave the bot no token: joining on the bot's own focus");
+            }),
       publisher: new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log),
       roomId,
       userId: this.deps.userId,

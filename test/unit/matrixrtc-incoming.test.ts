@@ -2,11 +2,15 @@
  * Being called with MatrixRTC, the pure parts: which room event starts a call the bot joins
  * (src/matrixrtc/incoming-membership.ts: someone else's fresh, unexpired m.call membership; the bot's own, `{}`,
  * expired, stale and malformed ones are not), the focus it joins on (the caller's foci_preferred), and the peer's
- * devices (src/matrixrtc/peer-devices.ts: when the caller's last device has left).
+ * devices (src/matrixrtc/peer-devices.ts: when the caller's last device has left), and the join's steps (the caller's
+ * focus, else the bot's own; rtc-call-steps.ts joinSteps, over fake token requests).
  */
 import { describe, expect, it } from "vitest";
 import { callerFocus, incomingCall } from "../../src/matrixrtc/incoming-membership.ts";
+import type { LiveKitFocus } from "../../src/matrixrtc/focus.ts";
 import { PeerDevices } from "../../src/matrixrtc/peer-devices.ts";
+import type { RtcCallSteps } from "../../src/matrixrtc/rtc-call.ts";
+import { joinSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey } from "../../src/matrixrtc/rtc-wire.ts";
 
 const NOW = 1_764_540_000_000;
@@ -139,5 +143,46 @@ describe("PeerDevices: when the peer has left the call", () => {
     expect(peer.update(key("PHONE"), { application: "m.call", device_id: 1 }, NOW, NOW).kind).toBe("malformed");
     expect(peer.count).toBe(1);
     expect(peer.update(key("PHONE"), aliceContent({ created_ts: NOW - 10, expires: 5 }), NOW, NOW)).toEqual({ kind: "all_left" });
+  });
+});
+
+describe("joinSteps: the focus a joined call uses", () => {
+  const own: LiveKitFocus = { type: "livekit", livekitServiceUrl: "https://jwt.bot.example", source: "config" };
+  const theirs: LiveKitFocus = { type: "livekit", livekitServiceUrl: FOCUS, source: "membership" };
+  /** The bot's own steps; `refuses`: focus URLs whose token service refuses the bot. */
+  function home(refuses: string[], asked: string[]): RtcCallSteps {
+    return {
+      focus: () => Promise.resolve(own),
+      token: (focus) => {
+        asked.push(focus.livekitServiceUrl);
+        return refuses.includes(focus.livekitServiceUrl)
+          ? Promise.reject(new Error("403"))
+          : Promise.resolve({ url: "ws://lk", jwt: `jwt for ${focus.livekitServiceUrl}` });
+      },
+    };
+  }
+
+  it("the caller's focus, with its token asked once", async () => {
+    const asked: string[] = [];
+    const steps = joinSteps(home([], asked), theirs);
+    const focus = await steps.focus();
+    expect(focus).toBe(theirs);
+    expect((await steps.token(focus)).jwt).toBe(`jwt for ${FOCUS}`);
+    expect(asked).toEqual([FOCUS]);
+  });
+
+  it("a caller's focus that refuses the bot: the bot's own, and the refusal reported", async () => {
+    const asked: string[] = [];
+    const refusals: unknown[] = [];
+    const steps = joinSteps(home([FOCUS], asked), theirs, (err) => refusals.push(err));
+    const focus = await steps.focus();
+    expect(focus).toBe(own);
+    expect((await steps.token(focus)).jwt).toBe("jwt for https://jwt.bot.example");
+    expect(asked).toEqual([FOCUS, "https://jwt.bot.example"]);
+    expect(refusals).toHaveLength(1);
+  });
+
+  it("no usable focus in the caller's membership: the bot's own", async () => {
+    expect(await joinSteps(home([], []), undefined).focus()).toBe(own);
   });
 });
