@@ -14,6 +14,7 @@ import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
 import { AccessList } from "./admission/access.ts";
 import { Bot } from "./matrix/bot.ts";
+import { RtcIncoming } from "./matrix/rtc-incoming.ts";
 import { RtcCommands } from "./matrix/rtc-commands.ts";
 import { RingChoices } from "./matrixrtc/ring-choice.ts";
 import { combinedRegistry, RtcCalls } from "./matrixrtc/rtc-calls.ts";
@@ -157,7 +158,24 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     rate: new UserCallRate(config.calls.maxPerUserPerMinute),
   });
   const ringChoices = new RingChoices(config.dataDir, config.matrixRtc, log.child({ component: "ring-choice" }));
-  const rtcCommands = new RtcCommands(client, ringChoices, rtcCalls, calls, admission, log.child({ component: "rtc-commands" }));
+  const rtcIncoming = new RtcIncoming({
+    notice: (roomId, text) => client.sendNotice(roomId, text),
+    botUserId: matrix.userId,
+    access,
+    rtc: rtcCalls,
+    admission,
+    defaultCamera: () => calls.defaultCamera(),
+    log: log.child({ component: "rtc-incoming" }),
+  });
+  const rtcCommands = new RtcCommands(
+    client,
+    ringChoices,
+    rtcCalls,
+    calls,
+    admission,
+    log.child({ component: "rtc-commands" }),
+    rtcIncoming,
+  );
   new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission, rtcCommands).attach();
 
   let http: App["http"];

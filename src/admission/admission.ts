@@ -1,6 +1,7 @@
 /**
  * Whether a call may start: the one place that decides, for `!call` (a "command"), a call placed to the bot
- * ("inbound") and a doorbell ring ("ring"). The rules are one ordered list; each says which kinds of call it
+ * ("inbound"), a MatrixRTC call a user starts in their DM, which the bot joins ("rtc-inbound"), and a doorbell ring
+ * ("ring"). The rules are one ordered list; each says which kinds of call it
  * applies to, and the first that refuses decides. A new rule (quiet hours, a per-camera right) is one more entry
  * in RULES, in the place its refusal should win over the others.
  *
@@ -14,7 +15,12 @@ import { userRateText } from "./call-rate.ts";
 import { busyRefusal, capacityRefusal, refuse, type Admission, type CallRegistry, type Refusal, type RefusalReason } from "./refusal.ts";
 import { examineCallRoom, type RoomFault } from "./room-check.ts";
 
-export type CallKind = "command" | "inbound" | "ring";
+/**
+ * "rtc-inbound" is a call to the bot like "inbound" (the same rules and words), and the busy rule applies to it too:
+ * a MatrixRTC call has no glare rule to settle it against the bot's call in the room (its own MatrixRTC call there
+ * takes the caller's membership as the answer before admission is asked).
+ */
+export type CallKind = "command" | "inbound" | "rtc-inbound" | "ring";
 
 export interface CallRequest {
   readonly kind: CallKind;
@@ -53,7 +59,12 @@ export interface Rule<R extends string = RefusalReason> {
 }
 
 /** How a room refusal opens, per kind: `!call` and a call to the bot are answered in the room, a ring only logged. */
-const PREFIX: Record<CallKind, string> = { command: "I can't call here: ", inbound: "I can't answer calls here: ", ring: "not rung: " };
+const PREFIX: Record<CallKind, string> = {
+  command: "I can't call here: ",
+  inbound: "I can't answer calls here: ",
+  "rtc-inbound": "I can't answer calls here: ",
+  ring: "not rung: ",
+};
 
 /** The names of the cameras `user` may use: the only ones the bot names to them. */
 export function camerasFor(deps: AdmissionDeps, user: string): string[] {
@@ -73,7 +84,7 @@ const commandCamera: Rule = {
 
 const room: Rule = {
   name: "a direct chat: the bot and one allowed member",
-  kinds: ["command", "inbound", "ring"],
+  kinds: ["command", "inbound", "rtc-inbound", "ring"],
   check: async ({ req, room }) => {
     const check = await room();
     return check.ok ? undefined : refuse(check.code, PREFIX[req.kind] + check.reason);
@@ -83,12 +94,13 @@ const room: Rule = {
 const OTHER_MEMBER: Record<CallKind, string> = {
   command: "the call would go to someone other than you.",
   inbound: "the caller is not the other member of this room.",
+  "rtc-inbound": "the caller is not the other member of this room.",
   ring: "the other member of this room is not the one rung.",
 };
 
 const otherMember: Rule = {
   name: "the other member is the user",
-  kinds: ["command", "inbound", "ring"],
+  kinds: ["command", "inbound", "rtc-inbound", "ring"],
   check: async ({ req, room }) => {
     const check = await room();
     return check.ok && check.callee !== req.user ? refuse("other_member", PREFIX[req.kind] + OTHER_MEMBER[req.kind]) : undefined;
@@ -98,7 +110,7 @@ const otherMember: Rule = {
 /** A call to the bot (or a ring) shows a given camera: the user must be allowed to use it. */
 const shownCamera: Rule = {
   name: "camera rights (call to the bot, ring)",
-  kinds: ["inbound", "ring"],
+  kinds: ["inbound", "rtc-inbound", "ring"],
   check: ({ req, deps }) =>
     req.camera !== undefined && !deps.cameraAccess.allows(req.user, req.camera)
       ? refuse(
@@ -109,18 +121,22 @@ const shownCamera: Rule = {
 };
 
 /** A call to the bot that meets the bot's own call in the room is the glare rule's (call/glare.ts), not a refusal. */
-const busy: Rule = { name: "one call per room", kinds: ["command", "ring"], check: ({ req, deps }) => busyRefusal(deps.calls, req.roomId) };
+const busy: Rule = {
+  name: "one call per room",
+  kinds: ["command", "rtc-inbound", "ring"],
+  check: ({ req, deps }) => busyRefusal(deps.calls, req.roomId),
+};
 
 const capacity: Rule = {
   name: "calls.maxConcurrent",
-  kinds: ["command", "inbound", "ring"],
+  kinds: ["command", "inbound", "rtc-inbound", "ring"],
   check: ({ deps }) => capacityRefusal(deps.calls),
 };
 
 /** Last: it counts the call, so only one that passes every other rule is counted. Rings are not a user's doing. */
 const userRate: Rule = {
   name: "calls.maxPerUserPerMinute",
-  kinds: ["command", "inbound"],
+  kinds: ["command", "inbound", "rtc-inbound"],
   check: ({ req, deps }) => {
     const taken = deps.rate?.take(req.user);
     return taken !== undefined && !taken.ok ? refuse("user_rate", userRateText(deps.rate?.perMinute ?? 0, taken.retryAfterMs)) : undefined;

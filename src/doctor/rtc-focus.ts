@@ -44,6 +44,7 @@ export async function checkRtcFocus(
     config: "matrixRtc.livekitServiceUrl",
     "rtc/transports": "the homeserver's MSC4143 rtc/transports",
     "well-known": "the well-known org.matrix.msc4143.rtc_foci",
+    membership: "the caller's call membership",
   }[found.focus.source];
   const service = redactUrl(found.focus.livekitServiceUrl);
   const sfuGet = `${found.focus.livekitServiceUrl}/sfu/get`;

@@ -89,7 +89,9 @@ export class CommandHandler {
       return;
     }
     try {
-      const result = await this.calls.switchCamera(roomId, camera, sender);
+      // A MatrixRTC call in the room (the extension's) first, else the legacy call: the same answers either way.
+      const result =
+        (await this.extension?.switchCamera?.(roomId, camera, sender)) ?? (await this.calls.switchCamera(roomId, camera, sender));
       switch (result) {
         case "no_call":
           await this.notice(roomId, "There is no call in progress here. Type !call <camera> to start one.");

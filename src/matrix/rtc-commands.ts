@@ -1,8 +1,9 @@
 /**
  * The chat side of MatrixRTC calls, beside bot.ts (which stays the legacy calls' wiring): `!ring` (how `!call`
  * rings the sender), `!call` for a sender whose choice is `matrixrtc` or `both`, `!hangup` of a MatrixRTC call, and
- * the DM's room events to its call. It sees every command first and returns `true` for those it carried out;
- * everything else (a legacy `!call`, `!switch`, ...) goes on to bot.ts.
+ * the DM's room events to its call, or (no call there) to RtcIncoming, which joins a call the user starts, and
+ * `!switch` of a MatrixRTC call (command-handler.ts asks, and answers with the legacy words). It sees every command
+ * first and returns `true` for those it carried out; everything else (a legacy `!call`, ...) goes on to bot.ts.
  *
  * A `!call` here is admitted by the same CallAdmission as a legacy one (room, allowlist, camera rights, busy room,
  * concurrency, rate), asked once: `both` is one call rung two ways, counted once against the user's rate. Its
@@ -15,10 +16,11 @@ import type { CallManager } from "../call/manager.ts";
 import { RingRace } from "../call/ring-race.ts";
 import { CallState } from "../call/state.ts";
 import type { RingVia } from "../config/schema.ts";
-import type { RtcCalls } from "../matrixrtc/rtc-calls.ts";
+import type { RtcCalls, SwitchResult } from "../matrixrtc/rtc-calls.ts";
 import { ringChoiceText, type RingChoices } from "../matrixrtc/ring-choice.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { BotExtension, Command } from "./commands.ts";
+import type { RtcIncoming } from "./rtc-incoming.ts";
 
 type LegacyCalls = Pick<CallManager, "placeCall" | "callInRoom">;
 
@@ -30,6 +32,8 @@ export class RtcCommands implements BotExtension {
     private readonly legacy: LegacyCalls,
     private readonly admission: CallAdmission,
     private readonly log: Logger,
+    /** Calls users start (being called); without it a user's call.member starts nothing. */
+    private readonly incoming?: RtcIncoming,
   ) {}
 
   async runCommand(roomId: string, sender: string, command: Command): Promise<boolean> {
@@ -52,7 +56,12 @@ export class RtcCommands implements BotExtension {
   }
 
   roomEvent(roomId: string, raw: unknown): void {
-    this.rtc.roomEvent(roomId, raw);
+    if (!this.rtc.roomEvent(roomId, raw)) this.incoming?.roomEvent(roomId, raw);
+  }
+
+  async switchCamera(roomId: string, camera: string, by: string): Promise<SwitchResult | undefined> {
+    if (this.rtc.callInRoom(roomId) === undefined) return undefined;
+    return this.rtc.switchRoom(roomId, camera, by);
   }
 
   private notice(roomId: string, text: string): Promise<unknown> {

@@ -17,7 +17,8 @@ export const WELL_KNOWN_PATH = "/.well-known/matrix/client";
 const TIMEOUT_MS = 5_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
-export type FocusSource = "config" | "rtc/transports" | "well-known";
+/** Where the focus came from; "membership": the caller's `foci_preferred`, when the bot joins their call. */
+export type FocusSource = "config" | "rtc/transports" | "well-known" | "membership";
 
 export interface LiveKitFocus {
   type: "livekit";

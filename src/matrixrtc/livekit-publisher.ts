@@ -11,6 +11,11 @@
  * that re-publishes the local tracks: RoomEvent.Reconnected) and gives up only after 10 attempts with backoff, which
  * can take longer than anyone watches a frozen picture. So the link gets RECONNECT_WINDOW_MS to come back, and the
  * publisher ends ("ended", the call ends through its one terminate()) when it does not.
+ *
+ * switchTo() (`!switch`) moves the tap to another camera's lease under the same tracks, as the legacy calls'
+ * replaceTrack does: no new track, so the remote keeps its one video element. A camera of another size keeps the
+ * same VideoSource: libwebrtc's encoder reconfigures on the frame size it is given (test/e2e/matrixrtc-incoming.test.ts
+ * measures the remote's decoded size change from 640x360 to 320x240).
  */
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
@@ -66,17 +71,24 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private state: "idle" | "starting" | "live" | "ended" = "idle";
   private reconnecting: { since: number; timer: NodeJS.Timeout } | undefined;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
+  private lease: CameraLease;
 
   constructor(
     private readonly rtc: Rtc,
-    private readonly lease: CameraLease,
+    lease: CameraLease,
     private readonly log: Logger,
     /** The track name remote participants see. */
     private readonly trackName = lease.camera,
     private readonly reconnectWindowMs = RECONNECT_WINDOW_MS,
   ) {
     super();
+    this.lease = lease;
     this.room = new rtc.Room();
+  }
+
+  /** The camera published now (it changes with switchTo). */
+  get camera(): string {
+    return this.lease.camera;
   }
 
   stats(): PublisherStats {
@@ -102,14 +114,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       await this.localParticipant().publishTrack(audioTrack, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
       if (this.isEnded()) throw new Error("stopped while publishing");
       this.state = "live";
-      this.tap = new CameraTap(this.lease, {
-        video: (f) => {
-          this.onVideo(f);
-        },
-        audio: (c) => {
-          this.onAudio(c);
-        },
-      });
+      this.tap = this.tapOf(this.lease);
       this.log.info({ url, room: this.room.name }, "publishing the camera to LiveKit");
       this.emit("connected");
     } catch (err: unknown) {
@@ -118,6 +123,26 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       if (this.room.isConnected) await this.room.disconnect().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Publishes `next` instead of the current camera; the current lease is released. Before the publisher is live the
+   * lease is only swapped (start() taps whichever it holds); after it has ended, `next` is released and it throws.
+   */
+  switchTo(next: CameraLease): Promise<void> {
+    if (this.state === "ended") {
+      next.release();
+      return Promise.reject(new Error("the call has ended"));
+    }
+    const old = this.lease;
+    this.lease = next;
+    if (this.state === "live") {
+      this.tap?.stop();
+      this.tap = this.tapOf(next);
+    }
+    old.release();
+    this.log.info({ from: old.camera, to: next.camera }, "camera switched");
+    return Promise.resolve();
   }
 
   /** Unpublishes, disconnects and releases the camera. Idempotent. */
@@ -151,6 +176,17 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       this.log.info({ afterMs: Date.now() - this.reconnecting.since }, "reconnected to LiveKit");
       this.reconnecting = undefined;
       this.emit("link", true);
+    });
+  }
+
+  private tapOf(lease: CameraLease): CameraTap {
+    return new CameraTap(lease, {
+      video: (f) => {
+        this.onVideo(f);
+      },
+      audio: (c) => {
+        this.onAudio(c);
+      },
     });
   }
 

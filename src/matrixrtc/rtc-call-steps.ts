@@ -38,3 +38,28 @@ export function homeserverSteps(o: HomeserverStepsOptions): RtcCallSteps {
     },
   };
 }
+
+/**
+ * The steps of a call the bot joins: the caller's focus (incoming-membership.ts callerFocus says why) where their
+ * membership names a usable one, else the bot's own as for a call it places; the token as always, from the bot's
+ * homeserver's OpenID token at that focus (lk-jwt-service lets any homeserver's user join a LiveKit room that
+ * exists, and the caller's is there already). The caller's focus is tried for a token at once: one that refuses the
+ * bot (a token service that checks homeservers more strictly than lk-jwt-service) leaves the bot's own focus, where
+ * a multi-SFU caller still subscribes to the bot (js-sdk reads each member's foci_preferred[0]).
+ */
+export function joinSteps(home: RtcCallSteps, callerFocus: LiveKitFocus | undefined, onFallback?: (err: unknown) => void): RtcCallSteps {
+  let early: { focus: LiveKitFocus; token: SfuToken } | undefined;
+  return {
+    async focus(): Promise<LiveKitFocus> {
+      if (callerFocus === undefined) return home.focus();
+      try {
+        early = { focus: callerFocus, token: await home.token(callerFocus) };
+        return callerFocus;
+      } catch (err: unknown) {
+        onFallback?.(err);
+        return home.focus();
+      }
+    },
+    token: (focus) => (early !== undefined && early.focus === focus ? Promise.resolve(early.token) : home.token(focus)),
+  };
+}

@@ -6,28 +6,25 @@
  * passing with nobody joined, the callee's membership leaving after they joined, the callee's client vanishing
  * without leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
  *
- * State: connecting → ringing → connected → ended (ended from anywhere). Every end goes through terminate(reason),
- * once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a direct PUT), the publisher
- * stopped (unpublish, disconnect, camera released), `ended` emitted.
+ * The other direction is the same call with `join` set: the user started the call (their call.member is in the
+ * room) and the bot joins it: the same steps without slot and ring, `connected` once the bot's membership is out, and
+ * over when the caller's device leaves. One class, so both directions share the one end path and the camera switch.
+ *
+ * State: connecting → ringing → connected → ended (ended from anywhere; a joined call skips ringing). Every end goes
+ * through terminate(reason), once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a
+ * direct PUT), the publisher stopped (unpublish, disconnect, camera released), `ended` emitted.
  */
 import { EventEmitter } from "node:events";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { DelayedLeave, type DelayedLeaveOptions } from "./delayed-leave.ts";
 import type { LiveKitFocus } from "./focus.ts";
+import type { CameraLease } from "../media/camera-hub.ts";
 import type { LiveKitPublisher } from "./livekit-publisher.ts";
 import type { RtcRoomApi } from "./rtc-room-api.ts";
 import { OwnMembership } from "./own-membership.ts";
 import { PeerWatch } from "./peer-watch.ts";
-import {
-  CALL_MEMBER_TYPE,
-  declineSchema,
-  notificationContent,
-  readMembership,
-  roomEventSchema,
-  RTC_DECLINE_TYPE,
-  RTC_NOTIFICATION_TYPE,
-  type RoomEvent,
-} from "./rtc-wire.ts";
+import { openSlot, sendRing } from "./rtc-ring.ts";
+import { CALL_MEMBER_TYPE, declineSchema, readMembership, roomEventSchema, RTC_DECLINE_TYPE, type RoomEvent } from "./rtc-wire.ts";
 import type { SfuToken } from "./sfu-token.ts";
 
 export type RtcCallState = "connecting" | "ringing" | "connected" | "ended";
@@ -52,8 +49,14 @@ export interface RtcCallOptions {
   /** The bot. */
   userId: string;
   deviceId: string;
+  /** The other party: who is rung, or (join) who called. */
   callee: string;
   log: Logger;
+  /**
+   * Join the caller's call instead of placing one: no slot, no ring; `connected` once the bot's membership is out;
+   * over when the membership under this state key (the caller's device) leaves.
+   */
+  join?: { callerStateKey: string; callerDeviceId: string; expiresAt: number };
   /** How long the ring lasts; the MSC recommends 30 s, js-sdk 42 caps it at 90 s. */
   ringLifetimeMs?: number;
   membershipExpiresMs?: number;
@@ -73,7 +76,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   private membershipSent = false;
   private membershipEventId: string | undefined;
   private notificationEventId: string | undefined;
-  /** The callee's joined devices, and whether their client is still there. */
+  /** The other party's joined devices, and whether their client is still there. */
   private readonly peers: PeerWatch;
   private ringTimer: NodeJS.Timeout | undefined;
   private ended: Promise<void> | undefined;
@@ -82,7 +85,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
 
   constructor(private readonly opts: RtcCallOptions) {
     super();
-    this.log = opts.log.child({ component: "rtc-call", room: opts.roomId, callee: opts.callee });
+    this.log = opts.log.child({ component: "rtc-call", room: opts.roomId, callee: opts.callee, joined: opts.join !== undefined });
     const where = { roomId: opts.roomId, userId: opts.userId, deviceId: opts.deviceId };
     this.membership = new OwnMembership(opts.api, where, this.log, opts.membershipExpiresMs);
     this.leave = new DelayedLeave(opts.api, opts.roomId, this.membership.stateKey, this.log, {
@@ -103,6 +106,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       },
     });
     this.peers.follow(opts.publisher);
+    // A joined call starts with the caller's device in it.
+    if (opts.join !== undefined) this.peers.memberJoined(opts.join.callerStateKey, opts.join.callerDeviceId, opts.join.expiresAt);
   }
 
   get state(): RtcCallState {
@@ -123,7 +128,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     return this.endReason;
   }
 
-  /** Places the call; resolves once it rings (or has ended: a failed step ends it, with the reason). */
+  /** Places the call (or joins it); resolves once it rings or is joined, or has ended (a failed step ends it, with the reason). */
   async start(): Promise<void> {
     try {
       const focus = await this.opts.steps.focus();
@@ -136,19 +141,16 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       this.membershipSent = true;
       this.membershipEventId = await this.track(this.membership.send(focus));
       if (this.isEnded()) return;
-      await this.track(this.openSlot());
+      if (this.opts.join !== undefined) {
+        this.setState("connected");
+        this.log.info({ focus: focus.source }, "joined the caller's MatrixRTC call");
+        return;
+      }
+      await this.track(openSlot(this.opts.api, this.opts.roomId, this.log));
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
-      this.notificationEventId = await this.opts.api.sendEvent(
-        this.opts.roomId,
-        RTC_NOTIFICATION_TYPE,
-        notificationContent({
-          callee: this.opts.callee,
-          membershipEventId: this.membershipEventId,
-          senderTs: Date.now(),
-          lifetimeMs,
-        }),
-      );
+      const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId: this.membershipEventId, lifetimeMs };
+      this.notificationEventId = await sendRing(this.opts.api, ring);
       if (this.isEnded()) return;
       // The callee may have joined before the ring's echo: then the call is connected already.
       if (this.current === "connecting") this.setState("ringing");
@@ -175,6 +177,11 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
 
   hangup(): Promise<void> {
     return this.terminate("hung up");
+  }
+
+  /** Publishes another camera from now on (`!switch`); the old lease is released. */
+  switchCamera(lease: CameraLease): Promise<void> {
+    return this.opts.publisher.switchTo(lease);
   }
 
   /** Ends the call (idempotent; every later call returns the same promise). */
@@ -217,24 +224,17 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     }
     if (reading.kind === "joined") {
       this.peers.memberJoined(stateKey, reading.deviceId, reading.expiresAt);
-      if (this.current === "connecting" || this.current === "ringing") {
+      // A joined call is connected by its own start(), not by the caller's (re-sent) membership.
+      if (this.opts.join === undefined && (this.current === "connecting" || this.current === "ringing")) {
         clearTimeout(this.ringTimer);
         this.setState("connected");
         this.log.info({ device: reading.deviceId }, "the callee joined the MatrixRTC call");
       }
       return;
     }
-    const wasThere = this.peers.memberLeft(stateKey);
-    if (wasThere && this.peers.memberCount === 0 && this.current === "connected") void this.terminate("the callee left");
-  }
-
-  /** The open slot js-sdk 43 needs to ring (rtc-wire.ts RTC_SLOT_TYPE); without it (e.g. too little power) the ring still goes out. */
-  private async openSlot(): Promise<void> {
-    try {
-      if (await this.opts.api.openCallSlot(this.opts.roomId)) this.log.debug("opened the room's MatrixRTC slot");
-    } catch (err: unknown) {
-      this.log.warn({ err: errorMessage(err) }, "could not open the room's MatrixRTC slot (matrix-js-sdk 43 clients will not ring)");
-    }
+    // The last of the other party's devices left: over, in either direction and whatever the state.
+    if (this.peers.memberLeft(stateKey) && this.peers.memberCount === 0)
+      void this.terminate(this.opts.join !== undefined ? "the caller left" : "the callee left");
   }
 
   private async end(reason: string): Promise<void> {

@@ -1,10 +1,11 @@
 /**
- * The bot's MatrixRTC calls in progress, one per room: places them (rtc-call.ts), feeds each its room's events,
- * ends one on `!hangup` and all on shutdown, and answers admission's questions about them (an RtcCall is a call in
- * progress: it makes its room busy and counts towards `calls.maxConcurrent`).
+ * The bot's MatrixRTC calls in progress, one per room: places them (rtc-call.ts), joins the ones users start
+ * (`join`: the same RtcCall without a ring), feeds each its room's events, switches its camera on `!switch`, ends one
+ * on `!hangup` and all on shutdown, and answers admission's questions about them (an RtcCall is a call in progress:
+ * it makes its room busy and counts towards `calls.maxConcurrent`).
  *
- * Every way a call cannot be placed becomes one sentence for the user (`{ ok: false, text }`), never a throw:
- * @livekit/rtc-node missing on this platform, an encrypted DM (per-participant media keys are not built yet:
+ * Every way a call cannot be placed or joined becomes one sentence for the user (`{ ok: false, text }`), never a
+ * throw: @livekit/rtc-node missing on this platform, an encrypted DM (per-participant media keys are not built yet:
  * docs/matrixrtc.md), no focus, a start that failed.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
@@ -13,7 +14,8 @@ import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { LiveKitPublisher } from "./livekit-publisher.ts";
 import { RtcCall, type RtcCallOptions } from "./rtc-call.ts";
-import { homeserverSteps } from "./rtc-call-steps.ts";
+import type { IncomingCall } from "./incoming-membership.ts";
+import { homeserverSteps, joinSteps } from "./rtc-call-steps.ts";
 import { loadRtcNode, unavailableMessage, type RtcNodeLoad } from "./rtc-node.ts";
 import { RtcRoomApi } from "./rtc-room-api.ts";
 
@@ -37,12 +39,20 @@ export type RtcPlaced = { ok: true; call: RtcCall } | { ok: false; text: string 
 
 export const ENCRYPTED_ROOM_TEXT =
   "MatrixRTC calls cannot be placed in an encrypted chat yet (the media keys they need are not built): use an unencrypted direct chat with me, or !ring legacy.";
+export const ENCRYPTED_JOIN_TEXT =
+  "This chat is encrypted, and I can't join encrypted MatrixRTC calls yet (the media keys they need are not built): call me from an unencrypted direct chat with me, or type !ring legacy and !call <camera>.";
+
+export type SwitchResult = "switched" | "no_call" | "not_yours" | "same_camera";
 
 interface Entry {
   call: RtcCall;
   camera: string;
+  /** The other party: who was rung, or who called. */
   callee: string;
 }
+
+/** A call to place (ring `callee`) or to join (the caller's `incoming` call). */
+type Opening = { kind: "place"; callee: string; ringLifetimeMs?: number } | { kind: "join"; incoming: IncomingCall };
 
 export class RtcCalls {
   private readonly byRoom = new Map<string, Entry>();
@@ -62,7 +72,17 @@ export class RtcCalls {
    * Places a call (already admitted) and resolves once it rings, or with the sentence that says why it cannot.
    * `ringLifetimeMs`: a doorbell's ring lasts as long as its round (calls.inviteLifetimeMs from the press).
    */
-  async place(roomId: string, callee: string, camera: string, opts: { ringLifetimeMs?: number } = {}): Promise<RtcPlaced> {
+  place(roomId: string, callee: string, camera: string, opts: { ringLifetimeMs?: number } = {}): Promise<RtcPlaced> {
+    return this.open(roomId, camera, { kind: "place", callee, ...opts });
+  }
+
+  /** Joins the call `incoming` started (already admitted); resolves once joined, or with the sentence that says why not. */
+  join(roomId: string, incoming: IncomingCall, camera: string): Promise<RtcPlaced> {
+    return this.open(roomId, camera, { kind: "join", incoming });
+  }
+
+  private async open(roomId: string, camera: string, how: Opening): Promise<RtcPlaced> {
+    const verb = how.kind === "place" ? "placed" : "joined";
     if (this.deps.deviceId === undefined)
       return {
         ok: false,
@@ -71,24 +91,31 @@ export class RtcCalls {
     const loaded = await (this.deps.loadRtc ?? loadRtcNode)();
     if (!loaded.ok) return { ok: false, text: `${unavailableMessage(loaded.reason)}.` };
     try {
-      if (await this.encrypted(roomId)) return { ok: false, text: ENCRYPTED_ROOM_TEXT };
+      if (await this.encrypted(roomId)) return { ok: false, text: how.kind === "place" ? ENCRYPTED_ROOM_TEXT : ENCRYPTED_JOIN_TEXT };
     } catch (err: unknown) {
-      return { ok: false, text: `MatrixRTC call not placed: could not read the room's encryption state (${errorMessage(err)}).` };
+      return { ok: false, text: `MatrixRTC call not ${verb}: could not read the room's encryption state (${errorMessage(err)}).` };
     }
     // After the awaits: a shutdown or another call in this room may have come meanwhile.
     if (this.stopping) return { ok: false, text: "Shutting down: no new calls." };
     if (this.byRoom.has(roomId)) return { ok: false, text: "A call is already in progress here. Type !hangup to end it first." };
+    const callee = how.kind === "place" ? how.callee : how.incoming.caller;
     const log = this.deps.log.child({ camera });
+    const home = homeserverSteps({
+      homeserverUrl: this.deps.homeserverUrl,
+      accessToken: this.deps.accessToken,
+      userId: this.deps.userId,
+      deviceId: this.deps.deviceId,
+      roomId,
+      ...(this.deps.livekitServiceUrl !== undefined ? { configured: this.deps.livekitServiceUrl } : {}),
+    });
     const call = new RtcCall({
       api: new RtcRoomApi(this.deps.client.doRequest.bind(this.deps.client)),
-      steps: homeserverSteps({
-        homeserverUrl: this.deps.homeserverUrl,
-        accessToken: this.deps.accessToken,
-        userId: this.deps.userId,
-        deviceId: this.deps.deviceId,
-        roomId,
-        ...(this.deps.livekitServiceUrl !== undefined ? { configured: this.deps.livekitServiceUrl } : {}),
-      }),
+      steps:
+        how.kind === "place"
+          ? home
+          : joinSteps(home, how.incoming.focus, (err) => {
+              log.warn({ err: errorMessage(err) }, "the caller's focus gave the bot no token: joining on the bot's own focus");
+            }),
       publisher: new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log),
       roomId,
       userId: this.deps.userId,
@@ -96,7 +123,10 @@ export class RtcCalls {
       callee,
       log,
       ...this.deps.callOptions,
-      ...opts,
+      ...(how.kind === "join"
+        ? { join: { callerStateKey: how.incoming.stateKey, callerDeviceId: how.incoming.deviceId, expiresAt: how.incoming.expiresAt } }
+        : {}),
+      ...(how.kind === "place" && how.ringLifetimeMs !== undefined ? { ringLifetimeMs: how.ringLifetimeMs } : {}),
     });
     const entry: Entry = { call, camera, callee };
     this.byRoom.set(roomId, entry);
@@ -106,12 +136,25 @@ export class RtcCalls {
     });
     await call.start();
     if (call.state !== "ended") return { ok: true, call };
-    return { ok: false, text: startFailureText(call.reason ?? "unknown") };
+    return { ok: false, text: startFailureText(call.reason ?? "unknown", verb) };
   }
 
-  /** A room event as the sync delivers it: to that room's call (which parses it). */
-  roomEvent(roomId: string, raw: unknown): void {
-    this.byRoom.get(roomId)?.call.handleRoomEvent(raw);
+  /** A room event as the sync delivers it: to that room's call (which parses it); false when the room has none. */
+  roomEvent(roomId: string, raw: unknown): boolean {
+    const entry = this.byRoom.get(roomId);
+    entry?.call.handleRoomEvent(raw);
+    return entry !== undefined;
+  }
+
+  /** `!switch <camera>` from `by` (a camera they may use): only the call's other party may switch it. */
+  async switchRoom(roomId: string, camera: string, by: string): Promise<SwitchResult> {
+    const entry = this.byRoom.get(roomId);
+    if (entry === undefined || entry.call.state === "ended") return "no_call";
+    if (entry.callee !== by) return "not_yours";
+    if (entry.camera === camera) return "same_camera";
+    await entry.call.switchCamera(this.deps.hub.acquire(camera));
+    entry.camera = camera;
+    return "switched";
   }
 
   /** `!hangup` from `by`: only the call's callee may end it. */
@@ -149,24 +192,24 @@ export class RtcCalls {
   }
 }
 
-/** The one sentence for a start that failed: no focus is the usual one, and says what to do. */
-export function startFailureText(reason: string): string {
+/** The one sentence for a start that failed (`verb`: a call placed, or joined): no focus is the usual one, and says what to do. */
+export function startFailureText(reason: string, verb: "placed" | "joined" = "placed"): string {
   if (reason.includes("MISSING_MATRIX_RTC_FOCUS")) {
-    return "MatrixRTC call not placed: no LiveKit focus was found (the homeserver offers none); an admin can set matrixRtc.livekitServiceUrl, and doctor says more.";
+    return `MatrixRTC call not ${verb}: no LiveKit focus was found (the homeserver offers none); an admin can set matrixRtc.livekitServiceUrl, and doctor says more.`;
   }
   // The token service (lk-jwt-service) said no, or is down: the user can only wait or tell an admin, who checks it.
   // Before M_FORBIDDEN: a token service's own refusal may carry that errcode, and is not about the room's power.
   const focus = /the MatrixRTC focus (\S+) (?:refused a LiveKit token: (.*)|did not answer)/.exec(reason);
   if (focus !== null) {
     const what = focus[2] !== undefined ? `refused me a token: ${focus[2].slice(0, 160)}` : "did not answer";
-    return `MatrixRTC call not placed: the call server (LiveKit focus ${focus[1] ?? "?"}) ${what}; an admin can check it with doctor.`;
+    return `MatrixRTC call not ${verb}: the call server (LiveKit focus ${focus[1] ?? "?"}) ${what}; an admin can check it with doctor.`;
   }
   if (reason.includes("M_FORBIDDEN")) {
     // A DM made with preset private_chat gives the invitee power 0, and call.member needs state_default (50).
     // Element's DMs (trusted_private_chat) give the bot 100; the direct chats the bot creates lower the event's level.
-    return "MatrixRTC call not placed: I may not send my call membership in this room (my power level is too low); give me power there, or start a new direct chat with me from Element.";
+    return `MatrixRTC call not ${verb}: I may not send my call membership in this room (my power level is too low); give me power there, or start a new direct chat with me from Element.`;
   }
-  return `MatrixRTC call not placed: ${reason.slice(0, 300)}.`;
+  return `MatrixRTC call not ${verb}: ${reason.slice(0, 300)}.`;
 }
 
 /** Admission's view of the calls in progress: the legacy calls and the MatrixRTC calls together. */

@@ -25,6 +25,8 @@ export interface RtcRigOptions {
   logLevel?: string;
   /** Over the rig's config: its top-level keys replace the rig's, its matrixRtc keys are added to the focus. */
   config?: (ctx: RigContext) => Record<string, unknown>;
+  /** A second camera "cam2" (a smaller picture: 320x240), and `calls.defaultCamera: cam`: `!switch` tests. */
+  secondCamera?: boolean;
 }
 
 export async function startRtcRig(name: string, botName: string, opts: RtcRigOptions = {}): Promise<RtcRig> {
@@ -35,15 +37,21 @@ export async function startRtcRig(name: string, botName: string, opts: RtcRigOpt
   const rig = await startRig({
     name,
     botName,
-    cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
+    cameras: {
+      cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" },
+      ...(opts.secondCamera === true ? { cam2: { width: 320, height: 240, fps: 25, audio: "pcma" as const, pattern: "smpte" } } : {}),
+    },
     users: opts.users ?? ["alice"],
     logLevel: process.env["TEST_LOG_LEVEL"] ?? opts.logLevel ?? "silent",
     config: (ctx) => {
       homeservers[ctx.synapse.serverName] = ctx.synapse.baseUrl;
       const extra = opts.config?.(ctx) ?? {};
       return {
-        cameras: [{ name: "cam", url: ctx.cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 }],
-        calls: { maxPerUserPerMinute: 100 },
+        cameras: [
+          { name: "cam", url: ctx.cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 },
+          ...(opts.secondCamera === true ? [{ name: "cam2", url: ctx.cameras["cam2"]?.url, maxWidth: 320, maxHeight: 240 }] : []),
+        ],
+        calls: { maxPerUserPerMinute: 100, ...(opts.secondCamera === true ? { defaultCamera: "cam" } : {}) },
         ...extra,
         matrixRtc: { livekitServiceUrl: service.url, ...(extra["matrixRtc"] as object | undefined) },
       };

@@ -167,3 +167,30 @@ describe("PeerWatch", () => {
     expect(gone).toHaveLength(1);
   });
 });
+
+describe("PeerWatch: the other party's devices in the call", () => {
+  const key = (device: string): string => `_${CALLEE}_${device}_m.call`;
+
+  it("a call the bot joined starts with the caller's device in it; its leave is the last", () => {
+    const { peers } = watch();
+    peers.memberJoined(key("PHONE"), "PHONE", Date.now() + HOUR);
+    expect(peers.memberLeft(key("PHONE"))).toBe(true);
+    expect(peers.memberCount).toBe(0);
+  });
+
+  it("a second device keeps the peer in the call until it leaves too", () => {
+    const { peers } = watch();
+    peers.memberJoined(key("PHONE"), "PHONE", Date.now() + HOUR);
+    peers.memberJoined(key("LAPTOP"), "LAPTOP", Date.now() + HOUR);
+    expect(peers.memberLeft(key("PHONE"))).toBe(true);
+    expect(peers.memberCount).toBe(1);
+    expect(peers.memberLeft(key("LAPTOP"))).toBe(true);
+    expect(peers.memberCount).toBe(0);
+  });
+
+  it("a leave of a device never seen in the call (a ringing call's callee) is no leave of the peer", () => {
+    const { peers } = watch();
+    expect(peers.memberLeft(key("PHONE"))).toBe(false);
+    expect(peers.memberCount).toBe(0);
+  });
+});

@@ -57,8 +57,11 @@ export interface ElementCallCallee {
   waitForRing(roomId: string, opts?: { eventId?: string; timeoutMs?: number }): Promise<Ring>;
   /** Sends org.matrix.msc4310.rtc.decline relating to the ring; resolves with the decline's event id. */
   decline(ring: Ring): Promise<string>;
-  /** Joins the room's MatrixRTC session and its LiveKit room (through this callee's focus). */
-  join(roomId: string): Promise<JoinResult>;
+  /**
+   * Joins the room's MatrixRTC session and its LiveKit room (through this callee's focus). `ring`: as a caller
+   * starting the call, js-sdk also sends the rtc.notification ring (Element Call does in a DM).
+   */
+  join(roomId: string, opts?: { ring?: boolean }): Promise<JoinResult>;
   /** The room's MatrixRTC session members, as matrix-js-sdk's CallMembership parses them. */
   memberships(roomId: string): Promise<Membership[]>;
   /** What the callee receives in its call (all zero before join()). */
@@ -185,7 +188,8 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
         { timeoutMs: o?.timeoutMs ?? 15_000 },
       ),
     decline: async (ring) => String(await call("decline", { roomId: ring.roomId, notificationEventId: ring.eventId })),
-    join: async (roomId) => parse(joinResultSchema, await call("join", { roomId, focusUrl: opts.focusUrl }), "join"),
+    join: async (roomId, o) =>
+      parse(joinResultSchema, await call("join", { roomId, focusUrl: opts.focusUrl, ring: o?.ring === true }), "join"),
     memberships: async (roomId) => parse(membershipsSchema, await call("memberships", roomId), "memberships"),
     stats,
     waitForVideo: async (o) => {

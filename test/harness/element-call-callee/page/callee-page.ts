@@ -117,7 +117,8 @@ async function roomOf(roomId: string): Promise<NonNullable<ReturnType<MatrixClie
   throw new Error(`room ${roomId} did not arrive by sync`);
 }
 
-async function join(opts: { roomId: string; focusUrl: string }): Promise<JoinResult> {
+/** `ring`: start the call as Element Call does in a DM, with an rtc.notification ring (js-sdk's notificationType). */
+async function join(opts: { roomId: string; focusUrl: string; ring?: boolean }): Promise<JoinResult> {
   if (call !== undefined) throw new Error(`already in a call in ${call.roomId}`);
   const c = need();
   const room = await roomOf(opts.roomId);
@@ -136,7 +137,10 @@ async function join(opts: { roomId: string; focusUrl: string }): Promise<JoinRes
   const userId = c.getSafeUserId();
   // Element Call puts the Matrix room id in livekit_alias for older clients (notes §1) and uses multi-SFU.
   const transport = { type: "livekit", livekit_service_url: opts.focusUrl, livekit_alias: opts.roomId };
-  session.joinRTCSession({ userId, deviceId, memberId: `${userId}:${deviceId}` }, [], transport, { callIntent: "video" });
+  session.joinRTCSession({ userId, deviceId, memberId: `${userId}:${deviceId}` }, [], transport, {
+    callIntent: "video",
+    ...(opts.ring === true ? { notificationType: "ring" as const } : {}),
+  });
   call = { roomId: opts.roomId, session, media };
   return { livekitUrl: url, livekitRoom: connected.room, identity: connected.identity, micPublished: connected.micPublished };
 }
