@@ -3,9 +3,10 @@
  * (test/harness/rtsp_camera.py --stamp), the bot in-process from a real YAML config, and a receiver in a separate
  * process (bench/receiver.ts) answering with matrix-js-sdk and reading every frame's stamp. See docs/benchmark.md.
  *
- *   npm run bench                          every default phase (about 20 minutes on 2 cores)
+ *   npm run bench                          every default phase (about 24 minutes on 2 cores)
  *   npm run bench -- --quick               short windows, 720p only (a few minutes)
  *   npm run bench -- --only latency,talkback
+ *   npm run bench -- --only matrixrtc      MatrixRTC calls through LiveKit (skipped without livekit-server or rtc-node)
  *   npm run bench -- --list                the phases
  *   npm run bench -- --drift               adds the 10-minute drift phase and 10 minutes of talkback bursts
  *
