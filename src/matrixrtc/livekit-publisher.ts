@@ -20,6 +20,7 @@
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { CameraTap, type I420Frame, type PcmChunk } from "./camera-tap.ts";
 import type { RtcNode } from "./rtc-node.ts";
 
@@ -49,8 +50,11 @@ export interface PublisherStats {
   audioChunksDropped: number;
 }
 
-/** Bitrate cap for the camera's video (VP8): what the legacy path's encoder aims at for 720p. */
-const MAX_VIDEO_BITRATE = 1_500_000n;
+/**
+ * Bitrate cap for the camera's video (VP8): the legacy path's (src/rtc/sdp-bitrate.ts). At 1.5 Mbit/s libwebrtc's
+ * encoder scaled a 720p25 camera down to 960x540 within seconds (bench matrixrtc phase, 2026-12-01).
+ */
+const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
 /** rtc-node queues this much audio before captureFrame waits; chunks beyond it are dropped, never piled up. */
 const AUDIO_QUEUE_MS = 200;
 const MAX_PENDING_AUDIO = 5;
