@@ -4,6 +4,7 @@
  * budget (media.encodeMegapixelsPerCore, default 50 per core: 4 × 720p25 on 2 cores) keeps a single call at full size
  * and rate and scales the picture of the cameras with the most calls down when more would not fit, keeping the rate.
  */
+import { readFileSync } from "node:fs";
 import { waitFor } from "../../test/harness/wait.ts";
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
@@ -13,6 +14,21 @@ import { cameraName } from "../rig/cameras.ts";
 import { fmt } from "../stats.ts";
 import type { Phase, PhaseContext } from "./phase.ts";
 import { settle } from "./settle.ts";
+
+/**
+ * The kernel's count of UDP datagrams dropped because a socket's receive buffer was full (all processes: a hint, not
+ * a figure of the bot alone). The bench's receiver decodes every call on the same two cores; when it falls behind, its
+ * sockets overflow and the calls see loss, NACKs and keyframe requests that have nothing to do with the bot.
+ */
+function udpRcvbufErrors(): number | undefined {
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp: "));
+  const [names, values] = lines.map((l) => l.split(/\s+/).slice(1));
+  const i = names?.indexOf("RcvbufErrors") ?? -1;
+  const v = i >= 0 ? Number(values?.[i]) : Number.NaN;
+  return Number.isFinite(v) ? v : undefined;
+}
 
 /** One window over `calls` (room, camera, key), with each call's size at the receiver at its end. */
 async function window(
@@ -27,6 +43,7 @@ async function window(
     calls.map((c) => c.key),
   );
   say(`overload: ${name}, ${plan.windowS} s window`);
+  const drops0 = udpRcvbufErrors();
   const w = await measureWindow(
     rig,
     { name: `overload: ${name}`, kind: "overload", resolution: R720.name, calls: calls.length, cameras: cams.length },
@@ -34,6 +51,8 @@ async function window(
     plan.windowS,
     { sourceCams: cams, senders: botSenders(rig.app, () => calls.map((c) => c.room)) },
   );
+  const drops1 = udpRcvbufErrors();
+  const drops = drops0 !== undefined && drops1 !== undefined ? drops1 - drops0 : undefined;
   w.perCallSize = calls.map((c) => {
     const s = rig.receiver.streams.get(c.key);
     return s && s.width > 0 ? `${String(s.width)}x${String(s.height)}` : "–";
@@ -44,7 +63,7 @@ async function window(
     .join(", ");
   say(
     [
-      `overload: ${name}: bot CPU ${fmt(w.cpu["bot"])} % of a core, latency p50 ${fmt(w.latency.p50)} ms, encoder ${fmt(w.webrtc?.encodedFps, 1)} fps a stream (limited: ${limited || "–"})`,
+      `overload: ${name}: bot CPU ${fmt(w.cpu["bot"])} % of a core, latency p50 ${fmt(w.latency.p50)} ms, encoder ${fmt(w.webrtc?.encodedFps, 1)} fps a stream (limited: ${limited || "–"}); UDP datagrams dropped by full receive buffers (machine-wide) ${fmt(drops)}, receiver NACKs ${fmt(w.webrtc?.nacks)}`,
       ...lines,
     ].join("\n"),
   );
