@@ -20,6 +20,8 @@ export interface IncomingCall {
   /** The caller's device's state key: when its membership leaves, the call is over. */
   stateKey: string;
   deviceId: string;
+  /** Epoch ms at which the caller's membership lapses (unless renewed). */
+  expiresAt: number;
   eventId: string;
   /** The caller's LiveKit focus (`foci_preferred`), undefined when it names none the bot can use. */
   focus: LiveKitFocus | undefined;
@@ -50,6 +52,7 @@ export function incomingCall(raw: unknown, botUserId: string, now: number): Inco
       caller: event.sender,
       stateKey: event.state_key,
       deviceId: reading.deviceId,
+      expiresAt: reading.expiresAt,
       eventId: event.event_id,
       focus: callerFocus(membership.foci_preferred),
     },

@@ -21,7 +21,7 @@ import type { CameraLease } from "../media/camera-hub.ts";
 import type { LiveKitPublisher } from "./livekit-publisher.ts";
 import type { RtcRoomApi } from "./rtc-room-api.ts";
 import { OwnMembership } from "./own-membership.ts";
-import { PeerDevices } from "./peer-devices.ts";
+import { PeerWatch, type PeerDevice } from "./peer-devices.ts";
 import { openSlot, sendRing } from "./rtc-ring.ts";
 import { CALL_MEMBER_TYPE, declineSchema, roomEventSchema, RTC_DECLINE_TYPE, type RoomEvent } from "./rtc-wire.ts";
 import type { SfuToken } from "./sfu-token.ts";
@@ -53,9 +53,9 @@ export interface RtcCallOptions {
   log: Logger;
   /**
    * Join the caller's call instead of placing one: no slot, no ring; `connected` once the bot's membership is out;
-   * over when the membership under this state key (the caller's device) leaves.
+   * over when this membership (the caller's device) leaves or lapses.
    */
-  join?: { callerStateKey: string };
+  join?: PeerDevice;
   /** How long the ring lasts; the MSC recommends 30 s, js-sdk 42 caps it at 90 s. */
   ringLifetimeMs?: number;
   membershipExpiresMs?: number;
@@ -73,7 +73,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   private membershipSent = false;
   private membershipEventId: string | undefined;
   private notificationEventId: string | undefined;
-  private readonly peer: PeerDevices;
+  private readonly peer: PeerWatch;
   private ringTimer: NodeJS.Timeout | undefined;
   private ended: Promise<void> | undefined;
   /** The Matrix request start() is waiting for: terminate() lets it land first, so its leave is the last word. */
@@ -82,7 +82,10 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   constructor(private readonly opts: RtcCallOptions) {
     super();
     this.log = opts.log.child({ component: "rtc-call", room: opts.roomId, callee: opts.callee, joined: opts.join !== undefined });
-    this.peer = new PeerDevices(opts.join !== undefined ? [opts.join.callerStateKey] : []);
+    const who = opts.join !== undefined ? "caller" : "callee";
+    this.peer = new PeerWatch(opts.join !== undefined ? [opts.join] : [], (how) => {
+      void this.terminate(how === "left" ? `the ${who} left` : `the ${who}'s membership lapsed`);
+    });
     const where = { roomId: opts.roomId, userId: opts.userId, deviceId: opts.deviceId };
     this.membership = new OwnMembership(opts.api, where, this.log, opts.membershipExpiresMs);
     this.leave = new DelayedLeave(opts.api, opts.roomId, this.membership.stateKey, this.log, {
@@ -207,10 +210,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       this.log.warn({ eventId: event.event_id, reason: update.reason }, "ignoring a malformed call.member event of the callee");
       return;
     }
-    if (update.kind === "all_left") {
-      void this.terminate(this.opts.join !== undefined ? "the caller left" : "the callee left");
-      return;
-    }
     // A joined call is connected by its own start(), not by the caller's (re-sent) membership.
     if (update.kind !== "joined" || this.opts.join !== undefined) return;
     if (this.current === "connecting" || this.current === "ringing") {
@@ -225,6 +224,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.endReason = reason;
     this.setState("ended");
     clearTimeout(this.ringTimer);
+    this.peer.stop();
     this.membership.stop();
     await this.inflight;
     const leaving = async (): Promise<void> => {

@@ -120,7 +120,7 @@ export class RtcCalls {
       callee,
       log,
       ...this.deps.callOptions,
-      ...(how.kind === "join" ? { join: { callerStateKey: how.incoming.stateKey } } : {}),
+      ...(how.kind === "join" ? { join: { stateKey: how.incoming.stateKey, expiresAt: how.incoming.expiresAt } } : {}),
     });
     const entry: Entry = { call, camera, callee };
     this.byRoom.set(roomId, entry);

@@ -5,10 +5,10 @@
  * devices (src/matrixrtc/peer-devices.ts: when the caller's last device has left), and the join's steps (the caller's
  * focus, else the bot's own; rtc-call-steps.ts joinSteps, over fake token requests).
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { callerFocus, incomingCall } from "../../src/matrixrtc/incoming-membership.ts";
 import type { LiveKitFocus } from "../../src/matrixrtc/focus.ts";
-import { PeerDevices } from "../../src/matrixrtc/peer-devices.ts";
+import { PeerDevices, PeerWatch } from "../../src/matrixrtc/peer-devices.ts";
 import type { RtcCallSteps } from "../../src/matrixrtc/rtc-call.ts";
 import { joinSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey } from "../../src/matrixrtc/rtc-wire.ts";
@@ -53,6 +53,7 @@ describe("incomingCall: which membership starts a call the bot joins", () => {
         caller: ALICE,
         stateKey: "_@alice:hs_PHONE_m.call",
         deviceId: "PHONE",
+        expiresAt: NOW - 500 + 14_400_000,
         eventId: "$m",
         focus: { type: "livekit", livekitServiceUrl: FOCUS, source: "membership" },
       },
@@ -121,13 +122,13 @@ describe("PeerDevices: when the peer has left the call", () => {
   const key = (device: string): string => membershipStateKey(ALICE, device);
 
   it("a call the bot joined starts with the caller's device in it; its leave is the last", () => {
-    const peer = new PeerDevices([key("PHONE")]);
+    const peer = new PeerDevices([{ stateKey: key("PHONE"), expiresAt: NOW + 14_400_000 }]);
     expect(peer.update(key("PHONE"), {}, NOW, NOW)).toEqual({ kind: "all_left" });
     expect(peer.count).toBe(0);
   });
 
   it("a second device keeps the peer in the call until it leaves too", () => {
-    const peer = new PeerDevices([key("PHONE")]);
+    const peer = new PeerDevices([{ stateKey: key("PHONE"), expiresAt: NOW + 14_400_000 }]);
     expect(peer.update(key("LAPTOP"), aliceContent({ device_id: "LAPTOP" }), NOW, NOW)).toEqual({ kind: "joined", deviceId: "LAPTOP" });
     expect(peer.update(key("PHONE"), {}, NOW, NOW)).toEqual({ kind: "left" });
     expect(peer.update(key("LAPTOP"), {}, NOW, NOW)).toEqual({ kind: "all_left" });
@@ -139,10 +140,76 @@ describe("PeerDevices: when the peer has left the call", () => {
   });
 
   it("an expired membership counts as a leave; a malformed one changes nothing", () => {
-    const peer = new PeerDevices([key("PHONE")]);
+    const peer = new PeerDevices([{ stateKey: key("PHONE"), expiresAt: NOW + 14_400_000 }]);
     expect(peer.update(key("PHONE"), { application: "m.call", device_id: 1 }, NOW, NOW).kind).toBe("malformed");
     expect(peer.count).toBe(1);
     expect(peer.update(key("PHONE"), aliceContent({ created_ts: NOW - 10, expires: 5 }), NOW, NOW)).toEqual({ kind: "all_left" });
+  });
+});
+
+describe("PeerDevices: lapsed memberships", () => {
+  const key = (device: string): string => membershipStateKey(ALICE, device);
+
+  it("the first expiry is the watch's; a lapsed membership is a leave, the last one ends the call", () => {
+    const peer = new PeerDevices([{ stateKey: key("PHONE"), expiresAt: NOW + 1_000 }]);
+    peer.update(key("LAPTOP"), aliceContent({ device_id: "LAPTOP", created_ts: NOW, expires: 5_000 }), NOW, NOW);
+    expect(peer.nextExpiry()).toBe(NOW + 1_000);
+    expect(peer.expire(NOW + 999)).toEqual({ kind: "left" });
+    expect(peer.count).toBe(2);
+    expect(peer.expire(NOW + 1_000)).toEqual({ kind: "left" });
+    expect(peer.nextExpiry()).toBe(NOW + 5_000);
+    expect(peer.expire(NOW + 5_000)).toEqual({ kind: "all_left" });
+    expect(peer.nextExpiry()).toBeUndefined();
+  });
+
+  it("a renewal (same created_ts, longer expires) moves the expiry", () => {
+    const peer = new PeerDevices([{ stateKey: key("PHONE"), expiresAt: NOW + 1_000 }]);
+    peer.update(key("PHONE"), aliceContent({ created_ts: NOW - 1_000, expires: 60_000 }), NOW, NOW);
+    expect(peer.nextExpiry()).toBe(NOW + 59_000);
+  });
+});
+
+describe("PeerWatch: the timer on the caller's membership", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a caller whose membership lapses with no new event is gone ('lapsed'), once", () => {
+    vi.useFakeTimers({ now: NOW });
+    const gone: string[] = [];
+    const watch = new PeerWatch([{ stateKey: "k", expiresAt: NOW + 8_000 }], (how) => gone.push(how));
+    vi.advanceTimersByTime(7_999);
+    expect(gone).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(gone).toEqual(["lapsed"]);
+    vi.advanceTimersByTime(60_000);
+    expect(gone).toEqual(["lapsed"]);
+    watch.stop();
+  });
+
+  it("a renewal keeps the caller in; their leave is 'left'; stop() ends the watch", () => {
+    vi.useFakeTimers({ now: NOW });
+    const gone: string[] = [];
+    const watch = new PeerWatch([{ stateKey: "k", expiresAt: NOW + 8_000 }], (how) => gone.push(how));
+    vi.advanceTimersByTime(5_000);
+    watch.update("k", aliceContent({ created_ts: NOW, expires: 20_000 }), NOW, Date.now());
+    vi.advanceTimersByTime(10_000);
+    expect(gone).toEqual([]);
+    watch.update("k", {}, Date.now(), Date.now());
+    expect(gone).toEqual(["left"]);
+    const stopped = new PeerWatch([{ stateKey: "k", expiresAt: NOW + 1 }], (how) => gone.push(how));
+    stopped.stop();
+    vi.advanceTimersByTime(1_000);
+    expect(gone).toEqual(["left"]);
+  });
+
+  it("an expiry beyond setTimeout's range does not fire at once", () => {
+    vi.useFakeTimers({ now: NOW });
+    const gone: string[] = [];
+    const watch = new PeerWatch([{ stateKey: "k", expiresAt: NOW + 10 * 2 ** 31 }], (how) => gone.push(how));
+    vi.advanceTimersByTime(2 ** 31);
+    expect(gone).toEqual([]);
+    watch.stop();
   });
 });
 
