@@ -8,7 +8,8 @@
  *    call.member, parsed by js-sdk's CallMembership in her session, names her service, not the bot's own), with no
  *    ring of its own; she decodes cam at 640x360; `!switch cam2` turns the picture into 320x240; her leave empties
  *    the bot's membership and releases the camera.
- * 2. `!hangup` ends the bot's part while alice stays in her call.
+ * 2. `!hangup` ends the bot's part while alice stays in her call; a membership of hers that lapses with no new event
+ *    (a client gone where no delayed leave was scheduled) ends it at its expiry.
  * 3. A stranger's call is not joined and gets no word; alice's own call in that three-member room is refused in words.
  * 4. An encrypted DM: the bot says so plainly and does not join.
  * Skips with one line when chromium or the livekit-server binary is missing.
@@ -71,7 +72,7 @@ function botMembership(roomId: string): Promise<unknown> {
 }
 
 /** `user` joins the room's call from a device of theirs, with the membership Element Call sends (compatibility mode). */
-async function sendMembership(user: RegisteredUser, roomId: string): Promise<void> {
+async function sendMembership(user: RegisteredUser, roomId: string, extra: Record<string, unknown> = {}): Promise<void> {
   const { status } = await request(user, "PUT", statePath(roomId, CALL_MEMBER_TYPE, membershipStateKey(user.userId, user.deviceId)), {
     application: "m.call",
     call_id: "",
@@ -81,6 +82,7 @@ async function sendMembership(user: RegisteredUser, roomId: string): Promise<voi
     "m.call.intent": "video",
     focus_active: { type: "livekit", focus_selection: "multi_sfu" },
     foci_preferred: [{ type: "livekit", livekit_service_url: callerService?.url ?? "", livekit_alias: roomId }],
+    ...extra,
   });
   expect(status).toBe(200);
 }
@@ -212,6 +214,18 @@ describe.skipIf(skip !== undefined)("being called: a user starts an Element Call
     expect(own).toMatchObject({ application: "m.call", device_id: caller.deviceId });
     expect(await say("!status", (t) => t.includes("Cameras:"))).not.toContain("MatrixRTC call:");
     await caller.leave();
+  });
+
+  it("a caller whose membership lapses with no new event (no delayed leave on her side): the bot leaves at its expiry", async () => {
+    const sent = Date.now();
+    // 10 s: long enough for the bot to join first on a busy machine (it took 0.7-1.6 s here).
+    await sendMembership(alice, dm, { created_ts: sent, expires: 10_000 });
+    await waitFor("the bot to join", async () => strictMembershipSchema.safeParse(await botMembership(dm)).success, { timeoutMs: 20_000 });
+    await waitFor("the bot's membership emptied at hers' expiry", async () => JSON.stringify(await botMembership(dm)) === "{}", {
+      timeoutMs: 30_000,
+    });
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(10_000);
+    await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
   });
 
   it("a stranger's call is not joined and gets no word; alice's own call in that three-member room is refused in words", async () => {
