@@ -3,12 +3,12 @@
  * handles, so `main.ts` only wires process concerns and tests start the whole app in-process.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
-import { callFigures, callStatusLines } from "./call/call-figures.ts";
+import { callFigures } from "./call/call-figures.ts";
 import { callAdmission } from "./admission/admission.ts";
 import { UserCallRate } from "./admission/call-rate.ts";
 import { CallManager } from "./call/manager.ts";
 import { startDoorbell, type Doorbell } from "./doorbell/index.ts";
-import { HEALTH_APP } from "./http/health.ts";
+import { healthReply } from "./http/health.ts";
 import { HttpServer } from "./http/server.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import type { Config } from "./config/load.ts";
@@ -16,6 +16,7 @@ import { AccessList } from "./admission/access.ts";
 import { Bot } from "./matrix/bot.ts";
 import { RtcIncoming } from "./matrix/rtc-incoming.ts";
 import { RtcCommands } from "./matrix/rtc-commands.ts";
+import { statusText } from "./matrix/status-text.ts";
 import { RingChoices } from "./matrixrtc/ring-choice.ts";
 import { combinedRegistry, RtcCalls } from "./matrixrtc/rtc-calls.ts";
 import { setRtcNodeLogger } from "./matrixrtc/rtc-node.ts";
@@ -51,8 +52,6 @@ export interface App {
 
 /** All stop steps together, so that the process (main.ts forces its exit at 5 s) ends cleanly within its budget. */
 export const STOP_BUDGET_MS = 4000;
-/** /healthz answers 503 once the homeserver has been unreachable this long (shorter outages, e.g. its restart, are ridden out). */
-const HOMESERVER_UNHEALTHY_MS = 60_000;
 
 export class StartupError extends Error {}
 
@@ -130,24 +129,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     hub,
     log: log.child({ component: "rtc-calls" }),
   });
-  const statusText = async (viewer: string, visible: readonly string[]): Promise<string> => {
-    const cameras = Object.entries(hub.stats())
-      .filter(([name]) => visible.includes(name))
-      .map(
-        ([name, s]) =>
-          `${name} ${s.state}${s.leases > 0 ? ` (${s.leases} call${s.leases === 1 ? "" : "s"})` : ""}${s.restarts > 0 ? `, ${s.restarts} reconnects` : ""}${s.divisor > 1 ? `, picture scaled to 1/${String(s.divisor)} (CPU overloaded)` : ""}`,
-      );
-    const turnServers = await turn.iceServers();
-    return [
-      ...callStatusLines(await callFigures(calls.sessions()), viewer),
-      ...rtcCalls.statusLines(viewer),
-      `Cameras: ${cameras.join("; ")}`,
-      ...talkback.statusLines(calls.sessions()),
-      `TURN: ${turnServers.length > 0 ? "yes" : "none (calls across NAT may fail; run doctor)"}`,
-      `End-to-end encryption: ${matrix.encryption ? "yes" : "no (use an unencrypted DM)"}`,
-      `ffmpeg: ${ffmpeg.version}`,
-    ].join("\n");
-  };
+  const status = statusText({ hub, calls, rtcCalls, talkback, turn, encryption: matrix.encryption, ffmpegVersion: ffmpeg.version });
   const admission = callAdmission({
     botUserId: matrix.userId,
     access,
@@ -176,7 +158,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     log.child({ component: "rtc-commands" }),
     rtcIncoming,
   );
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, statusText, admission, rtcCommands).attach();
+  new Bot(client, matrix.userId, access, config.cameras, calls, log, status, admission, rtcCommands).attach();
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;
@@ -204,22 +186,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   try {
     if (config.http.listen !== undefined) {
       const server = new HttpServer(log.child({ component: "http" }));
-      server.route("GET", "/healthz", () => {
-        const down = matrix.sync.failingSince;
-        const unhealthy = stopping !== undefined || (down !== undefined && Date.now() - down >= HOMESERVER_UNHEALTHY_MS);
-        return {
-          status: unhealthy ? 503 : 200,
-          contentType: "application/json",
-          body: JSON.stringify({
-            app: HEALTH_APP,
-            user: matrix.userId,
-            status: stopping ? "stopping" : "ok",
-            homeserver: down === undefined ? "ok" : "unreachable",
-            calls: calls.activeCount(),
-            cameras: Object.fromEntries(Object.entries(hub.stats()).map(([n, s]) => [n, s.state])),
-          }),
-        };
-      });
+      server.route("GET", "/healthz", () =>
+        healthReply({
+          userId: matrix.userId,
+          stopping: stopping !== undefined,
+          homeserverDownSince: matrix.sync.failingSince,
+          calls: calls.activeCount(),
+          cameras: hub.stats(),
+        }),
+      );
       server.route("GET", "/metrics", async () => ({ status: 200, contentType: metrics.contentType, body: await metrics.text() }));
       http = { server, ...(await server.listen(config.http.listen)) };
     }
