@@ -18,7 +18,8 @@ export interface RtcRig {
   stop: () => Promise<void>;
 }
 
-export async function startRtcRig(name: string, botName: string): Promise<RtcRig> {
+/** `logLevel`: the bot's log in the rig's bot.log (default TEST_LOG_LEVEL, else silent); a test that reads it sets one. */
+export async function startRtcRig(name: string, botName: string, logLevel = process.env["TEST_LOG_LEVEL"] ?? "silent"): Promise<RtcRig> {
   /** Filled in once the rig's Synapse is up: the token service reads it on every request. */
   const homeservers: Record<string, string> = {};
   const lk = await startLiveKit();
@@ -28,7 +29,7 @@ export async function startRtcRig(name: string, botName: string): Promise<RtcRig
     botName,
     cameras: { cam: { width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" } },
     users: ["alice"],
-    logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
+    logLevel,
     config: ({ cameras, synapse }) => {
       homeservers[synapse.serverName] = synapse.baseUrl;
       return {
