@@ -133,7 +133,13 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private watchRoom(): void {
     const { RoomEvent, DisconnectReason } = this.rtc;
     this.room.on(RoomEvent.Disconnected, (reason) => {
-      void this.end(`disconnected by LiveKit (${DisconnectReason[reason]})`);
+      // While reconnecting, rtc-node's Disconnected means it gave up (its 10 attempts), whatever reason it names.
+      const since = this.reconnecting?.since;
+      const down =
+        since === undefined
+          ? ""
+          : `LiveKit did not come back (rtc-node gave up after ${String(Math.round((Date.now() - since) / 1000))} s)`;
+      void this.end(down !== "" ? down : `disconnected by LiveKit (${DisconnectReason[reason]})`);
     });
     this.room.on(RoomEvent.ParticipantConnected, (p) => this.emit("peerJoined", p.identity));
     this.room.on(RoomEvent.ParticipantDisconnected, (p) => this.emit("peerLeft", p.identity));
