@@ -21,7 +21,7 @@ export interface RtcRig {
 export interface RtcRigOptions {
   /** The users (default ["alice"]); alice must have a direct chat with the bot. */
   users?: RigOptions["users"];
-  /** The bot's log level in the rig's bot.log (default silent; TEST_LOG_LEVEL overrides both). */
+  /** The bot's log level in the rig's bot.log (a test that reads it sets one; else TEST_LOG_LEVEL, else silent). */
   logLevel?: string;
   /** Over the rig's config: its top-level keys replace the rig's, its matrixRtc keys are added to the focus. */
   config?: (ctx: RigContext) => Record<string, unknown>;
@@ -42,7 +42,7 @@ export async function startRtcRig(name: string, botName: string, opts: RtcRigOpt
       ...(opts.secondCamera === true ? { cam2: { width: 320, height: 240, fps: 25, audio: "pcma" as const, pattern: "smpte" } } : {}),
     },
     users: opts.users ?? ["alice"],
-    logLevel: process.env["TEST_LOG_LEVEL"] ?? opts.logLevel ?? "silent",
+    logLevel: opts.logLevel ?? process.env["TEST_LOG_LEVEL"] ?? "silent",
     config: (ctx) => {
       homeservers[ctx.synapse.serverName] = ctx.synapse.baseUrl;
       const extra = opts.config?.(ctx) ?? {};

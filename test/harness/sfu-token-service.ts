@@ -19,6 +19,8 @@ export interface SfuTokenService {
   url: string;
   /** Requests answered, by status. */
   answered: Map<number, number>;
+  /** Set: every valid /sfu/get is refused with this status (a focus that will not hand out tokens). */
+  refuseWith: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,10 @@ export async function startSfuTokenService(opts: {
       reply(res, 400, { errcode: "M_BAD_JSON", error: "the request does not match the contract" });
       return;
     }
+    if (service.refuseWith !== undefined) {
+      reply(res, service.refuseWith, { errcode: "M_FORBIDDEN", error: "this focus hands out no tokens now" });
+      return;
+    }
     const { room, openid_token: openid, device_id: deviceId } = parsed.data;
     const homeserver = opts.homeservers[openid.matrix_server_name];
     if (homeserver === undefined) {
@@ -121,9 +127,10 @@ export async function startSfuTokenService(opts: {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", resolve);
   });
-  return {
+  const service: SfuTokenService = {
     url: `http://127.0.0.1:${port}`,
     answered,
+    refuseWith: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
@@ -132,4 +139,5 @@ export async function startSfuTokenService(opts: {
         server.closeAllConnections();
       }),
   };
+  return service;
 }
