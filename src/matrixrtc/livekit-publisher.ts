@@ -7,10 +7,9 @@
  * disconnects, closes the sources and releases the lease, also after a failed start. The token is a secret: it goes
  * to rtc-node only, never into a log or an event.
  *
- * An SFU that goes away (restarted, its network lost): rtc-node reconnects by itself (a resume, or a full reconnect
- * that re-publishes the local tracks: RoomEvent.Reconnected) and gives up only after 10 attempts with backoff, which
- * can take longer than anyone watches a frozen picture. So the link gets RECONNECT_WINDOW_MS to come back, and the
- * publisher ends ("ended", the call ends through its one terminate()) when it does not.
+ * An SFU that goes away (restarted, its network lost): rtc-node reconnects by itself; the link gets
+ * RECONNECT_WINDOW_MS to come back (reconnect-window.ts), and the publisher ends ("ended", the call ends through its
+ * one terminate()) when it does not.
  *
  * switchTo() (`!switch`) moves the tap to another camera's lease under the same tracks, as the legacy calls'
  * replaceTrack does: no new track, so the remote keeps its one video element. A camera of another size keeps the
@@ -22,33 +21,14 @@ import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { CameraTap, type I420Frame, type PcmChunk } from "./camera-tap.ts";
+import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import type { RtcNode } from "./rtc-node.ts";
+import type { LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
 
 type Rtc = RtcNode;
 type Room = InstanceType<Rtc["Room"]>;
 type VideoSource = InstanceType<Rtc["VideoSource"]>;
 type AudioSource = InstanceType<Rtc["AudioSource"]>;
-
-export interface LiveKitPublisherEvents {
-  /** Connected and the audio track published (video follows with the first frame). */
-  connected: [];
-  /** The first video frame went to LiveKit, with its size. */
-  videoPublished: [size: { width: number; height: number }];
-  /** The publisher has ended: stop() was called, or LiveKit disconnected it for good (`reason`). */
-  ended: [reason: string];
-  /** Another participant joined or left the LiveKit room (by identity). */
-  peerJoined: [identity: string];
-  peerLeft: [identity: string];
-  /** The link to LiveKit went down (rtc-node is reconnecting) or came back (with the room's participants re-read). */
-  link: [up: boolean];
-}
-
-export interface PublisherStats {
-  framesSent: number;
-  audioChunksSent: number;
-  /** Audio chunks dropped because rtc-node's queue was behind (it applies back-pressure per captureFrame). */
-  audioChunksDropped: number;
-}
 
 /**
  * Bitrate cap for the camera's video (VP8): the legacy path's (src/rtc/sdp-bitrate.ts). At 1.5 Mbit/s libwebrtc's
@@ -58,13 +38,6 @@ const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
 /** rtc-node queues this much audio before captureFrame waits; chunks beyond it are dropped, never piled up. */
 const AUDIO_QUEUE_MS = 200;
 const MAX_PENDING_AUDIO = 5;
-/**
- * How long the link may be down before the publisher gives up. livekit-server killed and started again: rtc-node's
- * full reconnect (backoff from 300 ms, doubling, jittered) was back 0.9 s after the server answered, and the callee
- * decoded the camera again 1.5 s after the kill (test/e2e/matrixrtc-faults). A server that is not back within 20 s
- * is not restarting; the call ends cleanly instead of showing a frozen picture for rtc-node's 10 attempts.
- */
-export const RECONNECT_WINDOW_MS = 20_000;
 
 export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private readonly room: Room;
@@ -74,7 +47,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private publishingVideo = false;
   private pendingAudio = 0;
   private state: "idle" | "starting" | "live" | "ended" = "idle";
-  private reconnecting: { since: number; timer: NodeJS.Timeout } | undefined;
+  private readonly link: ReconnectWindow;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
   private lease: CameraLease;
 
@@ -84,11 +57,14 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     private readonly log: Logger,
     /** The track name remote participants see. */
     private readonly trackName = lease.camera,
-    private readonly reconnectWindowMs = RECONNECT_WINDOW_MS,
+    reconnectWindowMs = RECONNECT_WINDOW_MS,
   ) {
     super();
     this.lease = lease;
     this.room = new rtc.Room();
+    this.link = new ReconnectWindow(reconnectWindowMs, log, (reason) => {
+      void this.end(reason);
+    });
   }
 
   /** The camera published now (it changes with switchTo). */
@@ -162,31 +138,15 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private watchRoom(): void {
     const { RoomEvent, DisconnectReason } = this.rtc;
     this.room.on(RoomEvent.Disconnected, (reason) => {
-      // While reconnecting, rtc-node's Disconnected means it gave up (its 10 attempts), whatever reason it names.
-      const since = this.reconnecting?.since;
-      const down =
-        since === undefined
-          ? ""
-          : `LiveKit did not come back (rtc-node gave up after ${String(Math.round((Date.now() - since) / 1000))} s)`;
-      void this.end(down !== "" ? down : `disconnected by LiveKit (${DisconnectReason[reason]})`);
+      void this.end(this.link.gaveUpReason() ?? `disconnected by LiveKit (${DisconnectReason[reason]})`);
     });
     this.room.on(RoomEvent.ParticipantConnected, (p) => this.emit("peerJoined", p.identity));
     this.room.on(RoomEvent.ParticipantDisconnected, (p) => this.emit("peerLeft", p.identity));
     this.room.on(RoomEvent.Reconnecting, () => {
-      if (this.reconnecting !== undefined || this.isEnded()) return;
-      const timer = setTimeout(() => {
-        void this.end(`LiveKit did not come back within ${String(Math.round(this.reconnectWindowMs / 1000))} s`);
-      }, this.reconnectWindowMs);
-      this.reconnecting = { since: Date.now(), timer };
-      this.log.warn({ windowMs: this.reconnectWindowMs }, "lost the link to LiveKit: reconnecting");
-      this.emit("link", false);
+      if (!this.isEnded() && this.link.lost()) this.emit("link", false);
     });
     this.room.on(RoomEvent.Reconnected, () => {
-      if (this.reconnecting === undefined || this.isEnded()) return;
-      clearTimeout(this.reconnecting.timer);
-      this.log.info({ afterMs: Date.now() - this.reconnecting.since }, "reconnected to LiveKit");
-      this.reconnecting = undefined;
-      this.emit("link", true);
+      if (!this.isEnded() && this.link.back()) this.emit("link", true);
     });
   }
 
@@ -271,7 +231,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     if (this.state === "ended") return;
     const wasLive = this.state === "live";
     this.state = "ended";
-    clearTimeout(this.reconnecting?.timer);
+    this.link.stop();
     this.tap?.stop();
     this.tap = undefined;
     this.publishingVideo = false;

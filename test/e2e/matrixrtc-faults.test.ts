@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
-import { RECONNECT_WINDOW_MS } from "../../src/matrixrtc/livekit-publisher.ts";
+import { RECONNECT_WINDOW_MS } from "../../src/matrixrtc/reconnect-window.ts";
 import { PEER_GRACE_MS } from "../../src/matrixrtc/peer-watch.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";

@@ -1,0 +1,21 @@
+/** What LiveKitPublisher (livekit-publisher.ts) tells its owner: its events and its counters. */
+export interface LiveKitPublisherEvents {
+  /** Connected and the audio track published (video follows with the first frame). */
+  connected: [];
+  /** The first video frame went to LiveKit, with its size. */
+  videoPublished: [size: { width: number; height: number }];
+  /** The publisher has ended: stop() was called, or LiveKit disconnected it for good (`reason`). */
+  ended: [reason: string];
+  /** Another participant joined or left the LiveKit room (by identity). */
+  peerJoined: [identity: string];
+  peerLeft: [identity: string];
+  /** The link to LiveKit went down (rtc-node is reconnecting) or came back (with the room's participants re-read). */
+  link: [up: boolean];
+}
+
+export interface PublisherStats {
+  framesSent: number;
+  audioChunksSent: number;
+  /** Audio chunks dropped because rtc-node's queue was behind (it applies back-pressure per captureFrame). */
+  audioChunksDropped: number;
+}
