@@ -6,12 +6,11 @@
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraHub } from "../../src/media/camera-hub.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { CameraTap } from "../../src/matrixrtc/camera-tap.ts";
 import type { CameraLease } from "../../src/media/camera-hub.ts";
 import { waitFor } from "../harness/wait.ts";
+import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 interface Line {
   level: number;
@@ -32,18 +31,7 @@ function watchSizes(lease: CameraLease): string[] {
   return sizes;
 }
 
-const camera: CameraConfig = {
-  name: "cam",
-  url: "demo://clock",
-  description: undefined,
-  maxWidth: 320,
-  maxHeight: 240,
-  maxFps: 10,
-  audio: false,
-  keepWarm: false,
-  hwaccel: "none",
-  ring: undefined,
-};
+const camera = testCamera({ url: "demo://clock" });
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -52,12 +40,10 @@ afterEach(async () => {
 
 describe("the camera hub under an encode budget", () => {
   it("scales a camera's picture for all its calls while they exceed the budget, and back when one ends", async () => {
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
     const lines: Line[] = [];
     const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
     // 0.0001 Mpx/s per core: not even two calls at a sixteenth of the pixels fit, so a second call means a quarter.
-    const hub = new CameraHub([camera], ffmpeg.path, log, 0, 0.0001);
+    const hub = new CameraHub([camera], ffmpegPath(), log, 0, 0.0001);
     cleanups.push(() => hub.stopAll());
 
     const first = hub.acquire("cam");
@@ -85,9 +71,7 @@ describe("the camera hub under an encode budget", () => {
   });
 
   it("without a budget (0) the picture is never scaled", async () => {
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const hub = new CameraHub([camera], ffmpeg.path, pino({ level: "silent" }), 0, 0);
+    const hub = new CameraHub([camera], ffmpegPath(), pino({ level: "silent" }), 0, 0);
     cleanups.push(() => hub.stopAll());
     const first = hub.acquire("cam");
     const leases = [first, hub.acquire("cam"), hub.acquire("cam")];
