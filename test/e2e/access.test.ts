@@ -114,6 +114,9 @@ describeE2E("a call is its party's", () => {
     const joinedNotice = (t: string): boolean => t.startsWith(`${bob.userId} joined this room during the call`);
     await alice.client.invite(aliceDm, bob.userId);
     await waitFor("the third-member notice", () => botSays(alice.client, aliceDm).some(joinedNotice), { timeoutMs: 20_000 });
+    // In bob's timeline too: ask() takes the bot's next message there as the reply (under load bob's client synced the
+    // notice after his !hangup went out, and it was read as the reply).
+    await waitFor("the notice in bob's client", () => botSays(bob.client, aliceDm).some(joinedNotice), { timeoutMs: 20_000 });
 
     const notYours = "The call in progress here is not yours: only the person it connects can end it or switch its camera.";
     expect(await ask(bob.client, aliceDm, "!hangup", "the reply to bob's !hangup")).toBe(notYours);
