@@ -262,6 +262,7 @@ describe.skipIf("skip" in found)("MatrixRTC faults", () => {
       reportFigure("matrixrtc-sfu-restart", { serverBackMs: upMs, videoBackMs });
       await callee.client.sendTextMessage(dm, "!hangup");
       await released();
+      await waitFor("the end logged", () => endReasons().length > endsBefore, { timeoutMs: MARGIN_MS });
       expect(endReasons().at(-1)).toBe("hung up");
     } finally {
       await subscriber.stop();
@@ -278,6 +279,8 @@ describe.skipIf("skip" in found)("MatrixRTC faults", () => {
       await lk.kill();
       await waitFor("the bot's membership emptied", botMembershipEmptied, { timeoutMs: RECONNECT_WINDOW_MS + MARGIN_MS });
       const emptiedMs = Math.round(performance.now() - killedAt);
+      // The call logs its end after the membership is emptied and the publisher stopped (CI: seen before the log line).
+      await waitFor("the call's end logged", () => endReasons().length > endsBefore, { timeoutMs: MARGIN_MS });
       expect(endReasons().length).toBe(endsBefore + 1);
       expect(endReasons().at(-1)).toMatch(/^LiveKit publisher ended: /);
       await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: MARGIN_MS });
