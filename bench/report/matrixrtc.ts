@@ -6,6 +6,7 @@
  */
 import { FPS } from "../plan.ts";
 import { fmt, max, median } from "../stats.ts";
+import { glassToGlassTargets } from "./glass-to-glass.ts";
 import type { Results, RtcTimings, WindowResult } from "./results.ts";
 import type { Target } from "./targets.ts";
 
@@ -52,8 +53,6 @@ export function rtcTargets(r: Results): Target[] {
   const ring = median(t.callToRing);
   const join = median(t.joinToFirstFrame);
   const lat = r.windows.find((x) => x.kind === "rtc-latency");
-  const p50 = lat?.latency.p50;
-  const p95 = lat?.latency.p95;
   const full = lat !== undefined && lat.delivered.includes("1280x720") && (lat.fps.min ?? 0) >= 0.95 * FPS;
   const rtc = callCpu(r.windows, "matrixrtc");
   const legacy = callCpu(r.windows, "legacy");
@@ -71,18 +70,7 @@ export function rtcTargets(r: Results): Target[] {
       measured: `${ms(join)} (max ${ms(max(t.joinToFirstFrame))}, n ${t.joinToFirstFrame.length})`,
       met: join === undefined ? undefined : join <= 700,
     },
-    {
-      figure: "MatrixRTC latency: glass-to-glass p50, one 720p25 call through LiveKit",
-      target: "≤ 100 ms (the legacy call's)",
-      measured: ms(p50),
-      met: p50 === undefined ? undefined : p50 <= 100,
-    },
-    {
-      figure: "MatrixRTC latency: glass-to-glass p95, one 720p25 call through LiveKit",
-      target: "≤ 130 ms (the legacy call's)",
-      measured: ms(p95),
-      met: p95 === undefined ? undefined : p95 <= 130,
-    },
+    ...glassToGlassTargets(lat, "MatrixRTC latency: glass-to-glass {p}, one 720p25 call through LiveKit", " (the legacy call's)"),
     {
       figure: "a single MatrixRTC call gets full size and rate",
       target: `1280x720 at ≥ ${fmt(0.95 * FPS, 2)} fps`,

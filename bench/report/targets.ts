@@ -6,6 +6,7 @@
 import { availableParallelism } from "node:os";
 import { DEFAULT_MEGAPIXELS_PER_CORE } from "../../src/media/encode-budget.ts";
 import { FPS } from "../plan.ts";
+import { glassToGlassTargets } from "./glass-to-glass.ts";
 import { rtcTargets } from "./matrixrtc.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
 import { memoryTargets } from "./memory-targets.ts";
@@ -79,41 +80,9 @@ function oneCall(w: readonly WindowResult[]): WindowResult | undefined {
 
 function latencyTargets(r: Results): Target[] {
   const one = oneCall(r.windows);
-  const p50 = one?.latency.p50;
-  const p95 = one?.latency.p95;
-  const t: Target[] = [
-    {
-      figure: "latency: glass-to-glass p50, one 720p25 call",
-      target: "≤ 100 ms",
-      measured: ms(p50),
-      met: p50 === undefined ? undefined : p50 <= 100,
-    },
-    {
-      figure: "latency: glass-to-glass p95, one 720p25 call",
-      target: "≤ 130 ms",
-      measured: ms(p95),
-      met: p95 === undefined ? undefined : p95 <= 130,
-    },
-  ];
+  const t: Target[] = [...glassToGlassTargets(one, "latency: glass-to-glass {p}, one 720p25 call")];
   const gst = r.windows.find((x) => x.kind === "latency-gst");
-  if (gst) {
-    const g50 = gst.latency.p50;
-    const g95 = gst.latency.p95;
-    t.push(
-      {
-        figure: "latency: glass-to-glass p50, one 720p25 call, frontEnd gstreamer",
-        target: "≤ 100 ms",
-        measured: ms(g50),
-        met: g50 === undefined ? undefined : g50 <= 100,
-      },
-      {
-        figure: "latency: glass-to-glass p95, one 720p25 call, frontEnd gstreamer",
-        target: "≤ 130 ms",
-        measured: ms(g95),
-        met: g95 === undefined ? undefined : g95 <= 130,
-      },
-    );
-  }
+  if (gst) t.push(...glassToGlassTargets(gst, "latency: glass-to-glass {p}, one 720p25 call, frontEnd gstreamer"));
   const full = one !== undefined && one.delivered.includes("1280x720") && (one.fps.min ?? 0) >= 0.95 * FPS;
   t.push({
     figure: "a single call gets full size and rate",
