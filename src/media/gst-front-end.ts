@@ -123,8 +123,14 @@ export function gstCodecOf(encoding: string): GstCodec | undefined {
   return name === "H264" ? "h264" : name === "H265" ? "h265" : undefined;
 }
 
-/** The video codec (RTP encoding name) rtspsrc announces in a `-v` line; undefined for any other line. */
+/**
+ * The video codec (RTP encoding name) rtspsrc announces in a `-v` line: any caps line of rtspsrc or the elements
+ * inside it (its RTP manager's pads carry the caps from the first packet on); undefined for any other line.
+ * Not only rtspsrc's own output pad: under load its "not-linked" error ended gst-launch before that pad's caps
+ * line was printed, while the manager's pads had printed H265 already (2 of 36 runs with three test cameras at
+ * once), and the H.265 camera fell back to ffmpeg.
+ */
 export function gstVideoEncoding(line: string): string | undefined {
-  if (!/GstRTSPSrc:src\.GstGhostPad:recv_rtp_src_[^.:]*: caps = application\/x-rtp, media=\(string\)video/.test(line)) return undefined;
+  if (!/^\/GstPipeline:[^/]+\/GstRTSPSrc:src[./][^ ]*: caps = application\/x-rtp, media=\(string\)video/.test(line)) return undefined;
   return /encoding-name=\(string\)([A-Za-z0-9-]+)/.exec(line)?.[1];
 }

@@ -26,6 +26,10 @@ const SINK_CAPS =
 const H265_PAD =
   "/GstPipeline:pipeline0/GstRTSPSrc:src.GstGhostPad:recv_rtp_src_0_1062811340_96: caps = application/x-rtp, media=(string)video, payload=(int)96, clock-rate=(int)90000, encoding-name=(string)H265, sprop-vps=(string)x";
 
+/** The first caps line of an H.265 camera, from the RTP manager inside rtspsrc (a run under load, 2026-12-01). */
+const H265_MANAGER_PAD =
+  "/GstPipeline:pipeline0/GstRTSPSrc:src/GstRtpBin:manager.GstGhostPad:recv_rtp_sink_0.GstProxyPad:proxypad1: caps = application/x-rtp, media=(string)video, payload=(int)96, clock-rate=(int)90000, encoding-name=(string)H265, sprop-vps=(string)x";
+
 describe("buildGstArgs", () => {
   const args = buildGstArgs({ url: "rtsp://u:p w@cam/s?x=1&y=2", maxWidth: 1281, maxHeight: 721, maxFps: 15, audio: true });
 
@@ -80,11 +84,18 @@ describe("gst-launch lines", () => {
     ).toBeUndefined();
   });
 
-  it("rtspsrc's video pad names the codec; its inner pads and the audio pad do not count", () => {
+  it("rtspsrc's pads and those of its RTP manager name the video codec; audio pads and the decoding chain do not count", () => {
     expect(gstVideoEncoding(H265_PAD)).toBe("H265");
     expect(gstVideoEncoding(H265_PAD.replace("H265", "H264"))).toBe("H264");
-    expect(gstVideoEncoding(H265_PAD.replace("_96: caps", "_96.GstProxyPad:proxypad8: caps"))).toBeUndefined();
+    expect(gstVideoEncoding(H265_PAD.replace("_96: caps", "_96.GstProxyPad:proxypad8: caps"))).toBe("H265");
+    expect(gstVideoEncoding(H265_MANAGER_PAD)).toBe("H265");
     expect(gstVideoEncoding(H265_PAD.replace("media=(string)video", "media=(string)audio"))).toBeUndefined();
+    expect(
+      gstVideoEncoding(
+        "/GstPipeline:pipeline0/GstRtpH265Depay:rtph265depay0.GstPad:sink: caps = application/x-rtp, media=(string)video, encoding-name=(string)H265",
+      ),
+    ).toBeUndefined();
+    expect(gstVideoEncoding("/GstPipeline:pipeline0/GstCapsFilter:capsfilter4: caps = application/x-rtp, media=(string)video")).toBeUndefined();
   });
 
   it("recognises gst-launch's errors for a pipeline that cannot work here", () => {
@@ -190,6 +201,21 @@ describe("CameraRun with the gst-launch layout", () => {
       run.start();
       expect(await exit).toMatchObject({ frontEndFailed: true, gstCodec: "h265", frames: 0 });
     }
+  });
+
+  it("names the codec from the RTP manager's caps when the not-linked error ends gst-launch before rtspsrc's own pad says it", async () => {
+    // The order of a failing CI run: the manager's pads print H265, then the error, and rtspsrc's pad never does.
+    const bin = standIn(
+      [H265_MANAGER_PAD, "Execution ended after 0:00:00.050058858", "Setting pipeline to NULL ..."],
+      [
+        "ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:src: Internal data stream error.",
+        "streaming stopped, reason not-linked (-1)",
+      ],
+    );
+    const run = new CameraRun({ binary: bin, args: [], layout: "gst-launch" }, log);
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    expect(await exit).toMatchObject({ frontEndFailed: true, gstCodec: "h265", frames: 0 });
   });
 
   it("the H.265 chain reading an H.265 camera is no failure", async () => {
