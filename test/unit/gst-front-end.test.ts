@@ -95,7 +95,9 @@ describe("gst-launch lines", () => {
         "/GstPipeline:pipeline0/GstRtpH265Depay:rtph265depay0.GstPad:sink: caps = application/x-rtp, media=(string)video, encoding-name=(string)H265",
       ),
     ).toBeUndefined();
-    expect(gstVideoEncoding("/GstPipeline:pipeline0/GstCapsFilter:capsfilter4: caps = application/x-rtp, media=(string)video")).toBeUndefined();
+    expect(
+      gstVideoEncoding("/GstPipeline:pipeline0/GstCapsFilter:capsfilter4: caps = application/x-rtp, media=(string)video"),
+    ).toBeUndefined();
   });
 
   it("recognises gst-launch's errors for a pipeline that cannot work here", () => {
