@@ -1,13 +1,15 @@
 /**
  * One MatrixRTC call of the bot in one DM (shared/notes/matrixrtc.md §1 steps 1-4 and 6, unencrypted rooms):
- * focus → LiveKit token → connect and publish the camera → delayed leave (MSC4140, where offered) → the bot's
- * call.member state event → the room's MSC4143 slot opened (if it is not) → the ring (rtc.notification). Then it
- * waits for the callee: their call.member makes the call `connected`; a decline of the ring, the ring's lifetime
- * passing with nobody joined, the callee's membership leaving after they joined, the callee's client vanishing
- * without leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
+ * focus → LiveKit token → delayed leave (MSC4140, where offered) → the bot's call.member state event → the room's
+ * MSC4143 slot opened (if it is not) → the ring (rtc.notification), while LiveKit connects and the camera is
+ * published beside those steps. Then it waits for the callee: their call.member makes the call `connected`; a
+ * decline of the ring, the ring's lifetime passing with nobody joined, the callee's membership leaving after they
+ * joined, the callee's client vanishing without leaving (peer-watch.ts), LiveKit gone for good
+ * (livekit-publisher.ts), hangup() and shutdown end it.
  *
  * The other direction is the same call with `join` set: the user started the call (their call.member is in the
- * room) and the bot joins it: the same steps without slot and ring, `connected` once the bot's membership is out, and
+ * room) and the bot joins it: the same steps without slot and ring, `connected` once the bot's membership is out and
+ * the camera published, and
  * over when the caller's device leaves. One class, so both directions share the one end path and the camera switch.
  *
  * State: connecting → ringing → connected → ended (ended from anywhere; a joined call skips ringing). Every end goes
@@ -89,37 +91,61 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     return this.endReason;
   }
 
-  /** Places the call (or joins it); resolves once it rings or is joined, or has ended (a failed step ends it, with the reason). */
+  /**
+   * Places the call (or joins it); resolves once it rings (or is joined) and publishes, or has ended (a failed step
+   * ends it, with the reason).
+   *
+   * LiveKit connect and publish run beside the Matrix steps: the ring waits only for the token (Element Call too
+   * gets its token before it advertises the focus), then the delayed leave, the membership and the slot, together. The callee joins
+   * seconds later (a person answers), by which time the camera is published; a publish that fails ends the call
+   * through the one end path.
+   */
   async start(): Promise<void> {
+    const started = Date.now();
     try {
       const focus = await this.opts.steps.focus();
       const token = await this.opts.steps.token(focus);
       if (this.isEnded()) return;
-      await this.opts.publisher.start(token.url, token.jwt);
-      if (this.isEnded()) return;
-      await this.track(this.leave.arm());
-      if (this.isEnded()) return;
+      const tokenMs = Date.now() - started;
+      const published = this.opts.publisher.start(token.url, token.jwt).then(
+        () => Date.now() - started,
+        (err: unknown) => this.terminate(`could not start: ${errorMessage(err)}`).then(() => undefined),
+      );
+      const slot = this.opts.join === undefined ? openSlot(this.opts.api, this.opts.roomId, this.log) : Promise.resolve();
+      // The delayed leave and the membership go out together: the leave is a `{}` the homeserver holds for 8 s
+      // (restarted every 5 s), and only another user's change of that state cancels it (Synapse
+      // handlers/delayed_events.py), so either order leaves the same state; the ring waits for one round trip, not
+      // three (/versions, the delayed PUT, the membership).
       this.membershipSent = true;
-      this.membershipEventId = await this.track(this.membership.send(focus));
+      const [, membershipEventId] = await this.track(Promise.all([this.leave.arm(), this.membership.send(focus)]));
+      this.membershipEventId = membershipEventId;
       if (this.isEnded()) return;
       if (this.opts.join !== undefined) {
+        const publishedMs = await published;
+        if (this.isEnded()) return;
         this.setState("connected");
-        this.log.info({ focus: focus.source }, "joined the caller's MatrixRTC call");
+        this.log.info({ focus: focus.source, ms: { token: tokenMs, published: publishedMs } }, "joined the caller's MatrixRTC call");
         return;
       }
-      await this.track(openSlot(this.opts.api, this.opts.roomId, this.log));
+      await slot;
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
       const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId: this.membershipEventId, lifetimeMs };
       this.notificationEventId = await sendRing(this.opts.api, ring);
       if (this.isEnded()) return;
+      const ringMs = Date.now() - started;
       // The callee may have joined before the ring's echo: then the call is connected already.
       if (this.current === "connecting") this.setState("ringing");
       if (this.current === "ringing")
         this.ringTimer = setTimeout(() => {
           void this.terminate("nobody answered the ring");
         }, lifetimeMs);
-      this.log.info({ focus: focus.source, state: this.current }, "MatrixRTC call ringing");
+      const publishedMs = await published;
+      if (this.isEnded()) return;
+      this.log.info(
+        { focus: focus.source, state: this.current, ms: { token: tokenMs, ring: ringMs, published: publishedMs } },
+        "MatrixRTC call ringing",
+      );
     } catch (err: unknown) {
       await this.terminate(`could not start: ${errorMessage(err)}`);
     }

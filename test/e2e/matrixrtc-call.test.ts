@@ -6,9 +6,10 @@
  * bot's membership (both checked against the strict receiver schemas, test/harness/rtc-wire-schema.ts), and
  * declines, or joins with its own call.member and an rtc-node LiveKit subscriber that decodes the bot's video,
  * then leaves.
- * Over 250 lines: six scenarios share one set-up (two Synapses, LiveKit, the camera), which is the slow part.
+ * Over 250 lines: seven scenarios share one set-up (two Synapses, LiveKit, the camera), which is the slow part.
  */
 import { mkdtempSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { MatrixClient as BotClient } from "matrix-bot-sdk";
@@ -355,6 +356,44 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     expect(call.state).toBe("ended");
     expect(call.reason).toBe("hung up");
     await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
+  });
+
+  it("rings while LiveKit is still connecting (the ring does not wait for it); a hangup then ends the call and the connect", async () => {
+    const side = withDelays;
+    const roomId = await openDm(side);
+    // A LiveKit that takes the connection and never answers it: the publish cannot finish while the call rings.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const real = homeserverSteps({
+      homeserverUrl: side.synapse.baseUrl,
+      accessToken: side.bot.accessToken,
+      userId: side.bot.userId,
+      deviceId: side.bot.deviceId,
+      roomId,
+      configured: side.service.url,
+    });
+    const call = placeCall(side, roomId, {
+      steps: {
+        focus: () => real.focus(),
+        token: async (focus) => ({ ...(await real.token(focus)), url: `ws://127.0.0.1:${String(port)}` }),
+      },
+    });
+    const starting = call.start();
+    await waitFor("alice to see the ring", () => ringSeen(side, roomId) !== undefined);
+    await waitFor("the call to ring", () => call.state === "ringing");
+    expect(sockets.length).toBeGreaterThan(0);
+    expect(strictMembershipSchema.safeParse(botMembership(side, roomId)).success).toBe(true);
+    await call.hangup();
+    await starting;
+    expect(call.reason).toBe("hung up");
+    await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
+    await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
   });
 
   it("a focus that refuses the token ends the call before any membership or ring", async () => {
