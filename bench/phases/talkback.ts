@@ -16,6 +16,7 @@ import { startRtspCamera } from "../../test/harness/rtsp-camera.ts";
 import { TONE_AMPLITUDE } from "../../test/harness/tone-mic.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { mouthToDoor, slope, toneHeardSince } from "../measure/talkback.ts";
+import { sampleLevels, slices, type LevelSample } from "../measure/talkback-levels.ts";
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
 import { R720 } from "../plan.ts";
@@ -74,6 +75,17 @@ function result(path: TalkbackResult["path"], file: string, fromRecord: number, 
   return { path, latencies, at, slopeMsPerMin: s, lost: latencies.filter((x) => Number.isNaN(x)).length };
 }
 
+/** Per slice: where the latency was held (bench/measure/talkback-levels.ts); a step shows in one of the columns. */
+function sayLevels(ctx: PhaseContext, r: TalkbackResult): void {
+  ctx.say(
+    "  exec per slice: from s | bursts | latency p50 | mixer least / mean held | mixer trimmed / dropped | NetEq delay / target | NetEq concealed (ms) | sink / NetEq rate (% of wall clock)",
+  );
+  for (const s of r.slices ?? [])
+    ctx.say(
+      `    ${fmt(s.fromS)} | ${s.bursts} | ${fmt(s.latencyP50)} | ${fmt(s.mixerLeastMs, 1)} / ${fmt(s.mixerMeanMs, 1)} | ${fmt(s.trimmedMs)} / ${fmt(s.droppedMs)} | ${fmt(s.jitterBufferMs, 1)} / ${fmt(s.jitterTargetMs, 1)} | ${fmt(s.concealedMs)} | ${fmt(s.sinkRatePct, 1)} / ${fmt(s.neteqRatePct, 1)}`,
+    );
+}
+
 function sinkGroup(cameraPids: () => number[]): ProcGroup {
   return { name: "talkbackCommand", pids: () => childrenNamed(process.pid, "python3").filter((p) => !cameraPids().includes(p)) };
 }
@@ -122,14 +134,20 @@ async function execPath(ctx: PhaseContext): Promise<void> {
       });
       const from = readBackchannel(rig.talkbackFile).length;
       say(`talkback exec: tone bursts for ${plan.talkbackSeconds} s`);
-      const onsets = await bursts(ctx, plan.talkbackSeconds, rig.talkbackFile);
+      const sampler = sampleLevels(rig.app, room);
+      let levels: LevelSample[] = [];
+      const onsets = await bursts(ctx, plan.talkbackSeconds, rig.talkbackFile).finally(() => {
+        levels = sampler.stop();
+      });
       await waitFor(
         "the last burst at the door",
         () => (readBackchannel(rig.talkbackFile).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS,
         { timeoutMs: 5_000, intervalMs: 200 },
       ).catch(() => undefined);
       const r = result("exec", rig.talkbackFile, from, onsets);
+      r.slices = slices(onsets, r.latencies, levels, plan.talkbackSeconds >= 360 ? 60 : 30);
       results.talkback.push(r);
+      sayLevels(ctx, r);
       say(
         `  exec: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost, slope ${fmt(r.slopeMsPerMin, 2)} ms/min`,
       );
