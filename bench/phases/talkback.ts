@@ -146,6 +146,8 @@ async function execPath(ctx: PhaseContext): Promise<void> {
       ).catch(() => undefined);
       const r = result("exec", rig.talkbackFile, from, onsets);
       r.slices = slices(onsets, r.latencies, levels, plan.talkbackSeconds >= 360 ? 60 : 30);
+      r.levels = levels;
+      r.firstOnsetAt = onsets[0];
       results.talkback.push(r);
       sayLevels(ctx, r);
       say(
