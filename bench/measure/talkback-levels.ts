@@ -139,3 +139,24 @@ export function slices(
   }
   return out;
 }
+
+/**
+ * Per burst: its latency less NetEq's mean delay over the 1 s sample interval in which its tone reached the door
+ * (NaN when either is missing): the part of mouth → door outside the bot's jitter buffer (the callee's send, the
+ * network, the mixer, the output). Its rise over a run says whether a latency step is NetEq's or the bot's own.
+ * NaN too where the difference is negative (see below).
+ */
+export function outsideNetEq(onsets: readonly number[], latencies: readonly number[], samples: readonly LevelSample[]): number[] {
+  return onsets.map((t0, i) => {
+    const lat = latencies[i] ?? Number.NaN;
+    if (!Number.isFinite(lat)) return Number.NaN;
+    const k = samples.findIndex((s) => s.at > t0 + lat);
+    const a = samples[k - 1]?.jb;
+    const b = samples[k]?.jb;
+    if (k < 1 || a === undefined || b === undefined || b.emitted <= a.emitted) return Number.NaN;
+    const outside = lat - ((b.delayS - a.delayS) / (b.emitted - a.emitted)) * 1000;
+    // Less than nothing: the burst's tone came after the next onset (NetEq held more than the 700 ms gap) and the
+    // latency measure matched it to the wrong onset; left out rather than counted as a fall.
+    return outside < 0 ? Number.NaN : outside;
+  });
+}

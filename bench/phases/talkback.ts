@@ -16,7 +16,7 @@ import { startRtspCamera } from "../../test/harness/rtsp-camera.ts";
 import { TONE_AMPLITUDE } from "../../test/harness/tone-mic.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { mouthToDoor, slope, toneHeardSince } from "../measure/talkback.ts";
-import { sampleLevels, slices, type LevelSample } from "../measure/talkback-levels.ts";
+import { outsideNetEq, sampleLevels, slices, type LevelSample } from "../measure/talkback-levels.ts";
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
 import { R720 } from "../plan.ts";
@@ -148,6 +148,18 @@ async function execPath(ctx: PhaseContext): Promise<void> {
       r.slices = slices(onsets, r.latencies, levels, plan.talkbackSeconds >= 360 ? 60 : 30);
       r.levels = levels;
       r.firstOnsetAt = onsets[0];
+      // The same least-squares rise as the target's, of each burst's latency less the bot's NetEq delay at the time.
+      const outside = outsideNetEq(onsets, r.latencies, levels);
+      const minutes = (r.at.at(-1) ?? 0) / 60;
+      const outsideSlope = slope(
+        r.at.map((x) => x / 60),
+        outside,
+      );
+      results.figures.push({
+        what: `talkback exec: rise over ${fmt(minutes, 1)} min of mouth → door less the bot's NetEq delay (the part outside its jitter buffer; ${outside.filter(Number.isFinite).length} bursts)`,
+        value: outsideSlope === undefined ? undefined : outsideSlope * minutes,
+        unit: "ms",
+      });
       results.talkback.push(r);
       sayLevels(ctx, r);
       say(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mouthToDoor, slope } from "../../bench/measure/talkback.ts";
-import { slices, type LevelSample } from "../../bench/measure/talkback-levels.ts";
+import { outsideNetEq, slices, type LevelSample } from "../../bench/measure/talkback-levels.ts";
 
 const RATE = 8000;
 
@@ -81,5 +81,28 @@ describe("bench talkback levels per slice", () => {
     expect(rows[1]?.jitterBufferMs).toBeCloseTo(60, 6);
     expect(rows[1]?.concealedMs).toBeCloseTo(20, 6);
     expect(slices([], [], levels, 60)).toEqual([]);
+  });
+
+  it("takes from each burst's latency NetEq's delay over the second its tone reached the door", () => {
+    const t0 = 1_000_000;
+    const sample = (s: number, delayS: number, emitted: number): LevelSample => ({
+      at: t0 + s * 1000,
+      leastHeldMs: 20,
+      meanHeldMs: 30,
+      trimmedMs: 0,
+      droppedMs: 0,
+      receivedMs: s * 1000,
+      jb: { delayS, targetS: 0, emitted, concealed: 0 },
+    });
+    // NetEq held 40 ms over the first second, 65 ms over the second.
+    const levels = [sample(0, 0, 0), sample(1, 1920, 48_000), sample(2, 1920 + 3120, 96_000)];
+    const out = outsideNetEq([t0, t0 + 1000, t0 + 2000, t0 + 3000, t0 + 500], [100, 125, 90, Number.NaN, 30], levels);
+    expect(out[0]).toBeCloseTo(60, 6);
+    expect(out[1]).toBeCloseTo(60, 6);
+    // After the last sample, and a burst that never arrived: nothing to compare.
+    expect(out[2]).toBeNaN();
+    expect(out[3]).toBeNaN();
+    // 30 ms through a jitter buffer that held 40: the tone was another burst's.
+    expect(out[4]).toBeNaN();
   });
 });
