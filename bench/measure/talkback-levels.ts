@@ -108,7 +108,8 @@ export function slices(
 ): TalkbackSlice[] {
   const first = onsets[0];
   if (first === undefined) return [];
-  const end = Math.max(onsets.at(-1) ?? first, samples.at(-1)?.at ?? first);
+  // Up to the last onset: the samples taken while its tone was on its way belong to its slice, not to one of their own.
+  const end = onsets.at(-1) ?? first;
   const out: TalkbackSlice[] = [];
   for (let from = first; from <= end; from += sliceS * 1000) {
     const to = from + sliceS * 1000;

@@ -5,8 +5,9 @@
  *   receives. GStreamer 1.22's test camera loses backchannel sessions (see test/e2e/talkback-onvif.test.ts): when it
  *   does, the figure is "not measured" with the reason, and the run goes on.
  * Latency: tone bursts (300 ms on, 700 ms off) for --talkback-seconds; each onset → the first 10 ms of tone at the
- * door. Drift: the least-squares slope of those latencies over the run. CPU: the bot with one call while the callee
- * talks, on the same camera without and with talkback (the command's own CPU apart).
+ * door. Drift: the least-squares slope of those latencies over the run; per slice, where the delay was held (the
+ * bot's mixer queue and its NetEq jitter buffer: measure/talkback-levels.ts). CPU: the bot with one call while the
+ * callee talks, on the same camera without and with talkback (the command's own CPU apart).
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
@@ -162,6 +163,13 @@ async function execPath(ctx: PhaseContext): Promise<void> {
       });
       results.talkback.push(r);
       sayLevels(ctx, r);
+      const worst = Math.max(0, ...(r.slices ?? []).map((x) => x.jitterBufferMs ?? 0));
+      if (worst > BURST_PERIOD_MS - BURST_ON_MS) {
+        // A burst that takes longer than the quiet gap arrives after the next onset and is matched to it.
+        const note = `talkback exec: the bot's NetEq held ${fmt(worst)} ms in a slice, more than the ${BURST_PERIOD_MS - BURST_ON_MS} ms between bursts: latencies there are matched to the wrong onset (load, not the bot)`;
+        results.notes.push(note);
+        say(`  ${note}`);
+      }
       say(
         `  exec: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost, slope ${fmt(r.slopeMsPerMin, 2)} ms/min`,
       );

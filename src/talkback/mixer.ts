@@ -14,7 +14,8 @@ const MAX_SAMPLES = 9600;
  * clump after the clock has already played silence for its time (an event-loop stall, a sink burst): the bench
  * measured mouth → door rising from 236 to 476 ms (p50 368) over one exec call on a loaded machine. Judging by the
  * minimum (as CoDel does) leaves a passing burst alone: trimming whenever more than 50 ms was left lost tone in 6 of
- * 100 windows of the two-callee e2e mix.
+ * 100 windows of the two-callee e2e mix. Not lowered after issue 12's drift step: the bench's per-slice levels showed
+ * this queue at 20–37 ms mean while mouth → door rose with the bot's NetEq delay one for one (docs/talkback.md).
  */
 const STANDING_SAMPLES = 2400;
 const STANDING_PERIOD_FRAMES = 50;
