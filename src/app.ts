@@ -43,6 +43,8 @@ export interface App {
   /** The HTTP listener and its bound address, when `http.listen` is configured. */
   http: { server: HttpServer; host: string; port: number } | undefined;
   doorbell: Doorbell;
+  /** Talkback of every camera (the bench reads its mixer levels). */
+  talkback: TalkbackHub;
   metrics: Metrics;
   /** Resolves when the app gave up after it started (the first sync with the homeserver failed); it is stopped by then. */
   failed: Promise<Error>;
@@ -233,5 +235,5 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
   );
 
-  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, metrics, failed, stop };
+  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, talkback, metrics, failed, stop };
 }

@@ -5,8 +5,9 @@
  *   receives. GStreamer 1.22's test camera loses backchannel sessions (see test/e2e/talkback-onvif.test.ts): when it
  *   does, the figure is "not measured" with the reason, and the run goes on.
  * Latency: tone bursts (300 ms on, 700 ms off) for --talkback-seconds; each onset → the first 10 ms of tone at the
- * door. Drift: the least-squares slope of those latencies over the run. CPU: the bot with one call while the callee
- * talks, on the same camera without and with talkback (the command's own CPU apart).
+ * door. Drift: the least-squares slope of those latencies over the run; per slice, where the delay was held (the
+ * bot's mixer queue and its NetEq jitter buffer: measure/talkback-levels.ts). CPU: the bot with one call while the
+ * callee talks, on the same camera without and with talkback (the command's own CPU apart).
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
@@ -16,6 +17,7 @@ import { startRtspCamera } from "../../test/harness/rtsp-camera.ts";
 import { TONE_AMPLITUDE } from "../../test/harness/tone-mic.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { mouthToDoor, slope, toneHeardSince } from "../measure/talkback.ts";
+import { outsideNetEq, sampleLevels, slices, type LevelSample } from "../measure/talkback-levels.ts";
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
 import { R720 } from "../plan.ts";
@@ -74,6 +76,17 @@ function result(path: TalkbackResult["path"], file: string, fromRecord: number, 
   return { path, latencies, at, slopeMsPerMin: s, lost: latencies.filter((x) => Number.isNaN(x)).length };
 }
 
+/** Per slice: where the latency was held (bench/measure/talkback-levels.ts); a step shows in one of the columns. */
+function sayLevels(ctx: PhaseContext, r: TalkbackResult): void {
+  ctx.say(
+    "  exec per slice: from s | bursts | latency p50 | mixer least / mean held | mixer trimmed / dropped | NetEq delay / target | NetEq concealed (ms) | sink / NetEq rate (% of wall clock)",
+  );
+  for (const s of r.slices ?? [])
+    ctx.say(
+      `    ${fmt(s.fromS)} | ${s.bursts} | ${fmt(s.latencyP50)} | ${fmt(s.mixerLeastMs, 1)} / ${fmt(s.mixerMeanMs, 1)} | ${fmt(s.trimmedMs)} / ${fmt(s.droppedMs)} | ${fmt(s.jitterBufferMs, 1)} / ${fmt(s.jitterTargetMs, 1)} | ${fmt(s.concealedMs)} | ${fmt(s.sinkRatePct, 1)} / ${fmt(s.neteqRatePct, 1)}`,
+    );
+}
+
 function sinkGroup(cameraPids: () => number[]): ProcGroup {
   return { name: "talkbackCommand", pids: () => childrenNamed(process.pid, "python3").filter((p) => !cameraPids().includes(p)) };
 }
@@ -122,14 +135,41 @@ async function execPath(ctx: PhaseContext): Promise<void> {
       });
       const from = readBackchannel(rig.talkbackFile).length;
       say(`talkback exec: tone bursts for ${plan.talkbackSeconds} s`);
-      const onsets = await bursts(ctx, plan.talkbackSeconds, rig.talkbackFile);
+      const sampler = sampleLevels(rig.app, room);
+      let levels: LevelSample[] = [];
+      const onsets = await bursts(ctx, plan.talkbackSeconds, rig.talkbackFile).finally(() => {
+        levels = sampler.stop();
+      });
       await waitFor(
         "the last burst at the door",
         () => (readBackchannel(rig.talkbackFile).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS,
         { timeoutMs: 5_000, intervalMs: 200 },
       ).catch(() => undefined);
       const r = result("exec", rig.talkbackFile, from, onsets);
+      r.slices = slices(onsets, r.latencies, levels, plan.talkbackSeconds >= 360 ? 60 : 30);
+      r.levels = levels;
+      r.firstOnsetAt = onsets[0];
+      // The same least-squares rise as the target's, of each burst's latency less the bot's NetEq delay at the time.
+      const outside = outsideNetEq(onsets, r.latencies, levels);
+      const minutes = (r.at.at(-1) ?? 0) / 60;
+      const outsideSlope = slope(
+        r.at.map((x) => x / 60),
+        outside,
+      );
+      results.figures.push({
+        what: `talkback exec: rise over ${fmt(minutes, 1)} min of mouth → door less the bot's NetEq delay (the part outside its jitter buffer; ${outside.filter(Number.isFinite).length} bursts)`,
+        value: outsideSlope === undefined ? undefined : outsideSlope * minutes,
+        unit: "ms",
+      });
       results.talkback.push(r);
+      sayLevels(ctx, r);
+      const worst = Math.max(0, ...(r.slices ?? []).map((x) => x.jitterBufferMs ?? 0));
+      if (worst > BURST_PERIOD_MS - BURST_ON_MS) {
+        // A burst that takes longer than the quiet gap arrives after the next onset and is matched to it.
+        const note = `talkback exec: the bot's NetEq held ${fmt(worst)} ms in a slice, more than the ${BURST_PERIOD_MS - BURST_ON_MS} ms between bursts: latencies there are matched to the wrong onset (load, not the bot)`;
+        results.notes.push(note);
+        say(`  ${note}`);
+      }
       say(
         `  exec: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost, slope ${fmt(r.slopeMsPerMin, 2)} ms/min`,
       );

@@ -1,6 +1,7 @@
 /** What a bench run found: every window, time-to-first-frame series, drift and talkback figures, notes and errors. */
 import type { MemoryBreakdown } from "../measure/memory.ts";
 import type { SourceFigures } from "../measure/source-tap.ts";
+import type { LevelSample, TalkbackSlice } from "../measure/talkback-levels.ts";
 import type { WebrtcBreakdown } from "../measure/webrtc.ts";
 import type { LatencySummary } from "../stats.ts";
 
@@ -116,6 +117,11 @@ export interface TalkbackResult {
   slopeMsPerMin: number | undefined;
   /** Bursts whose tone never arrived. */
   lost: number;
+  /** Exec: per slice of the run, where the delay was held (bench/measure/talkback-levels.ts). */
+  slices?: TalkbackSlice[];
+  /** Exec: the once-a-second samples the slices come from (for a closer look in the JSON), and the first onset (Date.now()). */
+  levels?: LevelSample[];
+  firstOnsetAt?: number | undefined;
   note?: string;
 }
 

@@ -4,7 +4,7 @@ import { type Logger } from "../util/logger.ts";
 import { Ducker } from "./ducker.ts";
 import { ExecOutput } from "./exec-output.ts";
 import { CallListener } from "./listener.ts";
-import { Mixer, type MixerInput } from "./mixer.ts";
+import { Mixer, type MixerInput, type MixerInputReport } from "./mixer.ts";
 import { OnvifOutput } from "./onvif/backchannel.ts";
 import type { TalkbackOutput } from "./output.ts";
 
@@ -106,6 +106,11 @@ export class TalkbackHub {
   describe(callId: string): string | undefined {
     const c = this.calls.get(callId);
     return c === undefined ? undefined : this.active.get(c.camera)?.describe;
+  }
+
+  /** Each talking call's queue in its camera's mixer (the bench reads it to tell where talkback latency is held). */
+  levels(): ({ callId: string; camera: string } & MixerInputReport)[] {
+    return [...this.calls].map(([callId, c]) => ({ callId, camera: c.camera, ...c.input.report() }));
   }
 
   /** !status lines: talkback per call in progress (nothing at all when no camera has talkback configured). */

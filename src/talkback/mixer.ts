@@ -14,10 +14,27 @@ const MAX_SAMPLES = 9600;
  * clump after the clock has already played silence for its time (an event-loop stall, a sink burst): the bench
  * measured mouth → door rising from 236 to 476 ms (p50 368) over one exec call on a loaded machine. Judging by the
  * minimum (as CoDel does) leaves a passing burst alone: trimming whenever more than 50 ms was left lost tone in 6 of
- * 100 windows of the two-callee e2e mix.
+ * 100 windows of the two-callee e2e mix. Not lowered after issue 12's drift step: the bench's per-slice levels showed
+ * this queue at 20–37 ms mean while mouth → door rose with the bot's NetEq delay one for one (docs/talkback.md).
  */
 const STANDING_SAMPLES = 2400;
 const STANDING_PERIOD_FRAMES = 50;
+const SAMPLES_PER_MS = MIX_RATE / 1000;
+
+/**
+ * How much of the mouth → door latency an input holds (the bench prints it per minute next to the burst latency and
+ * the bot's jitter buffer, to tell which part holds a rise): over the last complete period of 50 frames (1 s), the
+ * least and the mean queue left after each frame, in ms; and in all, the audio trimmed as standing queue and
+ * dropped as overflow, and received, in ms. Undefined levels before the first complete period (or while the input is priming).
+ */
+export interface MixerInputReport {
+  leastHeldMs: number | undefined;
+  meanHeldMs: number | undefined;
+  trimmedMs: number;
+  droppedMs: number;
+  /** All audio pushed in (the sink's 10 ms callbacks), ms: against the wall clock it shows whether the sink keeps time. */
+  receivedMs: number;
+}
 
 /** One callee's audio into the mix: a bounded queue of 48 kHz mono samples. */
 export class MixerInput {
@@ -28,12 +45,17 @@ export class MixerInput {
   dropped = 0;
   /** Samples dropped to end a standing queue (latency that would otherwise stay). */
   trimmed = 0;
+  private received = 0;
   private periodFrames = 0;
   private periodMin = Infinity;
+  private periodSum = 0;
+  private lastLeast: number | undefined;
+  private lastMean: number | undefined;
 
   /** Interleaved 16-bit samples at 48 kHz, `channels` of them per frame (downmixed to mono). */
   push(samples: Int16Array, channels: number): void {
     const frames = Math.floor(samples.length / channels);
+    this.received += frames;
     if (frames > MAX_SAMPLES) return;
     if (this.length + frames > MAX_SAMPLES) {
       const drop = this.length + frames - MAX_SAMPLES;
@@ -58,7 +80,10 @@ export class MixerInput {
     this.buf.copyWithin(0, n, this.length);
     this.length -= n;
     this.periodMin = Math.min(this.periodMin, this.length);
+    this.periodSum += this.length;
     if (++this.periodFrames >= STANDING_PERIOD_FRAMES) {
+      this.lastLeast = this.periodMin;
+      this.lastMean = this.periodSum / this.periodFrames;
       if (this.periodMin > STANDING_SAMPLES) {
         const drop = Math.min(this.length, this.periodMin - PRIME_SAMPLES);
         this.buf.copyWithin(0, drop, this.length);
@@ -67,9 +92,21 @@ export class MixerInput {
       }
       this.periodFrames = 0;
       this.periodMin = Infinity;
+      this.periodSum = 0;
     }
     // Ran dry: wait for a little again before playing, rather than stutter chunk by chunk.
     if (this.length === 0 && n < acc.length) this.primed = false;
+  }
+
+  report(): MixerInputReport {
+    const ms = (samples: number | undefined): number | undefined => (samples === undefined ? undefined : samples / SAMPLES_PER_MS);
+    return {
+      leastHeldMs: ms(this.lastLeast),
+      meanHeldMs: ms(this.lastMean),
+      trimmedMs: this.trimmed / SAMPLES_PER_MS,
+      droppedMs: this.dropped / SAMPLES_PER_MS,
+      receivedMs: this.received / SAMPLES_PER_MS,
+    };
   }
 }
 
@@ -99,6 +136,11 @@ export class Mixer {
 
   get size(): number {
     return this.inputs.size;
+  }
+
+  /** Each input's queue (MixerInputReport), in the order they joined. */
+  report(): MixerInputReport[] {
+    return [...this.inputs].map((i) => i.report());
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mouthToDoor, slope } from "../../bench/measure/talkback.ts";
+import { outsideNetEq, slices, type LevelSample } from "../../bench/measure/talkback-levels.ts";
 
 const RATE = 8000;
 
@@ -44,5 +45,64 @@ describe("bench talkback figures", () => {
     expect(slope([0, 1, 2, 3], [80, 82, 84, 86])).toBeCloseTo(2);
     expect(slope([0, 1, 2], [80, Number.NaN, 80])).toBeCloseTo(0);
     expect(slope([5], [1])).toBeUndefined();
+  });
+});
+
+describe("bench talkback levels per slice", () => {
+  it("puts each slice's burst latency median beside the mixer's queue, its trims and NetEq's delay per emitted sample", () => {
+    const t0 = 1_000_000;
+    const onsets = [t0, t0 + 1000, t0 + 2000, t0 + 3000];
+    const latencies = [90, 100, 120, Number.NaN];
+    const sample = (s: number, least: number, trimmed: number, delayS: number, emitted: number): LevelSample => ({
+      at: t0 + s * 1000,
+      leastHeldMs: least,
+      meanHeldMs: least + 5,
+      trimmedMs: trimmed,
+      droppedMs: 0,
+      receivedMs: s * 1000,
+      jb: { delayS, targetS: delayS * 2, emitted, concealed: emitted / 100 },
+    });
+    // 48 000 samples a second (10 ms of them concealed); the first slice's samples waited 40 ms each, the second's 60 ms.
+    const levels = [
+      sample(0.5, 20, 0, 0, 0),
+      sample(1.5, 22, 0, 1920, 48_000),
+      sample(2.5, 45, 30, 4800, 96_000),
+      sample(3.5, 47, 30, 7680, 144_000),
+    ];
+    const rows = slices(onsets, latencies, levels, 2);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ fromS: 0, bursts: 2, latencyP50: 95, mixerLeastMs: 21, mixerMeanMs: 26, trimmedMs: 0 });
+    expect(rows[0]?.jitterBufferMs).toBeCloseTo(40, 6);
+    expect(rows[0]?.jitterTargetMs).toBeCloseTo(80, 6);
+    expect(rows[0]?.sinkRatePct).toBeCloseTo(100, 6);
+    expect(rows[0]?.neteqRatePct).toBeCloseTo(100, 6);
+    expect(rows[0]?.concealedMs).toBeCloseTo(10, 6);
+    expect(rows[1]).toMatchObject({ fromS: 2, bursts: 1, latencyP50: 120, mixerLeastMs: 46, trimmedMs: 30 });
+    expect(rows[1]?.jitterBufferMs).toBeCloseTo(60, 6);
+    expect(rows[1]?.concealedMs).toBeCloseTo(20, 6);
+    expect(slices([], [], levels, 60)).toEqual([]);
+  });
+
+  it("takes from each burst's latency NetEq's delay over the second its tone reached the door", () => {
+    const t0 = 1_000_000;
+    const sample = (s: number, delayS: number, emitted: number): LevelSample => ({
+      at: t0 + s * 1000,
+      leastHeldMs: 20,
+      meanHeldMs: 30,
+      trimmedMs: 0,
+      droppedMs: 0,
+      receivedMs: s * 1000,
+      jb: { delayS, targetS: 0, emitted, concealed: 0 },
+    });
+    // NetEq held 40 ms over the first second, 65 ms over the second.
+    const levels = [sample(0, 0, 0), sample(1, 1920, 48_000), sample(2, 1920 + 3120, 96_000)];
+    const out = outsideNetEq([t0, t0 + 1000, t0 + 2000, t0 + 3000, t0 + 500], [100, 125, 90, Number.NaN, 30], levels);
+    expect(out[0]).toBeCloseTo(60, 6);
+    expect(out[1]).toBeCloseTo(60, 6);
+    // After the last sample, and a burst that never arrived: nothing to compare.
+    expect(out[2]).toBeNaN();
+    expect(out[3]).toBeNaN();
+    // 30 ms through a jitter buffer that held 40: the tone was another burst's.
+    expect(out[4]).toBeNaN();
   });
 });
