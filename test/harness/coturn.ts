@@ -7,11 +7,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { harnessLog } from "./log.ts";
+import { acceptsTcp } from "./tcp-probe.ts";
 import { waitFor } from "./wait.ts";
 
 const TURNSERVER = process.env["TURNSERVER"] ?? "/usr/bin/turnserver";
@@ -30,19 +30,6 @@ export interface Coturn {
   thaw(): void;
   /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => {
-      resolve(false);
-    });
-  });
 }
 
 export async function startCoturn(): Promise<Coturn> {
@@ -112,7 +99,7 @@ export async function startCoturn(): Promise<Coturn> {
       "coturn to accept connections",
       async () => {
         if (child.exitCode !== null) throw new Error(`turnserver exited (${String(child.exitCode)}): ${stderr}\n${log().slice(-2000)}`);
-        return accepts(port);
+        return acceptsTcp(port);
       },
       { timeoutMs: 10_000 },
     );

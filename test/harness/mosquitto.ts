@@ -4,10 +4,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../../src/dev/ports.ts";
 import { harnessLog } from "./log.ts";
+import { acceptsTcp } from "./tcp-probe.ts";
 import { waitFor } from "./wait.ts";
 
 const MOSQUITTO = process.env["MOSQUITTO"] ?? "/usr/sbin/mosquitto";
@@ -23,33 +24,6 @@ export interface Mosquitto {
   restart(): Promise<void>;
   /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => {
-      resolve(false);
-    });
-  });
 }
 
 export async function startMosquitto(opts: { username?: string; password?: string } = {}): Promise<Mosquitto> {
@@ -126,7 +100,7 @@ async function spawnBroker(configFile: string, port: number): Promise<Broker> {
       "mosquitto to accept connections",
       async () => {
         if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-        return accepts(port);
+        return acceptsTcp(port);
       },
       { timeoutMs: 10_000 },
     );
