@@ -5,7 +5,7 @@ import { R720 } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
 import { NO_AUDIO_CAMERA } from "../rig/config.ts";
 import type { Phase } from "./phase.ts";
-import { settle } from "./settle.ts";
+import { coldSettledCall } from "./settle.ts";
 
 export const audioPhase: Phase = {
   name: "audio",
@@ -22,15 +22,13 @@ export const audioPhase: Phase = {
       [cam, "audio on"],
       [NO_AUDIO_CAMERA, "audio off (camera audio: false)"],
     ] as const) {
-      await rig.calls.pipelineStopped(cam);
-      const h = await rig.calls.place(room, camera);
-      await settle(ctx, [h.key]);
+      const key = await coldSettledCall(ctx, room, camera, cam);
       say(`${R720.name}: 1 call, ${label}, ${seconds} s window`);
       results.windows.push(
         await measureWindow(
           rig,
           { name: `${R720.name} bot, 1 call, ${label}`, kind: "bot-audio", resolution: R720.name, calls: 1, cameras: 1 },
-          [h.key],
+          [key],
           seconds,
           {
             sourceCams: [camera],

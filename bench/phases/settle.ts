@@ -22,3 +22,14 @@ export async function oneSettledCall(ctx: PhaseContext, camera: string, start = 
   await settle(ctx, [h.key]);
   return { room, key: h.key };
 }
+
+/**
+ * One variant of a comparison (audio on/off, talkback off/on): waits until the test camera `cam`'s pipeline has
+ * stopped (the variant before held it), so each variant starts cold, then a call of `camera` in `room`, settled.
+ */
+export async function coldSettledCall(ctx: PhaseContext, room: string, camera: string, cam: string): Promise<string> {
+  await ctx.rig.calls.pipelineStopped(cam);
+  const h = await ctx.rig.calls.place(room, camera);
+  await settle(ctx, [h.key]);
+  return h.key;
+}

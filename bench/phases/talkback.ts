@@ -26,7 +26,7 @@ import { cameraName } from "../rig/cameras.ts";
 import { TALKBACK_EXEC_CAMERA, TALKBACK_ONVIF_CAMERA, TALKBACK_RATE } from "../rig/config.ts";
 import { fmt, percentile } from "../stats.ts";
 import type { Phase, PhaseContext } from "./phase.ts";
-import { settle } from "./settle.ts";
+import { coldSettledCall } from "./settle.ts";
 
 const HZ = 1000;
 const BURST_ON_MS = 300;
@@ -104,9 +104,7 @@ async function execPath(ctx: PhaseContext): Promise<void> {
     [cam, "without talkback"],
     [TALKBACK_EXEC_CAMERA, "talkback exec"],
   ] as const) {
-    await rig.calls.pipelineStopped(cam);
-    const h = await rig.calls.place(room, camera);
-    await settle(ctx, [h.key]);
+    const key = await coldSettledCall(ctx, room, camera, cam);
     if (camera === TALKBACK_EXEC_CAMERA) {
       const before = sizeOf(rig.talkbackFile);
       await waitFor("the talkback command to receive audio", () => sizeOf(rig.talkbackFile) > before, { timeoutMs: 15_000 });
@@ -116,7 +114,7 @@ async function execPath(ctx: PhaseContext): Promise<void> {
     const w = await measureWindow(
       rig,
       { name: `${R720.name} bot, 1 call, callee talking, ${label}`, kind: "talkback", resolution: R720.name, calls: 1, cameras: 1 },
-      [h.key],
+      [key],
       seconds,
       {
         sourceCams: [camera],

@@ -7,7 +7,7 @@ import { CameraRun, type RunEnd } from "./camera-run.ts";
 import { FrameScaler, type I420 } from "./frame-scaler.ts";
 import { OfflinePicture } from "./offline-picture.ts";
 import { nextStep, WATCHED_MAX_RETRY_S } from "./restart-policy.ts";
-import type { PipelineState, PipelineStats } from "./pipeline-stats.ts";
+import { PipelineTotals, type PipelineState, type PipelineStats } from "./pipeline-stats.ts";
 import { RunOptions } from "./run-options.ts";
 
 export { RECONNECT_BACKOFF_S } from "./restart-policy.ts";
@@ -28,7 +28,8 @@ interface PipelineEvents {
  * own tracks, fed by one front-end run (ffmpeg or GStreamer) at a time (CameraRun). While the camera is wanted, each run's end is handed
  * to the restart policy (restart-policy.ts), and this class carries its decision out: start the next run, now or
  * after a backoff with the offline picture showing meanwhile. What the next run uses (front end, audio, hardware
- * decoding, and the fallbacks that narrow them) is run-options.ts.
+ * decoding, and the fallbacks that narrow them) is run-options.ts; the figures it reports, counted over its runs, are
+ * pipeline-stats.ts.
  */
 export class CameraPipeline extends EventEmitter<PipelineEvents> {
   readonly video: RTCVideoSource = newCameraVideoSource();
@@ -46,8 +47,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private lastResyncAt = -Infinity;
   /** The last output size, for the offline picture. */
   private size: { width: number; height: number } | undefined;
-  /** Counts of the runs that have ended. */
-  private readonly totals = { framesIn: 0, framesDropped: 0, restarts: 0, resyncs: 0 };
+  private readonly totals = new PipelineTotals();
   private readonly offline: OfflinePicture;
   /** The camera's sound, or silence when it gives none. */
   private readonly sound = new CameraAudio(this.audio);
@@ -68,19 +68,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   }
 
   stats(): PipelineStats {
-    return {
-      state: this.state,
-      width: this.size?.width,
-      height: this.size?.height,
-      framesIn: this.totals.framesIn + (this.run?.frames ?? 0),
-      framesDropped: this.totals.framesDropped + (this.run?.dropped ?? 0),
-      restarts: this.totals.restarts,
-      lagMs: this.state === "running" ? Math.round(this.run?.lagMs ?? 0) : 0,
-      resyncs: this.totals.resyncs,
-      audio: this.options.audioEnabled,
-      hwaccel: this.options.hwaccel,
-      frontEnd: this.options.frontEnd,
-    };
+    return this.totals.report(this.state, this.run, this.size, this.options);
   }
 
   /** Scales the picture the calls get from the next frame on (1: full size); the encode budget decides. */
@@ -122,7 +110,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.run = undefined;
     if (run) {
       await run.stop();
-      this.fold(run);
+      this.totals.fold(run);
     }
     // Again: a start() during the wait owns the pipeline now; otherwise nothing may be left running (a run
     // drops what arrives after its stop(), this is the second line of defence).
@@ -148,11 +136,6 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.offline.stop();
-  }
-
-  private fold(run: CameraRun): void {
-    this.totals.framesIn += run.frames;
-    this.totals.framesDropped += run.dropped;
   }
 
   private spawn(): void {
@@ -206,7 +189,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private onExit(run: CameraRun, end: RunEnd): void {
     if (this.run !== run) return;
     this.run = undefined;
-    this.fold(run);
+    this.totals.fold(run);
     this.sound.reset();
     const step = nextStep({
       ...end,

@@ -1,6 +1,7 @@
 /**
- * What a camera pipeline reports: its state and its figures (for /healthz, /metrics, !status and the bench). Apart
- * from camera-pipeline.ts so that readers of the figures do not import the pipeline's machinery.
+ * What a camera pipeline reports: its state and its figures (for /healthz, /metrics, !status and the bench), and
+ * PipelineTotals, which counts them over the pipeline's runs. Apart from camera-pipeline.ts so that readers of the
+ * figures do not import the pipeline's machinery, and the pipeline keeps to starting and stopping runs.
  */
 import type { CameraConfig } from "../config/load.ts";
 import type { FrontEnd } from "./restart-policy.ts";
@@ -23,4 +24,50 @@ export interface PipelineStats {
   hwaccel: CameraConfig["hwaccel"];
   /** What reads the camera now: GStreamer when configured and it can, else ffmpeg. */
   frontEnd: FrontEnd;
+}
+
+/** What one run counts (CameraRun). */
+export interface RunCounts {
+  readonly frames: number;
+  readonly dropped: number;
+  readonly lagMs: number;
+}
+
+/** What the next run uses (RunOptions), as reported. */
+export type ReportedOptions = Pick<PipelineStats, "hwaccel" | "frontEnd"> & { readonly audioEnabled: boolean };
+
+/** The pipeline's counts over its runs: those of the runs that have ended, plus the current run's when reported. */
+export class PipelineTotals {
+  /** Reconnects after a run ended (not resyncs, not fallbacks). */
+  restarts = 0;
+  resyncs = 0;
+  private framesIn = 0;
+  private framesDropped = 0;
+
+  /** A run has ended or been stopped: its counts join the totals. */
+  fold(run: RunCounts): void {
+    this.framesIn += run.frames;
+    this.framesDropped += run.dropped;
+  }
+
+  report(
+    state: PipelineState,
+    run: RunCounts | undefined,
+    size: { width: number; height: number } | undefined,
+    options: ReportedOptions,
+  ): PipelineStats {
+    return {
+      state,
+      width: size?.width,
+      height: size?.height,
+      framesIn: this.framesIn + (run?.frames ?? 0),
+      framesDropped: this.framesDropped + (run?.dropped ?? 0),
+      restarts: this.restarts,
+      lagMs: state === "running" ? Math.round(run?.lagMs ?? 0) : 0,
+      resyncs: this.resyncs,
+      audio: options.audioEnabled,
+      hwaccel: options.hwaccel,
+      frontEnd: options.frontEnd,
+    };
+  }
 }

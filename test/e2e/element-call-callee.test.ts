@@ -14,25 +14,21 @@ import type { EventTimeline, MatrixClient, RoomState } from "matrix-js-sdk";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseConfig } from "../../src/config/load.ts";
-import { CameraHub } from "../../src/media/camera-hub.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
 import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
-import { chromiumBinary, startElementCallCallee, type ElementCallCallee } from "../harness/element-call-callee/driver.ts";
+import { startElementCallCallee, type ElementCallCallee } from "../harness/element-call-callee/driver.ts";
+import { elementCallGate } from "../harness/element-call-callee/gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
+import { startLiveKit, type LiveKit } from "../harness/livekit.ts";
+import { oneCameraHub } from "../harness/one-camera-hub.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { liveKitRoomFor, startSfuTokenService, type SfuTokenService } from "../harness/sfu-token-service.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 import { loadMatrixSdk, startSyncingClient } from "../harness/webrtc-env.ts";
 
-const chromium = chromiumBinary();
-const livekit = "skip" in chromium ? chromium : liveKitBinary();
-const skip = "skip" in chromium ? chromium.skip : "skip" in livekit ? livekit.skip : undefined;
-if (skip !== undefined) process.stderr.write(`${skip}\n`);
+const gate = elementCallGate();
 const log = pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" });
 const CALL_MEMBER = "org.matrix.msc3401.call.member";
 type EventTimelineDirection = Parameters<EventTimeline["getState"]>[0];
@@ -98,7 +94,7 @@ async function openDm(): Promise<string> {
   return roomId;
 }
 
-describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sdk MatrixRTC + livekit-client)", () => {
+describe.skipIf(gate.skip !== undefined)("Element Call callee (Chromium: matrix-js-sdk MatrixRTC + livekit-client)", () => {
   beforeAll(async () => {
     [synapse, lk] = await Promise.all([startSynapse(), startLiveKit()]);
     cleanups.push(
@@ -119,9 +115,9 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
       botClient.stopClient();
       return Promise.resolve();
     });
-    if ("skip" in chromium) throw new Error(chromium.skip);
+    if (gate.skip !== undefined) throw new Error(gate.skip);
     callee = await startElementCallCallee({
-      chromium: chromium.path,
+      chromium: gate.chromium,
       homeserverUrl: synapse.baseUrl,
       user: "alice",
       password: alice.password,
@@ -173,14 +169,7 @@ describe.skipIf(skip !== undefined)("Element Call callee (Chromium: matrix-js-sd
     const rtc: RtcNode = loaded.rtc;
     const cam: RtspCamera = await startRtspCamera({ width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" });
     cleanups.push(() => cam.stop());
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const config = parseConfig({
-      homeserver: { url: synapse.baseUrl, accessToken: "unused" },
-      allowedUsers: [alice.userId],
-      cameras: [{ name: "cam", url: cam.url }],
-    });
-    const hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
+    const hub = oneCameraHub(cam.url, log);
     cleanups.push(() => hub.stopAll());
     const roomId = await openDm();
 

@@ -8,14 +8,13 @@
 import { pino } from "pino";
 import { AccessToken } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/load.ts";
-import { CameraHub } from "../../src/media/camera-hub.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import type { CameraHub } from "../../src/media/camera-hub.ts";
 import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
+import { oneCameraHub } from "../harness/one-camera-hub.ts";
 import { UsageWindow } from "../harness/proc-stats.ts";
 import { startRtspCamera, type RtspCamera } from "../harness/rtsp-camera.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -46,14 +45,7 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     cleanups.push(() => lk.stop());
     cam = await startRtspCamera({ width: 640, height: 360, fps: 25, audio: "pcma", pattern: "ball" });
     cleanups.push(() => cam.stop());
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const config = parseConfig({
-      homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" },
-      allowedUsers: ["@a:localhost"],
-      cameras: [{ name: "cam", url: cam.url }],
-    });
-    hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
+    hub = oneCameraHub(cam.url, log);
     cleanups.push(() => hub.stopAll());
   });
 

@@ -18,8 +18,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.ts";
 import { connectMatrix } from "../../src/matrix/client.ts";
-import { CameraHub } from "../../src/media/camera-hub.ts";
-import { resolveFfmpeg } from "../../src/media/ffmpeg-path.ts";
+import type { CameraHub } from "../../src/media/camera-hub.ts";
 import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
 import { RtcCall, type RtcCallOptions } from "../../src/matrixrtc/rtc-call.ts";
 import { homeserverSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
@@ -30,6 +29,7 @@ import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-tok
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
+import { oneCameraHub } from "../harness/one-camera-hub.ts";
 import { strictMembershipSchema, strictNotificationSchema } from "../harness/rtc-wire-schema.ts";
 import { startRtspCamera } from "../harness/rtsp-camera.ts";
 import { startSfuTokenService, type SfuTokenService } from "../harness/sfu-token-service.ts";
@@ -193,14 +193,7 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
       () => server.stop(),
       () => cam.stop(),
     );
-    const ffmpeg = resolveFfmpeg();
-    if ("error" in ffmpeg) throw new Error(ffmpeg.error);
-    const config = parseConfig({
-      homeserver: { url: "http://127.0.0.1:1", accessToken: "unused" },
-      allowedUsers: ["@a:localhost"],
-      cameras: [{ name: "cam", url: cam.url }],
-    });
-    hub = new CameraHub(config.cameras, ffmpeg.path, log, 0);
+    hub = oneCameraHub(cam.url, log);
     cleanups.push(() => hub.stopAll());
     withDelays = await startSide(delaysOn, "");
     withoutDelays = await startSide(delaysOff, "nd");

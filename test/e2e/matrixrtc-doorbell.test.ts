@@ -17,12 +17,12 @@ import { ENCRYPTED_ROOM_TEXT } from "../../src/matrixrtc/rtc-calls.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { readFileSync } from "node:fs";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
-import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
 import type { Rig } from "../harness/rig.ts";
+import { joinAsElementX, leaveAsElementX } from "../harness/rtc-member.ts";
 import { startRtcRig } from "../harness/rtc-rig.ts";
 import { strictMembershipSchema, strictNotificationSchema } from "../harness/rtc-wire-schema.ts";
 import type { SfuTokenService } from "../harness/sfu-token-service.ts";
@@ -75,31 +75,11 @@ const live = async (name: string, roomId: string): Promise<boolean> =>
 
 /** `name` joins the MatrixRTC call as Element X does: LiveKit first (subscribed), then their call.member. */
 async function join(name: string, roomId: string, subscriber: LiveKitSubscriber): Promise<void> {
-  const user = rig.user(name);
-  const openid = await requestOpenIdToken(rig.synapse.baseUrl, user.accessToken, user.userId);
-  const token = await requestSfuToken({ serviceUrl: service.url, roomId, deviceId: user.deviceId, openIdToken: openid });
-  await subscriber.connect(token.url, token.jwt);
-  await rig.callee(name).client.sendStateEvent(
-    roomId,
-    CALL_MEMBER_TYPE as never,
-    {
-      application: "m.call",
-      call_id: "",
-      scope: "m.room",
-      device_id: user.deviceId,
-      expires: 14_400_000,
-      focus_active: { type: "livekit", focus_selection: "multi_sfu" },
-      foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: roomId }],
-    } as never,
-    membershipStateKey(user.userId, user.deviceId),
-  );
+  await joinAsElementX(rig, name, roomId, service.url, subscriber);
 }
 
 async function leave(name: string, roomId: string): Promise<void> {
-  const user = rig.user(name);
-  await rig
-    .callee(name)
-    .client.sendStateEvent(roomId, CALL_MEMBER_TYPE as never, {} as never, membershipStateKey(user.userId, user.deviceId));
+  await leaveAsElementX(rig, name, roomId);
 }
 
 /** No camera of the bot has a call on it (legacy or MatrixRTC). */

@@ -10,20 +10,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_SLOT_STATE_KEY, RTC_SLOT_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import { sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
-import { chromiumBinary, startElementCallCallee, type ElementCallCallee } from "../harness/element-call-callee/driver.ts";
+import type { ElementCallCallee } from "../harness/element-call-callee/driver.ts";
+import { elementCallGate, startUsersElementCall } from "../harness/element-call-callee/gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { liveKitBinary } from "../harness/livekit.ts";
 import type { Rig } from "../harness/rig.ts";
 import { startRtcRig } from "../harness/rtc-rig.ts";
 import type { SfuTokenService } from "../harness/sfu-token-service.ts";
 import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
-const chromium = chromiumBinary();
-const livekit = "skip" in chromium ? chromium : liveKitBinary();
-const skip = "skip" in chromium ? chromium.skip : "skip" in livekit ? livekit.skip : undefined;
-if (skip !== undefined) process.stderr.write(`${skip}\n`);
+const gate = elementCallGate();
 
 let service: SfuTokenService;
 let stopRtc: (() => Promise<void>) | undefined;
@@ -48,12 +46,10 @@ async function state(type: string, stateKey: string): Promise<unknown> {
 }
 
 async function say(body: string, reply: (text: string) => boolean): Promise<string> {
-  const before = typist.messages(dm, app.matrix.userId).length;
-  await typist.client.sendTextMessage(dm, body);
-  return waitFor(`the bot's reply to ${body}`, () => typist.messages(dm, app.matrix.userId).slice(before).find(reply));
+  return sayToBot(typist, dm, app.matrix.userId, body, reply);
 }
 
-describe.skipIf(skip !== undefined)(
+describe.skipIf(gate.skip !== undefined)(
   "the bot's MatrixRTC call, answered by Element Call (Chromium: matrix-js-sdk 43 + livekit-client)",
   () => {
     beforeAll(async () => {
@@ -65,14 +61,7 @@ describe.skipIf(skip !== undefined)(
       alice = rig.user("alice");
       typist = rig.callee("alice");
       dm = started.dm;
-      if ("skip" in chromium) throw new Error(chromium.skip);
-      ec = await startElementCallCallee({
-        chromium: chromium.path,
-        homeserverUrl: rig.synapse.baseUrl,
-        user: alice.userId,
-        password: alice.password,
-        focusUrl: service.url,
-      });
+      ec = await startUsersElementCall(gate, rig.synapse.baseUrl, alice, service.url);
     }, 180_000);
 
     afterAll(async () => {

@@ -22,6 +22,7 @@ import { PEER_GRACE_MS } from "../../src/matrixrtc/peer-watch.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken, type SfuToken } from "../../src/matrixrtc/sfu-token.ts";
+import { markMessages, sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary, type LiveKit } from "../harness/livekit.ts";
@@ -55,9 +56,7 @@ const onRejection = (reason: unknown): void => {
 };
 
 async function say(body: string, reply: (text: string) => boolean): Promise<string> {
-  const before = callee.messages(dm, rig.bot.userId).length;
-  await callee.client.sendTextMessage(dm, body);
-  return waitFor(`the bot's reply to ${body}`, () => callee.messages(dm, rig.bot.userId).slice(before).find(reply));
+  return sayToBot(callee, dm, rig.bot.userId, body, reply);
 }
 
 function rings(): number {
@@ -297,14 +296,9 @@ describe.skipIf("skip" in found)("MatrixRTC faults", () => {
     expect(await say("!ring both", (t) => t.startsWith("!call rings you"))).toContain("both at once");
     service.refuseWith = 403;
     try {
-      const before = callee.messages(dm, rig.bot.userId).length;
+      const said = markMessages(callee, dm, rig.bot.userId);
       const call = await rig.ring("alice", "cam");
-      const text = await waitFor("the bot to say why there is no MatrixRTC call", () =>
-        callee
-          .messages(dm, rig.bot.userId)
-          .slice(before)
-          .find((t) => t.startsWith("MatrixRTC call not placed")),
-      );
+      const text = await said.next("the bot to say why there is no MatrixRTC call", (t) => t.startsWith("MatrixRTC call not placed"));
       expect(text).toContain("refused me a token: 403");
       expect(text).toContain("The legacy call rings.");
       // No call.member was sent: the one from the calls before is still the `{}` they left.

@@ -18,10 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { ENCRYPTED_JOIN_TEXT } from "../../src/matrixrtc/rtc-calls.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey } from "../../src/matrixrtc/rtc-wire.ts";
+import { sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
-import { chromiumBinary, startElementCallCallee, type ElementCallCallee } from "../harness/element-call-callee/driver.ts";
+import type { ElementCallCallee } from "../harness/element-call-callee/driver.ts";
+import { elementCallGate, startUsersElementCall } from "../harness/element-call-callee/gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { liveKitBinary } from "../harness/livekit.ts";
 import type { Rig } from "../harness/rig.ts";
 import { startRtcRig } from "../harness/rtc-rig.ts";
 import { strictMembershipSchema } from "../harness/rtc-wire-schema.ts";
@@ -29,10 +30,7 @@ import { startSfuTokenService, type SfuTokenService } from "../harness/sfu-token
 import type { RegisteredUser } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 
-const chromium = chromiumBinary();
-const livekit = "skip" in chromium ? chromium : liveKitBinary();
-const skip = "skip" in chromium ? chromium.skip : "skip" in livekit ? livekit.skip : undefined;
-if (skip !== undefined) process.stderr.write(`${skip}\n`);
+const gate = elementCallGate();
 
 let stopRtc: (() => Promise<void>) | undefined;
 let rig: Rig;
@@ -89,9 +87,7 @@ async function sendMembership(user: RegisteredUser, roomId: string, extra: Recor
 
 /** Alice types `body` in `roomId`; resolves with the bot's first reply there that `reply` accepts. */
 async function say(body: string, reply: (text: string) => boolean, roomId = dm): Promise<string> {
-  const before = typist.messages(roomId, app.matrix.userId).length;
-  await typist.client.sendTextMessage(roomId, body);
-  return waitFor(`the bot's reply to ${body}`, () => typist.messages(roomId, app.matrix.userId).slice(before).find(reply));
+  return sayToBot(typist, roomId, app.matrix.userId, body, reply);
 }
 
 /** A room alice makes with the bot (and `others`), where members may send call.member, as Element's DMs allow. */
@@ -108,7 +104,7 @@ async function roomWithBot(others: readonly string[], encrypted = false): Promis
   return roomId;
 }
 
-describe.skipIf(skip !== undefined)("being called: a user starts an Element Call in the DM and the bot joins", () => {
+describe.skipIf(gate.skip !== undefined)("being called: a user starts an Element Call in the DM and the bot joins", () => {
   beforeAll(async () => {
     const started = await startRtcRig("rtc-incoming", "rtcinbot", { secondCamera: true });
     stopRtc = started.stop;
@@ -119,14 +115,7 @@ describe.skipIf(skip !== undefined)("being called: a user starts an Element Call
     typist = rig.callee("alice");
     dm = started.dm;
     callerService = await startSfuTokenService({ livekit: started.lk, homeservers: { [rig.synapse.serverName]: rig.synapse.baseUrl } });
-    if ("skip" in chromium) throw new Error(chromium.skip);
-    ec = await startElementCallCallee({
-      chromium: chromium.path,
-      homeserverUrl: rig.synapse.baseUrl,
-      user: alice.userId,
-      password: alice.password,
-      focusUrl: callerService.url,
-    });
+    ec = await startUsersElementCall(gate, rig.synapse.baseUrl, alice, callerService.url);
   }, 180_000);
 
   afterAll(async () => {

@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
-import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
+import { markMessages, sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
 import type { Rig } from "../harness/rig.ts";
+import { joinAsElementX, leaveAsElementX } from "../harness/rtc-member.ts";
 import { startRtcRig } from "../harness/rtc-rig.ts";
 import type { SfuTokenService } from "../harness/sfu-token-service.ts";
 import type { RegisteredUser } from "../harness/synapse.ts";
@@ -33,9 +34,7 @@ let callee: Callee;
 let dm: string;
 
 async function say(body: string, reply: (text: string) => boolean): Promise<string> {
-  const before = callee.messages(dm, rig.bot.userId).length;
-  await callee.client.sendTextMessage(dm, body);
-  return waitFor(`the bot's reply to ${body}`, () => callee.messages(dm, rig.bot.userId).slice(before).find(reply));
+  return sayToBot(callee, dm, rig.bot.userId, body, reply);
 }
 
 function rings(): string[] {
@@ -59,29 +58,13 @@ async function botMembershipEmptied(): Promise<boolean> {
   return JSON.stringify(await botMembership()) === "{}";
 }
 
-/** Alice joins the MatrixRTC call as Element X does: LiveKit first (subscribed), then her call.member. */
+/** Alice joins the MatrixRTC call in the DM as Element X does: LiveKit first (subscribed), then her call.member. */
 async function join(subscriber: LiveKitSubscriber): Promise<void> {
-  const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
-  const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
-  await subscriber.connect(token.url, token.jwt);
-  await callee.client.sendStateEvent(
-    dm,
-    CALL_MEMBER_TYPE as never,
-    {
-      application: "m.call",
-      call_id: "",
-      scope: "m.room",
-      device_id: alice.deviceId,
-      expires: 14_400_000,
-      focus_active: { type: "livekit", focus_selection: "multi_sfu" },
-      foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
-    } as never,
-    membershipStateKey(alice.userId, alice.deviceId),
-  );
+  await joinAsElementX(rig, "alice", dm, service.url, subscriber);
 }
 
 async function leave(): Promise<void> {
-  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, {} as never, membershipStateKey(alice.userId, alice.deviceId));
+  await leaveAsElementX(rig, "alice", dm);
 }
 
 describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
@@ -179,19 +162,14 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
       .then((r) => r.room_id);
     await waitFor("the bot to join the encrypted DM", async () => (await app.matrix.client.getJoinedRooms()).includes(roomId));
     // Alice's client has no encryption, as the bot: a plaintext command over the client-server API (Synapse accepts it).
-    const before = callee.messages(roomId, rig.bot.userId).length;
+    const said = markMessages(callee, roomId, rig.bot.userId);
     const res = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/enc1`, {
       method: "PUT",
       headers: { authorization: `Bearer ${alice.accessToken}` },
       body: JSON.stringify({ msgtype: "m.text", body: "!call cam" }),
     });
     expect(res.status).toBe(200);
-    const reply = await waitFor("the bot's reply", () =>
-      callee
-        .messages(roomId, rig.bot.userId)
-        .slice(before)
-        .find((t) => t.includes("encrypted")),
-    );
+    const reply = await said.next("the bot's reply", (t) => t.includes("encrypted"));
     expect(reply).toContain("use an unencrypted direct chat");
     expect(reply).toContain("The legacy call rings.");
     await waitFor("the legacy invite", () => callee.callEvents(roomId).some((e) => e.type === "m.call.invite"));

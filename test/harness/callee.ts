@@ -4,6 +4,7 @@
  */
 import type { MatrixCall, MatrixClient, MatrixEvent, Room } from "matrix-js-sdk";
 import { harnessLog } from "./log.ts";
+import { RemoteVideoCounter, remoteStreams } from "./remote-video.ts";
 import { waitFor } from "./wait.ts";
 import {
   loadMatrixSdk,
@@ -12,13 +13,13 @@ import {
   waitForPendingSends,
   startSyncingClient,
   wrtc,
-  type I420Frame,
   type SdkClientOptions,
   type WrtcAudioSink,
   type WrtcStream,
   type WrtcTrack,
-  type WrtcVideoSink,
 } from "./webrtc-env.ts";
+
+export { remoteStreams } from "./remote-video.ts";
 
 export interface CallEndInfo {
   hangupReason: string | undefined;
@@ -76,34 +77,18 @@ export interface StartCalleeOptions extends SdkClientOptions {
 const DEFAULT_RING_TIMEOUT_MS = 30_000;
 const DEFAULT_MEDIA_TIMEOUT_MS = 20_000;
 
-/** Decodes and counts a call's remote media; everything is stopped once the call ends. */
-class RemoteMediaCounter {
-  frames = 0;
-  width = 0;
-  height = 0;
-  last: I420Frame | undefined;
+/** Decodes and counts a call's remote media (its video as the caller does, and its audio); everything is stopped once the call ends. */
+class RemoteMediaCounter extends RemoteVideoCounter {
   chunks = 0;
   samples = 0;
   sampleRate = 0;
   /** Chunks that carried the camera's tone (peak above 1000), not silence. */
   audible = 0;
-  private readonly videoSinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
   private readonly audioSinks = new Map<string, { sink: WrtcAudioSink; track: WrtcTrack }>();
-  private stopped = false;
 
-  attach(stream: WrtcStream | undefined): void {
+  override attach(stream: WrtcStream | undefined): void {
     if (this.stopped || stream === undefined) return;
-    for (const track of stream.getVideoTracks()) {
-      if (this.videoSinks.has(track.id) || track.readyState === "ended") continue;
-      const sink = new wrtc.nonstandard.RTCVideoSink(track);
-      sink.onframe = ({ frame }) => {
-        this.frames += 1;
-        this.width = frame.width;
-        this.height = frame.height;
-        this.last = frame;
-      };
-      this.videoSinks.set(track.id, { sink, track });
-    }
+    super.attach(stream);
     for (const track of stream.getAudioTracks()) {
       if (this.audioSinks.has(track.id) || track.readyState === "ended") continue;
       const sink = new wrtc.nonstandard.RTCAudioSink(track);
@@ -120,24 +105,16 @@ class RemoteMediaCounter {
     }
   }
 
-  stop(): void {
+  override stop(): void {
     if (this.stopped) return;
-    this.stopped = true;
-    for (const { sink, track } of [...this.videoSinks.values(), ...this.audioSinks.values()]) {
-      (sink as { onframe?: unknown; ondata?: unknown }).onframe = null;
-      (sink as { onframe?: unknown; ondata?: unknown }).ondata = null;
+    super.stop();
+    for (const { sink, track } of this.audioSinks.values()) {
+      sink.ondata = null;
       if (!sink.stopped) sink.stop();
       if (track.readyState !== "ended") track.stop();
     }
-    this.videoSinks.clear();
     this.audioSinks.clear();
   }
-}
-
-export function remoteStreams(call: MatrixCall): WrtcStream[] {
-  const usermedia = call.remoteUsermediaFeed;
-  const feeds = usermedia !== undefined ? [usermedia] : call.getRemoteFeeds();
-  return feeds.map((feed) => feed.stream as unknown as WrtcStream);
 }
 
 /** Wraps a ringing MatrixCall. */

@@ -4,15 +4,13 @@
  * and loopback peers allowed (both ends of the tests' calls are on 127.0.0.1). Never the system service: no
  * configuration file is read (`-n`) and every file it writes is in a temporary directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { harnessLog } from "./log.ts";
-import { waitFor } from "./wait.ts";
+import { startServerChild, type ServerChild } from "./server-child.ts";
 
 const TURNSERVER = process.env["TURNSERVER"] ?? "/usr/bin/turnserver";
 
@@ -30,19 +28,6 @@ export interface Coturn {
   thaw(): void;
   /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => {
-      resolve(false);
-    });
-  });
 }
 
 export async function startCoturn(): Promise<Coturn> {
@@ -76,30 +61,6 @@ export async function startCoturn(): Promise<Coturn> {
     `--pidfile=${path.join(dir, "turnserver.pid")}`,
     `--userdb=${path.join(dir, "turndb")}`,
   ];
-  const child: ChildProcess = spawn(TURNSERVER, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (data: string) => {
-    stderr = (stderr + data).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      resolve();
-    }),
-  );
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGCONT");
-      child.kill("SIGTERM");
-      const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
-      await exited;
-      clearTimeout(kill);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
   const log = (): string => {
     try {
       return readFileSync(logFile, "utf8");
@@ -107,19 +68,20 @@ export async function startCoturn(): Promise<Coturn> {
       return "";
     }
   };
+  let server: ServerChild;
   try {
-    await waitFor(
-      "coturn to accept connections",
-      async () => {
-        if (child.exitCode !== null) throw new Error(`turnserver exited (${String(child.exitCode)}): ${stderr}\n${log().slice(-2000)}`);
-        return accepts(port);
-      },
-      { timeoutMs: 10_000 },
-    );
+    server = await startServerChild("turnserver", TURNSERVER, args, port, () => `\n${log().slice(-2000)}`);
   } catch (err: unknown) {
-    await stop();
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await server.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  };
   harnessLog.debug({ port }, "coturn started");
   return {
     port,
@@ -134,10 +96,10 @@ export async function startCoturn(): Promise<Coturn> {
       return [...names];
     },
     freeze() {
-      child.kill("SIGSTOP");
+      server.child.kill("SIGSTOP");
     },
     thaw() {
-      child.kill("SIGCONT");
+      server.child.kill("SIGCONT");
     },
     stop,
   };

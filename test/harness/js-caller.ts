@@ -2,11 +2,12 @@
  * A Matrix user placing legacy video calls with matrix-js-sdk's own createNewMatrixCall() + placeVideoCall(), the way
  * Element Web does, in Node. Its camera is the synthetic 640×360 source from webrtc-env.ts (wrtc's fake camera sends
  * no frames), its microphone wrtc's fake audio device. The remote video it receives (the bot's camera) is decoded and
- * counted with wrtc's nonstandard RTCVideoSink, as callee.ts does for the callee side.
+ * counted with wrtc's nonstandard RTCVideoSink (remote-video.ts, as callee.ts does for the callee side).
  */
 import type { MatrixCall, MatrixClient } from "matrix-js-sdk";
 import type { CallEndInfo } from "./callee.ts";
 import { harnessLog } from "./log.ts";
+import { RemoteVideoCounter, remoteStreams } from "./remote-video.ts";
 import { waitFor } from "./wait.ts";
 import {
   loadSdkVoip,
@@ -15,12 +16,8 @@ import {
   startSyncingClient,
   stopSyntheticVideo,
   SYNTHETIC_VIDEO_DEVICE_ID,
-  wrtc,
   type I420Frame,
   type SdkClientOptions,
-  type WrtcStream,
-  type WrtcTrack,
-  type WrtcVideoSink,
 } from "./webrtc-env.ts";
 
 export interface VideoCount {
@@ -59,48 +56,6 @@ export interface PlaceCallOptions {
   timeoutMs?: number;
   /** Runs after createNewMatrixCall() (the call ID is fixed) and before placeVideoCall(), e.g. to time glare. */
   beforePlace?: (callId: string) => Promise<void>;
-}
-
-/** Decodes and counts the remote video of a call; stopped when the call (and its successor) end. */
-class RemoteVideoCounter {
-  frames = 0;
-  width = 0;
-  height = 0;
-  last: I420Frame | undefined;
-  private readonly sinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
-  private stopped = false;
-
-  attach(stream: WrtcStream | undefined): void {
-    if (this.stopped || stream === undefined) return;
-    for (const track of stream.getVideoTracks()) {
-      if (this.sinks.has(track.id) || track.readyState === "ended") continue;
-      const sink = new wrtc.nonstandard.RTCVideoSink(track);
-      sink.onframe = ({ frame }) => {
-        this.frames += 1;
-        this.width = frame.width;
-        this.height = frame.height;
-        this.last = frame;
-      };
-      this.sinks.set(track.id, { sink, track });
-    }
-  }
-
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const { sink, track } of this.sinks.values()) {
-      sink.onframe = null;
-      if (!sink.stopped) sink.stop();
-      if (track.readyState !== "ended") track.stop();
-    }
-    this.sinks.clear();
-  }
-}
-
-function remoteStreams(call: MatrixCall): WrtcStream[] {
-  const usermedia = call.remoteUsermediaFeed;
-  const feeds = usermedia !== undefined ? [usermedia] : call.getRemoteFeeds();
-  return feeds.map((feed) => feed.stream as unknown as WrtcStream);
 }
 
 export interface Caller {

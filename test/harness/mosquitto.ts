@@ -2,13 +2,13 @@
  * A real MQTT broker for end-to-end tests: Debian's mosquitto on 127.0.0.1, a free port, a temporary
  * configuration with one user and password (never the system service), no persistence.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../../src/dev/ports.ts";
 import { harnessLog } from "./log.ts";
-import { waitFor } from "./wait.ts";
+import { startServerChild, type ServerChild } from "./server-child.ts";
 
 const MOSQUITTO = process.env["MOSQUITTO"] ?? "/usr/sbin/mosquitto";
 const MOSQUITTO_PASSWD = process.env["MOSQUITTO_PASSWD"] ?? "/usr/bin/mosquitto_passwd";
@@ -23,33 +23,6 @@ export interface Mosquitto {
   restart(): Promise<void>;
   /** SIGTERM, then SIGKILL after 3 s; removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => {
-      resolve(false);
-    });
-  });
 }
 
 export async function startMosquitto(opts: { username?: string; password?: string } = {}): Promise<Mosquitto> {
@@ -76,12 +49,12 @@ export async function startMosquitto(opts: { username?: string; password?: strin
       "",
     ].join("\n"),
   );
-  let broker: Broker | undefined;
+  let broker: ServerChild | undefined;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await broker?.stop();
+    await broker?.terminate();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -91,48 +64,14 @@ export async function startMosquitto(opts: { username?: string; password?: strin
     throw err;
   }
   const restart = async (): Promise<void> => {
-    await broker?.stop();
+    await broker?.terminate();
     broker = await spawnBroker(configFile, port);
   };
   harnessLog.debug({ port }, "mosquitto started");
   return { url: `mqtt://127.0.0.1:${port}`, port, username, password, restart, stop };
 }
 
-interface Broker {
-  stop(): Promise<void>;
-}
-
-async function spawnBroker(configFile: string, port: number): Promise<Broker> {
-  const child: ChildProcess = spawn(MOSQUITTO, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (data: string) => {
-    stderr = (stderr + data).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const kill = setTimeout(() => child.kill("SIGKILL"), 3_000);
-    await exited;
-    clearTimeout(kill);
-  };
-  try {
-    await waitFor(
-      "mosquitto to accept connections",
-      async () => {
-        if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-        return accepts(port);
-      },
-      { timeoutMs: 10_000 },
-    );
-  } catch (err: unknown) {
-    await stop();
-    throw err;
-  }
-  return { stop };
+/** The broker's process, started on `port` with `configFile`. */
+function spawnBroker(configFile: string, port: number): Promise<ServerChild> {
+  return startServerChild("mosquitto", MOSQUITTO, ["-c", configFile], port);
 }

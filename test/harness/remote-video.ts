@@ -1,0 +1,50 @@
+/**
+ * A legacy call's remote media as matrix-js-sdk's MatrixCall holds it, and its video decoded and counted with wrtc's
+ * nonstandard RTCVideoSink: what the callee (callee.ts, which also counts the audio) and the caller (js-caller.ts) see.
+ */
+import type { MatrixCall } from "matrix-js-sdk";
+import { wrtc, type I420Frame, type WrtcStream, type WrtcTrack, type WrtcVideoSink } from "./webrtc-env.ts";
+
+/** The streams of the call's remote feeds: the user-media feed when there is one, else every remote feed. */
+export function remoteStreams(call: MatrixCall): WrtcStream[] {
+  const usermedia = call.remoteUsermediaFeed;
+  const feeds = usermedia !== undefined ? [usermedia] : call.getRemoteFeeds();
+  return feeds.map((feed) => feed.stream as unknown as WrtcStream);
+}
+
+/** Decodes and counts the remote video of a call; once stopped (the call ended) it attaches nothing more. */
+export class RemoteVideoCounter {
+  frames = 0;
+  width = 0;
+  height = 0;
+  last: I420Frame | undefined;
+  private readonly sinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
+  protected stopped = false;
+
+  /** Attaches a sink to each live video track of `stream` not attached yet. */
+  attach(stream: WrtcStream | undefined): void {
+    if (this.stopped || stream === undefined) return;
+    for (const track of stream.getVideoTracks()) {
+      if (this.sinks.has(track.id) || track.readyState === "ended") continue;
+      const sink = new wrtc.nonstandard.RTCVideoSink(track);
+      sink.onframe = ({ frame }) => {
+        this.frames += 1;
+        this.width = frame.width;
+        this.height = frame.height;
+        this.last = frame;
+      };
+      this.sinks.set(track.id, { sink, track });
+    }
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const { sink, track } of this.sinks.values()) {
+      sink.onframe = null;
+      if (!sink.stopped) sink.stop();
+      if (track.readyState !== "ended") track.stop();
+    }
+    this.sinks.clear();
+  }
+}
