@@ -161,6 +161,11 @@ export class TalkbackHub {
     const session = this.active.get(c.camera);
     if (session === undefined) return;
     session.mixer.remove(c.input);
+    // What the mixer threw away from this callee (a full queue, a standing queue): the first thing to read when talkback sounds choppy.
+    this.log.debug(
+      { call: callId, camera: c.camera, droppedSamples: c.input.dropped, trimmedSamples: c.input.trimmed },
+      "talkback input removed",
+    );
     if (session.mixer.size === 0) {
       session.close();
       this.active.delete(c.camera);

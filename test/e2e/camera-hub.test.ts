@@ -164,8 +164,10 @@ describeE2E("camera hub", () => {
       if (s === undefined) throw new Error("no cam1");
       return s;
     };
+    // Starved from the live edge, so the lag that follows is the starving's. On a busy machine a fresh ffmpeg can
+    // start behind (1.2 to 1.6 s measured with two busy loops beside this file) and catch up, or be resynced.
+    await waitFor("ffmpeg at the live edge", () => stats().state === "running" && stats().lagMs < 1000, { timeoutMs: 20_000 });
     const before = stats().resyncs;
-    expect(stats().lagMs).toBeLessThan(1000);
     const pid = ffmpegPidOf(cam1.url);
     // Starve it: stopped for 97 ms of every 100 ms, it decodes far slower than the camera sends.
     const signal = (sig: NodeJS.Signals): void => {
@@ -200,7 +202,7 @@ describeE2E("camera hub", () => {
     expect(call.isEnded()).toBe(false);
     call.hangup();
     await rig.released({ peerConnections: true, timeoutMs: 10_000 });
-  }, 90_000);
+  }, 110_000);
 
   it("decodes H.265 and MJPEG cameras", async () => {
     for (const name of ["h265", "mjpeg"]) {

@@ -59,7 +59,15 @@ async function talkbackOn(from: number): Promise<void> {
   await waitFor("the talkback command to be fed", () => size() > from + RATE * 2 * 0.3, { timeoutMs: 10_000 });
 }
 
-/** Talks 3 s in a connected call, hangs up, and expects the tone in > 95 % of those 150 windows of 20 ms at the door. */
+/** Quiet windows at the end of FILE that tell nothing said is still on its way (talkback-exec.test.ts measured why). */
+const QUIET_TAIL = 25;
+
+/**
+ * Talks 3 s in a connected call, waits for it to reach the door, hangs up, and expects the tone in > 95 % of the
+ * 20 ms windows the microphone really said. Measured against what was said, not 150: the tone microphone shares the
+ * event loop and skips chunks in a stall (284 of 300 in 3 s under load); and not hung up at once, as the talk's last
+ * 100-300 ms are still in the jitter buffer and the mixer when the microphone stops (talkback-exec.test.ts).
+ */
 async function expectVoiceAtDoor(
   call: { hangup(): void; ended(): Promise<unknown> },
   hz: number,
@@ -68,12 +76,21 @@ async function expectVoiceAtDoor(
 ): Promise<void> {
   await talkbackOn(before);
   const from = size();
+  const chunks = toneMic.toneChunks.get(hz) ?? 0;
   await talk(3000);
+  const said = ((toneMic.toneChunks.get(hz) ?? 0) - chunks) / 2;
+  const ended = size();
+  await waitFor(
+    "what was said to reach the door",
+    () => size() >= ended + QUIET_TAIL * WINDOW_BYTES && toneCount(hz, size() - QUIET_TAIL * WINDOW_BYTES).tone === 0,
+    { timeoutMs: 10_000 },
+  );
   call.hangup();
   await call.ended();
   const { tone } = toneCount(hz, from, await doorClosed());
-  reportFigure(figure, { toneWindows: tone, expected: 150 });
-  expect(tone / 150, `tone windows ${tone}`).toBeGreaterThan(0.95);
+  reportFigure(figure, { toneWindows: tone, saidWindows: said });
+  expect(said, "the microphone talked").toBeGreaterThan(100);
+  expect(tone / said, `tone windows ${tone} of ${said} said`).toBeGreaterThan(0.95);
   await rig.released();
 }
 

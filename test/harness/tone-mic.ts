@@ -42,6 +42,8 @@ export const toneMic = {
   talking: false,
   /** Date.now() of every switch to talking. */
   onsets: [] as number[],
+  /** 10 ms chunks each microphone (by tone Hz) has sent carrying its tone: what was said, as opposed to how long. */
+  toneChunks: new Map<number, number>(),
   talk(on: boolean): void {
     if (on && !this.talking) this.onsets.push(Date.now());
     this.talking = on;
@@ -74,6 +76,7 @@ export function toneTrack(hz: number): AudioTrack {
         samples[i] = toneMic.talking ? Math.round(TONE_AMPLITUDE * Math.sin(phase)) : 0;
         phase = (phase + step) % (2 * Math.PI);
       }
+      if (toneMic.talking) toneMic.toneChunks.set(hz, (toneMic.toneChunks.get(hz) ?? 0) + 1);
       source.onData({ samples, sampleRate: RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: CHUNK });
     }
     sent += Math.max(0, Math.floor((performance.now() - started) / 10) - sent);
