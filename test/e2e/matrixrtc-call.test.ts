@@ -20,7 +20,7 @@ import { parseConfig } from "../../src/config/load.ts";
 import { connectMatrix } from "../../src/matrix/client.ts";
 import type { CameraHub } from "../../src/media/camera-hub.ts";
 import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
-import { RtcCall, type RtcCallOptions } from "../../src/matrixrtc/rtc-call.ts";
+import { RtcCall, type RtcCallOptions, type RtcCallSteps } from "../../src/matrixrtc/rtc-call.ts";
 import { homeserverSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { RtcRoomApi } from "../../src/matrixrtc/rtc-room-api.ts";
@@ -118,17 +118,22 @@ async function openDm(side: Side): Promise<string> {
   return roomId;
 }
 
+/** The focus and token steps as the bot takes them, with the focus `configured` (the side's token service by default). */
+function stepsOf(side: Side, roomId: string, configured = side.service.url): RtcCallSteps {
+  return homeserverSteps({
+    homeserverUrl: side.synapse.baseUrl,
+    accessToken: side.bot.accessToken,
+    userId: side.bot.userId,
+    deviceId: side.bot.deviceId,
+    roomId,
+    configured,
+  });
+}
+
 function placeCall(side: Side, roomId: string, extra: Partial<RtcCallOptions> = {}): RtcCall {
   const call = new RtcCall({
     api: side.bot.api,
-    steps: homeserverSteps({
-      homeserverUrl: side.synapse.baseUrl,
-      accessToken: side.bot.accessToken,
-      userId: side.bot.userId,
-      deviceId: side.bot.deviceId,
-      roomId,
-      configured: side.service.url,
-    }),
+    steps: stepsOf(side, roomId),
     publisher: new LiveKitPublisher(rtc, hub.acquire("cam"), log),
     roomId,
     userId: side.bot.userId,
@@ -363,14 +368,7 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
       await new Promise((resolve) => silent.close(resolve));
     });
     const port = (silent.address() as AddressInfo).port;
-    const real = homeserverSteps({
-      homeserverUrl: side.synapse.baseUrl,
-      accessToken: side.bot.accessToken,
-      userId: side.bot.userId,
-      deviceId: side.bot.deviceId,
-      roomId,
-      configured: side.service.url,
-    });
+    const real = stepsOf(side, roomId);
     const call = placeCall(side, roomId, {
       steps: {
         focus: () => real.focus(),
@@ -394,14 +392,7 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     const roomId = await openDm(side);
     const delayedBefore = await delayedEventCount(side);
     const call = placeCall(side, roomId, {
-      steps: homeserverSteps({
-        homeserverUrl: side.synapse.baseUrl,
-        accessToken: side.bot.accessToken,
-        userId: side.bot.userId,
-        deviceId: side.bot.deviceId,
-        roomId,
-        configured: "http://127.0.0.1:9",
-      }),
+      steps: stepsOf(side, roomId, "http://127.0.0.1:9"),
     });
     await call.start();
     expect(call.state).toBe("ended");
