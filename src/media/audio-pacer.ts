@@ -1,3 +1,4 @@
+import { StandingQueue } from "../util/standing-queue.ts";
 import { AUDIO_CHUNK_BYTES } from "./ffmpeg-args.ts";
 
 /** How many 10 ms chunks the pacer holds at least, and at most, before it plays camera audio. */
@@ -38,8 +39,7 @@ export class AudioPacer {
   private playing = false;
   private startedAt: number | undefined;
   private sent = 0;
-  private periodSent = 0;
-  private periodMin = Infinity;
+  private readonly standing = new StandingQueue(STANDING_PERIOD);
   /** Camera chunks played, silent chunks in gaps of camera audio (after it had started), chunks dropped (queue over). */
   readonly counts = { played: 0, silent: 0, dropped: 0 };
 
@@ -76,11 +76,8 @@ export class AudioPacer {
 
   /** After each chunk sent: what the queue held above the target for a whole period (a standing excess) is dropped. */
   private watchStanding(): void {
-    this.periodMin = Math.min(this.periodMin, this.queue.length);
-    if (++this.periodSent < STANDING_PERIOD) return;
-    if (this.periodMin > this.target) this.drop(this.periodMin - this.target);
-    this.periodSent = 0;
-    this.periodMin = Infinity;
+    const least = this.standing.observe(this.queue.length)?.least;
+    if (least !== undefined && least > this.target) this.drop(least - this.target);
   }
 
   /** No camera audio for now: what is queued is dropped, silence goes out until audio comes again. */
@@ -90,8 +87,7 @@ export class AudioPacer {
     this.target = MIN_TARGET;
     this.filling = true;
     this.playing = false;
-    this.periodSent = 0;
-    this.periodMin = Infinity;
+    this.standing.reset();
   }
 
   /** Sends the chunks due by `nowMs` (at most half a second's worth at once: timers are late, never early). */

@@ -1,3 +1,5 @@
+import { StandingQueue } from "../util/standing-queue.ts";
+
 /** 48 kHz mono, as WebRTC's audio sink delivers it (10 ms chunks of 480 samples). */
 export const MIX_RATE = 48_000;
 /** The mixer's frame: 20 ms, one RTP packet of G.711. */
@@ -46,9 +48,7 @@ export class MixerInput {
   /** Samples dropped to end a standing queue (latency that would otherwise stay). */
   trimmed = 0;
   private received = 0;
-  private periodFrames = 0;
-  private periodMin = Infinity;
-  private periodSum = 0;
+  private readonly standing = new StandingQueue(STANDING_PERIOD_FRAMES);
   private lastLeast: number | undefined;
   private lastMean: number | undefined;
 
@@ -79,20 +79,16 @@ export class MixerInput {
     for (let i = 0; i < n; i++) acc[i] = (acc[i] ?? 0) + (this.buf[i] ?? 0);
     this.buf.copyWithin(0, n, this.length);
     this.length -= n;
-    this.periodMin = Math.min(this.periodMin, this.length);
-    this.periodSum += this.length;
-    if (++this.periodFrames >= STANDING_PERIOD_FRAMES) {
-      this.lastLeast = this.periodMin;
-      this.lastMean = this.periodSum / this.periodFrames;
-      if (this.periodMin > STANDING_SAMPLES) {
-        const drop = Math.min(this.length, this.periodMin - PRIME_SAMPLES);
+    const period = this.standing.observe(this.length);
+    if (period !== undefined) {
+      this.lastLeast = period.least;
+      this.lastMean = period.mean;
+      if (period.least > STANDING_SAMPLES) {
+        const drop = Math.min(this.length, period.least - PRIME_SAMPLES);
         this.buf.copyWithin(0, drop, this.length);
         this.length -= drop;
         this.trimmed += drop;
       }
-      this.periodFrames = 0;
-      this.periodMin = Infinity;
-      this.periodSum = 0;
     }
     // Ran dry: wait for a little again before playing, rather than stutter chunk by chunk.
     if (this.length === 0 && n < acc.length) this.primed = false;
@@ -136,11 +132,6 @@ export class Mixer {
 
   get size(): number {
     return this.inputs.size;
-  }
-
-  /** Each input's queue (MixerInputReport), in the order they joined. */
-  report(): MixerInputReport[] {
-    return [...this.inputs].map((i) => i.report());
   }
 
   start(): void {

@@ -124,7 +124,7 @@ describe("MixerInput standing queue", () => {
     const mixer = new Mixer(() => undefined);
     const a = mixer.add();
     const acc = new Int32Array(FRAME_SAMPLES);
-    expect(mixer.report()).toEqual([{ leastHeldMs: undefined, meanHeldMs: undefined, trimmedMs: 0, droppedMs: 0, receivedMs: 0 }]);
+    expect(a.report()).toEqual({ leastHeldMs: undefined, meanHeldMs: undefined, trimmedMs: 0, droppedMs: 0, receivedMs: 0 });
     // Steady flow: 20 ms in and out per frame, primed at 30 ms: 20 ms left after each frame.
     for (let i = 0; i < 60; i++) steadyFrame(a, acc, 1);
     expect(a.report()).toEqual({ leastHeldMs: 20, meanHeldMs: 20, trimmedMs: 0, droppedMs: 0, receivedMs: 1200 });
@@ -132,6 +132,5 @@ describe("MixerInput standing queue", () => {
     for (let i = 0; i < 4; i++) a.push(chunk(1), 1);
     for (let i = 0; i < 150; i++) steadyFrame(a, acc, 1);
     expect(a.report()).toEqual({ leastHeldMs: 30, meanHeldMs: 30, trimmedMs: 30, droppedMs: 0, receivedMs: 1200 + 40 + 3000 });
-    expect(mixer.report()).toEqual([a.report()]);
   });
 });
