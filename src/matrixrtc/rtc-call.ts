@@ -96,9 +96,9 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
    * ends it, with the reason).
    *
    * LiveKit connect and publish run beside the Matrix steps: the ring waits only for the token (Element Call too
-   * gets its token before it advertises the focus), then the delayed leave, the membership and the slot, together. The callee joins
-   * seconds later (a person answers), by which time the camera is published; a publish that fails ends the call
-   * through the one end path.
+   * gets its token before it advertises the focus), then the delayed leave, the membership and the slot, together.
+   * The callee joins seconds later (a person answers), by which time the camera is published; a publish that fails
+   * ends the call through the one end path.
    */
   async start(): Promise<void> {
     const started = Date.now();
