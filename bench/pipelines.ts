@@ -3,7 +3,8 @@
  * - the reference of call-assist: one ffmpeg per call, `ffmpeg -i <rtsp> -pix_fmt yuv420p -s 640x480 -r 10 -an -f
  *   rawvideo pipe:1` (no low-latency flags), every frame into an RTCVideoSource, one peer connection to the receiver;
  * - the decode floor: our camera ffmpeg (buildCameraArgs) with its pipes drained here, the stamp read at its output;
- * - the encode floor: an RTCVideoSource fed synthetic stamped I420 frames, into k peer connections to the receiver.
+ * - the encode floor: an RTCVideoSource fed the camera's own decoded frames (the decode floor's), into k peer
+ *   connections to the receiver.
  */
 import { pino } from "pino";
 import { buildCameraArgs, AUDIO_CHUNK_BYTES } from "../src/media/ffmpeg-args.ts";
@@ -12,7 +13,7 @@ import { FrameSplitter } from "../src/media/frame-splitter.ts";
 import { newCameraVideoSource, nonstandard } from "../src/rtc/wrtc.ts";
 import { openPlainLink, type PlainLink } from "./plain-link.ts";
 import type { ReceiverClient } from "./receiver-client.ts";
-import { nowMs, readStamp, writeStamp } from "./stamp.ts";
+import { nowMs, readStamp } from "./stamp.ts";
 
 const quiet = pino({ level: "silent" });
 
@@ -104,13 +105,23 @@ export interface DecodeFloorRun {
   stop(): Promise<void>;
 }
 
-/** Our camera ffmpeg alone: the command the bot runs, video and audio pipes drained, stamps read at its output. */
-export function startDecodeFloor(ffmpegPath: string, url: string, size: { width: number; height: number; fps: number }): DecodeFloorRun {
+type Frame = { width: number; height: number; data: Uint8Array };
+
+/**
+ * Our camera ffmpeg alone: the command the bot runs, video and audio pipes drained, stamps read at its output;
+ * each frame also handed to `onFrame` (the encode floor feeds it to wrtc).
+ */
+export function startDecodeFloor(
+  ffmpegPath: string,
+  url: string,
+  size: { width: number; height: number; fps: number },
+  onFrame?: (frame: Frame) => void,
+): DecodeFloorRun {
   const args = buildCameraArgs({ url, maxWidth: size.width, maxHeight: size.height, maxFps: size.fps, audio: true });
   const proc = new FfmpegProcess(ffmpegPath, args, quiet);
   const latencies: number[] = [];
   const at: number[] = [];
-  const frame: { width: number; height: number; data: Uint8Array } = { width: size.width, height: size.height, data: new Uint8Array(0) };
+  const frame: Frame = { width: size.width, height: size.height, data: new Uint8Array(0) };
   const splitter = new FrameSplitter(
     (size.width * size.height * 3) / 2,
     (data) => {
@@ -121,6 +132,7 @@ export function startDecodeFloor(ffmpegPath: string, url: string, size: { width:
         at.push(t);
         latencies.push(stamp ? t - stamp.ms : Number.NaN);
       }
+      onFrame?.(frame);
     },
     true,
   );
@@ -143,33 +155,14 @@ export function startDecodeFloor(ffmpegPath: string, url: string, size: { width:
 }
 
 /**
- * Synthetic 720p-like frames at a steady rate into one RTCVideoSource: SMPTE-like bars scrolling 2 px a frame
- * (as the camera's videotestsrc does) with the stamp on top, so the receiver reads wrtc's own latency.
+ * One RTCVideoSource fed from outside, encoded as the bot encodes a camera (no denoiser), and its tracks.
+ * The encode floor feeds it the camera's own decoded picture, so the floor encodes what the calls encode: VP8's
+ * cost depends on the picture. Until 2026-12-01 it encoded synthetic scrolling bars, a floor of 12.1 % of a core
+ * per encode in a full run, where the camera's x264-coded test picture gave 18.0 % (quick run, same machine).
  */
-export class SyntheticSource {
-  // Encoded as the bot encodes a camera (no denoiser): the floor is the same encoder's cost.
+export class FedSource {
   readonly source = newCameraVideoSource();
-  private readonly data: Uint8Array;
-  private readonly bars: Uint8Array;
-  private timer: NodeJS.Timeout | undefined;
-  private n = 0;
-  private readonly startedAt = performance.now();
   private readonly tracks: MediaStreamTrack[] = [];
-
-  constructor(
-    readonly width: number,
-    readonly height: number,
-    readonly fps: number,
-  ) {
-    this.data = new Uint8Array((width * height * 3) / 2);
-    // One luma row of 7 bars, twice, so a scrolled row is a plain subarray.
-    const levels = [180, 162, 131, 112, 84, 65, 35];
-    this.bars = new Uint8Array(width * 2);
-    for (let x = 0; x < width * 2; x++) this.bars[x] = levels[Math.floor(((x % width) * levels.length) / width)] ?? 16;
-    this.data.fill(128, width * height);
-    for (let i = width * height; i < this.data.length; i++) this.data[i] = 96 + ((i * 7) % 64);
-    this.tick();
-  }
 
   createTrack(): MediaStreamTrack {
     const track = this.source.createTrack();
@@ -177,26 +170,11 @@ export class SyntheticSource {
     return track;
   }
 
-  private tick(): void {
-    const { width, height } = this;
-    const shift = (this.n * 2) % width;
-    const row = this.bars.subarray(shift, shift + width);
-    for (let y = 0; y < height; y++) this.data.set(row, y * width);
-    writeStamp({ width, height, data: this.data }, nowMs(), this.n & 0xffff);
-    this.source.onFrame({ width, height, data: this.data });
-    this.n++;
-    const next = this.startedAt + (this.n * 1000) / this.fps;
-    this.timer = setTimeout(
-      () => {
-        this.tick();
-      },
-      Math.max(0, next - performance.now()),
-    );
+  push(frame: Frame): void {
+    this.source.onFrame(frame);
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     for (const t of this.tracks) t.stop();
   }
 }

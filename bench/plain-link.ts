@@ -2,6 +2,7 @@
  * A peer connection without Matrix, from this process to the receiver process (signalling over the receiver's IPC):
  * the reference pipeline and the encode floor use it. Offer and answer carry all candidates (gathering is waited for).
  */
+import { withVideoBitrate } from "../src/rtc/sdp-bitrate.ts";
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
 import type { ReceiverClient } from "./receiver-client.ts";
 import { nowMs } from "./stamp.ts";
@@ -36,7 +37,16 @@ export function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<v
   });
 }
 
-export async function openPlainLink(receiver: ReceiverClient, track: MediaStreamTrack, label: string): Promise<PlainLink> {
+/**
+ * `botBitrate`: the answer gets the bitrate lines the bot's calls set (src/rtc/sdp-bitrate.ts), so the encode floor
+ * encodes as a call does (without them libwebrtc held the camera's 720p picture at 2.5 Mbit/s: 21.5 fps, "bandwidth").
+ */
+export async function openPlainLink(
+  receiver: ReceiverClient,
+  track: MediaStreamTrack,
+  label: string,
+  opts: { botBitrate?: boolean } = {},
+): Promise<PlainLink> {
   const id = `${label}-${nextId++}`;
   const startedAt = nowMs();
   const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" });
@@ -55,7 +65,7 @@ export async function openPlainLink(receiver: ReceiverClient, track: MediaStream
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new Error("no local description");
     const answer = await receiver.plainOffer(id, sdp);
-    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    await pc.setRemoteDescription({ type: "answer", sdp: opts.botBitrate === true ? withVideoBitrate(answer.sdp) : answer.sdp });
   } catch (err: unknown) {
     close();
     throw err;

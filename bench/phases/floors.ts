@@ -1,7 +1,8 @@
 /**
  * The floors the bot's figures are read against: camera → a low-latency GStreamer client (bench/stamp_probe.py, no
  * ffmpeg); our camera ffmpeg (buildCameraArgs) alone with its pipes drained, the stamp read at its output; and wrtc
- * encoding synthetic stamped 720p25 frames into 0, 1, 2 peer connections (the CPU of one VP8 encode).
+ * encoding that ffmpeg's 720p25 frames of the camera into 0, 1, 2 peer connections (the CPU of one VP8 encode of
+ * the picture the calls encode).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -9,7 +10,7 @@ import type { ProcGroup } from "../../test/harness/proc-stats.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { localSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
-import { startDecodeFloor, SyntheticSource } from "../pipelines.ts";
+import { FedSource, startDecodeFloor } from "../pipelines.ts";
 import { openPlainLink, type PlainLink } from "../plain-link.ts";
 import { FPS, R720, type Resolution } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
@@ -137,14 +138,19 @@ async function decodeFloors(ctx: PhaseContext, res: Resolution): Promise<void> {
 
 async function encodeFloor(ctx: PhaseContext): Promise<void> {
   const { rig, plan, results, say } = ctx;
-  const src = new SyntheticSource(R720.width, R720.height, FPS);
-  rig.own("synthetic source", () => {
+  const cam = await rig.cameras.start(cameraName(R720, 0));
+  const src = new FedSource();
+  const run = startDecodeFloor(rig.app.ffmpeg.path, cam.url, { width: R720.width, height: R720.height, fps: FPS }, (frame) => {
+    src.push(frame);
+  });
+  const stopRun = rig.own("encode floor's camera ffmpeg", async () => {
+    await run.stop();
     src.stop();
   });
   const links: PlainLink[] = [];
   for (const k of plan.encodeK) {
     while (links.length < k) {
-      const link = await openPlainLink(rig.receiver, src.createTrack(), "enc");
+      const link = await openPlainLink(rig.receiver, src.createTrack(), "enc", { botBitrate: true });
       links.push(link);
       rig.own("plain link", () => {
         link.close();
@@ -157,11 +163,17 @@ async function encodeFloor(ctx: PhaseContext): Promise<void> {
       ctx,
       links.map((l) => l.key),
     );
-    say(`floor: wrtc encoding synthetic 720p25 into ${k} peer connection(s), ${plan.floorWindowS} s`);
+    say(`floor: wrtc encoding the camera's 720p25 picture into ${k} peer connection(s), ${plan.floorWindowS} s`);
     results.windows.push(
       await measureWindow(
         rig,
-        { name: `floor: wrtc encode 720p25 synthetic, ${k} PC(s)`, kind: "encode-floor", resolution: R720.name, calls: k, cameras: 0 },
+        {
+          name: `floor: wrtc encode of the camera's 720p25, ${k} PC(s)`,
+          kind: "encode-floor",
+          resolution: R720.name,
+          calls: k,
+          cameras: 1,
+        },
         links.map((l) => l.key),
         plan.floorWindowS,
         {
@@ -170,11 +182,13 @@ async function encodeFloor(ctx: PhaseContext): Promise<void> {
       ),
     );
   }
+  for (const link of links) link.close();
+  await stopRun();
 }
 
 export const floorsPhase: Phase = {
   name: "floors",
-  about: "camera → GStreamer client, our ffmpeg alone, wrtc VP8 encode of synthetic 720p25 (CPU per encode)",
+  about: "camera → GStreamer client, our ffmpeg alone, wrtc VP8 encode of the camera's 720p25 (CPU per encode)",
   byDefault: true,
   async run(ctx) {
     for (const res of ctx.plan.decodeFloors) await decodeFloors(ctx, res);

@@ -2,21 +2,39 @@
  * Calls added one after the other on one camera (1, 2, 4, 8 …), then calls spread over several cameras: frame rate,
  * latency, CPU and memory per call, and one RTSP session per camera whatever the calls. Each count starts after an
  * idle baseline of the bot with the camera(s) up.
+ * Without the encode budget: these windows measure what a call costs at its camera's full size (issue 14 item 4).
+ * With it, 8 × 720p25 calls on 2 cores get 640×360 and a second 1080p call halves the picture, and a per-call
+ * figure over such windows measured smaller pictures (the run of 2026-12-01 11:42 gave −5.1 MB per extra 1080p
+ * call). What the budget does is the overload phase's to measure.
  */
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
-import { R1080, R720, type Resolution } from "../plan.ts";
+import { R1080, R720, type Resolution, type Series } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
 import type { Phase, PhaseContext } from "./phase.ts";
 import { settle } from "./settle.ts";
 
 async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
-  const { rig, plan, results, say } = ctx;
+  const { rig, plan, results } = ctx;
   const series = plan.series.find((s) => s.res === res);
   if (!series) {
     results.notes.push(`series ${res.name}: not in the ${plan.mode} plan`);
     return;
   }
+  const budget = rig.app.config.media.encodeMegapixelsPerCore;
+  rig.app.hub.setEncodeBudget(0);
+  const restore = rig.own("the encode budget", () => {
+    rig.app.hub.setEncodeBudget(budget);
+  });
+  try {
+    await seriesWindows(ctx, res, series);
+  } finally {
+    await restore();
+  }
+}
+
+async function seriesWindows(ctx: PhaseContext, res: Resolution, series: Series): Promise<void> {
+  const { rig, plan, results, say } = ctx;
   const cam0 = cameraName(res, 0);
   await rig.cameras.start(cam0);
   await rig.calls.pipelineStopped(cam0);

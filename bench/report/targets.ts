@@ -9,7 +9,7 @@ import { FPS } from "../plan.ts";
 import { glassToGlassTargets } from "./glass-to-glass.ts";
 import { rtcTargets } from "./matrixrtc.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
-import { memoryTargets } from "./memory-targets.ts";
+import { memoryTargets, seriesSpan } from "./memory-targets.ts";
 import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
 
 export interface Target {
@@ -116,11 +116,7 @@ function resourceTargets(r: Results): Target[] {
   const enc0 = enc.find((x) => x.calls === 0)?.cpu["bot"];
   const encK = enc.filter((x) => x.calls > 0).at(-1);
   const floor = enc0 !== undefined && encK !== undefined ? ((encK.cpu["bot"] ?? 0) - enc0) / encK.calls : undefined;
-  // From 1 call to the most calls still delivered at ≥ 95 % of the frame rate: past that the encoders are starved.
-  const bot720 = w.filter((x) => x.kind === "bot" && x.resolution === "720p25" && x.cameras === 1).sort((a, b) => a.calls - b.calls);
-  const first = bot720[0];
-  const healthy = bot720.filter((x) => x.calls > 1 && (x.fps.min ?? 0) >= 0.95 * FPS);
-  const last = healthy.at(-1) ?? bot720.at(-1);
+  const { first, last } = seriesSpan(w, "720p25");
   const perExtra =
     first && last && last.calls > first.calls ? ((last.cpu["bot"] ?? 0) - (first.cpu["bot"] ?? 0)) / (last.calls - first.calls) : undefined;
   t.push({
@@ -134,12 +130,13 @@ function resourceTargets(r: Results): Target[] {
     ["1080p25", 50],
   ] as const)
     t.push(...memoryTargets(w, res, limit));
+  // What 8 calls at full size get (the series runs without the encode budget; the overload phase has the targets).
   for (const e of w.filter((x) => x.kind === "bot" && x.calls >= 8)) {
     t.push({
-      figure: `overload: ${e.calls} calls over ${e.cameras} camera(s), ${e.resolution} (worst call; delivered size)`,
-      target: `≥ ${fmt(0.95 * FPS, 2)} fps each`,
+      figure: `series: ${e.calls} calls over ${e.cameras} camera(s), ${e.resolution}, no encode budget (worst call; delivered size)`,
+      target: "—",
       measured: `${fmt(e.fps.min, 1)} fps (mean ${fmt(e.fps.mean, 1)}), ${e.delivered.join(",") || "–"}`,
-      met: e.fps.min === undefined ? undefined : e.fps.min >= 0.95 * FPS,
+      met: e.fps.min === undefined ? undefined : "none",
     });
   }
   // One camera, the calls at full rate. (A starved camera ffmpeg that runs 2 s behind is restarted at the live edge,

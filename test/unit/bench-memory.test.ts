@@ -54,7 +54,13 @@ describe("bench memory breakdown (smaps)", () => {
   });
 });
 
-function win(kind: WindowResult["kind"], calls: number, rss: number, name = "720p25 bot"): WindowResult {
+function win(
+  kind: WindowResult["kind"],
+  calls: number,
+  rss: number,
+  name = "720p25 bot",
+  at: { fps: number; size: string } = { fps: 25, size: "1280x720" },
+): WindowResult {
   return {
     name,
     kind,
@@ -62,8 +68,8 @@ function win(kind: WindowResult["kind"], calls: number, rss: number, name = "720
     calls,
     cameras: 1,
     windowS: 20,
-    delivered: [],
-    fps: { min: 25, mean: 25, perCall: [] },
+    delivered: [at.size],
+    fps: { min: at.fps, mean: at.fps, perCall: [] },
     latency: { samples: 0, misreads: 0, p50: undefined, p95: undefined, max: undefined },
     cpu: {},
     rssMB: { bot: { mean: rss, max: rss } },
@@ -79,6 +85,19 @@ describe("memory per call targets", () => {
     expect(extra?.met).toBe(true);
     expect(vsIdle?.measured).toBe("38.8 MB"); // (610 − 300) / 8
     expect(vsIdle?.met).toBe(true);
+  });
+
+  it("ends at the most calls still at full rate and size: starved or scaled calls are load, not a call's cost", () => {
+    const w = [
+      win("idle", 0, 300, "720p25 bot idle"),
+      win("bot", 1, 400),
+      win("bot", 2, 430),
+      win("bot", 4, 490),
+      win("bot", 8, 900, "720p25 bot", { fps: 9, size: "1280x720" }),
+    ];
+    expect(memoryTargets(w, "720p25", 40)[0]?.measured).toBe("30.0 MB"); // (490 − 400) / 3, not (900 − 400) / 7
+    w[4] = win("bot", 8, 420, "720p25 bot", { fps: 25, size: "640x360" });
+    expect(memoryTargets(w, "720p25", 40)[0]?.figure).toContain("1→4 calls");
   });
 
   it("is not measured without the windows, and not met over the limit", () => {
