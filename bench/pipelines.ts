@@ -157,8 +157,8 @@ export function startDecodeFloor(
 /**
  * One RTCVideoSource fed from outside, encoded as the bot encodes a camera (no denoiser), and its tracks.
  * The encode floor feeds it the camera's own decoded picture, so the floor encodes what the calls encode: VP8's
- * cost depends on the picture. Until 2026-12-01 it encoded synthetic scrolling bars, a floor of 12.1 % of a core
- * per encode in a full run, where the camera's x264-coded test picture gave 18.0 % (quick run, same machine).
+ * cost depends on the picture. Until 2026-12-01 it encoded synthetic scrolling bars: 12.1 % of a core per encode in
+ * a full run at 11:42; the camera's x264-coded test picture 14.6 % in the full run at 12:07 (same idle machine).
  */
 export class FedSource {
   readonly source = newCameraVideoSource();
