@@ -38,6 +38,9 @@ export interface InboundVideoStats {
   nackCount: number;
   pliCount: number;
   packetsLost: number;
+  /** First → last packet of the frames that came in several packets (the pacer's spread), and how many those were. */
+  totalAssemblyTime: number;
+  framesAssembledFromMultiplePackets: number;
 }
 
 /** Per-frame samples of one stream, batched. */

@@ -192,6 +192,8 @@ async function inboundStats(): Promise<Record<string, InboundVideoStats>> {
         nackCount: num(r, "nackCount"),
         pliCount: num(r, "pliCount"),
         packetsLost: num(r, "packetsLost"),
+        totalAssemblyTime: num(r, "totalAssemblyTime"),
+        framesAssembledFromMultiplePackets: num(r, "framesAssembledFromMultiplePackets"),
       };
     });
   }

@@ -150,6 +150,8 @@ export class RtcCallee {
           nackCount: i?.nackCount ?? 0,
           pliCount: i?.pliCount ?? 0,
           packetsLost: Number(s.stats.value.received?.packetsLost ?? 0n),
+          totalAssemblyTime: i?.totalAssemblyTime ?? 0,
+          framesAssembledFromMultiplePackets: Number(i?.framesAssembledFromMultiplePackets ?? 0n),
         };
       }
     }

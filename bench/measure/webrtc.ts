@@ -1,6 +1,9 @@
 /**
  * Where the WebRTC part of the latency goes, from getStats() deltas over a window: encode time per frame and pacer
- * delay per packet at the sender, jitter buffer, first packet → decoded and decode time at the receiver.
+ * delay per packet at the sender, jitter buffer, first packet → decoded and decode time at the receiver. With them
+ * the frame size, send rate and quantiser, and the spread of a frame's packets at the receiver: the pacer sends a
+ * frame at about the bandwidth estimate, so its packets arrive spread over size / estimate (25.7 ms for 19.1 KB
+ * frames on loopback), and the jitter buffer holds it that long plus ~11 ms (docs/benchmark.md, 2026-12-01).
  * The bot's senders are read through the call's public `videoStats()` (the typed probe /metrics uses too).
  */
 import type { App } from "../../src/app.ts";
@@ -16,12 +19,18 @@ export interface WebrtcBreakdown {
   encodeMs: number | undefined;
   encodedFps: number | undefined;
   pacerMsPerPacket: number | undefined;
+  /** Sender: bytes per encoded frame; kbit/s sent per stream; mean quantiser (qpSum per frame; VP8 0–127). */
+  frameBytes: number | undefined;
+  sentKbps: number | undefined;
+  qp: number | undefined;
   /** Sender: streams by qualityLimitationReason at the end of the window. */
   qualityLimitation: Record<string, number>;
   /** Receiver: jitter-buffer time per emitted frame; first packet → decoded per frame; decode time per frame, ms. */
   jitterBufferMs: number | undefined;
   processingMs: number | undefined;
   decodeMs: number | undefined;
+  /** Receiver: first → last packet of a frame (totalAssemblyTime per frame assembled from several packets), ms. */
+  spreadMs: number | undefined;
   framesDroppedAtReceiver: number;
   nacks: number;
   plis: number;
@@ -68,6 +77,8 @@ export function localSenders(pcs: () => readonly RTCPeerConnection[]): Senders {
             totalEncodeTime: num(r, "totalEncodeTime"),
             packetsSent: num(r, "packetsSent"),
             totalPacketSendDelay: num(r, "totalPacketSendDelay"),
+            bytesSent: num(r, "bytesSent"),
+            qpSum: num(r, "qpSum"),
           },
         });
       });
@@ -89,8 +100,17 @@ const ZERO_IN: InboundVideoStats = {
   nackCount: 0,
   pliCount: 0,
   packetsLost: 0,
+  totalAssemblyTime: 0,
+  framesAssembledFromMultiplePackets: 0,
 };
-const ZERO_OUT: SenderSample["counters"] = { framesEncoded: 0, totalEncodeTime: 0, packetsSent: 0, totalPacketSendDelay: 0 };
+const ZERO_OUT: SenderSample["counters"] = {
+  framesEncoded: 0,
+  totalEncodeTime: 0,
+  packetsSent: 0,
+  totalPacketSendDelay: 0,
+  bytesSent: 0,
+  qpSum: 0,
+};
 
 export function breakdown(
   out0: Map<string, SenderSample>,
@@ -104,6 +124,8 @@ export function breakdown(
   let encode = 0;
   let packets = 0;
   let sendDelay = 0;
+  let bytes = 0;
+  let qpSum = 0;
   const qualityLimitation: Record<string, number> = {};
   for (const [id, b] of out1) {
     const a = out0.get(id)?.counters ?? ZERO_OUT;
@@ -111,9 +133,11 @@ export function breakdown(
     encode += b.counters.totalEncodeTime - a.totalEncodeTime;
     packets += b.counters.packetsSent - a.packetsSent;
     sendDelay += b.counters.totalPacketSendDelay - a.totalPacketSendDelay;
+    bytes += b.counters.bytesSent - a.bytesSent;
+    qpSum += b.counters.qpSum - a.qpSum;
     qualityLimitation[b.qualityLimitation] = (qualityLimitation[b.qualityLimitation] ?? 0) + 1;
   }
-  const d = { jb: 0, emitted: 0, decode: 0, decoded: 0, processing: 0, dropped: 0, nacks: 0, plis: 0 };
+  const d = { jb: 0, emitted: 0, decode: 0, decoded: 0, processing: 0, dropped: 0, nacks: 0, plis: 0, assembly: 0, assembled: 0 };
   for (const key of keys) {
     const b = in1[key];
     if (!b) continue;
@@ -126,15 +150,21 @@ export function breakdown(
     d.dropped += b.framesDropped - a.framesDropped;
     d.nacks += b.nackCount - a.nackCount;
     d.plis += b.pliCount - a.pliCount;
+    d.assembly += b.totalAssemblyTime - a.totalAssemblyTime;
+    d.assembled += b.framesAssembledFromMultiplePackets - a.framesAssembledFromMultiplePackets;
   }
   return {
     encodeMs: ratio(encode, frames, 1000),
     encodedFps: out1.size > 0 ? frames / seconds / out1.size : undefined,
     pacerMsPerPacket: ratio(sendDelay, packets, 1000),
+    frameBytes: ratio(bytes, frames),
+    sentKbps: out1.size > 0 ? (bytes * 8) / seconds / 1000 / out1.size : undefined,
+    qp: ratio(qpSum, frames),
     qualityLimitation,
     jitterBufferMs: ratio(d.jb, d.emitted, 1000),
     processingMs: ratio(d.processing, d.decoded, 1000),
     decodeMs: ratio(d.decode, d.decoded, 1000),
+    spreadMs: ratio(d.assembly, d.assembled, 1000),
     framesDroppedAtReceiver: d.dropped,
     nacks: d.nacks,
     plis: d.plis,

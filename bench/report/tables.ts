@@ -81,6 +81,10 @@ function breakdownTable(r: Results): string[] {
       "lat−src",
       "encode/frame",
       "pacer/packet",
+      "frame KB",
+      "sent kbit/s",
+      "QP",
+      "spread/frame",
       "jitter buf/frame",
       "1st pkt→decoded",
       "decode/frame",
@@ -102,6 +106,10 @@ function breakdownTable(r: Results): string[] {
       fmt(w.latency.p50 !== undefined && src !== undefined ? w.latency.p50 - src : undefined),
       fmt(b.encodeMs, 1),
       fmt(b.pacerMsPerPacket, 1),
+      fmt(b.frameBytes !== undefined ? b.frameBytes / 1000 : undefined, 1),
+      fmt(b.sentKbps),
+      fmt(b.qp),
+      fmt(b.spreadMs, 1),
       fmt(b.jitterBufferMs, 1),
       fmt(b.processingMs, 1),
       fmt(b.decodeMs, 1),
@@ -116,8 +124,9 @@ function breakdownTable(r: Results): string[] {
   }
   if (rows.length === 1) return [];
   return [
-    table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 13) ?? []),
-    "getStats() deltas over the window: encode and pacer at the sender, jitter buffer, first packet → decoded and decode at the receiver.",
+    table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 17) ?? []),
+    "getStats() deltas over the window: encode, pacer, frame size, send rate and quantiser (VP8 0–127) at the sender;",
+    "spread (first → last packet of a frame), jitter buffer (from a frame's first packet), first packet → decoded and decode at the receiver.",
   ];
 }
 

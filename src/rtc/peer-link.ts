@@ -22,9 +22,16 @@ export interface VideoSendStats {
   qualityLimitation: string;
   /**
    * Cumulative encoder and pacer counters (outbound-rtp), for figures over a window: the bench reads encode time per
-   * frame and pacer delay per packet from their deltas. Times in seconds, as getStats gives them.
+   * frame, pacer delay per packet, frame size and quantiser from their deltas. Times in seconds, as getStats gives them.
    */
-  counters: { framesEncoded: number; totalEncodeTime: number; packetsSent: number; totalPacketSendDelay: number };
+  counters: {
+    framesEncoded: number;
+    totalEncodeTime: number;
+    packetsSent: number;
+    totalPacketSendDelay: number;
+    bytesSent: number;
+    qpSum: number;
+  };
 }
 
 function num(v: unknown): number {
@@ -44,6 +51,8 @@ function parseVideoStats(s: Record<string, unknown>): VideoSendStats {
       totalEncodeTime: num(s["totalEncodeTime"]),
       packetsSent: num(s["packetsSent"]),
       totalPacketSendDelay: num(s["totalPacketSendDelay"]),
+      bytesSent: num(s["bytesSent"]),
+      qpSum: num(s["qpSum"]),
     },
   };
 }
