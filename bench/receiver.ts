@@ -9,7 +9,8 @@
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
 import { startCallee, type Callee, type IncomingCall } from "../test/harness/callee.ts";
 import { toneDeviceId, toneMic } from "../test/harness/tone-mic.ts";
-import { loadSdkVoip, wrtc, type WrtcStream, type WrtcTrack, type WrtcVideoSink } from "../test/harness/webrtc-env.ts";
+import { VideoSinks } from "../test/harness/remote-video.ts";
+import { loadSdkVoip, type I420Frame, type WrtcStream } from "../test/harness/webrtc-env.ts";
 import { iceGathered } from "./plain-link.ts";
 import type { FromReceiver, InboundVideoStats, SampleBatch, ToReceiver } from "./protocol.ts";
 import { RtcCallee } from "./rtc-callee.ts";
@@ -28,39 +29,40 @@ function errorText(err: unknown): string {
 
 /** Reads the stamp of every frame of one stream. */
 class StreamProbe {
-  private readonly sinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
+  private readonly sinks = new VideoSinks((frame) => {
+    this.onFrame(frame);
+  }, false);
   private batch: SampleBatch;
   private pending = 0;
   first = true;
   answerStart: number | undefined;
-  stopped = false;
 
   constructor(readonly key: string) {
     this.batch = { key, at: [], latency: [], seq: [], width: 0, height: 0 };
   }
 
+  get stopped(): boolean {
+    return this.sinks.stopped;
+  }
+
   attach(stream: WrtcStream | undefined): void {
-    if (this.stopped || stream === undefined) return;
-    for (const track of stream.getVideoTracks()) {
-      if (this.sinks.has(track.id) || track.readyState === "ended") continue;
-      const sink = new wrtc.nonstandard.RTCVideoSink(track);
-      sink.onframe = ({ frame }) => {
-        const at = nowMs();
-        const stamp = readStamp(frame);
-        if (this.first) {
-          this.first = false;
-          send({ t: "first-frame", key: this.key, at, width: frame.width, height: frame.height, answerStart: this.answerStart });
-        }
-        if (this.pending >= MAX_PENDING_SAMPLES) return;
-        this.pending++;
-        this.batch.at.push(at);
-        this.batch.latency.push(stamp ? at - stamp.ms : Number.NaN);
-        this.batch.seq.push(stamp ? stamp.seq : -1);
-        this.batch.width = frame.width;
-        this.batch.height = frame.height;
-      };
-      this.sinks.set(track.id, { sink, track });
+    this.sinks.attach(stream);
+  }
+
+  private onFrame(frame: I420Frame): void {
+    const at = nowMs();
+    const stamp = readStamp(frame);
+    if (this.first) {
+      this.first = false;
+      send({ t: "first-frame", key: this.key, at, width: frame.width, height: frame.height, answerStart: this.answerStart });
     }
+    if (this.pending >= MAX_PENDING_SAMPLES) return;
+    this.pending++;
+    this.batch.at.push(at);
+    this.batch.latency.push(stamp ? at - stamp.ms : Number.NaN);
+    this.batch.seq.push(stamp ? stamp.seq : -1);
+    this.batch.width = frame.width;
+    this.batch.height = frame.height;
   }
 
   take(): SampleBatch | undefined {
@@ -72,13 +74,7 @@ class StreamProbe {
   }
 
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const { sink } of this.sinks.values()) {
-      sink.onframe = null;
-      if (!sink.stopped) sink.stop();
-    }
-    this.sinks.clear();
+    this.sinks.stop();
   }
 }
 

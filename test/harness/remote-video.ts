@@ -12,14 +12,19 @@ export function remoteStreams(call: MatrixCall): WrtcStream[] {
   return feeds.map((feed) => feed.stream as unknown as WrtcStream);
 }
 
-/** Decodes and counts the remote video of a call; once stopped (the call ended) it attaches nothing more. */
-export class RemoteVideoCounter {
-  frames = 0;
-  width = 0;
-  height = 0;
-  last: I420Frame | undefined;
+/**
+ * One wrtc RTCVideoSink per live video track of the streams attached, each decoded frame handed to `onFrame`; once
+ * stopped it attaches nothing more. `stopTracks`: stop() also ends the tracks (the harness's calls own theirs; the
+ * bench receiver leaves them to its peer connections).
+ */
+export class VideoSinks {
   private readonly sinks = new Map<string, { sink: WrtcVideoSink; track: WrtcTrack }>();
-  protected stopped = false;
+  stopped = false;
+
+  constructor(
+    private readonly onFrame: (frame: I420Frame) => void,
+    private readonly stopTracks = true,
+  ) {}
 
   /** Attaches a sink to each live video track of `stream` not attached yet. */
   attach(stream: WrtcStream | undefined): void {
@@ -28,10 +33,7 @@ export class RemoteVideoCounter {
       if (this.sinks.has(track.id) || track.readyState === "ended") continue;
       const sink = new wrtc.nonstandard.RTCVideoSink(track);
       sink.onframe = ({ frame }) => {
-        this.frames += 1;
-        this.width = frame.width;
-        this.height = frame.height;
-        this.last = frame;
+        this.onFrame(frame);
       };
       this.sinks.set(track.id, { sink, track });
     }
@@ -43,8 +45,35 @@ export class RemoteVideoCounter {
     for (const { sink, track } of this.sinks.values()) {
       sink.onframe = null;
       if (!sink.stopped) sink.stop();
-      if (track.readyState !== "ended") track.stop();
+      if (this.stopTracks && track.readyState !== "ended") track.stop();
     }
     this.sinks.clear();
+  }
+}
+
+/** Decodes and counts the remote video of a call; once stopped (the call ended) it attaches nothing more. */
+export class RemoteVideoCounter {
+  frames = 0;
+  width = 0;
+  height = 0;
+  last: I420Frame | undefined;
+  private readonly video = new VideoSinks((frame) => {
+    this.frames += 1;
+    this.width = frame.width;
+    this.height = frame.height;
+    this.last = frame;
+  });
+
+  protected get stopped(): boolean {
+    return this.video.stopped;
+  }
+
+  /** Attaches a sink to each live video track of `stream` not attached yet. */
+  attach(stream: WrtcStream | undefined): void {
+    this.video.attach(stream);
+  }
+
+  stop(): void {
+    this.video.stop();
   }
 }
