@@ -182,7 +182,6 @@ async function encodeFloor(ctx: PhaseContext): Promise<void> {
       ),
     );
   }
-  for (const link of links) link.close();
   await stopRun();
 }
 

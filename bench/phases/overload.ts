@@ -84,10 +84,9 @@ async function runOverload(ctx: PhaseContext): Promise<void> {
     results.windows.push(await window(ctx, `${String(n)} call(s), 1 camera`, calls, [cam0]));
   }
   // The same calls without the budget (what every call got before it), then with it again.
-  const budget = rig.app.config.media.encodeMegapixelsPerCore;
-  rig.app.hub.setEncodeBudget(0);
-  results.windows.push(await window(ctx, `${String(calls.length)} call(s), 1 camera, no encode budget`, calls, [cam0]));
-  rig.app.hub.setEncodeBudget(budget);
+  results.windows.push(
+    await rig.withoutEncodeBudget(() => window(ctx, `${String(calls.length)} call(s), 1 camera, no encode budget`, calls, [cam0])),
+  );
   // Back to full size once the load drops: all calls but the first end; how long until it shows 1280x720 again.
   const [first, ...rest] = calls;
   if (first !== undefined && rest.length > 0) {

@@ -21,16 +21,7 @@ async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
     results.notes.push(`series ${res.name}: not in the ${plan.mode} plan`);
     return;
   }
-  const budget = rig.app.config.media.encodeMegapixelsPerCore;
-  rig.app.hub.setEncodeBudget(0);
-  const restore = rig.own("the encode budget", () => {
-    rig.app.hub.setEncodeBudget(budget);
-  });
-  try {
-    await seriesWindows(ctx, res, series);
-  } finally {
-    await restore();
-  }
+  await rig.withoutEncodeBudget(() => seriesWindows(ctx, res, series));
 }
 
 async function seriesWindows(ctx: PhaseContext, res: Resolution, series: Series): Promise<void> {

@@ -137,6 +137,17 @@ export class Rig implements MeasureDeps {
     };
   }
 
+  /** Runs `fn` with the bot's encode budget off (every call at its camera's full size), then the configured one again. */
+  async withoutEncodeBudget<T>(fn: () => Promise<T>): Promise<T> {
+    const budget = this.app.config.media.encodeMegapixelsPerCore;
+    this.app.hub.setEncodeBudget(0);
+    try {
+      return await fn();
+    } finally {
+      this.app.hub.setEncodeBudget(budget);
+    }
+  }
+
   /** Calls hung up, phase resources stopped, every camera but `keep` stopped: the state each phase starts from. */
   async reset(keep: readonly string[]): Promise<void> {
     await this.calls.hangupAll();
