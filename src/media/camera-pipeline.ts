@@ -170,18 +170,18 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     try {
       run.start();
     } catch (err: unknown) {
-      this.log.error({ err: String(err) }, "could not start ffmpeg");
+      this.log.error({ err: String(err) }, "could not start the camera's front end (ffmpeg or gst-launch-1.0)");
     }
   }
 
-  /** ffmpeg has fallen behind the live picture (the CPU cannot keep up): a fresh one starts at the live edge. */
+  /** The front end has fallen behind the live picture (the CPU cannot keep up): a fresh run starts at the live edge. */
   private resync(run: CameraRun, lagMs: number): void {
     if (this.run !== run || run.ending || Date.now() - this.lastResyncAt < RESYNC_MIN_INTERVAL_MS) return;
     this.lastResyncAt = Date.now();
     this.totals.resyncs++;
     this.log.warn(
       { lagMs: Math.round(lagMs) },
-      "camera picture running behind (ffmpeg cannot keep up: CPU overloaded?); restarting it to catch up",
+      "camera picture running behind (its decoder cannot keep up: CPU overloaded?); restarting it to catch up",
     );
     run.end("resync");
   }
@@ -215,7 +215,13 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
         this.attempt = step.attempt;
         this.totals.restarts++;
         this.log.warn(
-          { code: end.exit.code, signal: end.exit.signal, ffmpeg: end.exit.lastLines.slice(-3), retryInS: step.delayS },
+          {
+            frontEnd: this.options.frontEnd,
+            code: end.exit.code,
+            signal: end.exit.signal,
+            output: end.exit.lastLines.slice(-3),
+            retryInS: step.delayS,
+          },
           "camera stream ended; reconnecting",
         );
         this.setState("retrying");

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import type { Logger } from "../util/logger.ts";
 import { isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-args.ts";
 import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-process.ts";
-import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
+import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstCameraGone, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 import { LagWatch } from "./lag-watch.ts";
 import type { EndReason, ExitFacts } from "./restart-policy.ts";
@@ -12,7 +12,7 @@ import type { EndReason, ExitFacts } from "./restart-policy.ts";
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
 /** No frame for this long while running: the stream is stuck, restart ffmpeg. */
 export const STALL_MS = 10_000;
-/** ffmpeg this far behind the live picture (see LagWatch), for this long, is reported as behind. */
+/** The front end this far behind the live picture (see LagWatch), for this long, is reported as behind. */
 const MAX_LAG_MS = 2000;
 const LAG_HOLD_MS = 3000;
 
@@ -44,7 +44,7 @@ interface RunEvents {
   firstFrame: [size: { width: number; height: number }];
   /** s16le PCM from fd 3, as read. */
   pcm: [chunk: Buffer];
-  /** ffmpeg has been too far behind the live picture for a while (the owner decides whether to resync). */
+  /** The front end has been too far behind the live picture for a while (the owner decides whether to resync). */
   behind: [lagMs: number];
   exit: [end: RunEnd];
 }
@@ -96,7 +96,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
     return this.splitter?.dropped ?? 0;
   }
 
-  /** How far behind the live picture ffmpeg runs now (ms). */
+  /** How far behind the live picture the front end runs now (ms). */
   get lagMs(): number {
     return this.lag.lagMs;
   }
@@ -170,6 +170,8 @@ export class CameraRun extends EventEmitter<RunEvents> {
       if (codec !== undefined && codec !== this.codec) this.announced = codec;
       if (isGstUnsupported(line) || (encoding !== undefined && codec !== this.codec)) {
         this.gstFailed = true;
+        void this.process.stop();
+      } else if (isGstCameraGone(line)) {
         void this.process.stop();
       }
     } else {

@@ -1,5 +1,5 @@
 /**
- * The environment of ffmpeg and ffprobe children: only what they need, never the bot's own variables
+ * The environment of ffmpeg, ffprobe and gst-launch-1.0 children: only what they need, never the bot's own variables
  * (MCC_ACCESS_TOKEN, MCC_PASSWORD, MCC_WEBHOOK_TOKEN, camera passwords given as ${ENV}). ffmpeg parses
  * untrusted camera input; what it does not hold it cannot leak.
  */
@@ -23,8 +23,11 @@ const PASS = new Set([
   "HTTPS_PROXY",
   "NO_PROXY",
 ]);
-/** Prefixes passed through: locale (LC_ALL...), VA-API and CUDA driver selection for hwaccel, fontconfig for drawtext. */
-const PASS_PREFIXES = ["LC_", "LIBVA_", "CUDA_", "NVIDIA_", "FONTCONFIG_"];
+/**
+ * Prefixes passed through: locale (LC_ALL...), VA-API and CUDA driver selection for hwaccel, fontconfig for drawtext,
+ * GStreamer's plugin search path and registry file (GST_PLUGIN_PATH, GST_PLUGIN_SYSTEM_PATH, GST_REGISTRY...).
+ */
+const PASS_PREFIXES = ["LC_", "LIBVA_", "CUDA_", "NVIDIA_", "FONTCONFIG_", "GST_PLUGIN_", "GST_REGISTRY"];
 
 export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};

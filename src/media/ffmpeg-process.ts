@@ -5,6 +5,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { redactSecrets, type Logger } from "../util/logger.ts";
 import { MAX_LINE_CHARS } from "../util/redact.ts";
 import { childEnv } from "./child-env.ts";
+import { isGstProbeLine } from "./gst-front-end.ts";
 
 /**
  * stderr held while waiting for a line's end. A longer run without a newline is cut: its first part is kept as
@@ -29,14 +30,14 @@ export interface FfmpegExit {
 interface FfmpegEvents {
   /** A log line from stderr (credentials redacted). */
   line: [text: string];
-  /** A key=value line of ffmpeg's `-progress` report (not logged, not kept for error reports). */
+  /** A key=value line of ffmpeg's `-progress` report or a GStreamer lag probe line (not logged, not kept for error reports). */
   progress: [text: string];
   exit: [exit: FfmpegExit];
 }
 
-/** True for the key=value lines of ffmpeg's `-progress` report. */
+/** True for the key=value lines of ffmpeg's `-progress` report and the GStreamer front end's lag probe lines. */
 export function isProgressLine(text: string): boolean {
-  return /^[a-z_0-9]+=\S*$/.test(text);
+  return /^[a-z_0-9]+=\S*$/.test(text) || isGstProbeLine(text);
 }
 
 /**

@@ -50,6 +50,8 @@ export function gstCanRead(url: string): boolean {
  * - rtph264depay ! avdec_h264 (or the H.265 pair) with slice threads only.
  * - videoscale into caps with an even size range: it keeps the aspect ratio and scales down to fit.
  * - videorate drop-only: frames above maxFps are dropped, none held back or duplicated.
+ * - identity silent=false: with `-v`, one stdout line per frame with its timestamp, from which LagWatch tells
+ *   whether the pipeline keeps up with the camera (gstFrameTimeMs; the ffmpeg front end's `-progress`).
  * - fdsink sync=false: each frame is written as soon as it is decoded; async=false: a sink whose branch never
  *   gets data (a camera without sound leaves the audio branch unlinked) must not hold the pipeline out of
  *   PLAYING (it did: no video at all).
@@ -73,6 +75,10 @@ export function buildGstArgs(opts: GstArgsOptions): string[] {
     "videorate",
     "drop-only=true",
     `max-rate=${String(opts.maxFps)}`,
+    "!",
+    "identity",
+    `name=${LAG_PROBE}`,
+    "silent=false",
     "!",
     "fdsink",
     "name=vsink",
@@ -104,6 +110,30 @@ export function buildGstArgs(opts: GstArgsOptions): string[] {
   return ["-v", "rtspsrc", "name=src", `location=${opts.url}`, "protocols=tcp", "latency=0", "tcp-timeout=5000000", ...video, ...audio];
 }
 
+/** The identity element before the video sink whose `-v` lines carry each written frame's timestamp. */
+const LAG_PROBE = "lagprobe";
+const PROBE_PREFIX = `/GstIdentity:${LAG_PROBE}: last-message = `;
+
+/** True for the lag probe's per-buffer and per-event lines (not logged, not kept for error reports). */
+export function isGstProbeLine(line: string): boolean {
+  return line.includes(PROBE_PREFIX);
+}
+
+/**
+ * A written frame's timestamp (ms of the pipeline's running time) from the lag probe's line for it; undefined for
+ * any other line. rtspsrc stamps a buffer from the RTP time in step with its arrival, so while the pipeline keeps
+ * up `wall clock − timestamp` stays constant, and frames that wait in front of a decoder that cannot keep up
+ * make it grow (measured: 2 ms → 1.2 s over 6 s with gst-launch stopped 97 ms of every 100; back to 2 ms at once
+ * when let run).
+ */
+export function gstFrameTimeMs(line: string): number | undefined {
+  const at = line.indexOf(PROBE_PREFIX);
+  if (at < 0) return undefined;
+  const m = /^chain .*?\bpts: (\d+):(\d\d):(\d\d(?:\.\d+)?),/.exec(line.slice(at + PROBE_PREFIX.length));
+  if (m?.[1] === undefined || m[2] === undefined || m[3] === undefined) return undefined;
+  return (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000;
+}
+
 /** The output size from gst-launch's `-v` line for the video sink's negotiated caps; undefined for other lines. */
 export function gstSizeFromLine(line: string): { width: number; height: number } | undefined {
   if (!line.includes("GstFdSink:vsink.GstPad:sink: caps = video/x-raw")) return undefined;
@@ -115,6 +145,16 @@ export function gstSizeFromLine(line: string): { width: number; height: number }
 /** True for gst-launch's complaints that this pipeline cannot work here (codec, missing plugin), not a camera outage. */
 export function isGstUnsupported(line: string): boolean {
   return /not-negotiated|not-linked|erroneous pipeline|no element "|could not link/i.test(line);
+}
+
+/**
+ * True for rtspsrc's warning that the camera closed the connection (or it could not be read). rtspsrc then sends
+ * EOS, but gst-launch ends only once every sink has it, and a branch that has had no data yet (the audio branch's
+ * decodebin before its first packet) never passes it on: with the camera gone right after the first frame,
+ * gst-launch stayed up until the stall watch (10 s; the ffmpeg front end exits at once). The run ends on this line.
+ */
+export function isGstCameraGone(line: string): boolean {
+  return /^WARNING: from element \/GstPipeline:[^/]+\/GstRTSPSrc:src: Could not read from resource/.test(line);
 }
 
 /** The GStreamer chain for an RTP encoding name, if there is one. */

@@ -1,9 +1,19 @@
+import { gstFrameTimeMs } from "./gst-front-end.ts";
+
+/** The output time (ms) in ffmpeg's `-progress` line `out_time_us=` or the GStreamer lag probe's line; else undefined. */
+function outputTimeMs(text: string): number | undefined {
+  const m = /^out_time_us=(\d+)$/.exec(text);
+  if (m?.[1] !== undefined) return Number(m[1]) / 1000;
+  return gstFrameTimeMs(text);
+}
+
 /**
- * How far behind the live picture a camera's ffmpeg runs, from its `-progress` reports.
+ * How far behind the live picture a camera's front end runs, from ffmpeg's `-progress` reports or the
+ * GStreamer front end's per-frame timestamps (gst-front-end.ts).
  *
- * A live source's output time advances as fast as the wall clock while ffmpeg keeps up, so
+ * A live source's output time advances as fast as the wall clock while the front end keeps up, so
  * `wall clock − output time` stays constant; its smallest value in this run is the baseline (the
- * connect and probe time fall out). When ffmpeg cannot keep up (the CPU is saturated, or Node
+ * connect and probe time fall out). When it cannot keep up (the CPU is saturated, or Node
  * reads its pipes too slowly), the frames it still has to decode pile up in front of it and the
  * difference grows: that growth is the lag. It never shrinks on its own under a steady overload.
  */
@@ -22,13 +32,11 @@ export class LagWatch {
     private readonly holdMs: number,
   ) {}
 
-  /** Reads one line of ffmpeg's progress report; true when the stream is too far behind (see the constructor). */
+  /** Reads one progress line (ffmpeg's or GStreamer's); true when the stream is too far behind (see the constructor). */
   line(text: string, nowMs: number): boolean {
-    const m = /^out_time_us=(\d+)$/.exec(text);
-    if (m?.[1] === undefined) return false;
-    const outUs = Number(m[1]);
-    if (outUs <= 0) return false;
-    const offset = nowMs - outUs / 1000;
+    const outMs = outputTimeMs(text);
+    if (outMs === undefined || outMs <= 0) return false;
+    const offset = nowMs - outMs;
     if (this.baseline === undefined || offset < this.baseline) this.baseline = offset;
     this.lagMs = offset - this.baseline;
     if (this.lagMs <= this.maxLagMs) {

@@ -43,6 +43,20 @@ describe("LagWatch", () => {
     expect(w.lagMs).toBe(0);
   });
 
+  it("reads the GStreamer front end's per-frame timestamps the same way", () => {
+    const w = new LagWatch(1500, 2000);
+    const frame = (ms: number): string =>
+      `/GstPipeline:pipeline0/GstIdentity:lagprobe: last-message = chain   ******* (lagprobe:sink) (345600 bytes, dts: none, pts: 0:00:${(ms / 1000).toFixed(9).padStart(12, "0")}, duration: 0:00:00.040000000, offset: -1) 0x7f`;
+    // In step with the wall clock (0.4 s after it), then frames at half the camera's pace.
+    for (let t = 400; t <= 4400; t += 40) expect(w.line(frame(t - 400), t)).toBe(false);
+    expect(w.lagMs).toBe(0);
+    let fired: number | undefined;
+    for (let i = 1; i < 400 && fired === undefined; i++) if (w.line(frame(4000 + i * 20), 4400 + i * 40)) fired = 4400 + i * 40;
+    // 1.5 s behind after 3 s more (half a second per second), held 2 s more.
+    expect(fired).toBeGreaterThanOrEqual(9400);
+    expect(fired).toBeLessThanOrEqual(9500);
+  });
+
   it("tells progress lines from log lines", () => {
     expect(isProgressLine("out_time_us=1500000")).toBe(true);
     expect(isProgressLine("progress=continue")).toBe(true);
