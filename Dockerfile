@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# matrix-camera-call: build the TypeScript, then run it on a slim Node image with Debian's ffmpeg.
+# matrix-camera-call: build the TypeScript, then run it on a slim Node image with Debian's ffmpeg and GStreamer.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -10,8 +10,12 @@ COPY src ./src
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
+# GStreamer is the default camera front end (a frame sooner than ffmpeg for RTSP H.264/H.265; src/media/front-end.ts):
+# gst-launch-1.0 (tools), rtspsrc and the RTP depayloaders (good), videoconvert/videoscale/videorate/decodebin (base),
+# avdec_h264/avdec_h265/avdec_aac (libav). ffmpeg reads every other camera and makes the offline picture.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
+       gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # MALLOC_ARENA_MAX=2: each call's video encoder runs on a new thread, and with glibc's default (up to 8

@@ -12,7 +12,12 @@ import { resolveFfmpeg, resolveFfprobe, type FfmpegBinary } from "../media/ffmpe
 import { errorMessage, urlLabel } from "../util/logger.ts";
 import { TIMEOUT_MS, type CheckResult } from "./result.ts";
 
-function run(file: string, args: string[], timeoutMs = TIMEOUT_MS): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a tool (no shell, the trimmed child environment) and collects its output; a timeout kills it. */
+export function run(
+  file: string,
+  args: string[],
+  timeoutMs = TIMEOUT_MS,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], shell: false, env: childEnv() });
     let stdout = "";

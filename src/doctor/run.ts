@@ -15,6 +15,7 @@ import {
   checkWellKnown,
   type CheckResult,
 } from "./checks.ts";
+import { checkGstreamer } from "./gstreamer.ts";
 import { checkListen } from "./listen.ts";
 import { checkRtcFocus } from "./rtc-focus.ts";
 
@@ -56,6 +57,8 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
   results.push(checkEncryption());
   const ff = await checkFfmpeg(config);
   results.push(ff.result);
+  const gst = await checkGstreamer(config);
+  if (gst) results.push(gst);
   for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));
   for (const camera of config.cameras) {
     const talkback = await checkTalkback(camera);

@@ -1,5 +1,5 @@
 /**
- * What a camera's next front-end run uses: which program reads the camera (GStreamer when configured and it can,
+ * What a camera's next front-end run uses: which program reads the camera (GStreamer unless configured otherwise and where it can,
  * else ffmpeg), GStreamer's codec chain, the camera's audio and the hardware decoder. They start from the config and
  * only ever narrow: a fallback chosen by the restart policy (restart-policy.ts) turns GStreamer, audio or hardware
  * decoding off for good, or switches GStreamer to the codec the camera announced. Apart from camera-pipeline.ts,
@@ -45,7 +45,9 @@ export class RunOptions {
       this.log.info({ codec: step.codec }, "the camera sends this codec: GStreamer decodes it");
       this.gstCodec = step.codec;
     } else if (step.drop === "gstreamer") {
-      this.log.warn(
+      // Worth a warning only where the config asked for GStreamer; by default ffmpeg is the way for such cameras.
+      const level = this.camera.frontEnd === "gstreamer" ? "warn" : "info";
+      this.log[level](
         { gst: end.exit.lastLines.slice(-2) },
         "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg",
       );

@@ -1,6 +1,6 @@
 /**
  * The shared camera pipeline on real parts: calls of one camera share one RTSP session and one
- * ffmpeg; the pipeline starts when the invite goes out and stops after the idle grace; a camera that
+ * front end (GStreamer by default, ffmpeg where asked for); a front end that falls behind is restarted; the pipeline starts when the invite goes out and stops after the idle grace; a camera that
  * goes away mid-call shows the offline picture and comes back by itself; H.265 and MJPEG cameras work.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
@@ -29,10 +29,13 @@ function cornerLuma(frame: { width: number; height: number; data: Uint8Array }):
   return sum / 1024;
 }
 
-/** The pid of this test process's ffmpeg reading `url` (throws unless there is exactly one). */
-function ffmpegPidOf(url: string): number {
-  const pids = childrenNamed(process.pid, "ffmpeg").filter((pid) => readArgv(pid)?.includes(url));
-  if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one ffmpeg for ${url}, found ${pids.length}`);
+/** The pid of this test process's front end (ffmpeg or gst-launch-1.0) running as `comm` and reading `url` (throws unless there is exactly one). */
+function frontEndPidOf(comm: string, url: string): number {
+  const pids = childrenNamed(process.pid, comm).filter((pid) => {
+    const argv = readArgv(pid);
+    return argv?.includes(url) === true || argv?.includes(`location=${url}`) === true;
+  });
+  if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one ${comm} for ${url}, found ${pids.length}`);
   return pids[0];
 }
 
@@ -50,6 +53,7 @@ beforeAll(async () => {
     config: ({ cameras }) => ({
       cameras: [
         { name: "cam1", url: cameras["cam1"]?.url },
+        { name: "cam1ff", url: cameras["cam1"]?.url, frontEnd: "ffmpeg" as const },
         { name: "h265", url: cameras["h265"]?.url, audio: false },
         { name: "mjpeg", url: cameras["mjpeg"]?.url, audio: false },
         // No GPU on the test machine: VA-API cannot be set up, so this camera must fall back to software.
@@ -155,54 +159,62 @@ describeE2E("camera hub", () => {
     await rig.released({ peerConnections: true, timeoutMs: 10_000 });
   }, 240_000);
 
-  it("an ffmpeg that cannot keep up (starved of CPU) is restarted at the live edge, and the call stays up", async () => {
-    const call = await rig.ring("ann", "cam1");
-    await call.answer();
-    await call.waitForFrames(10, 15_000);
-    const stats = (): PipelineStats => {
-      const s = app.hub.stats()["cam1"];
-      if (s === undefined) throw new Error("no cam1");
-      return s;
-    };
-    // Starved from the live edge, so the lag that follows is the starving's. On a busy machine a fresh ffmpeg can
-    // start behind (1.2 to 1.6 s measured with two busy loops beside this file) and catch up, or be resynced.
-    await waitFor("ffmpeg at the live edge", () => stats().state === "running" && stats().lagMs < 1000, { timeoutMs: 20_000 });
-    const before = stats().resyncs;
-    const pid = ffmpegPidOf(cam1.url);
-    // Starve it: stopped for 97 ms of every 100 ms, it decodes far slower than the camera sends.
-    const signal = (sig: NodeJS.Signals): void => {
-      try {
-        process.kill(pid, sig);
-      } catch (err: unknown) {
-        if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err; // it was restarted: nothing to signal
-      }
-    };
-    const starve = setInterval(() => {
-      signal("SIGSTOP");
-      setTimeout(() => {
-        signal("SIGCONT");
-      }, 97);
-    }, 100);
-    try {
-      await waitFor("the lag to grow", () => stats().lagMs > 1000, { timeoutMs: 20_000 });
-      await waitFor("the pipeline to resync", () => stats().resyncs > before, { timeoutMs: 30_000 });
-    } finally {
-      clearInterval(starve);
-      setTimeout(() => {
-        signal("SIGCONT");
+  it.each([
+    ["cam1", "gstreamer", "gst-launch-1.0"],
+    ["cam1ff", "ffmpeg", "ffmpeg"],
+  ] as const)(
+    "%s: a %s front end that cannot keep up (starved of CPU) is restarted at the live edge, and the call stays up",
+    async (name, frontEnd, comm) => {
+      const call = await rig.ring("ann", name);
+      await call.answer();
+      await call.waitForFrames(10, 15_000);
+      const stats = (): PipelineStats => {
+        const s = app.hub.stats()[name];
+        if (s === undefined) throw new Error(`no ${name}`);
+        return s;
+      };
+      expect(stats().frontEnd).toBe(frontEnd);
+      // Starved from the live edge, so the lag that follows is the starving's. On a busy machine a fresh ffmpeg can
+      // start behind (1.2 to 1.6 s measured with two busy loops beside this file) and catch up, or be resynced.
+      await waitFor("the front end at the live edge", () => stats().state === "running" && stats().lagMs < 1000, { timeoutMs: 20_000 });
+      const before = stats().resyncs;
+      const pid = frontEndPidOf(comm, cam1.url);
+      // Starve it: stopped for 97 ms of every 100 ms, it decodes far slower than the camera sends.
+      const signal = (sig: NodeJS.Signals): void => {
+        try {
+          process.kill(pid, sig);
+        } catch (err: unknown) {
+          if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err; // it was restarted: nothing to signal
+        }
+      };
+      const starve = setInterval(() => {
+        signal("SIGSTOP");
+        setTimeout(() => {
+          signal("SIGCONT");
+        }, 97);
       }, 100);
-    }
-    // The starved ffmpeg is stopped (slowly, starved as it is) and a new one started.
-    await waitFor("a new ffmpeg for cam1", () => ffmpegPidOf(cam1.url) !== pid, { timeoutMs: 15_000 });
-    // The new ffmpeg runs at the live edge: no lag, video flowing on the same call.
-    const frames = call.video().frames;
-    await call.waitForFrames(frames + 50, 15_000);
-    expect(stats().lagMs).toBeLessThan(1000);
-    expect(stats().state).toBe("running");
-    expect(call.isEnded()).toBe(false);
-    call.hangup();
-    await rig.released({ peerConnections: true, timeoutMs: 10_000 });
-  }, 110_000);
+      try {
+        await waitFor("the lag to grow", () => stats().lagMs > 1000, { timeoutMs: 20_000 });
+        await waitFor("the pipeline to resync", () => stats().resyncs > before, { timeoutMs: 30_000 });
+      } finally {
+        clearInterval(starve);
+        setTimeout(() => {
+          signal("SIGCONT");
+        }, 100);
+      }
+      // The starved front end is stopped (slowly, starved as it is) and a new one started.
+      await waitFor(`a new ${comm} for ${name}`, () => frontEndPidOf(comm, cam1.url) !== pid, { timeoutMs: 15_000 });
+      // The new one runs at the live edge: no lag, video flowing on the same call.
+      const frames = call.video().frames;
+      await call.waitForFrames(frames + 50, 15_000);
+      expect(stats().lagMs).toBeLessThan(1000);
+      expect(stats().state).toBe("running");
+      expect(call.isEnded()).toBe(false);
+      call.hangup();
+      await rig.released({ peerConnections: true, timeoutMs: 10_000 });
+    },
+    110_000,
+  );
 
   it("decodes H.265 and MJPEG cameras", async () => {
     for (const name of ["h265", "mjpeg"]) {

@@ -87,6 +87,8 @@ describeE2E("doctor", () => {
     expect(verdict(results, "TURN").status).toBe("pass");
     expect(verdict(results, "well-known and Element Call focus").status).toBe("pass");
     expect(verdict(results, "ffmpeg").detail).toMatch(/h264 yes, h265 yes/);
+    expect(verdict(results, "gstreamer").status).toBe("pass");
+    expect(verdict(results, "gstreamer").detail).toMatch(/reads 1 RTSP camera/);
     expect(verdict(results, "camera door").detail).toMatch(/h264 640x360, audio pcm_alaw/);
     expect(verdict(results, "MQTT broker").status).toBe("pass");
     expect(JSON.stringify(results)).not.toContain("doc-pw-123");

@@ -1,6 +1,6 @@
 /**
  * The bot as a real process (`src/main.ts` with a config file): /healthz answers, /metrics counts a real
- * call, and SIGTERM during a call hangs it up (the callee sees the hangup), stops every ffmpeg and exits 0
+ * call, and SIGTERM during a call hangs it up (the callee sees the hangup), stops every camera front end (ffmpeg or gst-launch-1.0) and exits 0
  * within 5 s.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -29,13 +29,14 @@ let botToken: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 const CAMERA_PATH = `ops${process.pid}`;
 
-function ffmpegOfThisTest(): number[] {
+/** The camera front ends (ffmpeg or gst-launch-1.0) reading this test's camera. */
+function frontEndsOfThisTest(): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.includes("ffmpeg") && cmd.includes(CAMERA_PATH)) pids.push(Number(entry));
+      if (/ffmpeg|gst-launch-1\.0/.test(cmd) && cmd.includes(CAMERA_PATH)) pids.push(Number(entry));
     } catch {
       continue; // the process ended while we looked
     }
@@ -160,13 +161,13 @@ describeE2E("operations", () => {
     expect(health).toMatchObject({ app: "matrix-camera-call", user: "@opsbot:localhost" });
   }, 60_000);
 
-  it("SIGTERM during a call hangs it up, stops ffmpeg and exits 0 within 5 s", async () => {
+  it("SIGTERM during a call hangs it up, stops the camera's front end and exits 0 within 5 s", async () => {
     const ringing = callee.nextIncomingCall(20_000);
     await callee.client.sendTextMessage(dm, "!call cam");
     const call = await ringing;
     await call.answer();
     await call.waitForFrames(10, 15_000);
-    expect(ffmpegOfThisTest().length).toBe(1);
+    expect(frontEndsOfThisTest().length).toBe(1);
 
     const sentAt = Date.now();
     bot.kill("SIGTERM");
@@ -176,6 +177,6 @@ describeE2E("operations", () => {
     const end = await call.ended();
     expect(end.hangupParty).toBe("remote");
     expect(end.hangupReason).toBe("user_hangup");
-    await waitFor("no ffmpeg of the bot left", () => ffmpegOfThisTest().length === 0, { timeoutMs: 3000 });
+    await waitFor("no front end of the bot left", () => frontEndsOfThisTest().length === 0, { timeoutMs: 3000 });
   }, 40_000);
 });

@@ -78,13 +78,13 @@ async function answerSdp(offer: string): Promise<string> {
   }
 }
 
-/** argv of every running ffmpeg/ffprobe, as the kernel has it (one entry per argument). */
-function ffmpegArgvs(): string[][] {
+/** argv of every running ffmpeg/ffprobe/gst-launch-1.0, as the kernel has it (one entry per argument). */
+function readerArgvs(): string[][] {
   const out: string[][] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
-      if (/ff(mpeg|probe)$/.test(argv[0] ?? "")) out.push(argv);
+      if (/(ff(mpeg|probe)|gst-launch-1\.0)$/.test(argv[0] ?? "")) out.push(argv);
     } catch {
       continue; // it ended while we looked
     }
@@ -104,7 +104,9 @@ beforeAll(async () => {
       allowedUsers: ["alice", "bob", "carol"].map((name) => users[name]?.userId),
       cameras: [
         { name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 },
+        // Each URL read by the default front end (GStreamer) and by ffmpeg.
         ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false })),
+        ...SHELL_URLS.map((url, i) => ({ name: `shell${i + SHELL_URLS.length}`, url, audio: false, frontEnd: "ffmpeg" as const })),
       ],
       calls: { maxConcurrent: 2, maxPerUserPerMinute: 4 },
     }),
@@ -271,33 +273,36 @@ describeE2E("call limits", () => {
 });
 
 describeE2E("camera URLs and the shell", () => {
-  it("a URL full of shell syntax reaches ffmpeg and ffprobe as one argument and runs nothing", async () => {
-    const leases = ["shell0", "shell1"].map((name) => app.hub.acquire(name));
+  it("a URL full of shell syntax reaches gst-launch-1.0, ffmpeg and ffprobe as one argument and runs nothing", async () => {
+    const names = ["shell0", "shell1", "shell2", "shell3"];
+    const leases = names.map((name) => app.hub.acquire(name));
     try {
       for (const url of SHELL_URLS) {
-        const argv = await waitFor(`an ffmpeg with ${url}`, () => ffmpegArgvs().find((a) => a.includes(url)), {
+        const gst = await waitFor(`a gst-launch-1.0 with ${url}`, () => readerArgvs().find((a) => a.includes(`location=${url}`)), {
           timeoutMs: 15_000,
           intervalMs: 20,
         });
-        expect(argv.filter((arg) => arg.includes("touch"))).toEqual([url]);
+        expect(gst.filter((arg) => arg.includes("touch"))).toEqual([`location=${url}`]);
+        const ffmpeg = await waitFor(`an ffmpeg with ${url}`, () => readerArgvs().find((a) => a.includes(url)), {
+          timeoutMs: 15_000,
+          intervalMs: 20,
+        });
+        expect(ffmpeg.filter((arg) => arg.includes("touch"))).toEqual([url]);
       }
-      // Nothing listens on port 9: each ffmpeg fails and is started again, URL and all.
-      await waitFor(
-        "both cameras retried",
-        () => (app.hub.stats()["shell0"]?.restarts ?? 0) >= 2 && (app.hub.stats()["shell1"]?.restarts ?? 0) >= 2,
-        { timeoutMs: 20_000 },
-      );
+      // Nothing listens on port 9: each front end fails and is started again, URL and all, by the front end it began with.
+      await waitFor("all four cameras retried", () => names.every((name) => (app.hub.stats()[name]?.restarts ?? 0) >= 2), {
+        timeoutMs: 20_000,
+      });
+      expect(names.map((name) => app.hub.stats()[name]?.frontEnd)).toEqual(["gstreamer", "gstreamer", "ffmpeg", "ffmpeg"]);
     } finally {
       for (const lease of leases) lease.release();
     }
     // doctor probes every camera with ffprobe, the same way.
     const checks = await runChecks(app.config);
-    expect(checks.filter((c) => c.name.includes("shell")).map((c) => c.status)).toEqual(["fail", "fail"]);
-    await waitFor(
-      "both shell cameras stopped",
-      () => app.hub.stats()["shell0"]?.state === "stopped" && app.hub.stats()["shell1"]?.state === "stopped",
-      { timeoutMs: 10_000 },
-    );
+    expect(checks.filter((c) => c.name.includes("shell")).map((c) => c.status)).toEqual(["fail", "fail", "fail", "fail"]);
+    await waitFor("the shell cameras stopped", () => names.every((name) => app.hub.stats()[name]?.state === "stopped"), {
+      timeoutMs: 10_000,
+    });
     expect(existsSync(MARK_X)).toBe(false);
     expect(existsSync(MARK_Y)).toBe(false);
   }, 60_000);

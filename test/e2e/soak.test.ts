@@ -14,7 +14,7 @@ import type { IncomingCall } from "../harness/callee.ts";
 import { memoryLines, readMemory, type Memory } from "../harness/bot-memory.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
-import { childrenNamed, readProcStat } from "../harness/proc-stats.ts";
+import { childrenNamed, FRONT_ENDS, readProcStat } from "../harness/proc-stats.ts";
 import { startProcessRig, type ProcessRig } from "../harness/rig.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -78,13 +78,14 @@ async function idle(what: string, timeoutMs = 15_000): Promise<void> {
   );
 }
 
-function ffmpegChildren(): number {
-  return childrenNamed(bot.pid, "ffmpeg").length;
+/** The bot's camera front ends (ffmpeg or gst-launch-1.0 children). */
+function frontEndChildren(): number {
+  return childrenNamed(bot.pid, FRONT_ENDS).length;
 }
 
-/** CPU seconds (user + system) of the bot and its running ffmpeg children. */
+/** CPU seconds (user + system) of the bot and its running camera front ends. */
 function botCpuSeconds(): number {
-  return [bot.pid, ...childrenNamed(bot.pid, "ffmpeg")].reduce((sum, pid) => sum + (readProcStat(pid)?.cpuS ?? 0), 0);
+  return [bot.pid, ...childrenNamed(bot.pid, FRONT_ENDS)].reduce((sum, pid) => sum + (readProcStat(pid)?.cpuS ?? 0), 0);
 }
 
 /** Everything idle (no call, no peer connection, cameras stopped), then a full GC in the bot, then its figures. */
@@ -92,7 +93,7 @@ async function settledMemory(): Promise<Memory> {
   await idle("the bot to be idle");
   await waitFor(
     "the cameras to stop after the idle grace",
-    async () => (await metric("mcc_ffmpeg_processes")) === 0 && ffmpegChildren() === 0,
+    async () => (await metric("mcc_ffmpeg_processes")) === 0 && frontEndChildren() === 0,
     { timeoutMs: 15_000, intervalMs: 100 },
   );
   return readMemory(bot);
@@ -194,7 +195,7 @@ describeE2E("soak", () => {
     expect(answered).toBe(CALLS);
     expect(await metric("mcc_peer_connections")).toBe(0);
     expect(await metric("mcc_ffmpeg_processes")).toBe(0);
-    expect(ffmpegChildren()).toBe(0);
+    expect(frontEndChildren()).toBe(0);
     // Open descriptors: sockets to Synapse in the HTTP client's keep-alive pool come and go with the requests in
     // flight (a sync long-poll, sends, member lists), so a few either way is noise; a leak is one or more per call.
     expect(end.fds - base.fds).toBeLessThanOrEqual(FD_TOLERANCE);
@@ -260,7 +261,7 @@ describeE2E("soak", () => {
 
       for (const c of calls) c.hangup();
       await idle("every call released", 30_000);
-      await waitFor("the cameras stopped", async () => (await metric("mcc_ffmpeg_processes")) === 0 && ffmpegChildren() === 0, {
+      await waitFor("the cameras stopped", async () => (await metric("mcc_ffmpeg_processes")) === 0 && frontEndChildren() === 0, {
         timeoutMs: 15_000,
         intervalMs: 100,
       });

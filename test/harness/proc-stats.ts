@@ -51,8 +51,12 @@ export function readProcStat(pid: number): ProcStat | undefined {
   return { pid, comm, ppid, cpuS: (utime + stime) / CLK_TCK, rssBytes: rss * PAGE_SIZE };
 }
 
-/** Children of `ppid` whose command name is `comm` (e.g. the bot's ffmpeg processes). */
-export function childrenNamed(ppid: number, comm: string): number[] {
+/** The command names of the programs that read a camera for the bot (its front ends: src/media/front-end.ts). */
+export const FRONT_ENDS = ["ffmpeg", "gst-launch-1.0"] as const;
+
+/** Children of `ppid` whose command name is `comm` or one of them (e.g. the bot's FRONT_ENDS). */
+export function childrenNamed(ppid: number, comm: string | readonly string[]): number[] {
+  const names: readonly string[] = typeof comm === "string" ? [comm] : comm;
   const out: number[] = [];
   let entries: string[];
   try {
@@ -63,7 +67,7 @@ export function childrenNamed(ppid: number, comm: string): number[] {
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     const st = readProcStat(Number(name));
-    if (st?.ppid === ppid && st.comm === comm) out.push(st.pid);
+    if (st !== undefined && st.ppid === ppid && names.includes(st.comm)) out.push(st.pid);
   }
   return out;
 }

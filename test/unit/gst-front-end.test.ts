@@ -8,13 +8,16 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CameraConfig } from "../../src/config/load.ts";
 import { CameraRun, type RunEnd } from "../../src/media/camera-run.ts";
+import { isProgressLine } from "../../src/media/ffmpeg-process.ts";
 import { initialFrontEnd } from "../../src/media/front-end.ts";
 import {
   buildGstArgs,
   gstCanRead,
   gstCodecOf,
+  gstFrameTimeMs,
   gstSizeFromLine,
   gstVideoEncoding,
+  isGstCameraGone,
   isGstUnsupported,
 } from "../../src/media/gst-front-end.ts";
 import { createLogger } from "../../src/util/logger.ts";
@@ -100,6 +103,20 @@ describe("gst-launch lines", () => {
     ).toBeUndefined();
   });
 
+  it("the lag probe's line for a written frame gives its timestamp; its other lines are probe lines without one", () => {
+    const chain =
+      "/GstPipeline:pipeline0/GstIdentity:lagprobe: last-message = chain   ******* (lagprobe:sink) (345600 bytes, dts: none, pts: 1:02:03.044387400, duration: 0:00:00.040000000, offset: -1, offset_end: -1, flags: 00000040 discont , meta: none) 0x7fa81c0126c0";
+    const event =
+      '/GstPipeline:pipeline0/GstIdentity:lagprobe: last-message = event   ******* (lagprobe:sink) E (type: segment (17934), GstEventSegment, segment=(GstSegment)"segment, base=(guint64)50086178";) 0x7fee84005960';
+    const noPts = chain.replace("pts: 1:02:03.044387400", "pts: none");
+    expect(gstFrameTimeMs(chain)).toBeCloseTo((3600 + 2 * 60 + 3.0443874) * 1000, 3);
+    expect([gstFrameTimeMs(event), gstFrameTimeMs(noPts), gstFrameTimeMs(SINK_CAPS)]).toEqual([undefined, undefined, undefined]);
+    expect([isProgressLine(chain), isProgressLine(event), isProgressLine(SINK_CAPS)]).toEqual([true, true, false]);
+    expect(buildGstArgs({ url: "rtsp://cam/s", maxWidth: 640, maxHeight: 480, maxFps: 25, audio: false }).join(" ")).toContain(
+      "! identity name=lagprobe silent=false ! fdsink name=vsink",
+    );
+  });
+
   it("recognises gst-launch's errors for a pipeline that cannot work here", () => {
     expect(isGstUnsupported('WARNING: erroneous pipeline: no element "avdec_h264"')).toBe(true);
     expect(isGstUnsupported("streaming stopped, reason not-negotiated (-4)")).toBe(true);
@@ -123,12 +140,22 @@ describe("initialFrontEnd", () => {
     ring: undefined,
   });
 
-  it("is GStreamer only when asked for, for an RTSP camera decoded in software", () => {
-    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer"), log)).toBe("gstreamer");
-    expect(initialFrontEnd(camera("rtsp://cam/s", undefined), log)).toBe("ffmpeg");
-    expect(initialFrontEnd(camera("rtsp://cam/s", "ffmpeg"), log)).toBe("ffmpeg");
-    expect(initialFrontEnd(camera("demo://", "gstreamer"), log)).toBe("ffmpeg");
-    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer", "vaapi"), log)).toBe("ffmpeg");
+  const installed = (): boolean => true;
+  const missing = (): boolean => false;
+
+  it("is GStreamer by default and when asked for, for an RTSP camera decoded in software", () => {
+    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer"), log, installed)).toBe("gstreamer");
+    expect(initialFrontEnd(camera("rtsp://cam/s", undefined), log, installed)).toBe("gstreamer");
+    expect(initialFrontEnd(camera("rtsp://cam/s", "ffmpeg"), log, installed)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("demo://", "gstreamer"), log, installed)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("demo://", undefined), log, installed)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer", "vaapi"), log, installed)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("rtsp://cam/s", undefined, "auto"), log, installed)).toBe("ffmpeg");
+  });
+
+  it("is ffmpeg when gst-launch-1.0 is not installed, asked for or not", () => {
+    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer"), log, missing)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("rtsp://cam/s", undefined), log, missing)).toBe("ffmpeg");
   });
 });
 
@@ -228,6 +255,20 @@ describe("CameraRun with the gst-launch layout", () => {
     await waitFor("a frame", () => run.frames > 0, { timeoutMs: 10_000 });
     await run.stop();
     expect(await exit).toMatchObject({ frontEndFailed: false, gstCodec: undefined });
+  });
+
+  it("rtspsrc's warning that the camera closed the connection ends the run, as a camera outage", async () => {
+    const gone = [
+      "WARNING: from element /GstPipeline:pipeline0/GstRTSPSrc:src: Could not read from resource.",
+      "Additional debug info:",
+      "The server closed the connection.",
+    ];
+    expect(gone.map(isGstCameraGone)).toEqual([true, false, false]);
+    // The stand-in prints its lines and then writes frames and stays up: only the warning can end it.
+    const run = new CameraRun({ binary: standIn([SINK_CAPS, ...gone]), args: [], layout: "gst-launch" }, log);
+    const exit = new Promise<RunEnd>((resolve) => run.once("exit", resolve));
+    run.start();
+    expect(await exit).toMatchObject({ frontEndFailed: false, endedFor: undefined });
   });
 
   it("a gst-launch-1.0 that is not installed is the front end's failure too", async () => {

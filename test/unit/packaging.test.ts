@@ -156,6 +156,13 @@ describe("Dockerfile", () => {
     expect(runs).not.toMatch(/npm run build/);
   });
 
+  it("installs the GStreamer front end (the default for RTSP cameras): gst-launch-1.0 with the base, good and libav plugins", () => {
+    const install = runLines(final).find((l) => l.includes("apt-get install")) ?? "";
+    for (const pkg of ["gstreamer1.0-tools", "gstreamer1.0-plugins-base", "gstreamer1.0-plugins-good", "gstreamer1.0-libav"]) {
+      expect(install.split(/\s+/), pkg).toContain(pkg);
+    }
+  });
+
   it("runs Debian's ffmpeg: ffmpeg-static is removed from the final stage, wrtc's optional binary kept", () => {
     const runs = runLines(final).join("\n");
     expect(runs).toMatch(/npm ci --omit=dev[^\n]*&& rm -rf node_modules\/ffmpeg-static/);

@@ -1,0 +1,56 @@
+/**
+ * doctor's check of the GStreamer front end, the default for RTSP cameras decoded in software (media/front-end.ts):
+ * gst-launch-1.0 on PATH and every element its pipeline uses (media/gst-front-end.ts), listed by gst-inspect-1.0.
+ * Missing is a warning, not a failure: those cameras then use ffmpeg, which hands each frame on one frame later.
+ */
+import type { Config } from "../config/load.ts";
+import { gstLaunchInstalled } from "../media/front-end.ts";
+import { gstCanRead } from "../media/gst-front-end.ts";
+import { run } from "./media.ts";
+import type { CheckResult } from "./result.ts";
+
+/** The elements of buildGstArgs's pipelines (both codec chains, the audio branch). */
+const ELEMENTS = [
+  "rtspsrc",
+  "rtph264depay",
+  "rtph265depay",
+  "avdec_h264",
+  "avdec_h265",
+  "videoconvert",
+  "videoscale",
+  "videorate",
+  "identity",
+  "fdsink",
+  "decodebin",
+  "audioconvert",
+  "audioresample",
+];
+const FIX = "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav";
+/** gst-inspect-1.0 builds its plugin registry on its first run: seconds on a slow machine. */
+const INSPECT_TIMEOUT_MS = 30_000;
+
+/** The element names in gst-inspect-1.0's listing (lines like `rtsp:  rtspsrc: RTSP packet receiver`). */
+export function gstElementsOf(listing: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of listing.matchAll(/^[\w-]+:\s+([\w-]+): /gm)) if (m[1] !== undefined) names.add(m[1]);
+  return names;
+}
+
+/** undefined when no camera would use GStreamer (all ffmpeg by config, not RTSP, or hardware decoding). */
+export async function checkGstreamer(config: Config): Promise<CheckResult | undefined> {
+  const cameras = config.cameras.filter((c) => c.frontEnd !== "ffmpeg" && gstCanRead(c.url) && c.hwaccel === "none");
+  if (cameras.length === 0) return undefined;
+  const name = "gstreamer";
+  const which = `${String(cameras.length)} RTSP camera(s)`;
+  if (!gstLaunchInstalled()) {
+    return { name, status: "warn", detail: `gst-launch-1.0 not found: ${which} use ffmpeg, one frame later`, fix: FIX };
+  }
+  const listing = await run("gst-inspect-1.0", [], INSPECT_TIMEOUT_MS);
+  const have = gstElementsOf(listing.stdout);
+  const missing = ELEMENTS.filter((e) => !have.has(e));
+  if (missing.length > 0) {
+    const detail = `GStreamer lacks ${missing.join(", ")}: ${which} use ffmpeg, one frame later`;
+    return { name, status: "warn", detail, fix: FIX };
+  }
+  return { name, status: "pass", detail: `gst-launch-1.0 with every element the front end uses: it reads ${which}` };
+}
