@@ -1,12 +1,12 @@
 /**
  * The headline figures: one 720p25 call, a long window for glass-to-glass latency (capture stamp → decoded frame),
- * read by ffmpeg (the default front end) and then by GStreamer (frontEnd: gstreamer, the same camera).
+ * read by GStreamer (the default front end) and then by ffmpeg (frontEnd: ffmpeg, the same camera).
  */
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
 import { R720 } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
-import { GST_CAMERA } from "../rig/config.ts";
+import { FFMPEG_CAMERA } from "../rig/config.ts";
 import type { Phase } from "./phase.ts";
 import { oneSettledCall } from "./settle.ts";
 
@@ -19,7 +19,7 @@ export const latencyPhase: Phase = {
     const cam = cameraName(R720, 0);
     const variants = [
       { camera: cam, label: "", kind: "latency" },
-      { camera: GST_CAMERA, label: ", frontEnd gstreamer", kind: "latency-gst" },
+      { camera: FFMPEG_CAMERA, label: ", frontEnd ffmpeg", kind: "latency-ffmpeg" },
     ] as const;
     for (const v of variants) {
       const { room, key } = await oneSettledCall(ctx, v.camera, cam);

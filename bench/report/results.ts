@@ -7,7 +7,7 @@ import type { LatencySummary } from "../stats.ts";
 
 export type WindowKind =
   | "latency"
-  | "latency-gst"
+  | "latency-ffmpeg"
   | "bot"
   | "overload"
   | "bot-audio"
@@ -36,7 +36,7 @@ export interface WindowResult {
   /** Each stream's size at the receiver at the window's end, in the order of perCall (the overload phase). */
   perCallSize?: string[];
   latency: LatencySummary;
-  /** % of one core per process group (bot, botFfmpeg, receiver, cameras, …). */
+  /** % of one core per process group (bot, botFrontEnd, receiver, cameras, …). */
   cpu: Record<string, number>;
   rssMB: Record<string, { mean: number; max: number }>;
   processes: Record<string, number>;

@@ -81,8 +81,8 @@ function oneCall(w: readonly WindowResult[]): WindowResult | undefined {
 function latencyTargets(r: Results): Target[] {
   const one = oneCall(r.windows);
   const t: Target[] = [...glassToGlassTargets(one, "latency: glass-to-glass {p}, one 720p25 call")];
-  const gst = r.windows.find((x) => x.kind === "latency-gst");
-  if (gst) t.push(...glassToGlassTargets(gst, "latency: glass-to-glass {p}, one 720p25 call, frontEnd gstreamer"));
+  const ff = r.windows.find((x) => x.kind === "latency-ffmpeg");
+  if (ff) t.push(...glassToGlassTargets(ff, "latency: glass-to-glass {p}, one 720p25 call, frontEnd ffmpeg"));
   const full = one !== undefined && one.delivered.includes("1280x720") && (one.fps.min ?? 0) >= 0.95 * FPS;
   t.push({
     figure: "a single call gets full size and rate",

@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { startApp, type App } from "../../src/app.ts";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { freePort } from "../../src/dev/local-synapse.ts";
-import { childrenNamed, type ProcGroup } from "../../test/harness/proc-stats.ts";
+import { childrenNamed, FRONT_ENDS, type ProcGroup } from "../../test/harness/proc-stats.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../../test/harness/synapse.ts";
 import { SourceTaps } from "../measure/source-tap.ts";
 import type { MeasureDeps } from "../measure/window.ts";
@@ -25,8 +25,8 @@ export const PYTHON = process.env["GST_PYTHON"] ?? "/usr/bin/python3";
 export type Say = (text: string) => void;
 
 process.on("exit", () => {
-  // Last resort: no ffmpeg child outlives the benchmark (cameras and the receiver have their own exit hooks).
-  for (const pid of childrenNamed(process.pid, "ffmpeg")) {
+  // Last resort: no camera front end (ffmpeg, gst-launch-1.0) outlives the benchmark (cameras and the receiver have their own exit hooks).
+  for (const pid of childrenNamed(process.pid, FRONT_ENDS)) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
@@ -156,10 +156,10 @@ export class Rig implements MeasureDeps {
   }
 
   groups(): ProcGroup[] {
-    const botFfmpeg = (): number[] => childrenNamed(process.pid, "ffmpeg").filter((p) => !this.cameras.isKeeper(p));
+    const botFrontEnd = (): number[] => childrenNamed(process.pid, FRONT_ENDS).filter((p) => !this.cameras.isKeeper(p));
     return [
-      { name: "bot", pids: () => [process.pid, ...botFfmpeg()] },
-      { name: "botFfmpeg", pids: botFfmpeg },
+      { name: "bot", pids: () => [process.pid, ...botFrontEnd()] },
+      { name: "botFrontEnd", pids: botFrontEnd },
       { name: "receiver", pids: () => [this.receiver.pid] },
       { name: "cameras", pids: () => this.cameras.pids() },
       ...this.extraGroups,
