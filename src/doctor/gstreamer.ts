@@ -4,27 +4,24 @@
  * Missing is a warning, not a failure: those cameras then use ffmpeg, which hands each frame on one frame later.
  */
 import type { Config } from "../config/load.ts";
-import { gstLaunchInstalled } from "../media/front-end.ts";
-import { gstCanRead } from "../media/gst-front-end.ts";
+import { gstEligible, gstLaunchInstalled } from "../media/front-end.ts";
+import { buildGstArgs, type GstCodec } from "../media/gst-front-end.ts";
 import { run } from "./media.ts";
 import type { CheckResult } from "./result.ts";
 
-/** The elements of buildGstArgs's pipelines (both codec chains, the audio branch). */
-const ELEMENTS = [
-  "rtspsrc",
-  "rtph264depay",
-  "rtph265depay",
-  "avdec_h264",
-  "avdec_h265",
-  "videoconvert",
-  "videoscale",
-  "videorate",
-  "identity",
-  "fdsink",
-  "decodebin",
-  "audioconvert",
-  "audioresample",
-];
+/** The element names in gst-launch argv: the entries that are not `!`, a property, caps, a pad reference or an option. */
+export function elementsOf(args: readonly string[]): string[] {
+  return args.filter((a) => /^[a-z][a-z0-9_]*$/.test(a));
+}
+
+/** Every element of the front end's pipelines (both codec chains, the audio branch), read from buildGstArgs. */
+function pipelineElements(): string[] {
+  const codecs: GstCodec[] = ["h264", "h265"];
+  const args = codecs.flatMap((codec) =>
+    buildGstArgs({ url: "rtsp://camera", maxWidth: 640, maxHeight: 480, maxFps: 25, audio: true, codec }),
+  );
+  return [...new Set(elementsOf(args))];
+}
 const FIX = "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav";
 /** gst-inspect-1.0 builds its plugin registry on its first run: seconds on a slow machine. */
 const INSPECT_TIMEOUT_MS = 30_000;
@@ -38,7 +35,7 @@ export function gstElementsOf(listing: string): Set<string> {
 
 /** undefined when no camera would use GStreamer (all ffmpeg by config, not RTSP, or hardware decoding). */
 export async function checkGstreamer(config: Config): Promise<CheckResult | undefined> {
-  const cameras = config.cameras.filter((c) => c.frontEnd !== "ffmpeg" && gstCanRead(c.url) && c.hwaccel === "none");
+  const cameras = config.cameras.filter(gstEligible);
   if (cameras.length === 0) return undefined;
   const name = "gstreamer";
   const which = `${String(cameras.length)} RTSP camera(s)`;
@@ -46,8 +43,12 @@ export async function checkGstreamer(config: Config): Promise<CheckResult | unde
     return { name, status: "warn", detail: `gst-launch-1.0 not found: ${which} use ffmpeg, one frame later`, fix: FIX };
   }
   const listing = await run("gst-inspect-1.0", [], INSPECT_TIMEOUT_MS);
+  if (listing.code !== 0) {
+    const said = listing.stderr.trim().split("\n").slice(-1)[0] ?? "";
+    return { name, status: "warn", detail: `gst-inspect-1.0 failed (exit ${String(listing.code)}): ${said}`, fix: FIX };
+  }
   const have = gstElementsOf(listing.stdout);
-  const missing = ELEMENTS.filter((e) => !have.has(e));
+  const missing = pipelineElements().filter((e) => !have.has(e));
   if (missing.length > 0) {
     const detail = `GStreamer lacks ${missing.join(", ")}: ${which} use ffmpeg, one frame later`;
     return { name, status: "warn", detail, fix: FIX };

@@ -10,8 +10,14 @@ import type { EndReason, ExitFacts } from "./restart-policy.ts";
 
 /** Raw video held while the front end has not yet reported the output size (bounded). */
 const MAX_EARLY_BYTES = 64 * 1024 * 1024;
-/** No frame for this long while running: the stream is stuck, restart ffmpeg. */
+/** No frame for this long while running: the stream is stuck, restart the front end. */
 export const STALL_MS = 10_000;
+/**
+ * gst-launch without a first frame for this long is stuck too: a camera whose stream has sound but no picture
+ * keeps the audio branch playing and never ends it (ffmpeg exits at once: its video map fails). Long enough for a
+ * camera whose keyframes are seconds apart.
+ */
+export const GST_FIRST_FRAME_MS = 30_000;
 /** The front end this far behind the live picture (see LagWatch), for this long, is reported as behind. */
 const MAX_LAG_MS = 2000;
 const LAG_HOLD_MS = 3000;
@@ -79,6 +85,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
   constructor(
     command: RunCommand,
     private readonly log: Logger,
+    private readonly limits: { gstFirstFrameMs: number } = { gstFirstFrameMs: GST_FIRST_FRAME_MS },
   ) {
     super();
     this.layout = command.layout;
@@ -123,6 +130,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
       });
     });
     const pipes: { video: Readable; audio: Readable | undefined } = this.process.start();
+    if (this.layout === "gst-launch") this.watchForStall(this.limits.gstFirstFrameMs);
     pipes.video.on("data", (chunk: Buffer) => {
       if (this.detached) return;
       if (this.splitter) {
@@ -210,14 +218,20 @@ export class CameraRun extends EventEmitter<RunEvents> {
     return this.splitter;
   }
 
-  private watchForStall(): void {
+  /** Ends the run once no frame came for `limitMs` (from now, then from each frame); one watch at a time. */
+  private watchForStall(limitMs = STALL_MS): void {
     if (this.detached) return;
-    this.stallTimer = setInterval(() => {
-      if (Date.now() - this.lastFrameAt < STALL_MS) return;
-      this.log.warn({ stalledForMs: Date.now() - this.lastFrameAt }, "camera stream stalled; restarting it");
-      if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
-      this.stallTimer = undefined;
-      this.end("stall");
-    }, STALL_MS / 2);
+    if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
+    this.lastFrameAt = Date.now();
+    this.stallTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastFrameAt < limitMs) return;
+        this.log.warn({ stalledForMs: Date.now() - this.lastFrameAt }, "camera stream stalled; restarting it");
+        if (this.stallTimer !== undefined) clearInterval(this.stallTimer);
+        this.stallTimer = undefined;
+        this.end("stall");
+      },
+      Math.min(limitMs, STALL_MS) / 2,
+    );
   }
 }

@@ -29,6 +29,18 @@ const PASS = new Set([
  */
 const PASS_PREFIXES = ["LC_", "LIBVA_", "CUDA_", "NVIDIA_", "FONTCONFIG_", "GST_PLUGIN_", "GST_REGISTRY"];
 
+/**
+ * gst-launch-1.0's environment: childEnv in the C locale. GStreamer translates its messages, and the front end reads
+ * them (gst-front-end.ts: a missing plugin, a camera that closed the connection); under LANG=de_DE.UTF-8 they would
+ * not match and a missing plugin would be retried for ever instead of falling back to ffmpeg.
+ */
+export function gstEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = childEnv(env);
+  delete out["LANGUAGE"];
+  for (const name of Object.keys(out)) if (name.startsWith("LC_")) Reflect.deleteProperty(out, name);
+  return { ...out, LC_ALL: "C" };
+}
+
 export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {

@@ -31,7 +31,8 @@ function fromFfmpegStatic(): string | undefined {
   }
 }
 
-function fromPath(name: string): string | undefined {
+/** The first executable `name` in PATH's directories. */
+export function fromPath(name: string): string | undefined {
   for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
     if (dir === "") continue;
     const candidate = path.join(dir, name);

@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { redactSecrets, type Logger } from "../util/logger.ts";
 import { MAX_LINE_CHARS } from "../util/redact.ts";
-import { childEnv } from "./child-env.ts";
+import { childEnv, gstEnv } from "./child-env.ts";
 import { isGstProbeLine } from "./gst-front-end.ts";
 
 /**
@@ -43,8 +43,8 @@ export function isProgressLine(text: string): boolean {
 /**
  * How a child's pipes are laid out. ffmpeg: video on stdout, audio on fd 3, log lines on stderr, `q` on stdin
  * ends it. gst-launch-1.0 (gst-front-end.ts): `-v` prints the negotiated caps (the output size) on stdout, so its
- * video goes to fd 3 and its audio to fd 4, both stdout and stderr are log lines, and SIGTERM ends it (it has
- * nothing to flush and does not read stdin).
+ * video goes to fd 3 and its audio to fd 4, both stdout and stderr are log lines (and the lag probe's progress
+ * lines), it runs in the C locale (gstEnv), and SIGTERM ends it (it has nothing to flush and does not read stdin).
  */
 export type ProcessLayout = "ffmpeg" | "gst-launch";
 
@@ -54,7 +54,7 @@ export function liveFfmpegCount(): number {
   return live.size;
 }
 
-/** SIGKILL to every live ffmpeg (own process groups, so nothing else ends them). */
+/** SIGKILL to every live ffmpeg or gst-launch-1.0 (own process groups, so nothing else ends them). */
 export function killAllFfmpeg(): number {
   let killed = 0;
   for (const proc of live) if (proc.kill()) killed++;
@@ -62,12 +62,12 @@ export function killAllFfmpeg(): number {
 }
 
 // However the process ends (a shutdown that overran its budget and was forced, process.exit, an uncaught
-// exception), no ffmpeg outlives it: before this they lived on until a pipe write failed.
+// exception), no ffmpeg (or gst-launch-1.0) outlives it: before this they lived on until a pipe write failed.
 process.on("exit", killAllFfmpeg);
 
 /**
- * The one owner of one ffmpeg process: starts it without a shell, reads its stderr line by line
- * (credentials redacted), and ends it with `q`, then SIGTERM, then SIGKILL.
+ * The one owner of one ffmpeg (or gst-launch-1.0, per ProcessLayout) process: starts it without a shell, reads its
+ * text output line by line (credentials redacted), and ends it with `q` (ffmpeg), then SIGTERM, then SIGKILL.
  */
 export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
   private child: ChildProcess | undefined;
@@ -97,10 +97,10 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
     const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe", ...Array<"pipe">(gst ? 2 : this.extraOutputs).fill("pipe")];
     // Its own process group: a Ctrl-C at the terminal reaches the bot, which ends ffmpeg itself.
     // Only the environment ffmpeg needs (child-env.ts): never the bot's tokens and passwords.
-    const child = spawn(this.binary, this.args, { stdio, shell: false, detached: true, env: childEnv() });
+    const child = spawn(this.binary, this.args, { stdio, shell: false, detached: true, env: gst ? gstEnv() : childEnv() });
     this.child = child;
     live.add(this);
-    this.log.debug({ pid: child.pid }, "ffmpeg started");
+    this.log.debug({ pid: child.pid, binary: this.binary }, "camera front end started");
 
     this.exited = new Promise<FfmpegExit>((resolve) => {
       let settled = false;
@@ -122,7 +122,7 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
       // settled, so stop() and the pipeline's retry waited for ever.
       child.once("close", settle);
       child.once("error", (err) => {
-        this.log.error({ err: err.message }, "ffmpeg could not be started");
+        this.log.error({ err: err.message, binary: this.binary }, "camera front end could not be started");
         if (child.pid === undefined) settle(child.exitCode ?? -1, null);
       });
     });
@@ -158,13 +158,15 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
         const wasSkipping = skipping;
         skipping = nl < 0;
         if (wasSkipping) continue;
+        // Progress lines (ffmpeg's key=value, GStreamer's lag probe: 25 a second per camera) carry no secret and are
+        // never logged: no redaction for them.
+        if (isProgressLine(raw)) {
+          this.emit("progress", raw);
+          continue;
+        }
         // Redacted whole (linear, see redact.ts), then cut: a cut before redaction could leave half a password.
         const line = redactSecrets(raw, MAX_LINE_CHARS).trim();
         if (line === "") continue;
-        if (isProgressLine(line)) {
-          this.emit("progress", line);
-          continue;
-        }
         this.lastLines.push(line);
         if (this.lastLines.length > 20) this.lastLines.shift();
         this.emit("line", line);

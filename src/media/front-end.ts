@@ -1,10 +1,9 @@
 /** Which program reads a camera, and its command line for one run. */
-import { accessSync, constants } from "node:fs";
-import path from "node:path";
 import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RunCommand } from "./camera-run.ts";
 import { buildCameraArgs, type HwAccel } from "./ffmpeg-args.ts";
+import { fromPath } from "./ffmpeg-path.ts";
 import { buildGstArgs, GST_LAUNCH, gstCanRead, type GstCodec } from "./gst-front-end.ts";
 import type { FrontEnd } from "./restart-policy.ts";
 
@@ -12,16 +11,13 @@ let gstInstalled: boolean | undefined;
 
 /** Whether gst-launch-1.0 is an executable on PATH (looked up once per process). */
 export function gstLaunchInstalled(): boolean {
-  gstInstalled ??= (process.env["PATH"] ?? "").split(path.delimiter).some((dir) => {
-    if (dir === "") return false;
-    try {
-      accessSync(path.join(dir, GST_LAUNCH), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  gstInstalled ??= fromPath(GST_LAUNCH) !== undefined;
   return gstInstalled;
+}
+
+/** Whether the camera would be read by GStreamer given gst-launch-1.0: not opted out, RTSP, software decoding. */
+export function gstEligible(camera: Pick<CameraConfig, "frontEnd" | "url" | "hwaccel">): boolean {
+  return camera.frontEnd !== "ffmpeg" && gstCanRead(camera.url) && camera.hwaccel === "none";
 }
 
 /**
@@ -33,7 +29,7 @@ export function gstLaunchInstalled(): boolean {
  */
 export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: () => boolean = gstLaunchInstalled): FrontEnd {
   if (camera.frontEnd === "ffmpeg") return "ffmpeg";
-  const readable = gstCanRead(camera.url) && camera.hwaccel === "none";
+  const readable = gstEligible(camera);
   if (readable && installed()) return "gstreamer";
   if (camera.frontEnd === "gstreamer") {
     log.warn(

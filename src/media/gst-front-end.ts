@@ -1,5 +1,5 @@
 /**
- * The GStreamer front end (camera `frontEnd: gstreamer`): gst-launch-1.0 reads an RTSP H.264/H.265 camera and writes
+ * The GStreamer front end (the default for RTSP cameras; front-end.ts): gst-launch-1.0 reads an RTSP H.264/H.265 camera and writes
  * the same raw I420 frames and 48 kHz mono s16le PCM as the ffmpeg front end, one frame period sooner.
  *
  * Why: libavformat's RTP H.264 depacketizer hands fragments on, and its parser ends an access unit only when the
@@ -14,7 +14,7 @@
  * codec (MJPEG: ffmpeg is as fast, 44 ms) and on gst-launch's own errors (a missing plugin); see
  * restart-policy.ts.
  * Pure: the tests read the command line; CameraRun runs it (ProcessLayout "gst-launch": video on fd 3, audio on
- * fd 4, `-v` caps lines on stdout, from which the output size is read).
+ * fd 4, `-v` caps lines on stdout, from which the output size is read, and the lag probe's line per frame).
  */
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE } from "./ffmpeg-args.ts";
 
@@ -144,7 +144,7 @@ export function gstSizeFromLine(line: string): { width: number; height: number }
 
 /** True for gst-launch's complaints that this pipeline cannot work here (codec, missing plugin), not a camera outage. */
 export function isGstUnsupported(line: string): boolean {
-  return /not-negotiated|not-linked|erroneous pipeline|no element "|could not link/i.test(line);
+  return /not-negotiated|not-linked|erroneous pipeline|no element "|could not link|missing a plug-in|no suitable plugins/i.test(line);
 }
 
 /**

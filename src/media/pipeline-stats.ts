@@ -15,14 +15,14 @@ export interface PipelineStats {
   framesIn: number;
   framesDropped: number;
   restarts: number;
-  /** How far behind the live picture ffmpeg runs now (ms; see LagWatch). */
+  /** How far behind the live picture the front end runs now (ms; see LagWatch). */
   lagMs: number;
-  /** Times ffmpeg was restarted because it had fallen too far behind. */
+  /** Times the front end was restarted because it had fallen too far behind. */
   resyncs: number;
   audio: boolean;
   /** The decoding in use: the configured hardware decoder, or "none" (software). */
   hwaccel: CameraConfig["hwaccel"];
-  /** What reads the camera now: GStreamer when configured and it can, else ffmpeg. */
+  /** What reads the camera now: GStreamer unless configured otherwise and where it can, else ffmpeg. */
   frontEnd: FrontEnd;
 }
 

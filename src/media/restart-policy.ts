@@ -1,5 +1,5 @@
 /**
- * What a camera does after its ffmpeg ended: a pure decision from the facts of the exit and the
+ * What a camera does after its front end (ffmpeg or gst-launch-1.0) ended: a pure decision from the facts of the exit and the
  * pipeline's flags, so every path (respawn, fall back, retry with backoff) is one row of a table test
  * (test/unit/restart-policy.test.ts) instead of a branch buried in the process handling.
  *
@@ -48,7 +48,7 @@ export interface ExitFacts {
 export type NextStep =
   /** Nobody wants the camera: nothing runs next. */
   | { kind: "idle" }
-  /** Start ffmpeg again at once with the same options. */
+  /** Start the front end again at once with the same options. */
   | { kind: "respawn" }
   /** Start again at once without the camera's audio, with software decoding, or with ffmpeg instead of GStreamer. */
   | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" }
@@ -65,7 +65,7 @@ export function retryDelayS(attempt: number, watched: boolean): number {
 
 export function nextStep(facts: ExitFacts): NextStep {
   if (!facts.wanted) return { kind: "idle" };
-  // Stopped to catch up with the live picture: calls keep the last picture for the moment the new ffmpeg needs.
+  // Stopped to catch up with the live picture: calls keep the last picture for the moment the new run needs.
   if (facts.endedFor === "resync") return { kind: "respawn" };
   // Before the first frame only: a GStreamer run that has shown pictures and then failed met a camera problem.
   if (facts.frontEndFailed && facts.frontEnd === "gstreamer" && facts.frames === 0) {

@@ -61,7 +61,7 @@ export class Metrics {
     });
     new Gauge({
       name: "mcc_ffmpeg_processes",
-      help: "ffmpeg processes running (one per camera in use, and snapshots).",
+      help: "Camera front-end processes running (ffmpeg or gst-launch-1.0: one per camera in use, and snapshots).",
       registers,
       collect() {
         this.set(sources.ffmpegProcesses());
@@ -140,15 +140,19 @@ export class Metrics {
     }
     perCamera("mcc_camera_frames_in_total", "Frames decoded from the camera and handed to WebRTC.", (s) => s.framesIn);
     perCamera("mcc_camera_frames_dropped_total", "Frames skipped because newer ones were already there.", (s) => s.framesDropped);
-    perCamera("mcc_camera_ffmpeg_restarts_total", "Times the camera's ffmpeg was restarted after it ended.", (s) => s.restarts);
+    perCamera(
+      "mcc_camera_ffmpeg_restarts_total",
+      "Times the camera's front end (ffmpeg or gst-launch-1.0) was restarted after it ended.",
+      (s) => s.restarts,
+    );
     perCamera(
       "mcc_camera_lag_seconds",
-      "How far behind the live picture the camera's ffmpeg runs (0 when it keeps up).",
+      "How far behind the live picture the camera's front end (ffmpeg or gst-launch-1.0) runs (0 when it keeps up).",
       (s) => s.lagMs / 1000,
     );
     perCamera(
       "mcc_camera_resyncs_total",
-      "Times the camera's ffmpeg was restarted because it had fallen too far behind.",
+      "Times the camera's front end was restarted because it had fallen too far behind.",
       (s) => s.resyncs,
     );
   }
