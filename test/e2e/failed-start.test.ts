@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../src/dev/local-synapse.ts";
+import { childrenNamed, FRONT_ENDS } from "../harness/proc-stats.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../harness/synapse.ts";
 import { waitFor } from "../harness/wait.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
@@ -183,6 +184,14 @@ describeE2E("a running bot that loses the homeserver, then shutdown (L7)", () =>
       );
       expect(ping.status).toBe(200);
       await waitFor("/healthz to report the homeserver back", async () => (await health(base)).homeserver === "ok");
+      // The kept-warm camera's front end, stopped, holds the cleanup for its stop grace (q, SIGTERM after 1 s, SIGKILL
+      // after 2 s), so the second signal surely meets a bot still shutting down: with nothing to wait for, the bot
+      // once stopped 11 ms after the first signal, before the test's second one (CI, 2026-12-01).
+      const [frontEnd] = await waitFor("the camera's front end", () => {
+        const pids = child.pid === undefined ? [] : childrenNamed(child.pid, FRONT_ENDS);
+        return pids.length > 0 ? pids : undefined;
+      });
+      if (frontEnd !== undefined) process.kill(frontEnd, "SIGSTOP");
       signalledAt = Date.now();
       child.kill("SIGTERM");
       // The second one once the first is being handled (two at once may be delivered as one).
