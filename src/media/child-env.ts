@@ -35,10 +35,8 @@ const PASS_PREFIXES = ["LC_", "LIBVA_", "CUDA_", "NVIDIA_", "FONTCONFIG_", "GST_
  * not match and a missing plugin would be retried for ever instead of falling back to ffmpeg.
  */
 export function gstEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const out = childEnv(env);
-  delete out["LANGUAGE"];
-  for (const name of Object.keys(out)) if (name.startsWith("LC_")) Reflect.deleteProperty(out, name);
-  return { ...out, LC_ALL: "C" };
+  const kept = Object.entries(childEnv(env)).filter(([name]) => name !== "LANGUAGE" && !name.startsWith("LC_"));
+  return { ...Object.fromEntries(kept), LC_ALL: "C" };
 }
 
 export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

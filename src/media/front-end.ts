@@ -28,7 +28,6 @@ export function gstEligible(camera: Pick<CameraConfig, "frontEnd" | "url" | "hwa
  * (restart-policy.ts). Only a camera that asked for GStreamer and cannot have it is worth a warning.
  */
 export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: () => boolean = gstLaunchInstalled): FrontEnd {
-  if (camera.frontEnd === "ffmpeg") return "ffmpeg";
   const readable = gstEligible(camera);
   if (readable && installed()) return "gstreamer";
   if (camera.frontEnd === "gstreamer") {
