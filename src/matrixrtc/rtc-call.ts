@@ -1,16 +1,15 @@
 /**
  * One MatrixRTC call of the bot in one DM (shared/notes/matrixrtc.md §1 steps 1-4 and 6, unencrypted rooms):
  * focus → LiveKit token → delayed leave (MSC4140, where offered) → the bot's call.member state event → the room's
- * MSC4143 slot opened (if it is not) → the ring (rtc.notification), while LiveKit connects and the camera is
- * published beside those steps. Then it waits for the callee: their call.member makes the call `connected`; a
+ * MSC4143 slot opened (if it is not) → the ring (rtc.notification) → LiveKit connects and the camera is published
+ * (start() says why after the ring). Then it waits for the callee: their call.member makes the call `connected`; a
  * decline of the ring, the ring's lifetime passing with nobody joined, the callee's membership leaving after they
  * joined, the callee's client vanishing without leaving (peer-watch.ts), LiveKit gone for good
  * (livekit-publisher.ts), hangup() and shutdown end it.
  *
  * The other direction is the same call with `join` set: the user started the call (their call.member is in the
  * room) and the bot joins it: the same steps without slot and ring, `connected` once the bot's membership is out and
- * the camera published, and
- * over when the caller's device leaves. One class, so both directions share the one end path and the camera switch.
+ * the camera published, over when the caller's device leaves. One class: one end path and camera switch for both.
  *
  * State: connecting → ringing → connected → ended (ended from anywhere; a joined call skips ringing). Every end goes
  * through terminate(reason), once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a
@@ -33,11 +32,11 @@ export const RING_LIFETIME_MS = 30_000;
 export class RtcCall extends EventEmitter<RtcCallEvents> {
   private current: RtcCallState = "connecting";
   private endReason: string | undefined;
+  private endedByFailure = false;
   private readonly membership: OwnMembership;
   private readonly leave: DelayedLeave;
   private readonly log: Logger;
   private membershipSent = false;
-  private membershipEventId: string | undefined;
   private notificationEventId: string | undefined;
   /** The other party's joined devices, and whether their client is still there. */
   private readonly peers: PeerWatch;
@@ -54,11 +53,11 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.leave = new DelayedLeave(opts.api, opts.roomId, this.membership.stateKey, this.log, {
       ...opts.delayedLeave,
       onLost: (reason) => {
-        void this.terminate(reason);
+        void this.fail(reason);
       },
     });
     opts.publisher.on("ended", (reason) => {
-      void this.terminate(`LiveKit publisher ended: ${reason}`);
+      void this.fail(`LiveKit publisher ended: ${reason}`);
     });
     this.peers = new PeerWatch({
       callee: opts.callee,
@@ -91,63 +90,67 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     return this.endReason;
   }
 
+  /** Whether it ended by a failure (a step, LiveKit, the leave lost), not by a person, the ring's end or shutdown. */
+  get failed(): boolean {
+    return this.endedByFailure;
+  }
+
   /**
-   * Places the call (or joins it); resolves once it rings (or is joined) and publishes, or has ended (a failed step
-   * ends it, with the reason).
-   *
-   * LiveKit connect and publish run beside the Matrix steps: the ring waits only for the token (Element Call too
-   * gets its token before it advertises the focus), then the delayed leave, the membership and the slot, together.
-   * The callee joins seconds later (a person answers), by which time the camera is published; a publish that fails
-   * ends the call through the one end path.
+   * Places the call (or joins it); resolves once it rings (or is joined) and publishes, or has ended. The ring waits
+   * for the token, then the delayed leave, membership and slot together; LiveKit connects only once the ring is out,
+   * because beside the Matrix steps its connect took CPU the homeserver's requests waited for (bench `matrixrtc`,
+   * 7 calls each: !call → the callee has the ring 295 → 185 ms median; first frame after an instant join 374 → 493
+   * ms, target 700; a person answers seconds later). A joined call's caller is waiting: LiveKit connects beside the
+   * membership. A failed step or publish ends the call through the one end path.
    */
   async start(): Promise<void> {
     const started = Date.now();
+    const ms: Record<string, number> = {};
+    const mark = (step: string): number => (ms[step] = Date.now() - started);
     try {
       const focus = await this.opts.steps.focus();
       const token = await this.opts.steps.token(focus);
       if (this.isEnded()) return;
-      const tokenMs = Date.now() - started;
-      const published = this.opts.publisher.start(token.url, token.jwt).then(
-        () => Date.now() - started,
-        (err: unknown) => this.terminate(`could not start: ${errorMessage(err)}`).then(() => undefined),
-      );
-      const slot = this.opts.join === undefined ? openSlot(this.opts.api, this.opts.roomId, this.log) : Promise.resolve();
-      // The delayed leave and the membership go out together: the leave is a `{}` the homeserver holds for 8 s
-      // (restarted every 5 s), and only another user's change of that state cancels it (Synapse
-      // handlers/delayed_events.py), so either order leaves the same state; the ring waits for one round trip, not
-      // three (/versions, the delayed PUT, the membership).
+      mark("token");
+      const publish = (): Promise<void> =>
+        this.opts.publisher.start(token.url, token.jwt).then(
+          () => void mark("published"),
+          (err: unknown) => this.fail(`could not start: ${errorMessage(err)}`),
+        );
+      const joining = this.opts.join !== undefined ? publish() : undefined;
+      const slot = joining === undefined ? openSlot(this.opts.api, this.opts.roomId, this.log) : Promise.resolve();
+      // The delayed leave ({} held 8 s, restarted every 5 s) and the membership go out together: only another user's
+      // change of that state cancels the leave (Synapse handlers/delayed_events.py), so either order is the same.
       this.membershipSent = true;
       const [, membershipEventId] = await this.track(Promise.all([this.leave.arm(), this.membership.send(focus)]));
-      this.membershipEventId = membershipEventId;
+      mark("member");
       if (this.isEnded()) return;
-      if (this.opts.join !== undefined) {
-        const publishedMs = await published;
+      if (joining !== undefined) {
+        await joining;
         if (this.isEnded()) return;
         this.setState("connected");
-        this.log.info({ focus: focus.source, ms: { token: tokenMs, published: publishedMs } }, "joined the caller's MatrixRTC call");
+        this.log.info({ focus: focus.source, ms }, "joined the caller's MatrixRTC call");
         return;
       }
       await slot;
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
-      const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId: this.membershipEventId, lifetimeMs };
+      const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId, lifetimeMs };
       this.notificationEventId = await sendRing(this.opts.api, ring);
       if (this.isEnded()) return;
-      const ringMs = Date.now() - started;
+      mark("ring");
+      const publishing = publish();
       // The callee may have joined before the ring's echo: then the call is connected already.
       if (this.current === "connecting") this.setState("ringing");
       if (this.current === "ringing")
         this.ringTimer = setTimeout(() => {
           void this.terminate("nobody answered the ring");
         }, lifetimeMs);
-      const publishedMs = await published;
+      await publishing;
       if (this.isEnded()) return;
-      this.log.info(
-        { focus: focus.source, state: this.current, ms: { token: tokenMs, ring: ringMs, published: publishedMs } },
-        "MatrixRTC call ringing",
-      );
+      this.log.info({ focus: focus.source, state: this.current, ms }, "MatrixRTC call ringing");
     } catch (err: unknown) {
-      await this.terminate(`could not start: ${errorMessage(err)}`);
+      await this.fail(`could not start: ${errorMessage(err)}`);
     }
   }
 
@@ -175,6 +178,11 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   terminate(reason: string): Promise<void> {
     this.ended ??= this.end(reason);
     return this.ended;
+  }
+
+  private fail(reason: string): Promise<void> {
+    if (!this.isEnded()) this.endedByFailure = true;
+    return this.terminate(reason);
   }
 
   private track<T>(step: Promise<T>): Promise<T> {

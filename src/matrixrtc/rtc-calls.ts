@@ -135,7 +135,8 @@ export class RtcCalls {
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
     });
     await call.start();
-    if (call.state !== "ended") return { ok: true, call };
+    // A call the callee declined (or hung up) while LiveKit was still connecting was placed all the same.
+    if (!call.failed) return { ok: true, call };
     return { ok: false, text: startFailureText(call.reason ?? "unknown", verb) };
   }
 

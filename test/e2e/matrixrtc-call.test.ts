@@ -6,7 +6,7 @@
  * bot's membership (both checked against the strict receiver schemas, test/harness/rtc-wire-schema.ts), and
  * declines, or joins with its own call.member and an rtc-node LiveKit subscriber that decodes the bot's video,
  * then leaves.
- * Over 250 lines: seven scenarios share one set-up (two Synapses, LiveKit, the camera), which is the slow part.
+ * Over 250 lines: eight scenarios share one set-up (two Synapses, LiveKit, the camera), which is the slow part.
  */
 import { mkdtempSync } from "node:fs";
 import { createServer, type AddressInfo, type Socket } from "node:net";
@@ -134,7 +134,7 @@ function placeCall(side: Side, roomId: string, extra: Partial<RtcCallOptions> = 
   const call = new RtcCall({
     api: side.bot.api,
     steps: stepsOf(side, roomId),
-    publisher: new LiveKitPublisher(rtc, hub.acquire("cam"), log),
+    publisher: extra.publisher ?? new LiveKitPublisher(rtc, hub.acquire("cam"), log),
     roomId,
     userId: side.bot.userId,
     deviceId: side.bot.deviceId,
@@ -211,11 +211,20 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
   it("rings with a membership and a notification a strict receiver accepts; the callee's decline ends it: membership {}", async () => {
     const side = withDelays;
     const roomId = await openDm(side);
-    const call = placeCall(side, roomId);
+    // LiveKit connects once the ring is out, not beside the Matrix steps (rtc-call.ts start() says why).
+    const publisher = new LiveKitPublisher(rtc, hub.acquire("cam"), log);
+    const connect = publisher.start.bind(publisher);
+    let ringOutAtConnect: boolean | undefined;
+    publisher.start = (url, token) => {
+      ringOutAtConnect = call.notificationId !== undefined;
+      return connect(url, token);
+    };
+    const call = placeCall(side, roomId, { publisher });
     const started = performance.now();
     await call.start();
     const ringMs = Math.round(performance.now() - started);
     expect(call.state).toBe("ringing");
+    expect(ringOutAtConnect).toBe(true);
     // The leave is scheduled on the homeserver while the call lasts.
     expect(await delayedEventCount(side)).toBe(1);
 
@@ -249,6 +258,7 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     );
     await waitFor("the call to end", () => call.state === "ended");
     expect(call.reason).toBe("declined");
+    expect(call.failed).toBe(false);
     await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
     expect(await delayedEventCount(side)).toBe(0);
     await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
@@ -378,11 +388,35 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     const starting = call.start();
     await waitFor("alice to see the ring", () => ringSeen(side, roomId) !== undefined);
     await waitFor("the call to ring", () => call.state === "ringing");
-    expect(sockets.length).toBeGreaterThan(0);
+    // The connect starts once the ring is out (rtc-call.ts start()).
+    await waitFor("LiveKit's connect to reach the silent server", () => sockets.length > 0);
     expect(strictMembershipSchema.safeParse(botMembership(side, roomId)).success).toBe(true);
     await call.hangup();
     await starting;
     expect(call.reason).toBe("hung up");
+    await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
+    await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
+  });
+
+  it("a LiveKit that refuses the connection: the ring went out first, then the call ends as failed, membership {}", async () => {
+    const side = withDelays;
+    const roomId = await openDm(side);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const real = stepsOf(side, roomId);
+    const call = placeCall(side, roomId, {
+      steps: {
+        focus: () => real.focus(),
+        token: async (focus) => ({ ...(await real.token(focus)), url: `ws://127.0.0.1:${String(port)}` }),
+      },
+    });
+    await call.start();
+    expect(call.state).toBe("ended");
+    expect(call.failed).toBe(true);
+    expect(call.notificationId).toBeDefined();
+    expect(call.reason).toMatch(/could not start/);
     await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
     await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
   });
