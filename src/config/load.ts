@@ -147,6 +147,7 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
       ffmpegPath: raw.media.ffmpegPath,
       idleStopMs: raw.media.idleStopMs,
       encodeMegapixelsPerCore: raw.media.encodeMegapixelsPerCore,
+      videoPacingFactor: raw.media.videoPacingFactor,
     },
     http: raw.http,
     triggers,

@@ -106,9 +106,14 @@ export const configSchema = z
          * frame rate; media/encode-budget.ts). 0: never scale. A single call always gets the full picture.
          */
         encodeMegapixelsPerCore: z.number().min(0).max(100_000).default(50),
+        /**
+         * How much faster than the bandwidth estimate the calls' video is sent (libwebrtc's pacing factor;
+         * rtc/field-trials.ts). 2.5 (GoogCC's own) cut glass-to-glass ~20 ms at 720p; 1.1 is libwebrtc's for video.
+         */
+        videoPacingFactor: z.number().min(1).max(10).default(2.5),
       })
       .strict()
-      .default({ idleStopMs: 10_000, encodeMegapixelsPerCore: 50 }),
+      .default({ idleStopMs: 10_000, encodeMegapixelsPerCore: 50, videoPacingFactor: 2.5 }),
     http: z
       .object({
         /** host:port of the bot's HTTP listener (/healthz, /metrics, the doorbell webhook). Off when absent. */

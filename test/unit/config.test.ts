@@ -73,7 +73,7 @@ describe("parseConfig: a valid configuration", () => {
         },
       ],
       calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 },
-      media: { ffmpegPath: undefined, idleStopMs: 10_000, encodeMegapixelsPerCore: 50 },
+      media: { ffmpegPath: undefined, idleStopMs: 10_000, encodeMegapixelsPerCore: 50, videoPacingFactor: 2.5 },
       http: {},
       triggers: { pressLimit: { burst: 4, perMinute: 4 } },
       matrixRtc: { ringVia: "legacy", ringViaUsers: {} },
@@ -104,7 +104,12 @@ describe("parseConfig: a valid configuration", () => {
     });
     expect(config.cameras[0]).toEqual({ ...given, ring: undefined, talkback: "off" });
     expect(config.calls).toEqual({ inviteLifetimeMs: 30_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 });
-    expect(config.media).toEqual({ ffmpegPath: "/usr/bin/ffmpeg", idleStopMs: 10_000, encodeMegapixelsPerCore: 50 });
+    expect(config.media).toEqual({
+      ffmpegPath: "/usr/bin/ffmpeg",
+      idleStopMs: 10_000,
+      encodeMegapixelsPerCore: 50,
+      videoPacingFactor: 2.5,
+    });
     expect(config.dataDir).toBe("/var/lib/mcc");
     expect(config.logLevel).toBe("debug");
   });
