@@ -10,9 +10,9 @@
  *
  * Why (issue 14): libwebrtc paces video at 1.1 × the bandwidth estimate (`kStrictPacingMultiplier`), so a 19 KB
  * 720p frame leaves over ~26 ms on loopback and the receiver's jitter buffer grows with that spread. With
- * `WebRTC-Video-Pacing/factor:2.5/` (GoogCC's own pacing factor) `npm run bench -- --quick --only latency`, three runs
- * against one: spread 11.0–11.6 ms (26.4), jitter buffer 33–35 ms (42.5), glass-to-glass p50 87–90 ms (113) with the
- * same bitrate (3.85 Mbit/s), quantiser and 25 fps. The cost: bursts 2.3 × denser on the callee's path.
+ * `WebRTC-Video-Pacing/factor:2.5/` (GoogCC's own pacing factor) `npm run bench -- --quick --only latency`, four runs
+ * against three: spread 11.0–11.8 ms (25.0–26.4), glass-to-glass p50 83–90 ms (104–116) with the same bitrate
+ * (3.8–3.9 Mbit/s), quantiser and 25 fps (docs/benchmark.md). The cost: bursts 2.3 × denser on the callee's path.
  */
 import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { readElfSymbol } from "./elf-symbol.ts";
