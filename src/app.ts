@@ -25,7 +25,7 @@ import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "./media/ffmpeg-process.ts";
-import { applyFieldTrials, pacingTrials } from "./rtc/field-trials.ts";
+import { applyVideoPacing } from "./rtc/field-trials.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
 import { openPeerConnectionCount } from "./rtc/wrtc.ts";
 import { TalkbackHub } from "./talkback/hub.ts";
@@ -65,9 +65,9 @@ export interface StartOptions {
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
 
-  const pacing = applyFieldTrials(pacingTrials(config.media.videoPacingFactor));
-  if (pacing.applied) log.info({ videoPacingFactor: config.media.videoPacingFactor }, "libwebrtc's video pacing set");
-  else log.warn({ why: pacing.why }, "could not set libwebrtc's video pacing: calls keep its own (about 20 ms more latency at 720p)");
+  const pacing = applyVideoPacing(config.media.videoPacingFactor);
+  if (pacing.applied) log.info({ videoPacingFactor: config.media.videoPacingFactor }, "libwebrtc's video pacing set (legacy calls)");
+  else log.warn({ why: pacing.why }, "could not set libwebrtc's video pacing: legacy calls keep libwebrtc's 1.1 × the estimate");
 
   const ffmpeg = resolveFfmpeg(config.media.ffmpegPath);
   if ("error" in ffmpeg) throw new StartupError(ffmpeg.error);

@@ -107,8 +107,9 @@ export const configSchema = z
          */
         encodeMegapixelsPerCore: z.number().min(0).max(100_000).default(50),
         /**
-         * How much faster than the bandwidth estimate the calls' video is sent (libwebrtc's pacing factor;
+         * How much faster than the bandwidth estimate legacy calls send their video (libwebrtc's pacing factor;
          * rtc/field-trials.ts). 2.5 (GoogCC's own) cut glass-to-glass ~20 ms at 720p; 1.1 is libwebrtc's for video.
+         * MatrixRTC calls are not affected (rtc-node has its own libwebrtc).
          */
         videoPacingFactor: z.number().min(1).max(10).default(2.5),
       })

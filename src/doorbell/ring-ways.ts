@@ -152,7 +152,8 @@ export class RingWays {
       const won = this.deps.race.answeredBy;
       void call.terminate(won === undefined ? "doorbell ring withdrawn (shutdown)" : `doorbell answered by ${won.user} (${won.way})`);
     });
-    log.info({ notification: call.notificationId }, "doorbell rings via MatrixRTC");
+    if (call.notificationId !== undefined)
+      log.info({ notification: call.notificationId, state: call.state }, "doorbell rings via MatrixRTC");
     const done = new Promise<void>((resolve) => {
       const onState = (state: string): void => {
         if (state === "connected") {

@@ -136,7 +136,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
       const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId, lifetimeMs };
-      this.notificationEventId = await sendRing(this.opts.api, ring);
+      this.notificationEventId = await this.track(sendRing(this.opts.api, ring));
       if (this.isEnded()) return;
       mark("ring");
       const publishing = publish();

@@ -135,9 +135,11 @@ export class RtcCalls {
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
     });
     await call.start();
-    // A call the callee declined (or hung up) while LiveKit was still connecting was placed all the same.
+    // Ended by a person (a decline while LiveKit still connected, a hangup) or shutdown during start: no failure to tell.
     if (!call.failed) return { ok: true, call };
-    return { ok: false, text: startFailureText(call.reason ?? "unknown", verb) };
+    const text = startFailureText(call.reason ?? "unknown", verb);
+    // LiveKit connects after the ring (rtc-call.ts): a failure there ends a call that has rung.
+    return { ok: false, text: call.notificationId !== undefined ? `${text} The ring was withdrawn.` : text };
   }
 
   /** A room event as the sync delivers it: to that room's call (which parses it); false when the room has none. */

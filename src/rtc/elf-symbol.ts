@@ -1,12 +1,14 @@
 /**
  * One symbol of an ELF64 little-endian shared object (wrtc.node), read from its static symbol table (.symtab), and
  * the segments the loader maps: what field-trials.ts needs to find a variable of libwebrtc that wrtc does not export.
- * Positional reads only: wrtc.node is 21 MB, its symbol and string tables 5 MB.
+ * Positional reads only: wrtc.node is 26 MB, its symbol and string tables 5 MB.
  */
 import { closeSync, openSync, readSync } from "node:fs";
 
 export interface ElfSegment {
-  /** Where the segment starts, relative to the load address. */
+  /** Where the segment starts in the file. */
+  offset: bigint;
+  /** Where it starts in memory, relative to the load bias. */
   vaddr: bigint;
   /** Its size in memory (the zero-filled .bss included). */
   memsz: bigint;
@@ -48,13 +50,19 @@ export function readElfSymbol(file: string, name: string): { segments: ElfSegmen
       number,
       number,
     ];
+    if (phentsize < 56 || shentsize < 64) throw new Error(`${file} has malformed ELF headers`);
     const segments: ElfSegment[] = [];
     const ph = readAt(fd, phoff, phentsize * phnum);
     for (let i = 0; i < phnum; i++) {
       const at = i * phentsize;
       if (ph.readUInt32LE(at) !== PT_LOAD) continue;
       const flags = ph.readUInt32LE(at + 4);
-      segments.push({ vaddr: ph.readBigUInt64LE(at + 16), memsz: ph.readBigUInt64LE(at + 40), writable: (flags & PF_W) !== 0 });
+      segments.push({
+        offset: ph.readBigUInt64LE(at + 8),
+        vaddr: ph.readBigUInt64LE(at + 16),
+        memsz: ph.readBigUInt64LE(at + 40),
+        writable: (flags & PF_W) !== 0,
+      });
     }
     const sh = readAt(fd, shoff, shentsize * shnum);
     const section = (i: number): { type: number; offset: bigint; size: bigint; link: number } => ({
