@@ -28,20 +28,29 @@ const SHT_SYMTAB = 2;
 const STT_OBJECT = 1;
 const SYM_SIZE = 24;
 
-function readAt(fd: number, position: bigint, length: number): Buffer {
+/** `length` bytes of `fd` at `position`; a short read is an error. */
+export function readAt(fd: number, position: bigint, length: number): Buffer {
   const buf = Buffer.alloc(length);
   const got = readSync(fd, buf, 0, length, position);
   if (got !== length) throw new Error(`short read at ${position.toString()} (${String(got)} of ${String(length)} bytes)`);
   return buf;
 }
 
+/** What readElfSymbol found; `firstPage`: the file's first 4 KiB (what the loader maps first, to compare). */
+export interface ElfFound {
+  segments: ElfSegment[];
+  symbol: ElfSymbol | undefined;
+  firstPage: Buffer;
+}
+
 /** The loadable segments of `file` and the symbol called `name` (undefined when its .symtab has none, or it has no .symtab). */
-export function readElfSymbol(file: string, name: string): { segments: ElfSegment[]; symbol: ElfSymbol | undefined } {
+export function readElfSymbol(file: string, name: string): ElfFound {
   const fd = openSync(file, "r");
   try {
     const head = readAt(fd, 0n, 64);
     if (head.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file} is not an ELF file`);
     if (head[4] !== 2 || head[5] !== 1) throw new Error(`${file} is not a 64-bit little-endian ELF file`);
+    const firstPage = readAt(fd, 0n, 4096);
     const phoff = head.readBigUInt64LE(0x20);
     const shoff = head.readBigUInt64LE(0x28);
     const [phentsize, phnum, shentsize, shnum] = [0x36, 0x38, 0x3a, 0x3c].map((at) => head.readUInt16LE(at)) as [
@@ -73,7 +82,7 @@ export function readElfSymbol(file: string, name: string): { segments: ElfSegmen
     });
     let symtab: ReturnType<typeof section> | undefined;
     for (let i = 0; i < shnum && symtab === undefined; i++) if (section(i).type === SHT_SYMTAB) symtab = section(i);
-    if (symtab === undefined) return { segments, symbol: undefined };
+    if (symtab === undefined) return { segments, symbol: undefined, firstPage };
     const strtab = section(symtab.link);
     const syms = readAt(fd, symtab.offset, Number(symtab.size));
     const strs = readAt(fd, strtab.offset, Number(strtab.size));
@@ -85,10 +94,11 @@ export function readElfSymbol(file: string, name: string): { segments: ElfSegmen
       const info = syms.readUInt8(at + 4);
       return {
         segments,
+        firstPage,
         symbol: { value: syms.readBigUInt64LE(at + 8), size: syms.readBigUInt64LE(at + 16), isObject: (info & 0xf) === STT_OBJECT },
       };
     }
-    return { segments, symbol: undefined };
+    return { segments, symbol: undefined, firstPage };
   } finally {
     closeSync(fd);
   }

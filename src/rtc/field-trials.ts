@@ -15,8 +15,8 @@
  * against three: spread 11.0–11.8 ms (25.0–26.4), glass-to-glass p50 83–90 ms (104–116) with the same bitrate
  * (3.8–3.9 Mbit/s), quantiser and 25 fps (docs/benchmark.md). The cost: bursts 2.3 × denser on the callee's path.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
-import { readElfSymbol } from "./elf-symbol.ts";
+import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { readAt, readElfSymbol } from "./elf-symbol.ts";
 import "./wrtc.ts";
 
 export const TRIALS_SYMBOL = "_ZN6webrtc11field_trialL18trials_init_stringE";
@@ -71,7 +71,7 @@ export function applyFieldTrials(trials: string): TrialsOutcome {
     const first = maps.find((m) => m.path.endsWith("/wrtc.node") && m.offset === 0n);
     if (first === undefined) return { applied: false, why: "wrtc.node is not loaded" };
     if (statSync(first.path).ino !== first.inode) return { applied: false, why: `${first.path} is not the file that is loaded` };
-    const { segments, symbol } = readElfSymbol(first.path, TRIALS_SYMBOL);
+    const { segments, symbol, firstPage } = readElfSymbol(first.path, TRIALS_SYMBOL);
     if (symbol === undefined) return { applied: false, why: `${first.path} has no symbol ${TRIALS_SYMBOL} (another build of wrtc?)` };
     const seg0 = segments.find((s) => s.offset === 0n);
     if (seg0 === undefined) return { applied: false, why: "wrtc.node has no segment at file offset 0" };
@@ -89,30 +89,19 @@ export function applyFieldTrials(trials: string): TrialsOutcome {
     if (at + BigInt(text.length) > pageEnd || othersInTail || !writable(at, at + BigInt(text.length)))
       return { applied: false, why: "no room for the string after wrtc.node's .bss" };
     if (!writable(variable, variable + 8n) || pageEnd >= 1n << 53n) return { applied: false, why: "the symbol's page is not writable" };
-    return writeTrials(first, variable, at, text);
+    return writeTrials({ start: first.start, page: firstPage }, variable, at, text);
   } catch (err: unknown) {
     return { applied: false, why: err instanceof Error ? err.message : String(err) };
   }
 }
 
-function writeTrials(first: Mapping, variable: bigint, at: bigint, text: Buffer): TrialsOutcome {
+function writeTrials(first: { start: bigint; page: Buffer }, variable: bigint, at: bigint, text: Buffer): TrialsOutcome {
   const fd = openSync("/proc/self/mem", "r+");
   try {
-    const read = (where: bigint, length: number): Buffer => {
-      const buf = Buffer.alloc(length);
-      readSync(fd, buf, 0, length, where);
-      return buf;
-    };
+    const read = (where: bigint, length: number): Buffer => readAt(fd, where, length);
     // The mapped first page is the file's: the addresses computed from the file are this process's.
-    const page = Math.min(Number(PAGE), Number(first.end - first.start));
-    const onDisk = Buffer.alloc(page);
-    const file = openSync(first.path, "r");
-    try {
-      readSync(file, onDisk, 0, page, 0);
-    } finally {
-      closeSync(file);
-    }
-    if (!read(first.start, page).equals(onDisk)) return { applied: false, why: "wrtc.node in memory differs from the file" };
+    if (!read(first.start, first.page.length).equals(first.page))
+      return { applied: false, why: "wrtc.node in memory differs from the file" };
     const current = read(variable, 8).readBigUInt64LE(0);
     if (current === at && read(at, text.length).equals(text)) return { applied: true };
     if (current !== 0n) return { applied: false, why: "libwebrtc's field trials are set already" };
