@@ -38,6 +38,7 @@ export interface PeerWatchOptions {
 export interface PeerSource {
   on(event: "peerJoined" | "peerLeft", listener: (identity: string) => void): unknown;
   on(event: "link", listener: (up: boolean) => void): unknown;
+  on(event: "connected", listener: () => void): unknown;
   peers(): string[];
 }
 
@@ -86,8 +87,15 @@ export class PeerWatch {
     return true;
   }
 
-  /** Follows the participants and the link of `source` from now on. */
+  /**
+   * Follows the participants and the link of `source` from now on. Whoever was in the room before the bot's connect
+   * gets no join event (rtc-node fills its participants from the join response): a callee whose client connected
+   * first (the bot connects once the ring is out) is read from the room at connect.
+   */
   follow(source: PeerSource): void {
+    source.on("connected", () => {
+      this.link(true, source.peers());
+    });
     source.on("peerJoined", (identity) => {
       this.peerJoined(identity);
     });

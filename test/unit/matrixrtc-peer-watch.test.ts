@@ -166,6 +166,20 @@ describe("PeerWatch", () => {
     vi.advanceTimersByTime(10_000);
     expect(gone).toHaveLength(1);
   });
+
+  it("a callee already in the room when the bot connects (no join event) is watched from the connect", () => {
+    const { peers, gone } = watch();
+    const source = Object.assign(new EventEmitter(), { present: [] as string[], peers: () => source.present });
+    peers.follow(source);
+    peers.memberJoined(KEY, "PHONE", Date.now() + HOUR);
+    source.present = [IDENTITY, "@bob:hs:LAPTOP"];
+    source.emit("connected");
+    source.emit("peerLeft", IDENTITY);
+    vi.advanceTimersByTime(9_999);
+    expect(gone).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(gone).toHaveLength(1);
+  });
 });
 
 describe("PeerWatch: the other party's devices in the call", () => {
