@@ -31,10 +31,22 @@ export class CameraFeed {
    * Adds the tracks with addTrack(track, stream): on an offerer this makes new transceivers, on an
    * answerer (after setRemoteDescription) it takes over the ones the offer created. `kinds` limits
    * it to what the offer has (an audio-only offer gets no video track).
+   *
+   * The video only goes out (`sendonly`): nothing the bot does reads the callee's camera, which Element sends when it
+   * answers a video call (it mirrors the offer), so receiving it cost upload on the callee's side and a decode in the
+   * bot for nothing (a callee's 1280×720 at 25 fps: 10.3–10.9 % of a core and 10 MB per call, against 1.5–1.7 % sendonly;
+   * two wrtc processes, 20 s each, 2026-12-01), and it took a person's picture somewhere it was not wanted. Audio stays `sendrecv` (the
+   * callee's voice is the talkback, and an all-sendonly offer reads as hold to js-sdk: shared/notes/element-interop.md
+   * §2.3).
    */
   attach(pc: RTCPeerConnection, kinds: ReadonlySet<string> = new Set(["video", "audio"])): void {
     const stream = new MediaStream();
-    if (kinds.has("video")) this.video = pc.addTrack(this.lease.video, stream);
+    if (kinds.has("video")) {
+      const video = pc.addTrack(this.lease.video, stream);
+      this.video = video;
+      const transceiver = pc.getTransceivers().find((t) => t.sender === video);
+      if (transceiver !== undefined) transceiver.direction = "sendonly";
+    }
     if (kinds.has("audio")) this.audio = pc.addTrack(this.lease.audio, stream);
   }
 

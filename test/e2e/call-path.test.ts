@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
+import { ownVideoSent } from "../harness/remote-video.ts";
 import { createDirectRoom } from "../harness/dm.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import { startRig, type Rig } from "../harness/rig.ts";
@@ -82,6 +83,10 @@ describeE2E("the call path", () => {
     const a1 = call.audio();
     expect((a1.audible - a0.audible) / (a1.chunks - a0.chunks)).toBeGreaterThan(0.95);
     expect(app.hub.stats()["cam1"]?.state).toBe("running");
+    // The bot's video only goes out: the callee's camera (js-sdk opens it, mirroring the offer) is not sent to it, and
+    // the call is not "on hold" for js-sdk (the audio goes both ways).
+    expect((await ownVideoSent(call.call)).direction).toBe("recvonly");
+    expect(call.call.isLocalOnHold()).toBe(false);
 
     // Malformed and stray call events from the callee's account change nothing.
     const send = (type: string, content: Record<string, unknown>): Promise<unknown> =>
@@ -114,6 +119,13 @@ describeE2E("the call path", () => {
     const invite = sent.find((e) => e.type === "m.call.invite");
     expect(invite?.content["lifetime"]).toBe(LIFETIME_MS);
     expect(invite?.content["invitee"]).toBe(alice.userId);
+    // One m-line each: video only sent, audio both ways (the callee's voice is the talkback).
+    const offer = String((invite?.content["offer"] as { sdp?: unknown } | undefined)?.sdp);
+    const directions = offer
+      .split(/\r?\nm=/)
+      .slice(1)
+      .map((m) => `${m.split(" ")[0] ?? ""} ${/a=(sendrecv|sendonly|recvonly|inactive)/.exec(m)?.[1] ?? ""}`);
+    expect(directions.sort()).toEqual(["audio sendrecv", "video sendonly"]);
     const candidates = sent
       .filter((e) => e.type === "m.call.candidates")
       .flatMap((e) => e.content["candidates"] as { candidate: string }[]);

@@ -11,6 +11,7 @@ import { createDirectRoom } from "../harness/dm.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { classify } from "../harness/frame-colour.ts";
+import { ownVideoSent } from "../harness/remote-video.ts";
 import { startCaller, type Caller } from "../harness/js-caller.ts";
 import { startRig, type Rig } from "../harness/rig.ts";
 import { validateCallEvent } from "../harness/spec-validator.ts";
@@ -92,6 +93,10 @@ describeE2E("a call placed to the bot", () => {
     await call.connected();
     await call.waitForFrames(20);
     await waitFor("the default camera (red) in the caller's frames", () => classify(call.lastFrame()) === "red");
+    // The caller's camera (a synthetic one, 15 fps) is not sent to the bot: it answers its video sendonly; the audio
+    // goes both ways, so js-sdk does not read the call as held.
+    expect(await ownVideoSent(call.call)).toEqual({ direction: "recvonly", bytesSent: 0 });
+    expect(call.call.isLocalOnHold()).toBe(false);
     const session = app.calls.callInRoom(dm);
     expect(session?.direction).toBe("incoming");
     expect(session?.callId).toBe(call.callId);
@@ -110,6 +115,7 @@ describeE2E("a call placed to the bot", () => {
     const resumed = await waitFor("the bot's answer to the resume", () => negotiateAnswers()[1]);
     expect(sdpOf(resumed)).toContain("a=sendrecv");
     await call.waitForFrames(call.video().frames + 20);
+    expect(await ownVideoSent(call.call)).toEqual({ direction: "recvonly", bytesSent: 0 });
 
     // An ICE restart (what matrix-js-sdk does when ICE fails): new credentials in a third negotiate answer.
     sdk.peerConn?.restartIce();

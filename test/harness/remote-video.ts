@@ -77,3 +77,18 @@ export class RemoteVideoCounter {
     this.video.stop();
   }
 }
+
+/**
+ * What a matrix-js-sdk call's own camera sends to the bot: its video transceiver's negotiated direction and the video
+ * bytes it sent (outbound-rtp). The bot offers and answers its video `sendonly`, so both sides see `recvonly` and 0.
+ */
+export async function ownVideoSent(call: MatrixCall): Promise<{ direction: string | null | undefined; bytesSent: number }> {
+  const pc = call.peerConn;
+  if (pc === undefined) throw new Error("the call has no peer connection");
+  const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === "video");
+  let bytesSent = 0;
+  (await pc.getStats()).forEach((s: { type?: string; kind?: string; bytesSent?: number }) => {
+    if (s.type === "outbound-rtp" && s.kind === "video") bytesSent += s.bytesSent ?? 0;
+  });
+  return { direction: transceiver?.currentDirection, bytesSent };
+}
