@@ -135,6 +135,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     livekitServiceUrl: config.matrixRtc.livekitServiceUrl,
     hub,
     log: log.child({ component: "rtc-calls" }),
+    onCall: (call) => {
+      talkback.watch(call);
+    },
   });
   const status = statusText({ hub, calls, rtcCalls, talkback, turn, encryption: matrix.encryption, ffmpegVersion: ffmpeg.version });
   const admission = callAdmission({

@@ -10,6 +10,7 @@ import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import type { CandidateBatcherOptions } from "../rtc/candidate-batcher.ts";
 import { PeerLink, type VideoSendStats } from "../rtc/peer-link.ts";
+import { CallListener } from "../talkback/listener.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { CallEvents, CallPort, CallWhere, SendCallEvent, Signalling } from "./call-types.ts";
 import { CameraFeed } from "./camera-feed.ts";
@@ -98,8 +99,9 @@ export class CallCore<C extends MachineContext, I extends { kind: string }, Own 
   }
 
   /** The other party's audio as received (talkback); undefined before the peer connection exists or once it is closed. */
-  remoteAudioTrack(): MediaStreamTrack | undefined {
-    return this.peerLink?.pc.getReceivers().find((r) => r.track.kind === "audio")?.track;
+  listenToCallee(onAudio: (samples: Int16Array, channels: number) => void, log: Logger): CallListener | undefined {
+    const track = this.peerLink?.pc.getReceivers().find((r) => r.track.kind === "audio")?.track;
+    return track === undefined ? undefined : new CallListener(track, onAudio, log);
   }
 
   /** The video sender's figures so far (undefined before the peer connection exists or once it is closed). */

@@ -21,6 +21,7 @@ import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { CameraTap, type I420Frame, type PcmChunk } from "./camera-tap.ts";
+import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import type { RtcNode } from "./rtc-node.ts";
 import type { LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
@@ -50,6 +51,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private readonly link: ReconnectWindow;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
   private lease: CameraLease;
+  private readonly voice: LiveKitVoice;
 
   constructor(
     private readonly rtc: Rtc,
@@ -62,6 +64,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     super();
     this.lease = lease;
     this.room = new rtc.Room();
+    this.voice = new LiveKitVoice(rtc, this.room, log);
     this.link = new ReconnectWindow(reconnectWindowMs, log, (reason) => {
       void this.end(reason);
     });
@@ -81,6 +84,11 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     return [...this.room.remoteParticipants.values()].map((p) => p.identity);
   }
 
+  /** Hears the other participants' microphones (talkback) until the returned stop() or the publisher's end. */
+  listen(onVoice: OnVoice): { stop(): void } {
+    return this.voice.listen(onVoice);
+  }
+
   /** Connects to `url` with `token` and starts publishing; rejects (and cleans up) when connecting fails. */
   async start(url: string, token: string): Promise<void> {
     if (this.state !== "idle") throw new Error(`publisher already ${this.state}`);
@@ -89,6 +97,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       this.watchRoom();
       await this.room.connect(url, token, { autoSubscribe: false, dynacast: true });
       if (this.isEnded()) throw new Error("stopped while connecting");
+      this.voice.roomConnected();
       const { AudioSource, LocalAudioTrack, TrackPublishOptions, TrackSource } = this.rtc;
       this.audio = new AudioSource(48_000, 1, AUDIO_QUEUE_MS);
       const audioTrack = LocalAudioTrack.createAudioTrack(`${this.trackName}-audio`, this.audio);
@@ -146,6 +155,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       if (!this.isEnded() && this.link.lost()) this.emit("link", false);
     });
     this.room.on(RoomEvent.Reconnected, () => {
+      this.voice.roomConnected();
       if (!this.isEnded() && this.link.back()) this.emit("link", true);
     });
   }
@@ -232,6 +242,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     const wasLive = this.state === "live";
     this.state = "ended";
     this.link.stop();
+    this.voice.stop();
     this.tap?.stop();
     this.tap = undefined;
     this.publishingVideo = false;

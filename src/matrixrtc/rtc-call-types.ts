@@ -10,6 +10,8 @@ export type RtcCallState = "connecting" | "ringing" | "connected" | "ended";
 
 export interface RtcCallEvents {
   state: [state: RtcCallState];
+  /** `!switch` moved the call to this camera. */
+  camera: [camera: string];
   ended: [reason: string];
 }
 

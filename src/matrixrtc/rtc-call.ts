@@ -18,6 +18,7 @@
 import { EventEmitter } from "node:events";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { DelayedLeave } from "./delayed-leave.ts";
+import type { OnVoice } from "./livekit-voice.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { OwnMembership } from "./own-membership.ts";
 import { PeerWatch } from "./peer-watch.ts";
@@ -29,7 +30,11 @@ export type { RtcCallEvents, RtcCallOptions, RtcCallState, RtcCallSteps } from "
 
 export const RING_LIFETIME_MS = 30_000;
 
+let calls = 0;
+
 export class RtcCall extends EventEmitter<RtcCallEvents> {
+  /** Names the call in logs and talkback (MatrixRTC has no call ID of its own). */
+  readonly callId = `rtc-${String(++calls)}`;
   private current: RtcCallState = "connecting";
   private endReason: string | undefined;
   private endedByFailure = false;
@@ -171,7 +176,19 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
 
   /** Publishes another camera from now on (`!switch`); the old lease is released. */
   switchCamera(lease: CameraLease): Promise<void> {
-    return this.opts.publisher.switchTo(lease);
+    return this.opts.publisher.switchTo(lease).then(() => {
+      this.emit("camera", lease.camera);
+    });
+  }
+
+  /** The camera the call shows now. */
+  get camera(): string {
+    return this.opts.publisher.camera;
+  }
+
+  /** Talkback: the callee's microphone in LiveKit (livekit-voice.ts). */
+  listenToCallee(onAudio: OnVoice): { stop(): void } {
+    return this.opts.publisher.listen(onAudio);
   }
 
   /** Ends the call (idempotent; every later call returns the same promise). */

@@ -31,6 +31,8 @@ export interface RtcCallsDeps {
   log: Logger;
   /** Tests: a platform without rtc-node. */
   loadRtc?: () => Promise<RtcNodeLoad>;
+  /** Each call as it is made, before it starts (talkback follows it from there). */
+  onCall?: (call: RtcCall) => void;
   /** Tests: shorter rings. */
   callOptions?: Pick<RtcCallOptions, "ringLifetimeMs">;
 }
@@ -130,6 +132,7 @@ export class RtcCalls {
     });
     const entry: Entry = { call, camera, callee };
     this.byRoom.set(roomId, entry);
+    this.deps.onCall?.(call);
     call.once("ended", (reason) => {
       if (this.byRoom.get(roomId) === entry) this.byRoom.delete(roomId);
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");

@@ -3,7 +3,6 @@ import { DEFAULT_DUCK_DB, type TalkbackConfig } from "../config/talkback-schema.
 import { type Logger } from "../util/logger.ts";
 import { Ducker } from "./ducker.ts";
 import { ExecOutput } from "./exec-output.ts";
-import { CallListener } from "./listener.ts";
 import { Mixer, type MixerInput, type MixerInputReport } from "./mixer.ts";
 import { OnvifOutput } from "./onvif/backchannel.ts";
 import type { TalkbackOutput } from "./output.ts";
@@ -14,10 +13,20 @@ export interface TalkbackCall {
   /** The camera the call shows now (!switch changes it; talkback follows). */
   readonly camera: string;
   readonly state: string;
-  remoteAudioTrack(): MediaStreamTrack | undefined;
+  /**
+   * Hears the callee from now on: `onAudio` gets 48 kHz PCM (10 ms chunks) until stop(); undefined when the call has
+   * no callee audio (yet). A legacy call reads its peer connection (CallListener), a MatrixRTC call the callee's
+   * microphone in LiveKit.
+   */
+  listenToCallee(onAudio: (samples: Int16Array, channels: number) => void, log: Logger): CalleeVoice | undefined;
   on(event: "state", listener: (state: string) => void): unknown;
   on(event: "camera", listener: (camera: string) => void): unknown;
   once(event: "ended", listener: () => void): unknown;
+}
+
+/** A callee's voice being heard (listenToCallee); stop() lets go of it. */
+export interface CalleeVoice {
+  stop(): void;
 }
 
 /** Turns a camera's own sound toward its calls down (gain < 1) or back up (1). */
@@ -72,7 +81,7 @@ const CONNECTED = "connected";
 export class TalkbackHub {
   private readonly cameras = new Map<string, CameraConfig>();
   private readonly active = new Map<string, CameraTalkback>();
-  private readonly calls = new Map<string, { camera: string; input: MixerInput; listener: CallListener }>();
+  private readonly calls = new Map<string, { camera: string; input: MixerInput; listener: CalleeVoice }>();
 
   constructor(
     cameras: readonly CameraConfig[],
@@ -125,9 +134,14 @@ export class TalkbackHub {
   private join(call: TalkbackCall): void {
     if (this.calls.has(call.callId)) return;
     const camera = this.cameras.get(call.camera);
-    const track = call.remoteAudioTrack();
-    if (camera === undefined || camera.talkback === undefined || camera.talkback === "off" || track === undefined) return;
+    if (camera === undefined || camera.talkback === undefined || camera.talkback === "off") return;
     const log = this.log.child({ call: call.callId, camera: camera.name, component: "talkback" });
+    // The callee's audio first: a call that has none (yet) opens no output at the door.
+    const into: { input?: MixerInput } = {};
+    const listener = call.listenToCallee((samples, channels) => {
+      into.input?.push(samples, channels);
+    }, log);
+    if (listener === undefined) return;
     let session = this.active.get(camera.name);
     if (session === undefined) {
       try {
@@ -136,19 +150,14 @@ export class TalkbackHub {
           this.duck(name, gain);
         });
       } catch (err: unknown) {
+        listener.stop();
         log.warn({ err }, "talkback could not start; the call goes on one way");
         return;
       }
       this.active.set(camera.name, session);
     }
     const input = session.mixer.add();
-    const listener = new CallListener(
-      track,
-      (samples, channels) => {
-        input.push(samples, channels);
-      },
-      log,
-    );
+    into.input = input;
     this.calls.set(call.callId, { camera: camera.name, input, listener });
     log.info({ callsOnCamera: session.mixer.size }, "talkback on: the callee's audio goes to the door");
   }

@@ -1,0 +1,141 @@
+/**
+ * Talkback in a MatrixRTC call (the doorbell answered on Element X): the callee's microphone in LiveKit reaches the
+ * door's talkback command, only once the callee has joined the call, and the command ends with the call. Real parts
+ * (startRtcRig: Synapse, livekit-server, the GStreamer camera, the bot in-process); the callee's LiveKit side is
+ * rtc-node publishing a 1 kHz tone, its Matrix side matrix-js-sdk (the call.member Element X sends). The command is
+ * `tee -a FILE` (s16le, 8 kHz), read with the talkback tests' tone analysis.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
+import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
+import { sayToBot } from "../harness/bot-replies.ts";
+import type { Callee } from "../harness/callee.ts";
+import { reportFigure } from "../harness/figures.ts";
+import { liveKitBinary } from "../harness/livekit.ts";
+import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
+import { childrenNamed } from "../harness/proc-stats.ts";
+import type { Rig } from "../harness/rig.ts";
+import { startRtcRig } from "../harness/rtc-rig.ts";
+import type { SfuTokenService } from "../harness/sfu-token-service.ts";
+import type { RegisteredUser } from "../harness/synapse.ts";
+import { s16le, toneWindows } from "../harness/tone-analysis.ts";
+import { waitFor } from "../harness/wait.ts";
+
+const found = liveKitBinary();
+if ("skip" in found) process.stderr.write(`${found.skip}\n`);
+
+const RATE = 8000;
+const HZ = 1000;
+const AMPLITUDE = 8000;
+
+let rtc: RtcNode;
+let stopRtc: (() => Promise<void>) | undefined;
+let rig: Rig;
+let service: SfuTokenService;
+let alice: RegisteredUser;
+let callee: Callee;
+let dm: string;
+let door: string;
+
+function size(): number {
+  return existsSync(door) ? statSync(door).size : 0;
+}
+
+/** The 20 ms windows of FILE from byte `from` on, and how many of them carry the tone. */
+function toneCount(from: number): { tone: number; windows: number } {
+  const samples = s16le(readFileSync(door).subarray(from - (from % 2)));
+  const windows = toneWindows(samples, RATE, [HZ]);
+  return { tone: windows.filter((w) => (w.amplitude[HZ] ?? 0) > AMPLITUDE / 4).length, windows: windows.length };
+}
+
+function rings(): number {
+  const events = callee.client.getRoom(dm)?.getLiveTimeline().getEvents() ?? [];
+  return events.filter((e) => e.getType() === RTC_NOTIFICATION_TYPE).length;
+}
+
+/** Alice's call.member as Element X sends it (after its LiveKit client connected); `{}` leaves. */
+async function aliceMembership(joined: boolean): Promise<void> {
+  const content = joined
+    ? {
+        application: "m.call",
+        call_id: "",
+        scope: "m.room",
+        device_id: alice.deviceId,
+        expires: 14_400_000,
+        focus_active: { type: "livekit", focus_selection: "multi_sfu" },
+        foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
+      }
+    : {};
+  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, content as never, membershipStateKey(alice.userId, alice.deviceId));
+}
+
+describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
+  beforeAll(async () => {
+    const loaded = await loadRtcNode();
+    if (!loaded.ok) throw new Error(loaded.reason);
+    rtc = loaded.rtc;
+    const started = await startRtcRig("rtc-talkback", "rtctalkbot", {
+      logLevel: "info",
+      config: (ctx) => ({
+        cameras: [
+          {
+            name: "cam",
+            url: ctx.cameras["cam"]?.url,
+            maxWidth: 640,
+            maxHeight: 360,
+            talkback: { exec: ["tee", "-a", path.join(ctx.dir, "door.raw")], format: "s16le", rate: RATE },
+          },
+        ],
+      }),
+    });
+    stopRtc = started.stop;
+    ({ rig, service, dm } = started);
+    alice = rig.user("alice");
+    callee = rig.callee("alice");
+    door = path.join(rig.dir, "door.raw");
+    const reply = await sayToBot(callee, dm, rig.bot.userId, "!ring matrixrtc", (t) => t.startsWith("!call rings you"));
+    expect(reply).toContain("MatrixRTC");
+  }, 180_000);
+
+  afterAll(async () => {
+    await stopRtc?.();
+  });
+
+  it("the callee's microphone reaches the door once they joined, not while it rings; the command ends with the call", async () => {
+    const before = rings();
+    await callee.client.sendTextMessage(dm, "!call cam");
+    await waitFor("alice to see the MatrixRTC ring", () => rings() > before, { timeoutMs: 20_000 });
+
+    // Alice's client is in LiveKit and talking, but she has not joined the call (no call.member): nothing at the door.
+    const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
+    const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
+    const phone = new LiveKitSubscriber(rtc);
+    try {
+      await phone.connect(token.url, token.jwt);
+      await phone.publishTone(HZ, AMPLITUDE);
+      await waitFor("the camera's video at alice", () => phone.video.frames > 0, { timeoutMs: 20_000 });
+      await waitFor("alice's tone to be sent for 1 s", () => phone.toneFrames > 100, { timeoutMs: 10_000 });
+      expect(size(), "nothing reaches the door while the call rings").toBe(0);
+      expect(rig.logCount("talkback on: the callee's audio goes to the door")).toBe(0);
+
+      await aliceMembership(true);
+      await waitFor("the talkback command to be fed", () => size() > RATE * 2 * 0.3, { timeoutMs: 15_000 });
+      const from = size();
+      await waitFor("2 s more at the door", () => size() >= from + RATE * 2 * 2, { timeoutMs: 15_000 });
+      const heard = toneCount(from);
+      reportFigure("matrixrtc talkback", heard);
+      expect(heard.tone / heard.windows, `tone windows ${String(heard.tone)} of ${String(heard.windows)}`).toBeGreaterThan(0.9);
+
+      await aliceMembership(false);
+      await waitFor("the talkback command to end with the call", () => childrenNamed(process.pid, "tee").length === 0, {
+        timeoutMs: 20_000,
+      });
+      expect(rig.logCount("talkback off")).toBe(1);
+    } finally {
+      await phone.stop();
+    }
+  });
+});
