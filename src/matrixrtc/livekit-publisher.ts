@@ -84,9 +84,9 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     return [...this.room.remoteParticipants.values()].map((p) => p.identity);
   }
 
-  /** Hears the other participants' microphones (talkback) until the returned stop() or the publisher's end. */
-  listen(onVoice: OnVoice): { stop(): void } {
-    return this.voice.listen(onVoice);
+  /** Hears `callee`'s microphones in the room (talkback) until the returned stop() or the publisher's end. */
+  listen(callee: string, onVoice: OnVoice): { stop(): void } {
+    return this.voice.listen(callee, onVoice);
   }
 
   /** Connects to `url` with `token` and starts publishing; rejects (and cleans up) when connecting fails. */

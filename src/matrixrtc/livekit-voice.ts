@@ -2,9 +2,12 @@
  * The callee's voice in a MatrixRTC call, for talkback: the other participants' microphones in the LiveKit room,
  * subscribed only while someone listens (the publisher connects with autoSubscribe off: nothing else of theirs is
  * received, as the legacy calls receive no video) and decoded by rtc-node to 48 kHz mono in 10 ms frames, the
- * talkback mixer's format. The bot's DM has one other member, so every remote microphone is the callee's; when a
- * second one appears (another device of theirs), the newest is heard. Nothing before the call is connected: the
- * talkback hub listens only then, and stop() unsubscribes.
+ * talkback mixer's format. Only the callee's participants are heard: identity `{user_id}:{device_id}`, minted by the
+ * SFU's token service from the OpenID-checked user (what compatibility-mode clients connect as, and how Element Call
+ * itself maps tracks to members: shared/notes/matrixrtc.md §2). Anyone else who got into the LiveKit room (a token
+ * service that lets any user join an existing room) is never played at the door. When a second microphone of the
+ * callee appears (another device), the newest is heard. Nothing before the call is connected: the talkback hub listens
+ * only then, and stop() unsubscribes.
  */
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { RtcNode } from "./rtc-node.ts";
@@ -19,6 +22,8 @@ export type OnVoice = (samples: Int16Array, channels: number) => void;
 
 export class LiveKitVoice {
   private onVoice: OnVoice | undefined;
+  /** The callee's user ID while listening: only participants `{callee}:{device}` are heard. */
+  private callee: string | undefined;
   private reader: Reader | undefined;
 
   constructor(
@@ -27,16 +32,17 @@ export class LiveKitVoice {
     private readonly log: Logger,
   ) {
     const { RoomEvent } = rtc;
-    room.on(RoomEvent.TrackPublished, (publication) => {
-      this.subscribe(publication);
+    room.on(RoomEvent.TrackPublished, (publication, participant) => {
+      if (this.isCallee(participant)) this.subscribe(publication);
     });
-    room.on(RoomEvent.TrackSubscribed, (track, publication) => {
-      if (this.onVoice !== undefined && this.isMicrophone(publication)) this.read(track);
+    room.on(RoomEvent.TrackSubscribed, (track, publication, participant) => {
+      if (this.onVoice !== undefined && this.isCallee(participant) && this.isMicrophone(publication)) this.read(track);
     });
   }
 
-  /** Hears the callee from now on (every microphone already in the room, and those that come). */
-  listen(onVoice: OnVoice): { stop(): void } {
+  /** Hears `callee` from now on (each microphone of theirs already in the room, and those that come). */
+  listen(callee: string, onVoice: OnVoice): { stop(): void } {
+    this.callee = callee;
     this.onVoice = onVoice;
     this.subscribeAll();
     return {
@@ -53,14 +59,21 @@ export class LiveKitVoice {
   }
 
   stop(): void {
-    this.onVoice = undefined;
     void this.reader?.cancel().catch(() => undefined);
     this.reader = undefined;
     for (const publication of this.microphones()) if (publication.subscribed) publication.setSubscribed(false);
+    this.onVoice = undefined;
+    this.callee = undefined;
   }
 
   private microphones(): RemotePublication[] {
-    return [...this.room.remoteParticipants.values()].flatMap((p) => [...p.trackPublications.values()].filter((t) => this.isMicrophone(t)));
+    return [...this.room.remoteParticipants.values()]
+      .filter((p) => this.isCallee(p))
+      .flatMap((p) => [...p.trackPublications.values()].filter((t) => this.isMicrophone(t)));
+  }
+
+  private isCallee(participant: RemoteParticipant): boolean {
+    return this.callee !== undefined && participant.identity.startsWith(`${this.callee}:`);
   }
 
   private isMicrophone(publication: RemotePublication): boolean {

@@ -188,7 +188,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
 
   /** Talkback: the callee's microphone in LiveKit (livekit-voice.ts). */
   listenToCallee(onAudio: OnVoice): { stop(): void } {
-    return this.opts.publisher.listen(onAudio);
+    return this.opts.publisher.listen(this.opts.callee, onAudio);
   }
 
   /** Ends the call (idempotent; every later call returns the same promise). */

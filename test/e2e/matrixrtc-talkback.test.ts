@@ -2,8 +2,10 @@
  * Talkback in a MatrixRTC call (the doorbell answered on Element X): the callee's microphone in LiveKit reaches the
  * door's talkback command, only once the callee has joined the call, and the command ends with the call. Real parts
  * (startRtcRig: Synapse, livekit-server, the GStreamer camera, the bot in-process); the callee's LiveKit side is
- * rtc-node publishing a 1 kHz tone, its Matrix side matrix-js-sdk (the call.member Element X sends). The command is
- * `tee -a FILE` (s16le, 8 kHz), read with the talkback tests' tone analysis.
+ * rtc-node publishing a 1 kHz tone, its Matrix side matrix-js-sdk (the call.member Element X sends). A stranger who
+ * got a token for the same LiveKit room (the test token service, like lk-jwt-service for an existing room, checks
+ * only who they are) talks at 700 Hz and is never heard. The command is `tee -a FILE` (s16le, 8 kHz), read with the
+ * talkback tests' tone analysis.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -29,6 +31,7 @@ if ("skip" in found) process.stderr.write(`${found.skip}\n`);
 
 const RATE = 8000;
 const HZ = 1000;
+const STRANGER_HZ = 700;
 const AMPLITUDE = 8000;
 
 let rtc: RtcNode;
@@ -36,6 +39,7 @@ let stopRtc: (() => Promise<void>) | undefined;
 let rig: Rig;
 let service: SfuTokenService;
 let alice: RegisteredUser;
+let mallory: RegisteredUser;
 let callee: Callee;
 let dm: string;
 let door: string;
@@ -44,11 +48,21 @@ function size(): number {
   return existsSync(door) ? statSync(door).size : 0;
 }
 
-/** The 20 ms windows of FILE from byte `from` on, and how many of them carry the tone. */
-function toneCount(from: number): { tone: number; windows: number } {
+/** The 20 ms windows of FILE from byte `from` on, and how many of them carry alice's tone and the stranger's. */
+function toneCount(from: number): { tone: number; stranger: number; windows: number } {
   const samples = s16le(readFileSync(door).subarray(from - (from % 2)));
-  const windows = toneWindows(samples, RATE, [HZ]);
-  return { tone: windows.filter((w) => (w.amplitude[HZ] ?? 0) > AMPLITUDE / 4).length, windows: windows.length };
+  const windows = toneWindows(samples, RATE, [HZ, STRANGER_HZ]);
+  const count = (hz: number): number => windows.filter((w) => (w.amplitude[hz] ?? 0) > AMPLITUDE / 4).length;
+  return { tone: count(HZ), stranger: count(STRANGER_HZ), windows: windows.length };
+}
+
+/** A LiveKit client of `user` in the DM's LiveKit room (OpenID → the token service → connect). */
+async function liveKitClient(user: RegisteredUser): Promise<LiveKitSubscriber> {
+  const openid = await requestOpenIdToken(rig.synapse.baseUrl, user.accessToken, user.userId);
+  const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: user.deviceId, openIdToken: openid });
+  const client = new LiveKitSubscriber(rtc);
+  await client.connect(token.url, token.jwt);
+  return client;
 }
 
 function rings(): number {
@@ -79,6 +93,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     rtc = loaded.rtc;
     const started = await startRtcRig("rtc-talkback", "rtctalkbot", {
       logLevel: "info",
+      users: ["alice", { name: "mallory", as: "none" }],
       config: (ctx) => ({
         cameras: [
           {
@@ -94,6 +109,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     stopRtc = started.stop;
     ({ rig, service, dm } = started);
     alice = rig.user("alice");
+    mallory = rig.user("mallory");
     callee = rig.callee("alice");
     door = path.join(rig.dir, "door.raw");
     const reply = await sayToBot(callee, dm, rig.bot.userId, "!ring matrixrtc", (t) => t.startsWith("!call rings you"));
@@ -110,11 +126,9 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     await waitFor("alice to see the MatrixRTC ring", () => rings() > before, { timeoutMs: 20_000 });
 
     // Alice's client is in LiveKit and talking, but she has not joined the call (no call.member): nothing at the door.
-    const openid = await requestOpenIdToken(rig.synapse.baseUrl, alice.accessToken, alice.userId);
-    const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: alice.deviceId, openIdToken: openid });
-    const phone = new LiveKitSubscriber(rtc);
+    const phone = await liveKitClient(alice);
+    let stranger: LiveKitSubscriber | undefined;
     try {
-      await phone.connect(token.url, token.jwt);
       await phone.publishTone(HZ, AMPLITUDE);
       await waitFor("the camera's video at alice", () => phone.video.frames > 0, { timeoutMs: 20_000 });
       await waitFor("alice's tone to be sent for 1 s", () => phone.toneFrames > 100, { timeoutMs: 10_000 });
@@ -129,6 +143,18 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
       reportFigure("matrixrtc talkback", heard);
       expect(heard.tone / heard.windows, `tone windows ${String(heard.tone)} of ${String(heard.windows)}`).toBeGreaterThan(0.9);
 
+      // The stranger's microphone comes last (the newest microphone of the callee would be the one heard), for 2 s.
+      stranger = await liveKitClient(mallory);
+      const talker = stranger;
+      await talker.publishTone(STRANGER_HZ, AMPLITUDE);
+      const strangerFrom = size();
+      await waitFor("the stranger to talk for 2 s", () => talker.toneFrames > 200, { timeoutMs: 10_000 });
+      await waitFor("0.5 s more at the door", () => size() >= strangerFrom + RATE * 2 * 2.5, { timeoutMs: 15_000 });
+      const during = toneCount(strangerFrom);
+      reportFigure("matrixrtc talkback with a stranger in LiveKit", during);
+      expect(during.stranger, "the stranger is never heard at the door").toBe(0);
+      expect(during.tone / during.windows, "alice is still heard").toBeGreaterThan(0.9);
+
       await aliceMembership(false);
       await waitFor("the talkback command to end with the call", () => childrenNamed(process.pid, "tee").length === 0, {
         timeoutMs: 20_000,
@@ -136,6 +162,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
       expect(rig.logCount("talkback off")).toBe(1);
     } finally {
       await phone.stop();
+      await stranger?.stop();
     }
   });
 });
