@@ -261,6 +261,7 @@ process.on("message", (raw: unknown) => {
         try {
           if (!callee) throw new Error("not logged in");
           await callee.client.getMediaHandler().setAudioInput(toneDeviceId(msg.hz));
+          rtcCallee?.setTone(msg.hz);
           send({ t: "tone-set", hz: msg.hz });
         } catch (err: unknown) {
           send({ t: "error", message: `tone: ${errorText(err)}` });

@@ -7,7 +7,9 @@
  * Latency: tone bursts (300 ms on, 700 ms off) for --talkback-seconds; each onset → the first 10 ms of tone at the
  * door. Drift: the least-squares slope of those latencies over the run; per slice, where the delay was held (the
  * bot's mixer queue and its NetEq jitter buffer: measure/talkback-levels.ts). CPU: the bot with one call while the
- * callee talks, on the same camera without and with talkback (the command's own CPU apart).
+ * callee talks, on the same camera without and with talkback (the command's own CPU apart). Then the exec path in a
+ * MatrixRTC call: the same bursts from the callee's microphone in LiveKit (bench/rtc-callee.ts).
+ * Over 250 lines: three paths share the bursts and the result (the MatrixRTC one is 30 lines).
  */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
@@ -23,6 +25,7 @@ import { measureWindow } from "../measure/window.ts";
 import { R720 } from "../plan.ts";
 import type { TalkbackResult } from "../report/results.ts";
 import { cameraName } from "../rig/cameras.ts";
+import { RtcCallDriver } from "../rig/rtc-calls.ts";
 import { TALKBACK_EXEC_CAMERA, TALKBACK_ONVIF_CAMERA, TALKBACK_RATE } from "../rig/config.ts";
 import { fmt, percentile } from "../stats.ts";
 import type { Phase, PhaseContext } from "./phase.ts";
@@ -231,6 +234,40 @@ async function onvifPath(ctx: PhaseContext): Promise<void> {
   await rig.calls.hangup(room);
 }
 
+/** The exec command again, in a MatrixRTC call (the callee's microphone in LiveKit: src/matrixrtc/livekit-voice.ts). */
+async function matrixRtcPath(ctx: PhaseContext): Promise<void> {
+  const { rig, plan, results, say } = ctx;
+  const [room] = rig.rooms;
+  if (room === undefined) throw new Error("no room");
+  const started = await RtcCallDriver.start(rig);
+  if ("skip" in started) {
+    results.talkback.push({ path: "matrixrtc", latencies: [], at: [], slopeMsPerMin: undefined, lost: 0, note: started.skip });
+    say(`talkback matrixrtc skipped: ${started.skip}`);
+    return;
+  }
+  await rig.viewer.setPower(room, rig.botUser.userId, 100);
+  await started.ringVia(room, "matrixrtc");
+  const before = sizeOf(rig.talkbackFile);
+  await started.place(room, TALKBACK_EXEC_CAMERA);
+  await waitFor("the talkback command to receive audio", () => sizeOf(rig.talkbackFile) > before, { timeoutMs: 15_000 });
+  const seconds = Math.min(plan.talkbackSeconds, 60);
+  say(`talkback matrixrtc: tone bursts for ${seconds} s`);
+  const from = readBackchannel(rig.talkbackFile).length;
+  const onsets = await bursts(ctx, seconds, rig.talkbackFile);
+  await waitFor(
+    "the last burst at the door",
+    () => (readBackchannel(rig.talkbackFile).at(-1)?.at ?? 0) > (onsets.at(-1) ?? 0) + BURST_ON_MS,
+    { timeoutMs: 5_000, intervalMs: 200 },
+  ).catch(() => undefined);
+  const r = result("matrixrtc", rig.talkbackFile, from, onsets);
+  results.talkback.push(r);
+  say(
+    `  matrixrtc: p50 ${fmt(percentile(r.latencies.filter(Number.isFinite), 50))} ms, p95 ${fmt(percentile(r.latencies.filter(Number.isFinite), 95))} ms, ${r.lost} of ${onsets.length} bursts lost`,
+  );
+  await started.leave(room);
+  await started.ringVia(room, "legacy");
+}
+
 export const talkbackPhase: Phase = {
   name: "talkback",
   about: "mouth → door latency over exec and ONVIF, its drift over --talkback-seconds, and the CPU talkback adds",
@@ -239,5 +276,6 @@ export const talkbackPhase: Phase = {
     await ctx.rig.receiver.useTone(HZ);
     await execPath(ctx);
     await onvifPath(ctx);
+    await matrixRtcPath(ctx);
   },
 };

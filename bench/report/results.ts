@@ -108,7 +108,7 @@ export function emptyRtc(): RtcTimings {
 
 /** Mouth → door latency of one talkback path: one sample per tone burst. */
 export interface TalkbackResult {
-  path: "exec" | "onvif";
+  path: "exec" | "onvif" | "matrixrtc";
   /** Per burst: ms from the callee's talk onset to the first audio carrying the tone at the door; NaN when none came. */
   latencies: number[];
   /** Seconds since the run began, per burst (for the drift slope). */

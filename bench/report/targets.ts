@@ -156,7 +156,7 @@ function resourceTargets(r: Results): Target[] {
 
 function talkbackTargets(r: Results): Target[] {
   const t: Target[] = [];
-  for (const p of ["exec", "onvif"] as const) {
+  for (const p of ["exec", "onvif", "matrixrtc"] as const) {
     const tb: TalkbackResult | undefined = r.talkback.find((x) => x.path === p);
     const ok = tb?.latencies.filter(Number.isFinite) ?? [];
     const p50 = percentile(ok, 50);

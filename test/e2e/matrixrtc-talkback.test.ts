@@ -94,16 +94,16 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     const started = await startRtcRig("rtc-talkback", "rtctalkbot", {
       logLevel: "info",
       users: ["alice", { name: "mallory", as: "none" }],
+      secondCamera: true,
       config: (ctx) => ({
-        cameras: [
-          {
-            name: "cam",
-            url: ctx.cameras["cam"]?.url,
-            maxWidth: 640,
-            maxHeight: 360,
-            talkback: { exec: ["tee", "-a", path.join(ctx.dir, "door.raw")], format: "s16le", rate: RATE },
-          },
-        ],
+        cameras: ["cam", "cam2"].map((name) => ({
+          name,
+          url: ctx.cameras[name]?.url,
+          maxWidth: 640,
+          maxHeight: 360,
+          talkback: { exec: ["tee", "-a", path.join(ctx.dir, `${name}.raw`)], format: "s16le", rate: RATE },
+        })),
+        calls: { maxPerUserPerMinute: 100, defaultCamera: "cam" },
       }),
     });
     stopRtc = started.stop;
@@ -111,7 +111,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     alice = rig.user("alice");
     mallory = rig.user("mallory");
     callee = rig.callee("alice");
-    door = path.join(rig.dir, "door.raw");
+    door = path.join(rig.dir, "cam.raw");
     const reply = await sayToBot(callee, dm, rig.bot.userId, "!ring matrixrtc", (t) => t.startsWith("!call rings you"));
     expect(reply).toContain("MatrixRTC");
   }, 180_000);
@@ -120,7 +120,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     await stopRtc?.();
   });
 
-  it("the callee's microphone reaches the door once they joined, not while it rings; the command ends with the call", async () => {
+  it("the callee's microphone reaches the door once they joined, not while it rings, never a stranger's; !switch takes it to the other door; the command ends with the call", async () => {
     const before = rings();
     await callee.client.sendTextMessage(dm, "!call cam");
     await waitFor("alice to see the MatrixRTC ring", () => rings() > before, { timeoutMs: 20_000 });
@@ -155,11 +155,24 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
       expect(during.stranger, "the stranger is never heard at the door").toBe(0);
       expect(during.tone / during.windows, "alice is still heard").toBeGreaterThan(0.9);
 
+      // !switch to another door with talkback: her voice goes there from then on (talkback left and joined again in
+      // one tick: the subscription is kept, its track read again).
+      const reply = await sayToBot(callee, dm, rig.bot.userId, "!switch cam2", (t) => t.includes("cam2"));
+      expect(reply).toBe("Now showing cam2.");
+      door = path.join(rig.dir, "cam2.raw");
+      await waitFor("the second door's command to be fed", () => size() > RATE * 2 * 0.3, { timeoutMs: 15_000 });
+      const switchedFrom = size();
+      await waitFor("2 s more at the second door", () => size() >= switchedFrom + RATE * 2 * 2, { timeoutMs: 15_000 });
+      const switched = toneCount(switchedFrom);
+      reportFigure("matrixrtc talkback after !switch", switched);
+      expect(switched.tone / switched.windows, "alice is heard at the second door").toBeGreaterThan(0.9);
+
       await aliceMembership(false);
       await waitFor("the talkback command to end with the call", () => childrenNamed(process.pid, "tee").length === 0, {
         timeoutMs: 20_000,
       });
-      expect(rig.logCount("talkback off")).toBe(1);
+      // One "talkback off" for the first door at the !switch, one for the second at the end.
+      expect(rig.logCount("talkback off")).toBe(2);
     } finally {
       await phone.stop();
       await stranger?.stop();
