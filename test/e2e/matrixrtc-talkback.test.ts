@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
-import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import { RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import { sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
@@ -20,6 +20,7 @@ import { liveKitBinary } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
 import type { Rig } from "../harness/rig.ts";
+import { leaveAsElementX, memberAsElementX } from "../harness/rtc-member.ts";
 import { startRtcRig } from "../harness/rtc-rig.ts";
 import type { SfuTokenService } from "../harness/sfu-token-service.ts";
 import type { RegisteredUser } from "../harness/synapse.ts";
@@ -68,22 +69,6 @@ async function liveKitClient(user: RegisteredUser): Promise<LiveKitSubscriber> {
 function rings(): number {
   const events = callee.client.getRoom(dm)?.getLiveTimeline().getEvents() ?? [];
   return events.filter((e) => e.getType() === RTC_NOTIFICATION_TYPE).length;
-}
-
-/** Alice's call.member as Element X sends it (after its LiveKit client connected); `{}` leaves. */
-async function aliceMembership(joined: boolean): Promise<void> {
-  const content = joined
-    ? {
-        application: "m.call",
-        call_id: "",
-        scope: "m.room",
-        device_id: alice.deviceId,
-        expires: 14_400_000,
-        focus_active: { type: "livekit", focus_selection: "multi_sfu" },
-        foci_preferred: [{ type: "livekit", livekit_service_url: service.url, livekit_alias: dm }],
-      }
-    : {};
-  await callee.client.sendStateEvent(dm, CALL_MEMBER_TYPE as never, content as never, membershipStateKey(alice.userId, alice.deviceId));
 }
 
 describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
@@ -135,7 +120,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
       expect(size(), "nothing reaches the door while the call rings").toBe(0);
       expect(rig.logCount("talkback on: the callee's audio goes to the door")).toBe(0);
 
-      await aliceMembership(true);
+      await memberAsElementX(rig, "alice", dm, service.url);
       await waitFor("the talkback command to be fed", () => size() > RATE * 2 * 0.3, { timeoutMs: 15_000 });
       const from = size();
       await waitFor("2 s more at the door", () => size() >= from + RATE * 2 * 2, { timeoutMs: 15_000 });
@@ -167,7 +152,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
       reportFigure("matrixrtc talkback after !switch", switched);
       expect(switched.tone / switched.windows, "alice is heard at the second door").toBeGreaterThan(0.9);
 
-      await aliceMembership(false);
+      await leaveAsElementX(rig, "alice", dm);
       await waitFor("the talkback command to end with the call", () => childrenNamed(process.pid, "tee").length === 0, {
         timeoutMs: 20_000,
       });

@@ -19,6 +19,12 @@ export async function joinAsElementX(
   const openid = await requestOpenIdToken(rig.synapse.baseUrl, user.accessToken, user.userId);
   const token = await requestSfuToken({ serviceUrl, roomId, deviceId: user.deviceId, openIdToken: openid });
   await subscriber.connect(token.url, token.jwt);
+  await memberAsElementX(rig, name, roomId, serviceUrl);
+}
+
+/** The user's call.member as Element X sends it once its LiveKit client is connected, naming the focus at `serviceUrl`. */
+export async function memberAsElementX(rig: Rig, name: string, roomId: string, serviceUrl: string): Promise<void> {
+  const user = rig.user(name);
   await rig.callee(name).client.sendStateEvent(
     roomId,
     CALL_MEMBER_TYPE as never,

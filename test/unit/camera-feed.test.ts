@@ -23,10 +23,16 @@ function lease(camera: string): FakeLease {
   return l;
 }
 
-/** A peer connection stand-in whose senders record the tracks they carry. */
-function fakePc(opts: { failOn?: string; onReplace?: () => void } = {}): { pc: RTCPeerConnection; senders: { track: MediaStreamTrack }[] } {
+/** A peer connection stand-in whose senders record the tracks they carry (each in a transceiver, as addTrack makes). */
+function fakePc(opts: { failOn?: string; onReplace?: () => void } = {}): {
+  pc: RTCPeerConnection;
+  senders: { track: MediaStreamTrack }[];
+  transceivers: { sender: unknown; direction: string }[];
+} {
   const senders: { track: MediaStreamTrack }[] = [];
+  const transceivers: { sender: unknown; direction: string }[] = [];
   const pc = {
+    getTransceivers: () => transceivers,
     addTrack(track: MediaStreamTrack) {
       const sender = {
         track,
@@ -38,17 +44,20 @@ function fakePc(opts: { failOn?: string; onReplace?: () => void } = {}): { pc: R
         },
       };
       senders.push(sender);
+      transceivers.push({ sender, direction: "sendrecv" });
       return sender;
     },
   } as unknown as RTCPeerConnection;
-  return { pc, senders };
+  return { pc, senders, transceivers };
 }
 
 describe("CameraFeed", () => {
-  it("adds video and audio; an audio-only offer gets only audio", () => {
+  it("adds video (sendonly) and audio; an audio-only offer gets only audio", () => {
     const a = fakePc();
     new CameraFeed(lease("door"), log).attach(a.pc);
     expect(a.senders.map((s) => s.track.id)).toEqual(["door-v", "door-a"]);
+    // The video only goes out (the callee's camera is not wanted); the audio both ways (talkback, and no "hold").
+    expect(a.transceivers.map((t) => t.direction)).toEqual(["sendonly", "sendrecv"]);
     const b = fakePc();
     new CameraFeed(lease("door"), log).attach(b.pc, new Set(["audio"]));
     expect(b.senders.map((s) => s.track.id)).toEqual(["door-a"]);
