@@ -9,6 +9,7 @@ import type { MatrixClient, MatrixEvent, Room as SdkRoom } from "matrix-js-sdk";
 import { loadRtcNode, type RtcNode } from "../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../src/matrixrtc/sfu-token.ts";
+import { publishLiveKitTone } from "../test/harness/livekit-tone.ts";
 import { TONE_AMPLITUDE, toneMic } from "../test/harness/tone-mic.ts";
 import { loadMatrixSdk } from "../test/harness/webrtc-env.ts";
 import type { FromReceiver, InboundVideoStats, LoginParams, SampleBatch } from "./protocol.ts";
@@ -88,7 +89,19 @@ export class RtcCallee {
         });
     });
     await room.connect(token.url, token.jwt, { autoSubscribe: true, dynacast: true });
-    if (this.toneHz !== undefined) await this.publishMicrophone(rtc, j, this.toneHz);
+    // The microphone says the tone while toneMic.talking: the legacy tone microphones' switch, whose onsets the
+    // talkback phase times. A 20 ms queue, so that the tone starts when the switch says.
+    if (this.toneHz !== undefined)
+      await publishLiveKitTone(rtc, room, {
+        hz: this.toneHz,
+        amplitude: TONE_AMPLITUDE,
+        queueMs: 20,
+        talking: () => toneMic.talking,
+        stopped: () => j.stopped,
+        onError: (err) => {
+          if (!j.stopped) this.send({ t: "error", message: `the MatrixRTC microphone: ${String(err)}` });
+        },
+      });
     const connectedAt = nowMs();
     await this.client.sendStateEvent(
       roomId,
@@ -169,30 +182,6 @@ export class RtcCallee {
   async stop(): Promise<void> {
     this.off();
     for (const roomId of [...this.joined.keys()]) await this.leave(roomId).catch(() => undefined);
-  }
-
-  /**
-   * A microphone in LiveKit saying `hz` while toneMic.talking (the legacy tone microphones' switch, whose onsets the
-   * talkback phase times), silence otherwise: 10 ms frames paced by rtc-node's 20 ms queue (captureFrame waits).
-   */
-  private async publishMicrophone(rtc: RtcNode, j: Joined, hz: number): Promise<void> {
-    const source = new rtc.AudioSource(48_000, 1, 20);
-    const track = rtc.LocalAudioTrack.createAudioTrack("microphone", source);
-    const local = j.room.localParticipant;
-    if (local === undefined) throw new Error("not connected");
-    await local.publishTrack(track, new rtc.TrackPublishOptions({ source: rtc.TrackSource.SOURCE_MICROPHONE }));
-    let n = 0;
-    void (async () => {
-      while (!j.stopped) {
-        const data = new Int16Array(480);
-        if (toneMic.talking)
-          for (let i = 0; i < data.length; i++) data[i] = Math.round(TONE_AMPLITUDE * Math.sin((2 * Math.PI * hz * (n + i)) / 48_000));
-        n += data.length;
-        await source.captureFrame(new rtc.AudioFrame(data, 48_000, 1, data.length));
-      }
-    })().catch((err: unknown) => {
-      if (!j.stopped) this.send({ t: "error", message: `the MatrixRTC microphone: ${String(err)}` });
-    });
   }
 
   private async readVideo(rtc: RtcNode, j: Joined, track: Track): Promise<void> {

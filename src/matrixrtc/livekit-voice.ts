@@ -32,7 +32,7 @@ export class LiveKitVoice {
   private callee: string | undefined;
   /** Publications asked for (rtc-node's `subscribed` changes only when the SFU answers): asked once, kept for the call. */
   private readonly asked = new Set<string>();
-  private reader: { reader: Reader; track: Track } | undefined;
+  private reader: Reader | undefined;
 
   constructor(
     private readonly rtc: RtcNode,
@@ -76,7 +76,7 @@ export class LiveKitVoice {
     this.onVoice = undefined;
     const current = this.reader;
     this.reader = undefined;
-    void current?.reader.cancel().catch(() => undefined);
+    void current?.cancel().catch(() => undefined);
   }
 
   private microphones(): RemotePublication[] {
@@ -115,18 +115,18 @@ export class LiveKitVoice {
   }
 
   private read(track: Track): void {
-    void this.reader?.reader.cancel().catch(() => undefined);
+    void this.reader?.cancel().catch(() => undefined);
     const reader = new this.rtc.AudioStream(track, { sampleRate: 48_000, numChannels: 1, frameSizeMs: 10 }).getReader();
-    this.reader = { reader, track };
+    this.reader = reader;
     this.log.info("talkback: hearing the callee's microphone in LiveKit");
     void (async () => {
       for (;;) {
         const next = await reader.read();
-        if (next.done || this.reader?.reader !== reader) break;
+        if (next.done || this.reader !== reader) break;
         this.onVoice?.(next.value.data, next.value.channels);
       }
       // That microphone went away (unpublished, a device that left): another of the callee's, if any, is heard.
-      if (this.reader?.reader === reader) {
+      if (this.reader === reader) {
         this.reader = undefined;
         if (this.onVoice !== undefined) this.readAny(track);
       }

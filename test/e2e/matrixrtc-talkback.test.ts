@@ -12,7 +12,6 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
-import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import { sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
@@ -20,10 +19,9 @@ import { liveKitBinary } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
 import type { Rig } from "../harness/rig.ts";
-import { leaveAsElementX, memberAsElementX } from "../harness/rtc-member.ts";
+import { connectAsElementX, leaveAsElementX, memberAsElementX } from "../harness/rtc-member.ts";
 import { startRtcRig } from "../harness/rtc-rig.ts";
 import type { SfuTokenService } from "../harness/sfu-token-service.ts";
-import type { RegisteredUser } from "../harness/synapse.ts";
 import { s16le, toneWindows } from "../harness/tone-analysis.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -39,8 +37,6 @@ let rtc: RtcNode;
 let stopRtc: (() => Promise<void>) | undefined;
 let rig: Rig;
 let service: SfuTokenService;
-let alice: RegisteredUser;
-let mallory: RegisteredUser;
 let callee: Callee;
 let dm: string;
 let door: string;
@@ -57,12 +53,10 @@ function toneCount(from: number): { tone: number; stranger: number; windows: num
   return { tone: count(HZ), stranger: count(STRANGER_HZ), windows: windows.length };
 }
 
-/** A LiveKit client of `user` in the DM's LiveKit room (OpenID → the token service → connect). */
-async function liveKitClient(user: RegisteredUser): Promise<LiveKitSubscriber> {
-  const openid = await requestOpenIdToken(rig.synapse.baseUrl, user.accessToken, user.userId);
-  const token = await requestSfuToken({ serviceUrl: service.url, roomId: dm, deviceId: user.deviceId, openIdToken: openid });
+/** A LiveKit client of the rig user `name` in the DM's LiveKit room. */
+async function liveKitClient(name: string): Promise<LiveKitSubscriber> {
   const client = new LiveKitSubscriber(rtc);
-  await client.connect(token.url, token.jwt);
+  await connectAsElementX(rig, name, dm, service.url, client);
   return client;
 }
 
@@ -93,8 +87,6 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     });
     stopRtc = started.stop;
     ({ rig, service, dm } = started);
-    alice = rig.user("alice");
-    mallory = rig.user("mallory");
     callee = rig.callee("alice");
     door = path.join(rig.dir, "cam.raw");
     const reply = await sayToBot(callee, dm, rig.bot.userId, "!ring matrixrtc", (t) => t.startsWith("!call rings you"));
@@ -111,7 +103,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
     await waitFor("alice to see the MatrixRTC ring", () => rings() > before, { timeoutMs: 20_000 });
 
     // Alice's client is in LiveKit and talking, but she has not joined the call (no call.member): nothing at the door.
-    const phone = await liveKitClient(alice);
+    const phone = await liveKitClient("alice");
     let stranger: LiveKitSubscriber | undefined;
     try {
       await phone.publishTone(HZ, AMPLITUDE);
@@ -129,7 +121,7 @@ describe.skipIf("skip" in found)("talkback in a MatrixRTC call", () => {
       expect(heard.tone / heard.windows, `tone windows ${String(heard.tone)} of ${String(heard.windows)}`).toBeGreaterThan(0.9);
 
       // The stranger's microphone comes last (the newest microphone of the callee would be the one heard), for 2 s.
-      stranger = await liveKitClient(mallory);
+      stranger = await liveKitClient("mallory");
       const talker = stranger;
       await talker.publishTone(STRANGER_HZ, AMPLITUDE);
       const strangerFrom = size();

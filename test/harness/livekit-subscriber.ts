@@ -3,6 +3,7 @@
  * video frames (with their size) and audio samples, as test/harness/callee.ts does for legacy calls with wrtc sinks.
  */
 import type { RtcNode } from "../../src/matrixrtc/rtc-node.ts";
+import { publishLiveKitTone } from "./livekit-tone.ts";
 
 type Room = InstanceType<RtcNode["Room"]>;
 type Track = ConstructorParameters<RtcNode["VideoStream"]>[0];
@@ -34,26 +35,18 @@ export class LiveKitSubscriber {
   /** 10 ms frames of the tone publishTone() has handed to rtc-node so far. */
   toneFrames = 0;
 
-  /**
-   * Publishes a microphone that plays `hz` until stop(), as a callee who talks: 10 ms frames of 48 kHz, paced by
-   * rtc-node's 100 ms queue (captureFrame waits while it is full).
-   */
+  /** Publishes a microphone that plays `hz` until stop(), as a callee who talks (livekit-tone.ts; 100 ms queue). */
   async publishTone(hz: number, amplitude: number): Promise<void> {
-    const { AudioFrame, AudioSource, LocalAudioTrack, TrackPublishOptions, TrackSource } = this.rtc;
-    const source = new AudioSource(48_000, 1, 100);
-    const track = LocalAudioTrack.createAudioTrack("microphone", source);
-    const local = this.room.localParticipant;
-    if (local === undefined) throw new Error("publishTone() before connect()");
-    await local.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
-    let n = 0;
-    void (async () => {
-      while (!this.stopped) {
-        const data = new Int16Array(480);
-        for (let i = 0; i < data.length; i++, n++) data[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * n) / 48_000));
-        await source.captureFrame(new AudioFrame(data, 48_000, 1, data.length));
+    await publishLiveKitTone(this.rtc, this.room, {
+      hz,
+      amplitude,
+      queueMs: 100,
+      talking: () => true,
+      stopped: () => this.stopped,
+      onFrame: () => {
         this.toneFrames++;
-      }
-    })().catch(() => undefined);
+      },
+    });
   }
 
   async stop(): Promise<void> {

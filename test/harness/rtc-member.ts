@@ -15,11 +15,22 @@ export async function joinAsElementX(
   serviceUrl: string,
   subscriber: LiveKitSubscriber,
 ): Promise<void> {
+  await connectAsElementX(rig, name, roomId, serviceUrl, subscriber);
+  await memberAsElementX(rig, name, roomId, serviceUrl);
+}
+
+/** The user's LiveKit client into the room's LiveKit room: OpenID token → the focus's /sfu/get → connect. */
+export async function connectAsElementX(
+  rig: Rig,
+  name: string,
+  roomId: string,
+  serviceUrl: string,
+  subscriber: LiveKitSubscriber,
+): Promise<void> {
   const user = rig.user(name);
   const openid = await requestOpenIdToken(rig.synapse.baseUrl, user.accessToken, user.userId);
   const token = await requestSfuToken({ serviceUrl, roomId, deviceId: user.deviceId, openIdToken: openid });
   await subscriber.connect(token.url, token.jwt);
-  await memberAsElementX(rig, name, roomId, serviceUrl);
 }
 
 /** The user's call.member as Element X sends it once its LiveKit client is connected, naming the focus at `serviceUrl`. */
