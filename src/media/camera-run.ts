@@ -6,6 +6,7 @@ import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-pro
 import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstCameraGone, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 import { LagWatch } from "./lag-watch.ts";
+import { readPipeIntoOneBuffer } from "./pipe-reader.ts";
 import type { EndReason, ExitFacts } from "./restart-policy.ts";
 
 /** Raw video held while the front end has not yet reported the output size (bounded). */
@@ -131,15 +132,22 @@ export class CameraRun extends EventEmitter<RunEvents> {
     });
     const pipes: { video: Readable; audio: Readable | undefined } = this.process.start();
     if (this.layout === "gst-launch") this.watchForStall(this.limits.gstFirstFrameMs);
-    pipes.video.on("data", (chunk: Buffer) => {
-      if (this.detached) return;
-      if (this.splitter) {
-        this.splitter.push(chunk);
-      } else if (this.earlyBytes < MAX_EARLY_BYTES) {
-        this.early.push(chunk);
-        this.earlyBytes += chunk.length;
-      }
-    });
+    readPipeIntoOneBuffer(
+      pipes.video,
+      (chunk) => {
+        if (this.detached) return;
+        if (this.splitter) {
+          this.splitter.push(chunk);
+        } else if (this.earlyBytes < MAX_EARLY_BYTES) {
+          // A copy: the chunk is the pipe reader's buffer, which the next read overwrites.
+          this.early.push(Buffer.from(chunk));
+          this.earlyBytes += chunk.length;
+        }
+      },
+      (err) => {
+        this.log.warn({ err: err.message }, "camera front end's video pipe failed");
+      },
+    );
     pipes.audio?.on("data", (chunk: Buffer) => {
       if (!this.detached) this.emit("pcm", chunk);
     });
@@ -213,6 +221,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
           this.emit("firstFrame", size);
         }
       },
+      true,
       true,
     );
     return this.splitter;

@@ -1,8 +1,10 @@
 /**
  * Cuts a byte stream (ffmpeg's raw output pipe) into fixed-size frames with one preallocated buffer.
  *
- * - A frame that lies whole inside a chunk is handed on as a view of that chunk: no copy.
- * - A frame split across chunks is assembled in the preallocated buffer: one copy.
+ * - A frame that lies whole inside a chunk is handed on as a view of that chunk: no copy. With `ownBuffer`, every
+ *   frame is copied into the splitter's buffer instead: the camera's video pipe is read into one reused buffer
+ *   (pipe-reader.ts), and wrtc's onFrame takes a frame's whole ArrayBuffer, which must be exactly the frame.
+ * - A frame split across chunks is assembled in the preallocated buffer (its own ArrayBuffer): one copy.
  * - With `latestOnly`, when several whole frames arrive at once (the consumer fell behind), only the
  *   newest is handed on and the rest are counted as dropped, so latency never builds up.
  *
@@ -21,9 +23,11 @@ export class FrameSplitter {
     readonly frameSize: number,
     private readonly onFrame: (frame: Uint8Array) => void,
     private readonly latestOnly: boolean,
+    private readonly ownBuffer = false,
   ) {
     if (!Number.isInteger(frameSize) || frameSize <= 0) throw new RangeError(`frame size must be a positive integer, got ${frameSize}`);
-    this.buffer = Buffer.allocUnsafe(frameSize);
+    // Buffer.alloc never takes a slice of Node's shared pool: the frame's ArrayBuffer is the frame.
+    this.buffer = Buffer.alloc(frameSize);
   }
 
   push(chunk: Buffer): void {
@@ -45,7 +49,7 @@ export class FrameSplitter {
     const size = this.frameSize;
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.filled === 0 && chunk.length - offset >= size) {
+      if (!this.ownBuffer && this.filled === 0 && chunk.length - offset >= size) {
         this.emit(chunk.subarray(offset, offset + size));
         offset += size;
         continue;
@@ -73,8 +77,11 @@ export class FrameSplitter {
     // In chunk coordinates: where the newest complete frame ends and starts.
     const end = complete * size - this.filled;
     const start = end - size;
-    if (start >= 0) {
+    if (start >= 0 && !this.ownBuffer) {
       this.emit(chunk.subarray(start, end));
+    } else if (start >= 0) {
+      chunk.copy(this.buffer, 0, start, end);
+      this.emit(this.buffer);
     } else {
       chunk.copy(this.buffer, this.filled, 0, end);
       this.emit(this.buffer);

@@ -42,7 +42,11 @@ interface Seen {
 }
 
 /** A splitter that records copies of what it emits, with where the frame's memory was. */
-function recorder(frameSize: number, latestOnly: boolean): { splitter: FrameSplitter; seen: Seen[]; push: (chunk: Buffer) => void } {
+function recorder(
+  frameSize: number,
+  latestOnly: boolean,
+  ownBuffer = false,
+): { splitter: FrameSplitter; seen: Seen[]; push: (chunk: Buffer) => void } {
   const seen: Seen[] = [];
   let current: Buffer = Buffer.alloc(0);
   const splitter = new FrameSplitter(
@@ -51,6 +55,7 @@ function recorder(frameSize: number, latestOnly: boolean): { splitter: FrameSpli
       seen.push({ bytes: Buffer.from(frame), buffer: frame.buffer, byteOffset: frame.byteOffset, length: frame.length, chunk: current });
     },
     latestOnly,
+    ownBuffer,
   );
   return {
     splitter,
@@ -240,15 +245,20 @@ describe("FrameSplitter under many random chunkings (seeded)", () => {
     return chunks;
   }
 
-  for (const latestOnly of [false, true]) {
-    it(`latestOnly=${latestOnly}: content, order, zero-copy and counters match a model`, () => {
+  for (const [latestOnly, ownBuffer] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`latestOnly=${latestOnly}, ownBuffer=${ownBuffer}: content, order, zero-copy and counters match a model`, () => {
       for (let run = 0; run < RUNS; run++) {
         const rand = prng(0x5eed + run * 7919 + (latestOnly ? 1 : 0));
         const frameSize = randInt(rand, 1, 48);
         const frames = randInt(rand, 0, 24);
         const data = stream(frames * frameSize + randInt(rand, 0, frameSize - 1), rand);
         const chunks = chunkings(data, frameSize, rand);
-        const r = recorder(frameSize, latestOnly);
+        const r = recorder(frameSize, latestOnly, ownBuffer);
 
         /** Per chunk: its stream range and which frame indexes the model expects from it. */
         const expected: { chunk: Buffer; start: number; frames: number[] }[] = [];
@@ -283,7 +293,12 @@ describe("FrameSplitter under many random chunkings (seeded)", () => {
           expect(seen.chunk, context).toBe(chunk);
           expect(seen.bytes.equals(data.subarray(frameStart, frameStart + frameSize)), `${context}, frame ${k}`).toBe(true);
           const inside = frameStart >= start && frameStart + frameSize <= start + chunk.length;
-          if (inside) {
+          if (ownBuffer) {
+            // Always the splitter's own buffer, exactly one frame long (what wrtc's onFrame needs).
+            expect(seen.buffer.byteLength, context).toBe(frameSize);
+            expect(seen.byteOffset, context).toBe(0);
+            copyBuffers.add(seen.buffer);
+          } else if (inside) {
             expect(seen.buffer, `${context}, frame ${k} should be a view`).toBe(chunk.buffer);
             expect(seen.byteOffset, context).toBe(chunk.byteOffset + frameStart - start);
           } else {
