@@ -10,6 +10,7 @@ import { pino } from "pino";
 import { buildCameraArgs, AUDIO_CHUNK_BYTES } from "../src/media/ffmpeg-args.ts";
 import { FfmpegProcess } from "../src/media/ffmpeg-process.ts";
 import { FrameSplitter } from "../src/media/frame-splitter.ts";
+import { readPipeIntoOneBuffer } from "../src/media/pipe-reader.ts";
 import { newCameraVideoSource, nonstandard } from "../src/rtc/wrtc.ts";
 import { openPlainLink, type PlainLink } from "./plain-link.ts";
 import type { ReceiverClient } from "./receiver-client.ts";
@@ -135,12 +136,18 @@ export function startDecodeFloor(
       onFrame?.(frame);
     },
     true,
+    true,
   );
   const audio = new FrameSplitter(AUDIO_CHUNK_BYTES, () => undefined, false);
   const pipes = proc.start();
-  pipes.video.on("data", (chunk: Buffer) => {
-    splitter.push(chunk);
-  });
+  // Read as the bot reads it (camera-run.ts).
+  readPipeIntoOneBuffer(
+    pipes.video,
+    (chunk) => {
+      splitter.push(chunk);
+    },
+    () => undefined,
+  );
   pipes.audio?.on("data", (chunk: Buffer) => {
     audio.push(chunk);
   });
