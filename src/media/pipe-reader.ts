@@ -2,8 +2,8 @@ import net from "node:net";
 import type { Readable } from "node:stream";
 
 /**
- * Bytes read from a camera's raw video pipe at a time. Node reads a pipe 64 KiB at a time; a larger buffer lets one
- * read take several frames when the bot fell behind, and FrameSplitter's latest-only rule then drops the older.
+ * The read buffer. libuv makes a child's pipe a socket pair, whose reads here were up to 134 KiB (ffmpeg writing 720p
+ * I420 as fast as it could: 4801 reads, 57 KB on average, 137216 bytes at most); 256 KiB takes any of them whole.
  */
 export const PIPE_READ_BYTES = 256 * 1024;
 
@@ -18,8 +18,9 @@ export const PIPE_READ_BYTES = 256 * 1024;
  * `onChunk` gets a view of the shared buffer, valid only during the call: the next read overwrites it.
  * Node has no public way to pass a read buffer to a child's pipe (`onread` exists only for sockets it constructs),
  * so the pipe's handle is moved to a socket made with `onread`, as child_process itself wraps the handle. The old
- * socket is destroyed without its handle (so the child's 'close' event still comes). When the stream is not a
- * socket with a handle, the 'data' events are used.
+ * socket is destroyed without its handle (so the child's 'close' event still comes, though it no longer waits for the
+ * video pipe's end). Call it in the tick the child was spawned in. When the stream is not such a socket, or was read
+ * from already, the 'data' events are used.
  */
 export function readPipeIntoOneBuffer(
   stream: Readable,
@@ -29,7 +30,9 @@ export function readPipeIntoOneBuffer(
 ): Readable {
   const held = stream as Readable & { _handle?: unknown };
   const handle = held._handle;
-  if (!(stream instanceof net.Socket) || handle === null || typeof handle !== "object") {
+  // Only a socket nobody has read from: bytes it already holds would be lost with it.
+  const untouched = stream.readableLength === 0 && stream.listenerCount("data") === 0 && !stream.readableFlowing;
+  if (!(stream instanceof net.Socket) || handle === null || typeof handle !== "object" || !untouched) {
     stream.on("data", onChunk);
     stream.on("error", onError);
     return stream;

@@ -58,6 +58,25 @@ describe("readPipeIntoOneBuffer", () => {
     expect(buffers.size).toBe(1);
   });
 
+  it("leaves a pipe someone already reads to its 'data' events: no byte is lost", async () => {
+    const total = 300_000;
+    const child = spawn(process.execPath, ["-e", WRITER, String(total)], { stdio: ["ignore", "ignore", "inherit", "pipe"] });
+    const pipe = child.stdio[3];
+    if (!(pipe instanceof Readable)) throw new Error("no pipe");
+    let first = 0;
+    pipe.on("data", (chunk: Buffer) => (first += chunk.length));
+    let ours = 0;
+    const reader = readPipeIntoOneBuffer(
+      pipe,
+      (chunk) => (ours += chunk.length),
+      () => undefined,
+    );
+    expect(reader).toBe(pipe);
+    await once(pipe, "close");
+    expect(first).toBe(total);
+    expect(ours).toBe(total);
+  });
+
   it("falls back to 'data' events for a stream that is not a pipe", async () => {
     const seen: string[] = [];
     const stream = Readable.from([Buffer.from("ab"), Buffer.from("cd")]);
