@@ -115,6 +115,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     cameras: () => hub.stats(),
     calls: () => callFigures(calls.sessions()),
   });
+  if (config.media.encodeBudgetFollowsSpeed) hub.followEncodeSpeed(() => callFigures(calls.sessions()));
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
   });

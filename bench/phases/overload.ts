@@ -1,8 +1,9 @@
 /**
  * What calls get when there are more than the cores encode at full size (issue 14 item 5): 720p25 calls on one
  * camera (1, 4, 8), then calls over several cameras, each call's delivered size and frame rate. The bot's encode
- * budget (media.encodeMegapixelsPerCore, default 50 per core: 4 × 720p25 on 2 cores) keeps a single call at full size
- * and rate and scales the picture of the cameras with the most calls down when more would not fit, keeping the rate.
+ * budget (media.encodeMegapixelsPerCore, default 50 per core: 4 × 720p25 on 2 cores, lowered on a machine whose
+ * calls measure slower encoding) keeps a single call at full size and rate and scales the picture of the cameras with
+ * the most calls down when more would not fit, keeping the rate. Each window records the budget in force.
  */
 import { readFileSync } from "node:fs";
 import { waitFor } from "../../test/harness/wait.ts";
@@ -53,6 +54,7 @@ async function window(
   );
   const drops1 = udpRcvbufErrors();
   const drops = drops0 !== undefined && drops1 !== undefined ? drops1 - drops0 : undefined;
+  w.encodeBudget = rig.app.hub.encodeBudget();
   w.perCallSize = calls.map((c) => {
     const s = rig.receiver.streams.get(c.key);
     return s && s.width > 0 ? `${String(s.width)}x${String(s.height)}` : "–";
@@ -63,7 +65,7 @@ async function window(
     .join(", ");
   say(
     [
-      `overload: ${name}: bot CPU ${fmt(w.cpu["bot"])} % of a core, latency p50 ${fmt(w.latency.p50)} ms, encoder ${fmt(w.webrtc?.encodedFps, 1)} fps a stream (limited: ${limited || "–"}); UDP datagrams dropped by full receive buffers (machine-wide) ${fmt(drops)}, receiver NACKs ${fmt(w.webrtc?.nacks)}`,
+      `overload: ${name}: encode budget ${fmt(w.encodeBudget / 1e6)} Mpx/s, bot CPU ${fmt(w.cpu["bot"])} % of a core, latency p50 ${fmt(w.latency.p50)} ms, encoder ${fmt(w.webrtc?.encodedFps, 1)} fps a stream (limited: ${limited || "–"}); UDP datagrams dropped by full receive buffers (machine-wide) ${fmt(drops)}, receiver NACKs ${fmt(w.webrtc?.nacks)}`,
       ...lines,
     ].join("\n"),
   );

@@ -35,6 +35,8 @@ export interface WindowResult {
   fps: { min: number | undefined; mean: number | undefined; perCall: number[] };
   /** Each stream's size at the receiver at the window's end, in the order of perCall (the overload phase). */
   perCallSize?: string[];
+  /** The bot's encode budget in the window, pixels per second (the configured one × the share its measured speed gives). */
+  encodeBudget?: number;
   latency: LatencySummary;
   /** % of one core per process group (bot, botFrontEnd, receiver, cameras, …). */
   cpu: Record<string, number>;

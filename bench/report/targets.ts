@@ -229,7 +229,7 @@ function overloadTargets(r: Results): Target[] {
         measured,
         met: min === undefined ? undefined : full && min >= 24,
       });
-    else if (w.calls * 1280 * 720 * FPS <= DEFAULT_MEGAPIXELS_PER_CORE * 1e6 * availableParallelism())
+    else if (w.calls * 1280 * 720 * FPS <= (w.encodeBudget ?? DEFAULT_MEGAPIXELS_PER_CORE * 1e6 * availableParallelism()))
       t.push({
         figure: `overload phase: ${String(w.calls)} calls over ${String(w.cameras)} camera(s), within the budget (worst call)`,
         target: `1280x720 at ≥ ${fmt(0.95 * FPS, 2)} fps each`,

@@ -6,6 +6,7 @@ import { AccessList, CameraAccess } from "../admission/access.ts";
 import { resolveTriggers } from "./doorbell-schema.ts";
 import { registerConfigSecrets } from "./secrets.ts";
 import { configSchema, type CameraRawConfig, type RawConfig } from "./schema.ts";
+import { DEFAULT_MEGAPIXELS_PER_CORE } from "../media/encode-budget.ts";
 
 /** A configuration problem, always naming the key (`cameras[0].url`) and what is wrong. */
 export class ConfigError extends Error {
@@ -29,7 +30,13 @@ export interface CameraConfig extends Omit<CameraRawConfig, "url" | "talkback"> 
 }
 
 /** The configuration as the bot uses it: the schema's (z.infer) with secrets, URLs and paths resolved. */
-export interface Config extends Omit<RawConfig, "homeserver" | "cameras"> {
+export interface Config extends Omit<RawConfig, "homeserver" | "cameras" | "media"> {
+  media: Omit<RawConfig["media"], "encodeMegapixelsPerCore"> & {
+    /** As configured, else DEFAULT_MEGAPIXELS_PER_CORE. */
+    encodeMegapixelsPerCore: number;
+    /** Left to the default: the budget follows the machine's measured encoding speed (media/encode-speed.ts). */
+    encodeBudgetFollowsSpeed: boolean;
+  };
   /** The secrets read from their files (or MCC_ACCESS_TOKEN, MCC_PASSWORD). */
   homeserver: Omit<RawConfig["homeserver"], "accessTokenFile" | "passwordFile">;
   cameras: CameraConfig[];
@@ -146,7 +153,8 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     media: {
       ffmpegPath: raw.media.ffmpegPath,
       idleStopMs: raw.media.idleStopMs,
-      encodeMegapixelsPerCore: raw.media.encodeMegapixelsPerCore,
+      encodeMegapixelsPerCore: raw.media.encodeMegapixelsPerCore ?? DEFAULT_MEGAPIXELS_PER_CORE,
+      encodeBudgetFollowsSpeed: raw.media.encodeMegapixelsPerCore === undefined,
       videoPacingFactor: raw.media.videoPacingFactor,
     },
     http: raw.http,

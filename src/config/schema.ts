@@ -103,9 +103,10 @@ export const configSchema = z
         idleStopMs: z.number().int().min(0).max(600_000).default(10_000),
         /**
          * Megapixels per second per CPU core the calls may encode before the bot scales pictures down (keeping the
-         * frame rate; media/encode-budget.ts). 0: never scale. A single call always gets the full picture.
+         * frame rate; media/encode-budget.ts). 0: never scale. A single call always gets the full picture. Unset: 50,
+         * lowered on a machine that encodes slower than the one it was chosen on (media/encode-speed.ts); set: as given.
          */
-        encodeMegapixelsPerCore: z.number().min(0).max(100_000).default(50),
+        encodeMegapixelsPerCore: z.number().min(0).max(100_000).optional(),
         /**
          * How much faster than the bandwidth estimate legacy calls send their video (libwebrtc's pacing factor;
          * rtc/field-trials.ts). 2.5 (GoogCC's own) cut glass-to-glass ~20 ms at 720p; 1.1 is libwebrtc's for video.
@@ -114,7 +115,7 @@ export const configSchema = z
         videoPacingFactor: z.number().min(1).max(10).default(2.5),
       })
       .strict()
-      .default({ idleStopMs: 10_000, encodeMegapixelsPerCore: 50, videoPacingFactor: 2.5 }),
+      .default({ idleStopMs: 10_000, videoPacingFactor: 2.5 }),
     http: z
       .object({
         /** host:port of the bot's HTTP listener (/healthz, /metrics, the doorbell webhook). Off when absent. */

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
 import type { CameraLoad } from "./encode-budget.ts";
 import { EncodeGovernor } from "./encode-governor.ts";
+import { EncodeSpeedWatch, type CallEncodeFigures } from "./encode-speed-watch.ts";
 
 /** A call's hold on a camera: the camera's tracks, which every call of the camera sends. */
 export interface CameraLease {
@@ -37,13 +38,16 @@ interface Entry {
 export class CameraHub {
   private readonly entries = new Map<string, Entry>();
   private readonly governor: EncodeGovernor;
+  /** The share of the budget this machine's measured encoding speed gives (EncodeSpeedWatch; 1 until then). */
+  private speedShare = 1;
+  private speedWatch: EncodeSpeedWatch | undefined;
 
   constructor(
     cameras: readonly CameraConfig[],
     ffmpegPath: string,
     private readonly log: Logger,
     private readonly idleStopMs: number,
-    encodeMegapixelsPerCore = 0,
+    private encodeMegapixelsPerCore = 0,
   ) {
     this.governor = new EncodeGovernor(
       encodeMegapixelsPerCore * 1e6 * availableParallelism(),
@@ -62,7 +66,38 @@ export class CameraHub {
 
   /** Changes the encode budget at run time (the bench compares overload with and without it); 0: never scale. */
   setEncodeBudget(megapixelsPerCore: number): void {
-    this.governor.setBudget(megapixelsPerCore * 1e6 * availableParallelism());
+    this.encodeMegapixelsPerCore = megapixelsPerCore;
+    this.applyBudget();
+  }
+
+  /** The budget's share for this machine's measured speed (≤ 1); the configured budget is multiplied by it. */
+  setSpeedShare(share: number): void {
+    this.speedShare = share;
+    this.applyBudget();
+  }
+
+  /**
+   * From now on the budget follows this machine's measured VP8 speed (encode-speed.ts), read from the calls' sender
+   * figures; for a budget left to the default, not for one the configuration sets.
+   */
+  followEncodeSpeed(read: () => Promise<readonly CallEncodeFigures[]>): void {
+    this.speedWatch ??= new EncodeSpeedWatch(
+      read,
+      (share) => {
+        this.setSpeedShare(share);
+      },
+      this.log.child({ component: "encode-budget" }),
+    );
+    this.speedWatch.start();
+  }
+
+  /** The budget in force, pixels per second (0: none). */
+  encodeBudget(): number {
+    return this.encodeMegapixelsPerCore * this.speedShare * 1e6 * availableParallelism();
+  }
+
+  private applyBudget(): void {
+    this.governor.setBudget(this.encodeBudget());
     this.rebalance();
   }
 
@@ -153,6 +188,7 @@ export class CameraHub {
 
   /** Stops every pipeline (shutdown). */
   async stopAll(): Promise<void> {
+    this.speedWatch?.stop();
     await Promise.all(
       [...this.entries.values()].map(async (entry) => {
         if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);

@@ -33,7 +33,8 @@ export const MAX_DIVISOR = 4;
  * one 720p25 VP8 encode (23 Mpx/s) took 26.5 % of a core, i.e. ~87 Mpx/s per core for encoding alone; the camera's
  * decode (ffmpeg, ~10 % of a core per 720p camera), audio, the event loop and whatever else runs on the machine need
  * the rest. 50 per core lets 4 × 720p25 calls run at full size on 2 cores (92 Mpx/s; the bench measured them at
- * 24.5 fps) and scales a fifth.
+ * 24.5 fps) and scales a fifth. Left unset in the config, it is lowered on a machine that encodes slower than that one
+ * (encode-speed.ts).
  */
 export const DEFAULT_MEGAPIXELS_PER_CORE = 50;
 

@@ -3,7 +3,7 @@
  * size it plans each camera's divisor again, hands the changed ones to `apply` (the camera pipeline scales its
  * frames), and logs one line per change of the plan. The plan follows the calls held, not measured frame rates, so it
  * changes only when a call starts or ends (a ringing call counts: its picture is already the right size when it is
- * answered) and never flaps.
+ * answered) or the budget does (EncodeSpeedWatch, when the machine's measured speed moved by a tenth).
  */
 import type { Logger } from "../util/logger.ts";
 import { planDivisors, scaledSize, type CameraLoad } from "./encode-budget.ts";

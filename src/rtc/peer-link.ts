@@ -32,6 +32,8 @@ export interface VideoSendStats {
     bytesSent: number;
     qpSum: number;
   };
+  /** Times libwebrtc itself changed the picture size (CPU or bandwidth adaptation). */
+  resolutionChanges: number;
 }
 
 function num(v: unknown): number {
@@ -54,6 +56,7 @@ function parseVideoStats(s: Record<string, unknown>): VideoSendStats {
       bytesSent: num(s["bytesSent"]),
       qpSum: num(s["qpSum"]),
     },
+    resolutionChanges: num(s["qualityLimitationResolutionChanges"]),
   };
 }
 

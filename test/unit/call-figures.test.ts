@@ -16,6 +16,7 @@ describe("describeCall (!status)", () => {
       height: 720,
       qualityLimitation: "none",
       counters: { framesEncoded: 1234, totalEncodeTime: 7.4, packetsSent: 5000, totalPacketSendDelay: 80, bytesSent: 6e6, qpSum: 37_000 },
+      resolutionChanges: 0,
     };
     expect(describeCall({ ...base, video })).toBe("frontdoor → @alice:x: 25.0 fps 1280x720, 1234 frames sent");
     expect(describeCall({ ...base, direction: "incoming", video: { ...video, qualityLimitation: "cpu" } })).toBe(

@@ -16,7 +16,12 @@ describe("config types", () => {
 
   it("Config is the schema's type with the secrets resolved", () => {
     expectTypeOf<Config["calls"]>().toEqualTypeOf<RawConfig["calls"]>();
-    expectTypeOf<Config["media"]>().toEqualTypeOf<RawConfig["media"]>();
+    // The budget is resolved: a number always, and whether it was left to the default (then it follows the speed).
+    expectTypeOf<Omit<Config["media"], "encodeMegapixelsPerCore" | "encodeBudgetFollowsSpeed">>().toEqualTypeOf<
+      Omit<RawConfig["media"], "encodeMegapixelsPerCore">
+    >();
+    expectTypeOf<Config["media"]["encodeMegapixelsPerCore"]>().toEqualTypeOf<number>();
+    expectTypeOf<RawConfig["media"]["encodeMegapixelsPerCore"]>().toEqualTypeOf<number | undefined>();
     expectTypeOf<Config["homeserver"]["accessToken"]>().toEqualTypeOf<string | undefined>();
     expectTypeOf<Config["cameras"][number]["url"]>().toEqualTypeOf<string>();
     expectTypeOf<Config["homeserver"]>().not.toHaveProperty("accessTokenFile");

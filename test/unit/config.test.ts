@@ -73,7 +73,13 @@ describe("parseConfig: a valid configuration", () => {
         },
       ],
       calls: { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000, maxPerUserPerMinute: 6, maxConcurrent: 8 },
-      media: { ffmpegPath: undefined, idleStopMs: 10_000, encodeMegapixelsPerCore: 50, videoPacingFactor: 2.5 },
+      media: {
+        ffmpegPath: undefined,
+        idleStopMs: 10_000,
+        encodeMegapixelsPerCore: 50,
+        encodeBudgetFollowsSpeed: true,
+        videoPacingFactor: 2.5,
+      },
       http: {},
       triggers: { pressLimit: { burst: 4, perMinute: 4 } },
       matrixRtc: { ringVia: "legacy", ringViaUsers: {} },
@@ -108,10 +114,23 @@ describe("parseConfig: a valid configuration", () => {
       ffmpegPath: "/usr/bin/ffmpeg",
       idleStopMs: 10_000,
       encodeMegapixelsPerCore: 50,
+      encodeBudgetFollowsSpeed: true,
       videoPacingFactor: 2.5,
     });
     expect(config.dataDir).toBe("/var/lib/mcc");
     expect(config.logLevel).toBe("debug");
+  });
+
+  it("an encode budget that is set is kept as given and does not follow the measured speed; unset it does", () => {
+    for (const given of [30, 0]) {
+      const media = parse({ ...minimal(), media: { encodeMegapixelsPerCore: given } }).media;
+      expect(media.encodeMegapixelsPerCore).toBe(given);
+      expect(media.encodeBudgetFollowsSpeed).toBe(false);
+    }
+    expect(parse({ ...minimal(), media: { idleStopMs: 5 } }).media).toMatchObject({
+      encodeMegapixelsPerCore: 50,
+      encodeBudgetFollowsSpeed: true,
+    });
   });
 
   it("resolves a relative dataDir against baseDir", () => {

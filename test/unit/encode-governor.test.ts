@@ -4,6 +4,7 @@
  * a second call scales the camera's picture down for both (the frame rate stays); when it ends, the first call gets
  * the full picture again. One log line each way.
  */
+import { availableParallelism } from "node:os";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { CameraHub } from "../../src/media/camera-hub.ts";
@@ -68,6 +69,27 @@ describe("the camera hub under an encode budget", () => {
     sizes.length = 0;
     await waitFor("full-size frames again", () => sizes.filter((s) => s === "320x240").length >= 5, { timeoutMs: 15_000 });
     expect(lines.filter((l) => l.msg.startsWith("encode load within budget"))).toHaveLength(1);
+  });
+
+  it("the budget's share for this machine's speed (setSpeedShare) scales pictures that fit the whole budget, and back", async () => {
+    // 2 Mpx/s in all: two calls of the 320×240 clock at 10 fps (1.54 Mpx/s) fit; at half of it they do not.
+    const hub = new CameraHub([camera], ffmpegPath(), pino({ level: "silent" }), 0, 2 / availableParallelism());
+    cleanups.push(() => hub.stopAll());
+    const first = hub.acquire("cam");
+    const second = hub.acquire("cam");
+    cleanups.push(() => {
+      first.release();
+      second.release();
+    });
+    const sizes = watchSizes(first);
+    await waitFor("full-size frames", () => sizes.includes("320x240"), { timeoutMs: 15_000 });
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
+    hub.setSpeedShare(0.5);
+    expect(hub.stats()["cam"]?.divisor).toBe(2);
+    hub.setEncodeBudget(2 / availableParallelism()); // the bench's switch keeps the share
+    expect(hub.stats()["cam"]?.divisor).toBe(2);
+    hub.setSpeedShare(1);
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
   });
 
   it("without a budget (0) the picture is never scaled", async () => {
