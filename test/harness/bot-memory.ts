@@ -41,6 +41,8 @@ export interface MemoryLines {
   rssMedianSlope: number;
   /** RSS without the V8 heap's resident pages. */
   native: Line;
+  /** Its Theil–Sen slope. */
+  nativeMedianSlope: number;
   heap: Line;
   code: Line;
   /** JS objects: the heap without compiled code, which a leak of objects or closures grows. */
@@ -61,6 +63,9 @@ export function memoryLines(samples: readonly (Memory & { call: number })[], fro
     rss: fit((m) => m.rssKb),
     rssMedianSlope: medianSlope(samples.filter((s) => s.call >= from && s.call <= to).map((s) => ({ x: s.call, y: s.rssKb }))),
     native: fit((m) => m.rssKb - m.v8ResidentKb),
+    nativeMedianSlope: medianSlope(
+      samples.filter((s) => s.call >= from && s.call <= to).map((s) => ({ x: s.call, y: s.rssKb - s.v8ResidentKb })),
+    ),
     heap: fit((m) => m.heapKb),
     code: fit((m) => m.codeKb),
     heapObjects: fit((m) => m.heapKb - m.codeKb),
