@@ -50,7 +50,7 @@ export class CameraHub {
     private encodeMegapixelsPerCore = 0,
   ) {
     this.governor = new EncodeGovernor(
-      encodeMegapixelsPerCore * 1e6 * availableParallelism(),
+      this.encodeBudget(),
       (camera, divisor) => this.entries.get(camera)?.pipeline.setScale(divisor),
       log.child({ component: "encode-budget" }),
     );

@@ -1,5 +1,5 @@
 import type { Logger } from "../util/logger.ts";
-import { EncodeSpeed } from "./encode-speed.ts";
+import { EncodeSpeed, MEGAPIXELS_720P } from "./encode-speed.ts";
 
 /** What the watch reads of a call: its sender's cumulative figures (peer-link.ts VideoSendStats). */
 export interface CallEncodeFigures {
@@ -16,7 +16,7 @@ export interface CallEncodeFigures {
 
 /** Milliseconds a 1280×720 frame takes at `msPerMegapixel`, for the log. */
 function per720p(msPerMegapixel: number): number {
-  return Math.round(msPerMegapixel * 0.9216 * 10) / 10;
+  return Math.round(msPerMegapixel * MEGAPIXELS_720P * 10) / 10;
 }
 
 /**
@@ -37,7 +37,7 @@ export class EncodeSpeedWatch {
     private readonly everyMs = 5_000,
   ) {}
 
-  /** The lowest milliseconds per megapixel measured so far (EncodeSpeed). */
+  /** The median milliseconds per megapixel of the last windows (EncodeSpeed); undefined before the first. */
   get msPerMegapixel(): number | undefined {
     return this.speed.msPerMegapixel;
   }

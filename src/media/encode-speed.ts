@@ -23,8 +23,10 @@
  * so the time it reports per frame is below the CPU time a frame takes.
  */
 
+/** A 1280×720 picture, in megapixels. */
+export const MEGAPIXELS_720P = (1280 * 720) / 1e6;
 /** Milliseconds per megapixel of the machine where the default budget was chosen: 5.0 ms a 1280×720 frame. */
-export const REFERENCE_MS_PER_MEGAPIXEL = 5.0 / ((1280 * 720) / 1e6);
+export const REFERENCE_MS_PER_MEGAPIXEL = 5.0 / MEGAPIXELS_720P;
 /** Frames a window needs (4 s of a 25 fps camera). */
 export const MIN_FRAMES = 100;
 /** Smaller pictures are not measured: 1280×720 (0.92) and larger are, like the reference. */

@@ -2,7 +2,7 @@
  * The camera's raw video pipe read into one reused buffer (pipe-reader.ts), on a real child process: every byte comes,
  * in order, in views of one buffer; the child still ends with 'close'; a stream without a handle still works.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
@@ -24,12 +24,18 @@ for (let at = 0; at < total; at += chunk) {
 }
 `;
 
+/** A child running WRITER for `total` bytes, and its fd 3 as this process reads it. */
+function writer(total: number): { child: ChildProcess; pipe: Readable } {
+  const child = spawn(process.execPath, ["-e", WRITER, String(total)], { stdio: ["ignore", "ignore", "inherit", "pipe"] });
+  const pipe = child.stdio[3];
+  if (!(pipe instanceof Readable)) throw new Error("no pipe");
+  return { child, pipe };
+}
+
 describe("readPipeIntoOneBuffer", () => {
   it("hands on every byte of a child's pipe in order, each read a view of the same buffer, and the child closes", async () => {
     const total = 8_000_000;
-    const child = spawn(process.execPath, ["-e", WRITER, String(total)], { stdio: ["ignore", "ignore", "inherit", "pipe"] });
-    const pipe = child.stdio[3];
-    if (!(pipe instanceof Readable)) throw new Error("no pipe");
+    const { child, pipe } = writer(total);
     let received = 0;
     let wrong = 0;
     const buffers = new Set<ArrayBufferLike>();
@@ -60,9 +66,7 @@ describe("readPipeIntoOneBuffer", () => {
 
   it("leaves a pipe someone already reads to its 'data' events: no byte is lost", async () => {
     const total = 300_000;
-    const child = spawn(process.execPath, ["-e", WRITER, String(total)], { stdio: ["ignore", "ignore", "inherit", "pipe"] });
-    const pipe = child.stdio[3];
-    if (!(pipe instanceof Readable)) throw new Error("no pipe");
+    const { pipe } = writer(total);
     let first = 0;
     pipe.on("data", (chunk: Buffer) => (first += chunk.length));
     let ours = 0;
