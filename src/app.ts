@@ -18,11 +18,12 @@ import { RtcIncoming } from "./matrix/rtc-incoming.ts";
 import { RtcCommands } from "./matrix/rtc-commands.ts";
 import { statusText } from "./matrix/status-text.ts";
 import { RingChoices } from "./matrixrtc/ring-choice.ts";
-import { combinedRegistry, RtcCalls } from "./matrixrtc/rtc-calls.ts";
+import { combinedEncodeFigures, combinedRegistry, RtcCalls } from "./matrixrtc/rtc-calls.ts";
 import { setRtcNodeLogger } from "./matrixrtc/rtc-node.ts";
 import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
+import type { CallEncodeFigures } from "./media/encode-speed-watch.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "./media/ffmpeg-process.ts";
 import { applyVideoPacing } from "./rtc/field-trials.ts";
@@ -40,6 +41,8 @@ export interface App {
   ffmpeg: FfmpegBinary;
   hub: CameraHub;
   calls: CallManager;
+  /** Every call's encoder figures, legacy and MatrixRTC: what the encode budget's speed watch reads. */
+  encodeFigures(): Promise<CallEncodeFigures[]>;
   turn: TurnCredentials;
   /** The HTTP listener and its bound address, when `http.listen` is configured. */
   http: { server: HttpServer; host: string; port: number } | undefined;
@@ -115,7 +118,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     cameras: () => hub.stats(),
     calls: () => callFigures(calls.sessions()),
   });
-  if (config.media.encodeBudgetFollowsSpeed) hub.followEncodeSpeed(() => callFigures(calls.sessions()));
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);
   });
@@ -140,6 +142,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       talkback.watch(call);
     },
   });
+  const encodeFigures = (): Promise<CallEncodeFigures[]> => combinedEncodeFigures(calls, rtcCalls);
+  if (config.media.encodeBudgetFollowsSpeed) hub.followEncodeSpeed(encodeFigures);
   const status = statusText({ hub, calls, rtcCalls, talkback, turn, encryption: matrix.encryption, ffmpegVersion: ffmpeg.version });
   const admission = callAdmission({
     botUserId: matrix.userId,
@@ -244,5 +248,5 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     },
   );
 
-  return { config, log, matrix, ffmpeg, hub, calls, turn, http, doorbell, talkback, metrics, failed, stop };
+  return { config, log, matrix, ffmpeg, hub, calls, encodeFigures, turn, http, doorbell, talkback, metrics, failed, stop };
 }

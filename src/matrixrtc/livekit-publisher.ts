@@ -25,6 +25,7 @@ import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import type { RtcNode } from "./rtc-node.ts";
 import type { LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
+import { videoEncodeFigures, type VideoEncodeFigures } from "./publisher-encode.ts";
 
 type Rtc = RtcNode;
 type Room = InstanceType<Rtc["Room"]>;
@@ -77,6 +78,12 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
 
   stats(): PublisherStats {
     return { ...this.counters };
+  }
+
+  /** The video encoder's figures (publisher-encode.ts) for the encode budget; undefined before the video is published. */
+  async videoEncode(): Promise<VideoEncodeFigures> {
+    if (!this.publishingVideo) return undefined;
+    return videoEncodeFigures((await this.room.getRtcStats()).publisherStats);
   }
 
   /** The identities of the other participants in the LiveKit room now. */

@@ -20,6 +20,7 @@ import { errorMessage, type Logger } from "../util/logger.ts";
 import { DelayedLeave } from "./delayed-leave.ts";
 import type { OnVoice } from "./livekit-voice.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
+import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
 import { OwnMembership } from "./own-membership.ts";
 import { PeerWatch } from "./peer-watch.ts";
 import { openSlot, sendRing } from "./rtc-ring.ts";
@@ -184,6 +185,14 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   /** The camera the call shows now. */
   get camera(): string {
     return this.opts.publisher.camera;
+  }
+
+  /** The call's video encoder figures for the encode budget's speed watch (none until the video is published). */
+  encodeFigures(): Promise<CallEncodeFigures> {
+    return this.opts.publisher.videoEncode().then(
+      (video) => ({ callId: this.callId, video }),
+      () => ({ callId: this.callId, video: undefined }),
+    );
   }
 
   /** Talkback: the callee's microphone in LiveKit (livekit-voice.ts). */

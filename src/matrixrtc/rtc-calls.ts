@@ -10,7 +10,10 @@
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallRegistry } from "../admission/refusal.ts";
+import { callFigures } from "../call/call-figures.ts";
+import type { ActiveCall } from "../call/router.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
+import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { LiveKitPublisher } from "./livekit-publisher.ts";
 import { RtcCall, type RtcCallOptions } from "./rtc-call.ts";
@@ -178,6 +181,11 @@ export class RtcCalls {
     await Promise.all([...this.byRoom.values()].map((e) => e.call.terminate(reason)));
   }
 
+  /** Every call's video encoder figures (RtcCall.encodeFigures), for the encode budget's speed watch. */
+  encodeFigures(): Promise<CallEncodeFigures[]> {
+    return Promise.all([...this.byRoom.values()].map((e) => e.call.encodeFigures()));
+  }
+
   /** `!status` lines: the viewer's own calls by camera and state; others only counted. */
   statusLines(viewer: string): string[] {
     const entries = [...this.byRoom.values()];
@@ -227,4 +235,10 @@ export function combinedRegistry(legacy: CallRegistry & { activeCount(): number 
       return legacy.maxConcurrent;
     },
   };
+}
+
+/** The encode budget's view of the calls in progress: every legacy and MatrixRTC call's encoder figures. */
+export async function combinedEncodeFigures(legacy: { sessions(): ActiveCall[] }, rtc: RtcCalls): Promise<CallEncodeFigures[]> {
+  const [own, theirs] = await Promise.all([callFigures(legacy.sessions()), rtc.encodeFigures()]);
+  return [...own, ...theirs];
 }

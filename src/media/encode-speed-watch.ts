@@ -1,7 +1,7 @@
 import type { Logger } from "../util/logger.ts";
 import { EncodeSpeed, MEGAPIXELS_720P } from "./encode-speed.ts";
 
-/** What the watch reads of a call: its sender's cumulative figures (peer-link.ts VideoSendStats). */
+/** What the watch reads of a call: its sender's cumulative figures (peer-link.ts VideoSendStats, publisher-encode.ts). */
 export interface CallEncodeFigures {
   callId: string;
   video:
@@ -20,7 +20,7 @@ function per720p(msPerMegapixel: number): number {
 }
 
 /**
- * Reads the legacy calls' sender figures every `everyMs` and hands the encode budget's share for this machine
+ * Reads the calls' encoder figures (legacy calls: wrtc's getStats; MatrixRTC calls: rtc-node's) every `everyMs` and hands the encode budget's share for this machine
  * (EncodeSpeed) to `apply` when it moved by a tenth or more, with one log line. Used when the configuration leaves
  * `media.encodeMegapixelsPerCore` to the default; the timer does not keep the process alive.
  */

@@ -1,5 +1,5 @@
 /**
- * How fast this machine encodes VP8, measured on the legacy calls themselves, and the share of the encode budget's
+ * How fast this machine encodes VP8, measured on the calls themselves (legacy and MatrixRTC), and the share of the encode budget's
  * default (encode-budget.ts) that follows from it.
  *
  * Why: the default (50 Mpx/s a core) was chosen on a machine that encoded a 1280×720 frame in 4.7–5.3 ms; a machine

@@ -103,6 +103,16 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     expect(audioRate).toBeLessThan(60_000);
     expect(subscriber.audio.audibleChunks).toBeGreaterThan(0);
     expect(firstFrameMs).toBeLessThan(10_000);
+    // The encode budget's speed watch reads rtc-node's encoder through getRtcStats: this call's size, its frames, and
+    // encode time in seconds as wrtc gives it (a 640x360 frame: ~3.5 ms on the slow 2-core machine; ms taken for
+    // seconds would read as thousands).
+    const encode = await publisher.videoEncode();
+    expect(encode).toMatchObject({ width: 640, height: 360 });
+    expect(encode?.counters.framesEncoded).toBeGreaterThan(50);
+    const msPerFrame = (1000 * (encode?.counters.totalEncodeTime ?? 0)) / (encode?.counters.framesEncoded ?? 1);
+    reportFigure("livekit-publish-encode", { msPerFrame: Math.round(msPerFrame * 100) / 100 });
+    expect(msPerFrame).toBeGreaterThan(0.05);
+    expect(msPerFrame).toBeLessThan(100);
 
     await publisher.stop();
     await waitFor("the publisher to leave the room", () => !subscriber.sees("@cam:localhost:CAMDEV"), { timeoutMs: 10_000 });

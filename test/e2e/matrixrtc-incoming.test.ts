@@ -153,6 +153,12 @@ describe.skipIf(gate.skip !== undefined)("being called: a user starts an Element
     expect(caller.rings.filter((r) => r.sender === botId)).toEqual([]);
     expect(typist.messages(dm, botId).some((t) => t.includes("can't"))).toBe(false);
     expect(await say("!status", (t) => t.includes("MatrixRTC call"))).toContain("MatrixRTC call: cam (connected)");
+    // The encode budget's speed watch reads this call's encoder too (app.encodeFigures: legacy and MatrixRTC calls).
+    const encoder = await waitFor("the MatrixRTC call's encoder figures", async () =>
+      (await app.encodeFigures()).find((f) => f.callId.startsWith("rtc-") && f.video !== undefined),
+    );
+    expect(encoder.video).toMatchObject({ width: 640, height: 360 });
+    expect(encoder.video?.counters.framesEncoded).toBeGreaterThan(0);
 
     const switchAt = Date.now();
     expect(await say("!switch cam2", (t) => t.includes("cam2"))).toBe("Now showing cam2.");
