@@ -1,7 +1,7 @@
 /**
  * What calls get when there are more than the cores encode at full size (issue 14 item 5): 720p25 calls on one
  * camera (1, 4, 8), then calls over several cameras, each call's delivered size and frame rate. The bot's encode
- * budget (media.encodeMegapixelsPerCore, default 50 per core: 4 × 720p25 on 2 cores, lowered on a machine whose
+ * budget (media.encodeMegapixelsPerCore, default 60 per core: 4 × 720p25 on 2 cores, lowered on a machine whose
  * calls measure slower encoding) keeps a single call at full size and rate and scales the picture of the cameras with
  * the most calls down when more would not fit, keeping the rate. Each window records the budget in force.
  */

@@ -1,7 +1,7 @@
 /**
  * How calls degrade when there are more of them than the cores can encode at full rate (issue 14 item 5): the pure
  * policy. Every call encodes its own VP8 stream in software, about a quarter of a core per 1280×720 at 25 fps on the
- * 2-core build machine (bench `floors`: 26.5 % of a core), and the cost follows the pixels per second. Past what the
+ * 2-core build machine (bench `floors`: 26.5 % of a core), and the cost follows the pixels per second (and a part per frame). Past what the
  * cores can do, libwebrtc (as wrtc builds it) neither scales the picture down nor drops frames evenly: every encoder
  * just gets less time, and 8 × 720p25 calls on 2 cores got 5.6 fps each (one camera), 2.0 fps over 4 cameras, seconds
  * late. So the bot decides instead: a camera's picture is scaled down for all its calls (once per camera, in the hub,
@@ -29,19 +29,29 @@ export interface CameraLoad {
 export const MAX_DIVISOR = 4;
 
 /**
- * Megapixels per second per core the calls may encode before pictures are scaled down. On the 2-core build machine
- * one 720p25 VP8 encode (23 Mpx/s) took 26.5 % of a core, i.e. ~87 Mpx/s per core for encoding alone; the camera's
- * decode (ffmpeg, ~10 % of a core per 720p camera), audio, the event loop and whatever else runs on the machine need
- * the rest. 50 per core lets 4 × 720p25 calls run at full size on 2 cores (92 Mpx/s; the bench measured them at
- * 24.5 fps) and scales a fifth. Left unset in the config, it is lowered on a machine that encodes slower than that one
- * (encode-speed.ts).
+ * What a frame costs to encode apart from its pixels, counted as pixels. A frame's encode time is not proportional to
+ * its size: getStats' encode time per frame in one bench run (2026-12-02 03:19, the slow 2-core machine, same camera
+ * picture) was 3.1 ms at 640×360, 8.6 at 1280×720 and 15.8 at 1920×1080: about 1.3 ms + 7.8 ms per megapixel, a frame
+ * worth 0.17 Mpx more than its pixels (about 1 ms of a 5 ms 720p frame where the default was chosen: 0.23). Counted
+ * by pixels alone, 8 calls scaled to 640×360 looked like half of 4 full-size calls and cost 1.5 × what the budget
+ * thought (8 calls got 12.9 fps there).
  */
-export const DEFAULT_MEGAPIXELS_PER_CORE = 50;
+export const FRAME_OVERHEAD_PIXELS = 200_000;
 
-/** Pixels per second a camera's calls encode at `divisor`. */
+/**
+ * Megapixels per second per core the calls may encode before pictures are scaled down, each frame counted with
+ * FRAME_OVERHEAD_PIXELS more. On the 2-core build machine one 720p25 VP8 encode took 26.5 % of a core; the camera's
+ * decode, audio, the event loop and whatever else runs on the machine need the rest. 60 per core lets 4 × 720p25
+ * calls run at full size on 2 cores (112 of 120; the bench measured them at 24.5 fps) and scales a fifth (140), as 50
+ * did when frames were counted by their pixels alone. Left unset in the config, it is lowered on a machine that
+ * encodes slower than that one (encode-speed.ts).
+ */
+export const DEFAULT_MEGAPIXELS_PER_CORE = 60;
+
+/** Pixels per second a camera's calls cost at `divisor` (each frame's pixels and FRAME_OVERHEAD_PIXELS). */
 export function cameraCost(c: CameraLoad, divisor: number): number {
   const { width, height } = scaledSize(c.width, c.height, divisor);
-  return c.encodes * width * height * c.fps;
+  return c.encodes * (width * height + FRAME_OVERHEAD_PIXELS) * c.fps;
 }
 
 /**

@@ -6,7 +6,7 @@
  * answered) or the budget does (EncodeSpeedWatch, when the machine's measured speed moved by a tenth).
  */
 import type { Logger } from "../util/logger.ts";
-import { planDivisors, scaledSize, type CameraLoad } from "./encode-budget.ts";
+import { cameraCost, planDivisors, scaledSize, type CameraLoad } from "./encode-budget.ts";
 
 export class EncodeGovernor {
   private readonly divisors = new Map<string, number>();
@@ -39,7 +39,7 @@ export class EncodeGovernor {
     if (!changed) return;
     const calls = loads.reduce((n, c) => n + c.encodes, 0);
     const mpx = (px: number): number => Math.round(px / 1e5) / 10;
-    const full = loads.reduce((sum, c) => sum + c.encodes * c.width * c.height * c.fps, 0);
+    const full = loads.reduce((sum, c) => sum + cameraCost(c, 1), 0);
     const scaled = loads.filter((c) => this.divisor(c.name) > 1 && c.encodes > 0);
     if (scaled.length === 0) {
       this.log.info(

@@ -2,14 +2,15 @@
  * How fast this machine encodes VP8, measured on the calls themselves (legacy and MatrixRTC), and the share of the encode budget's
  * default (encode-budget.ts) that follows from it.
  *
- * Why: the default (50 Mpx/s a core) was chosen on a machine that encoded a 1280×720 frame in 4.7–5.3 ms; a machine
+ * Why: the default (50 Mpx/s a core when frames were counted by their pixels alone) was chosen on a machine that encoded a 1280×720 frame in 4.7–5.3 ms; a machine
  * of the same kind (2 cores, a 2.0 GHz EPYC) took 12.2 ms, and there four 720p25 calls, which that default lets run at
  * full size, got 9.5 fps each (docs/benchmark.md, 2026-12-02). Users run the bot on anything from a NAS to a server.
  *
  * The rule: each call's sender figures (getStats: encode time, frames encoded, frame size) are read in windows of at
- * least MIN_FRAMES frames at MIN_FPS or more, at one size of at least MIN_MEGAPIXELS (about 1 ms of a frame's encode
- * does not depend on its size, so smaller pictures would look slower than the reference); the estimate is the median
- * milliseconds per megapixel of the last WINDOWS_KEPT windows. A frame's encode time is not the machine's alone: in
+ * least MIN_FRAMES frames at MIN_FPS or more, at one size of at least MIN_MEGAPIXELS; the estimate is the median
+ * milliseconds per megapixel of the last WINDOWS_KEPT windows, each frame counted as the budget counts it (its pixels
+ * and FRAME_OVERHEAD_PIXELS: then 720p and 1080p windows agree, 7.9 and 7.1 ms on the slow machine against 9.3 and
+ * 7.6 by pixels alone, and a 1080p camera's calls no longer make the machine look faster). A frame's encode time is not the machine's alone: in
  * the bench's overload phase on the slow machine the figure went 14.8 → 12.1 → 10.8 → 8.8 ms a 720p frame within two
  * minutes, as the load moved (libvpx picks its own speed level when libwebrtc sets a negative cpu-used, as it does; not
  * separated further), so no single window carries the estimate, and the lowest one would have drifted towards the
@@ -22,10 +23,15 @@
  * moving one; and on 3 or more cores libwebrtc encodes 720p with 2 threads (NumberOfThreads in its libvpx_vp8_encoder),
  * so the time it reports per frame is below the CPU time a frame takes.
  */
+import { FRAME_OVERHEAD_PIXELS } from "./encode-budget.ts";
 
-/** A 1280×720 picture, in megapixels. */
-export const MEGAPIXELS_720P = (1280 * 720) / 1e6;
-/** Milliseconds per megapixel of the machine where the default budget was chosen: 5.0 ms a 1280×720 frame. */
+/** What a frame of `width` × `height` counts for in the budget, in megapixels: its pixels and the per-frame part. */
+export function frameMegapixels(width: number, height: number): number {
+  return (width * height + FRAME_OVERHEAD_PIXELS) / 1e6;
+}
+/** A 1280×720 frame as the budget counts it, in megapixels. */
+export const MEGAPIXELS_720P = frameMegapixels(1280, 720);
+/** Milliseconds per (counted) megapixel of the machine where the default budget was chosen: 5.0 ms a 1280×720 frame. */
 export const REFERENCE_MS_PER_MEGAPIXEL = 5.0 / MEGAPIXELS_720P;
 /** Frames a window needs (4 s of a 25 fps camera). */
 export const MIN_FRAMES = 100;
@@ -77,9 +83,8 @@ export class EncodeSpeed {
     const frames = now.framesEncoded - start.framesEncoded;
     if (frames < MIN_FRAMES) return;
     this.windows.set(call, now);
-    const megapixels = (now.width * now.height) / 1e6;
-    if (megapixels < MIN_MEGAPIXELS || frames / ((now.at - start.at) / 1000) < MIN_FPS) return;
-    const perMegapixel = ((now.totalEncodeTime - start.totalEncodeTime) * 1000) / frames / megapixels;
+    if ((now.width * now.height) / 1e6 < MIN_MEGAPIXELS || frames / ((now.at - start.at) / 1000) < MIN_FPS) return;
+    const perMegapixel = ((now.totalEncodeTime - start.totalEncodeTime) * 1000) / frames / frameMegapixels(now.width, now.height);
     if (!(perMegapixel > 0)) return;
     this.figures.push(perMegapixel);
     if (this.figures.length > WINDOWS_KEPT) this.figures.shift();

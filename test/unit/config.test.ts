@@ -76,7 +76,7 @@ describe("parseConfig: a valid configuration", () => {
       media: {
         ffmpegPath: undefined,
         idleStopMs: 10_000,
-        encodeMegapixelsPerCore: 50,
+        encodeMegapixelsPerCore: 60,
         encodeBudgetFollowsSpeed: true,
         videoPacingFactor: 2.5,
       },
@@ -113,7 +113,7 @@ describe("parseConfig: a valid configuration", () => {
     expect(config.media).toEqual({
       ffmpegPath: "/usr/bin/ffmpeg",
       idleStopMs: 10_000,
-      encodeMegapixelsPerCore: 50,
+      encodeMegapixelsPerCore: 60,
       encodeBudgetFollowsSpeed: true,
       videoPacingFactor: 2.5,
     });
@@ -128,7 +128,7 @@ describe("parseConfig: a valid configuration", () => {
       expect(media.encodeBudgetFollowsSpeed).toBe(false);
     }
     expect(parse({ ...minimal(), media: { idleStopMs: 5 } }).media).toMatchObject({
-      encodeMegapixelsPerCore: 50,
+      encodeMegapixelsPerCore: 60,
       encodeBudgetFollowsSpeed: true,
     });
   });

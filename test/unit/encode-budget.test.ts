@@ -4,7 +4,7 @@ import { cameraCost, DEFAULT_MEGAPIXELS_PER_CORE, planDivisors, scaledSize, type
 import { FrameScaler } from "../../src/media/frame-scaler.ts";
 
 const cam = (name: string, encodes: number, width = 1280, height = 720, fps = 25): CameraLoad => ({ name, width, height, fps, encodes });
-/** The default budget on 2 cores (the build machine): 100 Mpx/s. */
+/** The default budget on 2 cores (the build machine): 120 Mpx/s, each frame counted with 0.2 Mpx more than its pixels. */
 const TWO_CORES = 2 * DEFAULT_MEGAPIXELS_PER_CORE * 1e6;
 
 const rows: [name: string, cameras: CameraLoad[], budget: number, divisors: Record<string, number>][] = [
@@ -12,21 +12,28 @@ const rows: [name: string, cameras: CameraLoad[], budget: number, divisors: Reco
   ["one 720p25 call: full size", [cam("a", 1)], TWO_CORES, { a: 1 }],
   ["a single call keeps full size even over the budget (4K60)", [cam("a", 1, 3840, 2160, 60)], TWO_CORES, { a: 1 }],
   ["a single call keeps full size on a tiny budget", [cam("a", 1)], 1, { a: 1 }],
-  ["4 × 720p25 on one camera fit 2 cores (92 Mpx/s)", [cam("a", 4)], TWO_CORES, { a: 1 }],
-  ["5 × 720p25 on one camera do not: half size", [cam("a", 5)], TWO_CORES, { a: 2 }],
-  ["8 × 720p25 on one camera: half size (46 Mpx/s)", [cam("a", 8)], TWO_CORES, { a: 2 }],
-  ["8 × 1080p25 on one camera: half size (104 Mpx/s) does not fit either: a quarter", [cam("a", 8, 1920, 1080)], TWO_CORES, { a: 4 }],
+  ["4 × 720p25 on one camera fit 2 cores (112 Mpx/s)", [cam("a", 4)], TWO_CORES, { a: 1 }],
+  ["5 × 720p25 on one camera do not (140): half size", [cam("a", 5)], TWO_CORES, { a: 2 }],
+  ["8 × 720p25 on one camera: half size (86 Mpx/s)", [cam("a", 8)], TWO_CORES, { a: 2 }],
+  ["8 × 1080p25 on one camera: half size (144 Mpx/s) does not fit either: a quarter (66)", [cam("a", 8, 1920, 1080)], TWO_CORES, { a: 4 }],
   [
-    "8 calls over 4 cameras (2 each): the first three by name are halved, the fourth fits at full size",
+    "8 calls over 4 cameras (2 each) on 121 Mpx/s: the first three by name are halved (121), the fourth stays full size",
     [cam("d", 2), cam("c", 2), cam("b", 2), cam("a", 2)],
-    TWO_CORES,
+    121e6,
     { a: 2, b: 2, c: 2, d: 1 },
   ],
   ["the camera with more calls goes first", [cam("a", 1), cam("b", 4)], TWO_CORES, { a: 1, b: 2 }],
   ["a camera without calls is never scaled", [cam("a", 0), cam("b", 8)], TWO_CORES, { a: 1, b: 2 }],
   ["no budget (0): never scaled", [cam("a", 8)], 0, { a: 1 }],
   ["nothing fits: every camera with calls at a quarter (best effort)", [cam("a", 20), cam("b", 20)], 1, { a: 4, b: 4 }],
-  ["a smaller camera costs less: 8 × 640x360 fit", [cam("a", 8, 640, 360)], TWO_CORES, { a: 1 }],
+  ["a smaller camera costs less: 8 × 640x360 fit (86 Mpx/s)", [cam("a", 8, 640, 360)], TWO_CORES, { a: 1 }],
+  ["the part per frame counts: 8 × 640x360 on 72 Mpx/s (the slow machine's share) get 320x180", [cam("a", 8, 640, 360)], 72e6, { a: 2 }],
+  [
+    "8 × 720p25 over 4 cameras (2 each) on 2 cores: all four halved (86 Mpx/s; three would be 121)",
+    [cam("a", 2), cam("b", 2), cam("c", 2), cam("d", 2)],
+    TWO_CORES,
+    { a: 2, b: 2, c: 2, d: 2 },
+  ],
   ["8 cores take 17 × 720p25 at full size", [cam("a", 17)], 8 * DEFAULT_MEGAPIXELS_PER_CORE * 1e6, { a: 1 }],
 ];
 

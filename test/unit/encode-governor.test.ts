@@ -72,8 +72,9 @@ describe("the camera hub under an encode budget", () => {
   });
 
   it("the budget's share for this machine's speed (setSpeedShare) scales pictures that fit the whole budget, and back", async () => {
-    // 2 Mpx/s in all: two calls of the 320×240 clock at 10 fps (1.54 Mpx/s) fit; at half of it they do not.
-    const hub = new CameraHub([camera], ffmpegPath(), pino({ level: "silent" }), 0, 2 / availableParallelism());
+    // 10 Mpx/s in all: two calls of the 320×240 clock at 10 fps (5.5 Mpx/s with the part per frame) fit; at half of
+    // it they do not, and at 160×120 (4.4) they do.
+    const hub = new CameraHub([camera], ffmpegPath(), pino({ level: "silent" }), 0, 10 / availableParallelism());
     cleanups.push(() => hub.stopAll());
     const first = hub.acquire("cam");
     const second = hub.acquire("cam");
@@ -86,7 +87,7 @@ describe("the camera hub under an encode budget", () => {
     expect(hub.stats()["cam"]?.divisor).toBe(1);
     hub.setSpeedShare(0.5);
     expect(hub.stats()["cam"]?.divisor).toBe(2);
-    hub.setEncodeBudget(2 / availableParallelism()); // the bench's switch keeps the share
+    hub.setEncodeBudget(10 / availableParallelism()); // the bench's switch keeps the share
     expect(hub.stats()["cam"]?.divisor).toBe(2);
     hub.setSpeedShare(1);
     expect(hub.stats()["cam"]?.divisor).toBe(1);

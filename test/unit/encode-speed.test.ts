@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   EncodeSpeed,
+  frameMegapixels,
   MIN_FRAMES,
   MIN_SHARE,
   REFERENCE_MS_PER_MEGAPIXEL,
@@ -15,7 +16,8 @@ import {
 } from "../../src/media/encode-speed.ts";
 import { EncodeSpeedWatch, type CallEncodeFigures } from "../../src/media/encode-speed-watch.ts";
 
-const MPX_720P = (1280 * 720) / 1e6;
+/** A 720p frame as the budget counts it: its pixels and the per-frame part (encode-budget.ts). */
+const MPX_720P = frameMegapixels(1280, 720);
 
 /** A reading after `frames` frames of `msPerFrame` each at width × height, at 25 fps from time 0. */
 function reading(frames: number, msPerFrame: number, width = 1280, height = 720): EncodeReading {
@@ -95,7 +97,7 @@ describe("EncodeSpeed", () => {
     // 1920×1080 is measured.
     s.note("fhd", reading(0, 20, 1920, 1080));
     s.note("fhd", reading(100, 20, 1920, 1080));
-    expect(s.msPerMegapixel).toBeCloseTo(20 / ((1920 * 1080) / 1e6), 6);
+    expect(s.msPerMegapixel).toBeCloseTo(20 / frameMegapixels(1920, 1080), 6);
   });
 
   it("windows are per call, and a call that is gone is forgotten", () => {
