@@ -4,7 +4,7 @@
  * listed as "no target". A figure whose phase did not run is "not measured".
  */
 import { availableParallelism } from "node:os";
-import { DEFAULT_MEGAPIXELS_PER_CORE, FRAME_OVERHEAD_PIXELS } from "../../src/media/encode-budget.ts";
+import { DEFAULT_MEGAPIXELS_PER_CORE, frameCost } from "../../src/media/encode-budget.ts";
 import { FPS } from "../plan.ts";
 import { glassToGlassTargets } from "./glass-to-glass.ts";
 import { rtcTargets } from "./matrixrtc.ts";
@@ -229,10 +229,7 @@ function overloadTargets(r: Results): Target[] {
         measured,
         met: min === undefined ? undefined : full && min >= 24,
       });
-    else if (
-      w.calls * (1280 * 720 + FRAME_OVERHEAD_PIXELS) * FPS <=
-      (w.encodeBudget ?? DEFAULT_MEGAPIXELS_PER_CORE * 1e6 * availableParallelism())
-    )
+    else if (w.calls * frameCost(1280, 720) * FPS <= (w.encodeBudget ?? DEFAULT_MEGAPIXELS_PER_CORE * 1e6 * availableParallelism()))
       t.push({
         figure: `overload phase: ${String(w.calls)} calls over ${String(w.cameras)} camera(s), within the budget (worst call)`,
         target: `1280x720 at ≥ ${fmt(0.95 * FPS, 2)} fps each`,

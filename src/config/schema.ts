@@ -103,8 +103,9 @@ export const configSchema = z
         idleStopMs: z.number().int().min(0).max(600_000).default(10_000),
         /**
          * Megapixels per second per CPU core the calls may encode before the bot scales pictures down (keeping the
-         * frame rate; media/encode-budget.ts). 0: never scale. A single call always gets the full picture. Each frame counts 0.2 Mpx more than its pixels. Unset: 60,
-         * lowered on a machine that encodes slower than the one it was chosen on (media/encode-speed.ts); set: as given.
+         * frame rate; media/encode-budget.ts). 0: never scale. A single call always gets the full picture. Each frame
+         * counts 0.2 Mpx more than its pixels. Unset: 60, lowered on a machine that encodes slower than the one it was
+         * chosen on (media/encode-speed.ts); set: as given.
          */
         encodeMegapixelsPerCore: z.number().min(0).max(100_000).optional(),
         /**

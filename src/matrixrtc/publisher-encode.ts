@@ -2,8 +2,10 @@
  * A MatrixRTC call's VP8 encoder figures, for the encode budget's speed watch (encode-speed-watch.ts): rtc-node has no
  * getStats() on a track (1.1.0, the newest served), but Room.getRtcStats() gives the publisher connection's W3C
  * stats, whose outbound-rtp video entry carries the same figures wrtc's getStats gives the legacy calls (encode time
- * in seconds, frames encoded, frame size, libwebrtc's own size changes). Parsed by a schema: it is rtc-node's output,
- * read through protobuf messages whose fields are all optional.
+ * in seconds, frames encoded, frame size, libwebrtc's own size changes). Its encoder is as fast as wrtc's, so one
+ * reference serves both: 8.5 against 8.6 ms a 720p frame, the same rig camera in one process, each alone for 15 s
+ * (docs/benchmark.md, 2026-12-02). Parsed by a schema: it is rtc-node's output, read through protobuf messages whose
+ * fields are all optional.
  */
 import { z } from "zod";
 import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";

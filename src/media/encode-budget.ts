@@ -33,30 +33,36 @@ export const MAX_DIVISOR = 4;
  * its size: getStats' encode time per frame in one bench run (2026-12-02 03:19, the slow 2-core machine, same camera
  * picture) was 3.1 ms at 640×360, 8.6 at 1280×720 and 15.8 at 1920×1080: about 1.3 ms + 7.8 ms per megapixel, a frame
  * worth 0.17 Mpx more than its pixels (about 1 ms of a 5 ms 720p frame where the default was chosen: 0.23). Counted
- * by pixels alone, 8 calls scaled to 640×360 looked like half of 4 full-size calls and cost 1.5 × what the budget
+ * by pixels alone, 8 calls scaled to 640×360 looked like half of 4 full-size calls and cost 1.44 × what the budget
  * thought (8 calls got 12.9 fps there).
  */
 export const FRAME_OVERHEAD_PIXELS = 200_000;
 
+/** What one frame of `width` × `height` counts for in the budget: its pixels and FRAME_OVERHEAD_PIXELS. */
+export function frameCost(width: number, height: number): number {
+  return width * height + FRAME_OVERHEAD_PIXELS;
+}
+
 /**
  * Megapixels per second per core the calls may encode before pictures are scaled down, each frame counted with
- * FRAME_OVERHEAD_PIXELS more. On the 2-core build machine one 720p25 VP8 encode took 26.5 % of a core; the camera's
- * decode, audio, the event loop and whatever else runs on the machine need the rest. 60 per core lets 4 × 720p25
+ * FRAME_OVERHEAD_PIXELS more. On the 2-core build machine one 720p25 VP8 encode took 26.5 % of a core, i.e. ~106
+ * counted Mpx/s a core for encoding alone; the camera's decode, audio, the event loop and whatever else runs on the
+ * machine need the rest, so 60 is a little over half of it. 60 per core lets 4 × 720p25
  * calls run at full size on 2 cores (112 of 120; the bench measured them at 24.5 fps) and scales a fifth (140), as 50
  * did when frames were counted by their pixels alone. Left unset in the config, it is lowered on a machine that
  * encodes slower than that one (encode-speed.ts).
  */
 export const DEFAULT_MEGAPIXELS_PER_CORE = 60;
 
-/** Pixels per second a camera's calls cost at `divisor` (each frame's pixels and FRAME_OVERHEAD_PIXELS). */
+/** Counted pixels per second a camera's calls cost at `divisor` (frameCost of the scaled frame). */
 export function cameraCost(c: CameraLoad, divisor: number): number {
   const { width, height } = scaledSize(c.width, c.height, divisor);
-  return c.encodes * (width * height + FRAME_OVERHEAD_PIXELS) * c.fps;
+  return c.encodes * frameCost(width, height) * c.fps;
 }
 
 /**
- * The divisor of each camera's picture (1 = full size) so that the calls' pixels per second fit `budget`
- * (pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the smallest pictures do not
+ * The divisor of each camera's picture (1 = full size) so that the calls' counted pixels per second (cameraCost) fit
+ * `budget` (counted pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the smallest pictures do not
  * fit, every camera with calls ends at MAX_DIVISOR (best effort). Deterministic: ties go to the camera with more
  * calls, then the name.
  */

@@ -11,7 +11,7 @@ import { cameraCost, planDivisors, scaledSize, type CameraLoad } from "./encode-
 export class EncodeGovernor {
   private readonly divisors = new Map<string, number>();
 
-  /** `budget`: pixels per second the calls may encode (0: never scale). */
+  /** `budget`: counted pixels per second the calls may encode (encode-budget.ts cameraCost; 0: never scale). */
   constructor(
     private budget: number,
     private readonly apply: (camera: string, divisor: number) => void,

@@ -14,15 +14,32 @@ export interface CallEncodeFigures {
     | undefined;
 }
 
+/** `promise`, or a rejection once `ms` have passed without it settling. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`the calls' stats gave no answer within ${String(ms)} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Milliseconds a 1280×720 frame takes at `msPerMegapixel`, for the log. */
 function per720p(msPerMegapixel: number): number {
   return Math.round(msPerMegapixel * MEGAPIXELS_720P * 10) / 10;
 }
 
 /**
- * Reads the calls' encoder figures (legacy calls: wrtc's getStats; MatrixRTC calls: rtc-node's) every `everyMs` and hands the encode budget's share for this machine
- * (EncodeSpeed) to `apply` when it moved by a tenth or more, with one log line. Used when the configuration leaves
- * `media.encodeMegapixelsPerCore` to the default; the timer does not keep the process alive.
+ * Reads the calls' encoder figures (legacy calls: wrtc's getStats; MatrixRTC calls: rtc-node's getRtcStats) every
+ * `everyMs` and hands the encode budget's share for this machine (EncodeSpeed) to `apply` when it moved by a tenth or
+ * more, with one log line. Used when the configuration leaves `media.encodeMegapixelsPerCore` to the default; the
+ * timer does not keep the process alive. A reading that gets no answer within `everyMs` is given up (the next one
+ * starts afresh), so one stuck stats request cannot stop the budget from following for good.
  */
 export class EncodeSpeedWatch {
   private readonly speed = new EncodeSpeed();
@@ -60,7 +77,7 @@ export class EncodeSpeedWatch {
     if (this.reading) return;
     this.reading = true;
     try {
-      const calls = await this.read();
+      const calls = await within(this.read(), this.everyMs);
       if (this.timer === undefined) return; // stopped while reading
       const at = Date.now();
       for (const c of calls) {

@@ -1,36 +1,34 @@
 /**
- * How fast this machine encodes VP8, measured on the calls themselves (legacy and MatrixRTC), and the share of the encode budget's
- * default (encode-budget.ts) that follows from it.
+ * How fast this machine encodes VP8, measured on the calls themselves (legacy and MatrixRTC), and the share of the
+ * encode budget's default (encode-budget.ts) that follows from it.
  *
- * Why: the default (50 Mpx/s a core when frames were counted by their pixels alone) was chosen on a machine that encoded a 1280×720 frame in 4.7–5.3 ms; a machine
- * of the same kind (2 cores, a 2.0 GHz EPYC) took 12.2 ms, and there four 720p25 calls, which that default lets run at
- * full size, got 9.5 fps each (docs/benchmark.md, 2026-12-02). Users run the bot on anything from a NAS to a server.
+ * Why: the default (50 Mpx/s a core when frames were counted by their pixels alone) was chosen on a machine that
+ * encoded a 1280×720 frame in 4.7–5.3 ms; a machine of the same kind (2 cores, a 2.0 GHz EPYC) took 12.2 ms, and
+ * there four 720p25 calls, which that default lets run at full size, got 9.5 fps each (docs/benchmark.md,
+ * 2026-12-02). Users run the bot on anything from a NAS to a server.
  *
  * The rule: each call's sender figures (getStats: encode time, frames encoded, frame size) are read in windows of at
  * least MIN_FRAMES frames at MIN_FPS or more, at one size of at least MIN_MEGAPIXELS; the estimate is the median
- * milliseconds per megapixel of the last WINDOWS_KEPT windows, each frame counted as the budget counts it (its pixels
- * and FRAME_OVERHEAD_PIXELS: then 720p and 1080p windows agree, 7.9 and 7.1 ms on the slow machine against 9.3 and
- * 7.6 by pixels alone, and a 1080p camera's calls no longer make the machine look faster). A frame's encode time is not the machine's alone: in
- * the bench's overload phase on the slow machine the figure went 14.8 → 12.1 → 10.8 → 8.8 ms a 720p frame within two
- * minutes, as the load moved (libvpx picks its own speed level when libwebrtc sets a negative cpu-used, as it does; not
- * separated further), so no single window carries the estimate, and the lowest one would have drifted towards the
- * default. Windows come only from pictures of full size: a call whose picture the budget scaled adds none, so scaling
- * cannot feed back into the estimate. The share is the reference speed over the estimate, at most 1 (a faster machine
- * keeps the default: a larger budget was not measured) and at least MIN_SHARE; the watch applies it when it moved by a
+ * milliseconds per megapixel of the last WINDOWS_KEPT windows, each frame counted as the budget counts it (frameCost:
+ * its pixels and FRAME_OVERHEAD_PIXELS). So counted, 720p and 1080p windows are 10 % apart on the slow machine (7.7
+ * and 6.9 ms from 8.6 and 15.8 ms a frame; by pixels alone 22 %, 9.3 and 7.6), and a 1080p camera's calls hardly make
+ * the machine look faster than its 720p ones. A frame's encode time is not the machine's alone: in the bench's
+ * overload phase on the slow machine the figure went 14.8 → 12.1 → 10.8 → 8.8 ms a 720p frame within two minutes, as
+ * the load moved (libvpx picks its own speed level when libwebrtc sets a negative cpu-used, as it does; not separated
+ * further), so no single window carries the estimate, and the lowest one would have drifted towards the default.
+ * Windows come only from pictures of full size: a call whose picture the budget scaled adds none, so scaling cannot
+ * feed back into the estimate. The share is the reference speed over the estimate, at most 1 (a faster machine keeps
+ * the default: a larger budget was not measured) and at least MIN_SHARE; the watch applies it when it moved by a
  * tenth.
  *
  * Where it errs, it errs fast, towards the old fixed default: a still picture encodes faster than the reference's
  * moving one; and on 3 or more cores libwebrtc encodes 720p with 2 threads (NumberOfThreads in its libvpx_vp8_encoder),
  * so the time it reports per frame is below the CPU time a frame takes.
  */
-import { FRAME_OVERHEAD_PIXELS } from "./encode-budget.ts";
+import { frameCost } from "./encode-budget.ts";
 
-/** What a frame of `width` × `height` counts for in the budget, in megapixels: its pixels and the per-frame part. */
-export function frameMegapixels(width: number, height: number): number {
-  return (width * height + FRAME_OVERHEAD_PIXELS) / 1e6;
-}
-/** A 1280×720 frame as the budget counts it, in megapixels. */
-export const MEGAPIXELS_720P = frameMegapixels(1280, 720);
+/** A 1280×720 frame as the budget counts it (frameCost), in megapixels. */
+export const MEGAPIXELS_720P = frameCost(1280, 720) / 1e6;
 /** Milliseconds per (counted) megapixel of the machine where the default budget was chosen: 5.0 ms a 1280×720 frame. */
 export const REFERENCE_MS_PER_MEGAPIXEL = 5.0 / MEGAPIXELS_720P;
 /** Frames a window needs (4 s of a 25 fps camera). */
@@ -84,7 +82,7 @@ export class EncodeSpeed {
     if (frames < MIN_FRAMES) return;
     this.windows.set(call, now);
     if ((now.width * now.height) / 1e6 < MIN_MEGAPIXELS || frames / ((now.at - start.at) / 1000) < MIN_FPS) return;
-    const perMegapixel = ((now.totalEncodeTime - start.totalEncodeTime) * 1000) / frames / frameMegapixels(now.width, now.height);
+    const perMegapixel = ((now.totalEncodeTime - start.totalEncodeTime) * 1e9) / frames / frameCost(now.width, now.height);
     if (!(perMegapixel > 0)) return;
     this.figures.push(perMegapixel);
     if (this.figures.length > WINDOWS_KEPT) this.figures.shift();

@@ -77,7 +77,7 @@ describeE2E("the call path", () => {
     expect(video.frames).toBeGreaterThanOrEqual(50);
     expect({ width: video.width, height: video.height }).toEqual({ width: 1280, height: 720 });
     // The encode budget's speed watch reads this call's real sender figures: a figure in milliseconds per megapixel
-    // (wrtc gives seconds; 5.4 where the default budget was chosen, 13 on a machine 2.4 × slower).
+    // (wrtc gives seconds; 4.5 where the default budget was chosen, 10.9 on a machine 2.4 × slower).
     const speed = new EncodeSpeedWatch(
       () => callFigures(app.calls.sessions()),
       () => undefined,

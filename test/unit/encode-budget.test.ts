@@ -27,7 +27,7 @@ const rows: [name: string, cameras: CameraLoad[], budget: number, divisors: Reco
   ["no budget (0): never scaled", [cam("a", 8)], 0, { a: 1 }],
   ["nothing fits: every camera with calls at a quarter (best effort)", [cam("a", 20), cam("b", 20)], 1, { a: 4, b: 4 }],
   ["a smaller camera costs less: 8 × 640x360 fit (86 Mpx/s)", [cam("a", 8, 640, 360)], TWO_CORES, { a: 1 }],
-  ["the part per frame counts: 8 × 640x360 on 72 Mpx/s (the slow machine's share) get 320x180", [cam("a", 8, 640, 360)], 72e6, { a: 2 }],
+  ["the part per frame counts: 8 × 640x360 on 72 Mpx/s (about the slow machine's 73) get 320x180", [cam("a", 8, 640, 360)], 72e6, { a: 2 }],
   [
     "8 × 720p25 over 4 cameras (2 each) on 2 cores: all four halved (86 Mpx/s; three would be 121)",
     [cam("a", 2), cam("b", 2), cam("c", 2), cam("d", 2)],

@@ -7,17 +7,17 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   EncodeSpeed,
-  frameMegapixels,
   MIN_FRAMES,
   MIN_SHARE,
   REFERENCE_MS_PER_MEGAPIXEL,
   WINDOWS_KEPT,
   type EncodeReading,
 } from "../../src/media/encode-speed.ts";
+import { frameCost } from "../../src/media/encode-budget.ts";
 import { EncodeSpeedWatch, type CallEncodeFigures } from "../../src/media/encode-speed-watch.ts";
 
 /** A 720p frame as the budget counts it: its pixels and the per-frame part (encode-budget.ts). */
-const MPX_720P = frameMegapixels(1280, 720);
+const MPX_720P = frameCost(1280, 720) / 1e6;
 
 /** A reading after `frames` frames of `msPerFrame` each at width × height, at 25 fps from time 0. */
 function reading(frames: number, msPerFrame: number, width = 1280, height = 720): EncodeReading {
@@ -78,7 +78,7 @@ describe("EncodeSpeed", () => {
 
   it("does not measure small pictures, slow windows, a size change inside a window, or a counter that went back", () => {
     const s = new EncodeSpeed();
-    // 640×480 (0.31 Mpx): below MIN_MEGAPIXELS (its fixed ~1 ms a frame would look slow).
+    // 640×480 (0.31 Mpx): below MIN_MEGAPIXELS (the budget's own scaled pictures must not feed back into the estimate).
     s.note("small", reading(0, 3, 640, 480));
     s.note("small", reading(200, 3, 640, 480));
     // The size changed between the readings: a new window starts, nothing measured.
@@ -97,7 +97,7 @@ describe("EncodeSpeed", () => {
     // 1920×1080 is measured.
     s.note("fhd", reading(0, 20, 1920, 1080));
     s.note("fhd", reading(100, 20, 1920, 1080));
-    expect(s.msPerMegapixel).toBeCloseTo(20 / frameMegapixels(1920, 1080), 6);
+    expect(s.msPerMegapixel).toBeCloseTo(20 / (frameCost(1920, 1080) / 1e6), 6);
   });
 
   it("windows are per call, and a call that is gone is forgotten", () => {
@@ -202,6 +202,33 @@ describe("EncodeSpeedWatch", () => {
     await watch.tick();
     await watch.tick();
     expect(applied).toHaveLength(1);
+    expect(applied[0]).toBeCloseTo(MIN_SHARE, 6);
+  });
+
+  it("a reading with no answer is given up after everyMs: the next one starts afresh", async () => {
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+    let stuck = true;
+    let n = 0;
+    const applied: number[] = [];
+    // everyMs 50: the timer (also 50 ms) ticks by itself; the first reading never settles.
+    const watch = started(
+      new EncodeSpeedWatch(
+        () => {
+          if (stuck) return new Promise<CallEncodeFigures[]>(() => undefined);
+          n += 100;
+          return Promise.resolve([figures("a", reading(n, 20))]);
+        },
+        (share) => applied.push(share),
+        log,
+        50,
+      ),
+    );
+    await watch.tick();
+    expect(lines.join("")).toContain("gave no answer within 50 ms");
+    stuck = false;
+    await watch.tick();
+    await watch.tick();
     expect(applied[0]).toBeCloseTo(MIN_SHARE, 6);
   });
 
