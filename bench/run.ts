@@ -36,14 +36,24 @@ function errorText(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
+function sh(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "?";
+  }
+}
+
+/**
+ * The code the run measures: the commit and whether src/bench differed from it, read when the run starts (the modules
+ * are loaded then). Read at the end, a commit made during a 20-minute run was reported as the one measured.
+ */
+const code = {
+  commit: sh("git", ["rev-parse", "--short", "HEAD"]),
+  dirty: sh("git", ["status", "--porcelain", "--untracked-files=no", "--", "src", "bench"]) !== "",
+};
+
 function machine(plan: Plan, rig: Rig | undefined): Record<string, unknown> {
-  const sh = (cmd: string, args: string[]): string => {
-    try {
-      return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    } catch {
-      return "?";
-    }
-  };
   return {
     date: new Date(started).toISOString(),
     cores: os.cpus().length,
@@ -52,8 +62,7 @@ function machine(plan: Plan, rig: Rig | undefined): Record<string, unknown> {
     kernel: os.release(),
     node: process.version,
     ffmpeg: rig ? `${rig.app.ffmpeg.path} ${rig.app.ffmpeg.version}` : "?",
-    commit: sh("git", ["rev-parse", "--short", "HEAD"]),
-    dirty: sh("git", ["status", "--porcelain", "--untracked-files=no", "--", "src", "bench"]) !== "",
+    ...code,
     mode: plan.mode,
     phases: plan.phases,
     // glibc's malloc settings of this process (the launcher's, bin/matrix-camera-call, when run through it).
