@@ -91,7 +91,7 @@ export class CameraHub {
     this.speedWatch.start();
   }
 
-  /** The budget in force, pixels per second (0: none). */
+  /** The budget in force, counted pixels per second (encode-budget.ts cameraCost; 0: none). */
   encodeBudget(): number {
     return this.encodeMegapixelsPerCore * this.speedShare * 1e6 * availableParallelism();
   }

@@ -1,14 +1,15 @@
 /**
  * How calls degrade when there are more of them than the cores can encode at full rate (issue 14 item 5): the pure
  * policy. Every call encodes its own VP8 stream in software, about a quarter of a core per 1280×720 at 25 fps on the
- * 2-core build machine (bench `floors`: 26.5 % of a core), and the cost follows the pixels per second (and a part per frame). Past what the
- * cores can do, libwebrtc (as wrtc builds it) neither scales the picture down nor drops frames evenly: every encoder
- * just gets less time, and 8 × 720p25 calls on 2 cores got 5.6 fps each (one camera), 2.0 fps over 4 cameras, seconds
- * late. So the bot decides instead: a camera's picture is scaled down for all its calls (once per camera, in the hub,
- * so that every call of the camera shares the one scaled frame), keeping the frame rate, until the sum over the
- * cameras fits the budget. The camera whose calls cost most is scaled first, one step at a time: half, then a quarter
- * of the width and height (a quarter, a sixteenth of the pixels; frame-scaler.ts says why only halving). A single
- * call is never scaled: it gets the full size and rate whatever the budget says.
+ * 2-core build machine (bench `floors`: 26.5 % of a core), and the cost follows the pixels per second and a part
+ * per frame (FRAME_OVERHEAD_PIXELS). Past what the cores can do, libwebrtc (as wrtc builds it) neither scales the
+ * picture down nor drops frames evenly: every encoder just gets less time, and 8 × 720p25 calls on 2 cores got 5.6
+ * fps each (one camera), 2.0 fps over 4 cameras, seconds late. So the bot decides instead: a camera's picture is
+ * scaled down for all its calls (once per camera, in the hub, so that every call of the camera shares the one scaled
+ * frame), keeping the frame rate, until the sum over the cameras fits the budget. The camera whose calls cost most
+ * is scaled first, one step at a time: half, then a quarter of the width and height (a quarter, a sixteenth of the
+ * pixels; frame-scaler.ts says why only halving). A single call is never scaled: it gets the full size and rate
+ * whatever the budget says.
  *
  * Asking each call's encoder instead (RTCRtpSender.setParameters with scaleResolutionDownBy) does not work in wrtc
  * 0.10: its getParameters() leaves the SSRCs out, so once negotiated every setParameters() fails ("modified SSRC",
@@ -47,10 +48,10 @@ export function frameCost(width: number, height: number): number {
  * Megapixels per second per core the calls may encode before pictures are scaled down, each frame counted with
  * FRAME_OVERHEAD_PIXELS more. On the 2-core build machine one 720p25 VP8 encode took 26.5 % of a core, i.e. ~106
  * counted Mpx/s a core for encoding alone; the camera's decode, audio, the event loop and whatever else runs on the
- * machine need the rest, so 60 is a little over half of it. 60 per core lets 4 × 720p25
- * calls run at full size on 2 cores (112 of 120; the bench measured them at 24.5 fps) and scales a fifth (140), as 50
- * did when frames were counted by their pixels alone. Left unset in the config, it is lowered on a machine that
- * encodes slower than that one (encode-speed.ts).
+ * machine need the rest, so 60 is a little over half of it. 60 per core lets 4 × 720p25 calls run at full size on
+ * 2 cores (112 of 120; the bench measured them at 24.5 fps) and scales a fifth (140), as 50 did when frames were
+ * counted by their pixels alone. Left unset in the config, it is lowered on a machine that encodes slower than that
+ * one (encode-speed.ts).
  */
 export const DEFAULT_MEGAPIXELS_PER_CORE = 60;
 
@@ -62,9 +63,9 @@ export function cameraCost(c: CameraLoad, divisor: number): number {
 
 /**
  * The divisor of each camera's picture (1 = full size) so that the calls' counted pixels per second (cameraCost) fit
- * `budget` (counted pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the smallest pictures do not
- * fit, every camera with calls ends at MAX_DIVISOR (best effort). Deterministic: ties go to the camera with more
- * calls, then the name.
+ * `budget` (counted pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the
+ * smallest pictures do not fit, every camera with calls ends at MAX_DIVISOR (best effort). Deterministic: ties go to
+ * the camera with more calls, then the name.
  */
 export function planDivisors(cameras: readonly CameraLoad[], budget: number): Map<string, number> {
   const plan = new Map<string, number>(cameras.map((c) => [c.name, 1]));

@@ -178,27 +178,43 @@ describe("EncodeSpeedWatch", () => {
     expect(said[0]?.msPer720pFrame).toBe(12);
   });
 
-  it("a failed reading is logged and the watch goes on", async () => {
+  /**
+   * A started watch whose readings fail as `failing` says until `recover()`, then report 20 ms a 720p frame (the
+   * lowest share); with what it logged and applied.
+   */
+  function failingThenWorking(failing: () => Promise<CallEncodeFigures[]>, everyMs: number) {
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
-    let fail = true;
     const applied: number[] = [];
+    let failed = true;
     let n = 0;
     const watch = started(
       new EncodeSpeedWatch(
         () => {
-          if (fail) return Promise.reject(new Error("getStats failed"));
+          if (failed) return failing();
           n += 100;
           return Promise.resolve([figures("a", reading(n, 20))]);
         },
         (share) => applied.push(share),
         log,
-        3_600_000,
+        everyMs,
       ),
     );
+    return {
+      watch,
+      lines,
+      applied,
+      recover: () => {
+        failed = false;
+      },
+    };
+  }
+
+  it("a failed reading is logged and the watch goes on", async () => {
+    const { watch, lines, applied, recover } = failingThenWorking(() => Promise.reject(new Error("getStats failed")), 3_600_000);
     await watch.tick();
     expect(lines.join("")).toContain("getStats failed");
-    fail = false;
+    recover();
     await watch.tick();
     await watch.tick();
     expect(applied).toHaveLength(1);
@@ -206,27 +222,11 @@ describe("EncodeSpeedWatch", () => {
   });
 
   it("a reading with no answer is given up after everyMs: the next one starts afresh", async () => {
-    const lines: string[] = [];
-    const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
-    let stuck = true;
-    let n = 0;
-    const applied: number[] = [];
     // everyMs 50: the timer (also 50 ms) ticks by itself; the first reading never settles.
-    const watch = started(
-      new EncodeSpeedWatch(
-        () => {
-          if (stuck) return new Promise<CallEncodeFigures[]>(() => undefined);
-          n += 100;
-          return Promise.resolve([figures("a", reading(n, 20))]);
-        },
-        (share) => applied.push(share),
-        log,
-        50,
-      ),
-    );
+    const { watch, lines, applied, recover } = failingThenWorking(() => new Promise<CallEncodeFigures[]>(() => undefined), 50);
     await watch.tick();
     expect(lines.join("")).toContain("gave no answer within 50 ms");
-    stuck = false;
+    recover();
     await watch.tick();
     await watch.tick();
     expect(applied[0]).toBeCloseTo(MIN_SHARE, 6);
