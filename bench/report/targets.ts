@@ -206,8 +206,11 @@ function talkbackTargets(r: Results): Target[] {
  * The overload phase (issue 14 item 5): a single call keeps the full picture and rate; up to the encode budget (4 ×
  * 720p25 on 2 cores) calls keep full size; past it every call keeps a steady rate at a smaller picture. "Steady":
  * the worst call's mean over the window at ≥ 15 fps (3/5 of the camera's 25; what the bench reached with six other
- * sessions loading the same 2 cores was 17.8), where without the budget 8 calls got 5.6 fps each (2.0 over 4 cameras).
+ * sessions loading the same 2 cores was 17.8), where without the budget 8 calls got 5.6 fps each (2.0 over 4 cameras),
+ * and a picture that keeps up: glass-to-glass p50 ≤ OVERLOAD_LATENCY_MS. A rate alone passed 8 calls over 4 cameras at
+ * 16 fps whose picture ran 4.2 s behind (2026-12-02 06:28: the cameras' decoders starved).
  */
+const OVERLOAD_LATENCY_MS = 250;
 function overloadTargets(r: Results): Target[] {
   const t: Target[] = [];
   const sizes = (w: WindowResult): string => [...new Set(w.perCallSize ?? w.delivered)].join(",") || "–";
@@ -239,9 +242,9 @@ function overloadTargets(r: Results): Target[] {
     else
       t.push({
         figure: `overload phase: ${String(w.calls)} calls over ${String(w.cameras)} camera(s), over the budget (worst call)`,
-        target: "≥ 15 fps each, smaller picture",
-        measured,
-        met: min === undefined ? undefined : min >= 15 && !full,
+        target: `≥ 15 fps each, smaller picture, p50 ≤ ${String(OVERLOAD_LATENCY_MS)} ms`,
+        measured: `${measured}, p50 ${fmt(w.latency.p50)} ms`,
+        met: min === undefined || w.latency.p50 === undefined ? undefined : min >= 15 && !full && w.latency.p50 <= OVERLOAD_LATENCY_MS,
       });
   }
   return t;

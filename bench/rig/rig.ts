@@ -73,7 +73,9 @@ export class Rig implements MeasureDeps {
       const viewerUser = await synapse.registerUser("viewer");
       const ports = new Map<string, { port: number; res: Resolution }>();
       for (const { res, count } of camerasPerResolution(plan)) {
-        for (let i = 0; i < count; i++) ports.set(cameraName(res, i), { port: await freePort(), res });
+        // One rig server for the cameras of a size: the bot opens each on its own, the rig encodes once (cameras.ts).
+        const port = await freePort();
+        for (let i = 0; i < count; i++) ports.set(cameraName(res, i), { port, res });
       }
       const onvifPort = await freePort();
       const focusPort = await freePort();
