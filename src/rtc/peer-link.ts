@@ -1,5 +1,6 @@
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { CandidateWire } from "./candidate.ts";
+import { sendAudioAs } from "./sdp-audio.ts";
 import { withVideoBitrate } from "./sdp-bitrate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
 import { createPeerConnection } from "./wrtc.ts";
@@ -213,10 +214,12 @@ export class PeerLink {
 
   /**
    * Applies the other side's offer or answer, with the video send limits the bot wants (sdp-bitrate.ts: without them
-   * libwebrtc caps 720p at 2.5 Mbit/s and drops frames). Call remoteDescriptionSet() after it.
+   * libwebrtc caps 720p at 2.5 Mbit/s and drops frames) and, in an answer, the camera's sound sent as G.722
+   * (sdp-audio.ts: a fifth of Opus's CPU per call). Call remoteDescriptionSet() after it.
    */
   setRemote(type: "offer" | "answer", sdp: string): Promise<void> {
-    return this.pc.setRemoteDescription({ type, sdp: withVideoBitrate(sdp) });
+    const limited = withVideoBitrate(sdp);
+    return this.pc.setRemoteDescription({ type, sdp: type === "answer" ? sendAudioAs(limited) : limited });
   }
 
   /** setRemoteDescription succeeded: the held candidates are added. */

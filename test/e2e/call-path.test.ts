@@ -10,7 +10,7 @@ import type { App } from "../../src/app.ts";
 import { callFigures } from "../../src/call/call-figures.ts";
 import { EncodeSpeedWatch } from "../../src/media/encode-speed-watch.ts";
 import { startCallee, type Callee } from "../harness/callee.ts";
-import { ownVideoSent } from "../harness/remote-video.ts";
+import { audioCodecs, ownVideoSent } from "../harness/remote-video.ts";
 import { createDirectRoom } from "../harness/dm.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import { startRig, type Rig } from "../harness/rig.ts";
@@ -94,6 +94,9 @@ describeE2E("the call path", () => {
     await waitFor("2 s more of audio", () => call.audio().chunks >= a0.chunks + 200, { timeoutMs: 10_000 });
     const a1 = call.audio();
     expect((a1.audible - a0.audible) / (a1.chunks - a0.chunks)).toBeGreaterThan(0.95);
+    // That sound came as G.722 (a fifth of Opus's CPU per call, rtc/sdp-audio.ts); the callee still sends Opus, the
+    // 48 kHz talkback plays.
+    expect(await audioCodecs(call.call)).toEqual({ received: "audio/G722", sent: "audio/opus" });
     expect(app.hub.stats()["cam1"]?.state).toBe("running");
     await waitFor("the speed watch's first window", () => speed.msPerMegapixel !== undefined, { timeoutMs: 20_000 });
     speed.stop();

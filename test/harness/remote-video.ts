@@ -92,3 +92,18 @@ export async function ownVideoSent(call: MatrixCall): Promise<{ direction: strin
   });
   return { direction: transceiver?.currentDirection, bytesSent };
 }
+
+/** The audio codecs of the callee's side of a call, from getStats: what it receives (the bot's) and what it sends. */
+export async function audioCodecs(call: MatrixCall): Promise<{ received: string | undefined; sent: string | undefined }> {
+  const pc = call.peerConn;
+  if (pc === undefined) throw new Error("the call has no peer connection");
+  const all = new Map<string, { type?: string; kind?: string; codecId?: string; mimeType?: string }>();
+  (await pc.getStats()).forEach((s: { id: string; type?: string; kind?: string; codecId?: string; mimeType?: string }) => {
+    all.set(s.id, s);
+  });
+  const mime = (type: string): string | undefined => {
+    const rtp = [...all.values()].find((s) => s.type === type && s.kind === "audio" && s.codecId !== undefined);
+    return rtp?.codecId === undefined ? undefined : all.get(rtp.codecId)?.mimeType;
+  };
+  return { received: mime("inbound-rtp"), sent: mime("outbound-rtp") };
+}
