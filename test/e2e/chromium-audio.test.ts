@@ -1,0 +1,121 @@
+/**
+ * Element Web and Element Desktop are Chromium: the camera's sound that the bot sends as G.722 (src/rtc/sdp-audio.ts)
+ * reaches a real Chromium's WebRTC, which decodes it and hears it, while Chromium keeps sending Opus (what talkback
+ * plays). The bot's side is its own PeerLink, which reorders the answer, with a wrtc audio track playing a 1 kHz
+ * tone; Chromium answers as a browser does, playing what it receives in an <audio> element and sending an oscillator.
+ * No Matrix here (the call path test covers the signalling with matrix-js-sdk). Skips with one line without chromium.
+ */
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { PeerLink } from "../../src/rtc/peer-link.ts";
+import { Chromium, chromiumBinary } from "../harness/element-call-callee/chromium.ts";
+import { stopToneMics, toneMic, toneTrack } from "../harness/tone-mic.ts";
+import { waitFor } from "../harness/wait.ts";
+import { wrtc, type WrtcTrack } from "../harness/webrtc-env.ts";
+
+const binary = chromiumBinary();
+if ("skip" in binary) process.stderr.write(`${binary.skip}\n`);
+
+const evaluated = z.object({
+  result: z.object({ value: z.unknown().optional() }).optional(),
+  exceptionDetails: z
+    .object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() })
+    .optional(),
+});
+const rtpSchema = z.object({ codec: z.string().optional(), level: z.number().optional(), samples: z.number().optional() }).nullable();
+const statsSchema = z.object({ received: rtpSchema, sent: rtpSchema });
+
+/** The page's side: answer the bot's offer, play what comes, send an oscillator; then getStats of both directions. */
+const ANSWER = (offer: string): string => `(async () => {
+  const pc = new RTCPeerConnection();
+  window.pc = pc;
+  const ctx = new AudioContext();
+  const osc = ctx.createOscillator();
+  const dest = ctx.createMediaStreamDestination();
+  osc.connect(dest);
+  osc.start();
+  pc.ontrack = (e) => {
+    const a = new Audio();
+    a.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    a.play().catch(() => undefined);
+    window.played = a;
+  };
+  await pc.setRemoteDescription({ type: "offer", sdp: ${JSON.stringify(offer)} });
+  const [t] = pc.getTransceivers();
+  t.direction = "sendrecv";
+  await t.sender.replaceTrack(dest.stream.getAudioTracks()[0]);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await new Promise((done) => {
+    if (pc.iceGatheringState === "complete") done();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") done(); };
+  });
+  return pc.localDescription.sdp;
+})()`;
+const STATS = `(async () => {
+  const all = new Map();
+  (await window.pc.getStats()).forEach((s) => all.set(s.id, s));
+  const rtp = (type) => {
+    const r = [...all.values()].find((s) => s.type === type && s.kind === "audio");
+    return r === undefined ? null : { codec: all.get(r.codecId)?.mimeType, level: r.audioLevel, samples: r.totalSamplesReceived };
+  };
+  return { received: rtp("inbound-rtp"), sent: rtp("outbound-rtp") };
+})()`;
+
+let browser: Chromium | undefined;
+let sessionId = "";
+
+async function evaluate(expression: string): Promise<unknown> {
+  if (browser === undefined) throw new Error("no browser");
+  const r = evaluated.parse(
+    await browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true, timeout: 20_000 }, sessionId),
+  );
+  if (r.exceptionDetails !== undefined)
+    throw new Error(`chromium: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? "error"}`);
+  return r.result?.value;
+}
+
+beforeAll(async () => {
+  if ("skip" in binary) return;
+  browser = Chromium.launch(binary.path);
+  const target = await browser.send("Target.createTarget", { url: "about:blank" });
+  const attached = await browser.send("Target.attachToTarget", { targetId: target["targetId"], flatten: true });
+  sessionId = String(attached["sessionId"]);
+  await browser.send("Runtime.enable", {}, sessionId);
+}, 60_000);
+
+afterAll(async () => {
+  stopToneMics();
+  await browser?.close();
+});
+
+describe.skipIf("skip" in binary)("the camera's sound in a real Chromium (Element Web's engine)", () => {
+  it("arrives as G.722, decoded and audible, while Chromium sends Opus", async () => {
+    const link = new PeerLink([], {}, { iceState: () => undefined, candidates: () => undefined }, pino({ level: "silent" }));
+    try {
+      const track = toneTrack(1000) as unknown as WrtcTrack;
+      toneMic.talk(true);
+      link.pc.addTrack(track as unknown as MediaStreamTrack, new wrtc.MediaStream([track]) as unknown as MediaStream);
+      await link.pc.setLocalDescription(await link.pc.createOffer());
+      await waitFor("the bot's ICE gathering", () => link.pc.iceGatheringState === "complete", { timeoutMs: 10_000 });
+      const answer = z.string().parse(await evaluate(ANSWER(link.pc.localDescription?.sdp ?? "")));
+      // Chromium's own answer prefers Opus, as Element Web's does; the bot's PeerLink makes G.722 its choice.
+      expect(answer).toMatch(/m=audio \d+ \S+ 111 /);
+      await link.setRemote("answer", answer);
+      link.remoteDescriptionSet();
+      const heard = await waitFor(
+        "Chromium to decode the tone",
+        async () => {
+          const s = statsSchema.parse(await evaluate(STATS));
+          return (s.received?.level ?? 0) > 0.1 && (s.received?.samples ?? 0) > 48_000 ? s : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 250 },
+      );
+      expect(heard.received?.codec).toBe("audio/G722");
+      expect(heard.sent?.codec).toBe("audio/opus");
+    } finally {
+      toneMic.talk(false);
+      link.close();
+    }
+  });
+});
