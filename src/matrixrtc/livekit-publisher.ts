@@ -20,7 +20,8 @@ import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
-import { CameraTap, type I420Frame, type PcmChunk } from "./camera-tap.ts";
+import { LiveKitAudio } from "./livekit-audio.ts";
+import { CameraTap, type I420Frame } from "./camera-tap.ts";
 import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import type { RtcNode } from "./rtc-node.ts";
@@ -30,24 +31,19 @@ import { videoEncodeFigures, type VideoEncodeFigures } from "./publisher-encode.
 type Rtc = RtcNode;
 type Room = InstanceType<Rtc["Room"]>;
 type VideoSource = InstanceType<Rtc["VideoSource"]>;
-type AudioSource = InstanceType<Rtc["AudioSource"]>;
 
 /**
  * Bitrate cap for the camera's video (VP8): the legacy path's (src/rtc/sdp-bitrate.ts). At 1.5 Mbit/s libwebrtc's
  * encoder scaled a 720p25 camera down to 960x540 within seconds (bench matrixrtc phase, 2026-12-01).
  */
 const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
-/** rtc-node queues this much audio before captureFrame waits; chunks beyond it are dropped, never piled up. */
-const AUDIO_QUEUE_MS = 200;
-const MAX_PENDING_AUDIO = 5;
 
 export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private readonly room: Room;
   private tap: CameraTap | undefined;
   private video: { source: VideoSource; width: number; height: number } | undefined;
-  private audio: AudioSource | undefined;
+  private audio: LiveKitAudio | undefined;
   private publishingVideo = false;
-  private pendingAudio = 0;
   private state: "idle" | "starting" | "live" | "ended" = "idle";
   private readonly link: ReconnectWindow;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
@@ -105,9 +101,9 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
       await this.room.connect(url, token, { autoSubscribe: false, dynacast: true });
       if (this.isEnded()) throw new Error("stopped while connecting");
       this.voice.roomConnected();
-      const { AudioSource, LocalAudioTrack, TrackPublishOptions, TrackSource } = this.rtc;
-      this.audio = new AudioSource(48_000, 1, AUDIO_QUEUE_MS);
-      const audioTrack = LocalAudioTrack.createAudioTrack(`${this.trackName}-audio`, this.audio);
+      const { LocalAudioTrack, TrackPublishOptions, TrackSource } = this.rtc;
+      this.audio = new LiveKitAudio(this.rtc, this.counters);
+      const audioTrack = LocalAudioTrack.createAudioTrack(`${this.trackName}-audio`, this.audio.source);
       await this.localParticipant().publishTrack(audioTrack, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
       if (this.isEnded()) throw new Error("stopped while publishing");
       this.state = "live";
@@ -173,7 +169,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
         this.onVideo(f);
       },
       audio: (c) => {
-        this.onAudio(c);
+        if (this.state === "live") this.audio?.push(c);
       },
     });
   }
@@ -217,31 +213,6 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     } catch (err: unknown) {
       await this.end(`could not publish the video: ${errorMessage(err)}`);
     }
-  }
-
-  private onAudio(chunk: PcmChunk): void {
-    const source = this.audio;
-    if (this.state !== "live" || source === undefined) return;
-    if (this.pendingAudio >= MAX_PENDING_AUDIO) {
-      this.counters.audioChunksDropped++;
-      return;
-    }
-    this.pendingAudio++;
-    // wrtc reuses its sample buffer after ondata returns: copy before the asynchronous capture.
-    const frame = new this.rtc.AudioFrame(chunk.samples.slice(), chunk.sampleRate, chunk.channelCount, chunk.frames);
-    source
-      .captureFrame(frame)
-      .then(
-        () => {
-          this.counters.audioChunksSent++;
-        },
-        () => {
-          this.counters.audioChunksDropped++;
-        },
-      )
-      .finally(() => {
-        this.pendingAudio--;
-      });
   }
 
   private async end(reason: string): Promise<void> {
