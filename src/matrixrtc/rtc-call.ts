@@ -24,7 +24,7 @@ import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
 import { OwnMembership } from "./own-membership.ts";
 import { PeerWatch } from "./peer-watch.ts";
 import { openSlot, sendRing } from "./rtc-ring.ts";
-import { CALL_MEMBER_TYPE, declineSchema, readMembership, roomEventSchema, RTC_DECLINE_TYPE, type RoomEvent } from "./rtc-wire.ts";
+import { readCalleeEvent } from "./callee-events.ts";
 import type { RtcCallEvents, RtcCallOptions, RtcCallState } from "./rtc-call-types.ts";
 
 export type { RtcCallEvents, RtcCallOptions, RtcCallState, RtcCallSteps } from "./rtc-call-types.ts";
@@ -160,15 +160,28 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     }
   }
 
-  /** A room event of the call's room, as the sync delivers it; anything malformed is logged and ignored. */
+  /** A room event of the call's room, as the sync delivers it (callee-events.ts); anything malformed is logged and ignored. */
   handleRoomEvent(raw: unknown): void {
     if (this.isEnded()) return;
-    const parsed = roomEventSchema.safeParse(raw);
-    if (!parsed.success) return;
-    const event = parsed.data;
-    if (event.sender !== this.opts.callee) return;
-    if (event.type === RTC_DECLINE_TYPE) this.onDecline(event);
-    else if (event.type === CALL_MEMBER_TYPE && event.state_key !== undefined) this.onCalleeMembership(event);
+    const ev = readCalleeEvent(raw, this.opts.callee, Date.now());
+    switch (ev.kind) {
+      case "malformed":
+        this.log.warn({ eventId: ev.eventId, reason: ev.reason }, ev.what);
+        return;
+      case "declined":
+        if (this.notificationEventId !== undefined && ev.ring === this.notificationEventId) void this.terminate("declined");
+        return;
+      case "joined":
+        this.onCalleeJoined(ev.stateKey, ev.deviceId, ev.expiresAt);
+        return;
+      case "left":
+        // The last of the other party's devices left: over, in either direction and whatever the state.
+        if (this.peers.memberLeft(ev.stateKey) && this.peers.memberCount === 0)
+          void this.terminate(this.opts.join !== undefined ? "the caller left" : "the callee left");
+        return;
+      case "other":
+        return;
+    }
   }
 
   hangup(): Promise<void> {
@@ -226,36 +239,14 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.emit("state", next);
   }
 
-  private onDecline(event: RoomEvent): void {
-    const decline = declineSchema.safeParse(event.content);
-    if (!decline.success) {
-      this.log.warn({ eventId: event.event_id }, "ignoring a malformed rtc.decline");
-      return;
+  private onCalleeJoined(stateKey: string, deviceId: string, expiresAt: number): void {
+    this.peers.memberJoined(stateKey, deviceId, expiresAt);
+    // A joined call is connected by its own start(), not by the caller's (re-sent) membership.
+    if (this.opts.join === undefined && (this.current === "connecting" || this.current === "ringing")) {
+      clearTimeout(this.ringTimer);
+      this.setState("connected");
+      this.log.info({ device: deviceId }, "the callee joined the MatrixRTC call");
     }
-    if (this.notificationEventId !== undefined && decline.data["m.relates_to"].event_id === this.notificationEventId)
-      void this.terminate("declined");
-  }
-
-  private onCalleeMembership(event: RoomEvent): void {
-    const stateKey = event.state_key ?? "";
-    const reading = readMembership(event.content, event.origin_server_ts, Date.now());
-    if (reading.kind === "malformed") {
-      this.log.warn({ eventId: event.event_id, reason: reading.reason }, "ignoring a malformed call.member event of the callee");
-      return;
-    }
-    if (reading.kind === "joined") {
-      this.peers.memberJoined(stateKey, reading.deviceId, reading.expiresAt);
-      // A joined call is connected by its own start(), not by the caller's (re-sent) membership.
-      if (this.opts.join === undefined && (this.current === "connecting" || this.current === "ringing")) {
-        clearTimeout(this.ringTimer);
-        this.setState("connected");
-        this.log.info({ device: reading.deviceId }, "the callee joined the MatrixRTC call");
-      }
-      return;
-    }
-    // The last of the other party's devices left: over, in either direction and whatever the state.
-    if (this.peers.memberLeft(stateKey) && this.peers.memberCount === 0)
-      void this.terminate(this.opts.join !== undefined ? "the caller left" : "the callee left");
   }
 
   private async end(reason: string): Promise<void> {

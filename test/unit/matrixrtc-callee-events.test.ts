@@ -1,0 +1,63 @@
+/**
+ * What a MatrixRTC call reads from its room (src/matrixrtc/callee-events.ts): only the callee's decline and call.member
+ * events count; a malformed one is reported with the call's log line, never thrown.
+ */
+import { describe, expect, it } from "vitest";
+import { readCalleeEvent } from "../../src/matrixrtc/callee-events.ts";
+import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+
+const NOW = 1_764_540_000_000;
+const ALICE = "@alice:hs";
+const KEY = membershipStateKey(ALICE, "PHONE");
+const MEMBER = { application: "m.call", call_id: "", scope: "m.room", device_id: "PHONE", expires: 60_000 };
+
+function event(over: Record<string, unknown>): Record<string, unknown> {
+  return { type: CALL_MEMBER_TYPE, sender: ALICE, event_id: "$e", origin_server_ts: NOW - 1000, state_key: KEY, content: MEMBER, ...over };
+}
+
+const decline = (content: Record<string, unknown>): Record<string, unknown> =>
+  event({ type: RTC_DECLINE_TYPE, state_key: undefined, content });
+
+describe("readCalleeEvent", () => {
+  it("the callee's membership: joined with its device and expiry, left when emptied or expired", () => {
+    expect(readCalleeEvent(event({}), ALICE, NOW)).toEqual({
+      kind: "joined",
+      stateKey: KEY,
+      deviceId: "PHONE",
+      expiresAt: NOW - 1000 + 60_000,
+    });
+    expect(readCalleeEvent(event({ content: {} }), ALICE, NOW)).toEqual({ kind: "left", stateKey: KEY });
+    expect(readCalleeEvent(event({}), ALICE, NOW + 60_000)).toEqual({ kind: "left", stateKey: KEY });
+  });
+
+  it("the callee's decline names the ring it answers", () => {
+    expect(readCalleeEvent(decline({ "m.relates_to": { rel_type: "m.reference", event_id: "$ring" } }), ALICE, NOW)).toEqual({
+      kind: "declined",
+      ring: "$ring",
+    });
+  });
+
+  it("malformed declines and memberships are reported with the line the call logs", () => {
+    expect(readCalleeEvent(decline({ "m.relates_to": "$ring" }), ALICE, NOW)).toMatchObject({
+      kind: "malformed",
+      eventId: "$e",
+      what: "ignoring a malformed rtc.decline",
+    });
+    const member = readCalleeEvent(event({ content: { ...MEMBER, device_id: 42 } }), ALICE, NOW);
+    expect(member).toMatchObject({ kind: "malformed", what: "ignoring a malformed call.member event of the callee" });
+    expect(member.kind === "malformed" ? member.reason : undefined).toMatch(/device_id/);
+  });
+
+  it("someone else's events, other types, state-less members and what is not an event are nothing to the call", () => {
+    for (const raw of [
+      event({ sender: "@mallory:hs" }),
+      { ...decline({ "m.relates_to": { rel_type: "m.reference", event_id: "$ring" } }), sender: "@mallory:hs" },
+      event({ type: "m.room.message" }),
+      event({ state_key: undefined }),
+      event({ content: "nope" }),
+      null,
+      "text",
+    ])
+      expect(readCalleeEvent(raw, ALICE, NOW)).toEqual({ kind: "other" });
+  });
+});
