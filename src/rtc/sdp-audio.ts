@@ -14,34 +14,49 @@
  * How: the bot sends with the first codec of the *remote* description it supports, the callee with the first of the
  * bot's. So the callee's answer gets G.722 moved to the front of its audio formats before the bot applies it: the bot
  * sends G.722, the callee keeps sending Opus at 48 kHz, which talkback plays (talkback/listener.ts takes 48 kHz only).
- * Nothing sent to the callee changes. When the bot answers (a person called it) the caller's offer decides both ways
- * and is left alone: reordering it would make the caller send G.722 too.
+ * Nothing sent to the callee changes. Only calls the bot places are changed: when the bot answers (a person called
+ * it, and their re-offers in such a call) the other side's offer decides both ways and is left alone, since
+ * reordering it would make them send G.722 too. Calls the bot places are version 0, which has no renegotiation
+ * (call/router.ts), so their sound stays G.722.
  */
 export const CAMERA_SOUND_CODEC = "G722";
 
-/** The SDP with `codec`'s payload type first on every audio m-line that lists it; unchanged if none does. */
+/**
+ * The SDP with `codec`'s payload type first on every audio m-line that lists it, and that section's comfort noise
+ * (CN) left out; unchanged where no audio m-line lists the codec. CN: with a CN of its clock rate in the remote
+ * description libwebrtc wraps the send codec in voice detection and comfort noise; G.722's SDP clock is 8000, the
+ * CN/8000 an answer may carry, so a quiet door would be sent as synthetic noise and a far voice could be cut
+ * (Opus at 48000 never matched a CN, so with Opus this never happened).
+ */
 export function sendAudioAs(sdp: string, codec: string = CAMERA_SOUND_CODEC): string {
   const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
-  const lines = sdp.split(eol);
-  const wanted = `${codec.toLowerCase()}/`;
   const out: string[] = [];
-  // Payload types are per m-section: collect a section, then move its codec's type to the front of its m-line.
+  // Payload types are per m-section: collect a section, then rewrite it as a whole.
   let section: string[] = [];
   const flush = (): void => {
-    const mline = section[0];
-    if (mline?.startsWith("m=audio ") === true) {
-      const pt = section.map((l) => /^a=rtpmap:(\d+) (\S+)$/.exec(l)).find((m) => m?.[2]?.toLowerCase().startsWith(wanted) === true)?.[1];
-      const parts = mline.split(" ");
-      if (pt !== undefined && parts.slice(3).includes(pt))
-        section[0] = [...parts.slice(0, 3), pt, ...parts.slice(3).filter((f) => f !== pt)].join(" ");
-    }
-    out.push(...section);
+    out.push(...(section[0]?.startsWith("m=audio ") === true ? audioSection(section, `${codec.toLowerCase()}/`) : section));
     section = [];
   };
-  for (const line of lines) {
+  for (const line of sdp.split(eol)) {
     if (line.startsWith("m=")) flush();
     section.push(line);
   }
   flush();
   return out.join(eol);
+}
+
+function audioSection(section: readonly string[], wanted: string): readonly string[] {
+  const [mline = "", ...rest] = section;
+  const types = (prefix: string): string[] =>
+    rest.flatMap((l) => {
+      const m = /^a=rtpmap:(\d+) (\S+)$/.exec(l);
+      return m?.[1] !== undefined && m[2]?.toLowerCase().startsWith(prefix) === true ? [m[1]] : [];
+    });
+  const parts = mline.split(" ");
+  const formats = parts.slice(3);
+  const pt = types(wanted).find((t) => formats.includes(t));
+  if (pt === undefined) return section;
+  const cn = new Set(types("cn/"));
+  const kept = rest.filter((l) => ![...cn].some((t) => new RegExp(`^a=(rtpmap|fmtp|rtcp-fb):${t}( |$)`).test(l)));
+  return [[...parts.slice(0, 3), pt, ...formats.filter((f) => f !== pt && !cn.has(f))].join(" "), ...kept];
 }

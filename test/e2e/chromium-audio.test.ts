@@ -3,6 +3,7 @@
  * reaches a real Chromium's WebRTC, which decodes it and hears it, while Chromium keeps sending Opus (what talkback
  * plays). The bot's side is its own PeerLink, which reorders the answer, with a wrtc audio track playing a 1 kHz
  * tone; Chromium answers as a browser does, playing what it receives in an <audio> element and sending an oscillator.
+ * A quiet door still arrives as sound, not as comfort noise.
  * No Matrix here (the call path test covers the signalling with matrix-js-sdk). Skips with one line without chromium.
  */
 import { pino } from "pino";
@@ -23,7 +24,9 @@ const evaluated = z.object({
     .object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() })
     .optional(),
 });
-const rtpSchema = z.object({ codec: z.string().optional(), level: z.number().optional(), samples: z.number().optional() }).nullable();
+const rtpSchema = z
+  .object({ codec: z.string().optional(), level: z.number().optional(), samples: z.number().optional(), packets: z.number().optional() })
+  .nullable();
 const statsSchema = z.object({ received: rtpSchema, sent: rtpSchema });
 
 /** The page's side: answer the bot's offer, play what comes, send an oscillator; then getStats of both directions. */
@@ -57,7 +60,7 @@ const STATS = `(async () => {
   (await window.pc.getStats()).forEach((s) => all.set(s.id, s));
   const rtp = (type) => {
     const r = [...all.values()].find((s) => s.type === type && s.kind === "audio");
-    return r === undefined ? null : { codec: all.get(r.codecId)?.mimeType, level: r.audioLevel, samples: r.totalSamplesReceived };
+    return r === undefined ? null : { codec: all.get(r.codecId)?.mimeType, level: r.audioLevel, samples: r.totalSamplesReceived, packets: r.packetsReceived };
   };
   return { received: rtp("inbound-rtp"), sent: rtp("outbound-rtp") };
 })()`;
@@ -113,6 +116,17 @@ describe.skipIf("skip" in binary)("the camera's sound in a real Chromium (Elemen
       );
       expect(heard.received?.codec).toBe("audio/G722");
       expect(heard.sent?.codec).toBe("audio/opus");
+      // A quiet door is still sent as sound, 50 packets a second: no voice detection with comfort noise (sdp-audio.ts
+      // leaves CN out), which would send a silence descriptor now and then instead.
+      toneMic.talk(false);
+      const packets = async (): Promise<number> => statsSchema.parse(await evaluate(STATS)).received?.packets ?? 0;
+      await waitFor("silence at Chromium", async () => (statsSchema.parse(await evaluate(STATS)).received?.level ?? 1) < 0.01, {
+        timeoutMs: 10_000,
+        intervalMs: 250,
+      });
+      // 60 packets within 3 s: 50 a second take 1.2 s; comfort noise's one descriptor per 100 ms would give ≤ 30.
+      const p0 = await packets();
+      await waitFor("60 packets of the quiet door", async () => (await packets()) - p0 >= 60, { timeoutMs: 3000, intervalMs: 100 });
     } finally {
       toneMic.talk(false);
       link.close();

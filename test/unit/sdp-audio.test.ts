@@ -44,6 +44,40 @@ describe("sendAudioAs", () => {
     expect(sendAudioAs(lf)).toBe(sendAudioAs(ANSWER).replaceAll("\r\n", "\n"));
   });
 
+  it("leaves comfort noise out of a section it changed (with G.722 libwebrtc would send voice detection and CN)", () => {
+    const withCn = ANSWER.replace("SAVPF 111 9 0 8 126", "SAVPF 111 9 0 8 13 126").replace(
+      "a=rtpmap:126 telephone-event/8000",
+      "a=rtpmap:13 CN/8000\r\na=rtpmap:126 telephone-event/8000",
+    );
+    const lines = sendAudioAs(withCn).split("\r\n");
+    expect(lines).toContain("m=audio 9 UDP/TLS/RTP/SAVPF 9 111 0 8 126");
+    expect(lines.filter((l) => l.includes("CN/"))).toEqual([]);
+    expect(lines).toContain("a=rtpmap:126 telephone-event/8000");
+    // Without G.722 the section is not touched, CN included.
+    const noG722 = withCn.replace("SAVPF 111 9 0 8 13 126", "SAVPF 111 0 8 13 126");
+    expect(sendAudioAs(noG722)).toBe(noG722);
+  });
+
+  it("changes every audio section by its own types, whatever the codec name's case; a rejected section stays as it is", () => {
+    const two = [
+      "v=0",
+      "m=audio 9 RTP/SAVPF 111 104",
+      "a=rtpmap:111 opus/48000/2",
+      "a=rtpmap:104 g722/8000",
+      "m=audio 0 RTP/SAVPF 111",
+      "a=rtpmap:111 opus/48000/2",
+      "m=audio 9 RTP/SAVPF 111 9",
+      "a=rtpmap:111 opus/48000/2",
+      "a=rtpmap:9 G722/8000",
+      "",
+    ].join("\n");
+    expect(
+      sendAudioAs(two)
+        .split("\n")
+        .filter((l) => l.startsWith("m=")),
+    ).toEqual(["m=audio 9 RTP/SAVPF 104 111", "m=audio 0 RTP/SAVPF 111", "m=audio 9 RTP/SAVPF 9 111"]);
+  });
+
   it("makes libwebrtc's audio sender use G.722 while the other side keeps Opus (a real wrtc pair)", async () => {
     const bot = new RTCPeerConnection();
     const callee = new RTCPeerConnection();
