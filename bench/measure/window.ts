@@ -83,30 +83,36 @@ export function streamFigures(
   keys: readonly string[],
   t0: number,
   t1: number,
-): Pick<WindowResult, "delivered" | "fps" | "latency"> {
+): Pick<WindowResult, "delivered" | "fps" | "latency" | "latencyP50PerCall"> {
   const lat: number[] = [];
   const perCall: number[] = [];
+  const p50s: (number | undefined)[] = [];
   const delivered = new Set<string>();
   for (const key of keys) {
     const r = receiver.streams.get(key);
     if (!r) {
       perCall.push(0);
+      p50s.push(undefined);
       continue;
     }
     let frames = 0;
+    const own: number[] = [];
     for (let i = 0; i < r.at.length; i++) {
       const at = r.at[i] ?? 0;
       if (at < t0 || at > t1) continue;
       frames++;
-      lat.push(r.latency[i] ?? Number.NaN);
+      own.push(r.latency[i] ?? Number.NaN);
     }
+    lat.push(...own);
     perCall.push(frames / ((t1 - t0) / 1000));
+    p50s.push(summarizeLatency(own).p50);
     if (r.width > 0) delivered.add(`${r.width}x${r.height}`);
   }
   return {
     delivered: [...delivered],
     fps: { min: perCall.length > 0 ? Math.min(...perCall) : undefined, mean: mean(perCall), perCall },
     latency: summarizeLatency(lat),
+    latencyP50PerCall: p50s,
   };
 }
 

@@ -10,7 +10,7 @@ import type { ProcGroup } from "../../test/harness/proc-stats.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { localSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
-import { FedSource, startDecodeFloor } from "../pipelines.ts";
+import { FedSource, startDecodeFloor, type DecodeFloorRun } from "../pipelines.ts";
 import { openPlainLink, type PlainLink } from "../plain-link.ts";
 import { FPS, R720, type Resolution } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
@@ -78,6 +78,31 @@ function cameraProbe(url: string, res: Resolution, seconds: number): Promise<Pro
   });
 }
 
+/**
+ * The floor's ffmpeg on the camera, once it has delivered a frame; started once more when none came in 20 s. An
+ * ffmpeg client of the rig's GStreamer server now and then gets no frame at all, nothing on its stderr (the full
+ * runs of 2026-12-02 06:50 and 07:35 at the 1080p decode floor, `--only floors` twice in five at the encode floor,
+ * a reference call on 2026-12-01): the rig's, not the bot's, whose front ends restart a camera that sends nothing.
+ */
+async function floorRun(
+  ctx: PhaseContext,
+  url: string,
+  res: Resolution,
+  onFrame?: Parameters<typeof startDecodeFloor>[3],
+): Promise<DecodeFloorRun> {
+  for (let attempt = 1; ; attempt++) {
+    const run = startDecodeFloor(ctx.rig.app.ffmpeg.path, url, { width: res.width, height: res.height, fps: FPS }, onFrame);
+    try {
+      await waitFor("the floor ffmpeg's first frame", () => run.at.length > 0, { timeoutMs: 20_000 });
+      return run;
+    } catch (err: unknown) {
+      await run.stop();
+      if (attempt >= 2) throw err;
+      ctx.say(`floor: ${res.name} ffmpeg got no frame in 20 s; starting it once more`);
+    }
+  }
+}
+
 async function decodeFloors(ctx: PhaseContext, res: Resolution): Promise<void> {
   const { rig, plan, results, say } = ctx;
   const cam = await rig.cameras.start(cameraName(res, 0));
@@ -98,9 +123,8 @@ async function decodeFloors(ctx: PhaseContext, res: Resolution): Promise<void> {
     rssMB: {},
     processes: {},
   });
-  const run = startDecodeFloor(rig.app.ffmpeg.path, cam.url, { width: res.width, height: res.height, fps: FPS });
+  const run = await floorRun(ctx, cam.url, res);
   const stopRun = rig.own("decode floor", () => run.stop());
-  await waitFor("the decode floor's first frame", () => run.at.length > 0, { timeoutMs: 20_000 });
   await waitFor("the decode floor at full rate", () => run.at.filter((at) => at > Date.now() - 1000).length >= 0.9 * FPS, {
     timeoutMs: plan.settleMs,
   }).catch(() => undefined);
@@ -140,8 +164,11 @@ async function encodeFloor(ctx: PhaseContext): Promise<void> {
   const { rig, plan, results, say } = ctx;
   const cam = await rig.cameras.start(cameraName(R720, 0));
   const src = new FedSource();
-  const run = startDecodeFloor(rig.app.ffmpeg.path, cam.url, { width: R720.width, height: R720.height, fps: FPS }, (frame) => {
+  const run = await floorRun(ctx, cam.url, R720, (frame) => {
     src.push(frame);
+  }).catch((err: unknown) => {
+    src.stop();
+    throw err;
   });
   const stopRun = rig.own("encode floor's camera ffmpeg", async () => {
     await run.stop();

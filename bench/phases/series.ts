@@ -1,6 +1,6 @@
 /**
  * Calls added one after the other on one camera (1, 2, 4, 8 …), then calls spread over several cameras: frame rate,
- * latency, CPU and memory per call, and one RTSP session per camera whatever the calls. Each count starts after an
+ * latency, CPU and memory per call, and one RTSP session per camera whatever the calls (counted per rig server). Each count starts after an
  * idle baseline of the bot with the camera(s) up.
  * Without the encode budget: these windows measure what a call costs at its camera's full size (issue 14 item 4).
  * With it, 8 × 720p25 calls on 2 cores get 640×360 and a second 1080p call halves the picture, and a per-call

@@ -38,11 +38,13 @@ export interface WindowResult {
   /** The bot's encode budget in the window, pixels per second (the configured one × the share its measured speed gives). */
   encodeBudget?: number;
   latency: LatencySummary;
+  /** Each stream's own glass-to-glass p50 over the window, in the order of fps.perCall (undefined: no stamp read). */
+  latencyP50PerCall?: (number | undefined)[];
   /** % of one core per process group (bot, botFrontEnd, receiver, cameras, …). */
   cpu: Record<string, number>;
   rssMB: Record<string, { mean: number; max: number }>;
   processes: Record<string, number>;
-  /** RTSP sessions the camera(s) saw opened since the scenario began, per camera. */
+  /** RTSP sessions opened since the scenario began, per rig server (cameras of one size share one: rig/cameras.ts). */
   rtspSessions?: number[];
   /** At the bot's RTCVideoSource input: frames handed to wrtc per second and their latency since capture. */
   source?: SourceFigures;

@@ -207,10 +207,24 @@ function talkbackTargets(r: Results): Target[] {
  * 720p25 on 2 cores) calls keep full size; past it every call keeps a steady rate at a smaller picture. "Steady":
  * the worst call's mean over the window at ≥ 15 fps (3/5 of the camera's 25; what the bench reached with six other
  * sessions loading the same 2 cores was 17.8), where without the budget 8 calls got 5.6 fps each (2.0 over 4 cameras),
- * and a picture that keeps up: glass-to-glass p50 ≤ OVERLOAD_LATENCY_MS. A rate alone passed 8 calls over 4 cameras at
- * 16 fps whose picture ran 4.2 s behind (2026-12-02 06:28: the cameras' decoders starved).
+ * and a picture that keeps up: the worst call's glass-to-glass p50 ≤ OVERLOAD_LATENCY_MS (each call's own, where the
+ * run has them: pooled, one starved camera's calls would hardly move the p50). A rate alone passed 8 calls over 4
+ * cameras at 16 fps whose picture ran 4.2 s behind (2026-12-02 06:28: the cameras' decoders starved).
  */
 const OVERLOAD_LATENCY_MS = 250;
+
+/** The worst call's latency p50 of a window (its own per call when recorded, else the pooled one). */
+function worstP50(w: WindowResult): number | undefined {
+  const own = (w.latencyP50PerCall ?? []).filter((x): x is number => x !== undefined);
+  return own.length > 0 && own.length === w.latencyP50PerCall?.length ? Math.max(...own) : w.latency.p50;
+}
+
+/** Over the budget: undefined until the rate and the latency are known; a rate or size that fails fails at once. */
+function overBudgetMet(fps: number | undefined, full: boolean, p50: number | undefined): boolean | undefined {
+  if (fps === undefined) return undefined;
+  if (fps < 15 || full) return false;
+  return p50 === undefined ? undefined : p50 <= OVERLOAD_LATENCY_MS;
+}
 function overloadTargets(r: Results): Target[] {
   const t: Target[] = [];
   const sizes = (w: WindowResult): string => [...new Set(w.perCallSize ?? w.delivered)].join(",") || "–";
@@ -243,8 +257,8 @@ function overloadTargets(r: Results): Target[] {
       t.push({
         figure: `overload phase: ${String(w.calls)} calls over ${String(w.cameras)} camera(s), over the budget (worst call)`,
         target: `≥ 15 fps each, smaller picture, p50 ≤ ${String(OVERLOAD_LATENCY_MS)} ms`,
-        measured: `${measured}, p50 ${fmt(w.latency.p50)} ms`,
-        met: min === undefined || w.latency.p50 === undefined ? undefined : min >= 15 && !full && w.latency.p50 <= OVERLOAD_LATENCY_MS,
+        measured: `${measured}, p50 ${fmt(worstP50(w))} ms`,
+        met: overBudgetMet(min, full, worstP50(w)),
       });
   }
   return t;
