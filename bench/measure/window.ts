@@ -102,8 +102,8 @@ export function streamFigures(
       if (at < t0 || at > t1) continue;
       frames++;
       own.push(r.latency[i] ?? Number.NaN);
+      lat.push(r.latency[i] ?? Number.NaN);
     }
-    lat.push(...own);
     perCall.push(frames / ((t1 - t0) / 1000));
     p50s.push(summarizeLatency(own).p50);
     if (r.width > 0) delivered.add(`${r.width}x${r.height}`);

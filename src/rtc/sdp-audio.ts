@@ -19,6 +19,8 @@
  * reordering it would make them send G.722 too. Calls the bot places are version 0, which has no renegotiation
  * (call/router.ts), so their sound stays G.722.
  */
+import { mapMediaSections } from "./sdp-sections.ts";
+
 export const CAMERA_SOUND_CODEC = "G722";
 
 /**
@@ -29,20 +31,8 @@ export const CAMERA_SOUND_CODEC = "G722";
  * (Opus at 48000 never matched a CN, so with Opus this never happened).
  */
 export function sendAudioAs(sdp: string, codec: string = CAMERA_SOUND_CODEC): string {
-  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
-  const out: string[] = [];
-  // Payload types are per m-section: collect a section, then rewrite it as a whole.
-  let section: string[] = [];
-  const flush = (): void => {
-    out.push(...(section[0]?.startsWith("m=audio ") === true ? audioSection(section, `${codec.toLowerCase()}/`) : section));
-    section = [];
-  };
-  for (const line of sdp.split(eol)) {
-    if (line.startsWith("m=")) flush();
-    section.push(line);
-  }
-  flush();
-  return out.join(eol);
+  const wanted = `${codec.toLowerCase()}/`;
+  return mapMediaSections(sdp, (section) => (section[0]?.startsWith("m=audio ") === true ? audioSection(section, wanted) : section));
 }
 
 function audioSection(section: readonly string[], wanted: string): readonly string[] {

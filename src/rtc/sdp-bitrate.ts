@@ -19,6 +19,8 @@
  * The parameters go into the remote description's fmtp lines of the video codecs, which is where libwebrtc reads the
  * send limits from (the receiver's wishes); nothing is sent to the callee.
  */
+import { mapMediaSections } from "./sdp-sections.ts";
+
 export const MAX_VIDEO_KBPS = 4000;
 export const START_VIDEO_KBPS = 1500;
 
@@ -26,43 +28,28 @@ const VIDEO_CODECS = new Set(["VP8", "VP9", "H264", "AV1"]);
 
 /** The SDP with x-google-max-bitrate and x-google-start-bitrate on every video codec's fmtp (added or extended). */
 export function withVideoBitrate(sdp: string, maxKbps = MAX_VIDEO_KBPS, startKbps = START_VIDEO_KBPS): string {
-  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
-  const lines = sdp.split(eol);
   const params = `x-google-max-bitrate=${maxKbps};x-google-start-bitrate=${Math.min(startKbps, maxKbps)}`;
-  const out: string[] = [];
-  let video = false;
+  return mapMediaSections(sdp, (section) => (section[0]?.startsWith("m=video") === true ? videoSection(section, params) : section));
+}
+
+/** A video section with `params` on its video codecs' fmtp lines: appended to one there, an fmtp line added at its end. */
+function videoSection(section: readonly string[], params: string): string[] {
   const codecs = new Set<string>();
   const withFmtp = new Set<string>();
-  // Payload types are per m-section: collect a section's codecs, then patch its fmtp lines or add them at its end.
-  let section: string[] = [];
-  const flush = (): void => {
-    if (video) {
-      for (const pt of codecs) if (!withFmtp.has(pt)) section.push(`a=fmtp:${pt} ${params}`);
-    }
-    out.push(...section);
-    section = [];
-    codecs.clear();
-    withFmtp.clear();
-  };
-  for (const line of lines) {
-    if (line.startsWith("m=")) {
-      flush();
-      video = line.startsWith("m=video");
-    }
-    const rtpmap = video ? /^a=rtpmap:(\d+) ([A-Za-z0-9-]+)\//.exec(line) : null;
+  const out: string[] = [];
+  for (const line of section) {
+    const rtpmap = /^a=rtpmap:(\d+) ([A-Za-z0-9-]+)\//.exec(line);
     if (rtpmap?.[1] !== undefined && VIDEO_CODECS.has((rtpmap[2] ?? "").toUpperCase())) codecs.add(rtpmap[1]);
-    const fmtp = video ? /^a=fmtp:(\d+) (.*)$/.exec(line) : null;
-    if (fmtp?.[1] !== undefined && codecs.has(fmtp[1]) && !line.includes("x-google-max-bitrate")) {
-      withFmtp.add(fmtp[1]);
-      section.push(`${line};${params}`);
-      continue;
+    const pt = /^a=fmtp:(\d+) (.*)$/.exec(line)?.[1];
+    if (pt !== undefined && codecs.has(pt)) {
+      withFmtp.add(pt);
+      if (!line.includes("x-google-max-bitrate")) {
+        out.push(`${line};${params}`);
+        continue;
+      }
     }
-    if (fmtp?.[1] !== undefined && codecs.has(fmtp[1])) withFmtp.add(fmtp[1]);
-    section.push(line);
+    out.push(line);
   }
-  // The SDP ends with an empty line after its last CRLF: keep it last.
-  const trailing = section.at(-1) === "" ? section.pop() : undefined;
-  flush();
-  if (trailing !== undefined) out.push(trailing);
-  return out.join(eol);
+  for (const pt of codecs) if (!withFmtp.has(pt)) out.push(`a=fmtp:${pt} ${params}`);
+  return out;
 }

@@ -18,12 +18,6 @@ import { wrtc, type WrtcTrack } from "../harness/webrtc-env.ts";
 const binary = chromiumBinary();
 if ("skip" in binary) process.stderr.write(`${binary.skip}\n`);
 
-const evaluated = z.object({
-  result: z.object({ value: z.unknown().optional() }).optional(),
-  exceptionDetails: z
-    .object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() })
-    .optional(),
-});
 const rtpSchema = z
   .object({ codec: z.string().optional(), level: z.number().optional(), samples: z.number().optional(), packets: z.number().optional() })
   .nullable();
@@ -70,21 +64,15 @@ let sessionId = "";
 
 async function evaluate(expression: string): Promise<unknown> {
   if (browser === undefined) throw new Error("no browser");
-  const r = evaluated.parse(
-    await browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true, timeout: 20_000 }, sessionId),
-  );
-  if (r.exceptionDetails !== undefined)
-    throw new Error(`chromium: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? "error"}`);
-  return r.result?.value;
+  const r = await browser.evaluate(sessionId, expression, 20_000);
+  if (r.exception !== undefined) throw new Error(`chromium: ${r.exception}`);
+  return r.value;
 }
 
 beforeAll(async () => {
   if ("skip" in binary) return;
   browser = Chromium.launch(binary.path);
-  const target = await browser.send("Target.createTarget", { url: "about:blank" });
-  const attached = await browser.send("Target.attachToTarget", { targetId: target["targetId"], flatten: true });
-  sessionId = String(attached["sessionId"]);
-  await browser.send("Runtime.enable", {}, sessionId);
+  sessionId = await browser.openPage();
 }, 60_000);
 
 afterAll(async () => {

@@ -40,6 +40,14 @@ const eventSchema = z.object({
   sessionId: z.string().optional(),
 });
 
+/** CDP Runtime.evaluate's answer, the parts read here. */
+const evaluateResultSchema = z.object({
+  result: z.object({ value: z.unknown().optional() }).optional(),
+  exceptionDetails: z
+    .object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() })
+    .optional(),
+});
+
 type EventHandler = (params: Record<string, unknown>) => void;
 
 /** One browser process and its CDP connection (the pipe on fds 3 and 4). */
@@ -128,6 +136,26 @@ export class Chromium {
       this.pending.set(id, { resolve, reject, method });
       (this.child.stdio[3] as Writable).write(`${message}\0`);
     });
+  }
+
+  /** A new blank page, attached (flat) with Runtime enabled: its CDP session id. */
+  async openPage(): Promise<string> {
+    const target = await this.send("Target.createTarget", { url: "about:blank" });
+    const attached = await this.send("Target.attachToTarget", { targetId: target["targetId"], flatten: true });
+    const sessionId = String(attached["sessionId"]);
+    await this.send("Runtime.enable", {}, sessionId);
+    return sessionId;
+  }
+
+  /** Runtime.evaluate in an attached page, promises awaited: the expression's JSON value, or its exception's text. */
+  async evaluate(sessionId: string, expression: string, timeoutMs = 30_000): Promise<{ value: unknown; exception?: string }> {
+    const r = evaluateResultSchema.parse(
+      await this.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true, timeout: timeoutMs }, sessionId),
+    );
+    const details = r.exceptionDetails;
+    return details === undefined
+      ? { value: r.result?.value }
+      : { value: undefined, exception: details.exception?.description ?? details.text ?? "unknown error" };
   }
 
   /** Browser.close, then SIGKILL after a grace period; removes the profile directory. Idempotent. */

@@ -76,14 +76,6 @@ export interface ElementCallCallee {
   log(): string;
 }
 
-/** CDP Runtime.evaluate's answer, the parts the driver reads. */
-const evaluateResultSchema = z.object({
-  result: z.object({ value: z.unknown().optional() }).optional(),
-  exceptionDetails: z
-    .object({ text: z.string().optional(), exception: z.object({ description: z.string().optional() }).optional() })
-    .optional(),
-});
-
 const EMPTY_STATS: MediaStats = {
   remoteIdentities: [],
   video: { framesPresented: 0, framesDecoded: 0, width: 0, height: 0 },
@@ -130,14 +122,9 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
     return evaluate(`window.${PAGE_API}.${fn}(${arg === undefined ? "" : JSON.stringify(arg)})`, fn, timeoutMs);
   }
   async function evaluate(expression: string, fn: string, timeoutMs = 30_000): Promise<unknown> {
-    const result = evaluateResultSchema.parse(
-      await browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true, timeout: timeoutMs }, sessionId),
-    );
-    if (result.exceptionDetails !== undefined) {
-      const details = result.exceptionDetails;
-      throw new Error(`callee ${fn} failed: ${details.exception?.description ?? details.text ?? "unknown error"}`);
-    }
-    return result.result?.value;
+    const result = await browser.evaluate(sessionId, expression, timeoutMs);
+    if (result.exception !== undefined) throw new Error(`callee ${fn} failed: ${result.exception}`);
+    return result.value;
   }
   const parse = <T>(schema: z.ZodType<T>, value: unknown, what: string): T => {
     const parsed = schema.safeParse(value);
@@ -147,10 +134,7 @@ export async function startElementCallCallee(opts: ElementCallCalleeOptions): Pr
 
   let login: { userId: string; deviceId: string };
   try {
-    const target = await browser.send("Target.createTarget", { url: "about:blank" });
-    const attached = await browser.send("Target.attachToTarget", { targetId: target["targetId"], flatten: true });
-    sessionId = String(attached["sessionId"]);
-    await browser.send("Runtime.enable", {}, sessionId);
+    sessionId = await browser.openPage();
     await browser.send("Runtime.addBinding", { name: REPORT_BINDING }, sessionId);
     await browser.send("Page.enable", {}, sessionId);
     await browser.send("Page.navigate", { url: server.url }, sessionId);
