@@ -284,6 +284,9 @@ describe.skipIf("skip" in found)("doorbell rings over MatrixRTC", () => {
     // Erin's client cannot send into an encrypted room (it has no crypto, as the bot): the bot ends her invite as
     // `!hangup` would. Nobody answered: both get the missed-call line.
     expect(app.calls.hangupRoom(erinDm, rig.user("erin").userId)).toBe("ended");
+    // Her client sees the bot's hangup: left ringing, the harness's clean-up would hang up itself, and js-sdk's send
+    // into the encrypted room rejects unhandled (CI at 9a362d3: every test passed, the run failed on it).
+    await waitFor("erin's invite ended by the bot's hangup", () => erin.isEnded(), { timeoutMs: 15_000 });
     await waitFor("dave's missed-call line", () => said("dave", daveDm, "Missed call from the doorbell (locked, ")[0], {
       timeoutMs: 15_000,
     });
