@@ -1,7 +1,6 @@
-/** How calls degrade under overload (src/media/encode-budget.ts), row by row; and the scaler that makes the smaller picture. */
+/** How calls degrade under overload (src/media/encode-budget.ts), row by row (the scaler: frame-scaler.test.ts). */
 import { describe, expect, it } from "vitest";
 import { cameraCost, DEFAULT_MEGAPIXELS_PER_CORE, planDivisors, scaledSize, type CameraLoad } from "../../src/media/encode-budget.ts";
-import { FrameScaler } from "../../src/media/frame-scaler.ts";
 
 const cam = (name: string, encodes: number, width = 1280, height = 720, fps = 25): CameraLoad => ({ name, width, height, fps, encodes });
 /** The default budget on 2 cores (the build machine): 120 Mpx/s, each frame counted with 0.2 Mpx more than its pixels. */
@@ -68,55 +67,5 @@ describe("scaledSize", () => {
     [4, 4, 4, 2, 2],
   ])("%i x %i / %i → %i x %i", (w, h, d, ow, oh) => {
     expect(scaledSize(w, h, d)).toEqual({ width: ow, height: oh });
-  });
-});
-
-describe("FrameScaler", () => {
-  /** An I420 frame whose luma is `y(x, row)` and whose chroma planes are flat at u and v. */
-  function frame(width: number, height: number, y: (x: number, row: number) => number, u = 90, v = 160): Uint8Array {
-    const cw = Math.ceil(width / 2);
-    const ch = Math.ceil(height / 2);
-    const data = new Uint8Array(width * height + 2 * cw * ch);
-    for (let r = 0; r < height; r++) for (let x = 0; x < width; x++) data[r * width + x] = y(x, r);
-    data.fill(u, width * height, width * height + cw * ch);
-    data.fill(v, width * height + cw * ch);
-    return data;
-  }
-
-  it("divisor 1 hands the frame on as it is", () => {
-    const data = frame(8, 4, () => 7);
-    const out = new FrameScaler().scale({ width: 8, height: 4, data }, 1);
-    expect(out.data).toBe(data);
-  });
-
-  it.each([
-    ["aligned, four bytes at a time", 16, 8, 0],
-    ["unaligned input (copied first)", 16, 8, 1],
-    ["a width the word path cannot take (byte by byte)", 14, 6, 0],
-  ])("halves with 2 × 2 means: %s", (_name, width, height, offset) => {
-    const plain = frame(width, height, (x, r) => (x * 13 + r * 29) % 256);
-    const backing = new Uint8Array(plain.length + offset);
-    backing.set(plain, offset);
-    const data = backing.subarray(offset);
-    const out = new FrameScaler().scale({ width, height, data }, 2);
-    const ow = Math.floor(width / 4) * 2;
-    const oh = Math.floor(height / 4) * 2;
-    expect([out.width, out.height]).toEqual([ow, oh]);
-    expect(out.data.length).toBe(ow * oh * 1.5);
-    for (let r = 0; r < oh; r++) {
-      for (let x = 0; x < ow; x++) {
-        const at = (xx: number, rr: number): number => plain[rr * width + xx] ?? -1;
-        const mean = (at(2 * x, 2 * r) + at(2 * x + 1, 2 * r) + at(2 * x, 2 * r + 1) + at(2 * x + 1, 2 * r + 1) + 2) >> 2;
-        expect(out.data[r * ow + x]).toBe(mean);
-      }
-    }
-    expect(new Set(out.data.subarray(ow * oh, ow * oh + (ow * oh) / 4))).toEqual(new Set([90]));
-    expect(new Set(out.data.subarray(ow * oh + (ow * oh) / 4))).toEqual(new Set([160]));
-  });
-
-  it("a quarter of 1280x720 is 320x180 and keeps a flat picture flat", () => {
-    const out = new FrameScaler().scale({ width: 1280, height: 720, data: frame(1280, 720, () => 200) }, 4);
-    expect([out.width, out.height, out.data.length]).toEqual([320, 180, 320 * 180 * 1.5]);
-    expect(new Set(out.data.subarray(0, 320 * 180))).toEqual(new Set([200]));
   });
 });
