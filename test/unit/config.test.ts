@@ -79,6 +79,7 @@ describe("parseConfig: a valid configuration", () => {
         encodeMegapixelsPerCore: 60,
         encodeBudgetFollowsSpeed: true,
         videoPacingFactor: 2.5,
+        encoderNice: 10,
       },
       http: {},
       triggers: { pressLimit: { burst: 4, perMinute: 4 } },
@@ -116,6 +117,7 @@ describe("parseConfig: a valid configuration", () => {
       encodeMegapixelsPerCore: 60,
       encodeBudgetFollowsSpeed: true,
       videoPacingFactor: 2.5,
+      encoderNice: 10,
     });
     expect(config.dataDir).toBe("/var/lib/mcc");
     expect(config.logLevel).toBe("debug");
