@@ -1,7 +1,7 @@
 /**
  * Builds src/media/halve.wat into src/media/halve-wasm.ts (the module's bytes, base64), which the bot loads: the
  * bot needs no WebAssembly tool at run time, and the text stays the source. `npx tsx scripts/build-wasm.ts` after a
- * change of the .wat; the unit test halve-wasm.test.ts fails while the two differ.
+ * change of the .wat; the unit test frame-scaler.test.ts fails while the two differ.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

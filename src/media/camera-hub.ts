@@ -57,7 +57,7 @@ export class CameraHub {
       (camera, divisor) => this.entries.get(camera)?.pipeline.setScale(divisor),
       log.child({ component: "encode-budget" }),
     );
-    this.encoderNice = new EncoderNice(log.child({ component: "encode-budget" }), encoderNice);
+    this.encoderNice = new EncoderNice(log.child({ component: "encoders" }), encoderNice);
     for (const camera of cameras) {
       const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
       // The size the budget plans with is the camera's real one once its first frame says it.

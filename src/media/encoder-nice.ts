@@ -1,8 +1,9 @@
 /**
  * The calls' video encoders give way to the cameras' front ends when the CPU runs short: while calls exist, every
  * libwebrtc encoder thread of this process ("EncoderQueue", one per call's video sender, made when the call is
- * negotiated) runs at nice +10 (media.encoderNice). A thread may lower its own priority without any privilege; Linux keeps a
- * nice per thread (elsewhere /proc/self/task does not exist and nothing happens).
+ * negotiated) runs at nice 10 (media.encoderNice; the bot itself at 0, unless started under `nice`). A thread may
+ * lower its own priority without any privilege; Linux keeps a nice per thread (elsewhere /proc/self/task does not
+ * exist and nothing happens).
  *
  * Why: a camera's front end (a GStreamer or ffmpeg process) that falls behind delays every call of its camera, and
  * the delay only grows (frames wait in front of its decoder until LagWatch restarts it, seconds later); an encoder that
@@ -10,7 +11,8 @@
  * live. At one priority Linux shares a saturated CPU by runnable thread, and eight encoders outweigh four decoders.
  * Measured in the bench's overload phase, 8 calls over four 720p25 cameras on the slow 2-core machine next to the
  * bench's receiver and camera rig: the pictures' delay behind the cameras (p50) 1.0–1.2 s at one priority; the
- * encoders set to +5, then +10, by hand once the window had begun (the delay already built up): 270 and 125 ms.
+ * encoders set to 5, then 10, by hand once the window had begun (the delay already built up): 270 and 125 ms; the bot
+ * setting 10 itself, two runs: 254 and 630 ms (docs/benchmark.md).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { setPriority } from "node:os";
@@ -53,6 +55,9 @@ export async function reniceThreads(name: string, nice: number, taskDir = "/proc
 export class EncoderNice {
   private timer: NodeJS.Timeout | undefined;
   private logged = false;
+  /** A sweep is running: the next tick skips (reading /proc is slow when the CPU is short, which is when it matters). */
+  private sweeping = false;
+  private stopped = false;
 
   /** `nice`: media.encoderNice; 0 leaves the encoders as they are. */
   constructor(
@@ -61,23 +66,35 @@ export class EncoderNice {
   ) {}
 
   setCalls(calls: number): void {
-    if (calls > 0 && this.timer === undefined && this.nice > 0) {
+    if (calls > 0 && this.timer === undefined && this.nice > 0 && !this.stopped) {
       this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
       this.timer.unref();
-    } else if (calls === 0) this.stop();
+    } else if (calls === 0) this.pause();
   }
 
+  /** No sweep any more, whatever setCalls says later (shutdown). */
   stop(): void {
+    this.stopped = true;
+    this.pause();
+  }
+
+  private pause(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }
 
   async sweep(): Promise<number> {
-    const changed = await reniceThreads(ENCODER_THREAD, this.nice);
-    if (changed > 0 && !this.logged) {
-      this.logged = true;
-      this.log.info({ nice: this.nice }, "calls' video encoders run below the cameras' front ends in priority");
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      const changed = await reniceThreads(ENCODER_THREAD, this.nice);
+      if (changed > 0 && !this.logged) {
+        this.logged = true;
+        this.log.info({ nice: this.nice }, "calls' video encoders run below the cameras' front ends in priority");
+      }
+      return changed;
+    } finally {
+      this.sweeping = false;
     }
-    return changed;
   }
 }

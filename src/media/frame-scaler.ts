@@ -9,9 +9,13 @@
  * scaler's own memory: the frame is copied in, halved once or twice there, and the result copied out. Why: on Node's
  * main thread, where the camera's frames arrive, the JavaScript this replaced (four bytes at a time in 32-bit words)
  * took 0.83–0.85 ms a 1280×720 frame to 640×360 and 1.05–1.09 ms to 320×180 on the slow 2-core machine, idle; the
- * module 0.17–0.19 ms either way, the copies included (1920×1080: 2.0–2.6 → 1.1 ms, most of it copying the frame in).
- * Four 720p25 cameras at a quarter: 10.5 % of a core → under 2 %. The same bytes out (the unit test holds both to
- * the formula).
+ * module 0.18–0.19 and 0.17–0.20 ms, the copies included (1920×1080 to half: 1.96–2.08 → 1.10–1.15 ms, most of it
+ * copying the frame in). Four 720p25 cameras at a quarter: 10.5 % of a core → under 2 %. The same bytes out (the
+ * unit test holds both to the formula).
+ *
+ * A step needs a source of at least 4 × 4 (an output of 2 × 2 whole boxes): a smaller frame, or a half too small to
+ * halve again, is handed on as it is; so is a frame whose data is shorter than its size says (the module would read
+ * the previous frame's bytes in its place).
  */
 import { scaledSize } from "./encode-budget.ts";
 import { HALVE_WASM_BASE64 } from "./halve-wasm.ts";
@@ -38,17 +42,22 @@ function i420Bytes({ width, height }: Size): number {
   return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
 }
 
+/** Whether a frame of this size can be halved: 2 × 2 whole boxes at least. */
+function halvable({ width, height }: Size): boolean {
+  return width >= 4 && height >= 4;
+}
+
 export class FrameScaler {
   private readonly wasm = new WebAssembly.Instance(HALVE_MODULE).exports as unknown as HalveExports;
   private out = new Uint8Array(0);
 
   /** `frame` at 1 / divisor of its width and height; divisor 1 (or less) gives the frame itself, 2 half, 4 a quarter. */
   scale(frame: I420, divisor: number): I420 {
-    if (divisor <= 1) return frame;
+    const input = i420Bytes(frame);
+    if (divisor <= 1 || !halvable(frame) || frame.data.length < input) return frame;
     // The module's memory holds the frame, its half after it, and the quarter (if asked) after that.
     const half = scaledSize(frame.width, frame.height, 2);
-    const quarter = divisor > 2 ? scaledSize(frame.width, frame.height, 4) : undefined;
-    const input = i420Bytes(frame);
+    const quarter = divisor > 2 && halvable(half) ? scaledSize(frame.width, frame.height, 4) : undefined;
     const halfAt = input;
     const quarterAt = halfAt + i420Bytes(half);
     this.reserve(quarterAt + (quarter === undefined ? 0 : i420Bytes(quarter)));

@@ -5,7 +5,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { ENCODER_NICE, ENCODER_THREAD, niceOf, reniceThreads } from "../../src/media/encoder-nice.ts";
+import { pino } from "pino";
+import { ENCODER_NICE, ENCODER_THREAD, EncoderNice, niceOf, reniceThreads } from "../../src/media/encoder-nice.ts";
 import { newCameraVideoSource, RTCPeerConnection } from "../../src/rtc/wrtc.ts";
 
 /** Each thread of this process: name and nice. */
@@ -54,6 +55,15 @@ describe("reniceThreads", () => {
 
   it("finds nothing where there is no /proc (not Linux)", async () => {
     expect(await reniceThreads(ENCODER_THREAD, ENCODER_NICE, "/nonexistent/task")).toBe(0);
+  });
+});
+
+describe("EncoderNice", () => {
+  it("skips a sweep while one is still running (reading /proc is slow when the CPU is short)", async () => {
+    const nice = new EncoderNice(pino({ level: "silent" }));
+    const first = nice.sweep();
+    expect(await nice.sweep()).toBe(0);
+    expect(await first).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -82,6 +82,36 @@ describe("FrameScaler", () => {
   });
 });
 
+describe("FrameScaler at the edges", () => {
+  it("hands on a frame too small to halve (under 4 × 4) as it is", () => {
+    const f = frame(2, 2, noise);
+    expect(new FrameScaler().scale(f, 2)).toBe(f);
+  });
+
+  it.each([
+    [4, 4],
+    [6, 6],
+  ])("stops at the half when the half is too small to halve again: %i × %i to a quarter", (width, height) => {
+    const scaler = new FrameScaler();
+    // A larger frame first: the module's memory then holds old bytes a wrong read would pick up.
+    scaler.scale(
+      frame(64, 64, () => 255),
+      4,
+    );
+    const f = frame(width, height, noise);
+    const out = scaler.scale(f, 4);
+    const want = halvedByHand(f);
+    expect([out.width, out.height]).toEqual([2, 2]);
+    expect(Buffer.from(out.data).equals(Buffer.from(want.data))).toBe(true);
+  });
+
+  it("hands on a frame whose data is shorter than its size as it is", () => {
+    const f = frame(64, 64, noise);
+    const short = { ...f, data: f.data.subarray(0, f.data.length - 1) };
+    expect(new FrameScaler().scale(short, 2)).toBe(short);
+  });
+});
+
 describe("halve-wasm.ts", () => {
   it("is halve.wat as scripts/build-wasm.ts builds it now (run the script after changing the .wat)", async () => {
     expect(readFileSync(OUT_FILE, "utf8")).toBe(halveWasmSource(await buildHalveWasm()));
