@@ -115,8 +115,9 @@ export const configSchema = z
          */
         videoPacingFactor: z.number().min(1).max(10).default(2.5),
         /**
-         * The nice (0–19) the calls' video encoder threads run at, below the cameras' front ends, so that a short CPU
-         * costs the calls frames instead of delaying every call's picture (media/encoder-nice.ts). 0: as the bot.
+         * The nice (0–19) the calls' video encoder threads run at while the encode budget scales pictures down, below
+         * the cameras' front ends, so that the overload costs the calls frames instead of delaying every call's
+         * picture (media/encoder-nice.ts). 0: as the bot.
          */
         encoderNice: z.number().int().min(0).max(19).default(10),
       })

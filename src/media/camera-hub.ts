@@ -118,7 +118,7 @@ export class CameraHub {
       };
     });
     this.governor.update(loads);
-    this.encoderNice.setCalls(loads.reduce((n, c) => n + c.encodes, 0));
+    this.encoderNice.setOverloaded(loads.some((c) => this.governor.divisor(c.name) > 1));
   }
 
   names(): string[] {

@@ -1,9 +1,10 @@
 /**
- * The calls' video encoders give way to the cameras' front ends when the CPU runs short: while calls exist, every
- * libwebrtc encoder thread of this process ("EncoderQueue", one per call's video sender, made when the call is
- * negotiated) runs at nice 10 (media.encoderNice; the bot itself at 0, unless started under `nice`). A thread may
- * lower its own priority without any privilege; Linux keeps a nice per thread (elsewhere /proc/self/task does not
- * exist and nothing happens).
+ * While the encode budget scales pictures down (more calls than the CPU encodes at full size: encode-budget.ts), the
+ * calls' video encoders give way to the cameras' front ends: every libwebrtc encoder thread of this process
+ * ("EncoderQueue", one per call's video sender, made when the call is negotiated) is set to nice 10
+ * (media.encoderNice; the bot itself runs at 0, unless started under `nice`), every 2 s for new ones. A thread may
+ * lower its own priority without any privilege, and not raise it again: a thread set stays so until its call ends.
+ * Linux keeps a nice per thread (elsewhere /proc/self/task does not exist and nothing happens).
  *
  * Why: a camera's front end (a GStreamer or ffmpeg process) that falls behind delays every call of its camera, and
  * the delay only grows (frames wait in front of its decoder until LagWatch restarts it, seconds later); an encoder that
@@ -13,6 +14,9 @@
  * bench's receiver and camera rig: the pictures' delay behind the cameras (p50) 1.0–1.2 s at one priority; the
  * encoders set to 5, then 10, by hand once the window had begun (the delay already built up): 270 and 125 ms; the bot
  * setting 10 itself, two runs: 254 and 630 ms (docs/benchmark.md).
+ *
+ * Only under the budget's overload, where it was measured to help: an encoder at nice 10 gives way to every busy
+ * thread at nice 0 on the machine, not only to the front ends; a single call (never scaled) keeps the bot's priority.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { setPriority } from "node:os";
@@ -21,7 +25,7 @@ import type { Logger } from "../util/logger.ts";
 export const ENCODER_THREAD = "EncoderQueue";
 /** media.encoderNice's default. */
 export const ENCODER_NICE = 10;
-/** How soon a new call's encoder is found: its call is still being answered then, encoding nothing much. */
+/** How soon a new call's encoder is found (its call is still being answered then, encoding nothing much). */
 const SWEEP_MS = 2000;
 
 /** The nice of the thread whose /proc stat line this is (field 19, after the parenthesised name). */
@@ -51,7 +55,7 @@ export async function reniceThreads(name: string, nice: number, taskDir = "/proc
   return changed;
 }
 
-/** Sweeps every SWEEP_MS while the camera hub has calls (setCalls), so that each call's encoder is found. */
+/** Sweeps every SWEEP_MS while the camera hub's calls are over the encode budget (setOverloaded), so that each call's encoder is found. */
 export class EncoderNice {
   private timer: NodeJS.Timeout | undefined;
   private logged = false;
@@ -65,11 +69,13 @@ export class EncoderNice {
     private readonly nice = ENCODER_NICE,
   ) {}
 
-  setCalls(calls: number): void {
-    if (calls > 0 && this.timer === undefined && this.nice > 0 && !this.stopped) {
+  /** Whether the encode budget scales any camera's picture now. */
+  setOverloaded(overloaded: boolean): void {
+    if (overloaded && this.timer === undefined && this.nice > 0 && !this.stopped) {
+      void this.sweep();
       this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
       this.timer.unref();
-    } else if (calls === 0) this.pause();
+    } else if (!overloaded) this.pause();
   }
 
   /** No sweep any more, whatever setCalls says later (shutdown). */
@@ -90,7 +96,10 @@ export class EncoderNice {
       const changed = await reniceThreads(ENCODER_THREAD, this.nice);
       if (changed > 0 && !this.logged) {
         this.logged = true;
-        this.log.info({ nice: this.nice }, "calls' video encoders run below the cameras' front ends in priority");
+        this.log.info(
+          { nice: this.nice },
+          "over the encode budget: the calls' video encoders run below the cameras' front ends in priority",
+        );
       }
       return changed;
     } finally {
