@@ -2,7 +2,6 @@
  * The composition root: builds every part from a validated config, starts them and returns
  * handles, so `main.ts` only wires process concerns and tests start the whole app in-process.
  */
-import type { MatrixClient } from "matrix-bot-sdk";
 import { callFigures } from "./call/call-figures.ts";
 import { callAdmission } from "./admission/admission.ts";
 import { UserCallRate } from "./admission/call-rate.ts";
@@ -77,7 +76,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   log.info({ ffmpeg: ffmpeg.path, source: ffmpeg.source, version: ffmpeg.version }, "using ffmpeg");
 
   const matrix = await connectMatrix(config, log);
-  const client: MatrixClient = matrix.client;
+  const client = matrix.client;
   log.info(
     { userId: matrix.userId, deviceId: matrix.deviceId, homeserver: redactUrl(config.homeserver.url) },
     "connected to the homeserver",
@@ -234,6 +233,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     throw err;
   }
   hub.startWarm();
+  turn.warm();
   log.info({ cameras: hub.names() }, "matrix-camera-call is running");
 
   // A bot that logged in but cannot sync sees no command and no answer: the start has failed after all.

@@ -30,6 +30,17 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
   return { promise, resolve, reject };
 }
 
+/** A fetcher that answers with these replies in turn (then the last one again). */
+function inTurn(...replies: Promise<unknown>[]): TurnFetcher {
+  let i = 0;
+  return () => replies[Math.min(i++, replies.length - 1)] ?? Promise.resolve({});
+}
+
+/** Lets every promise chain that can settle do so (a refresh behind a call). */
+function settled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 describe("TurnCredentials", () => {
   it("maps a full response to one RTCIceServer", async () => {
     const { turn, fetch } = setup(() => Promise.resolve(FULL));
@@ -42,8 +53,7 @@ describe("TurnCredentials", () => {
     expect(await turn.iceServers()).toEqual([{ urls: FULL.uris, username: FULL.username, credential: FULL.password }]);
   });
 
-  // `{}` is what a homeserver without TURN answers. (When it is asked again is not tested here: see the
-  // report — the "no TURN" branch is never taken with zod 4, so `{}` is handled as a malformed response.)
+  // `{}` is what a homeserver without TURN answers (asked again after 10 minutes: below).
   it("{} (no TURN on the homeserver) means no servers", async () => {
     const { turn, fetch } = setup(() => Promise.resolve({}));
     expect(await turn.iceServers()).toEqual([]);
@@ -82,10 +92,59 @@ describe("TurnCredentials", () => {
     clock.now += 1;
     await turn.iceServers();
     expect(fetch).toHaveBeenCalledTimes(2);
+    await settled();
     // And the next window starts from the refresh.
     clock.now += eighty - 1;
     await turn.iceServers();
     expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it("between 80 % and 100 % of the ttl a call gets the credentials held at once; the refresh runs behind it", async () => {
+    const next = deferred<unknown>();
+    const { turn, fetch, clock } = setup(inTurn(Promise.resolve(FULL), next.promise));
+    await turn.iceServers();
+    clock.now += FULL.ttl * 1000 - 1;
+    expect(await turn.iceServers()).toEqual([{ urls: FULL.uris, username: FULL.username, credential: FULL.password }]);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    next.resolve({ ...FULL, username: "fresh" });
+    await settled();
+    expect((await turn.iceServers())[0]?.username).toBe("fresh");
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it("past the ttl a call waits for the refresh (expired credentials are not handed out)", async () => {
+    const next = deferred<unknown>();
+    const { turn, clock } = setup(inTurn(Promise.resolve(FULL), next.promise));
+    await turn.iceServers();
+    clock.now += FULL.ttl * 1000;
+    let got: RTCIceServer[] | undefined;
+    const call = turn.iceServers().then((s) => (got = s));
+    await settled();
+    expect(got).toBeUndefined();
+    next.resolve({ ...FULL, username: "fresh" });
+    await call;
+    expect(got?.[0]?.username).toBe("fresh");
+  });
+
+  it("without TURN on the homeserver, a call after the 10-minute re-ask does not wait for it", async () => {
+    const next = deferred<unknown>();
+    const { turn, fetch, clock } = setup(inTurn(Promise.resolve({}), next.promise));
+    expect(await turn.iceServers()).toEqual([]);
+    clock.now += 10 * 60_000;
+    expect(await turn.iceServers()).toEqual([]);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    next.resolve(FULL);
+    await settled();
+    expect(await turn.iceServers()).toHaveLength(1);
+  });
+
+  it("warm() fetches ahead: the first call takes what it fetched", async () => {
+    const { turn, fetch } = setup(() => Promise.resolve(FULL));
+    turn.warm();
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await settled();
+    expect(await turn.iceServers()).toHaveLength(1);
+    expect(fetch).toHaveBeenCalledTimes(1);
   });
 
   it("a refresh replaces the credentials", async () => {
@@ -149,6 +208,8 @@ describe("TurnCredentials", () => {
     await turn.iceServers();
     fail = true;
     clock.now += FULL.ttl * 800;
+    expect(await turn.iceServers()).toEqual([{ urls: FULL.uris, username: FULL.username, credential: FULL.password }]);
+    await settled();
     expect(await turn.iceServers()).toEqual([{ urls: FULL.uris, username: FULL.username, credential: FULL.password }]);
   });
 
