@@ -84,8 +84,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   let stopping: Promise<void> | undefined;
   const access = new AccessList(config.allowedUsers);
-  const { idleStopMs, encodeMegapixelsPerCore: mpx, encoderNice } = config.media;
-  const hub = new CameraHub(config.cameras, ffmpeg.path, log, idleStopMs, mpx, encoderNice);
+  const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs, config.media.encodeMegapixelsPerCore);
   const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), log.child({ component: "turn" }));
   const calls = new CallManager(
     hub,

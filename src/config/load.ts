@@ -156,7 +156,6 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
       encodeMegapixelsPerCore: raw.media.encodeMegapixelsPerCore ?? DEFAULT_MEGAPIXELS_PER_CORE,
       encodeBudgetFollowsSpeed: raw.media.encodeMegapixelsPerCore === undefined,
       videoPacingFactor: raw.media.videoPacingFactor,
-      encoderNice: raw.media.encoderNice,
     },
     http: raw.http,
     triggers,

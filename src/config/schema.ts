@@ -114,15 +114,9 @@ export const configSchema = z
          * MatrixRTC calls are not affected (rtc-node has its own libwebrtc).
          */
         videoPacingFactor: z.number().min(1).max(10).default(2.5),
-        /**
-         * The nice (0–19) the calls' video encoder threads run at while the encode budget scales pictures down, below
-         * the cameras' front ends, so that the overload costs the calls frames instead of delaying every call's
-         * picture (media/encoder-nice.ts). 0: as the bot.
-         */
-        encoderNice: z.number().int().min(0).max(19).default(10),
       })
       .strict()
-      .default({ idleStopMs: 10_000, videoPacingFactor: 2.5, encoderNice: 10 }),
+      .default({ idleStopMs: 10_000, videoPacingFactor: 2.5 }),
     http: z
       .object({
         /** host:port of the bot's HTTP listener (/healthz, /metrics, the doorbell webhook). Off when absent. */

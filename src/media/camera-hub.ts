@@ -5,7 +5,6 @@ import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
 import type { CameraLoad } from "./encode-budget.ts";
 import { EncodeGovernor } from "./encode-governor.ts";
 import { EncodeSpeedWatch, type CallEncodeFigures } from "./encode-speed-watch.ts";
-import { ENCODER_NICE, EncoderNice } from "./encoder-nice.ts";
 
 /** A call's hold on a camera: the camera's tracks, which every call of the camera sends. */
 export interface CameraLease {
@@ -42,7 +41,6 @@ export class CameraHub {
   /** The share of the budget this machine's measured encoding speed gives (EncodeSpeedWatch; 1 until then). */
   private speedShare = 1;
   private speedWatch: EncodeSpeedWatch | undefined;
-  private readonly encoderNice: EncoderNice;
 
   constructor(
     cameras: readonly CameraConfig[],
@@ -50,14 +48,12 @@ export class CameraHub {
     private readonly log: Logger,
     private readonly idleStopMs: number,
     private encodeMegapixelsPerCore = 0,
-    encoderNice = ENCODER_NICE,
   ) {
     this.governor = new EncodeGovernor(
       this.encodeBudget(),
       (camera, divisor) => this.entries.get(camera)?.pipeline.setScale(divisor),
       log.child({ component: "encode-budget" }),
     );
-    this.encoderNice = new EncoderNice(log.child({ component: "encoders" }), encoderNice);
     for (const camera of cameras) {
       const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
       // The size the budget plans with is the camera's real one once its first frame says it.
@@ -118,7 +114,6 @@ export class CameraHub {
       };
     });
     this.governor.update(loads);
-    this.encoderNice.setOverloaded(loads.some((c) => this.governor.divisor(c.name) > 1));
   }
 
   names(): string[] {
@@ -194,7 +189,6 @@ export class CameraHub {
   /** Stops every pipeline (shutdown). */
   async stopAll(): Promise<void> {
     this.speedWatch?.stop();
-    this.encoderNice.stop();
     await Promise.all(
       [...this.entries.values()].map(async (entry) => {
         if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);

@@ -79,7 +79,6 @@ describe("parseConfig: a valid configuration", () => {
         encodeMegapixelsPerCore: 60,
         encodeBudgetFollowsSpeed: true,
         videoPacingFactor: 2.5,
-        encoderNice: 10,
       },
       http: {},
       triggers: { pressLimit: { burst: 4, perMinute: 4 } },
@@ -117,7 +116,6 @@ describe("parseConfig: a valid configuration", () => {
       encodeMegapixelsPerCore: 60,
       encodeBudgetFollowsSpeed: true,
       videoPacingFactor: 2.5,
-      encoderNice: 10,
     });
     expect(config.dataDir).toBe("/var/lib/mcc");
     expect(config.logLevel).toBe("debug");
