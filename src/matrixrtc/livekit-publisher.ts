@@ -18,6 +18,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
+import { stepWithin } from "../util/deadline.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { LiveKitAudio } from "./livekit-audio.ts";
@@ -37,6 +38,9 @@ type VideoSource = InstanceType<Rtc["VideoSource"]>;
  * encoder scaled a 720p25 camera down to 960x540 within seconds (bench matrixrtc phase, 2026-12-01).
  */
 const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
+
+/** How long stop() waits for rtc-node to leave the room and close the sources before it releases the camera anyway. */
+export const DISCONNECT_WITHIN_MS = 5000;
 
 export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private readonly room: Room;
@@ -224,13 +228,17 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     this.tap?.stop();
     this.tap = undefined;
     this.publishingVideo = false;
-    try {
-      // Disconnecting unpublishes every local track; the sources are closed after it, when nothing reads them.
-      await this.room.disconnect();
-    } catch (err: unknown) {
-      this.log.debug({ err: errorMessage(err) }, "LiveKit disconnect failed");
-    }
-    await Promise.allSettled([this.video?.source.close(), this.audio?.close()]);
+    // Disconnecting unpublishes every local track; the sources are closed after it, when nothing reads them. Bounded,
+    // as the call's end is (rtc-call.ts): an rtc-node call that never returns must not hold the camera for good.
+    const closing = async (): Promise<void> => {
+      await this.room.disconnect().catch((err: unknown) => {
+        this.log.debug({ err: errorMessage(err) }, "LiveKit disconnect failed");
+      });
+      await Promise.allSettled([this.video?.source.close(), this.audio?.close()]);
+    };
+    const { outcome } = await stepWithin(Date.now() + DISCONNECT_WITHIN_MS, closing);
+    if (outcome === "overran")
+      this.log.warn({ withinMs: DISCONNECT_WITHIN_MS }, "LiveKit did not let the call go in time; the camera is released anyway");
     this.room.removeAllListeners();
     this.lease.release();
     if (wasLive || reason !== "stopped") this.log.info({ reason, ...this.counters }, "LiveKit publisher ended");

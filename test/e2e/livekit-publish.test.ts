@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { AccessToken } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CameraHub } from "../../src/media/camera-hub.ts";
-import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
+import { DISCONNECT_WITHIN_MS, LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary, startLiveKit, type LiveKit } from "../harness/livekit.ts";
@@ -118,6 +118,27 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     await waitFor("the publisher to leave the room", () => !subscriber.sees("@cam:localhost:CAMDEV"), { timeoutMs: 10_000 });
     warm.release();
     await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
+  });
+
+  it("a LiveKit disconnect that never returns: stop() still ends the publisher and releases the camera, within its bound", async () => {
+    // The real Room, its disconnect() made to hang as an rtc-node call that never returns would.
+    class HangingRoom extends rtc.Room {
+      override disconnect(): Promise<void> {
+        return new Promise(() => undefined);
+      }
+    }
+    const publisher = new LiveKitPublisher({ ...rtc, Room: HangingRoom }, hub.acquire("cam"), log);
+    const ended: string[] = [];
+    publisher.on("ended", (reason) => ended.push(reason));
+    await publisher.start(lk.wsUrl, await token("@cam:localhost:HANGDEV", true));
+    expect(hub.stats()["cam"]?.leases).toBe(1);
+    const stopping = performance.now();
+    await publisher.stop();
+    const stopMs = performance.now() - stopping;
+    expect(stopMs).toBeGreaterThanOrEqual(DISCONNECT_WITHIN_MS - 50);
+    expect(stopMs).toBeLessThan(DISCONNECT_WITHIN_MS + 5_000);
+    expect(ended).toEqual(["stopped"]);
+    expect(hub.stats()["cam"]?.leases).toBe(0);
   });
 
   it("a refused token rejects start(), emits ended and releases the camera", async () => {
