@@ -43,6 +43,7 @@ const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
 export const DISCONNECT_WITHIN_MS = 5000;
 
 export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
+  private ending: Promise<void> | undefined;
   private readonly room: Room;
   private tap: CameraTap | undefined;
   private video: { source: VideoSource; width: number; height: number } | undefined;
@@ -117,7 +118,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     } catch (err: unknown) {
       await this.end(`could not start: ${errorMessage(err)}`);
       // stop() during connect() found nothing to disconnect yet: the room connected after it, so leave it now.
-      if (this.room.isConnected) await this.room.disconnect().catch(() => undefined);
+      if (this.room.isConnected) await stepWithin(Date.now() + DISCONNECT_WITHIN_MS, () => this.room.disconnect());
       throw err;
     }
   }
@@ -219,8 +220,13 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     }
   }
 
-  private async end(reason: string): Promise<void> {
-    if (this.state === "ended") return;
+  /** Every end (stop(), a failed start, LiveKit's disconnect) is this one, once: a second stop() waits for the first. */
+  private end(reason: string): Promise<void> {
+    this.ending ??= this.finish(reason);
+    return this.ending;
+  }
+
+  private async finish(reason: string): Promise<void> {
     const wasLive = this.state === "live";
     this.state = "ended";
     this.link.stop();

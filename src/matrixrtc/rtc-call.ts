@@ -271,7 +271,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     // Bounded: a fresh-clone CI run (2026-12-02) saw a call whose end never came after LiveKit's restart (which step
     // hung was not found), and the next calls found the room busy. The homeserver's delayed leave empties the
     // membership 8 s after the bot stops restarting it, and the publisher releases the camera within its own bound.
-    const ending = this.inflight.then(() => Promise.allSettled([leaving(), this.opts.publisher.stop()]));
+    const ending = Promise.allSettled([this.inflight.then(leaving), this.opts.publisher.stop()]);
     const { outcome } = await stepWithin(Date.now() + END_WITHIN_MS, () => ending);
     if (outcome === "overran") {
       this.leave.abandon();

@@ -46,13 +46,18 @@ export class TurnCredentials {
 
   /** ICE servers for a new peer connection; refreshed behind the call while the ones held are still usable. */
   async iceServers(): Promise<RTCIceServer[]> {
-    if (this.forbidden || this.now() < this.refreshAt) return this.servers;
+    if (this.forbidden || this.now() < this.refreshAt) return this.held();
     this.inflight ??= this.refresh().finally(() => {
       this.inflight = undefined;
     });
     if (this.now() < this.usableUntil) return this.servers;
     await this.inflight;
-    return this.servers;
+    return this.held();
+  }
+
+  /** The servers held, unless their credentials are past their ttl (then none: an expired TURN login only fails). */
+  private held(): RTCIceServer[] {
+    return this.now() < this.usableUntil ? this.servers : [];
   }
 
   private async refresh(): Promise<void> {
@@ -62,7 +67,7 @@ export class TurnCredentials {
       if (turn.success) {
         const { uris, username, password, ttl } = turn.data;
         this.servers = [{ urls: uris, username, credential: password }];
-        this.refreshAt = this.now() + Math.max(10_000, ttl * 800);
+        this.refreshAt = this.now() + Math.min(ttl * 1000, Math.max(10_000, ttl * 800));
         this.usableUntil = this.now() + ttl * 1000;
         this.log.info({ uris, ttlSeconds: ttl }, "TURN credentials fetched from the homeserver");
       } else if (noTurnSchema.safeParse(response).success) {
@@ -77,7 +82,7 @@ export class TurnCredentials {
         this.usableUntil = 0;
       }
     } catch (err: unknown) {
-      const status = (err as { statusCode?: unknown }).statusCode;
+      const status = (err as { statusCode?: unknown } | null | undefined)?.statusCode;
       if (status === 403) this.forbidden = true;
       this.log.warn({ err, status }, "could not fetch TURN credentials; calling without TURN");
       // What was held stays, for as long as its own ttl lasts.

@@ -122,11 +122,19 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
 
   it("a LiveKit disconnect that never returns: stop() still ends the publisher and releases the camera, within its bound", async () => {
     // The real Room, its disconnect() made to hang as an rtc-node call that never returns would.
+    const rooms: InstanceType<typeof rtc.Room>[] = [];
     class HangingRoom extends rtc.Room {
+      constructor() {
+        super();
+        rooms.push(this);
+      }
       override disconnect(): Promise<void> {
         return new Promise(() => undefined);
       }
     }
+    // Afterwards the room really leaves: the rest of the file has the LiveKit room to itself.
+    const leaveForReal = (): Promise<unknown> => Promise.all(rooms.splice(0).map((r) => rtc.Room.prototype.disconnect.call(r)));
+    cleanups.push(leaveForReal);
     const publisher = new LiveKitPublisher({ ...rtc, Room: HangingRoom }, hub.acquire("cam"), log);
     const ended: string[] = [];
     publisher.on("ended", (reason) => ended.push(reason));
@@ -139,6 +147,7 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     expect(stopMs).toBeLessThan(DISCONNECT_WITHIN_MS + 5_000);
     expect(ended).toEqual(["stopped"]);
     expect(hub.stats()["cam"]?.leases).toBe(0);
+    await leaveForReal();
   });
 
   it("a refused token rejects start(), emits ended and releases the camera", async () => {

@@ -213,6 +213,24 @@ describe("TurnCredentials", () => {
     expect(await turn.iceServers()).toEqual([{ urls: FULL.uris, username: FULL.username, credential: FULL.password }]);
   });
 
+  it("credentials past their ttl are not handed out, even when the refresh failed", async () => {
+    let fail = false;
+    const { turn, clock } = setup(() => (fail ? Promise.reject(new Error("network down")) : Promise.resolve(FULL)));
+    await turn.iceServers();
+    fail = true;
+    clock.now += FULL.ttl * 1000;
+    expect(await turn.iceServers()).toEqual([]);
+    expect(await turn.iceServers()).toEqual([]);
+  });
+
+  it("a rejection without a reason is handled like a failed fetch", async () => {
+    // The point of the test: a rejection whose reason is not an Error (nothing to read a status from).
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    const { turn, logs } = setup(() => Promise.reject(undefined));
+    expect(await turn.iceServers()).toEqual([]);
+    expect(logs.some((l) => l.includes("could not fetch TURN credentials"))).toBe(true);
+  });
+
   it("a fetcher that throws synchronously is handled like a failed fetch", async () => {
     const { turn, logs } = setup(() => {
       throw new Error("no client");
