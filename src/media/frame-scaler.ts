@@ -3,7 +3,8 @@
  * box (a quarter: twice), for luma and both chroma planes; an odd rest at the right and bottom edges is left out.
  * One scaler per camera: the calls of the camera all send the one scaled frame (encode-budget.ts). The output buffer
  * is reused: a frame returned is valid until the next scale(), which suits wrtc's RTCVideoSource.onFrame (it copies
- * at once). Only halving: a third is five times slower and gains little.
+ * at once). Only halving: a third took five times as long as a half in the JavaScript this replaced, for little gain
+ * (not measured in WebAssembly).
  *
  * The means are taken by a small WebAssembly module with 128-bit SIMD (halve.wat, 16 output bytes a step), in the
  * scaler's own memory: the frame is copied in, halved once or twice there, and the result copied out. Why: on Node's
