@@ -25,7 +25,9 @@ export interface DelayedLeaveOptions {
 export class DelayedLeave {
   private delayId: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly delayMs: number;
+  /** The restart on its way to the homeserver, if any: it can land after abandon() and delay the leave again. */
+  private restarting: Promise<unknown> = Promise.resolve();
+  readonly delayMs: number;
   private readonly restartMs: number;
 
   constructor(
@@ -74,6 +76,11 @@ export class DelayedLeave {
     await this.finish("cancel");
   }
 
+  /** Resolves once no restart is on its way (one in flight may move the leave's time on the homeserver). */
+  quiet(): Promise<void> {
+    return this.restarting.then(() => undefined);
+  }
+
   /** Stops restarting without telling the homeserver: the leave fires after the delay, as after a crash. */
   abandon(): void {
     clearInterval(this.timer);
@@ -84,8 +91,10 @@ export class DelayedLeave {
   private async restart(): Promise<void> {
     const id = this.delayId;
     if (id === undefined) return;
+    const restart = this.api.updateDelayed(id, "restart");
+    this.restarting = restart.catch(() => undefined);
     try {
-      await this.api.updateDelayed(id, "restart");
+      await restart;
     } catch (err: unknown) {
       if (this.delayId !== id) return;
       if (httpStatusOf(err) === 404 && errcodeOf(err) === "M_NOT_FOUND") {

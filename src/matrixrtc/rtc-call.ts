@@ -1,29 +1,24 @@
 /**
  * One MatrixRTC call of the bot in one DM (shared/notes/matrixrtc.md §1 steps 1-4 and 6, unencrypted rooms):
- * focus → LiveKit token → delayed leave (MSC4140, where offered) → the bot's call.member state event → the room's
- * MSC4143 slot opened (if it is not) → the ring (rtc.notification) → LiveKit connects and the camera is published
- * (start() says why after the ring). Then it waits for the callee: their call.member makes the call `connected`; a
- * decline of the ring, the ring's lifetime passing with nobody joined, the callee's membership leaving after they
- * joined, the callee's client vanishing without leaving (peer-watch.ts), LiveKit gone for good
- * (livekit-publisher.ts), hangup() and shutdown end it.
- *
- * The other direction is the same call with `join` set: the user started the call (their call.member is in the
- * room) and the bot joins it: the same steps without slot and ring, `connected` once the bot's membership is out and
- * the camera published, over when the caller's device leaves. One class: one end path and camera switch for both.
+ * focus → LiveKit token → the bot's call.member with its delayed leave (room-presence.ts) → the room's MSC4143 slot
+ * opened (if it is not) → the ring (rtc.notification) → LiveKit connects and the camera is published (start() says
+ * why after the ring). Then it waits for the callee: their call.member makes the call `connected`; a decline, the
+ * ring's lifetime passing with nobody joined, the callee's membership leaving, the callee's client vanishing without
+ * leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
+ * With `join` set the user started the call and the bot joins it: the same steps without slot and ring, `connected`
+ * once the membership is out and the camera published, over when the caller's device leaves.
  *
  * State: connecting → ringing → connected → ended (ended from anywhere; a joined call skips ringing). Every end goes
- * through terminate(reason), once: timers cancelled, the membership emptied (`{}`: the delayed leave sent now, or a
- * direct PUT), the publisher stopped (unpublish, disconnect, camera released), `ended` emitted.
+ * through terminate(reason), once: timers cancelled, the membership emptied, the publisher stopped (camera released),
+ * `ended` emitted; `settled` once the leave can no longer land.
  */
 import { EventEmitter } from "node:events";
 import { stepWithin } from "../util/deadline.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import { DelayedLeave } from "./delayed-leave.ts";
 import type { OnVoice } from "./livekit-voice.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
-import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
-import { OwnMembership } from "./own-membership.ts";
 import { PeerWatch } from "./peer-watch.ts";
+import { RoomPresence } from "./room-presence.ts";
 import { openSlot, sendRing } from "./rtc-ring.ts";
 import { readCalleeEvent } from "./callee-events.ts";
 import type { RtcCallEvents, RtcCallOptions, RtcCallState } from "./rtc-call-types.ts";
@@ -43,27 +38,26 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   private current: RtcCallState = "connecting";
   private endReason: string | undefined;
   private endedByFailure = false;
-  private readonly membership: OwnMembership;
-  private readonly leave: DelayedLeave;
+  /** The bot's call.member and delayed leave in the room. */
+  private readonly presence: RoomPresence;
   private readonly log: Logger;
-  private membershipSent = false;
   private notificationEventId: string | undefined;
   /** The other party's joined devices, and whether their client is still there. */
   private readonly peers: PeerWatch;
   private ringTimer: NodeJS.Timeout | undefined;
   private ended: Promise<void> | undefined;
-  /** The Matrix request start() is waiting for: terminate() lets it land first, so its leave is the last word. */
-  private inflight: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: RtcCallOptions) {
     super();
     this.log = opts.log.child({ component: "rtc-call", room: opts.roomId, callee: opts.callee, joined: opts.join !== undefined });
     const where = { roomId: opts.roomId, userId: opts.userId, deviceId: opts.deviceId };
-    this.membership = new OwnMembership(opts.api, where, this.log, opts.membershipExpiresMs);
-    this.leave = new DelayedLeave(opts.api, opts.roomId, this.membership.stateKey, this.log, {
-      ...opts.delayedLeave,
-      onLost: (reason) => {
-        void this.fail(reason);
+    this.presence = new RoomPresence(opts.api, where, this.log, {
+      membershipExpiresMs: opts.membershipExpiresMs,
+      delayedLeave: {
+        ...opts.delayedLeave,
+        onLost: (reason) => {
+          void this.fail(reason);
+        },
       },
     });
     opts.publisher.on("ended", (reason) => {
@@ -93,6 +87,11 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   /** The ring's event ID, once sent. */
   get notificationId(): string | undefined {
     return this.notificationEventId;
+  }
+
+  /** Resolves once nothing of this call can write its membership any more (room-presence.ts): the room's next call waits for it. */
+  get settled(): Promise<void> {
+    return this.presence.settled;
   }
 
   /** Why the call ended, once it has. */
@@ -129,10 +128,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
         );
       const joining = this.opts.join !== undefined ? publish() : undefined;
       const slot = joining === undefined ? openSlot(this.opts.api, this.opts.roomId, this.log) : Promise.resolve();
-      // The delayed leave ({} held 8 s, restarted every 5 s) and the membership go out together: only another user's
-      // change of that state cancels the leave (Synapse handlers/delayed_events.py), so either order is the same.
-      this.membershipSent = true;
-      const [, membershipEventId] = await this.track(Promise.all([this.leave.arm(), this.membership.send(focus)]));
+      const membershipEventId = await this.presence.enter(focus);
       mark("member");
       if (this.isEnded()) return;
       if (joining !== undefined) {
@@ -146,7 +142,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
       const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId, lifetimeMs };
-      this.notificationEventId = await this.track(sendRing(this.opts.api, ring));
+      this.notificationEventId = await this.presence.track(sendRing(this.opts.api, ring));
       if (this.isEnded()) return;
       mark("ring");
       const publishing = publish();
@@ -204,14 +200,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     return this.opts.publisher.camera;
   }
 
-  /** The call's video encoder figures for the encode budget's speed watch (none until the video is published). */
-  encodeFigures(): Promise<CallEncodeFigures> {
-    return this.opts.publisher.videoEncode().then(
-      (video) => ({ callId: this.callId, video }),
-      () => ({ callId: this.callId, video: undefined }),
-    );
-  }
-
   /** Talkback: the callee's microphone in LiveKit (livekit-voice.ts). */
   listenToCallee(onAudio: OnVoice): { stop(): void } {
     return this.opts.publisher.listen(this.opts.callee, onAudio);
@@ -226,11 +214,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   private fail(reason: string): Promise<void> {
     if (!this.isEnded()) this.endedByFailure = true;
     return this.terminate(reason);
-  }
-
-  private track<T>(step: Promise<T>): Promise<T> {
-    this.inflight = step.catch(() => undefined);
-    return step;
   }
 
   private isEnded(): boolean {
@@ -258,24 +241,17 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.endReason = reason;
     this.setState("ended");
     clearTimeout(this.ringTimer);
-    this.membership.stop();
     this.peers.stop();
-    const leaving = async (): Promise<void> => {
-      if (!this.membershipSent) {
-        await this.leave.cancel();
-        return;
-      }
-      if (await this.leave.sendNow()) return;
-      await this.membership.empty();
-    };
     // Bounded: a fresh-clone CI run (2026-12-02) saw a call whose end never came after LiveKit's restart (which step
     // hung was not found), and the next calls found the room busy. The homeserver's delayed leave empties the
-    // membership 8 s after the bot stops restarting it, and the publisher releases the camera within its own bound.
-    const ending = Promise.allSettled([this.inflight.then(leaving), this.opts.publisher.stop()]);
-    const { outcome } = await stepWithin(Date.now() + END_WITHIN_MS, () => ending);
+    // membership 8 s after the bot stops restarting it, and the publisher releases the camera within its own bound;
+    // the room's next call waits for `settled`.
+    const withinMs = this.opts.endWithinMs ?? END_WITHIN_MS;
+    const ending = Promise.allSettled([this.presence.exit(), this.opts.publisher.stop()]);
+    const { outcome } = await stepWithin(Date.now() + withinMs, () => ending);
     if (outcome === "overran") {
-      this.leave.abandon();
-      this.log.warn({ withinMs: END_WITHIN_MS }, "the call's leave did not finish in time: ended anyway");
+      this.presence.abandon();
+      this.log.warn({ withinMs }, "the call's leave did not finish in time: ended anyway");
     } else {
       const [left] = await ending;
       if (left.status === "rejected")

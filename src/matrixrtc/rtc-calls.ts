@@ -9,9 +9,6 @@
  * docs/matrixrtc.md), no focus, a start that failed.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
-import type { CallRegistry } from "../admission/refusal.ts";
-import { callFigures } from "../call/call-figures.ts";
-import type { ActiveCall } from "../call/router.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
 import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
@@ -21,6 +18,7 @@ import type { IncomingCall } from "./incoming-membership.ts";
 import { homeserverSteps, joinSteps } from "./rtc-call-steps.ts";
 import { loadRtcNode, unavailableMessage, type RtcNodeLoad } from "./rtc-node.ts";
 import { RtcRoomApi } from "./rtc-room-api.ts";
+import { startFailureText } from "./start-failure-text.ts";
 
 export interface RtcCallsDeps {
   client: Pick<MatrixClient, "doRequest" | "getRoomStateEvent">;
@@ -36,8 +34,8 @@ export interface RtcCallsDeps {
   loadRtc?: () => Promise<RtcNodeLoad>;
   /** Each call as it is made, before it starts (talkback follows it from there). */
   onCall?: (call: RtcCall) => void;
-  /** Tests: shorter rings. */
-  callOptions?: Pick<RtcCallOptions, "ringLifetimeMs">;
+  /** Tests: shorter rings, delayed leaves and end bounds. */
+  callOptions?: Pick<RtcCallOptions, "ringLifetimeMs" | "delayedLeave" | "endWithinMs">;
 }
 
 export type RtcPlaced = { ok: true; call: RtcCall } | { ok: false; text: string };
@@ -51,6 +49,7 @@ export type SwitchResult = "switched" | "no_call" | "not_yours" | "same_camera";
 
 interface Entry {
   call: RtcCall;
+  publisher: LiveKitPublisher;
   camera: string;
   /** The other party: who was rung, or who called. */
   callee: string;
@@ -61,6 +60,8 @@ type Opening = { kind: "place"; callee: string; ringLifetimeMs?: number } | { ki
 
 export class RtcCalls {
   private readonly byRoom = new Map<string, Entry>();
+  /** Ended calls whose leave may still land (RtcCall.settled), by room: the room's next call waits for it. */
+  private readonly leaving = new Map<string, Promise<void>>();
   private stopping = false;
 
   constructor(private readonly deps: RtcCallsDeps) {}
@@ -113,6 +114,7 @@ export class RtcCalls {
       roomId,
       ...(this.deps.livekitServiceUrl !== undefined ? { configured: this.deps.livekitServiceUrl } : {}),
     });
+    const publisher = new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log);
     const call = new RtcCall({
       api: new RtcRoomApi(this.deps.client.doRequest.bind(this.deps.client)),
       steps:
@@ -121,7 +123,7 @@ export class RtcCalls {
           : joinSteps(home, how.incoming.focus, (err) => {
               log.warn({ err: errorMessage(err) }, "the caller's focus gave the bot no token: joining on the bot's own focus");
             }),
-      publisher: new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log),
+      publisher,
       roomId,
       userId: this.deps.userId,
       deviceId: this.deps.deviceId,
@@ -133,14 +135,24 @@ export class RtcCalls {
         : {}),
       ...(how.kind === "place" && how.ringLifetimeMs !== undefined ? { ringLifetimeMs: how.ringLifetimeMs } : {}),
     });
-    const entry: Entry = { call, camera, callee };
+    const entry: Entry = { call, publisher, camera, callee };
     this.byRoom.set(roomId, entry);
     this.deps.onCall?.(call);
     call.once("ended", (reason) => {
       if (this.byRoom.get(roomId) === entry) this.byRoom.delete(roomId);
+      this.leaving.set(roomId, call.settled);
+      void call.settled.then(() => {
+        if (this.leaving.get(roomId) === call.settled) this.leaving.delete(roomId);
+      });
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
     });
-    await call.start();
+    const previous = this.leaving.get(roomId);
+    if (previous !== undefined) {
+      // Every call of the bot's in a room writes one state key: the previous call's leave must land first.
+      log.info({ room: roomId }, "waiting for the room's previous MatrixRTC call to finish leaving");
+      await Promise.race([previous, new Promise((resolve) => call.once("ended", resolve))]);
+    }
+    if (call.state !== "ended") await call.start();
     // Ended by a person (a decline while LiveKit still connected, a hangup) or shutdown during start: no failure to tell.
     if (!call.failed) return { ok: true, call };
     const text = startFailureText(call.reason ?? "unknown", verb);
@@ -181,9 +193,16 @@ export class RtcCalls {
     await Promise.all([...this.byRoom.values()].map((e) => e.call.terminate(reason)));
   }
 
-  /** Every call's video encoder figures (RtcCall.encodeFigures), for the encode budget's speed watch. */
+  /** Every call's video encoder figures (none for a call whose video is not published yet), for the encode budget's speed watch. */
   encodeFigures(): Promise<CallEncodeFigures[]> {
-    return Promise.all([...this.byRoom.values()].map((e) => e.call.encodeFigures()));
+    return Promise.all(
+      [...this.byRoom.values()].map(({ call: { callId }, publisher }) =>
+        publisher.videoEncode().then(
+          (video) => ({ callId, video }),
+          () => ({ callId, video: undefined }),
+        ),
+      ),
+    );
   }
 
   /** `!status` lines: the viewer's own calls by camera and state; others only counted. */
@@ -204,41 +223,4 @@ export class RtcCalls {
       throw err;
     }
   }
-}
-
-/** The one sentence for a start that failed (`verb`: a call placed, or joined): no focus is the usual one, and says what to do. */
-export function startFailureText(reason: string, verb: "placed" | "joined" = "placed"): string {
-  if (reason.includes("MISSING_MATRIX_RTC_FOCUS")) {
-    return `MatrixRTC call not ${verb}: no LiveKit focus was found (the homeserver offers none); an admin can set matrixRtc.livekitServiceUrl, and doctor says more.`;
-  }
-  // The token service (lk-jwt-service) said no, or is down: the user can only wait or tell an admin, who checks it.
-  // Before M_FORBIDDEN: a token service's own refusal may carry that errcode, and is not about the room's power.
-  const focus = /the MatrixRTC focus (\S+) (?:refused a LiveKit token: (.*)|did not answer)/.exec(reason);
-  if (focus !== null) {
-    const what = focus[2] !== undefined ? `refused me a token: ${focus[2].slice(0, 160)}` : "did not answer";
-    return `MatrixRTC call not ${verb}: the call server (LiveKit focus ${focus[1] ?? "?"}) ${what}; an admin can check it with doctor.`;
-  }
-  if (reason.includes("M_FORBIDDEN")) {
-    // A DM made with preset private_chat gives the invitee power 0, and call.member needs state_default (50).
-    // Element's DMs (trusted_private_chat) give the bot 100; the direct chats the bot creates lower the event's level.
-    return `MatrixRTC call not ${verb}: I may not send my call membership in this room (my power level is too low); give me power there, or start a new direct chat with me from Element.`;
-  }
-  return `MatrixRTC call not ${verb}: ${reason.slice(0, 300)}.`;
-}
-
-/** Admission's view of the calls in progress: the legacy calls and the MatrixRTC calls together. */
-export function combinedRegistry(legacy: CallRegistry & { activeCount(): number }, rtc: RtcCalls): CallRegistry {
-  return {
-    callInRoom: (roomId) => legacy.callInRoom(roomId) ?? rtc.callInRoom(roomId),
-    atCapacity: () => legacy.atCapacity() || legacy.activeCount() + rtc.count >= (legacy.maxConcurrent ?? Infinity),
-    get maxConcurrent() {
-      return legacy.maxConcurrent;
-    },
-  };
-}
-
-/** The encode budget's view of the calls in progress: every legacy and MatrixRTC call's encoder figures. */
-export async function combinedEncodeFigures(legacy: { sessions(): ActiveCall[] }, rtc: RtcCalls): Promise<CallEncodeFigures[]> {
-  const [own, theirs] = await Promise.all([callFigures(legacy.sessions()), rtc.encodeFigures()]);
-  return [...own, ...theirs];
 }

@@ -21,9 +21,10 @@ import { connectMatrix } from "../../src/matrix/client.ts";
 import type { CameraHub } from "../../src/media/camera-hub.ts";
 import { LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
 import { RtcCall, type RtcCallOptions, type RtcCallSteps } from "../../src/matrixrtc/rtc-call.ts";
+import { RtcCalls } from "../../src/matrixrtc/rtc-calls.ts";
 import { homeserverSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
-import { RtcRoomApi } from "../../src/matrixrtc/rtc-room-api.ts";
+import { RtcRoomApi, type DoRequest } from "../../src/matrixrtc/rtc-room-api.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import { reportFigure } from "../harness/figures.ts";
@@ -171,11 +172,12 @@ function ringSeen(side: Side, roomId: string): { id: string; content: Record<str
   return event !== undefined && id !== undefined ? { id, content: event.getContent() } : undefined;
 }
 
-async function delayedEventCount(side: Side): Promise<number> {
+/** The bot's delayed events pending on the homeserver (only those for `roomId`, if given). */
+async function delayedEventCount(side: Side, roomId?: string): Promise<number> {
   const answer = (await side.bot.client.doRequest("GET", "/_matrix/client/unstable/org.matrix.msc4140/delayed_events")) as {
-    delayed_events?: unknown[];
+    delayed_events?: { room_id?: unknown }[];
   };
-  return answer.delayed_events?.length ?? 0;
+  return (answer.delayed_events ?? []).filter((e) => roomId === undefined || e.room_id === roomId).length;
 }
 
 describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
@@ -419,6 +421,54 @@ describe.skipIf("skip" in found)("MatrixRTC call, bot side", () => {
     expect(call.reason).toMatch(/could not start/);
     await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
     await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
+  });
+
+  it("an end the homeserver holds past its bound: the room's next call waits for the old leave to land, and keeps its membership", async () => {
+    const side = withDelays;
+    const roomId = await openDm(side);
+    const client = side.bot.client;
+    // The first leave sent now (the delayed leave's "send") waits until released, as on a homeserver that hangs.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holds = 1;
+    const doRequest: DoRequest = async (method, endpoint, qs, body) => {
+      if (endpoint.includes("/delayed_events/") && endpoint.endsWith("/send") && holds-- > 0) await held;
+      return client.doRequest(method, endpoint, qs, body) as Promise<unknown>;
+    };
+    const calls = new RtcCalls({
+      client: { doRequest, getRoomStateEvent: client.getRoomStateEvent.bind(client) },
+      homeserverUrl: side.synapse.baseUrl,
+      accessToken: side.bot.accessToken,
+      userId: side.bot.userId,
+      deviceId: side.bot.deviceId,
+      livekitServiceUrl: side.service.url,
+      hub,
+      log,
+      onCall: (call) => side.calls.add(call),
+      callOptions: { endWithinMs: 1_000, delayedLeave: { delayMs: 3_000, restartMs: 1_000 } },
+    });
+    cleanups.push(() => calls.terminateAll("test cleanup"));
+    expect((await calls.place(roomId, side.alice.userId, "cam")).ok).toBe(true);
+    await waitFor("alice to see the first call's membership", () => strictMembershipSchema.safeParse(botMembership(side, roomId)).success);
+    expect(calls.hangupRoom(roomId, side.alice.userId)).toBe("ended");
+    await waitFor("the first call's end to give up on the held leave", () => calls.callInRoom(roomId) === undefined, { timeoutMs: 10_000 });
+    const second = calls.place(roomId, side.alice.userId, "cam");
+    // The bot stopped restarting the first call's delayed leave: the homeserver sends it after its delay.
+    await waitFor("the homeserver to send the first call's leave", () => JSON.stringify(botMembership(side, roomId)) === "{}", {
+      timeoutMs: 15_000,
+    });
+    // The second call has not sent its membership: the first's held send can still land.
+    expect(calls.callInRoom(roomId)?.state).toBe("connecting");
+    release();
+    const placed = await second;
+    expect(placed.ok && placed.call.state).toBe("ringing");
+    await waitFor("alice to see the second call's membership", () => strictMembershipSchema.safeParse(botMembership(side, roomId)).success);
+    // Nothing of the first call is left to empty it: one delayed leave in the room, the second call's own.
+    expect(await delayedEventCount(side, roomId)).toBe(1);
+    await calls.terminateAll("done");
+    await waitFor("alice to see the bot's membership emptied", () => JSON.stringify(botMembership(side, roomId)) === "{}");
   });
 
   it("a focus that refuses the token ends the call before any membership or ring", async () => {

@@ -2,7 +2,9 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { CallRegistry } from "../../src/admission/refusal.ts";
-import { combinedRegistry, RtcCalls, startFailureText, type RtcCallsDeps } from "../../src/matrixrtc/rtc-calls.ts";
+import { combinedRegistry } from "../../src/matrixrtc/combined-calls.ts";
+import { RtcCalls, type RtcCallsDeps } from "../../src/matrixrtc/rtc-calls.ts";
+import { startFailureText } from "../../src/matrixrtc/start-failure-text.ts";
 
 const log = pino({ level: "silent" });
 
