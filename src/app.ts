@@ -67,6 +67,7 @@ export interface StartOptions {
 
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
+  const child = (component: string): Logger => log.child({ component });
 
   const pacing = applyVideoPacing(config.media.videoPacingFactor);
   if (pacing.applied) log.info({ videoPacingFactor: config.media.videoPacingFactor }, "libwebrtc's video pacing set (legacy calls)");
@@ -86,7 +87,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   let stopping: Promise<void> | undefined;
   const access = new AccessList(config.allowedUsers);
   const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs, config.media.encodeMegapixelsPerCore);
-  const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), log.child({ component: "turn" }));
+  const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), child("turn"));
   const calls = new CallManager(
     hub,
     turn,
@@ -137,7 +138,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     deviceId: matrix.deviceId,
     livekitServiceUrl: config.matrixRtc.livekitServiceUrl,
     hub,
-    log: log.child({ component: "rtc-calls" }),
+    log: child("rtc-calls"),
     onCall: (call) => {
       talkback.watch(call);
     },
@@ -154,7 +155,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     members: (roomId) => client.getJoinedRoomMembers(roomId),
     rate: new UserCallRate(config.calls.maxPerUserPerMinute),
   });
-  const ringChoices = new RingChoices(config.dataDir, config.matrixRtc, log.child({ component: "ring-choice" }));
+  const ringChoices = new RingChoices(config.dataDir, config.matrixRtc, child("ring-choice"));
   const rtcIncoming = new RtcIncoming({
     notice: (roomId, text) => client.sendNotice(roomId, text),
     botUserId: matrix.userId,
@@ -162,17 +163,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     rtc: rtcCalls,
     admission,
     defaultCamera: () => calls.defaultCamera(),
-    log: log.child({ component: "rtc-incoming" }),
+    log: child("rtc-incoming"),
   });
-  const rtcCommands = new RtcCommands(
-    client,
-    ringChoices,
-    rtcCalls,
-    calls,
-    admission,
-    log.child({ component: "rtc-commands" }),
-    rtcIncoming,
-  );
+  const rtcCommands = new RtcCommands(client, ringChoices, rtcCalls, calls, admission, child("rtc-commands"), rtcIncoming);
   new Bot(client, matrix.userId, access, config.cameras, calls, log, status, admission, rtcCommands).attach();
 
   let http: App["http"];
@@ -200,7 +193,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   try {
     if (config.http.listen !== undefined) {
-      const server = new HttpServer(log.child({ component: "http" }));
+      const server = new HttpServer(child("http"));
       server.route("GET", "/healthz", () =>
         healthReply({
           userId: matrix.userId,

@@ -7,7 +7,7 @@
  * The bot's senders are read through the call's public `videoStats()` (the typed probe /metrics uses too).
  */
 import type { App } from "../../src/app.ts";
-import type { VideoSendStats } from "../../src/rtc/peer-link.ts";
+import type { VideoSendStats } from "../../src/rtc/video-send-stats.ts";
 import type { InboundVideoStats } from "../protocol.ts";
 
 export type SenderSample = Pick<VideoSendStats, "counters" | "qualityLimitation">;

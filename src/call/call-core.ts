@@ -9,7 +9,8 @@
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import type { CandidateBatcherOptions } from "../rtc/candidate-batcher.ts";
-import { PeerLink, type VideoSendStats } from "../rtc/peer-link.ts";
+import { PeerLink } from "../rtc/peer-link.ts";
+import type { VideoSendStats } from "../rtc/video-send-stats.ts";
 import { CallListener } from "../talkback/listener.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { CallEvents, CallPort, CallWhere, SendCallEvent, Signalling } from "./call-types.ts";

@@ -1,5 +1,5 @@
 import type { ActiveCall } from "./router.ts";
-import type { VideoSendStats } from "../rtc/peer-link.ts";
+import type { VideoSendStats } from "../rtc/video-send-stats.ts";
 
 /** One call in progress as /metrics and !status show it. */
 export interface CallFigures {

@@ -29,14 +29,10 @@ import type { RtcNode } from "./rtc-node.ts";
 import type { LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
 import { videoEncodeFigures, type VideoEncodeFigures } from "./publisher-encode.ts";
 
-type Rtc = RtcNode;
-type Room = InstanceType<Rtc["Room"]>;
-type VideoSource = InstanceType<Rtc["VideoSource"]>;
+type Room = InstanceType<RtcNode["Room"]>;
+type VideoSource = InstanceType<RtcNode["VideoSource"]>;
 
-/**
- * Bitrate cap for the camera's video (VP8): the legacy path's (src/rtc/sdp-bitrate.ts). At 1.5 Mbit/s libwebrtc's
- * encoder scaled a 720p25 camera down to 960x540 within seconds (bench matrixrtc phase, 2026-12-01).
- */
+/** The legacy VP8 cap (sdp-bitrate.ts): at 1.5 Mbit/s libwebrtc scaled 720p25 to 960x540 in seconds (bench matrixrtc, 12-01). */
 const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
 
 /** How long stop() waits for rtc-node to leave the room and close the sources before it releases the camera anyway. */
@@ -56,7 +52,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
   private readonly voice: LiveKitVoice;
 
   constructor(
-    private readonly rtc: Rtc,
+    private readonly rtc: RtcNode,
     lease: CameraLease,
     private readonly log: Logger,
     /** The track name remote participants see. */

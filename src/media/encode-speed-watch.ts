@@ -1,7 +1,7 @@
 import type { Logger } from "../util/logger.ts";
 import { EncodeSpeed, MEGAPIXELS_720P } from "./encode-speed.ts";
 
-/** What the watch reads of a call: its sender's cumulative figures (peer-link.ts VideoSendStats, publisher-encode.ts). */
+/** What the watch reads of a call: its sender's cumulative figures (video-send-stats.ts, publisher-encode.ts). */
 export interface CallEncodeFigures {
   callId: string;
   video:

@@ -3,6 +3,7 @@ import type { CandidateWire } from "./candidate.ts";
 import { sendAudioAs } from "./sdp-audio.ts";
 import { withVideoBitrate } from "./sdp-bitrate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
+import { parseVideoStats, type VideoSendStats } from "./video-send-stats.ts";
 import { createPeerConnection } from "./wrtc.ts";
 
 export type IceConnectionState = RTCIceConnectionState;
@@ -12,53 +13,6 @@ export interface PeerLinkEvents {
   iceState(state: IceConnectionState): void;
   /** A batch of local candidates to send in m.call.candidates (the last batch ends with end-of-candidates). */
   candidates(batch: CandidateWire[]): void;
-}
-
-/** A call's video sender, from getStats. */
-export interface VideoSendStats {
-  framesSent: number;
-  framesPerSecond: number;
-  width: number;
-  height: number;
-  qualityLimitation: string;
-  /**
-   * Cumulative encoder and pacer counters (outbound-rtp), for figures over a window: the bench reads encode time per
-   * frame, pacer delay per packet, frame size and quantiser from their deltas. Times in seconds, as getStats gives them.
-   */
-  counters: {
-    framesEncoded: number;
-    totalEncodeTime: number;
-    packetsSent: number;
-    totalPacketSendDelay: number;
-    bytesSent: number;
-    qpSum: number;
-  };
-  /** Times libwebrtc itself changed the picture size (CPU or bandwidth adaptation). */
-  resolutionChanges: number;
-}
-
-function num(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) ? v : 0;
-}
-
-function parseVideoStats(s: Record<string, unknown>): VideoSendStats {
-  const limitation = s["qualityLimitationReason"];
-  return {
-    framesSent: num(s["framesSent"]),
-    framesPerSecond: num(s["framesPerSecond"]),
-    width: num(s["frameWidth"]),
-    height: num(s["frameHeight"]),
-    qualityLimitation: typeof limitation === "string" ? limitation : "unknown",
-    counters: {
-      framesEncoded: num(s["framesEncoded"]),
-      totalEncodeTime: num(s["totalEncodeTime"]),
-      packetsSent: num(s["packetsSent"]),
-      totalPacketSendDelay: num(s["totalPacketSendDelay"]),
-      bytesSent: num(s["bytesSent"]),
-      qpSum: num(s["qpSum"]),
-    },
-    resolutionChanges: num(s["qualityLimitationResolutionChanges"]),
-  };
 }
 
 /** Remote candidates held until the remote description is set; more than this are dropped. */
