@@ -227,6 +227,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   }
   hub.startWarm();
   turn.warm();
+  rtcCalls.warm();
   log.info({ cameras: hub.names() }, "matrix-camera-call is running");
 
   // A bot that logged in but cannot sync sees no command and no answer: the start has failed after all.

@@ -15,7 +15,7 @@ import { errorMessage, type Logger } from "../util/logger.ts";
 import { LiveKitPublisher } from "./livekit-publisher.ts";
 import { RtcCall, type RtcCallOptions } from "./rtc-call.ts";
 import type { IncomingCall } from "./incoming-membership.ts";
-import { homeserverSteps, joinSteps } from "./rtc-call-steps.ts";
+import { HomeserverSteps, joinSteps } from "./rtc-call-steps.ts";
 import { loadRtcNode, unavailableMessage, type RtcNodeLoad } from "./rtc-node.ts";
 import { RtcRoomApi } from "./rtc-room-api.ts";
 import { startFailureText } from "./start-failure-text.ts";
@@ -63,8 +63,32 @@ export class RtcCalls {
   /** Ended calls whose leave may still land (RtcCall.settled), by room: the room's next call waits for it. */
   private readonly leaving = new Map<string, Promise<void>>();
   private stopping = false;
+  /** One for all calls: it keeps the homeserver's /versions answer between them. */
+  private readonly api: RtcRoomApi;
+  /** One for all calls: it keeps the focus and the OpenID token between them. */
+  private readonly home: HomeserverSteps | undefined;
 
-  constructor(private readonly deps: RtcCallsDeps) {}
+  constructor(private readonly deps: RtcCallsDeps) {
+    this.api = new RtcRoomApi(deps.client.doRequest.bind(deps.client));
+    const { homeserverUrl, accessToken, userId, deviceId, livekitServiceUrl } = deps;
+    this.home =
+      deviceId === undefined
+        ? undefined
+        : new HomeserverSteps({
+            homeserverUrl,
+            accessToken,
+            userId,
+            deviceId,
+            ...(livekitServiceUrl !== undefined ? { configured: livekitServiceUrl } : {}),
+          });
+  }
+
+  /** Asks now what every call waits for before its ring (/versions, the focus, the OpenID token), so the first does not. */
+  warm(): void {
+    void Promise.all([this.api.delayedEventsOffered(), this.home?.warm()]).catch((err: unknown) => {
+      this.deps.log.debug({ err: errorMessage(err) }, "could not ask the homeserver ahead of a call (the call will ask)");
+    });
+  }
 
   get count(): number {
     return this.byRoom.size;
@@ -89,7 +113,8 @@ export class RtcCalls {
 
   private async open(roomId: string, camera: string, how: Opening): Promise<RtcPlaced> {
     const verb = how.kind === "place" ? "placed" : "joined";
-    if (this.deps.deviceId === undefined)
+    const deviceId = this.deps.deviceId;
+    if (this.home === undefined || deviceId === undefined)
       return {
         ok: false,
         text: "MatrixRTC calls need the bot's device ID, and its login has none: log it in with a password (homeserver.user).",
@@ -106,17 +131,10 @@ export class RtcCalls {
     if (this.byRoom.has(roomId)) return { ok: false, text: "A call is already in progress here. Type !hangup to end it first." };
     const callee = how.kind === "place" ? how.callee : how.incoming.caller;
     const log = this.deps.log.child({ camera });
-    const home = homeserverSteps({
-      homeserverUrl: this.deps.homeserverUrl,
-      accessToken: this.deps.accessToken,
-      userId: this.deps.userId,
-      deviceId: this.deps.deviceId,
-      roomId,
-      ...(this.deps.livekitServiceUrl !== undefined ? { configured: this.deps.livekitServiceUrl } : {}),
-    });
+    const home = this.home.forRoom(roomId);
     const publisher = new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log);
     const call = new RtcCall({
-      api: new RtcRoomApi(this.deps.client.doRequest.bind(this.deps.client)),
+      api: this.api,
       steps:
         how.kind === "place"
           ? home
@@ -126,7 +144,7 @@ export class RtcCalls {
       publisher,
       roomId,
       userId: this.deps.userId,
-      deviceId: this.deps.deviceId,
+      deviceId,
       callee,
       log,
       ...this.deps.callOptions,

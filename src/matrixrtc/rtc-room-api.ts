@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { Reused } from "../util/reused.ts";
 import { openSlotSchema, RTC_SLOT_OPEN_CONTENT, RTC_SLOT_STATE_KEY, RTC_SLOT_TYPE } from "./rtc-wire.ts";
 
 /** matrix-bot-sdk's `doRequest(method, endpoint, qs, body)`: resolves with the parsed JSON body, throws on errors. */
@@ -16,6 +17,12 @@ const delayIdSchema = z.object({ delay_id: z.string().min(1) }).loose();
 const versionsSchema = z.object({ unstable_features: z.record(z.string(), z.unknown()).optional() }).loose();
 
 export const MSC4140_FEATURE = "org.matrix.msc4140";
+/**
+ * How long /versions' answer is reused: each call asked it before its delayed PUT, a homeserver round trip on the
+ * branch the ring waits for. A homeserver that starts or stops offering delayed events is seen within this time; a
+ * call whose delayed PUT is refused meanwhile leaves by sending `{}` itself (arm() says so).
+ */
+export const VERSIONS_REUSED_MS = 10 * 60_000;
 const DELAYED_EVENTS = "/_matrix/client/unstable/org.matrix.msc4140/delayed_events";
 
 export type DelayedAction = "restart" | "send" | "cancel";
@@ -33,6 +40,11 @@ function room(roomId: string): string {
 }
 
 export class RtcRoomApi {
+  private readonly offered = new Reused(
+    () => this.askVersions(),
+    () => VERSIONS_REUSED_MS,
+  );
+
   constructor(private readonly doRequest: DoRequest) {}
 
   /** PUT a state event; its event ID. */
@@ -106,8 +118,12 @@ export class RtcRoomApi {
     }
   }
 
-  /** Whether the homeserver offers delayed events: `org.matrix.msc4140` in /versions' unstable_features. */
-  async delayedEventsOffered(): Promise<boolean> {
+  /** Whether the homeserver offers delayed events: `org.matrix.msc4140` in /versions' unstable_features (reused, see above). */
+  delayedEventsOffered(): Promise<boolean> {
+    return this.offered.get();
+  }
+
+  private async askVersions(): Promise<boolean> {
     const parsed = versionsSchema.safeParse(await this.doRequest("GET", "/_matrix/client/versions"));
     return parsed.success && parsed.data.unstable_features?.[MSC4140_FEATURE] === true;
   }
