@@ -25,6 +25,10 @@ export interface DelayedLeaveOptions {
 export class DelayedLeave {
   private delayId: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** sendNow(), cancel() or abandon() came: an arm() still on its way must not start restarting. */
+  private stopped = false;
+  /** The homeserver holds a delayed leave that it may still send (scheduled, and not known sent or cancelled). */
+  private held = false;
   /** The restart on its way to the homeserver, if any: it can land after abandon() and delay the leave again. */
   private restarting: Promise<unknown> = Promise.resolve();
   readonly delayMs: number;
@@ -46,6 +50,11 @@ export class DelayedLeave {
     return this.delayId !== undefined;
   }
 
+  /** Whether the homeserver may still send a delayed leave of this call's (after abandon(), or a send that failed). */
+  get pending(): boolean {
+    return this.held;
+  }
+
   /** Schedules the leave and starts restarting it; false (and nothing scheduled) where delayed events are not offered. */
   async arm(): Promise<boolean> {
     try {
@@ -56,8 +65,14 @@ export class DelayedLeave {
         return false;
       }
       this.delayId = await this.api.putDelayedState(this.roomId, CALL_MEMBER_TYPE, this.stateKey, {}, this.delayMs);
+      this.held = true;
     } catch (err: unknown) {
       this.log.warn({ err: errorMessage(err) }, "could not schedule the delayed leave; the call's leave is sent directly");
+      return false;
+    }
+    if (this.stopped) {
+      // The call's end gave up on this arm() (abandon()): no restarts; the leave is sent now.
+      await this.sendNow();
       return false;
     }
     this.timer = setInterval(() => {
@@ -83,6 +98,7 @@ export class DelayedLeave {
 
   /** Stops restarting without telling the homeserver: the leave fires after the delay, as after a crash. */
   abandon(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
     this.delayId = undefined;
@@ -99,6 +115,7 @@ export class DelayedLeave {
       if (this.delayId !== id) return;
       if (httpStatusOf(err) === 404 && errcodeOf(err) === "M_NOT_FOUND") {
         this.abandon();
+        this.held = false;
         this.opts.onLost?.("the homeserver sent the delayed leave (the bot did not restart it in time)");
         return;
       }
@@ -113,9 +130,12 @@ export class DelayedLeave {
     if (id === undefined) return false;
     try {
       await this.api.updateDelayed(id, action);
+      this.held = false;
       return true;
     } catch (err: unknown) {
-      this.log.warn({ err: errorMessage(err), action }, "could not update the delayed leave");
+      // Not found: the homeserver has sent it already (its delay passed).
+      if (httpStatusOf(err) === 404 && errcodeOf(err) === "M_NOT_FOUND") this.held = false;
+      else this.log.warn({ err: errorMessage(err), action }, "could not update the delayed leave");
       return false;
     }
   }

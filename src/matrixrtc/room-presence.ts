@@ -5,9 +5,9 @@
  *
  * Every call of the bot in a room writes the same state key (`_@bot_DEVICE_m.call`), so the next call in the room
  * must not send its membership while this one's leave can still land: `settled` says when nothing of this presence
- * can write to the room any more. Normally that is when exit() has finished. When the call's end gave up waiting
- * (abandon(): the homeserver held the leave), it is later: the held requests have ended, and the delayed leave the
- * bot stopped restarting has had its delay to fire on the homeserver.
+ * can write to the room any more. Normally that is when exit() has finished. When the homeserver may still hold a
+ * delayed leave of this call's (the call's end gave up waiting, abandon(); or sending the leave failed), it is later:
+ * the requests still out have ended, and the leave the bot no longer restarts has had its delay to fire.
  */
 import type { Logger } from "../util/logger.ts";
 import { DelayedLeave, type DelayedLeaveOptions } from "./delayed-leave.ts";
@@ -17,7 +17,10 @@ import type { RtcRoomApi } from "./rtc-room-api.ts";
 
 /** Beyond the leave's delay, for the homeserver's scheduler to send it. */
 const FIRE_MARGIN_MS = 1_000;
-/** After abandon(), settled comes by this time at the latest: matrix-bot-sdk ends a request after 60 s. */
+/**
+ * settled comes by this time after the wait for it began, at the latest: matrix-bot-sdk ends a request that gets no
+ * answer after 60 s, and after abandon() the leave is one request (updateDelayed's second try follows a quick 405).
+ */
 export const SETTLE_CAP_MS = 70_000;
 
 /** A wait that does not keep the process alive (a shutdown does not wait for a settle). */
@@ -40,8 +43,8 @@ export class RoomPresence {
   /** The Matrix request the call is waiting for: exit() lets it land first, so that its leave is the last word. */
   private inflight: Promise<unknown> = Promise.resolve();
   private exiting: Promise<void> | undefined;
-  private exited = false;
   private abandoned = false;
+  private settling = false;
 
   constructor(api: RtcRoomApi, where: { roomId: string; userId: string; deviceId: string }, log: Logger, opts: RoomPresenceOptions = {}) {
     this.settled = new Promise((resolve) => {
@@ -58,7 +61,11 @@ export class RoomPresence {
    */
   async enter(focus: LiveKitFocus): Promise<string> {
     this.entered = true;
-    const [, eventId] = await this.track(Promise.all([this.leave.arm(), this.membership.send(focus)]));
+    const arming = this.leave.arm();
+    const sending = this.membership.send(focus);
+    // exit() waits for both, also when the membership fails first: a leave scheduled after the exit would stay.
+    this.inflight = Promise.allSettled([arming, sending]);
+    const [, eventId] = await Promise.all([arming, sending]);
     return eventId;
   }
 
@@ -80,15 +87,10 @@ export class RoomPresence {
    * requests still out and the leave's delay (at most SETTLE_CAP_MS). Nothing to do once exit() has finished.
    */
   abandon(): void {
-    if (this.exited || this.abandoned) return;
+    if (this.settling || this.abandoned) return;
     this.abandoned = true;
     this.leave.abandon();
-    const exit = this.exit().catch(() => undefined);
-    const fired = this.leave.quiet().then(() => pause(this.leave.delayMs + FIRE_MARGIN_MS));
-    const cap = pause(SETTLE_CAP_MS);
-    void Promise.race([Promise.all([exit, fired]), cap]).then(() => {
-      this.markSettled();
-    });
+    this.settle();
   }
 
   private async leaveAfterInflight(): Promise<void> {
@@ -99,10 +101,25 @@ export class RoomPresence {
         return;
       }
       if (await this.leave.sendNow()) return;
+      // Given up on, with a leave the homeserver holds: it sends that itself; a second write could land late.
+      if (this.abandoned && this.leave.pending) return;
       await this.membership.empty();
     } finally {
-      this.exited = true;
-      if (!this.abandoned) this.markSettled();
+      this.settle();
     }
+  }
+
+  /** Resolves `settled` once exit() has ended and, where the homeserver may still send a leave, its delay has passed. */
+  private settle(): void {
+    if (this.settling) return;
+    this.settling = true;
+    // The delay counts from now (the restarts have stopped) or from the last restart still on its way, whichever is later.
+    const delayPassed = this.leave.quiet().then(() => pause(this.leave.delayMs + FIRE_MARGIN_MS));
+    const fired = this.exit()
+      .catch(() => undefined)
+      .then(() => (this.leave.pending ? delayPassed : undefined));
+    void Promise.race([fired, pause(SETTLE_CAP_MS)]).then(() => {
+      this.markSettled();
+    });
   }
 }

@@ -6,7 +6,7 @@
 import { Reused } from "../util/reused.ts";
 import { discoverFocus, type LiveKitFocus } from "./focus.ts";
 import type { RtcCallSteps } from "./rtc-call.ts";
-import { requestOpenIdToken, requestSfuToken, type OpenIdToken, type SfuToken } from "./sfu-token.ts";
+import { requestOpenIdToken, requestSfuToken, SfuTokenError, type OpenIdToken, type SfuToken } from "./sfu-token.ts";
 
 export interface HomeserverStepsOptions {
   homeserverUrl: string;
@@ -28,8 +28,8 @@ export const FOCUS_REUSED_MS = 10 * 60_000;
 /**
  * The focus and token steps of every call the bot places or joins from one homeserver account. Both answers every
  * call needs before its ring are kept between calls: the focus (FOCUS_REUSED_MS), and the bot's OpenID token for
- * half its life (Synapse gives 3600 s; the token service checks it with the homeserver at every exchange). A refused
- * exchange forgets both, so the next call asks afresh.
+ * half its life (Synapse gives 3600 s; the token service checks it with the homeserver at every exchange). The first
+ * call after either lapses asks again. A failed exchange at the kept focus forgets it; a 401/403 forgets the token.
  */
 export class HomeserverSteps {
   private readonly focus: Reused<LiveKitFocus>;
@@ -76,8 +76,10 @@ export class HomeserverSteps {
             this.o.fetch,
           );
         } catch (err: unknown) {
-          this.openId.forget();
-          this.focus.forget();
+          // The kept focus refused or did not answer: the next call looks again. Its 401/403 may be about the OpenID
+          // token (a homeserver that lost it): asked anew too. A caller's focus refusing the bot says neither.
+          const kept = this.focus.forget(focus);
+          if (kept && err instanceof SfuTokenError && (err.status === 401 || err.status === 403)) this.openId.forget();
           throw err;
         }
       },

@@ -12,6 +12,7 @@ import type { MatrixClient } from "matrix-bot-sdk";
 import type { CameraLease } from "../media/camera-hub.ts";
 import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
+import { LeavingRooms } from "./leaving-rooms.ts";
 import { LiveKitPublisher } from "./livekit-publisher.ts";
 import { RtcCall, type RtcCallOptions } from "./rtc-call.ts";
 import type { IncomingCall } from "./incoming-membership.ts";
@@ -60,8 +61,8 @@ type Opening = { kind: "place"; callee: string; ringLifetimeMs?: number } | { ki
 
 export class RtcCalls {
   private readonly byRoom = new Map<string, Entry>();
-  /** Ended calls whose leave may still land (RtcCall.settled), by room: the room's next call waits for it. */
-  private readonly leaving = new Map<string, Promise<void>>();
+  /** Ended calls whose leave may still land: the room's next call waits for them. */
+  private readonly leaving = new LeavingRooms();
   private stopping = false;
   /** One for all calls: it keeps the homeserver's /versions answer between them. */
   private readonly api: RtcRoomApi;
@@ -126,11 +127,19 @@ export class RtcCalls {
     } catch (err: unknown) {
       return { ok: false, text: `MatrixRTC call not ${verb}: could not read the room's encryption state (${errorMessage(err)}).` };
     }
+    const log = this.deps.log.child({ camera });
+    // Rare (a homeserver that held the last call's leave past its end): before the camera is started for this call.
+    const waitedMs = await this.leaving.settled(roomId, () => {
+      log.info({ room: roomId }, "waiting for the room's last MatrixRTC call to finish leaving");
+    });
     // After the awaits: a shutdown or another call in this room may have come meanwhile.
     if (this.stopping) return { ok: false, text: "Shutting down: no new calls." };
     if (this.byRoom.has(roomId)) return { ok: false, text: "A call is already in progress here. Type !hangup to end it first." };
+    // A doorbell's ring lasts until its round ends, waited time included.
+    const ringLifetimeMs = how.kind === "place" && how.ringLifetimeMs !== undefined ? how.ringLifetimeMs - waitedMs : undefined;
+    if (ringLifetimeMs !== undefined && ringLifetimeMs <= 0)
+      return { ok: false, text: "MatrixRTC call not placed: the last call in this room was still leaving when the ring's time ran out." };
     const callee = how.kind === "place" ? how.callee : how.incoming.caller;
-    const log = this.deps.log.child({ camera });
     const home = this.home.forRoom(roomId);
     const publisher = new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log);
     const call = new RtcCall({
@@ -151,26 +160,17 @@ export class RtcCalls {
       ...(how.kind === "join"
         ? { join: { callerStateKey: how.incoming.stateKey, callerDeviceId: how.incoming.deviceId, expiresAt: how.incoming.expiresAt } }
         : {}),
-      ...(how.kind === "place" && how.ringLifetimeMs !== undefined ? { ringLifetimeMs: how.ringLifetimeMs } : {}),
+      ...(ringLifetimeMs !== undefined ? { ringLifetimeMs } : {}),
     });
     const entry: Entry = { call, publisher, camera, callee };
     this.byRoom.set(roomId, entry);
     this.deps.onCall?.(call);
     call.once("ended", (reason) => {
       if (this.byRoom.get(roomId) === entry) this.byRoom.delete(roomId);
-      this.leaving.set(roomId, call.settled);
-      void call.settled.then(() => {
-        if (this.leaving.get(roomId) === call.settled) this.leaving.delete(roomId);
-      });
+      this.leaving.add(roomId, call.settled);
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
     });
-    const previous = this.leaving.get(roomId);
-    if (previous !== undefined) {
-      // Every call of the bot's in a room writes one state key: the previous call's leave must land first.
-      log.info({ room: roomId }, "waiting for the room's previous MatrixRTC call to finish leaving");
-      await Promise.race([previous, new Promise((resolve) => call.once("ended", resolve))]);
-    }
-    if (call.state !== "ended") await call.start();
+    await call.start();
     // Ended by a person (a decline while LiveKit still connected, a hangup) or shutdown during start: no failure to tell.
     if (!call.failed) return { ok: true, call };
     const text = startFailureText(call.reason ?? "unknown", verb);

@@ -27,7 +27,13 @@ export class Reused<T> {
     return this.pending;
   }
 
-  forget(): void {
+  /**
+   * Drops the answer; with `value`, only if it is that one (an answer from elsewhere that was refused says nothing
+   * of this one). Whether one was dropped.
+   */
+  forget(value?: T): boolean {
+    if (this.held === undefined || (value !== undefined && this.held.value !== value)) return false;
     this.held = undefined;
+    return true;
   }
 }

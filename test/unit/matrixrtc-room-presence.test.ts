@@ -15,8 +15,11 @@ const VERSIONS_ON = { versions: ["v1.11"], unstable_features: { "org.matrix.msc4
 const FOCUS: LiveKitFocus = { type: "livekit", livekitServiceUrl: "https://lk.example", source: "config" };
 const WHERE = { roomId: "!r:hs", userId: "@bot:hs", deviceId: "D" };
 
-/** Answers every request at once, except a delayed-leave "send", which waits until release() (as a hung homeserver). */
-function holdingSend(): { doRequest: DoRequest; release: () => void; sent: string[] } {
+/**
+ * Answers every request at once, except a delayed-leave "send", which waits until release() (as a hung homeserver)
+ * and then succeeds, or fails with a 502 when `failSend` is set.
+ */
+function holdingSend(opts: { failSend?: boolean } = {}): { doRequest: DoRequest; release: () => void; sent: string[] } {
   let release = (): void => undefined;
   const held = new Promise<void>((resolve) => {
     release = resolve;
@@ -25,7 +28,10 @@ function holdingSend(): { doRequest: DoRequest; release: () => void; sent: strin
   const doRequest: DoRequest = async (method, endpoint) => {
     sent.push(`${method} ${endpoint}`);
     if (endpoint === "/_matrix/client/versions") return VERSIONS_ON;
-    if (endpoint.endsWith("/send")) await held;
+    if (endpoint.endsWith("/send")) {
+      await held;
+      if (opts.failSend === true) throw Object.assign(new Error("bad gateway"), { statusCode: 502 });
+    }
     if (method === "PUT") return endpoint.includes("call.member") ? { event_id: "$e", delay_id: "d1" } : { event_id: "$e" };
     return {};
   };
@@ -36,6 +42,11 @@ function holdingSend(): { doRequest: DoRequest; release: () => void; sent: strin
     },
     sent,
   };
+}
+
+/** The direct PUTs of `{}` (and memberships) made after the first `n` requests. */
+function statePutsAfter(sent: string[], n: number): string[] {
+  return sent.slice(n).filter((r) => r.startsWith("PUT ") && r.includes("call.member"));
 }
 
 function settledYet(presence: RoomPresence): () => boolean {
@@ -83,14 +94,12 @@ describe("RoomPresence.settled", () => {
     // The delay passes while the send is held: the held request can still land, so not settled.
     await vi.advanceTimersByTimeAsync(20_000);
     expect(settled()).toBe(false);
-    // No restart after abandon(): the homeserver's leave is not put off again.
-    expect(sent.filter((s) => s.endsWith("/restart"))).toHaveLength(0);
     release();
     await vi.advanceTimersByTimeAsync(0);
     expect(settled()).toBe(true);
   });
 
-  it("after abandon(): the delay counts even when the held request ends at once", async () => {
+  it("after abandon(): a held send that lands settles at once (the homeserver has sent the leave)", async () => {
     const { doRequest, release, sent } = holdingSend();
     const presence = new RoomPresence(new RtcRoomApi(doRequest), WHERE, log, { delayedLeave: { delayMs: 8_000 } });
     const settled = settledYet(presence);
@@ -99,6 +108,37 @@ describe("RoomPresence.settled", () => {
     await sendHeld(sent);
     presence.abandon();
     release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled()).toBe(true);
+  });
+
+  it("after abandon(): a held send that fails puts no `{}` of its own, and the delay counts", async () => {
+    const { doRequest, release, sent } = holdingSend({ failSend: true });
+    const presence = new RoomPresence(new RtcRoomApi(doRequest), WHERE, log, { delayedLeave: { delayMs: 8_000 } });
+    const settled = settledYet(presence);
+    await presence.enter(FOCUS);
+    void presence.exit();
+    await sendHeld(sent);
+    const before = sent.length;
+    presence.abandon();
+    release();
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(settled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(settled()).toBe(true);
+    // The homeserver sends the leave it holds; a direct PUT could land after the room's next membership.
+    expect(statePutsAfter(sent, before)).toEqual([]);
+  });
+
+  it("a send that fails without abandon(): `{}` is put directly, and settled still waits for the leave's delay", async () => {
+    const { doRequest, release, sent } = holdingSend({ failSend: true });
+    release();
+    const presence = new RoomPresence(new RtcRoomApi(doRequest), WHERE, log, { delayedLeave: { delayMs: 8_000 } });
+    const settled = settledYet(presence);
+    await presence.enter(FOCUS);
+    const before = sent.length;
+    await presence.exit();
+    expect(statePutsAfter(sent, before)).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(8_000);
     expect(settled()).toBe(false);
     await vi.advanceTimersByTimeAsync(1_000);
@@ -129,5 +169,56 @@ describe("RoomPresence.settled", () => {
     presence.abandon();
     await vi.advanceTimersByTimeAsync(0);
     expect(settled()).toBe(true);
+  });
+
+  it("after abandon(): a restart still on its way puts the homeserver's leave off, so the delay counts from its answer", async () => {
+    let answerRestart = (): void => undefined;
+    const doRequest: DoRequest = async (method, endpoint) => {
+      if (endpoint === "/_matrix/client/versions") return VERSIONS_ON;
+      if (endpoint.endsWith("/restart"))
+        await new Promise<void>((resolve) => {
+          answerRestart = resolve;
+        });
+      if (endpoint.endsWith("/send")) await new Promise(() => undefined);
+      return method === "PUT" ? { event_id: "$e", delay_id: "d1" } : {};
+    };
+    const presence = new RoomPresence(new RtcRoomApi(doRequest), WHERE, log, { delayedLeave: { delayMs: 8_000, restartMs: 5_000 } });
+    const settled = settledYet(presence);
+    await presence.enter(FOCUS);
+    await vi.advanceTimersByTimeAsync(5_000);
+    void presence.exit();
+    presence.abandon();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(settled()).toBe(false);
+    answerRestart();
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(settled()).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(settled()).toBe(true);
+  });
+
+  it("a membership refused while the delayed leave is being scheduled: exit() waits for it and sends it, no restarts stay", async () => {
+    const requests: string[] = [];
+    let answerDelayed = (): void => undefined;
+    const doRequest: DoRequest = async (method, endpoint, qs) => {
+      requests.push(`${method} ${endpoint.split("/").at(-1) ?? ""}`);
+      if (endpoint === "/_matrix/client/versions") return VERSIONS_ON;
+      if (method === "PUT" && qs?.["org.matrix.msc4140.delay"] !== undefined) {
+        await new Promise<void>((resolve) => {
+          answerDelayed = resolve;
+        });
+        return { delay_id: "d1" };
+      }
+      if (method === "PUT") throw Object.assign(new Error("forbidden"), { statusCode: 403, errcode: "M_FORBIDDEN" });
+      return {};
+    };
+    const presence = new RoomPresence(new RtcRoomApi(doRequest), WHERE, log, { delayedLeave: { delayMs: 8_000, restartMs: 5_000 } });
+    await expect(presence.enter(FOCUS)).rejects.toThrow("forbidden");
+    const exit = presence.exit();
+    answerDelayed();
+    await exit;
+    expect(requests.filter((r) => r.endsWith("send"))).toEqual(["POST send"]);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(requests.filter((r) => r.endsWith("restart"))).toEqual([]);
   });
 });

@@ -3,10 +3,14 @@
  * a failure is not kept, forget() drops it. And its two uses: the homeserver's /versions (RtcRoomApi) and the
  * bot's OpenID token (rtc-call-steps.ts), asked once for several calls; a refused exchange asks afresh.
  */
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { HomeserverSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
 import { RtcRoomApi, VERSIONS_REUSED_MS } from "../../src/matrixrtc/rtc-room-api.ts";
 import { Reused } from "../../src/util/reused.ts";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("Reused", () => {
   it("uses an answer while fresh and asks again once it is not", async () => {
@@ -70,7 +74,6 @@ describe("Reused answers on a call's way to the ring", () => {
     vi.advanceTimersByTime(VERSIONS_REUSED_MS);
     expect(await api.delayedEventsOffered()).toBe(true);
     expect(asked).toHaveLength(2);
-    vi.useRealTimers();
   });
 
   it("the steps reuse the focus and the OpenID token between calls; a refused exchange asks afresh for both", async () => {
@@ -111,5 +114,43 @@ describe("Reused answers on a call's way to the ring", () => {
     asked.length = 0;
     await call("!d:hs");
     expect(asked).toEqual(firstCall);
+
+    // A caller's focus that refuses the bot (joinSteps tries it first) leaves the kept focus and token alone.
+    asked.length = 0;
+    refuse = true;
+    const callers = { type: "livekit", livekitServiceUrl: "https://callers.example", source: "membership" } as const;
+    await expect(home.forRoom("!e:hs").token(callers)).rejects.toThrow(/refused a LiveKit token: 403/);
+    refuse = false;
+    asked.length = 0;
+    await call("!f:hs");
+    expect(asked).toEqual(["/sfu/get"]);
+  });
+
+  it("the OpenID token is asked anew once half its life has passed", async () => {
+    vi.useFakeTimers();
+    let tokens = 0;
+    const fetchImpl = ((input: string | URL | Request) => {
+      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      const body = url.endsWith("/sfu/get")
+        ? { url: "wss://lk.example", jwt: "j" }
+        : { access_token: `o${String(++tokens)}`, token_type: "Bearer", matrix_server_name: "hs", expires_in: 3600 };
+      return Promise.resolve(new Response(JSON.stringify(body), { status: 200 }));
+    }) as typeof fetch;
+    const home = new HomeserverSteps({
+      homeserverUrl: "http://hs",
+      accessToken: "secret",
+      userId: "@bot:hs",
+      deviceId: "D",
+      configured: "https://focus.example",
+      fetch: fetchImpl,
+    });
+    const steps = home.forRoom("!a:hs");
+    await steps.token(await steps.focus());
+    vi.advanceTimersByTime(1_799_000);
+    await steps.token(await steps.focus());
+    expect(tokens).toBe(1);
+    vi.advanceTimersByTime(1_000);
+    await steps.token(await steps.focus());
+    expect(tokens).toBe(2);
   });
 });
