@@ -27,6 +27,7 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -35,6 +36,10 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           // In the same project as the other end-to-end files, so they never run beside them.
           exclude: soak ? [] : ["test/e2e/soak*.test.ts"],
+          // After the unit files, never beside them: a fresh-clone CI (2026-12-02, afternoon) ran the unit files
+          // (fuzzers, wrtc encoders, worker threads on both cores) through the e2e run, and the soak's 8 calls fell to
+          // 11 fps (floor 13.5) and a legacy call had no frame in 15 s; alone, both pass.
+          sequence: { groupOrder: 1 },
           ...e2e,
         },
       },

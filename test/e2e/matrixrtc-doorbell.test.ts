@@ -16,7 +16,14 @@ import type { App } from "../../src/app.ts";
 import { ENCRYPTED_ROOM_TEXT } from "../../src/matrixrtc/rtc-calls.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { readFileSync } from "node:fs";
-import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import {
+  CALL_MEMBER_TYPE,
+  membershipStateKey,
+  RTC_DECLINE_TYPE,
+  RTC_NOTIFICATION_TYPE,
+  RTC_SLOT_STATE_KEY,
+  RTC_SLOT_TYPE,
+} from "../../src/matrixrtc/rtc-wire.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { liveKitBinary } from "../harness/livekit.ts";
@@ -158,6 +165,20 @@ describe.skipIf("skip" in found)("doorbell rings over MatrixRTC", () => {
     expect(encryption).toBe("M_NOT_FOUND");
     expect(said("carol", roomId, "Doorbell: gate, ")).toHaveLength(1);
     expect(carol.callEvents(roomId).filter((e) => e.type === "m.call.invite")).toHaveLength(0);
+    // The slot was opened with the room, before carol was invited: the ring waited for no slot PUT.
+    const history = (await (
+      await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=f&limit=100`, {
+        headers: { authorization: `Bearer ${rig.user("carol").accessToken}` },
+      })
+    ).json()) as { chunk: { type: string; state_key?: string; content: Record<string, unknown> }[] };
+    const order = history.chunk.map((e) => {
+      const membership = e.content["membership"];
+      return `${e.type} ${e.state_key ?? ""} ${typeof membership === "string" ? membership : ""}`.trim();
+    });
+    const slotAt = order.indexOf(`${RTC_SLOT_TYPE} ${RTC_SLOT_STATE_KEY}`);
+    expect(order.filter((e) => e.startsWith(RTC_SLOT_TYPE))).toHaveLength(1);
+    expect(slotAt).toBeGreaterThan(0);
+    expect(slotAt).toBeLessThan(order.indexOf(`m.room.member ${rig.user("carol").userId} invite`));
 
     // The ring and the membership it refers to, as a strict receiver (ruma, Element Web) reads them.
     const membership = strictMembershipSchema.parse(await botMembership("carol", roomId));
