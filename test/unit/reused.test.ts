@@ -8,6 +8,18 @@ import { HomeserverSteps } from "../../src/matrixrtc/rtc-call-steps.ts";
 import { RtcRoomApi, VERSIONS_REUSED_MS } from "../../src/matrixrtc/rtc-room-api.ts";
 import { Reused } from "../../src/util/reused.ts";
 
+/** The bot's steps on homeserver "hs", every request answered by `fetchImpl`. */
+function botSteps(fetchImpl: typeof fetch, configured?: string): HomeserverSteps {
+  return new HomeserverSteps({
+    homeserverUrl: "http://hs",
+    accessToken: "secret",
+    userId: "@bot:hs",
+    deviceId: "D",
+    fetch: fetchImpl,
+    ...(configured !== undefined ? { configured } : {}),
+  });
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -88,13 +100,7 @@ describe("Reused answers on a call's way to the ring", () => {
       if (url.pathname === "/sfu/get") return refuse ? json({ errcode: "M_FORBIDDEN" }, 403) : json({ url: "wss://lk.example", jwt: "j" });
       return json({ access_token: "o", token_type: "Bearer", matrix_server_name: "hs", expires_in: 3600 });
     }) as typeof fetch;
-    const home = new HomeserverSteps({
-      homeserverUrl: "http://hs",
-      accessToken: "secret",
-      userId: "@bot:hs",
-      deviceId: "D",
-      fetch: fetchImpl,
-    });
+    const home = botSteps(fetchImpl);
     const call = async (roomId: string): Promise<void> => {
       const steps = home.forRoom(roomId);
       await steps.token(await steps.focus());
@@ -136,14 +142,7 @@ describe("Reused answers on a call's way to the ring", () => {
         : { access_token: `o${String(++tokens)}`, token_type: "Bearer", matrix_server_name: "hs", expires_in: 3600 };
       return Promise.resolve(new Response(JSON.stringify(body), { status: 200 }));
     }) as typeof fetch;
-    const home = new HomeserverSteps({
-      homeserverUrl: "http://hs",
-      accessToken: "secret",
-      userId: "@bot:hs",
-      deviceId: "D",
-      configured: "https://focus.example",
-      fetch: fetchImpl,
-    });
+    const home = botSteps(fetchImpl, "https://focus.example");
     const steps = home.forRoom("!a:hs");
     await steps.token(await steps.focus());
     vi.advanceTimersByTime(1_799_000);
