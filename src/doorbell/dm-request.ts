@@ -38,6 +38,6 @@ export function directChatRequest(userId: string): {
     is_direct: true,
     invite: [userId],
     power_level_content_override: { events: { ...SYNAPSE_DEFAULT_EVENT_LEVELS, [CALL_MEMBER_TYPE]: 0 } },
-    initial_state: [{ type: RTC_SLOT_TYPE, state_key: RTC_SLOT_STATE_KEY, content: structuredClone(RTC_SLOT_OPEN_CONTENT) }],
+    initial_state: [{ type: RTC_SLOT_TYPE, state_key: RTC_SLOT_STATE_KEY, content: { ...RTC_SLOT_OPEN_CONTENT } }],
   };
 }
