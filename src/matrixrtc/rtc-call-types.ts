@@ -42,7 +42,7 @@ export interface RtcCallOptions {
   ringLifetimeMs?: number;
   membershipExpiresMs?: number;
   delayedLeave?: Omit<DelayedLeaveOptions, "onLost">;
-  /** How long the end waits for the leave and the publisher's stop before it ends anyway (rtc-call.ts END_WITHIN_MS). */
+  /** How long the end waits for the leave and the publisher's stop before it ends anyway (call-leave.ts END_WITHIN_MS). */
   endWithinMs?: number;
   /** How long the callee's client may be gone from LiveKit before the call ends (peer-watch.ts PEER_GRACE_MS). */
   peerGraceMs?: number;

@@ -13,18 +13,15 @@
  * `ended` emitted; `settled` once the leave can no longer land.
  */
 import { EventEmitter } from "node:events";
-import { stepWithin } from "../util/deadline.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { OnVoice } from "./livekit-voice.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { PeerWatch } from "./peer-watch.ts";
 import { RoomPresence } from "./room-presence.ts";
+import { END_WITHIN_MS, leaveWithin } from "./call-leave.ts";
 import { openSlot, sendRing } from "./rtc-ring.ts";
 import { readCalleeEvent } from "./callee-events.ts";
 import type { RtcCallEvents, RtcCallOptions, RtcCallState } from "./rtc-call-types.ts";
-
-/** How long a call's end waits for its leave and the publisher's stop (DISCONNECT_WITHIN_MS) before it ends anyway. */
-const END_WITHIN_MS = 10_000;
 
 export type { RtcCallEvents, RtcCallOptions, RtcCallState, RtcCallSteps } from "./rtc-call-types.ts";
 
@@ -242,21 +239,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.setState("ended");
     clearTimeout(this.ringTimer);
     this.peers.stop();
-    // Bounded: a fresh-clone CI run (2026-12-02) saw a call whose end never came after LiveKit's restart (which step
-    // hung was not found), and the next calls found the room busy. The homeserver's delayed leave empties the
-    // membership 8 s after the bot stops restarting it, and the publisher releases the camera within its own bound;
-    // the room's next call waits for `settled`.
-    const withinMs = this.opts.endWithinMs ?? END_WITHIN_MS;
-    const ending = Promise.allSettled([this.presence.exit(), this.opts.publisher.stop()]);
-    const { outcome } = await stepWithin(Date.now() + withinMs, () => ending);
-    if (outcome === "overran") {
-      this.presence.abandon();
-      this.log.warn({ withinMs }, "the call's leave did not finish in time: ended anyway");
-    } else {
-      const [left] = await ending;
-      if (left.status === "rejected")
-        this.log.warn({ err: errorMessage(left.reason) }, "could not empty the call membership (it lapses by its expiry)");
-    }
+    await leaveWithin(this.presence, this.opts.publisher, this.opts.endWithinMs ?? END_WITHIN_MS, this.log);
     this.log.info({ reason, from }, "MatrixRTC call ended");
     this.emit("ended", reason);
   }
