@@ -63,6 +63,7 @@ export class Bot {
     });
     this.client.on("room.leave", (roomId: string) => {
       this.calls.memberLeft(roomId, this.botUserId, this.botUserId);
+      this.extension?.roomLeft?.(roomId);
     });
   }
 

@@ -59,6 +59,10 @@ export class RtcCommands implements BotExtension {
     if (!this.rtc.roomEvent(roomId, raw)) this.incoming?.roomEvent(roomId, raw);
   }
 
+  roomLeft(roomId: string): void {
+    this.rtc.roomLeft(roomId);
+  }
+
   async switchCamera(roomId: string, camera: string, by: string): Promise<SwitchResult | undefined> {
     if (this.rtc.callInRoom(roomId) === undefined) return undefined;
     return this.rtc.switchRoom(roomId, camera, by);

@@ -3,8 +3,8 @@
  * focus → LiveKit token → the bot's call.member with its delayed leave (room-presence.ts) → the room's MSC4143 slot
  * opened (if it is not) → the ring (rtc.notification) → LiveKit connects and the camera is published (start() says
  * why after the ring). Then it waits for the callee: their call.member makes the call `connected`; a decline, the
- * ring's lifetime passing with nobody joined, the callee's membership leaving, the callee's client vanishing without
- * leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
+ * ring's lifetime passing with nobody joined, the callee's call.member or room membership leaving, their client gone
+ * without leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
  * With `join` set the user started the call and the bot joins it: the same steps without slot and ring, `connected`
  * once the membership is out and the camera published, over when the caller's device leaves.
  *
@@ -175,6 +175,9 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
         // The last of the other party's devices left: over, in either direction and whatever the state.
         if (this.peers.memberLeft(ev.stateKey) && this.peers.memberCount === 0)
           void this.terminate(this.opts.join !== undefined ? "the caller left" : "the callee left");
+        return;
+      case "left-room":
+        void this.terminate(this.opts.join !== undefined ? "the caller left the room" : "the callee left the room");
         return;
       case "other":
         return;

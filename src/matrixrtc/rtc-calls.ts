@@ -185,6 +185,11 @@ export class RtcCalls {
     return entry !== undefined;
   }
 
+  /** The bot left the room or was removed from it: its call there is over (its leave may fail: it lapses). */
+  roomLeft(roomId: string): void {
+    void this.byRoom.get(roomId)?.call.terminate("the bot left the room");
+  }
+
   /** `!switch <camera>` from `by` (a camera they may use): only the call's other party may switch it. */
   async switchRoom(roomId: string, camera: string, by: string): Promise<SwitchResult> {
     const entry = this.byRoom.get(roomId);

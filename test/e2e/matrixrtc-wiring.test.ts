@@ -2,7 +2,8 @@
  * MatrixRTC calls through the whole bot (startApp): `!ring matrixrtc` then `!call cam` rings the user with a
  * MatrixRTC call (membership + rtc.notification), the user joins it (call.member, LiveKit) and an rtc-node
  * subscriber decodes the camera; `!status` lists it; `!hangup` empties the bot's membership. With `!ring both` the
- * legacy invite and the MatrixRTC ring go out together, and the legacy answer withdraws the MatrixRTC ring.
+ * legacy invite and the MatrixRTC ring go out together, and the legacy answer withdraws the MatrixRTC ring. The
+ * callee leaving the room, or the bot removed from it, ends the call though the callee's client stays in LiveKit.
  * Real Synapse, livekit-server, the /sfu/get test service, a GStreamer RTSP camera, a matrix-js-sdk callee.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,8 +38,8 @@ async function say(body: string, reply: (text: string) => boolean): Promise<stri
   return sayToBot(callee, dm, rig.bot.userId, body, reply);
 }
 
-function rings(): string[] {
-  const events = callee.client.getRoom(dm)?.getLiveTimeline().getEvents() ?? [];
+function rings(roomId = dm): string[] {
+  const events = callee.client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
   return events.filter((e) => e.getType() === RTC_NOTIFICATION_TYPE).map((e) => e.getId() ?? "");
 }
 
@@ -65,6 +66,28 @@ async function join(subscriber: LiveKitSubscriber): Promise<void> {
 
 async function leave(): Promise<void> {
   await leaveAsElementX(rig, "alice", dm);
+}
+
+/**
+ * A new direct chat of alice and the bot, its MatrixRTC call joined by alice as Element X does: the room, the
+ * subscriber seeing the camera, and the bot's LiveKit identity.
+ */
+async function joinedCallInNewDm(subscriber: LiveKitSubscriber): Promise<{ roomId: string; bot: string }> {
+  const roomId = await callee.client
+    .createRoom({
+      preset: "trusted_private_chat" as never,
+      is_direct: true,
+      invite: [rig.bot.userId],
+      // The bot below alice (so she can remove it) and still allowed state events (call.member, the slot).
+      power_level_content_override: { users: { [alice.userId]: 100, [rig.bot.userId]: 50 } },
+    })
+    .then((r) => r.room_id);
+  await waitFor("the bot to join the new DM", async () => (await app.matrix.client.getJoinedRooms()).includes(roomId));
+  await callee.client.sendTextMessage(roomId, "!call cam");
+  await waitFor("alice to see the MatrixRTC ring", () => rings(roomId).length > 0, { timeoutMs: 20_000 });
+  await joinAsElementX(rig, "alice", roomId, service.url, subscriber);
+  await waitFor("the camera's video at alice", () => subscriber.video.frames > 0, { timeoutMs: 20_000 });
+  return { roomId, bot: `${rig.bot.userId}:${app.matrix.deviceId ?? ""}` };
 }
 
 describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
@@ -176,6 +199,37 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     expect(app.calls.callInRoom(roomId)).toBeDefined();
     app.calls.hangupRoom(roomId, alice.userId);
     await rig.released({ timeoutMs: 15_000 });
+  });
+
+  it("the callee leaves the room while still in LiveKit (as when removed from another device): the call ends", async () => {
+    expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
+    const subscriber = new LiveKitSubscriber(rtc);
+    try {
+      const { roomId, bot } = await joinedCallInNewDm(subscriber);
+      // Her call.member stays in the room's state and her client in LiveKit: only the room membership says she is gone.
+      await callee.client.leave(roomId);
+      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
+      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+      const membership: unknown = await app.matrix.client
+        .getRoomStateEvent(roomId, CALL_MEMBER_TYPE, membershipStateKey(rig.bot.userId, app.matrix.deviceId ?? ""))
+        .catch(() => undefined);
+      expect(membership).toEqual({});
+    } finally {
+      await subscriber.stop();
+    }
+  });
+
+  it("the bot removed from the room during the call: the call ends, LiveKit left, the camera released", async () => {
+    const subscriber = new LiveKitSubscriber(rtc);
+    try {
+      const { roomId, bot } = await joinedCallInNewDm(subscriber);
+      await callee.client.kick(roomId, rig.bot.userId, "test: the bot is removed");
+      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
+      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+      await leaveAsElementX(rig, "alice", roomId);
+    } finally {
+      await subscriber.stop();
+    }
   });
 
   it("shutdown (app.stop) ends a ringing MatrixRTC call: the membership is emptied", async () => {

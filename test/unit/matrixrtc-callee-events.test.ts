@@ -1,6 +1,6 @@
 /**
- * What a MatrixRTC call reads from its room (src/matrixrtc/callee-events.ts): only the callee's decline and call.member
- * events count; a malformed one is reported with the call's log line, never thrown.
+ * What a MatrixRTC call reads from its room (src/matrixrtc/callee-events.ts): only the callee's decline, call.member
+ * and room membership events count; a malformed one is reported with the call's log line, never thrown.
  */
 import { describe, expect, it } from "vitest";
 import { readCalleeEvent } from "../../src/matrixrtc/callee-events.ts";
@@ -46,6 +46,16 @@ describe("readCalleeEvent", () => {
     const member = readCalleeEvent(event({ content: { ...MEMBER, device_id: 42 } }), ALICE, NOW);
     expect(member).toMatchObject({ kind: "malformed", what: "ignoring a malformed call.member event of the callee" });
     expect(member.kind === "malformed" ? member.reason : undefined).toMatch(/device_id/);
+  });
+
+  it("the callee leaving the room, kicked or banned (whoever sent it), is the room left; a join or someone else's leave is not", () => {
+    const member = (stateKey: string, membership: string, sender = ALICE): Record<string, unknown> =>
+      event({ type: "m.room.member", state_key: stateKey, sender, content: { membership } });
+    expect(readCalleeEvent(member(ALICE, "leave"), ALICE, NOW)).toEqual({ kind: "left-room" });
+    expect(readCalleeEvent(member(ALICE, "leave", "@admin:hs"), ALICE, NOW)).toEqual({ kind: "left-room" });
+    expect(readCalleeEvent(member(ALICE, "ban", "@admin:hs"), ALICE, NOW)).toEqual({ kind: "left-room" });
+    for (const raw of [member(ALICE, "join"), member(ALICE, "invite"), member("@mallory:hs", "leave", "@mallory:hs"), member(ALICE, "")])
+      expect(readCalleeEvent(raw, ALICE, NOW)).toEqual({ kind: "other" });
   });
 
   it("someone else's events, other types, state-less members and what is not an event are nothing to the call", () => {
