@@ -25,7 +25,7 @@ import { LiveKitAudio } from "./livekit-audio.ts";
 import { CameraTap, type I420Frame } from "./camera-tap.ts";
 import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
-import type { RtcNode } from "./rtc-node.ts";
+import { releaseRoom, type RtcNode } from "./rtc-node.ts";
 import type { LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
 import { videoEncodeFigures, type VideoEncodeFigures } from "./publisher-encode.ts";
 
@@ -242,6 +242,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     if (outcome === "overran")
       this.log.warn({ withinMs: DISCONNECT_WITHIN_MS }, "LiveKit did not let the call go in time; the camera is released anyway");
     this.room.removeAllListeners();
+    releaseRoom(this.room);
     this.lease.release();
     if (wasLive || reason !== "stopped") this.log.info({ reason, ...this.counters }, "LiveKit publisher ended");
     this.emit("ended", reason);

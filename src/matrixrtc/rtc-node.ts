@@ -4,6 +4,7 @@
  * run its legacy calls. So it is imported dynamically, once, and a failure becomes a reason to report
  * ("MatrixRTC unavailable: <reason>"), never a crash at startup.
  */
+import { EventEmitter } from "node:events";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { errorMessage, type Logger } from "../util/logger.ts";
@@ -87,4 +88,17 @@ function routeRtcNodeLogs(): void {
   } catch {
     // Another rtc-node layout: its debug lines stay; nothing else depends on this.
   }
+}
+
+/**
+ * Lets rtc-node forget a Room the bot is done with. rtc-node 1.1 adds each Room's handler to its one FFI event source
+ * (kept on globalThis) and removes it only on a failed connect or in disconnect(), which returns at once when the room
+ * already counts as disconnected: a Room that LiveKit disconnected (removed, or reconnecting given up) stayed in memory
+ * for good, its handler called for every FFI event of the process (e2e livekit-publish: still held after the end
+ * without this). Removing a handler twice is harmless; another rtc-node layout is left as it is.
+ */
+export function releaseRoom(room: object): void {
+  const events: unknown = (globalThis as { _ffiClientInstance?: unknown })._ffiClientInstance;
+  const handler: unknown = (room as { onFfiEvent?: unknown }).onFfiEvent;
+  if (events instanceof EventEmitter && typeof handler === "function") events.off("ffi_event", handler as (...args: unknown[]) => void);
 }

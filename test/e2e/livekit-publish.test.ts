@@ -6,7 +6,7 @@
  * Skips with one line when Go is missing (no livekit-server).
  */
 import { pino } from "pino";
-import { AccessToken } from "livekit-server-sdk";
+import { AccessToken, RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CameraHub } from "../../src/media/camera-hub.ts";
 import { DISCONNECT_WITHIN_MS, LiveKitPublisher } from "../../src/matrixrtc/livekit-publisher.ts";
@@ -29,6 +29,13 @@ let cam: RtspCamera;
 let hub: CameraHub;
 let rtc: RtcNode;
 const cleanups: (() => Promise<unknown>)[] = [];
+
+/** Whether rtc-node's one FFI event source (kept on globalThis) still calls `room` for every event of the process. */
+function heldByRtcNode(room: object): boolean {
+  const client = (globalThis as { _ffiClientInstance?: { listeners(event: string): unknown[] } })._ffiClientInstance;
+  if (client === undefined) throw new Error("rtc-node's FFI client is not there");
+  return client.listeners("ffi_event").includes((room as { onFfiEvent?: unknown }).onFfiEvent);
+}
 
 async function token(identity: string, canPublish: boolean): Promise<string> {
   const at = new AccessToken(lk.apiKey, lk.apiSecret, { identity, ttl: "10m" });
@@ -148,6 +155,33 @@ describe.skipIf("skip" in found)("LiveKit publisher", () => {
     expect(ended).toEqual(["stopped"]);
     expect(hub.stats()["cam"]?.leases).toBe(0);
     await leaveForReal();
+  });
+
+  it("LiveKit removes the publisher: it ends with LiveKit's reason, releases the camera, and rtc-node holds its Room no more", async () => {
+    const rooms: InstanceType<typeof rtc.Room>[] = [];
+    class SeenRoom extends rtc.Room {
+      constructor() {
+        super();
+        rooms.push(this);
+      }
+    }
+    const publisher = new LiveKitPublisher({ ...rtc, Room: SeenRoom }, hub.acquire("cam"), log);
+    const ended: string[] = [];
+    publisher.on("ended", (reason) => ended.push(reason));
+    try {
+      await publisher.start(lk.wsUrl, await token("@cam:localhost:REMOVED", true));
+      const [room] = rooms;
+      if (room === undefined) throw new Error("the publisher made no Room");
+      expect(heldByRtcNode(room)).toBe(true);
+      await new RoomServiceClient(lk.httpUrl, lk.apiKey, lk.apiSecret).removeParticipant(ROOM, "@cam:localhost:REMOVED");
+      await waitFor("the publisher to end", () => ended.length > 0, { timeoutMs: 15_000 });
+      expect(ended).toEqual(["disconnected by LiveKit (PARTICIPANT_REMOVED)"]);
+      await waitFor("the camera to be released", () => hub.stats()["cam"]?.leases === 0);
+      // rtc-node 1.1 drops a Room's FFI listener only in disconnect(), which does nothing once LiveKit has disconnected it.
+      expect(heldByRtcNode(room)).toBe(false);
+    } finally {
+      await publisher.stop();
+    }
   });
 
   it("a refused token rejects start(), emits ended and releases the camera", async () => {
