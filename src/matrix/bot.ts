@@ -46,7 +46,7 @@ export class Bot {
     this.logOnce = new LogOnce(log);
     const cameraAccess = new CameraAccess(access, cameras);
     this.commands = new CommandHandler(client, cameraAccess, cameras, calls, log, statusText, admission, extension);
-    this.membership = new MembershipHandler(client, botUserId, calls, log);
+    this.membership = new MembershipHandler(client, botUserId, calls, log, (roomId) => extension?.calleeIn?.(roomId));
   }
 
   attach(): void {
@@ -121,11 +121,10 @@ export class Bot {
   private onRoomEvent(roomId: string, raw: unknown): void {
     const event = this.parseEvent(roomId, raw);
     if (!event) return;
+    // Membership first: a MatrixRTC call that a third member ends (the extension's event) is still there to be named.
+    if (event.type === "m.room.member" && event.state_key !== undefined) this.membership.memberEvent(roomId, event.state_key, event);
     this.extension?.roomEvent(roomId, raw);
-    if (event.type === "m.room.member" && event.state_key !== undefined) {
-      this.membership.memberEvent(roomId, event.state_key, event);
-      return;
-    }
+    if (event.type === "m.room.member") return;
     if (event.type.startsWith("m.call.") || event.type.startsWith("org.matrix.call.")) {
       // An invite older than its lifetime is ignored by the call manager (it knows the lifetime).
       this.calls.handleEvent(

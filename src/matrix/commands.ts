@@ -16,6 +16,8 @@ export type Command =
 export interface BotExtension {
   runCommand(roomId: string, sender: string, command: Command): Promise<boolean>;
   roomEvent(roomId: string, raw: unknown): void;
+  /** The other party of the extension's call in the room, if it has one there (the third-member notice). */
+  calleeIn?(roomId: string): string | undefined;
   /** The bot left the room or was removed from it (matrix-bot-sdk sends no more of its events). */
   roomLeft?(roomId: string): void;
   /** `!switch <camera>` (a camera the sender may use) of the extension's call in the room; undefined when it has none there. */

@@ -1,8 +1,9 @@
 /**
  * Room membership changes and what they mean for a call: a member who leaves or is banned ends the call that
  * connects them (the call manager decides), and a third member joining a room with a call in progress gets the
- * third-member notice, once per newcomer and call. Separate from bot.ts because it is the one place with its own
- * state (who was already told, per call) and its own user-facing text, apart from the event wiring and the commands.
+ * third-member notice, once per newcomer and call (a MatrixRTC call ends then, callee-events.ts: the room is told
+ * why). Separate from bot.ts because it is the one place with its own state (who was already told, per call) and its
+ * own user-facing text, apart from the event wiring and the commands.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import type { CallManager } from "../call/manager.ts";
@@ -20,6 +21,8 @@ export class MembershipHandler {
     private readonly botUserId: string,
     private readonly calls: CallManager,
     private readonly log: Logger,
+    /** The other party of the MatrixRTC call in a room, if there is one (rtc-calls.ts). */
+    private readonly rtcCalleeIn: (roomId: string) => string | undefined = () => undefined,
   ) {}
 
   /** An `m.room.member` state event (already parsed) about `userId`, its state_key: a leave, a ban or a join. */
@@ -42,6 +45,16 @@ export class MembershipHandler {
    * The room is told once per joining member.
    */
   private memberJoined(roomId: string, userId: string, ageMs: number): void {
+    const rtcCallee = this.rtcCalleeIn(roomId);
+    if (rtcCallee !== undefined && userId !== rtcCallee && userId !== this.botUserId && ageMs <= MAX_COMMAND_AGE_MS) {
+      this.log.info({ room: roomId, member: userId }, "a third member joined a room with a MatrixRTC call: the call ends");
+      this.tell(
+        roomId,
+        `${userId} joined this room, so I ended the call: anyone in the room could have joined a MatrixRTC call and ` +
+          "watched the camera. While this room has more than two members I won't place or answer calls in it.",
+      );
+      return;
+    }
     const call = this.calls.callInRoom(roomId);
     if (
       call === undefined ||
@@ -62,6 +75,10 @@ export class MembershipHandler {
     const text =
       `${userId} joined this room during the call. The call goes on: its video reaches only ${call.peer}'s device, ` +
       "and nobody else can see it. While this room has more than two members I won't place or answer calls in it.";
+    this.tell(roomId, text);
+  }
+
+  private tell(roomId: string, text: string): void {
     this.client.sendNotice(roomId, text).catch((err: unknown) => {
       this.log.warn({ room: roomId, err: errorMessage(err) }, "could not post the third-member notice");
     });

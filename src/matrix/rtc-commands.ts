@@ -59,6 +59,10 @@ export class RtcCommands implements BotExtension {
     if (!this.rtc.roomEvent(roomId, raw)) this.incoming?.roomEvent(roomId, raw);
   }
 
+  calleeIn(roomId: string): string | undefined {
+    return this.rtc.calleeIn(roomId);
+  }
+
   roomLeft(roomId: string): void {
     this.rtc.roomLeft(roomId);
   }

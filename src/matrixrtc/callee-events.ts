@@ -1,29 +1,49 @@
 /**
- * What an event of a MatrixRTC call's room says to the call (rtc-call.ts): only the other party's events count, and
- * of them a decline of a ring (MSC4310), their call.member state (joined with a device, or left) and their leaving
- * the room (left, kicked or banned, whoever sent it: "left-room"). Everything else is "other"; a decline or
- * membership that does not parse is "malformed", with the line the call logs.
+ * What an event of a MatrixRTC call's room says to the call (rtc-call.ts): of the other party's events, a decline of a
+ * ring (MSC4310) and their call.member state (joined with a device, or left); and "room-changed" (with the call's end
+ * reason) when the room is no longer the two of them: the other party left it (or was removed or banned, whoever sent
+ * it), or a third member joined. Everything else is "other"; a decline or membership that does not parse is
+ * "malformed", with the line the call logs.
  */
-import { CALL_MEMBER_TYPE, declineSchema, readMembership, roomEventSchema, RTC_DECLINE_TYPE } from "./rtc-wire.ts";
+import { CALL_MEMBER_TYPE, declineSchema, readMembership, roomEventSchema, RTC_DECLINE_TYPE, type RoomEvent } from "./rtc-wire.ts";
 
 export type CalleeEvent =
   | { kind: "declined"; ring: string }
   | { kind: "joined"; stateKey: string; deviceId: string; expiresAt: number }
   | { kind: "left"; stateKey: string }
-  | { kind: "left-room" }
+  | { kind: "room-changed"; reason: string }
   | { kind: "malformed"; eventId: string; reason?: string; what: string }
   | { kind: "other" };
 
 const LEFT = new Set(["leave", "ban"]);
 
-/** `raw` (an event as the sync delivers it) read for the call with `callee`, at `now`. */
-export function readCalleeEvent(raw: unknown, callee: string, now: number): CalleeEvent {
+/**
+ * The room stopped being the bot's and the other party's alone. Their leaving ends the call as on the legacy path
+ * (membership.ts). A third member ends it too, unlike a legacy call, whose media reaches only the device that
+ * answered: the camera is published in a LiveKit room that whoever the focus gives a token may join, and rtc-node 1.1
+ * cannot limit who subscribes (its FFI has SetTrackSubscriptionPermissions, its API does not).
+ */
+function roomChange(event: RoomEvent, parties: CallParties): string | undefined {
+  if (event.type !== "m.room.member" || event.state_key === undefined || event.state_key === parties.bot) return undefined;
+  const membership = String(event.content["membership"]);
+  if (event.state_key === parties.callee) return LEFT.has(membership) ? `${parties.callee} left the room` : undefined;
+  return membership === "join" ? `${event.state_key} joined the room (a MatrixRTC call is open to anyone in it)` : undefined;
+}
+
+/** The call's other party (who is rung, or who called) and the bot. */
+export interface CallParties {
+  callee: string;
+  bot: string;
+}
+
+/** `raw` (an event as the sync delivers it) read for the call between `parties`, at `now`. */
+export function readCalleeEvent(raw: unknown, parties: CallParties, now: number): CalleeEvent {
   const parsed = roomEventSchema.safeParse(raw);
   if (!parsed.success) return { kind: "other" };
   const event = parsed.data;
-  // The legacy path's rule (membership.ts): the other party leaving the room ends the call, as does a kick or ban.
-  if (event.type === "m.room.member" && event.state_key === callee && LEFT.has(String(event.content["membership"])))
-    return { kind: "left-room" };
+  const changed = roomChange(event, parties);
+  if (changed !== undefined) return { kind: "room-changed", reason: changed };
+  const { callee } = parties;
   if (event.sender !== callee) return { kind: "other" };
   if (event.type === RTC_DECLINE_TYPE) {
     const decline = declineSchema.safeParse(event.content);

@@ -3,8 +3,9 @@
  * focus → LiveKit token → the bot's call.member with its delayed leave (room-presence.ts) → the room's MSC4143 slot
  * opened (if it is not) → the ring (rtc.notification) → LiveKit connects and the camera is published (start() says
  * why after the ring). Then it waits for the callee: their call.member makes the call `connected`; a decline, the
- * ring's lifetime passing with nobody joined, the callee's call.member or room membership leaving, their client gone
- * without leaving (peer-watch.ts), LiveKit gone for good (livekit-publisher.ts), hangup() and shutdown end it.
+ * ring's lifetime passing with nobody joined, the callee's call.member leaving, the room no longer theirs and the bot's
+ * alone (callee-events.ts), their client gone without leaving (peer-watch.ts), LiveKit gone for good
+ * (livekit-publisher.ts), hangup() and shutdown end it.
  * With `join` set the user started the call and the bot joins it: the same steps without slot and ring, `connected`
  * once the membership is out and the camera published, over when the caller's device leaves.
  *
@@ -160,7 +161,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   /** A room event of the call's room, as the sync delivers it (callee-events.ts); anything malformed is logged and ignored. */
   handleRoomEvent(raw: unknown): void {
     if (this.isEnded()) return;
-    const ev = readCalleeEvent(raw, this.opts.callee, Date.now());
+    const ev = readCalleeEvent(raw, { callee: this.opts.callee, bot: this.opts.userId }, Date.now());
     switch (ev.kind) {
       case "malformed":
         this.log.warn({ eventId: ev.eventId, reason: ev.reason }, ev.what);
@@ -176,8 +177,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
         if (this.peers.memberLeft(ev.stateKey) && this.peers.memberCount === 0)
           void this.terminate(this.opts.join !== undefined ? "the caller left" : "the callee left");
         return;
-      case "left-room":
-        void this.terminate(this.opts.join !== undefined ? "the caller left the room" : "the callee left the room");
+      case "room-changed":
+        void this.terminate(ev.reason);
         return;
       case "other":
         return;

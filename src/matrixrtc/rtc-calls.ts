@@ -185,6 +185,11 @@ export class RtcCalls {
     return entry !== undefined;
   }
 
+  /** The other party of the call in the room, while there is one. */
+  calleeIn(roomId: string): string | undefined {
+    return this.byRoom.get(roomId)?.callee;
+  }
+
   /** The bot left the room or was removed from it: its call there is over (its leave may fail: it lapses). */
   roomLeft(roomId: string): void {
     void this.byRoom.get(roomId)?.call.terminate("the bot left the room");

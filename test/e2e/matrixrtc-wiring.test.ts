@@ -3,7 +3,8 @@
  * MatrixRTC call (membership + rtc.notification), the user joins it (call.member, LiveKit) and an rtc-node
  * subscriber decodes the camera; `!status` lists it; `!hangup` empties the bot's membership. With `!ring both` the
  * legacy invite and the MatrixRTC ring go out together, and the legacy answer withdraws the MatrixRTC ring. The
- * callee leaving the room, or the bot removed from it, ends the call though the callee's client stays in LiveKit.
+ * callee leaving the room, the bot removed from it, or a third member joining it ends the call, though the callee's
+ * client stays in LiveKit.
  * Real Synapse, livekit-server, the /sfu/get test service, a GStreamer RTSP camera, a matrix-js-sdk callee.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,10 +70,11 @@ async function leave(): Promise<void> {
 }
 
 /**
- * A new direct chat of alice and the bot, its MatrixRTC call joined by alice as Element X does: the room, the
- * subscriber seeing the camera, and the bot's LiveKit identity.
+ * A new direct chat of alice and the bot, its MatrixRTC call (alice's choice set to matrixrtc) joined by alice as
+ * Element X does: the room, the subscriber seeing the camera, and the bot's LiveKit identity.
  */
 async function joinedCallInNewDm(subscriber: LiveKitSubscriber): Promise<{ roomId: string; bot: string }> {
+  expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
   const roomId = await callee.client
     .createRoom({
       preset: "trusted_private_chat" as never,
@@ -202,7 +204,6 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
   });
 
   it("the callee leaves the room while still in LiveKit (as when removed from another device): the call ends", async () => {
-    expect(await say("!ring matrixrtc", (t) => t.startsWith("!call rings you"))).toContain("MatrixRTC");
     const subscriber = new LiveKitSubscriber(rtc);
     try {
       const { roomId, bot } = await joinedCallInNewDm(subscriber);
@@ -224,6 +225,28 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     try {
       const { roomId, bot } = await joinedCallInNewDm(subscriber);
       await callee.client.kick(roomId, rig.bot.userId, "test: the bot is removed");
+      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
+      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+      await leaveAsElementX(rig, "alice", roomId);
+    } finally {
+      await subscriber.stop();
+    }
+  });
+
+  it("a third member joins the room during the call: the call ends (anyone in the room could join it) and the room is told why", async () => {
+    const bob = await rig.synapse.registerUser("bob");
+    const subscriber = new LiveKitSubscriber(rtc);
+    try {
+      const { roomId, bot } = await joinedCallInNewDm(subscriber);
+      const told = markMessages(callee, roomId, rig.bot.userId);
+      await callee.client.invite(roomId, bob.userId);
+      const joined = await fetch(`${rig.synapse.baseUrl}/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bob.accessToken}` },
+        body: "{}",
+      });
+      expect(joined.status).toBe(200);
+      expect(await told.next("the bot's notice", (t) => t.includes(bob.userId))).toContain("so I ended the call");
       await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
       await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
       await leaveAsElementX(rig, "alice", roomId);
