@@ -92,6 +92,12 @@ async function joinedCallInNewDm(subscriber: LiveKitSubscriber): Promise<{ roomI
   return { roomId, bot: `${rig.bot.userId}:${app.matrix.deviceId ?? ""}` };
 }
 
+/** The bot's call is over: the bot left LiveKit and the camera is released. */
+async function callOver(subscriber: LiveKitSubscriber, bot: string): Promise<void> {
+  await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
+  await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+}
+
 describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
   beforeAll(async () => {
     const loaded = await loadRtcNode();
@@ -209,8 +215,7 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
       const { roomId, bot } = await joinedCallInNewDm(subscriber);
       // Her call.member stays in the room's state and her client in LiveKit: only the room membership says she is gone.
       await callee.client.leave(roomId);
-      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
-      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+      await callOver(subscriber, bot);
       const membership: unknown = await app.matrix.client
         .getRoomStateEvent(roomId, CALL_MEMBER_TYPE, membershipStateKey(rig.bot.userId, app.matrix.deviceId ?? ""))
         .catch(() => undefined);
@@ -225,8 +230,7 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
     try {
       const { roomId, bot } = await joinedCallInNewDm(subscriber);
       await callee.client.kick(roomId, rig.bot.userId, "test: the bot is removed");
-      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
-      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+      await callOver(subscriber, bot);
       await leaveAsElementX(rig, "alice", roomId);
     } finally {
       await subscriber.stop();
@@ -247,8 +251,7 @@ describe.skipIf("skip" in found)("MatrixRTC calls through the bot", () => {
       });
       expect(joined.status).toBe(200);
       expect(await told.next("the bot's notice", (t) => t.includes(bob.userId))).toContain("so I ended the call");
-      await waitFor("the bot to leave LiveKit", () => !subscriber.sees(bot), { timeoutMs: 15_000 });
-      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: 15_000 });
+      await callOver(subscriber, bot);
       await leaveAsElementX(rig, "alice", roomId);
     } finally {
       await subscriber.stop();
