@@ -42,7 +42,8 @@ export class MembershipHandler {
    * encrypted end to end (DTLS-SRTP) between the bot and the device that answered, so the newcomer
    * cannot see it, and their call events are ignored (only the call's other party counts). What
    * changes is the room: it fails the two-member check, so no new call is placed or answered there.
-   * The room is told once per joining member.
+   * The room is told once per joining member. A MatrixRTC call ends instead (callee-events.ts) and the room is told
+   * that; where a legacy call rings beside it (`!ring both`), the legacy notice follows for that call.
    */
   private memberJoined(roomId: string, userId: string, ageMs: number): void {
     const rtcCallee = this.rtcCalleeIn(roomId);
@@ -50,10 +51,9 @@ export class MembershipHandler {
       this.log.info({ room: roomId, member: userId }, "a third member joined a room with a MatrixRTC call: the call ends");
       this.tell(
         roomId,
-        `${userId} joined this room, so I ended the call: anyone in the room could have joined a MatrixRTC call and ` +
+        `${userId} joined this room, so I ended the MatrixRTC call: anyone in the room could have joined it and ` +
           "watched the camera. While this room has more than two members I won't place or answer calls in it.",
       );
-      return;
     }
     const call = this.calls.callInRoom(roomId);
     if (
