@@ -8,6 +8,14 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The bot's preload (native/zero-pages.c: libvpx's unused token buffer pages left unallocated, ~15 MB a 720p call):
+# built here, where a compiler may be, and copied alone into the runtime image.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY native/zero-pages.c ./native/
+COPY scripts/zero-pages.sh ./scripts/
+RUN test -n "$(sh scripts/zero-pages.sh)"
 
 FROM node:24-bookworm-slim AS runtime
 # GStreamer is the default camera front end (a frame sooner than ffmpeg for RTSP H.264/H.265; src/media/front-end.ts):
@@ -37,6 +45,9 @@ RUN npm ci --omit=dev \
     && rm -rf node_modules/ffmpeg-static \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/zero-pages.so ./native/
+# As bin/matrix-camera-call does; ffmpeg and gst-launch never get it (their environment is an allowlist).
+ENV LD_PRELOAD=/app/native/zero-pages.so
 # The image's unprivileged "node" user (uid 1000) owns the state directory.
 RUN mkdir -p /data /config \
     && chown node:node /data

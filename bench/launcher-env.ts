@@ -5,8 +5,9 @@
  * the malloc settings change the bot's RSS per call by tens of MB (docs/benchmark.md), so a bench without them
  * measures a process nobody runs.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 /** The launcher's defaults: its `export NAME="${NAME:-value}"` lines. */
 export function launcherDefaults(script: string): Record<string, string> {
@@ -21,6 +22,19 @@ export function launcherDefaults(script: string): Record<string, string> {
 /** The defaults this environment lacks (a variable already set, even to another value, is the user's choice). */
 export function missingFrom(env: NodeJS.ProcessEnv, defaults: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(defaults).filter(([k]) => env[k] === undefined));
+}
+
+const ZERO_PAGES = fileURLToPath(new URL("../scripts/zero-pages.sh", import.meta.url));
+
+/**
+ * The launcher's preload (native/zero-pages.c: libvpx's unused token buffer pages left unallocated), built where it
+ * can be, as the launcher does; {} where the launcher would run without it (MCC_ZERO_PAGES=0, no compiler) and where
+ * the environment has its own LD_PRELOAD (the user's choice). The soak test runs its bot with it too.
+ */
+export function launcherPreload(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (env["MCC_ZERO_PAGES"] === "0" || env["LD_PRELOAD"] !== undefined) return {};
+  const so = execFileSync("sh", [ZERO_PAGES], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return so === "" ? {} : { LD_PRELOAD: so };
 }
 
 /** Marks the run started again (so it never loops), with the names of the variables it added. */
@@ -41,7 +55,7 @@ export function withoutLauncherEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  */
 export function rerunWithLauncherEnv(launcher: string): Promise<number> | undefined {
   if (process.env[AGAIN] !== undefined) return undefined;
-  const missing = missingFrom(process.env, launcherDefaults(readFileSync(launcher, "utf8")));
+  const missing = { ...missingFrom(process.env, launcherDefaults(readFileSync(launcher, "utf8"))), ...launcherPreload() };
   if (Object.keys(missing).length === 0) return undefined;
   process.stdout.write(`bench: running again with the launcher's environment: ${JSON.stringify(missing)}\n`);
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {

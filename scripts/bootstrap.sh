@@ -27,6 +27,7 @@ packages=(
   gstreamer1.0-libav gstreamer1.0-tools
   debootstrap mosquitto coturn
   chromium # headless, the Element Call callee of the MatrixRTC tests (test/harness/element-call-callee)
+  gcc libc6-dev # the bot's preload, native/zero-pages.c (scripts/zero-pages.sh)
 )
 missing=()
 for pkg in "${packages[@]}"; do

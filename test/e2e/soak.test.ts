@@ -8,7 +8,9 @@
  * for 90 s, each receiving at least 90 % of the source frame rate. MCC_SOAK_CALLS and MCC_SOAK_SECONDS shorten them
  * for a local try.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { launcherPreload } from "../../bench/launcher-env.ts";
 import type { BotProcess } from "../harness/bot-process.ts";
 import type { IncomingCall } from "../harness/callee.ts";
 import { memoryLines, readMemory, type Memory } from "../harness/bot-memory.ts";
@@ -134,7 +136,8 @@ beforeAll(async () => {
     // each call's encoder thread leave its freed memory in one more arena, so RSS climbs by tens of MB until all are
     // used, differently in every run; 2 arenas keep it near what is really in use. The fixed mmap threshold gives
     // frame-sized blocks back to the system when freed (left after 8 calls: 470 → 316 MB, docs/benchmark.md).
-    env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144" },
+    // And with the launcher's preload (native/zero-pages.c), so these ten minutes of calls run the memset it replaces.
+    env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...launcherPreload() },
     config: (ctx) => ({
       cameras: cameras.map((c) => ({
         name: `cam${c}`,
@@ -159,6 +162,8 @@ describeE2E("soak", () => {
     const dm = rig.dm("soak0");
     const durations: number[] = [];
     const samples: (Memory & { call: number })[] = [];
+    // The launcher's preload is in the bot, as users run it (bootstrap installs the compiler that builds it).
+    expect(readFileSync(`/proc/${String(bot.pid)}/maps`, "utf8")).toContain("zero-pages.so");
     // Before any call (reported, not asserted on: the first calls load code and libvpx, and size the allocator).
     const fresh = await settledMemory();
     const started = Date.now();

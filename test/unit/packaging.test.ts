@@ -169,6 +169,16 @@ describe("Dockerfile", () => {
     expect(runs).not.toMatch(/--omit=optional/);
   });
 
+  it("builds the launcher's preload (native/zero-pages.c) in the build stage and preloads only it in the final stage", () => {
+    expect(runLines(build).join("\n")).toMatch(/apt-get install -y --no-install-recommends gcc libc6-dev/);
+    expect(runLines(build)).toContain('test -n "$(sh scripts/zero-pages.sh)"');
+    const copied = final.instructions.filter((i) => i.keyword === "COPY").map((i) => parseCopy(i.args));
+    expect(copied).toContainEqual({ from: "build", sources: ["/app/native/zero-pages.so"], dest: "./native/" });
+    expect(final.instructions.filter((i) => i.keyword === "ENV").map((i) => i.args)).toContain("LD_PRELOAD=/app/native/zero-pages.so");
+    // The launcher preloads the same build (scripts/zero-pages.sh) unless MCC_ZERO_PAGES=0.
+    expect(read("bin/matrix-camera-call")).toMatch(/preload=\$\(sh scripts\/zero-pages\.sh/);
+  });
+
   it("checks its health on /healthz in the final stage", () => {
     const health = final.instructions.filter((i) => i.keyword === "HEALTHCHECK");
     expect(health).toHaveLength(1);

@@ -1,0 +1,76 @@
+/**
+ * native/zero-pages.c, the launcher's preload: built by scripts/zero-pages.sh (in a copy of the two files, so the test
+ * never races the launcher's own build), then a C program (test/native/zero-pages-check.c) runs memsets with and
+ * without it. With it, a large memset to zero of private anonymous memory gives the pages back; everywhere memset
+ * must write (a file's private mapping, shared memory, locked pages, other values, small sizes, the ends of a range
+ * that are not whole pages) the bytes are what glibc's memset leaves.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const dir = mkdtempSync(join(tmpdir(), "mcc-zero-pages-"));
+let so = "";
+let check = "";
+
+function run(env: NodeJS.ProcessEnv): { lines: string[]; dropped: number } {
+  const out = execFileSync(check, { env, encoding: "utf8" });
+  const lines = out.trim().split("\n");
+  const dropped = Number(/^dropped (-?\d+)$/m.exec(out)?.[1]);
+  return { lines: lines.filter((l) => !l.startsWith("dropped ")), dropped };
+}
+
+const CASES = ["mapped", "rewritten", "heap", "file-private", "shared", "locked", "nonzero", "small"];
+
+beforeAll(() => {
+  for (const sub of ["scripts", "native"]) mkdirSync(join(dir, sub));
+  copyFileSync("scripts/zero-pages.sh", join(dir, "scripts/zero-pages.sh"));
+  copyFileSync("native/zero-pages.c", join(dir, "native/zero-pages.c"));
+  so = execFileSync("sh", [join(dir, "scripts/zero-pages.sh")], { encoding: "utf8" }).trim();
+  check = join(dir, "check");
+  execFileSync("cc", ["-O2", "-fno-builtin", "-Wall", "-Wextra", "-Werror", "-o", check, "test/native/zero-pages-check.c"]);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("zero-pages (the launcher's preload)", () => {
+  it("builds where there is a C compiler", () => {
+    expect(so).toBe(join(dir, "native/zero-pages.so"));
+  });
+
+  it("glibc's memset alone: every case right, nothing given back", () => {
+    const { lines, dropped } = run({ PATH: process.env["PATH"] ?? "" });
+    expect(lines).toEqual(CASES.map((c) => `${c} ok`));
+    expect(dropped).toBeLessThan(8);
+  });
+
+  it("preloaded: the same bytes, and a 64 MiB memset to zero of written memory gives its pages back", () => {
+    const { lines, dropped } = run({ PATH: process.env["PATH"] ?? "", LD_PRELOAD: so });
+    expect(lines).toEqual(CASES.map((c) => `${c} ok`));
+    expect(dropped).toBeGreaterThanOrEqual(56);
+  });
+
+  it("node runs with it: a Buffer zeroed over 8 MiB reads as zeros", () => {
+    const script =
+      "const b = Buffer.alloc(8 << 20, 0xab); b.fill(0, 3, b.length - 5); process.stdout.write(String(b.indexOf(0xab, 3)) + ' ' + b[2] + ' ' + b[b.length - 6] + ' ' + b[b.length - 5]);";
+    const r = spawnSync(process.execPath, ["-e", script], { env: { PATH: process.env["PATH"] ?? "", LD_PRELOAD: so }, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    // The first 0xab after the zeroed range is at its end; the bytes either side of it are as they were.
+    expect(r.stdout).toBe(`${String((8 << 20) - 5)} 171 0 171`);
+  });
+
+  it("without a compiler the script prints nothing and says why: the bot then runs without it", () => {
+    const bare = join(dir, "bare");
+    for (const sub of ["scripts", "native"]) mkdirSync(join(bare, sub), { recursive: true });
+    copyFileSync("scripts/zero-pages.sh", join(bare, "scripts/zero-pages.sh"));
+    copyFileSync("native/zero-pages.c", join(bare, "native/zero-pages.c"));
+    const r = spawnSync("sh", [join(bare, "scripts/zero-pages.sh")], { env: { ...process.env, CC: "no-such-cc" }, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("no C compiler");
+  });
+});
