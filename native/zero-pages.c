@@ -19,6 +19,7 @@
  * never get it: their environment is an allowlist (src/media/child-env.ts). Test: test/unit/zero-pages.test.ts.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,10 +113,15 @@ static int private_anonymous(uintptr_t lo, uintptr_t hi) {
 
 void *memset(void *s, int c, size_t n) {
   if (c == 0 && n >= LARGE) {
+    /* open, read and a refused madvise set errno; a memset must leave the caller's as it was. */
+    int saved_errno = errno;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = (uintptr_t)s, hi = lo + n;
     uintptr_t head = (lo + page - 1) & ~(page - 1), tail = hi & ~(page - 1);
-    if (hi > lo && tail > head && private_anonymous(lo, hi) && madvise((void *)head, tail - head, MADV_DONTNEED) == 0) {
+    int dropped = hi > lo && tail > head && private_anonymous(lo, hi) &&
+                  madvise((void *)head, tail - head, MADV_DONTNEED) == 0;
+    errno = saved_errno;
+    if (dropped) {
       __memset_chk(s, 0, head - lo, head - lo);
       __memset_chk((void *)tail, 0, hi - tail, hi - tail);
       return s;

@@ -77,14 +77,11 @@ export async function startBotProcess(opts: {
       gcRuns++;
       const want = gcRuns;
       child.kill("SIGUSR2");
+      // Only lines with their newline: a read while the bot appends can end inside one (a fresh-clone CI of
+      // 80042bc parsed 216 characters of a line and failed).
       const line = await waitFor(
         "the bot's garbage collection",
-        () =>
-          existsSync(file)
-            ? readFileSync(file, "utf8")
-                .split("\n")
-                .filter((l) => l !== "")[want - 1]
-            : undefined,
+        () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(0, -1)[want - 1] : undefined),
         { timeoutMs: 10_000, intervalMs: 20 },
       );
       return JSON.parse(line) as GcFigures;

@@ -6,6 +6,7 @@
  * Built with -fno-builtin so each memset here is a call to the process's memset.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -88,8 +89,13 @@ int main(void) {
   if (l == MAP_FAILED) return 2;
   memset(l, 0x33, mid);
   int locked = mlock(l, mid) == 0;
+  errno = 4242;
   memset(l, 0, mid);
+  int errno_after = errno;
   check(locked ? "locked" : "unlocked", l, mid, 0, mid, 0, 0);
+  /* A refused madvise (and the open and read of the maps) must not show in the caller's errno. */
+  if (errno_after == 4242) printf("errno ok\n");
+  else printf("errno WRONG: %d\n", errno_after);
   munmap(l, mid);
 
   /* Not zero, and small: written as always. */

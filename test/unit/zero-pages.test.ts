@@ -3,7 +3,7 @@
  * never races the launcher's own build), then a C program (test/native/zero-pages-check.c) runs memsets with and
  * without it. With it, a large memset to zero of private anonymous memory gives the pages back; everywhere memset
  * must write (a file's private mapping, shared memory, locked pages, other values, small sizes, the ends of a range
- * that are not whole pages) the bytes are what glibc's memset leaves.
+ * that are not whole pages) the bytes are what glibc's memset leaves, and so is the caller's errno.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -22,7 +22,7 @@ function run(env: NodeJS.ProcessEnv): { lines: string[]; dropped: number } {
   return { lines: lines.filter((l) => !l.startsWith("dropped ")), dropped };
 }
 
-const CASES = ["mapped", "rewritten", "heap", "file-private", "shared", "locked", "nonzero", "small"];
+const CASES = ["mapped", "rewritten", "heap", "file-private", "shared", "locked", "errno", "nonzero", "small"];
 
 beforeAll(() => {
   for (const sub of ["scripts", "native"]) mkdirSync(join(dir, sub));
