@@ -24,9 +24,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern void *__memset_chk(void *s, int c, size_t n, size_t destlen);
+
+/* Called through a pointer the compiler cannot see through: clang folds __memset_chk(s, c, n, n) into memset(s, c,
+ * n), which here would be this function calling itself for ever (LLVM's SimplifyLibCalls; gcc 12 keeps the call). */
+static void *(*volatile glibc_memset)(void *, int, size_t, size_t) = __memset_chk;
 
 #define LARGE ((size_t)1 << 20)
 
@@ -89,25 +94,27 @@ static int anonymous_holder(const struct line *l, uintptr_t lo, uintptr_t hi) {
   return anonymous && l->inode == 0 && l->perms[0] == 'r' && l->perms[1] == 'w' && l->perms[3] == 'p';
 }
 
-/* 1 when [lo, hi) lies inside one private anonymous read-write mapping; 0 when not, or when the maps cannot be read. */
+/* 1 when [lo, hi) lies inside one private anonymous read-write mapping; 0 when not, or when the maps cannot be read.
+ * Raw system calls: libc's open and read are thread cancellation points, and another preload may stand in for them. */
 static int private_anonymous(uintptr_t lo, uintptr_t hi) {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buf[4096];
   struct line l = {0};
   int found = -1;
   ssize_t got;
-  while (found < 0 && (got = read(fd, buf, sizeof buf)) > 0) {
+  while (found < 0 && (got = syscall(SYS_read, fd, buf, sizeof buf)) > 0) {
     for (ssize_t i = 0; i < got && found < 0; i++) {
       if (buf[i] != '\n') {
         line_char(&l, buf[i]);
         continue;
       }
       if (!l.bad && l.start <= lo && lo < l.end) found = anonymous_holder(&l, lo, hi);
+      else if (!l.bad && l.start > lo) found = 0; /* the maps are in address order: no later line holds lo */
       l = (struct line){0};
     }
   }
-  close(fd);
+  syscall(SYS_close, fd);
   return found == 1;
 }
 
@@ -122,10 +129,10 @@ void *memset(void *s, int c, size_t n) {
                   madvise((void *)head, tail - head, MADV_DONTNEED) == 0;
     errno = saved_errno;
     if (dropped) {
-      __memset_chk(s, 0, head - lo, head - lo);
-      __memset_chk((void *)tail, 0, hi - tail, hi - tail);
+      glibc_memset(s, 0, head - lo, head - lo);
+      glibc_memset((void *)tail, 0, hi - tail, hi - tail);
       return s;
     }
   }
-  return __memset_chk(s, c, n, n);
+  return glibc_memset(s, c, n, n);
 }
