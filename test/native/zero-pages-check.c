@@ -51,6 +51,23 @@ static long maps_offset(const void *p) {
   return found;
 }
 
+/* An unlinked file of n bytes of `byte`, open for reading and writing; -1 when it cannot be made. */
+static int file_of(int byte, size_t n) {
+  char path[] = "/tmp/zero-pages-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return -1;
+  unlink(path);
+  unsigned char *fill = malloc(n);
+  memset(fill, byte, n);
+  ssize_t wrote = write(fd, fill, n);
+  free(fill);
+  if (wrote != (ssize_t)n) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 int main(void) {
   const size_t big = (size_t)64 << 20, mid = (size_t)4 << 20, page = (size_t)sysconf(_SC_PAGESIZE);
 
@@ -86,12 +103,8 @@ int main(void) {
 
   /* Anonymous memory and, right after it, a file's private mapping: a range over both is written, not dropped (the
    * file's half would show its bytes, 0x6b, again). */
-  char cross_path[] = "/tmp/zero-pages-XXXXXX";
-  int cross_fd = mkstemp(cross_path);
-  unsigned char *cross_fill = malloc(mid);
-  memset(cross_fill, 0x6b, mid);
-  if (cross_fd < 0 || write(cross_fd, cross_fill, mid) != (ssize_t)mid) return 2;
-  unlink(cross_path);
+  int cross_fd = file_of(0x6b, mid);
+  if (cross_fd < 0) return 2;
   unsigned char *x = mmap(NULL, 2 * mid, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (x == MAP_FAILED || mmap(x + mid, mid, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, cross_fd, 0) == MAP_FAILED)
     return 2;
@@ -100,16 +113,11 @@ int main(void) {
   check("two-mappings", x, 2 * mid, 0, 2 * mid, 0, 0);
   munmap(x, 2 * mid);
   close(cross_fd);
-  free(cross_fill);
 
   /* A file's private mapping: dropped pages would show the file's bytes (0x5a) again. */
-  char path[] = "/tmp/zero-pages-XXXXXX";
-  int fd = mkstemp(path);
-  unsigned char *fill = malloc(mid);
-  memset(fill, 0x5a, mid);
-  if (fd < 0 || write(fd, fill, mid) != (ssize_t)mid) return 2;
+  int fd = file_of(0x5a, mid);
+  if (fd < 0) return 2;
   unsigned char *f = mmap(NULL, mid, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  unlink(path);
   if (f == MAP_FAILED) return 2;
   memset(f, 0x11, mid);
   memset(f, 0, mid);
@@ -149,6 +157,5 @@ int main(void) {
   memset(b + 7, 0, 1000);
   check("small", b + 5, 2000, 2, 1002, 0x44, 0);
   free(b);
-  free(fill);
   return 0;
 }
