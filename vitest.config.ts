@@ -14,7 +14,7 @@ const e2e = {
   // `window` and `document` (test/harness/webrtc-env.ts), and the mqtt package, first loaded after them, took itself
   // for a browser and never connected: every MQTT file after matrixrtc-call.test.ts failed (found 2026-12-01).
   fileParallelism: false,
-  poolOptions: { forks: { isolate: true } },
+  isolate: true,
   testTimeout: 120_000,
   hookTimeout: 180_000,
 } as const;

@@ -104,7 +104,7 @@ fi
 
 # --- Node dependencies -------------------------------------------------------------------------
 # `npm ci` installs exactly package-lock.json, and of the optional platform packages only this machine's: the lock
-# lists every platform's (rollup's, esbuild's, wrtc's), so a registry that starts or stops serving another
+# lists every platform's (rolldown's, lightningcss's, esbuild's, wrtc's), so a registry that starts or stops serving another
 # platform's binaries changes nothing here. test/unit/lockfile.test.ts keeps the lock complete.
 section "npm ci"
 npm ci --no-audit --no-fund || fail "npm ci failed (if it says the lock is out of sync: npm install, commit package-lock.json)"
