@@ -15,7 +15,7 @@ export { RECONNECT_BACKOFF_S } from "./restart-policy.ts";
 export type { PipelineState, PipelineStats } from "./pipeline-stats.ts";
 
 /** A camera always behind the live picture is restarted to catch up not more often than this, so it still shows a picture most of the time. */
-const RESYNC_MIN_INTERVAL_MS = 30_000;
+export const RESYNC_MIN_INTERVAL_MS = 30_000;
 
 interface PipelineEvents {
   state: [state: PipelineState];
