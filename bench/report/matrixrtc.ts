@@ -7,6 +7,7 @@
 import { FPS } from "../plan.ts";
 import { fmt, max, median } from "../stats.ts";
 import { glassToGlassTargets } from "./glass-to-glass.ts";
+import { MEMORY_LIMIT_MB } from "./memory-targets.ts";
 import type { Results, RtcTimings, WindowResult } from "./results.ts";
 import type { Target } from "./targets.ts";
 
@@ -24,23 +25,26 @@ export function pooledRtc(r: Results): RtcTimings {
   };
 }
 
-/** The bot's CPU (bench process + its ffmpeg) of the rtc-cpu window of this path and call count, % of one core. */
-function botCpu(w: readonly WindowResult[], path: WindowResult["path"], calls: number): number | undefined {
-  return w.find((x) => x.kind === "rtc-cpu" && x.path === path && x.calls === calls)?.cpu["bot"];
+/** What an rtc-cpu window says of the bot (bench process + its front end): CPU in % of one core, or mean RSS in MB. */
+type Measure = "cpu" | "rss";
+
+function botFigure(w: readonly WindowResult[], path: WindowResult["path"], calls: number, measure: Measure): number | undefined {
+  const x = w.find((y) => y.kind === "rtc-cpu" && y.path === path && y.calls === calls);
+  return measure === "cpu" ? x?.cpu["bot"] : x?.rssMB["bot"]?.mean;
 }
 
-export interface CallCpu {
+export interface CallCost {
   /** One call against no call (the call's camera pipeline included: the call starts it). */
   first: number | undefined;
   /** Two calls of the same camera against one (a second encoder, no second pipeline). */
   extra: number | undefined;
 }
 
-/** CPU per call of one path, from the phase's rtc-cpu windows. */
-export function callCpu(w: readonly WindowResult[], path: "legacy" | "matrixrtc"): CallCpu {
-  const none = botCpu(w, "none", 0);
-  const one = botCpu(w, path, 1);
-  const two = botCpu(w, path, 2);
+/** CPU (default) or memory per call of one path, from the phase's rtc-cpu windows. */
+export function callCost(w: readonly WindowResult[], path: "legacy" | "matrixrtc", measure: Measure = "cpu"): CallCost {
+  const none = botFigure(w, "none", 0, measure);
+  const one = botFigure(w, path, 1, measure);
+  const two = botFigure(w, path, 2, measure);
   return {
     first: one !== undefined && none !== undefined ? one - none : undefined,
     extra: two !== undefined && one !== undefined ? two - one : undefined,
@@ -54,9 +58,12 @@ export function rtcTargets(r: Results): Target[] {
   const join = median(t.joinToFirstFrame);
   const lat = r.windows.find((x) => x.kind === "rtc-latency");
   const full = lat !== undefined && lat.delivered.includes("1280x720") && (lat.fps.min ?? 0) >= 0.95 * FPS;
-  const rtc = callCpu(r.windows, "matrixrtc");
-  const legacy = callCpu(r.windows, "legacy");
+  const rtc = callCost(r.windows, "matrixrtc");
+  const legacy = callCost(r.windows, "legacy");
+  const rtcMem = callCost(r.windows, "matrixrtc", "rss");
+  const legacyMem = callCost(r.windows, "legacy", "rss");
   const pct = (x: number | undefined): string => `${fmt(x, 1)} % of a core`;
+  const mb = (x: number | undefined): string => `${fmt(x, 1)} MB`;
   return [
     {
       figure: "MatrixRTC ring: !call → the callee's client has the rtc.notification (median)",
@@ -88,6 +95,13 @@ export function rtcTargets(r: Results): Target[] {
       target: `— (legacy, same minutes: ${pct(legacy.extra)})`,
       measured: pct(rtc.extra),
       met: rtc.extra === undefined ? undefined : "none",
+    },
+    // Issue 14's memory target for an extra 720p call, held to MatrixRTC calls too (rtc-node carries its own libvpx).
+    {
+      figure: "memory of a second 720p25 call of the same camera, MatrixRTC (bot RSS, window means, 2 calls vs 1)",
+      target: `≤ ${String(MEMORY_LIMIT_MB["720p25"])} MB (legacy, same minutes: ${mb(legacyMem.extra)})`,
+      measured: mb(rtcMem.extra),
+      met: rtcMem.extra === undefined ? undefined : rtcMem.extra <= MEMORY_LIMIT_MB["720p25"],
     },
   ];
 }

@@ -4,6 +4,9 @@ import { fmt } from "../stats.ts";
 import type { WindowResult } from "./results.ts";
 import type { Target } from "./targets.ts";
 
+/** Issue 14 item 4: memory per call, MB, by resolution (legacy series here; MatrixRTC's second call in matrixrtc.ts). */
+export const MEMORY_LIMIT_MB = { "720p25": 40, "1080p25": 50 } as const;
+
 /** The series' windows of one resolution on one camera, by call count: the first, and the last at full rate. */
 export function seriesSpan(w: readonly WindowResult[], res: string): { first: WindowResult | undefined; last: WindowResult | undefined } {
   const bots = w.filter((x) => x.kind === "bot" && x.resolution === res && x.cameras === 1).sort((a, b) => a.calls - b.calls);

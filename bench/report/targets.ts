@@ -9,7 +9,7 @@ import { FPS } from "../plan.ts";
 import { glassToGlassTargets } from "./glass-to-glass.ts";
 import { rtcTargets } from "./matrixrtc.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
-import { memoryTargets, seriesSpan } from "./memory-targets.ts";
+import { MEMORY_LIMIT_MB, memoryTargets, seriesSpan } from "./memory-targets.ts";
 import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
 
 export interface Target {
@@ -125,11 +125,7 @@ function resourceTargets(r: Results): Target[] {
     measured: `${fmt(perExtra, 1)} % of a core (${fmt(perExtra !== undefined && floor !== undefined ? perExtra / floor : undefined, 2)} × the floor)`,
     met: perExtra === undefined || floor === undefined ? undefined : perExtra <= 1.1 * floor,
   });
-  for (const [res, limit] of [
-    ["720p25", 40],
-    ["1080p25", 50],
-  ] as const)
-    t.push(...memoryTargets(w, res, limit));
+  for (const [res, limit] of Object.entries(MEMORY_LIMIT_MB)) t.push(...memoryTargets(w, res, limit));
   // What 8 calls at full size get (the series runs without the encode budget; the overload phase has the targets).
   for (const e of w.filter((x) => x.kind === "bot" && x.calls >= 8)) {
     t.push({

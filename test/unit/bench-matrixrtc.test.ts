@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { R720 } from "../../bench/plan.ts";
-import { callCpu, pooledRtc, rtcRows, rtcTargets } from "../../bench/report/matrixrtc.ts";
+import { callCost, pooledRtc, rtcRows, rtcTargets } from "../../bench/report/matrixrtc.ts";
 import { emptyRtc, Results, type WindowResult } from "../../bench/report/results.ts";
 import { computeTargets, targetsMarkdown, verdict } from "../../bench/report/targets.ts";
 import { botConfigYaml } from "../../bench/rig/config.ts";
@@ -25,16 +25,21 @@ function window(partial: Partial<WindowResult> & Pick<WindowResult, "kind" | "ca
   };
 }
 
+/** The bot's RSS in a window (mean; the max is not read). */
+function rss(mean: number): WindowResult["rssMB"] {
+  return { bot: { mean, max: mean + 5 } };
+}
+
 function results(): Results {
   const r = new Results();
   r.rtc.push({ ...emptyRtc(), callToRing: [300, 200, 250], joinToFirstFrame: [600, 900, 650], firstSizes: ["1280x720"] });
   r.rtc.push({ ...emptyRtc(), callToRing: [180], joinToFirstFrame: [680] });
   r.windows.push(
-    window({ kind: "rtc-cpu", path: "none", calls: 0, cpu: { bot: 5 } }),
-    window({ kind: "rtc-cpu", path: "legacy", calls: 1, cpu: { bot: 45 } }),
-    window({ kind: "rtc-cpu", path: "legacy", calls: 2, cpu: { bot: 65 } }),
-    window({ kind: "rtc-cpu", path: "matrixrtc", calls: 1, cpu: { bot: 55 } }),
-    window({ kind: "rtc-cpu", path: "matrixrtc", calls: 2, cpu: { bot: 80 } }),
+    window({ kind: "rtc-cpu", path: "none", calls: 0, cpu: { bot: 5 }, rssMB: rss(300) }),
+    window({ kind: "rtc-cpu", path: "legacy", calls: 1, cpu: { bot: 45 }, rssMB: rss(360) }),
+    window({ kind: "rtc-cpu", path: "legacy", calls: 2, cpu: { bot: 65 }, rssMB: rss(378) }),
+    window({ kind: "rtc-cpu", path: "matrixrtc", calls: 1, cpu: { bot: 55 }, rssMB: rss(400) }),
+    window({ kind: "rtc-cpu", path: "matrixrtc", calls: 2, cpu: { bot: 80 }, rssMB: rss(441) }),
     window({ kind: "rtc-latency", calls: 1, latency: { samples: 1000, misreads: 2, p50: 95, p95: 150, max: 200 } }),
   );
   return r;
@@ -60,13 +65,21 @@ describe("bench matrixrtc figures", () => {
 
   it("CPU per call: one call against none, a second against one; reported beside legacy's, without a verdict", () => {
     const r = results();
-    expect(callCpu(r.windows, "legacy")).toEqual({ first: 40, extra: 20 });
-    expect(callCpu(r.windows, "matrixrtc")).toEqual({ first: 50, extra: 25 });
+    expect(callCost(r.windows, "legacy")).toEqual({ first: 40, extra: 20 });
+    expect(callCost(r.windows, "matrixrtc")).toEqual({ first: 50, extra: 25 });
     const rows = rtcTargets(r).filter((x) => x.figure.startsWith("CPU"));
     expect(rows.map((x) => [x.target, x.measured, verdict(x)])).toEqual([
       ["— (legacy, same minutes: 40.0 % of a core)", "50.0 % of a core", "no target"],
       ["— (legacy, same minutes: 20.0 % of a core)", "25.0 % of a core", "no target"],
     ]);
+  });
+
+  it("memory of a second MatrixRTC call: 2 calls' mean RSS against 1, held to the 720p extra-call target beside legacy's", () => {
+    const r = results();
+    expect(callCost(r.windows, "legacy", "rss")).toEqual({ first: 60, extra: 18 });
+    expect(callCost(r.windows, "matrixrtc", "rss")).toEqual({ first: 100, extra: 41 });
+    const row = rtcTargets(r).find((x) => x.figure.startsWith("memory of a second 720p25 call"));
+    expect(row && [row.target, row.measured, verdict(row)]).toEqual(["≤ 40 MB (legacy, same minutes: 18.0 MB)", "41.0 MB", "NOT MET"]);
   });
 
   it("a run without the phase (or where it was skipped) adds no row; a join that never framed is NOT MET, not missing", () => {
@@ -87,6 +100,7 @@ describe("bench matrixrtc figures", () => {
     // No windows: the latency and CPU rows are "not measured" and left out of the markdown table.
     expect(t.find((x) => x.figure.startsWith("CPU of one"))?.met).toBeUndefined();
     expect(targetsMarkdown(t)).not.toContain("CPU of one");
+    expect(t.find((x) => x.figure.startsWith("memory of a second"))?.met).toBeUndefined();
     expect(rtcRows(slow).map((row) => row[0])).toContain("join → first decoded frame");
   });
 });
