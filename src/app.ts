@@ -166,7 +166,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     log: child("rtc-incoming"),
   });
   const rtcCommands = new RtcCommands(client, ringChoices, rtcCalls, calls, admission, child("rtc-commands"), rtcIncoming);
-  new Bot(client, matrix.userId, access, config.cameras, calls, log, status, admission, rtcCommands).attach();
+  const bot = new Bot(client, matrix.userId, access, config.cameras, calls, log, status, admission, rtcCommands);
+  bot.attach();
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;
@@ -183,6 +184,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
       await step("calls", () => Promise.all([calls.hangupAll("user_hangup"), rtcCalls.terminateAll("shutdown")]));
       talkback.stop();
+      bot.stop();
       client.stop();
       await step("cameras", () => hub.stopAll());
       await step("http", () => http?.server.close() ?? Promise.resolve());

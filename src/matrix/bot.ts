@@ -15,6 +15,7 @@ import { CameraAccess, type AccessList } from "../admission/access.ts";
 import { CommandHandler } from "./command-handler.ts";
 import { parseCommand, type BotExtension } from "./commands.ts";
 import { ageOf, eventSchema, MAX_COMMAND_AGE_MS, messageSchema, type RoomEvent } from "./events.ts";
+import { AloneRooms } from "./alone-rooms.ts";
 import { MembershipHandler } from "./membership.ts";
 
 /** Wires matrix-bot-sdk's events to the access list, the commands and the call manager. */
@@ -23,6 +24,7 @@ export class Bot {
   private readonly logOnce: LogOnce;
   private readonly commands: CommandHandler;
   private readonly membership: MembershipHandler;
+  private readonly alone: AloneRooms;
 
   constructor(
     private readonly client: MatrixClient,
@@ -46,7 +48,21 @@ export class Bot {
     this.logOnce = new LogOnce(log);
     const cameraAccess = new CameraAccess(access, cameras);
     this.commands = new CommandHandler(client, cameraAccess, cameras, calls, log, statusText, admission, extension);
-    this.membership = new MembershipHandler(client, botUserId, calls, log, (roomId) => extension?.calleeIn?.(roomId));
+    const busy = (roomId: string): boolean => calls.callInRoom(roomId) !== undefined || extension?.busyIn?.(roomId) === true;
+    this.alone = new AloneRooms(client, botUserId, busy, log);
+    this.membership = new MembershipHandler(
+      client,
+      botUserId,
+      calls,
+      log,
+      (roomId) => extension?.calleeIn?.(roomId),
+      (roomId) => void this.alone.memberGone(roomId),
+    );
+  }
+
+  /** Shutting down: no room is left after this. */
+  stop(): void {
+    this.alone.stop();
   }
 
   attach(): void {

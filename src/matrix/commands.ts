@@ -18,6 +18,8 @@ export interface BotExtension {
   roomEvent(roomId: string, raw: unknown): void;
   /** The other party of the extension's call in the room, if it has one there (the third-member notice). */
   calleeIn?(roomId: string): string | undefined;
+  /** Whether the extension has a call in the room, or one whose end is still being sent there. */
+  busyIn?(roomId: string): boolean;
   /** The bot left the room or was removed from it (matrix-bot-sdk sends no more of its events). */
   roomLeft?(roomId: string): void;
   /** `!switch <camera>` (a camera the sender may use) of the extension's call in the room; undefined when it has none there. */

@@ -23,6 +23,8 @@ export class MembershipHandler {
     private readonly log: Logger,
     /** The other party of the MatrixRTC call in a room, if there is one (rtc-calls.ts). */
     private readonly rtcCalleeIn: (roomId: string) => string | undefined = () => undefined,
+    /** Someone other than the bot is no longer in the room (alone-rooms.ts). */
+    private readonly memberGone: (roomId: string) => void = () => undefined,
   ) {}
 
   /** An `m.room.member` state event (already parsed) about `userId`, its state_key: a leave, a ban or a join. */
@@ -30,6 +32,7 @@ export class MembershipHandler {
     const m = membershipSchema.safeParse(event.content);
     if (m.success && (m.data.membership === "leave" || m.data.membership === "ban")) {
       this.calls.memberLeft(roomId, userId, this.botUserId);
+      if (userId !== this.botUserId) this.memberGone(roomId);
     }
     // A join, not a profile change of someone already joined.
     if (m.success && m.data.membership === "join" && event.unsigned?.prev_content?.membership !== "join") {

@@ -63,6 +63,10 @@ export class RtcCommands implements BotExtension {
     return this.rtc.calleeIn(roomId);
   }
 
+  busyIn(roomId: string): boolean {
+    return this.rtc.busyIn(roomId);
+  }
+
   roomLeft(roomId: string): void {
     this.rtc.roomLeft(roomId);
   }

@@ -11,6 +11,11 @@ export class LeavingRooms {
     return this.byRoom.size;
   }
 
+  /** Whether a call in `roomId` has ended and its leave may still land. */
+  has(roomId: string): boolean {
+    return this.byRoom.has(roomId);
+  }
+
   /** A call in `roomId` has ended; `settled` resolves once its leave can no longer land. */
   add(roomId: string, settled: Promise<void>): void {
     const before = this.byRoom.get(roomId);

@@ -190,6 +190,11 @@ export class RtcCalls {
     return this.byRoom.get(roomId)?.callee;
   }
 
+  /** Whether the room has a call, or an ended call whose leave may still land (alone-rooms.ts waits for it). */
+  busyIn(roomId: string): boolean {
+    return this.byRoom.has(roomId) || this.leaving.has(roomId);
+  }
+
   /** The bot left the room or was removed from it: its call there is over (its leave may fail: it lapses). */
   roomLeft(roomId: string): void {
     void this.byRoom.get(roomId)?.call.terminate("the bot left the room");

@@ -2,12 +2,14 @@
  * Who may do what, end to end on real parts (Synapse, a GStreamer RTSP camera, the demo camera, the bot in-process,
  * matrix-js-sdk users): a camera's own allowedUsers (!cameras, !help, !call, !switch and a call to the bot showing
  * the default camera), and a call belongs to its party (another allowed member of the room can neither end it nor
- * switch its camera, and !status shows them only a count of it); the third-member notice goes out once per newcomer.
+ * switch its camera, and !status shows them only a count of it); the third-member notice goes out once per newcomer;
+ * the bot leaves a room once nobody else is in it.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { App } from "../../src/app.ts";
 import { CallState } from "../../src/call/state.ts";
 import type { Callee } from "../harness/callee.ts";
+import { openDirectChat } from "../harness/dm.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import type { Caller } from "../harness/js-caller.ts";
 import { startRig, type Rig } from "../harness/rig.ts";
@@ -148,4 +150,30 @@ describeE2E("a call is its party's", () => {
     await rig.released();
     await bob.client.leave(aliceDm);
   }, 120_000);
+});
+
+describeE2E("a room nobody else is in", () => {
+  it("is left once its last other member leaves, after the call there has ended; a room with someone left in it is kept", async () => {
+    const joinedRooms = (): Promise<string[]> => app.matrix.client.getJoinedRooms();
+    const room = await openDirectChat(alice.client, bot.userId);
+    await alice.client.invite(room, bob.userId);
+    await bob.client.joinRoom(room);
+    await waitFor("three members", async () => Object.keys((await alice.client.getJoinedRoomMembers(room)).joined).length === 3);
+    await alice.client.leave(room);
+    await waitFor("alice gone", async () => Object.keys((await bob.client.getJoinedRoomMembers(room)).joined).length === 2);
+    // The bot handled alice's leave before bob's command: bob is still there, so it stays.
+    expect(await ask(bob.client, room, "!cameras", "bob's list")).toBe("Cameras:\n• yard");
+    expect(await joinedRooms()).toContain(room);
+
+    // Bob leaves his direct chat during a call: the call ends, then the bot leaves the room.
+    const call = await rig.ring("bob", "yard");
+    await call.answer();
+    await call.waitForFrames(5, 20_000);
+    await bob.client.leave(bobDm);
+    await rig.released();
+    await waitFor("the bot out of bob's direct chat", async () => !(await joinedRooms()).includes(bobDm));
+
+    await bob.client.leave(room);
+    await waitFor("the bot out of the room both left", async () => !(await joinedRooms()).includes(room));
+  }, 90_000);
 });
