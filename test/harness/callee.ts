@@ -34,8 +34,12 @@ export interface IncomingCall {
   answer(): Promise<void>;
   /** call.reject() */
   reject(): void;
-  /** call.hangup(CallErrorCode.UserHangup, false) */
-  hangup(): void;
+  /**
+   * call.hangup(CallErrorCode.UserHangup, false); with `{ silent: true }` the call ends on this side without its
+   * hangup event, as when the device goes away (a callee about to leave the room: matrix-js-sdk would otherwise send
+   * its ICE-failed hangup after the leave, into a room it can no longer send to).
+   */
+  hangup(opts?: { silent?: boolean }): void;
   /** Resolves when the call reaches state "ended". */
   ended(): Promise<CallEndInfo>;
   isEnded(): boolean;
@@ -163,8 +167,8 @@ function wrapIncoming(call: MatrixCall, voip: Awaited<ReturnType<typeof loadSdkV
     reject() {
       call.reject();
     },
-    hangup() {
-      call.hangup(voip.CallErrorCode.UserHangup, false);
+    hangup(opts) {
+      call.hangup(voip.CallErrorCode.UserHangup, opts?.silent === true);
     },
     ended: () => endedPromise,
     isEnded: () => endInfo !== undefined,
