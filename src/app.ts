@@ -181,10 +181,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         if (outcome === "failed") log.warn({ step: name, err }, "shutdown step failed");
         if (outcome === "overran") log.warn({ step: name, budgetMs: STOP_BUDGET_MS }, "shutdown step overran the budget; going on");
       };
+      // No room is left from here on: the calls' ends below are sent into their rooms.
+      bot.stop();
       await step("doorbell", () => doorbell?.stop() ?? Promise.resolve());
       await step("calls", () => Promise.all([calls.hangupAll("user_hangup"), rtcCalls.terminateAll("shutdown")]));
       talkback.stop();
-      bot.stop();
       client.stop();
       await step("cameras", () => hub.stopAll());
       await step("http", () => http?.server.close() ?? Promise.resolve());

@@ -22,26 +22,32 @@ function serialized(send: SendCallEvent): SendCallEvent {
 }
 
 export class CallOutbox {
-  /** Call events on their way to the homeserver (a shutdown waits for its hangups). */
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Call events on their way to the homeserver, with their rooms (a shutdown waits for its hangups). */
+  private readonly inFlight = new Map<Promise<void>, string>();
   /** Sends one event now (not queued behind a call's), tracked until it is sent. */
   readonly send: SendEvent;
 
   constructor(private readonly rawSend: SendEvent) {
-    this.send = (roomId, type, content) => this.tracked(rawSend(roomId, type, content));
+    this.send = (roomId, type, content) => this.tracked(roomId, rawSend(roomId, type, content));
   }
 
   /** Tracks an event being sent until it is (a shutdown waits for these). */
-  private tracked(sending: Promise<void>): Promise<void> {
+  private tracked(roomId: string, sending: Promise<void>): Promise<void> {
     const tracked = sending.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
+    this.inFlight.set(tracked, roomId);
     return sending;
   }
 
   /** A session's events: queued in order, tracked from the moment they are queued. */
   sender(roomId: string): SendCallEvent {
     const queue = serialized((type, content) => this.rawSend(roomId, type, content));
-    return (type, content) => this.tracked(queue(type, content));
+    return (type, content) => this.tracked(roomId, queue(type, content));
+  }
+
+  /** Whether an event is still on its way to `roomId` (a call's hangup, sent after the call left the registry). */
+  sendingTo(roomId: string): boolean {
+    for (const room of this.inFlight.values()) if (room === roomId) return true;
+    return false;
   }
 
   /** Resolves when every event queued so far was sent (or failed), or `timeoutMs` passed. */
@@ -49,7 +55,7 @@ export class CallOutbox {
     if (this.inFlight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all([...this.inFlight]),
+      Promise.all([...this.inFlight.keys()]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       }),

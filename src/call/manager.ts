@@ -114,6 +114,11 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     return this.byRoom.get(roomId);
   }
 
+  /** A call in the room, or a call event (an ended call's hangup) still on its way there. */
+  busyIn(roomId: string): boolean {
+    return this.byRoom.has(roomId) || this.outbox.sendingTo(roomId);
+  }
+
   /** The camera a call placed to the bot shows. */
   defaultCamera(): string | undefined {
     return this.opts.defaultCamera ?? this.hub.names()[0];

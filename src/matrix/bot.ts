@@ -48,7 +48,7 @@ export class Bot {
     this.logOnce = new LogOnce(log);
     const cameraAccess = new CameraAccess(access, cameras);
     this.commands = new CommandHandler(client, cameraAccess, cameras, calls, log, statusText, admission, extension);
-    const busy = (roomId: string): boolean => calls.callInRoom(roomId) !== undefined || extension?.busyIn?.(roomId) === true;
+    const busy = (roomId: string): boolean => calls.busyIn(roomId) || extension?.busyIn?.(roomId) === true;
     this.alone = new AloneRooms(client, botUserId, busy, log);
     this.membership = new MembershipHandler(
       client,

@@ -93,6 +93,23 @@ describe("CallOutbox", () => {
     await outbox.drain(60_000); // nothing in flight any more: resolves at once
   });
 
+  it("says which rooms still have an event on its way (an ended call's hangup)", async () => {
+    const room = new SlowRoom();
+    const outbox = new CallOutbox(room.send);
+    const hangup = outbox.sender("!a")("m.call.hangup", {});
+    const busy = outbox.send("!b", "m.call.hangup", {}).catch(() => undefined);
+    expect([outbox.sendingTo("!a"), outbox.sendingTo("!b"), outbox.sendingTo("!c")]).toEqual([true, true, false]);
+    await waitFor("both to go out", () => room.started.length === 2);
+    room.finish("!a m.call.hangup");
+    await hangup;
+    // The tracking ends a turn after the send: the room is clear once it is sent.
+    await waitFor("!a to be clear", () => !outbox.sendingTo("!a"));
+    expect(outbox.sendingTo("!b")).toBe(true);
+    room.fail("!b m.call.hangup");
+    await busy;
+    await waitFor("!b to be clear after its failed send", () => !outbox.sendingTo("!b"));
+  });
+
   it("drain gives up after its timeout when an event never goes out", async () => {
     const room = new SlowRoom();
     const outbox = new CallOutbox(room.send);
