@@ -12,12 +12,24 @@
 import type { MatrixClient } from "matrix-bot-sdk";
 import { errorMessage, type Logger } from "../util/logger.ts";
 
-/** A MatrixRTC call's leave settles within 10 s (call-leave.ts); a legacy call ends at once. */
-export const BUSY_WAIT_MS = 15_000;
+/**
+ * How long a leave waits for the room's call to be over. A legacy call's end is its hang-up, sent at once; a MatrixRTC
+ * call's end settles within 10 s when the homeserver answers (call-leave.ts), and when it does not, within
+ * SETTLE_CAP_MS (70 s, room-presence.ts) after that: the wait covers both, so the bot does not leave the room while
+ * its MatrixRTC leave may still land there.
+ */
+export const BUSY_WAIT_MS = 85_000;
 const POLL_MS = 200;
 
+/** One room's check; the leaves that arrived once its members were read (`lateLeaves`) have them read again. */
+interface Check {
+  done: Promise<void>;
+  read: boolean;
+  lateLeaves: number;
+}
+
 export class AloneRooms {
-  private readonly checking = new Set<string>();
+  private readonly checks = new Map<string, Check>();
   private stopped = false;
 
   constructor(
@@ -31,12 +43,25 @@ export class AloneRooms {
 
   /**
    * A member other than the bot left the room, declined its invite, or was kicked or banned. Resolves when this
-   * check is over (never rejects); a room already being checked is checked once.
+   * check is over (never rejects). A leave while the room's check still waits joins it; one that arrives after the
+   * members were read has the room read again, so the last of several leaves is never missed.
    */
   memberGone(roomId: string): Promise<void> {
-    if (this.stopped || this.checking.has(roomId)) return Promise.resolve();
-    this.checking.add(roomId);
-    return this.check(roomId).finally(() => this.checking.delete(roomId));
+    if (this.stopped) return Promise.resolve();
+    const running = this.checks.get(roomId);
+    if (running) {
+      if (running.read) running.lateLeaves++;
+      return running.done;
+    }
+    let finish = (): void => undefined;
+    const check: Check = { done: new Promise((resolve) => (finish = resolve)), read: false, lateLeaves: 0 };
+    // In the map before run() starts: its first part runs at once, up to the members request.
+    this.checks.set(roomId, check);
+    void this.run(roomId, check).finally(() => {
+      this.checks.delete(roomId);
+      finish();
+    });
+    return check.done;
   }
 
   /** No room is left after this (the bot is shutting down). */
@@ -44,19 +69,39 @@ export class AloneRooms {
     this.stopped = true;
   }
 
-  private async check(roomId: string): Promise<void> {
+  /** Read through a call: stop() may come during any await. */
+  private halted(): boolean {
+    return this.stopped;
+  }
+
+  private async run(roomId: string, check: Check): Promise<void> {
+    let seen: number;
+    do {
+      seen = check.lateLeaves;
+      check.read = false;
+      if (await this.check(roomId, check)) return;
+    } while (check.lateLeaves !== seen && !this.halted());
+  }
+
+  /** Whether the room was left. */
+  private async check(roomId: string, check: Check): Promise<boolean> {
     try {
       const deadline = Date.now() + this.busyWaitMs;
-      while (!this.stopped && this.busy(roomId) && Date.now() < deadline) {
+      while (!this.halted() && this.busy(roomId) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS).unref());
       }
-      if (this.stopped) return;
-      const members = await this.client.getRoomMembers(roomId, undefined, ["join", "invite"]);
-      if (members.some((m) => m.membershipFor !== this.botUserId)) return;
+      if (this.halted()) return false;
+      check.read = true;
+      // One snapshot of the members, joined and invited read from the same answer.
+      const members = await this.client.getRoomMembers(roomId);
+      const present = members.filter((m) => m.membership === "join" || m.membership === "invite");
+      if (this.halted() || present.some((m) => m.membershipFor !== this.botUserId)) return false;
       await this.client.leaveRoom(roomId);
       this.log.info({ room: roomId }, "left a room nobody else is in");
+      return true;
     } catch (err: unknown) {
       this.log.warn({ room: roomId, err: errorMessage(err) }, "could not check or leave a room its last member left");
+      return false;
     }
   }
 }
