@@ -12,7 +12,7 @@ import { checkCallRoom } from "../admission/room-check.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { DmCreation } from "./dm-creation.ts";
 import { LogOnce } from "./log-once.ts";
-import { MDirect } from "./m-direct.ts";
+import { errcodeOf, MDirect } from "./m-direct.ts";
 
 export { directChatRequest } from "./dm-request.ts";
 
@@ -25,8 +25,11 @@ const MAX_SCANNED_ROOMS = 300;
 const MAX_DIRECT_CANDIDATES = 20;
 /** A join missed by sync (a gappy timeline) is still noticed by this poll. */
 const JOIN_POLL_MS = 5_000;
-/** "abandoned": only the bot is left, the user declined the invite or left (never to be used again). */
-type RoomStatus = "ready" | "invited" | "abandoned" | "unusable";
+/**
+ * "abandoned": only the bot is left, the user declined the invite or left (never to be used again); "gone": the bot is
+ * no longer in the room (it left a room nobody else was in, alone-rooms.ts, or was removed).
+ */
+type RoomStatus = "ready" | "invited" | "abandoned" | "gone" | "unusable";
 
 interface JoinWaiter {
   roomId: string;
@@ -93,8 +96,14 @@ export class DmRooms {
   }
 
   private async status(roomId: string, userId: string): Promise<RoomStatus> {
+    let members: string[];
     try {
-      const members = await this.client.getJoinedRoomMembers(roomId);
+      members = await this.client.getJoinedRoomMembers(roomId);
+    } catch (err: unknown) {
+      // Synapse answers M_FORBIDDEN to a room the bot is not in; anything else (a network hiccup) is not certain.
+      return errcodeOf(err) === "M_FORBIDDEN" ? "gone" : "unusable";
+    }
+    try {
       const check = checkCallRoom(members, this.botUserId, this.access);
       if (check.ok) return check.callee === userId ? "ready" : "unusable";
       if (members.length !== 1 || members[0] !== this.botUserId) return "unusable";
@@ -110,14 +119,19 @@ export class DmRooms {
 
   /** Leaves a direct chat the user declined or left: the bot alone in it can never ring there again. */
   private async abandon(roomId: string, userId: string): Promise<void> {
-    if (this.known.get(userId) === roomId) this.known.delete(userId);
     try {
       await this.client.leaveRoom(roomId);
       this.log.info({ room: roomId, user: userId }, "left a direct chat the user declined or left");
-      await this.direct.update(userId, (rooms) => rooms.filter((r) => r !== roomId));
+      await this.forget(roomId, userId);
     } catch (err: unknown) {
       this.log.warn({ room: roomId, err: errorMessage(err) }, "could not leave an abandoned direct chat");
     }
+  }
+
+  /** Drops a room the bot is no longer in from the user's direct chats, so no press looks at it again. */
+  private async forget(roomId: string, userId: string): Promise<void> {
+    if (this.known.get(userId) === roomId) this.known.delete(userId);
+    await this.direct.update(userId, (rooms) => rooms.filter((r) => r !== roomId));
   }
 
   /** A room that is (or is about to be, with the user invited) the direct chat of the bot and the user. */
@@ -134,6 +148,7 @@ export class DmRooms {
       }
       if (status === "invited") invited ??= roomId;
       if (status === "abandoned") await this.abandon(roomId, userId);
+      if (status === "gone") await this.forget(roomId, userId);
     }
     if (invited !== undefined) return { roomId: invited, status: "invited" };
     let joined: string[] = [];
@@ -176,7 +191,7 @@ export class DmRooms {
       const check = (): void => {
         void this.status(roomId, userId).then((s) => {
           if (s === "ready") waiter.resolve(true);
-          else if (s === "unusable" || s === "abandoned") waiter.resolve(false);
+          else if (s !== "invited") waiter.resolve(false);
           else if (this.waiters.has(waiter)) poll = setTimeout(check, JOIN_POLL_MS);
         });
       };

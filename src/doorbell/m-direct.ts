@@ -11,6 +11,11 @@ import type { LogOnce } from "./log-once.ts";
 const directSchema = z.record(z.string(), z.array(z.string()));
 const matrixErrorSchema = z.object({ errcode: z.string() }).loose();
 
+/** A homeserver error's code (matrix-bot-sdk's MatrixError), if the error is one. */
+export function errcodeOf(err: unknown): string | undefined {
+  return matrixErrorSchema.safeParse(err).data?.errcode;
+}
+
 export class MDirect {
   constructor(
     private readonly client: MatrixClient,
@@ -30,7 +35,7 @@ export class MDirect {
       this.logOnce.warn("m.direct unreadable", {}, "m.direct is not a map of user to rooms: not using or changing it");
       return undefined;
     } catch (err: unknown) {
-      if (matrixErrorSchema.safeParse(err).data?.errcode === "M_NOT_FOUND") return {};
+      if (errcodeOf(err) === "M_NOT_FOUND") return {};
       this.logOnce.warn("m.direct failed", { err: errorMessage(err) }, "could not read m.direct");
       return undefined;
     }

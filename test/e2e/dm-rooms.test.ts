@@ -1,7 +1,8 @@
 /**
  * The doorbell's direct-chat bookkeeping (DmRooms) against a real Synapse, with matrix-bot-sdk clients for the bot and
  * the rung users: m.direct is only written after a good read (a failed read used to write back {} plus one room, wiping
- * everyone else's direct chats), a chat the user declined is left, and new chats per user are limited.
+ * everyone else's direct chats), a chat the user declined is left, a chat the bot is no longer in is dropped from
+ * m.direct, and new chats per user are limited.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -83,5 +84,20 @@ describeE2E("DmRooms", () => {
     const joined = await botClient.getJoinedRooms();
     for (const room of created) expect(joined).not.toContain(room);
     expect((await readDirect())[users.alice.userId] ?? []).toEqual([]);
+  });
+
+  it("drops a direct chat the bot is no longer in from m.direct (it left the room once bob had left)", async () => {
+    const bobClient = new BotClient(synapse.baseUrl, users.bob.accessToken);
+    const first = await press(users.bob);
+    if (first === undefined) throw new Error("no direct chat was made for bob");
+    await bobClient.joinRoom(first);
+    await bobClient.leaveRoom(first);
+    // What alone-rooms.ts does once bob is gone.
+    await botClient.leaveRoom(first);
+    const second = await press(users.bob);
+    expect(second).toMatch(/^!/);
+    expect(second).not.toBe(first);
+    // The first room and the made-up one an earlier test listed for bob are both gone from his entry.
+    expect((await readDirect())[users.bob.userId]).toEqual([second]);
   });
 });
