@@ -167,7 +167,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   });
   const rtcCommands = new RtcCommands(client, ringChoices, rtcCalls, calls, admission, child("rtc-commands"), rtcIncoming);
   const bot = new Bot(client, matrix.userId, access, config.cameras, calls, log, status, admission, rtcCommands);
-  bot.attach();
+  bot.attach(matrix.sync.first);
 
   let http: App["http"];
   let doorbell: Doorbell | undefined;

@@ -23,7 +23,8 @@ const POLL_MS = 200;
 
 /** One room's check; the leaves that arrived once its members were read (`lateLeaves`) have them read again. */
 interface Check {
-  done: Promise<void>;
+  /** Whether the room was left. */
+  done: Promise<boolean>;
   read: boolean;
   lateLeaves: number;
 }
@@ -43,25 +44,38 @@ export class AloneRooms {
 
   /**
    * A member other than the bot left the room, declined its invite, or was kicked or banned. Resolves when this
-   * check is over (never rejects). A leave while the room's check still waits joins it; one that arrives after the
+   * check is over, with whether the room was left (never rejects). A leave while the room's check still waits joins it; one that arrives after the
    * members were read has the room read again, so the last of several leaves is never missed.
    */
-  memberGone(roomId: string): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+  memberGone(roomId: string): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
     const running = this.checks.get(roomId);
     if (running) {
       if (running.read) running.lateLeaves++;
       return running.done;
     }
-    let finish = (): void => undefined;
+    let finish = (_left: boolean): void => undefined;
     const check: Check = { done: new Promise((resolve) => (finish = resolve)), read: false, lateLeaves: 0 };
     // In the map before run() starts: its first part runs at once, up to the members request.
     this.checks.set(roomId, check);
-    void this.run(roomId, check).finally(() => {
+    void this.run(roomId, check).then((left) => {
       this.checks.delete(roomId);
-      finish();
+      finish(left);
     });
     return check.done;
+  }
+
+  /**
+   * Checks each room in turn (at start-up: the rooms whose last member left while the bot was not running, or before
+   * it left such rooms). Resolves with how many were left once all were checked, or soon after stop().
+   */
+  async sweep(roomIds: readonly string[]): Promise<number> {
+    let left = 0;
+    for (const roomId of roomIds) {
+      if (this.halted()) break;
+      if (await this.memberGone(roomId)) left++;
+    }
+    return left;
   }
 
   /** No room is left after this (the bot is shutting down). */
@@ -74,13 +88,15 @@ export class AloneRooms {
     return this.stopped;
   }
 
-  private async run(roomId: string, check: Check): Promise<void> {
+  /** Whether the room was left; never rejects (check() catches). */
+  private async run(roomId: string, check: Check): Promise<boolean> {
     let seen: number;
     do {
       seen = check.lateLeaves;
       check.read = false;
-      if (await this.check(roomId, check)) return;
+      if (await this.check(roomId, check)) return true;
     } while (check.lateLeaves !== seen && !this.halted());
+    return false;
   }
 
   /** Whether the room was left. */

@@ -65,7 +65,14 @@ export class Bot {
     this.alone.stop();
   }
 
-  attach(): void {
+  /** Routes the client's events; once `firstSync` (when given) is in, leaves the rooms nobody else is in any more. */
+  attach(firstSync?: Promise<void>): void {
+    firstSync?.then(
+      () => {
+        this.guard("the start-up check of rooms", "*", () => this.leaveRoomsAlone());
+      },
+      () => undefined, // the start has failed: app.ts stops the bot
+    );
     this.client.on("room.invite", (roomId: string, event: unknown) => {
       this.guard("room.invite", roomId, () => this.onInvite(roomId, event));
     });
@@ -81,6 +88,12 @@ export class Bot {
       this.calls.memberLeft(roomId, this.botUserId, this.botUserId);
       this.extension?.roomLeft?.(roomId);
     });
+  }
+
+  private async leaveRoomsAlone(): Promise<void> {
+    const rooms = await this.client.getJoinedRooms();
+    const left = await this.alone.sweep(rooms);
+    this.log.info({ rooms: rooms.length, left }, "start-up check of the rooms for ones nobody else is in: done");
   }
 
   /** No event, however malformed, may throw out of a handler or reject unhandled. */

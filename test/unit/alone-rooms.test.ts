@@ -79,7 +79,7 @@ describe("AloneRooms", () => {
 
   it("a leave that arrives after the members were read has them read again", async () => {
     const { rooms, alone } = setup({ "!group": [BOT, "@bob:example.org"] });
-    let second: Promise<void> | undefined;
+    let second: Promise<boolean> | undefined;
     rooms.onRead = () => {
       if (second !== undefined) return;
       // Bob leaves while the first answer, still with him in it, is on its way.
@@ -100,6 +100,21 @@ describe("AloneRooms", () => {
     await alone.memberGone("!dm");
     expect(rooms.asked).toEqual(["!dm"]);
     expect(rooms.left).toEqual([]);
+  });
+
+  it("sweeps rooms one at a time, counts those it left, and checks no more once stopped", async () => {
+    const { rooms, alone } = setup({ "!a": [BOT], "!b": [BOT, "@bob:example.org"], "!c": [BOT, "@carol:example.org leave"], "!d": [BOT] });
+    expect(await alone.sweep(["!a", "!b", "!c"])).toBe(2);
+    expect(rooms.left).toEqual(["!a", "!c"]);
+    // One room at a time: each read comes after the previous room's check ended.
+    expect(rooms.asked).toEqual(["!a", "!b", "!c"]);
+
+    rooms.onRead = () => {
+      alone.stop();
+    };
+    expect(await alone.sweep(["!d", "!a"])).toBe(0);
+    expect(rooms.asked).toEqual(["!a", "!b", "!c", "!d"]);
+    expect(rooms.left).toEqual(["!a", "!c"]);
   });
 
   it("leaves nothing once stopped, and a failed members request is logged, not thrown", async () => {
