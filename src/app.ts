@@ -110,8 +110,22 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   calls.on("call", (session) => {
     talkback.watch(session);
   });
+  setRtcNodeLogger(log);
+  const rtcCalls = new RtcCalls({
+    client,
+    homeserverUrl: config.homeserver.url,
+    accessToken: client.accessToken,
+    userId: matrix.userId,
+    deviceId: matrix.deviceId,
+    livekitServiceUrl: config.matrixRtc.livekitServiceUrl,
+    hub,
+    log: child("rtc-calls"),
+    onCall: (call) => {
+      talkback.watch(call);
+    },
+  });
   const metrics = new Metrics({
-    activeCalls: () => calls.activeCount(),
+    activeCalls: () => calls.activeCount() + rtcCalls.count,
     // Process-wide counts (ffmpeg-process.ts and wrtc.ts count every instance they make), injected like the rest.
     peerConnections: openPeerConnectionCount,
     ffmpegProcesses: liveFfmpegCount,
@@ -128,20 +142,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       { call: end.callId, room: end.roomId, camera: end.camera, party: end.party, reason: end.reason, connected: end.connected },
       "call finished",
     );
-  });
-  setRtcNodeLogger(log);
-  const rtcCalls = new RtcCalls({
-    client,
-    homeserverUrl: config.homeserver.url,
-    accessToken: client.accessToken,
-    userId: matrix.userId,
-    deviceId: matrix.deviceId,
-    livekitServiceUrl: config.matrixRtc.livekitServiceUrl,
-    hub,
-    log: child("rtc-calls"),
-    onCall: (call) => {
-      talkback.watch(call);
-    },
   });
   const encodeFigures = (): Promise<CallEncodeFigures[]> => combinedEncodeFigures(calls, rtcCalls);
   if (config.media.encodeBudgetFollowsSpeed) hub.followEncodeSpeed(encodeFigures);
@@ -202,7 +202,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           userId: matrix.userId,
           stopping: stopping !== undefined,
           homeserverDownSince: matrix.sync.failingSince,
-          calls: calls.activeCount(),
+          calls: calls.activeCount() + rtcCalls.count,
           cameras: hub.stats(),
         }),
       );

@@ -43,7 +43,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: "mcc_process_" });
     new Gauge({
       name: "mcc_active_calls",
-      help: "Calls in progress (ringing or connected).",
+      help: "Calls in progress (ringing or connected), legacy and MatrixRTC.",
       registers,
       collect() {
         this.set(sources.activeCalls());
