@@ -100,6 +100,20 @@ describe("memory per call targets", () => {
     expect(memoryTargets(w, "720p25", 40)[0]?.figure).toContain("1→4 calls");
   });
 
+  it("is not measured when no window beyond one call kept full rate (a busy machine), rather than read from starved calls", () => {
+    const slow = { fps: 9, size: "1920x1080" };
+    const w = [
+      win("idle", 0, 300, "720p25 bot idle"),
+      win("bot", 1, 400),
+      win("bot", 2, 420, "720p25 bot", slow),
+      win("bot", 8, 500, "720p25 bot", slow),
+    ];
+    expect(memoryTargets(w, "720p25", 40).map((t) => [t.measured, t.met])).toEqual([
+      ["–", undefined],
+      ["–", undefined],
+    ]);
+  });
+
   it("is not measured without the windows, and not met over the limit", () => {
     expect(memoryTargets([], "720p25", 40).map((t) => t.met)).toEqual([undefined, undefined]);
     const w = [win("idle", 0, 300, "720p25 bot idle"), win("bot", 1, 400), win("bot", 4, 550)];
