@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The load and leak runs (test/e2e/soak*.test.ts, about 10 to 11 minutes on 2 cores) are part of `npm test` and CI; MCC_SOAK=0 leaves
+ * The load and leak runs (test/e2e/soak*.test.ts, about 11 to 13 minutes on 2 cores) are part of `npm test` and CI; MCC_SOAK=0 leaves
  * them out (`npm run test:quick`), `npm run test:soak` runs only them.
  */
 const soak = process.env["MCC_SOAK"] !== "0";

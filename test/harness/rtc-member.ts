@@ -6,10 +6,10 @@
 import { CALL_MEMBER_TYPE, membershipStateKey } from "../../src/matrixrtc/rtc-wire.ts";
 import { requestOpenIdToken, requestSfuToken } from "../../src/matrixrtc/sfu-token.ts";
 import type { LiveKitSubscriber } from "./livekit-subscriber.ts";
-import type { Rig } from "./rig.ts";
+import type { RigParts } from "./rig.ts";
 
 export async function joinAsElementX(
-  rig: Rig,
+  rig: RigParts,
   name: string,
   roomId: string,
   serviceUrl: string,
@@ -21,7 +21,7 @@ export async function joinAsElementX(
 
 /** The user's LiveKit client into the room's LiveKit room: OpenID token → the focus's /sfu/get → connect. */
 export async function connectAsElementX(
-  rig: Rig,
+  rig: RigParts,
   name: string,
   roomId: string,
   serviceUrl: string,
@@ -34,7 +34,7 @@ export async function connectAsElementX(
 }
 
 /** The user's call.member as Element X sends it once its LiveKit client is connected, naming the focus at `serviceUrl`. */
-export async function memberAsElementX(rig: Rig, name: string, roomId: string, serviceUrl: string): Promise<void> {
+export async function memberAsElementX(rig: RigParts, name: string, roomId: string, serviceUrl: string): Promise<void> {
   const user = rig.user(name);
   await rig.callee(name).client.sendStateEvent(
     roomId,
@@ -52,7 +52,7 @@ export async function memberAsElementX(rig: Rig, name: string, roomId: string, s
   );
 }
 
-export async function leaveAsElementX(rig: Rig, name: string, roomId: string): Promise<void> {
+export async function leaveAsElementX(rig: RigParts, name: string, roomId: string): Promise<void> {
   const user = rig.user(name);
   await rig
     .callee(name)

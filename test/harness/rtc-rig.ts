@@ -5,11 +5,11 @@
  * which gives the invitee (the bot) power 100: the DM is raised to that, so the bot may send its call.member.
  */
 import { startLiveKit, type LiveKit } from "./livekit.ts";
-import { startRig, type Rig, type RigContext, type RigOptions } from "./rig.ts";
+import { startProcessRig, startRig, type ProcessRig, type Rig, type RigContext, type RigOptions, type RigParts } from "./rig.ts";
 import { startSfuTokenService, type SfuTokenService } from "./sfu-token-service.ts";
 
-export interface RtcRig {
-  rig: Rig;
+export interface RtcRig<R extends RigParts = Rig> {
+  rig: R;
   lk: LiveKit;
   service: SfuTokenService;
   /** alice's DM with the bot. */
@@ -30,11 +30,33 @@ export interface RtcRigOptions {
 }
 
 export async function startRtcRig(name: string, botName: string, opts: RtcRigOptions = {}): Promise<RtcRig> {
+  return startRtcRigWith(startRig, name, botName, opts);
+}
+
+/** The same with the bot as its own process (its memory and descriptors its own), with a full GC on request. */
+export async function startRtcProcessRig(
+  name: string,
+  botName: string,
+  opts: RtcRigOptions & { env?: Record<string, string> } = {},
+): Promise<RtcRig<ProcessRig>> {
+  // The process's log level is its config's, where "silent" is not a level: info unless asked.
+  return startRtcRigWith((rigOpts) => startProcessRig({ ...rigOpts, gc: true, ...(opts.env ? { env: opts.env } : {}) }), name, botName, {
+    ...opts,
+    logLevel: opts.logLevel ?? "info",
+  });
+}
+
+async function startRtcRigWith<R extends RigParts>(
+  start: (opts: RigOptions) => Promise<R>,
+  name: string,
+  botName: string,
+  opts: RtcRigOptions,
+): Promise<RtcRig<R>> {
   /** Filled in once the rig's Synapse is up: the token service reads it on every request. */
   const homeservers: Record<string, string> = {};
   const lk = await startLiveKit();
   const service = await startSfuTokenService({ livekit: lk, homeservers });
-  const rig = await startRig({
+  const rig = await start({
     name,
     botName,
     cameras: {
