@@ -95,7 +95,7 @@ export class DmRooms {
     return joined ? roomId : undefined;
   }
 
-  private async status(roomId: string, userId: string): Promise<RoomStatus> {
+  private async status(roomId: string, userId: string, again = true): Promise<RoomStatus> {
     let members: string[];
     try {
       members = await this.client.getJoinedRoomMembers(roomId);
@@ -110,6 +110,9 @@ export class DmRooms {
       const state = memberSchema.safeParse(await this.client.getRoomStateEvent(roomId, "m.room.member", userId));
       if (!state.success) return "unusable";
       const { membership } = state.data;
+      // Joined between the two reads (a CI run rang nobody: the members read before the join, the state after it, and
+      // that counted as unusable): read the room again, once; then the join event or the next poll decides.
+      if (membership === "join") return again ? await this.status(roomId, userId, false) : "invited";
       return membership === "invite" ? "invited" : membership === "leave" || membership === "ban" ? "abandoned" : "unusable";
     } catch {
       // A network hiccup, or the user was never a member: nothing is certain, so nothing is left.

@@ -1,8 +1,8 @@
 /**
  * The doorbell's direct-chat bookkeeping (DmRooms) against a real Synapse, with matrix-bot-sdk clients for the bot and
  * the rung users: m.direct is only written after a good read (a failed read used to write back {} plus one room, wiping
- * everyone else's direct chats), a chat the user declined is left, a chat the bot is no longer in is dropped from
- * m.direct, and new chats per user are limited.
+ * everyone else's direct chats), a chat the user declined is left, a user who joins while the bot reads the room is
+ * rung, a chat the bot is no longer in is dropped from m.direct, and new chats per user are limited.
  */
 import type { MatrixClient } from "matrix-bot-sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -84,6 +84,29 @@ describeE2E("DmRooms", () => {
     const joined = await botClient.getJoinedRooms();
     for (const room of created) expect(joined).not.toContain(room);
     expect((await readDirect())[users.alice.userId] ?? []).toEqual([]);
+  });
+
+  it("rings a user who joins between its read of the members and its read of their membership", async () => {
+    const daveClient = new BotClient(synapse.baseUrl, users.dave.accessToken);
+    // Dave accepts the invite just as the bot looks: after the joined members were read, before his membership is.
+    const readState = botClient.getRoomStateEvent.bind(botClient);
+    let joinedBetween = 0;
+    botClient.getRoomStateEvent = async (roomId: string, type: string, stateKey: string) => {
+      if (type === "m.room.member" && stateKey === users.dave.userId && joinedBetween === 0) {
+        joinedBetween++;
+        await daveClient.joinRoom(roomId);
+      }
+      return readState(roomId, type, stateKey) as Promise<never>;
+    };
+    try {
+      // Not attached to a syncing client: no join event comes, only the reads decide (the poll would take 5 s).
+      const room = await dms.roomFor(users.dave.userId, Date.now() + 4_000);
+      expect(joinedBetween).toBe(1);
+      expect(room).toMatch(/^!/);
+      expect(await botClient.getJoinedRoomMembers(room ?? "")).toContain(users.dave.userId);
+    } finally {
+      botClient.getRoomStateEvent = readState;
+    }
   });
 
   it("drops a direct chat the bot is no longer in from m.direct (it left the room once bob had left)", async () => {
