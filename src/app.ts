@@ -124,8 +124,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       talkback.watch(call);
     },
   });
+  const activeCalls = (): number => calls.activeCount() + rtcCalls.count;
   const metrics = new Metrics({
-    activeCalls: () => calls.activeCount() + rtcCalls.count,
+    activeCalls,
     // Process-wide counts (ffmpeg-process.ts and wrtc.ts count every instance they make), injected like the rest.
     peerConnections: openPeerConnectionCount,
     ffmpegProcesses: liveFfmpegCount,
@@ -202,7 +203,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           userId: matrix.userId,
           stopping: stopping !== undefined,
           homeserverDownSince: matrix.sync.failingSince,
-          calls: calls.activeCount() + rtcCalls.count,
+          calls: activeCalls(),
           cameras: hub.stats(),
         }),
       );

@@ -44,8 +44,9 @@ export class AloneRooms {
 
   /**
    * A member other than the bot left the room, declined its invite, or was kicked or banned. Resolves when this
-   * check is over, with whether the room was left (never rejects). A leave while the room's check still waits joins it; one that arrives after the
-   * members were read has the room read again, so the last of several leaves is never missed.
+   * check is over, with whether the room was left (never rejects). A leave while the room's check still waits joins
+   * it; one that arrives after the members were read has the room read again, so the last of several leaves is never
+   * missed.
    */
   memberGone(roomId: string): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
