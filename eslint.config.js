@@ -14,6 +14,29 @@ export default tseslint.config(
       "no-empty": ["error", { allowEmptyCatch: false }],
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // wrtc serializes libwebrtc's descriptions on Node's thread while libwebrtc's thread writes candidates into them
+      // (gathered ones into the local, added ones into the remote): a SIGSEGV (src/rtc/local-description.ts).
+      "no-restricted-properties": [
+        "error",
+        ...["localDescription", "currentLocalDescription", "pendingLocalDescription", "remoteDescription"].map((property) => ({
+          property,
+          message:
+            "wrtc's getter races libwebrtc's thread and can crash the process: use PeerLink.takeLocalSdp(), followLocalDescription() or the SDP handed to setLocalDescription",
+        })),
+      ],
+    },
+  },
+  {
+    // A call's local description is set through PeerLink.setLocal(), so that takeLocalSdp() can follow it.
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='setLocalDescription']",
+          message: "set a call's local description with PeerLink.setLocal(): takeLocalSdp() follows only what goes through it",
+        },
+      ],
     },
   },
   {

@@ -2,6 +2,7 @@
  * A peer connection without Matrix, from this process to the receiver process (signalling over the receiver's IPC):
  * the reference pipeline and the encode floor use it. Offer and answer carry all candidates (gathering is waited for).
  */
+import { followLocalDescription } from "../src/rtc/local-description.ts";
 import { withVideoBitrate } from "../src/rtc/sdp-bitrate.ts";
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
 import type { ReceiverClient } from "./receiver-client.ts";
@@ -59,10 +60,12 @@ export async function openPlainLink(
   };
   try {
     pc.addTrack(track, new MediaStream());
+    const local = followLocalDescription(pc);
     const offer = await pc.createOffer();
+    local.set(offer);
     await pc.setLocalDescription(offer);
     await iceGathered(pc, 3_000);
-    const sdp = pc.localDescription?.sdp;
+    const sdp = local.sdp();
     if (sdp === undefined) throw new Error("no local description");
     const answer = await receiver.plainOffer(id, sdp);
     await pc.setRemoteDescription({ type: "answer", sdp: opts.botBitrate === true ? withVideoBitrate(answer.sdp) : answer.sdp });

@@ -11,6 +11,7 @@ import { startCallee, type Callee, type IncomingCall } from "../test/harness/cal
 import { toneDeviceId, toneMic } from "../test/harness/tone-mic.ts";
 import { VideoSinks } from "../test/harness/remote-video.ts";
 import { loadSdkVoip, type I420Frame, type WrtcStream } from "../test/harness/webrtc-env.ts";
+import { followLocalDescription } from "../src/rtc/local-description.ts";
 import { iceGathered } from "./plain-link.ts";
 import type { FromReceiver, InboundVideoStats, SampleBatch, ToReceiver } from "./protocol.ts";
 import { RtcCallee } from "./rtc-callee.ts";
@@ -156,10 +157,12 @@ async function plainOffer(id: string, sdp: string): Promise<void> {
   };
   probe.answerStart = nowMs();
   await pc.setRemoteDescription({ type: "offer", sdp });
+  const followed = followLocalDescription(pc);
   const answer = await pc.createAnswer();
+  followed.set(answer);
   await pc.setLocalDescription(answer);
   await iceGathered(pc, 3_000);
-  const local = pc.localDescription?.sdp;
+  const local = followed.sdp();
   if (local === undefined) throw new Error("no local description");
   send({ t: "plain-answer", id, sdp: local, answeredAt: nowMs() });
 }

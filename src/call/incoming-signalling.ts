@@ -83,8 +83,7 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
       const kinds = new Set(pc.getTransceivers().map((t) => t.receiver.track.kind));
       if (!kinds.has("video")) this.log.info("the offer has no video: answering with the camera's audio only");
       call.attachCamera(pc, kinds);
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
+      await link.setLocal(await pc.createAnswer());
       await link.gatherBriefly(this.opts.gatherIntoAnswerMs ?? 200);
       if (this.isEnded()) return;
       const sdp = link.takeLocalSdp();
@@ -158,8 +157,7 @@ export class IncomingSignalling implements Signalling<IncomingContext, IncomingI
       // An ICE restart gathers a new generation of candidates, trickled from scratch.
       link.renewTrickle();
       await link.setRemote("offer", sdp);
-      const answer = await link.pc.createAnswer();
-      await link.pc.setLocalDescription(answer);
+      await link.setLocal(await link.pc.createAnswer());
       await link.gatherBriefly(this.opts.gatherIntoAnswerMs ?? 200);
       if (this.isEnded()) return;
       const local = link.takeLocalSdp();

@@ -67,8 +67,7 @@ export class OutgoingSignalling implements Signalling<OutgoingContext, OutgoingI
     try {
       const link = call.openLink(this.opts.iceServers, {});
       call.attachCamera(link.pc);
-      const offer = await link.pc.createOffer();
-      await link.pc.setLocalDescription(offer);
+      await link.setLocal(await link.pc.createOffer());
       await link.gatherBriefly(this.opts.gatherIntoOfferMs ?? 200);
       if (call.context.state !== CallState.Preparing) return;
       const sdp = link.takeLocalSdp();

@@ -3,6 +3,7 @@ import type { CandidateWire } from "./candidate.ts";
 import { sendAudioAs } from "./sdp-audio.ts";
 import { withVideoBitrate } from "./sdp-bitrate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
+import { followLocalDescription, type LocalDescription } from "./local-description.ts";
 import { parseVideoStats, type VideoSendStats } from "./video-send-stats.ts";
 import { createPeerConnection } from "./wrtc.ts";
 
@@ -35,6 +36,8 @@ const HOST_SETTLE_MS = 10;
 export class PeerLink {
   readonly pc: RTCPeerConnection;
   private batcher: CandidateBatcher;
+  /** The local SDP as sent: never `pc.localDescription`, which crashes while ICE gathers (local-description.ts). */
+  private readonly local: LocalDescription;
   private readonly held: CandidateWire[] = [];
   /** Remote candidates taken so far (against MAX_REMOTE_CANDIDATES). */
   private remoteTaken = 0;
@@ -53,6 +56,7 @@ export class PeerLink {
   ) {
     const pc = createPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
+    this.local = followLocalDescription(pc);
     this.batcher = this.newBatcher();
     pc.onicecandidate = (ev) => {
       if (ev.candidate && ev.candidate.candidate !== "") {
@@ -116,12 +120,19 @@ export class PeerLink {
     });
   }
 
+  /** Our offer or answer: the one way a call sets its local description, so that takeLocalSdp() can follow it. */
+  setLocal(desc: RTCSessionDescriptionInit): Promise<void> {
+    this.local.set(desc);
+    // eslint-disable-next-line no-restricted-syntax -- the one place: it is followed on the line above
+    return this.pc.setLocalDescription(desc);
+  }
+
   /**
    * The local SDP as it is about to be sent: everything gathered so far is in it, so the batcher
    * forgets those candidates. Throws when there is no local description.
    */
   takeLocalSdp(): string {
-    const sdp = this.pc.localDescription?.sdp;
+    const sdp = this.local.sdp();
     if (sdp === undefined) throw new Error("no local description");
     this.batcher.snapshotTaken();
     return sdp;

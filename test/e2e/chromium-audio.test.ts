@@ -12,7 +12,7 @@ import { z } from "zod";
 import { PeerLink } from "../../src/rtc/peer-link.ts";
 import { Chromium, chromiumBinary } from "../harness/element-call-callee/chromium.ts";
 import { stopToneMics, toneMic, toneTrack } from "../harness/tone-mic.ts";
-import { waitFor } from "../harness/wait.ts";
+import { iceGatheringDone, waitFor } from "../harness/wait.ts";
 import { wrtc, type WrtcTrack } from "../harness/webrtc-env.ts";
 
 const binary = chromiumBinary();
@@ -87,9 +87,10 @@ describe.skipIf("skip" in binary)("the camera's sound in a real Chromium (Elemen
       const track = toneTrack(1000) as unknown as WrtcTrack;
       toneMic.talk(true);
       link.pc.addTrack(track as unknown as MediaStreamTrack, new wrtc.MediaStream([track]) as unknown as MediaStream);
-      await link.pc.setLocalDescription(await link.pc.createOffer());
-      await waitFor("the bot's ICE gathering", () => link.pc.iceGatheringState === "complete", { timeoutMs: 10_000 });
-      const answer = z.string().parse(await evaluate(ANSWER(link.pc.localDescription?.sdp ?? "")));
+      const gathered = iceGatheringDone(link.pc);
+      await link.setLocal(await link.pc.createOffer());
+      await gathered;
+      const answer = z.string().parse(await evaluate(ANSWER(link.takeLocalSdp())));
       // Chromium's own answer prefers Opus, as Element Web's does; the bot's PeerLink makes G.722 its choice.
       expect(answer).toMatch(/m=audio \d+ \S+ 111 /);
       await link.setRemote("answer", answer);

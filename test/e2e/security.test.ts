@@ -71,8 +71,9 @@ async function answerSdp(offer: string): Promise<string> {
   const pc = new RTCPeerConnection();
   try {
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return pc.localDescription?.sdp ?? "";
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    return answer.sdp ?? "";
   } finally {
     pc.close();
   }

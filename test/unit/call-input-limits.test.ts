@@ -44,8 +44,9 @@ async function answerTo(offer: string): Promise<string> {
   const pc = new RTCPeerConnection();
   try {
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return pc.localDescription?.sdp ?? "";
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    return answer.sdp ?? "";
   } finally {
     pc.close();
   }
@@ -61,6 +62,8 @@ function candidate(i: number): { candidate: string; sdpMid: string; sdpMLineInde
 }
 
 function candidateLines(pc: RTCPeerConnection): number {
+  // Read only once the candidates added before it have settled (the marker's promise), so nothing writes to it meanwhile.
+  // eslint-disable-next-line no-restricted-properties
   return (pc.remoteDescription?.sdp.match(/^a=candidate:/gm) ?? []).length;
 }
 
@@ -73,13 +76,13 @@ describe("remote candidates", () => {
       remote.close();
     });
     link.pc.addTrack(new nonstandard.RTCVideoSource().createTrack());
-    await link.pc.setLocalDescription(await link.pc.createOffer());
+    await link.setLocal(await link.pc.createOffer());
     // 100 arrive before the remote description (held), 400 after: 500, as one m.call.candidates may carry.
     link.addRemoteCandidates(Array.from({ length: 100 }, (_, i) => candidate(i)));
-    await remote.setRemoteDescription({ type: "offer", sdp: link.pc.localDescription?.sdp ?? "" });
-    await remote.setLocalDescription(await remote.createAnswer());
-    const answer = remote.localDescription?.sdp ?? "";
-    await link.pc.setRemoteDescription({ type: "answer", sdp: answer });
+    await remote.setRemoteDescription({ type: "offer", sdp: link.takeLocalSdp() });
+    const answer = await remote.createAnswer();
+    await remote.setLocalDescription(answer);
+    await link.pc.setRemoteDescription({ type: "answer", sdp: answer.sdp ?? "" });
     const inAnswer = candidateLines(link.pc);
     link.remoteDescriptionSet();
     link.addRemoteCandidates(Array.from({ length: 400 }, (_, i) => candidate(100 + i)));

@@ -207,8 +207,9 @@ async function realAnswer(): Promise<string> {
   const pc = new RTCPeerConnection();
   try {
     await pc.setRemoteDescription({ type: "offer", sdp: offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return pc.localDescription?.sdp ?? "";
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    return answer.sdp ?? "";
   } finally {
     pc.close();
   }
@@ -270,8 +271,9 @@ beforeAll(async () => {
   const pc = new RTCPeerConnection();
   pc.addTransceiver("audio");
   pc.addTransceiver("video");
-  await pc.setLocalDescription(await pc.createOffer());
-  offerSdp = pc.localDescription?.sdp ?? "";
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  offerSdp = offer.sdp ?? "";
   pc.close();
 });
 

@@ -23,7 +23,7 @@ describe("PeerLink.gatherBriefly", () => {
     // Port 9 (discard) on loopback: nothing answers the STUN binding request, so srflx gathering waits it out.
     const l = link([{ urls: "stun:127.0.0.1:9" }]);
     l.pc.addTransceiver("audio");
-    await l.pc.setLocalDescription(await l.pc.createOffer());
+    await l.setLocal(await l.pc.createOffer());
     const started = performance.now();
     await l.gatherBriefly(2000);
     const tookMs = performance.now() - started;
