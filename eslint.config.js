@@ -14,11 +14,12 @@ export default tseslint.config(
       "no-empty": ["error", { allowEmptyCatch: false }],
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true, allowBoolean: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
-      // wrtc serializes libwebrtc's descriptions on Node's thread while libwebrtc's thread writes candidates into them
-      // (gathered ones into the local, added ones into the remote): a SIGSEGV (src/rtc/local-description.ts).
+      // wrtc serializes libwebrtc's local description on Node's thread while libwebrtc's thread writes the candidates it
+      // gathers into it: a SIGSEGV (src/rtc/local-description.ts). The remote one is written only while Node's thread
+      // waits (wrtc adds a remote candidate with a blocking call), so reading it is safe.
       "no-restricted-properties": [
         "error",
-        ...["localDescription", "currentLocalDescription", "pendingLocalDescription", "remoteDescription"].map((property) => ({
+        ...["localDescription", "currentLocalDescription", "pendingLocalDescription"].map((property) => ({
           property,
           message:
             "wrtc's getter races libwebrtc's thread and can crash the process: use PeerLink.takeLocalSdp(), followLocalDescription() or the SDP handed to setLocalDescription",

@@ -2,6 +2,7 @@
  * A peer connection without Matrix, from this process to the receiver process (signalling over the receiver's IPC):
  * the reference pipeline and the encode floor use it. Offer and answer carry all candidates (gathering is waited for).
  */
+import { IceGathering } from "../src/rtc/ice-gathering.ts";
 import { followLocalDescription } from "../src/rtc/local-description.ts";
 import { withVideoBitrate } from "../src/rtc/sdp-bitrate.ts";
 import { MediaStream, RTCPeerConnection } from "../src/rtc/wrtc.ts";
@@ -21,21 +22,28 @@ export interface PlainLink {
   close(): void;
 }
 
-/** Resolves once ICE gathering is complete, or after `timeoutMs`. */
-export function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    function done(): void {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", onChange);
-      resolve();
-    }
-    function onChange(): void {
-      if (pc.iceGatheringState === "complete") done();
-    }
-    pc.addEventListener("icegatheringstatechange", onChange);
-  });
+/**
+ * A local description without trickle: what the bot would have handed setLocalDescription, with every candidate once
+ * gathering completes (or those gathered within `timeoutMs`). Call before setting it.
+ */
+export function gatheredDescription(pc: RTCPeerConnection): {
+  set(desc: RTCSessionDescriptionInit): Promise<void>;
+  sdp(timeoutMs: number): Promise<string>;
+} {
+  const local = followLocalDescription(pc);
+  const gathering = new IceGathering(pc);
+  return {
+    set: (desc) => {
+      local.set(desc);
+      return pc.setLocalDescription(desc);
+    },
+    sdp: async (timeoutMs) => {
+      await gathering.complete(timeoutMs);
+      const sdp = local.sdp();
+      if (sdp === undefined) throw new Error("no local description");
+      return sdp;
+    },
+  };
 }
 
 /**
@@ -60,13 +68,9 @@ export async function openPlainLink(
   };
   try {
     pc.addTrack(track, new MediaStream());
-    const local = followLocalDescription(pc);
-    const offer = await pc.createOffer();
-    local.set(offer);
-    await pc.setLocalDescription(offer);
-    await iceGathered(pc, 3_000);
-    const sdp = local.sdp();
-    if (sdp === undefined) throw new Error("no local description");
+    const local = gatheredDescription(pc);
+    await local.set(await pc.createOffer());
+    const sdp = await local.sdp(3_000);
     const answer = await receiver.plainOffer(id, sdp);
     await pc.setRemoteDescription({ type: "answer", sdp: opts.botBitrate === true ? withVideoBitrate(answer.sdp) : answer.sdp });
   } catch (err: unknown) {

@@ -11,8 +11,7 @@ import { startCallee, type Callee, type IncomingCall } from "../test/harness/cal
 import { toneDeviceId, toneMic } from "../test/harness/tone-mic.ts";
 import { VideoSinks } from "../test/harness/remote-video.ts";
 import { loadSdkVoip, type I420Frame, type WrtcStream } from "../test/harness/webrtc-env.ts";
-import { followLocalDescription } from "../src/rtc/local-description.ts";
-import { iceGathered } from "./plain-link.ts";
+import { gatheredDescription } from "./plain-link.ts";
 import type { FromReceiver, InboundVideoStats, SampleBatch, ToReceiver } from "./protocol.ts";
 import { RtcCallee } from "./rtc-callee.ts";
 import { nowMs, readStamp } from "./stamp.ts";
@@ -157,13 +156,9 @@ async function plainOffer(id: string, sdp: string): Promise<void> {
   };
   probe.answerStart = nowMs();
   await pc.setRemoteDescription({ type: "offer", sdp });
-  const followed = followLocalDescription(pc);
-  const answer = await pc.createAnswer();
-  followed.set(answer);
-  await pc.setLocalDescription(answer);
-  await iceGathered(pc, 3_000);
-  const local = followed.sdp();
-  if (local === undefined) throw new Error("no local description");
+  const followed = gatheredDescription(pc);
+  await followed.set(await pc.createAnswer());
+  const local = await followed.sdp(3_000);
   send({ t: "plain-answer", id, sdp: local, answeredAt: nowMs() });
 }
 

@@ -6,12 +6,11 @@ import { mapMediaSections } from "./sdp-sections.ts";
  *
  * wrtc's `localDescription` getter takes libwebrtc's description from the signalling thread and serializes it on
  * Node's thread, while the signalling thread goes on adding the candidates ICE gathers to that same description: a
- * data race, not a slow path. It crashed the process (SIGSEGV in webrtc::SdpSerialize): the unit fuzzer in 3 of 24
- * runs (its own answerer read the getter right after setLocalDescription), the project's CI of 75922e6 once, and a
- * plain loop reading it while 200 answers gathered in 3 of 3 runs. The bot read it for every invite and answer, after
- * the host candidates but while server-reflexive and relay ones were still coming. Once gathering is complete nothing
- * writes to it any more; until then only this is safe.
+ * data race that kills the process (SIGSEGV in webrtc::SdpSerialize; how often: docs/reliability.md). The bot read it
+ * for every invite and answer, after the host candidates but while server-reflexive and relay ones were still coming.
+ * Once gathering is complete (ice-gathering.ts) nothing writes to it any more; until then only this is safe.
  *
+ * Its SDP has the candidates Node's thread has been told of: any still on their way are trickled (PeerLink).
  * The SDP is the one handed to setLocalDescription plus the candidates gathered for it since, each in its m-section
  * (by mid, else by index) as libwebrtc writes them (without the `ufrag` extension, which the section's ice-ufrag says).
  * A candidate of another ICE generation than the SDP's is left out; one the SDP already has is not added twice (an
@@ -22,13 +21,21 @@ export class LocalDescription {
   private current: { type: RTCSdpType; sdp: string; ufrag: string | undefined } | undefined;
   private gathered: CandidateWire[] = [];
 
-  /** Call before setLocalDescription(desc): candidates may arrive before its promise settles. */
-  set(desc: RTCSessionDescriptionInit): void {
+  /**
+   * Call before setLocalDescription(desc), whose candidates may be delivered before its promise settles; call the
+   * returned undo if setLocalDescription rejects (the connection keeps its description, and this follows it again).
+   */
+  set(desc: RTCSessionDescriptionInit): () => void {
     if (desc.sdp === undefined) throw new Error("a local description needs its SDP (implicit descriptions are not followed)");
+    const before = { current: this.current, gathered: this.gathered };
     const ufrag = iceUfrag(desc.sdp);
     this.current = { type: desc.type, sdp: desc.sdp, ufrag };
     // Only the new generation's candidates can still go into an SDP: a call's list stays as long as one gathering.
     this.gathered = this.gathered.filter((c) => candidateUfrag(c.candidate) === ufrag);
+    return () => {
+      this.current = before.current;
+      this.gathered = before.gathered;
+    };
   }
 
   /** A candidate ICE gathered (the icecandidate event); the end-of-candidates entry is ignored. */

@@ -3,6 +3,7 @@ import type { CandidateWire } from "./candidate.ts";
 import { sendAudioAs } from "./sdp-audio.ts";
 import { withVideoBitrate } from "./sdp-bitrate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
+import { IceGathering } from "./ice-gathering.ts";
 import { followLocalDescription, type LocalDescription } from "./local-description.ts";
 import { parseVideoStats, type VideoSendStats } from "./video-send-stats.ts";
 import { createPeerConnection } from "./wrtc.ts";
@@ -38,6 +39,8 @@ export class PeerLink {
   private batcher: CandidateBatcher;
   /** The local SDP as sent: never `pc.localDescription`, which crashes while ICE gathers (local-description.ts). */
   private readonly local: LocalDescription;
+  /** Gathering as the events say, not the early "complete" wrtc reports when Node's thread is late (ice-gathering.ts). */
+  private readonly gathering: IceGathering;
   private readonly held: CandidateWire[] = [];
   /** Remote candidates taken so far (against MAX_REMOTE_CANDIDATES). */
   private remoteTaken = 0;
@@ -57,7 +60,12 @@ export class PeerLink {
     const pc = createPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
     this.local = followLocalDescription(pc);
+    this.gathering = new IceGathering(pc);
     this.batcher = this.newBatcher();
+    // wrtc's end-of-candidates event (null) can come before the last candidates: the end is the gathering's.
+    this.gathering.onComplete(() => {
+      this.batcher.complete();
+    });
     pc.onicecandidate = (ev) => {
       if (ev.candidate && ev.candidate.candidate !== "") {
         const c: CandidateWire = { candidate: ev.candidate.candidate };
@@ -68,12 +76,7 @@ export class PeerLink {
           this.hostGathered = true;
           for (const listener of this.hostListeners) listener();
         }
-      } else {
-        this.batcher.complete();
       }
-    };
-    pc.onicegatheringstatechange = () => {
-      if (pc.iceGatheringState === "complete") this.batcher.complete();
     };
     pc.oniceconnectionstatechange = () => {
       this.log.info({ ice: pc.iceConnectionState }, "ICE connection state");
@@ -96,35 +99,36 @@ export class PeerLink {
    * the trickled rest has arrived.
    */
   gatherBriefly(ms: number): Promise<void> {
-    const pc = this.pc;
-    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    if (this.gathering.state === "complete") return Promise.resolve();
     return new Promise((resolve) => {
       let settle: NodeJS.Timeout | undefined;
       const done = (): void => {
         clearTimeout(timer);
         clearTimeout(settle);
-        pc.removeEventListener("icegatheringstatechange", onChange);
+        offComplete();
         this.hostListeners.delete(onHost);
         resolve();
-      };
-      const onChange = (): void => {
-        if (pc.iceGatheringState === "complete") done();
       };
       const onHost = (): void => {
         settle ??= setTimeout(done, HOST_SETTLE_MS);
       };
       const timer = setTimeout(done, ms);
-      pc.addEventListener("icegatheringstatechange", onChange);
+      const offComplete = this.gathering.onComplete(done);
       this.hostListeners.add(onHost);
       if (this.hostGathered) onHost();
     });
   }
 
   /** Our offer or answer: the one way a call sets its local description, so that takeLocalSdp() can follow it. */
-  setLocal(desc: RTCSessionDescriptionInit): Promise<void> {
-    this.local.set(desc);
-    // eslint-disable-next-line no-restricted-syntax -- the one place: it is followed on the line above
-    return this.pc.setLocalDescription(desc);
+  async setLocal(desc: RTCSessionDescriptionInit): Promise<void> {
+    const undo = this.local.set(desc);
+    try {
+      // eslint-disable-next-line no-restricted-syntax -- the one place: it is followed on the line above
+      await this.pc.setLocalDescription(desc);
+    } catch (err: unknown) {
+      undo();
+      throw err;
+    }
   }
 
   /**
@@ -216,7 +220,6 @@ export class PeerLink {
     const pc = this.pc;
     pc.onicecandidate = null;
     pc.oniceconnectionstatechange = null;
-    pc.onicegatheringstatechange = null;
     pc.close();
   }
 }

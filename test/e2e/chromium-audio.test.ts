@@ -9,10 +9,11 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { IceGathering } from "../../src/rtc/ice-gathering.ts";
 import { PeerLink } from "../../src/rtc/peer-link.ts";
 import { Chromium, chromiumBinary } from "../harness/element-call-callee/chromium.ts";
 import { stopToneMics, toneMic, toneTrack } from "../harness/tone-mic.ts";
-import { iceGatheringDone, waitFor } from "../harness/wait.ts";
+import { waitFor } from "../harness/wait.ts";
 import { wrtc, type WrtcTrack } from "../harness/webrtc-env.ts";
 
 const binary = chromiumBinary();
@@ -87,9 +88,9 @@ describe.skipIf("skip" in binary)("the camera's sound in a real Chromium (Elemen
       const track = toneTrack(1000) as unknown as WrtcTrack;
       toneMic.talk(true);
       link.pc.addTrack(track as unknown as MediaStreamTrack, new wrtc.MediaStream([track]) as unknown as MediaStream);
-      const gathered = iceGatheringDone(link.pc);
+      const gathering = new IceGathering(link.pc);
       await link.setLocal(await link.pc.createOffer());
-      await gathered;
+      expect(await gathering.complete(10_000), "the bot's ICE gathering").toBe(true);
       const answer = z.string().parse(await evaluate(ANSWER(link.takeLocalSdp())));
       // Chromium's own answer prefers Opus, as Element Web's does; the bot's PeerLink makes G.722 its choice.
       expect(answer).toMatch(/m=audio \d+ \S+ 111 /);

@@ -42,21 +42,3 @@ export function nextEvent<T extends unknown[]>(
     emitter.once(event, onEvent);
   });
 }
-
-/**
- * Resolves with a peer connection's end-of-candidates event (call it before setLocalDescription): every candidate
- * event has reached Node's thread by then. Not `iceGatheringState === "complete"`, which reads libwebrtc's state
- * directly: on a busy machine it said so with 4 of 8 candidate events still queued (2026-12-04).
- */
-export function iceGatheringDone(pc: RTCPeerConnection, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for the end of ICE gathering`));
-    }, timeoutMs);
-    pc.addEventListener("icecandidate", (ev: RTCPeerConnectionIceEvent) => {
-      if (ev.candidate !== null) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}

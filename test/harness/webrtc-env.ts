@@ -10,6 +10,7 @@
 import { createRequire } from "node:module";
 import type * as MatrixSdk from "matrix-js-sdk";
 import { harnessLog } from "./log.ts";
+import { followSdkLocalDescriptions } from "./sdk-local-description.ts";
 import { toneOf, toneTrack } from "./tone-mic.ts";
 import { waitFor } from "./wait.ts";
 
@@ -360,6 +361,7 @@ export async function loadSdkVoip(): Promise<
     import("matrix-js-sdk/lib/webrtc/call.js"),
     import("matrix-js-sdk/lib/webrtc/callEventHandler.js"),
   ]);
+  followSdkLocalDescriptions(call.MatrixCall);
   return { ...call, ...handler };
 }
 

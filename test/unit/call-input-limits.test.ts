@@ -62,8 +62,6 @@ function candidate(i: number): { candidate: string; sdpMid: string; sdpMLineInde
 }
 
 function candidateLines(pc: RTCPeerConnection): number {
-  // Read only once the candidates added before it have settled (the marker's promise), so nothing writes to it meanwhile.
-  // eslint-disable-next-line no-restricted-properties
   return (pc.remoteDescription?.sdp.match(/^a=candidate:/gm) ?? []).length;
 }
 

@@ -64,8 +64,6 @@ describe("withVideoBitrate", () => {
       a.addTransceiver("video");
       const offer = await a.createOffer();
       await b.setRemoteDescription({ type: "offer", sdp: withVideoBitrate(offer.sdp ?? "") });
-      // No candidate is being added to it: safe to read (src/rtc/local-description.ts says when it is not).
-      // eslint-disable-next-line no-restricted-properties
       expect(b.remoteDescription?.sdp).toMatch(/x-google-max-bitrate=4000/);
     } finally {
       a.close();
