@@ -10,12 +10,12 @@ import { mapMediaSections } from "./sdp-sections.ts";
  * for every invite and answer, after the host candidates but while server-reflexive and relay ones were still coming.
  * Once gathering is complete (ice-gathering.ts) nothing writes to it any more; until then only this is safe.
  *
- * Its SDP has the candidates Node's thread has been told of: any still on their way are trickled (PeerLink).
- * The SDP is the one handed to setLocalDescription plus the candidates gathered for it since, each in its m-section
- * (by mid, else by index) as libwebrtc writes them (without the `ufrag` extension, which the section's ice-ufrag says).
- * A candidate of another ICE generation than the SDP's is left out; one the SDP already has is not added twice (an
- * offer made again without an ICE restart already carries the earlier ones). The m-line's port and the c-line stay
- * the placeholders of a trickled SDP (9, 0.0.0.0): a receiver takes the candidates from the a=candidate lines.
+ * The SDP is the one handed to setLocalDescription plus the candidates gathered for it that Node's thread has been
+ * told of (any still on their way are trickled: PeerLink), each in its m-section (by mid, else by index) as libwebrtc
+ * writes them (without the `ufrag` extension, which the section's ice-ufrag says). A candidate of another ICE
+ * generation than the SDP's is left out; one the SDP already has is not added twice (an offer made again without an
+ * ICE restart already carries the earlier ones). The m-line's port and the c-line stay the placeholders of a trickled
+ * SDP (9, 0.0.0.0): a receiver takes the candidates from the a=candidate lines.
  */
 export class LocalDescription {
   private current: { type: RTCSdpType; sdp: string; ufrag: string | undefined } | undefined;

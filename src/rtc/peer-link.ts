@@ -99,7 +99,8 @@ export class PeerLink {
    * the trickled rest has arrived.
    */
   gatherBriefly(ms: number): Promise<void> {
-    if (this.gathering.state === "complete") return Promise.resolve();
+    // Both: after an ICE restart the events still say the last round's "complete" while libwebrtc gathers again.
+    if (this.gathering.state === "complete" && this.pc.iceGatheringState === "complete") return Promise.resolve();
     return new Promise((resolve) => {
       let settle: NodeJS.Timeout | undefined;
       const done = (): void => {
