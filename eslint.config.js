@@ -28,7 +28,7 @@ export default tseslint.config(
     },
   },
   {
-    // A call's local description is set through PeerLink.setLocal(), so that takeLocalSdp() can follow it.
+    // A call's local description is set through PeerLink.setLocal() (FollowedLocalDescription), so that its SDP follows it.
     files: ["src/**/*.ts"],
     rules: {
       "no-restricted-syntax": [

@@ -33,10 +33,7 @@ export function gatheredDescription(pc: RTCPeerConnection): {
   const local = followLocalDescription(pc);
   const gathering = new IceGathering(pc);
   return {
-    set: (desc) => {
-      local.set(desc);
-      return pc.setLocalDescription(desc);
-    },
+    set: (desc) => local.setLocal(desc),
     sdp: async (timeoutMs) => {
       await gathering.complete(timeoutMs);
       const sdp = local.sdp();

@@ -59,18 +59,35 @@ export class LocalDescription {
   }
 }
 
-/** A LocalDescription fed by the connection's icecandidate events. */
-export function followLocalDescription(pc: RTCPeerConnection): LocalDescription {
-  const local = new LocalDescription();
-  pc.addEventListener("icecandidate", (ev: RTCPeerConnectionIceEvent) => {
-    const c = ev.candidate;
-    if (c === null || c.candidate === "") return;
-    const wire: CandidateWire = { candidate: c.candidate };
-    if (c.sdpMid !== null) wire.sdpMid = c.sdpMid;
-    if (c.sdpMLineIndex !== null) wire.sdpMLineIndex = c.sdpMLineIndex;
-    local.add(wire);
-  });
-  return local;
+/** A connection's LocalDescription: fed by its icecandidate events, and its local description set through it. */
+export class FollowedLocalDescription extends LocalDescription {
+  constructor(private readonly pc: RTCPeerConnection) {
+    super();
+    pc.addEventListener("icecandidate", (ev: RTCPeerConnectionIceEvent) => {
+      const c = ev.candidate;
+      if (c === null || c.candidate === "") return;
+      const wire: CandidateWire = { candidate: c.candidate };
+      if (c.sdpMid !== null) wire.sdpMid = c.sdpMid;
+      if (c.sdpMLineIndex !== null) wire.sdpMLineIndex = c.sdpMLineIndex;
+      this.add(wire);
+    });
+  }
+
+  /** setLocalDescription, followed; undone here when the connection refuses it. */
+  async setLocal(desc: RTCSessionDescriptionInit): Promise<void> {
+    const undo = this.set(desc);
+    try {
+      // eslint-disable-next-line no-restricted-syntax -- the one place: it is followed on the line above
+      await this.pc.setLocalDescription(desc);
+    } catch (err: unknown) {
+      undo();
+      throw err;
+    }
+  }
+}
+
+export function followLocalDescription(pc: RTCPeerConnection): FollowedLocalDescription {
+  return new FollowedLocalDescription(pc);
 }
 
 /** `sdp` with the candidates written into their m-sections, after the section's own candidates (or its c-line). */

@@ -4,7 +4,7 @@ import { sendAudioAs } from "./sdp-audio.ts";
 import { withVideoBitrate } from "./sdp-bitrate.ts";
 import { CandidateBatcher, type CandidateBatcherOptions } from "./candidate-batcher.ts";
 import { IceGathering } from "./ice-gathering.ts";
-import { followLocalDescription, type LocalDescription } from "./local-description.ts";
+import { followLocalDescription, type FollowedLocalDescription } from "./local-description.ts";
 import { parseVideoStats, type VideoSendStats } from "./video-send-stats.ts";
 import { createPeerConnection } from "./wrtc.ts";
 
@@ -38,7 +38,7 @@ export class PeerLink {
   readonly pc: RTCPeerConnection;
   private batcher: CandidateBatcher;
   /** The local SDP as sent: never `pc.localDescription`, which crashes while ICE gathers (local-description.ts). */
-  private readonly local: LocalDescription;
+  private readonly local: FollowedLocalDescription;
   /** Gathering as the events say, not the early "complete" wrtc reports when Node's thread is late (ice-gathering.ts). */
   private readonly gathering: IceGathering;
   private readonly held: CandidateWire[] = [];
@@ -121,15 +121,8 @@ export class PeerLink {
   }
 
   /** Our offer or answer: the one way a call sets its local description, so that takeLocalSdp() can follow it. */
-  async setLocal(desc: RTCSessionDescriptionInit): Promise<void> {
-    const undo = this.local.set(desc);
-    try {
-      // eslint-disable-next-line no-restricted-syntax -- the one place: it is followed on the line above
-      await this.pc.setLocalDescription(desc);
-    } catch (err: unknown) {
-      undo();
-      throw err;
-    }
+  setLocal(desc: RTCSessionDescriptionInit): Promise<void> {
+    return this.local.setLocal(desc);
   }
 
   /**

@@ -14,13 +14,7 @@ function following(pc: RTCPeerConnection): RTCPeerConnection {
   const local = followLocalDescription(pc);
   const setLocal = async (desc?: RTCSessionDescriptionInit): Promise<void> => {
     if (desc === undefined) throw new Error("the test harness follows explicit local descriptions only");
-    const undo = local.set(desc);
-    try {
-      await pc.setLocalDescription(desc);
-    } catch (err: unknown) {
-      undo();
-      throw err;
-    }
+    await local.setLocal(desc);
   };
   return new Proxy(pc, {
     get(target, prop) {
