@@ -22,11 +22,12 @@ import { stepWithin } from "../util/deadline.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { LiveKitAudio } from "./livekit-audio.ts";
-import { CameraTap, type I420Frame } from "./camera-tap.ts";
+import type { I420Frame } from "./camera-tap.ts";
+import { asFeed, type MediaFeed } from "./media-feed.ts";
 import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import { releaseRoom, type RtcNode } from "./rtc-node.ts";
-import type { LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
+import type { CallPublisher, LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
 import { videoEncodeFigures, type VideoEncodeFigures } from "./publisher-encode.ts";
 
 type Room = InstanceType<RtcNode["Room"]>;
@@ -38,29 +39,29 @@ const MAX_VIDEO_BITRATE = BigInt(MAX_VIDEO_KBPS * 1000);
 /** How long stop() waits for rtc-node to leave the room and close the sources before it releases the camera anyway. */
 export const DISCONNECT_WITHIN_MS = 5000;
 
-export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
+export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> implements CallPublisher {
   private ending: Promise<void> | undefined;
   private readonly room: Room;
-  private tap: CameraTap | undefined;
+  private tap: { stop(): void } | undefined;
   private video: { source: VideoSource; width: number; height: number } | undefined;
   private audio: LiveKitAudio | undefined;
   private publishingVideo = false;
   private state: "idle" | "starting" | "live" | "ended" = "idle";
   private readonly link: ReconnectWindow;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
-  private lease: CameraLease;
+  private lease: MediaFeed;
   private readonly voice: LiveKitVoice;
 
   constructor(
     private readonly rtc: RtcNode,
-    lease: CameraLease,
+    lease: CameraLease | MediaFeed,
     private readonly log: Logger,
     /** The track name remote participants see. */
     private readonly trackName = lease.camera,
     reconnectWindowMs = RECONNECT_WINDOW_MS,
   ) {
     super();
-    this.lease = lease;
+    this.lease = asFeed(lease);
     this.room = new rtc.Room();
     this.voice = new LiveKitVoice(rtc, this.room, log);
     this.link = new ReconnectWindow(reconnectWindowMs, log, (reason) => {
@@ -123,7 +124,8 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
    * Publishes `next` instead of the current camera; the current lease is released. Before the publisher is live the
    * lease is only swapped (start() taps whichever it holds); after it has ended, `next` is released and it throws.
    */
-  switchTo(next: CameraLease): Promise<void> {
+  switchTo(to: CameraLease | MediaFeed): Promise<void> {
+    const next = asFeed(to);
     if (this.state === "ended") {
       next.release();
       return Promise.reject(new Error("the call has ended"));
@@ -164,8 +166,8 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> {
     });
   }
 
-  private tapOf(lease: CameraLease): CameraTap {
-    return new CameraTap(lease, {
+  private tapOf(feed: MediaFeed): { stop(): void } {
+    return feed.tap({
       video: (f) => {
         this.onVideo(f);
       },

@@ -1,7 +1,7 @@
 /** The contract of one MatrixRTC call (rtc-call.ts): its states, events, the steps it takes and its options. */
 import type { DelayedLeaveOptions } from "./delayed-leave.ts";
 import type { LiveKitFocus } from "./focus.ts";
-import type { LiveKitPublisher } from "./livekit-publisher.ts";
+import type { CallPublisher } from "./livekit-types.ts";
 import type { RtcRoomApi } from "./rtc-room-api.ts";
 import type { SfuToken } from "./sfu-token.ts";
 import type { Logger } from "../util/logger.ts";
@@ -25,7 +25,7 @@ export interface RtcCallOptions {
   api: RtcRoomApi;
   steps: RtcCallSteps;
   /** Owned by the call from now on: it starts and stops it. */
-  publisher: LiveKitPublisher;
+  publisher: CallPublisher;
   roomId: string;
   /** The bot. */
   userId: string;

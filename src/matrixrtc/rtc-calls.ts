@@ -13,11 +13,13 @@ import type { CameraLease } from "../media/camera-hub.ts";
 import type { CallEncodeFigures } from "../media/encode-speed-watch.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { LeavingRooms } from "./leaving-rooms.ts";
-import { LiveKitPublisher } from "./livekit-publisher.ts";
+import { ChildPublisher } from "./child-publisher.ts";
+import { LiveKitHost } from "./livekit-host.ts";
+import type { CallPublisher } from "./livekit-types.ts";
 import { RtcCall, type RtcCallOptions } from "./rtc-call.ts";
 import type { IncomingCall } from "./incoming-membership.ts";
 import { HomeserverSteps, joinSteps } from "./rtc-call-steps.ts";
-import { loadRtcNode, unavailableMessage, type RtcNodeLoad } from "./rtc-node.ts";
+import { unavailableMessage } from "./rtc-node.ts";
 import { RtcRoomApi } from "./rtc-room-api.ts";
 import { startFailureText } from "./start-failure-text.ts";
 
@@ -31,8 +33,8 @@ export interface RtcCallsDeps {
   livekitServiceUrl?: string | undefined;
   hub: { acquire(camera: string): CameraLease };
   log: Logger;
-  /** Tests: a platform without rtc-node. */
-  loadRtc?: () => Promise<RtcNodeLoad>;
+  /** Where the calls' LiveKit side runs (livekit-host.ts); tests give their own (a platform without rtc-node). */
+  liveKit?: Pick<LiveKitHost, "acquire" | "callEnded" | "stop">;
   /** Each call as it is made, before it starts (talkback follows it from there). */
   onCall?: (call: RtcCall) => void;
   /** Tests: shorter rings, delayed leaves and end bounds. */
@@ -50,7 +52,7 @@ export type SwitchResult = "switched" | "no_call" | "not_yours" | "same_camera";
 
 interface Entry {
   call: RtcCall;
-  publisher: LiveKitPublisher;
+  publisher: CallPublisher;
   camera: string;
   /** The other party: who was rung, or who called. */
   callee: string;
@@ -68,8 +70,11 @@ export class RtcCalls {
   private readonly api: RtcRoomApi;
   /** One for all calls: it keeps the focus and the OpenID token between them. */
   private readonly home: HomeserverSteps | undefined;
+  /** The LiveKit processes the calls run in (rtc-node's memory goes with them). */
+  private readonly liveKit: Pick<LiveKitHost, "acquire" | "callEnded" | "stop">;
 
   constructor(private readonly deps: RtcCallsDeps) {
+    this.liveKit = deps.liveKit ?? new LiveKitHost(deps.log.child({ component: "livekit-host" }));
     this.api = new RtcRoomApi(deps.client.doRequest.bind(deps.client));
     const { homeserverUrl, accessToken, userId, deviceId, livekitServiceUrl } = deps;
     this.home =
@@ -120,7 +125,7 @@ export class RtcCalls {
         ok: false,
         text: "MatrixRTC calls need the bot's device ID, and its login has none: log it in with a password (homeserver.user).",
       };
-    const loaded = await (this.deps.loadRtc ?? loadRtcNode)();
+    const loaded = await this.liveKit.acquire();
     if (!loaded.ok) return { ok: false, text: `${unavailableMessage(loaded.reason)}.` };
     try {
       if (await this.encrypted(roomId)) return { ok: false, text: how.kind === "place" ? ENCRYPTED_ROOM_TEXT : ENCRYPTED_JOIN_TEXT };
@@ -141,7 +146,7 @@ export class RtcCalls {
       return { ok: false, text: "MatrixRTC call not placed: the last call in this room was still leaving when the ring's time ran out." };
     const callee = how.kind === "place" ? how.callee : how.incoming.caller;
     const home = this.home.forRoom(roomId);
-    const publisher = new LiveKitPublisher(loaded.rtc, this.deps.hub.acquire(camera), log);
+    const publisher = new ChildPublisher(loaded.proc, this.deps.hub.acquire(camera), log, camera, { camera, room: roomId });
     const call = new RtcCall({
       api: this.api,
       steps:
@@ -168,6 +173,7 @@ export class RtcCalls {
     call.once("ended", (reason) => {
       if (this.byRoom.get(roomId) === entry) this.byRoom.delete(roomId);
       this.leaving.add(roomId, call.settled);
+      this.liveKit.callEnded(loaded.proc);
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
     });
     await call.start();
@@ -224,6 +230,7 @@ export class RtcCalls {
   async terminateAll(reason: string): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.byRoom.values()].map((e) => e.call.terminate(reason)));
+    await this.liveKit.stop();
   }
 
   /** Every call's video encoder figures (none for a call whose video is not published yet), for the encode budget's speed watch. */

@@ -6,6 +6,8 @@
  * - the SFU gone for good: the call ends within the reconnect window (RECONNECT_WINDOW_MS) plus a margin;
  * - the callee's client gone without a membership change (it left LiveKit; or its process stopped, as a phone whose
  *   network went away): the call ends after LiveKit notices plus the grace (PEER_GRACE_MS);
+ * - the bot's LiveKit process crashes (livekit-process.ts): the call ends with the reason, the bot runs on, and the
+ *   next call gets a new process;
  * - a focus that refuses the token: the user reads why, and with `!ring both` the legacy call still rings.
  * After every end: the bot's membership is `{}`, the bot has left the LiveKit room, the camera is released, and no
  * promise was rejected unhandled.
@@ -25,6 +27,7 @@ import { requestOpenIdToken, requestSfuToken, type SfuToken } from "../../src/ma
 import { markMessages, sayToBot } from "../harness/bot-replies.ts";
 import type { Callee } from "../harness/callee.ts";
 import { reportFigure } from "../harness/figures.ts";
+import { childrenNamed } from "../harness/proc-stats.ts";
 import { liveKitBinary, type LiveKit } from "../harness/livekit.ts";
 import { LiveKitSubscriber } from "../harness/livekit-subscriber.ts";
 import type { Rig } from "../harness/rig.ts";
@@ -299,6 +302,37 @@ describe.skipIf("skip" in found)("MatrixRTC faults", () => {
       await lk.restart();
     }
     expect(await inLiveKit()).not.toContain(botIdentity());
+  });
+
+  it("the LiveKit process crashes mid-call: the call ends with the reason, the bot runs on, the next call gets a new process", async () => {
+    await ringMatrixRtc();
+    const subscriber = await joinInProcess();
+    const endsBefore = endReasons().length;
+    try {
+      const [pid] = childrenNamed(process.pid, "mcc-livekit");
+      if (pid === undefined) throw new Error("no LiveKit process beside the bot");
+      process.kill(pid, "SIGKILL");
+      await waitFor("the call to end", () => endReasons().length > endsBefore, { timeoutMs: MARGIN_MS });
+      expect(endReasons().at(-1)).toBe("LiveKit publisher ended: the LiveKit process was killed (SIGKILL)");
+      await waitFor("the bot's membership emptied", botMembershipEmptied, { timeoutMs: MARGIN_MS });
+      await waitFor("the camera released", () => app.hub.stats()["cam"]?.leases === 0, { timeoutMs: MARGIN_MS });
+    } finally {
+      await subscriber.stop();
+      await aliceMembership(false);
+    }
+    // The bot: its commands answered, and the next call runs in a new LiveKit process and shows the camera.
+    expect(await say("!status", (t) => t.includes("amera"))).not.toContain("MatrixRTC call:");
+    await ringMatrixRtc();
+    const [next] = childrenNamed(process.pid, "mcc-livekit");
+    expect(next).toBeDefined();
+    const again = await joinInProcess();
+    try {
+      await callee.client.sendTextMessage(dm, "!hangup");
+      await released();
+    } finally {
+      await again.stop();
+      await aliceMembership(false);
+    }
   });
 
   it("a focus that refuses the token: the user reads why; with !ring both the legacy call still rings", async () => {

@@ -29,13 +29,16 @@ function calls(over: Partial<RtcCallsDeps>): RtcCalls {
   return new RtcCalls({ ...base, ...over });
 }
 
+/** A platform without rtc-node: the LiveKit process says so as it starts. */
+const noRtcNode: RtcCallsDeps["liveKit"] = {
+  acquire: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }),
+  callEnded: () => undefined,
+  stop: () => Promise.resolve(),
+};
+
 describe("RtcCalls.place, before any request", () => {
   it("says rtc-node is unavailable in one sentence", async () => {
-    const placed = await calls({ loadRtc: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }) }).place(
-      "!r:x",
-      "@a:x",
-      "cam",
-    );
+    const placed = await calls({ liveKit: noRtcNode }).place("!r:x", "@a:x", "cam");
     expect(placed).toEqual({ ok: false, text: "MatrixRTC unavailable: @livekit/rtc-node is not installed." });
   });
 

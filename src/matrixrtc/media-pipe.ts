@@ -1,0 +1,112 @@
+/**
+ * The camera's media from the bot to its LiveKit process: each I420 frame and PCM chunk as one record, a 20-byte
+ * header and the bytes. Framing is this file's only job; the bot writes records (MediaWriter), the child reads
+ * them (MediaReader) and hands each to the call it names.
+ *
+ * Header (little-endian): payload length u32, call id u32, kind u8 (1 video, 2 audio), channels u8, 2 unused,
+ * then width and height (video) or sample rate and samples per channel (audio), u32 each.
+ */
+import type { Writable } from "node:stream";
+import type { I420Frame, PcmChunk } from "./camera-tap.ts";
+
+const HEADER = 20;
+const VIDEO = 1;
+const AUDIO = 2;
+/** Nothing the bot sends is larger than a 4K I420 frame (12.4 MB): a longer record is a broken stream. */
+const MAX_PAYLOAD = 16 * 1024 * 1024;
+
+export type MediaRecord = { id: number; kind: "video"; frame: I420Frame } | { id: number; kind: "audio"; chunk: PcmChunk };
+
+function record(kind: number, id: number, channels: number, a: number, b: number, bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(HEADER + bytes.byteLength);
+  out.writeUInt32LE(bytes.byteLength, 0);
+  out.writeUInt32LE(id, 4);
+  out.writeUInt8(kind, 8);
+  out.writeUInt8(channels, 9);
+  out.writeUInt16LE(0, 10);
+  out.writeUInt32LE(a, 12);
+  out.writeUInt32LE(b, 16);
+  // A copy: wrtc reuses its frame and sample buffers once the sink's handler returns.
+  out.set(bytes, HEADER);
+  return out;
+}
+
+export class MediaWriter {
+  constructor(private readonly out: Writable) {}
+
+  /**
+   * Sends a frame unless a whole frame is still queued (the LiveKit process is behind): then it is dropped and
+   * false returned, so a slow child costs frames, never memory or delay.
+   */
+  video(id: number, frame: I420Frame): boolean {
+    if (this.out.writableLength >= frame.data.byteLength || !this.out.writable) return false;
+    this.out.write(record(VIDEO, id, 0, frame.width, frame.height, frame.data));
+    return true;
+  }
+
+  /** Sends a PCM chunk; dropped (false) when over a second of video is queued ahead of it. */
+  audio(id: number, chunk: PcmChunk): boolean {
+    if (this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
+    const bytes = new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength);
+    this.out.write(record(AUDIO, id, chunk.channelCount, chunk.sampleRate, chunk.frames, bytes));
+    return true;
+  }
+}
+
+/** Reassembles records from the pipe's chunks. */
+export class MediaReader {
+  private header = Buffer.alloc(HEADER);
+  private headerFill = 0;
+  private payload: Buffer | undefined;
+  private payloadFill = 0;
+
+  constructor(private readonly onRecord: (r: MediaRecord) => void) {}
+
+  /** Takes the next chunk of the pipe; throws on a record no writer makes (the stream is then unusable). */
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.payload === undefined) {
+        const n = Math.min(HEADER - this.headerFill, chunk.length - at);
+        chunk.copy(this.header, this.headerFill, at, at + n);
+        this.headerFill += n;
+        at += n;
+        if (this.headerFill < HEADER) return;
+        const length = this.header.readUInt32LE(0);
+        if (length > MAX_PAYLOAD) throw new Error(`media record of ${String(length)} bytes`);
+        this.payload = Buffer.allocUnsafe(length);
+        this.payloadFill = 0;
+      }
+      const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
+      chunk.copy(this.payload, this.payloadFill, at, at + n);
+      this.payloadFill += n;
+      at += n;
+      if (this.payloadFill < this.payload.length) return;
+      this.deliver(this.payload);
+      this.payload = undefined;
+      this.headerFill = 0;
+    }
+  }
+
+  private deliver(bytes: Buffer): void {
+    const h = this.header;
+    const id = h.readUInt32LE(4);
+    const kind = h.readUInt8(8);
+    const a = h.readUInt32LE(12);
+    const b = h.readUInt32LE(16);
+    if (kind === VIDEO) {
+      if (bytes.length !== a * b + 2 * Math.ceil(a / 2) * Math.ceil(b / 2))
+        throw new Error(`video record of ${String(bytes.length)} bytes for ${String(a)}x${String(b)}`);
+      this.onRecord({ id, kind: "video", frame: { width: a, height: b, data: bytes } });
+    } else if (kind === AUDIO) {
+      const channelCount = h.readUInt8(9);
+      if (bytes.length % 2 !== 0 || bytes.length / 2 !== b * channelCount) throw new Error(`audio record of ${String(bytes.length)} bytes`);
+      // Its own buffer (allocUnsafe may share a pool): aligned for Int16Array.
+      const samples = new Int16Array(bytes.length / 2);
+      new Uint8Array(samples.buffer).set(bytes);
+      this.onRecord({ id, kind: "audio", chunk: { samples, sampleRate: a, channelCount, frames: b } });
+    } else {
+      throw new Error(`media record of kind ${String(kind)}`);
+    }
+  }
+}
