@@ -159,8 +159,11 @@ export class Rig implements MeasureDeps {
 
   groups(): ProcGroup[] {
     const botFrontEnd = (): number[] => childrenNamed(process.pid, FRONT_ENDS).filter((p) => !this.cameras.isKeeper(p));
+    // The bot's MatrixRTC calls run rtc-node in its LiveKit process (src/matrixrtc/livekit-process.ts): part of the bot.
+    const botLiveKit = (): number[] => childrenNamed(process.pid, "mcc-livekit");
     return [
-      { name: "bot", pids: () => [process.pid, ...botFrontEnd()] },
+      { name: "bot", pids: () => [process.pid, ...botFrontEnd(), ...botLiveKit()] },
+      { name: "botLiveKit", pids: botLiveKit },
       { name: "botFrontEnd", pids: botFrontEnd },
       { name: "receiver", pids: () => [this.receiver.pid] },
       { name: "cameras", pids: () => this.cameras.pids() },

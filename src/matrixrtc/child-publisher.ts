@@ -13,8 +13,12 @@ import { CameraTap } from "./camera-tap.ts";
 import { DISCONNECT_WITHIN_MS } from "./livekit-publisher.ts";
 import type { CallPublisher, LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
 import type { OnVoice } from "./livekit-voice.ts";
-import type { CallChannel, LiveKitProcess } from "./livekit-process.ts";
-import type { FromChild } from "./livekit-wire.ts";
+import type { Opened } from "./livekit-host.ts";
+import type { CallChannel, CallHandlers } from "./livekit-process.ts";
+import type { FromChild, ToChild } from "./livekit-wire.ts";
+import { unavailableMessage } from "./rtc-node.ts";
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 import type { VideoEncodeFigures } from "./publisher-encode.ts";
 
 /** How long an encode question waits for the child's answer (the speed watch asks every few seconds). */
@@ -22,10 +26,15 @@ const ENCODE_ANSWER_MS = 2000;
 
 export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> implements CallPublisher {
   private state: "idle" | "starting" | "live" | "ended" = "idle";
-  private readonly channel: CallChannel;
+  /** The call's channel to its LiveKit process, once the host has one (a process may be starting: rtc-calls.ts). */
+  private channel: CallChannel | undefined;
+  private readonly opening: Promise<Opened>;
+  /** Whether the child was asked to start: only then has it an end to report. */
+  private startSent = false;
   private lease: CameraLease;
   private tap: CameraTap | undefined;
   private peerList: string[] = [];
+  private listening: string | undefined;
   private onVoice: OnVoice | undefined;
   private ending: Promise<void> | undefined;
   /** Set when the child's side has ended (its `ended`, or the process gone): nothing more to ask it. */
@@ -38,7 +47,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
 
   constructor(
-    proc: LiveKitProcess,
+    host: { open(handlers: CallHandlers): Promise<Opened> },
     lease: CameraLease,
     private readonly log: Logger,
     private readonly trackName = lease.camera,
@@ -48,13 +57,19 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     super();
     this.lease = lease;
     this.childDone = new Promise((resolve) => (this.childEnded = resolve));
-    this.channel = proc.open({
+    this.opening = host.open({
       message: (m) => {
         this.onMessage(m);
       },
       gone: (reason) => {
         this.childGone(reason);
       },
+    });
+    void this.opening.then((opened) => {
+      if (!opened.ok) return;
+      // Ended while the process started: the channel is closed at once.
+      if (this.ending !== undefined) opened.channel.close();
+      else this.channel = opened.channel;
     });
   }
 
@@ -71,7 +86,8 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   }
 
   videoEncode(): Promise<VideoEncodeFigures> {
-    if (this.state !== "live") return Promise.resolve(undefined);
+    const channel = this.channel;
+    if (this.state !== "live" || channel === undefined) return Promise.resolve(undefined);
     const req = this.nextReq++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -82,18 +98,20 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
         clearTimeout(timer);
         resolve(figures);
       });
-      this.channel.send({ t: "encode", id: this.channel.id, req });
+      channel.send({ t: "encode", id: channel.id, req });
     });
   }
 
   listen(callee: string, onVoice: OnVoice): { stop(): void } {
     this.onVoice = onVoice;
-    this.channel.send({ t: "listen", id: this.channel.id, callee });
+    this.listening = callee;
+    this.send({ t: "listen", callee });
     return {
       stop: () => {
         if (this.onVoice !== onVoice) return;
         this.onVoice = undefined;
-        this.channel.send({ t: "unlisten", id: this.channel.id });
+        this.listening = undefined;
+        this.send({ t: "unlisten" });
       },
     };
   }
@@ -101,9 +119,17 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   async start(url: string, token: string): Promise<void> {
     if (this.state !== "idle") throw new Error(`publisher already ${this.state}`);
     this.state = "starting";
-    const started = new Promise<void>((resolve, reject) => (this.starting = { resolve, reject }));
-    this.channel.send({ t: "start", id: this.channel.id, url, token, trackName: this.trackName, log: this.logBindings });
-    if (this.childReason !== undefined) this.starting?.reject(new Error(this.childReason));
+    const opened = await this.opening;
+    if (!opened.ok) throw new Error(unavailableMessage(opened.reason));
+    if (this.isEnded()) throw new Error("stopped while connecting");
+    let starting: { resolve(): void; reject(err: Error): void } | undefined;
+    const started = new Promise<void>((resolve, reject) => (starting = { resolve, reject }));
+    this.starting = starting;
+    this.send({ t: "start", url, token, trackName: this.trackName, log: this.logBindings });
+    this.startSent = true;
+    // listen() before the start (talkback follows the call from its beginning) is sent after it.
+    if (this.listening !== undefined) this.send({ t: "listen", callee: this.listening });
+    if (this.childReason !== undefined) starting?.reject(new Error(this.childReason));
     await started;
     // stop() while connecting has ended it (the child's answer may still have been `started`).
     if (this.isEnded()) throw new Error("stopped while connecting");
@@ -131,6 +157,12 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     return this.end("stopped");
   }
 
+  /** A message about this call to its LiveKit process (dropped while there is no channel yet: start() sends what counts). */
+  private send(message: DistributiveOmit<ToChild, "id">): void {
+    const channel = this.channel;
+    if (channel !== undefined) channel.send({ ...message, id: channel.id });
+  }
+
   private isEnded(): boolean {
     return this.state === "ended";
   }
@@ -138,10 +170,10 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   private tapOf(lease: CameraLease): CameraTap {
     return new CameraTap(lease, {
       video: (frame) => {
-        if (this.channel.video(frame)) this.counters.framesSent++;
+        if (this.channel?.video(frame) === true) this.counters.framesSent++;
       },
       audio: (chunk) => {
-        if (this.channel.audio(chunk)) this.counters.audioChunksSent++;
+        if (this.channel?.audio(chunk) === true) this.counters.audioChunksSent++;
         else this.counters.audioChunksDropped++;
       },
     });
@@ -211,13 +243,14 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     this.onVoice = undefined;
     for (const answer of this.encodes.values()) answer(undefined);
     this.encodes.clear();
-    if (this.childReason === undefined) {
-      this.channel.send({ t: "stop", id: this.channel.id });
+    if (this.childReason === undefined && this.startSent) {
+      this.send({ t: "stop" });
       // The child bounds its own leave by DISCONNECT_WITHIN_MS; a child that does not answer is not waited for longer.
       const { outcome } = await stepWithin(Date.now() + DISCONNECT_WITHIN_MS + 1000, () => this.childDone);
       if (outcome === "overran") this.log.warn("the LiveKit process did not end the call in time; the camera is released anyway");
     }
-    this.channel.close();
+    this.channel?.close();
+    this.channel = undefined;
     this.lease.release();
     if (wasLive || reason !== "stopped") this.log.info({ reason, ...this.counters }, "LiveKit publisher ended");
     this.emit("ended", reason);

@@ -143,6 +143,9 @@ async function main(): Promise<void> {
   process.on("disconnect", () => {
     void leaveAll();
   });
+  // Ctrl-C reaches the whole process group and systemd signals the whole unit: the bot, which gets the same signal,
+  // ends its calls through this process and then lets it go (the channel closes); dying at once would leave them.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => undefined);
   setRtcNodeLogger(log);
   const loaded = await loadRtcNode();
   if (!loaded.ok) {

@@ -17,8 +17,7 @@ const MAX_PAYLOAD = 16 * 1024 * 1024;
 
 export type MediaRecord = { id: number; kind: "video"; frame: I420Frame } | { id: number; kind: "audio"; chunk: PcmChunk };
 
-function record(kind: number, id: number, channels: number, a: number, b: number, bytes: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + bytes.byteLength);
+function record(out: Buffer, kind: number, id: number, channels: number, a: number, b: number, bytes: Uint8Array): Buffer {
   out.writeUInt32LE(bytes.byteLength, 0);
   out.writeUInt32LE(id, 4);
   out.writeUInt8(kind, 8);
@@ -32,6 +31,9 @@ function record(kind: number, id: number, channels: number, a: number, b: number
 }
 
 export class MediaWriter {
+  /** Buffers whose write has completed, by size: a 720p call sends 25 frames of 1.4 MB a second, each a new mmap otherwise. */
+  private readonly free = new Map<number, Buffer[]>();
+
   constructor(private readonly out: Writable) {}
 
   /**
@@ -40,7 +42,7 @@ export class MediaWriter {
    */
   video(id: number, frame: I420Frame): boolean {
     if (this.out.writableLength >= frame.data.byteLength || !this.out.writable) return false;
-    this.out.write(record(VIDEO, id, 0, frame.width, frame.height, frame.data));
+    this.send(record(this.take(HEADER + frame.data.byteLength), VIDEO, id, 0, frame.width, frame.height, frame.data));
     return true;
   }
 
@@ -48,12 +50,34 @@ export class MediaWriter {
   audio(id: number, chunk: PcmChunk): boolean {
     if (this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
     const bytes = new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength);
-    this.out.write(record(AUDIO, id, chunk.channelCount, chunk.sampleRate, chunk.frames, bytes));
+    this.send(record(this.take(HEADER + bytes.byteLength), AUDIO, id, chunk.channelCount, chunk.sampleRate, chunk.frames, bytes));
     return true;
+  }
+
+  private take(size: number): Buffer {
+    return this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Writes `buf`; once written it is free for the next record of its size (a few kept a size). */
+  private send(buf: Buffer): void {
+    this.out.write(buf, () => {
+      let list = this.free.get(buf.length);
+      if (list === undefined) {
+        if (this.free.size >= 8) this.free.clear();
+        list = [];
+        this.free.set(buf.length, list);
+      }
+      if (list.length < 4) list.push(buf);
+    });
   }
 }
 
-/** Reassembles records from the pipe's chunks. */
+/**
+ * Reassembles records from the pipe's chunks. A record's bytes are valid only while onRecord runs: the next record
+ * of the same size reuses them (rtc-node copies a frame in captureFrame, LiveKitAudio copies its samples). A new
+ * 1.4 MB buffer for every 720p frame cost the LiveKit process its RSS in garbage between collections: 1.8 MB more a
+ * call in the MatrixRTC soak, which made the host replace it early.
+ */
 export class MediaReader {
   private header = Buffer.alloc(HEADER);
   private headerFill = 0;
@@ -74,7 +98,7 @@ export class MediaReader {
         if (this.headerFill < HEADER) return;
         const length = this.header.readUInt32LE(0);
         if (length > MAX_PAYLOAD) throw new Error(`media record of ${String(length)} bytes`);
-        this.payload = Buffer.allocUnsafe(length);
+        this.payload = this.buffer(length);
         this.payloadFill = 0;
       }
       const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
@@ -86,6 +110,19 @@ export class MediaReader {
       this.payload = undefined;
       this.headerFill = 0;
     }
+  }
+
+  private readonly buffers = new Map<number, Buffer>();
+
+  /** One buffer a size (a camera's frames, its audio chunks); a few sizes at most, as calls switch cameras. */
+  private buffer(length: number): Buffer {
+    let b = this.buffers.get(length);
+    if (b === undefined) {
+      if (this.buffers.size >= 8) this.buffers.clear();
+      b = Buffer.allocUnsafeSlow(length);
+      this.buffers.set(length, b);
+    }
+    return b;
   }
 
   private deliver(bytes: Buffer): void {
@@ -101,9 +138,8 @@ export class MediaReader {
     } else if (kind === AUDIO) {
       const channelCount = h.readUInt8(9);
       if (bytes.length % 2 !== 0 || bytes.length / 2 !== b * channelCount) throw new Error(`audio record of ${String(bytes.length)} bytes`);
-      // Its own buffer (allocUnsafe may share a pool): aligned for Int16Array.
-      const samples = new Int16Array(bytes.length / 2);
-      new Uint8Array(samples.buffer).set(bytes);
+      // A buffer of its own (allocUnsafeSlow) starts at offset 0: aligned for Int16Array.
+      const samples = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
       this.onRecord({ id, kind: "audio", chunk: { samples, sampleRate: a, channelCount, frames: b } });
     } else {
       throw new Error(`media record of kind ${String(kind)}`);

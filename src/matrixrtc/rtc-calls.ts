@@ -34,7 +34,7 @@ export interface RtcCallsDeps {
   hub: { acquire(camera: string): CameraLease };
   log: Logger;
   /** Where the calls' LiveKit side runs (livekit-host.ts); tests give their own (a platform without rtc-node). */
-  liveKit?: Pick<LiveKitHost, "acquire" | "callEnded" | "stop">;
+  liveKit?: Pick<LiveKitHost, "open" | "unavailableReason" | "stop">;
   /** Each call as it is made, before it starts (talkback follows it from there). */
   onCall?: (call: RtcCall) => void;
   /** Tests: shorter rings, delayed leaves and end bounds. */
@@ -71,7 +71,7 @@ export class RtcCalls {
   /** One for all calls: it keeps the focus and the OpenID token between them. */
   private readonly home: HomeserverSteps | undefined;
   /** The LiveKit processes the calls run in (rtc-node's memory goes with them). */
-  private readonly liveKit: Pick<LiveKitHost, "acquire" | "callEnded" | "stop">;
+  private readonly liveKit: Pick<LiveKitHost, "open" | "unavailableReason" | "stop">;
 
   constructor(private readonly deps: RtcCallsDeps) {
     this.liveKit = deps.liveKit ?? new LiveKitHost(deps.log.child({ component: "livekit-host" }));
@@ -125,8 +125,8 @@ export class RtcCalls {
         ok: false,
         text: "MatrixRTC calls need the bot's device ID, and its login has none: log it in with a password (homeserver.user).",
       };
-    const loaded = await this.liveKit.acquire();
-    if (!loaded.ok) return { ok: false, text: `${unavailableMessage(loaded.reason)}.` };
+    const unavailable = this.liveKit.unavailableReason();
+    if (unavailable !== undefined) return { ok: false, text: `${unavailableMessage(unavailable)}.` };
     try {
       if (await this.encrypted(roomId)) return { ok: false, text: how.kind === "place" ? ENCRYPTED_ROOM_TEXT : ENCRYPTED_JOIN_TEXT };
     } catch (err: unknown) {
@@ -146,7 +146,8 @@ export class RtcCalls {
       return { ok: false, text: "MatrixRTC call not placed: the last call in this room was still leaving when the ring's time ran out." };
     const callee = how.kind === "place" ? how.callee : how.incoming.caller;
     const home = this.home.forRoom(roomId);
-    const publisher = new ChildPublisher(loaded.proc, this.deps.hub.acquire(camera), log, camera, { camera, room: roomId });
+    // The LiveKit process (started now if none is running: 0.28 s) is needed once the ring is out (rtc-call.ts).
+    const publisher = new ChildPublisher(this.liveKit, this.deps.hub.acquire(camera), log, camera, { camera, room: roomId });
     const call = new RtcCall({
       api: this.api,
       steps:
@@ -173,7 +174,6 @@ export class RtcCalls {
     call.once("ended", (reason) => {
       if (this.byRoom.get(roomId) === entry) this.byRoom.delete(roomId);
       this.leaving.add(roomId, call.settled);
-      this.liveKit.callEnded(loaded.proc);
       log.info({ room: roomId, callee, reason }, "MatrixRTC call finished");
     });
     await call.start();

@@ -17,6 +17,12 @@ function written(out: PassThrough): Buffer {
   return Buffer.concat(chunks);
 }
 
+function copied(r: MediaRecord): MediaRecord {
+  return r.kind === "video"
+    ? { ...r, frame: { ...r.frame, data: r.frame.data.slice() } }
+    : { ...r, chunk: { ...r.chunk, samples: r.chunk.samples.slice() } };
+}
+
 describe("media pipe", () => {
   it("video and audio records come back whole and in order, whatever sizes the pipe's chunks have", () => {
     fc.assert(
@@ -31,7 +37,8 @@ describe("media pipe", () => {
         expect(writer.video(9, { width: 320, height: 240, data: i420(320, 240, 2) })).toBe(true);
         const bytes = Buffer.concat([first, written(out)]);
         const got: MediaRecord[] = [];
-        const reader = new MediaReader((r) => got.push(r));
+        // A record's bytes are the reader's until the next one of the same size: copied, as rtc-node copies a frame.
+        const reader = new MediaReader((r) => got.push(copied(r)));
         let at = 0;
         for (let i = 0; at < bytes.length; i++) {
           const n = cuts[i % cuts.length] ?? 1;
@@ -44,8 +51,15 @@ describe("media pipe", () => {
           [9, "video"],
         ]);
         const [a, b, c] = got;
-        expect(a?.kind === "video" && [a.frame.width, a.frame.height, Buffer.from(a.frame.data).equals(Buffer.from(i420(33, 17, 1)))]).toEqual([33, 17, true]);
-        expect(b?.kind === "audio" && [b.chunk.sampleRate, b.chunk.channelCount, b.chunk.frames, [...b.chunk.samples]]).toEqual([48_000, 1, 480, [...samples]]);
+        expect(
+          a?.kind === "video" && [a.frame.width, a.frame.height, Buffer.from(a.frame.data).equals(Buffer.from(i420(33, 17, 1)))],
+        ).toEqual([33, 17, true]);
+        expect(b?.kind === "audio" && [b.chunk.sampleRate, b.chunk.channelCount, b.chunk.frames, [...b.chunk.samples]]).toEqual([
+          48_000,
+          1,
+          480,
+          [...samples],
+        ]);
         expect(c?.kind === "video" && Buffer.from(c.frame.data).equals(Buffer.from(i420(320, 240, 2)))).toBe(true);
       }),
       { numRuns: 50 },

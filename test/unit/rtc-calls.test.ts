@@ -31,8 +31,8 @@ function calls(over: Partial<RtcCallsDeps>): RtcCalls {
 
 /** A platform without rtc-node: the LiveKit process says so as it starts. */
 const noRtcNode: RtcCallsDeps["liveKit"] = {
-  acquire: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }),
-  callEnded: () => undefined,
+  unavailableReason: () => "@livekit/rtc-node is not installed",
+  open: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }),
   stop: () => Promise.resolve(),
 };
 
