@@ -16,10 +16,10 @@ import type { OnVoice } from "./livekit-voice.ts";
 import type { Opened } from "./livekit-host.ts";
 import type { CallChannel, CallHandlers } from "./livekit-process.ts";
 import type { FromChild, ToChild } from "./livekit-wire.ts";
+import type { VideoEncodeFigures } from "./publisher-encode.ts";
 import { unavailableMessage } from "./rtc-node.ts";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-import type { VideoEncodeFigures } from "./publisher-encode.ts";
 
 /** How long an encode question waits for the child's answer (the speed watch asks every few seconds). */
 const ENCODE_ANSWER_MS = 2000;
@@ -224,20 +224,25 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     this.childReason = reason;
     this.childEnded?.(reason);
     void this.end(reason);
-    // After end() has marked the state: a start() waiting learns the reason the child gave.
+    // After end() has marked the call ended: a start() waiting learns the reason the child gave.
     this.starting?.reject(new Error(reason));
   }
 
+  /**
+   * Marks the call ended at once and finishes in a microtask, once `ending` is set: an end the child reported has
+   * nothing to wait for, and the call's listener on `ended` calls stop(), which must find this end (run inline, they
+   * recursed until the stack ran out).
+   */
   private end(reason: string): Promise<void> {
-    // finish() in a microtask, once `ending` is set: an end the child reported has nothing to wait for, and the
-    // call's listener on `ended` calls stop(), which must find this end (run inline, they recursed until the stack ran out).
-    this.ending ??= Promise.resolve().then(() => this.finish(reason));
+    if (this.ending === undefined) {
+      const wasLive = this.state === "live";
+      this.state = "ended";
+      this.ending = Promise.resolve().then(() => this.finish(reason, wasLive));
+    }
     return this.ending;
   }
 
-  private async finish(reason: string): Promise<void> {
-    const wasLive = this.state === "live";
-    this.state = "ended";
+  private async finish(reason: string, wasLive: boolean): Promise<void> {
     this.tap?.stop();
     this.tap = undefined;
     this.onVoice = undefined;

@@ -23,7 +23,8 @@ process.title = "mcc-livekit";
 
 interface Call {
   publisher: LiveKitPublisher;
-  handlers: CameraTapHandlers | undefined;
+  /** Where the call's media from the pipe goes while the publisher taps it. */
+  media(): CameraTapHandlers | undefined;
   voice: { stop(): void } | undefined;
 }
 
@@ -42,22 +43,22 @@ function exit(code: number): void {
 function start(rtc: RtcNode, m: Extract<ToChild, { t: "start" }>): void {
   if (calls.has(m.id)) return;
   const callLog: Logger = log.child(m.log);
-  const call: Call = { publisher: undefined as unknown as LiveKitPublisher, handlers: undefined, voice: undefined };
+  let tapped: CameraTapHandlers | undefined;
+  // The bot holds the camera's lease (and lets it go): this feed only passes on what the pipe brings.
   const feed = {
     camera: m.trackName,
     tap: (handlers: CameraTapHandlers) => {
-      call.handlers = handlers;
+      tapped = handlers;
       return {
         stop: () => {
-          if (call.handlers === handlers) call.handlers = undefined;
+          if (tapped === handlers) tapped = undefined;
         },
       };
     },
     release: () => undefined,
   };
   const publisher = new LiveKitPublisher(rtc, feed, callLog, m.trackName);
-  call.publisher = publisher;
-  calls.set(m.id, call);
+  calls.set(m.id, { publisher, media: () => tapped, voice: undefined });
   const { id } = m;
   publisher.on("connected", () => {
     send({ t: "connected", id, peers: publisher.peers() });
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
   }
   const { rtc } = loaded;
   const reader = new MediaReader((r) => {
-    const handlers = calls.get(r.id)?.handlers;
+    const handlers = calls.get(r.id)?.media();
     if (r.kind === "video") handlers?.video(r.frame);
     else handlers?.audio(r.chunk);
   });

@@ -33,20 +33,27 @@ function record(out: Buffer, kind: number, id: number, channels: number, a: numb
 export class MediaWriter {
   /** Buffers whose write has completed, by size: a 720p call sends 25 frames of 1.4 MB a second, each a new mmap otherwise. */
   private readonly free = new Map<number, Buffer[]>();
+  /** Calls with a frame still on its way (written, not yet handed to the kernel). */
+  private readonly framesQueued = new Set<number>();
 
   constructor(private readonly out: Writable) {}
 
   /**
-   * Sends a frame unless a whole frame is still queued (the LiveKit process is behind): then it is dropped and
-   * false returned, so a slow child costs frames, never memory or delay.
+   * Sends a frame of call `id` unless its last frame is still queued (the LiveKit process is behind): then it is
+   * dropped and false returned, so a slow child costs frames, never memory or delay. Per call: two calls of one camera
+   * send each frame twice, and a check on the whole pipe's backlog starved the second (5 frames in 20 s, bench
+   * matrixrtc 2026-12-04).
    */
   video(id: number, frame: I420Frame): boolean {
-    if (this.out.writableLength >= frame.data.byteLength || !this.out.writable) return false;
-    this.send(record(this.take(HEADER + frame.data.byteLength), VIDEO, id, 0, frame.width, frame.height, frame.data));
+    if (this.framesQueued.has(id) || this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
+    this.framesQueued.add(id);
+    this.send(record(this.take(HEADER + frame.data.byteLength), VIDEO, id, 0, frame.width, frame.height, frame.data), () => {
+      this.framesQueued.delete(id);
+    });
     return true;
   }
 
-  /** Sends a PCM chunk; dropped (false) when over a second of video is queued ahead of it. */
+  /** Sends a PCM chunk; dropped (false) when the pipe's backlog is larger than any frame. */
   audio(id: number, chunk: PcmChunk): boolean {
     if (this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
     const bytes = new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength);
@@ -59,8 +66,9 @@ export class MediaWriter {
   }
 
   /** Writes `buf`; once written it is free for the next record of its size (a few kept a size). */
-  private send(buf: Buffer): void {
+  private send(buf: Buffer, written?: () => void): void {
     this.out.write(buf, () => {
+      written?.();
       let list = this.free.get(buf.length);
       if (list === undefined) {
         if (this.free.size >= 8) this.free.clear();

@@ -77,14 +77,28 @@ describe("media pipe", () => {
     expect(r?.kind === "video" && Buffer.from(r.frame.data).equals(Buffer.from(i420(16, 16, 3)))).toBe(true);
   });
 
-  it("drops a frame while a whole frame is still queued (a LiveKit process behind costs frames, not memory)", () => {
-    // A pipe nobody reads: every write stays queued.
-    const stuck = new Writable({ highWaterMark: 1, write: () => undefined });
-    const writer = new MediaWriter(stuck);
+  it("drops a call's frame while its last one is still queued, and only that call's (a process behind costs frames, not memory)", async () => {
+    // A pipe that holds each write until released: every frame stays queued meanwhile.
+    const held: (() => void)[] = [];
+    const pipe = new Writable({
+      highWaterMark: 1,
+      write: (_chunk, _enc, done) => {
+        held.push(() => {
+          done();
+        });
+      },
+    });
+    const writer = new MediaWriter(pipe);
     const frame = { width: 64, height: 64, data: i420(64, 64, 4) };
     expect(writer.video(1, frame)).toBe(true);
     expect(writer.video(1, frame)).toBe(false);
-    expect(stuck.writableLength).toBeLessThan(2 * frame.data.length);
+    // Another call of the same camera still gets its frame.
+    expect(writer.video(2, frame)).toBe(true);
+    expect(writer.video(2, frame)).toBe(false);
+    // Once call 1's frame is written, its next one goes.
+    held.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.video(1, frame)).toBe(true);
   });
 
   it("refuses records no writer makes: a size that does not match the frame, a kind it does not know, a huge length", () => {
