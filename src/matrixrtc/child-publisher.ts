@@ -1,6 +1,6 @@
 /**
  * A MatrixRTC call's publisher as the bot holds it: the LiveKitPublisher itself runs in the LiveKit process
- * (livekit-child.ts); this side keeps the camera lease, taps it and sends the frames and PCM there (media-pipe.ts),
+ * (livekit-child.ts); this side keeps the camera lease (HeldFeed), taps it and sends the frames and PCM there (media-pipe.ts),
  * and mirrors what the call reads (its state, the peers in the LiveKit room, the callee's voice for talkback). It has
  * LiveKitPublisher's contract (CallPublisher) and its one end: stop(), the child's own end (LiveKit gone), or the
  * process going away all come through end(), once, which releases the lease and emits `ended`.
@@ -9,13 +9,13 @@ import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { stepWithin } from "../util/deadline.ts";
 import type { Logger } from "../util/logger.ts";
-import { CameraTap } from "./camera-tap.ts";
 import { DISCONNECT_WITHIN_MS } from "./livekit-publisher.ts";
 import type { CallPublisher, LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
 import type { OnVoice } from "./livekit-voice.ts";
 import type { Opened } from "./livekit-host.ts";
 import type { CallChannel, CallHandlers } from "./livekit-process.ts";
 import type { FromChild, ToChild } from "./livekit-wire.ts";
+import { asFeed, HeldFeed } from "./media-feed.ts";
 import type { VideoEncodeFigures } from "./publisher-encode.ts";
 import { unavailableMessage } from "./rtc-node.ts";
 
@@ -31,8 +31,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   private readonly opening: Promise<Opened>;
   /** Whether the child was asked to start: only then has it an end to report. */
   private startSent = false;
-  private lease: CameraLease;
-  private tap: CameraTap | undefined;
+  private readonly held: HeldFeed;
   private peerList: string[] = [];
   private listening: string | undefined;
   private onVoice: OnVoice | undefined;
@@ -55,7 +54,19 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     private readonly logBindings: Record<string, string> = { camera: lease.camera },
   ) {
     super();
-    this.lease = lease;
+    this.held = new HeldFeed(
+      asFeed(lease),
+      {
+        video: (frame) => {
+          if (this.channel?.video(frame) === true) this.counters.framesSent++;
+        },
+        audio: (chunk) => {
+          if (this.channel?.audio(chunk) === true) this.counters.audioChunksSent++;
+          else this.counters.audioChunksDropped++;
+        },
+      },
+      log,
+    );
     this.childDone = new Promise((resolve) => (this.childEnded = resolve));
     this.opening = host.open({
       message: (m) => {
@@ -74,7 +85,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   }
 
   get camera(): string {
-    return this.lease.camera;
+    return this.held.camera;
   }
 
   stats(): PublisherStats {
@@ -134,23 +145,11 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     // stop() while connecting has ended it (the child's answer may still have been `started`).
     if (this.isEnded()) throw new Error("stopped while connecting");
     this.state = "live";
-    this.tap = this.tapOf(this.lease);
+    this.held.tapNow();
   }
 
   switchTo(next: CameraLease): Promise<void> {
-    if (this.state === "ended") {
-      next.release();
-      return Promise.reject(new Error("the call has ended"));
-    }
-    const old = this.lease;
-    this.lease = next;
-    if (this.state === "live") {
-      this.tap?.stop();
-      this.tap = this.tapOf(next);
-    }
-    old.release();
-    this.log.info({ from: old.camera, to: next.camera }, "camera switched");
-    return Promise.resolve();
+    return this.held.switchTo(asFeed(next));
   }
 
   stop(): Promise<void> {
@@ -165,18 +164,6 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
 
   private isEnded(): boolean {
     return this.state === "ended";
-  }
-
-  private tapOf(lease: CameraLease): CameraTap {
-    return new CameraTap(lease, {
-      video: (frame) => {
-        if (this.channel?.video(frame) === true) this.counters.framesSent++;
-      },
-      audio: (chunk) => {
-        if (this.channel?.audio(chunk) === true) this.counters.audioChunksSent++;
-        else this.counters.audioChunksDropped++;
-      },
-    });
   }
 
   private onMessage(m: FromChild): void {
@@ -243,8 +230,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   }
 
   private async finish(reason: string, wasLive: boolean): Promise<void> {
-    this.tap?.stop();
-    this.tap = undefined;
+    this.held.end();
     this.onVoice = undefined;
     for (const answer of this.encodes.values()) answer(undefined);
     this.encodes.clear();
@@ -256,7 +242,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     }
     this.channel?.close();
     this.channel = undefined;
-    this.lease.release();
+    this.held.release();
     if (wasLive || reason !== "stopped") this.log.info({ reason, ...this.counters }, "LiveKit publisher ended");
     this.emit("ended", reason);
   }

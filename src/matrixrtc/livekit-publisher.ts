@@ -23,7 +23,7 @@ import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { LiveKitAudio } from "./livekit-audio.ts";
 import type { I420Frame } from "./camera-tap.ts";
-import { asFeed, type MediaFeed } from "./media-feed.ts";
+import { asFeed, HeldFeed, type MediaFeed } from "./media-feed.ts";
 import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import { releaseRoom, type RtcNode } from "./rtc-node.ts";
@@ -42,14 +42,13 @@ export const DISCONNECT_WITHIN_MS = 5000;
 export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> implements CallPublisher {
   private ending: Promise<void> | undefined;
   private readonly room: Room;
-  private tap: { stop(): void } | undefined;
   private video: { source: VideoSource; width: number; height: number } | undefined;
   private audio: LiveKitAudio | undefined;
   private publishingVideo = false;
   private state: "idle" | "starting" | "live" | "ended" = "idle";
   private readonly link: ReconnectWindow;
   private readonly counters: PublisherStats = { framesSent: 0, audioChunksSent: 0, audioChunksDropped: 0 };
-  private lease: MediaFeed;
+  private readonly held: HeldFeed;
   private readonly voice: LiveKitVoice;
 
   constructor(
@@ -61,7 +60,18 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
     reconnectWindowMs = RECONNECT_WINDOW_MS,
   ) {
     super();
-    this.lease = asFeed(lease);
+    this.held = new HeldFeed(
+      asFeed(lease),
+      {
+        video: (f) => {
+          this.onVideo(f);
+        },
+        audio: (c) => {
+          if (this.state === "live") this.audio?.push(c);
+        },
+      },
+      log,
+    );
     this.room = new rtc.Room();
     this.voice = new LiveKitVoice(rtc, this.room, log);
     this.link = new ReconnectWindow(reconnectWindowMs, log, (reason) => {
@@ -71,7 +81,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
 
   /** The camera published now (it changes with switchTo). */
   get camera(): string {
-    return this.lease.camera;
+    return this.held.camera;
   }
 
   stats(): PublisherStats {
@@ -109,7 +119,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
       await this.localParticipant().publishTrack(audioTrack, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
       if (this.isEnded()) throw new Error("stopped while publishing");
       this.state = "live";
-      this.tap = this.tapOf(this.lease);
+      this.held.tapNow();
       this.log.info({ url, room: this.room.name }, "publishing the camera to LiveKit");
       this.emit("connected");
     } catch (err: unknown) {
@@ -125,20 +135,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
    * lease is only swapped (start() taps whichever it holds); after it has ended, `next` is released and it throws.
    */
   switchTo(to: CameraLease | MediaFeed): Promise<void> {
-    const next = asFeed(to);
-    if (this.state === "ended") {
-      next.release();
-      return Promise.reject(new Error("the call has ended"));
-    }
-    const old = this.lease;
-    this.lease = next;
-    if (this.state === "live") {
-      this.tap?.stop();
-      this.tap = this.tapOf(next);
-    }
-    old.release();
-    this.log.info({ from: old.camera, to: next.camera }, "camera switched");
-    return Promise.resolve();
+    return this.held.switchTo(asFeed(to));
   }
 
   /** Unpublishes, disconnects and releases the camera. Idempotent. */
@@ -163,17 +160,6 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
     this.room.on(RoomEvent.Reconnected, () => {
       this.voice.roomConnected();
       if (!this.isEnded() && this.link.back()) this.emit("link", true);
-    });
-  }
-
-  private tapOf(feed: MediaFeed): { stop(): void } {
-    return feed.tap({
-      video: (f) => {
-        this.onVideo(f);
-      },
-      audio: (c) => {
-        if (this.state === "live") this.audio?.push(c);
-      },
     });
   }
 
@@ -229,8 +215,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
     this.state = "ended";
     this.link.stop();
     this.voice.stop();
-    this.tap?.stop();
-    this.tap = undefined;
+    this.held.end();
     this.publishingVideo = false;
     // Disconnecting unpublishes every local track; the sources are closed after it, when nothing reads them. Bounded,
     // as the call's end is (rtc-call.ts): an rtc-node call that never returns must not hold the camera for good.
@@ -245,7 +230,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
       this.log.warn({ withinMs: DISCONNECT_WITHIN_MS }, "LiveKit did not let the call go in time; the camera is released anyway");
     this.room.removeAllListeners();
     releaseRoom(this.room);
-    this.lease.release();
+    this.held.release();
     if (wasLive || reason !== "stopped") this.log.info({ reason, ...this.counters }, "LiveKit publisher ended");
     this.emit("ended", reason);
   }

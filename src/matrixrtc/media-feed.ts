@@ -4,6 +4,7 @@
  * (livekit-child.ts) it is the frames the bot sends it over the media pipe, while the bot keeps the lease.
  */
 import type { CameraLease } from "../media/camera-hub.ts";
+import type { Logger } from "../util/logger.ts";
 import { CameraTap, type CameraTapHandlers } from "./camera-tap.ts";
 
 export interface MediaFeed {
@@ -24,4 +25,58 @@ export function asFeed(source: CameraLease | MediaFeed): MediaFeed {
       source.release();
     },
   };
+}
+
+/**
+ * The camera a publisher holds (LiveKitPublisher, ChildPublisher): its feed, tapped while the publisher is live, and
+ * `!switch`'s move to another under the same handlers. The publisher's end stops the tap first and refuses switches
+ * (end()), and lets the camera go last (release()).
+ */
+export class HeldFeed {
+  private tap: { stop(): void } | undefined;
+  private ended = false;
+
+  constructor(
+    private feed: MediaFeed,
+    private readonly handlers: CameraTapHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  get camera(): string {
+    return this.feed.camera;
+  }
+
+  /** The publisher is live: the media flows to the handlers from now on. */
+  tapNow(): void {
+    if (!this.ended) this.tap ??= this.feed.tap(this.handlers);
+  }
+
+  /** Holds `next` instead (tapped at once if the current one was) and releases the current one; after end(), releases `next` and rejects. */
+  switchTo(next: MediaFeed): Promise<void> {
+    if (this.ended) {
+      next.release();
+      return Promise.reject(new Error("the call has ended"));
+    }
+    const old = this.feed;
+    this.feed = next;
+    if (this.tap !== undefined) {
+      this.tap.stop();
+      this.tap = next.tap(this.handlers);
+    }
+    old.release();
+    this.log.info({ from: old.camera, to: next.camera }, "camera switched");
+    return Promise.resolve();
+  }
+
+  /** The publisher has ended: no more media, no more switches; the camera is still held until release(). */
+  end(): void {
+    this.ended = true;
+    this.tap?.stop();
+    this.tap = undefined;
+  }
+
+  release(): void {
+    this.end();
+    this.feed.release();
+  }
 }
