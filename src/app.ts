@@ -19,7 +19,6 @@ import { statusText } from "./matrix/status-text.ts";
 import { RingChoices } from "./matrixrtc/ring-choice.ts";
 import { combinedEncodeFigures, combinedRegistry } from "./matrixrtc/combined-calls.ts";
 import { RtcCalls } from "./matrixrtc/rtc-calls.ts";
-import { setRtcNodeLogger } from "./matrixrtc/rtc-node.ts";
 import { connectMatrix, type MatrixConnection } from "./matrix/client.ts";
 import { sendRoomEvent } from "./matrix/sender.ts";
 import { CameraHub } from "./media/camera-hub.ts";
@@ -110,7 +109,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   calls.on("call", (session) => {
     talkback.watch(session);
   });
-  setRtcNodeLogger(log);
   const rtcCalls = new RtcCalls({
     client,
     homeserverUrl: config.homeserver.url,
@@ -133,6 +131,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     unhandledRejections: unhandledRejectionCount,
     cameras: () => hub.stats(),
     calls: () => callFigures(calls.sessions()),
+    liveKitResidentBytes: () => rtcCalls.liveKitResidentBytes(),
   });
   calls.on("setup", (phase, seconds) => {
     metrics.setupPhase(phase, seconds);

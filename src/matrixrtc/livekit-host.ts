@@ -47,6 +47,11 @@ export class LiveKitHost {
     private readonly opts: LiveKitHostOptions = {},
   ) {}
 
+  /** The current process's resident memory (0 while none runs, or where it cannot be read). */
+  residentBytes(): number {
+    return this.ready?.alive === true ? (this.ready.rssBytes() ?? 0) : 0;
+  }
+
   /** Why no MatrixRTC call can run here, once a process has found rtc-node missing. */
   unavailableReason(): string | undefined {
     return this.unavailable;

@@ -34,7 +34,7 @@ export interface RtcCallsDeps {
   hub: { acquire(camera: string): CameraLease };
   log: Logger;
   /** Where the calls' LiveKit side runs (livekit-host.ts); tests give their own (a platform without rtc-node). */
-  liveKit?: Pick<LiveKitHost, "open" | "unavailableReason" | "stop">;
+  liveKit?: Pick<LiveKitHost, "open" | "unavailableReason" | "stop" | "residentBytes">;
   /** Each call as it is made, before it starts (talkback follows it from there). */
   onCall?: (call: RtcCall) => void;
   /** Tests: shorter rings, delayed leaves and end bounds. */
@@ -71,7 +71,7 @@ export class RtcCalls {
   /** One for all calls: it keeps the focus and the OpenID token between them. */
   private readonly home: HomeserverSteps | undefined;
   /** The LiveKit processes the calls run in (rtc-node's memory goes with them). */
-  private readonly liveKit: Pick<LiveKitHost, "open" | "unavailableReason" | "stop">;
+  private readonly liveKit: Pick<LiveKitHost, "open" | "unavailableReason" | "stop" | "residentBytes">;
 
   constructor(private readonly deps: RtcCallsDeps) {
     this.liveKit = deps.liveKit ?? new LiveKitHost(deps.log.child({ component: "livekit-host" }));
@@ -94,6 +94,11 @@ export class RtcCalls {
     void Promise.all([this.api.delayedEventsOffered(), this.home?.warm()]).catch((err: unknown) => {
       this.deps.log.debug({ err: errorMessage(err) }, "could not ask the homeserver ahead of a call (the call will ask)");
     });
+  }
+
+  /** The LiveKit process's resident memory, for /metrics (0 while none runs). */
+  liveKitResidentBytes(): number {
+    return this.liveKit.residentBytes();
   }
 
   get count(): number {

@@ -27,6 +27,8 @@ export interface MetricsSources {
   cameras(): Record<string, PipelineStats>;
   /** The calls in progress with their video sender's figures (getStats). */
   calls?(): Promise<CallFigures[]>;
+  /** Resident memory of the LiveKit process that MatrixRTC calls run in (livekit-host.ts); 0 while there is none. */
+  liveKitResidentBytes?(): number;
 }
 
 /**
@@ -65,6 +67,15 @@ export class Metrics {
       registers,
       collect() {
         this.set(sources.ffmpegProcesses());
+      },
+    });
+    // The bot's own RSS is mcc_process_resident_memory_bytes; rtc-node's memory is here, in its own process.
+    new Gauge({
+      name: "mcc_livekit_process_resident_bytes",
+      help: "Resident memory of the LiveKit process MatrixRTC calls run in (0 while none runs: it is let go when worn or idle).",
+      registers,
+      collect() {
+        this.set(sources.liveKitResidentBytes?.() ?? 0);
       },
     });
     new Counter({

@@ -123,6 +123,8 @@ describe.skipIf("skip" in found)("MatrixRTC soak", () => {
         // /metrics counts the MatrixRTC call among the calls in progress.
         expect(await metric("mcc_active_calls")).toBe(1);
         for (const p of liveKitProcesses()) liveKitPids.add(p.pid);
+        // /metrics reports the LiveKit process's memory while it runs.
+        expect(await metric("mcc_livekit_process_resident_bytes")).toBeGreaterThan(20e6);
         // Alice leaving and `!hangup` take turns ending the call.
         if (i % 2 === 0) await leaveAsElementX(rig, "alice", dm);
         else await callee.client.sendTextMessage(dm, "!hangup");
@@ -144,6 +146,8 @@ describe.skipIf("skip" in found)("MatrixRTC soak", () => {
         // A worn LiveKit process is let go (livekit-host.ts) and has exited once that settles; the next call starts one.
         await waitFor(`call ${String(call)}: at most one LiveKit process`, () => liveKitProcesses().length <= 1, { timeoutMs: 20_000 });
         samples.push({ call, ...memory, liveKitKb: liveKitProcesses().reduce((sum, p) => sum + p.rssKb, 0) });
+        // After the call that wore it out, none runs, and /metrics says 0.
+        if (call % RETIRE_AFTER_CALLS === 0) expect(await metric("mcc_livekit_process_resident_bytes")).toBe(0);
       }
     }
     // LiveKit closes a room its last participant left (after its empty timeout): then nobody is in it.

@@ -34,6 +34,7 @@ const noRtcNode: RtcCallsDeps["liveKit"] = {
   unavailableReason: () => "@livekit/rtc-node is not installed",
   open: () => Promise.resolve({ ok: false, reason: "@livekit/rtc-node is not installed" }),
   stop: () => Promise.resolve(),
+  residentBytes: () => 0,
 };
 
 describe("RtcCalls.place, before any request", () => {
