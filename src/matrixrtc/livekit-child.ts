@@ -32,7 +32,8 @@ const calls = new Map<number, Call>();
 const log = createLogger({ destination: process.stdout, pretty: false }).child({ component: "livekit-process" });
 
 function send(message: FromChild): void {
-  if (process.connected) process.send?.(message);
+  // With a callback: a bot that has just gone fails the write there, not as an 'error' event.
+  if (process.connected) process.send?.(message, undefined, undefined, () => undefined);
 }
 
 function exit(code: number): void {

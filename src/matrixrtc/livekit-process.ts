@@ -60,6 +60,11 @@ export function liveKitChildEnv(env: NodeJS.ProcessEnv, level: string): NodeJS.P
   return out;
 }
 
+/** A message the process could not take: it has gone, and its exit tells the calls. */
+function dropped(): void {
+  // Nothing to do.
+}
+
 export class LiveKitProcess {
   private readonly calls = new Map<number, CallHandlers>();
   private readonly media: MediaWriter;
@@ -93,6 +98,11 @@ export class LiveKitProcess {
       env: liveKitChildEnv(process.env, log.level),
     });
     relayLogs(child, log);
+    // A child's streams and the child itself report errors as events: unheard, one would end the bot.
+    for (const stream of [child.stdout, child.stderr]) stream?.on("error", () => undefined);
+    child.on("error", (err) => {
+      log.debug({ err: errorMessage(err) }, "LiveKit process error");
+    });
     return new Promise<ProcessStart>((resolve) => {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
@@ -156,7 +166,8 @@ export class LiveKitProcess {
     return {
       id,
       send: (message) => {
-        if (this.calls.has(id) && this.child.connected) this.child.send(message);
+        // With a callback: a process that has just died fails the write (EPIPE) there, not as an 'error' event.
+        if (this.calls.has(id) && this.child.connected) this.child.send(message, dropped);
       },
       video: (frame) => this.calls.has(id) && this.media.video(id, frame),
       audio: (chunk) => this.calls.has(id) && this.media.audio(id, chunk),

@@ -81,4 +81,23 @@ describe.skipIf(!rtcNode.ok)("LiveKitHost", () => {
     expect(processes()).not.toContain(pid);
     next.close();
   }, 60_000);
+
+  it("messages to a process that has just died are dropped, never an error the bot would die of", async () => {
+    host = new LiveKitHost(log);
+    const h = handlers();
+    const channel = await open(host, h);
+    const [pid] = processes();
+    if (pid === undefined) throw new Error("no LiveKit process");
+    process.kill(pid, "SIGKILL");
+    // The process is gone before the bot's event loop reads the channel's end: a send in between writes to a pipe
+    // nobody reads (EPIPE).
+    const until = performance.now() + 200;
+    while (performance.now() < until) {
+      // Held on purpose: no event may tell the bot the process went.
+    }
+    channel.send({ t: "encode", id: channel.id, req: 1 });
+    channel.video({ width: 2, height: 2, data: new Uint8Array(6) });
+    await waitFor("the call to hear the process went", () => h.goneWith.length > 0, { timeoutMs: 10_000 });
+    channel.close();
+  }, 60_000);
 });
