@@ -1,6 +1,8 @@
 /**
  * Publishes one camera into one LiveKit room with @livekit/rtc-node: the hub's decoded I420 frames and 48 kHz PCM
- * (CameraTap), re-encoded by rtc-node (it has no pre-encoded H.264 input; shared/notes/matrixrtc.md §2).
+ * (a MediaFeed), re-encoded by rtc-node (it has no pre-encoded H.264 input; shared/notes/matrixrtc.md §2). The bot
+ * runs it in its LiveKit process, fed by the media pipe (livekit-child.ts; the bot's side: child-publisher.ts); given
+ * a camera lease it runs in the process that makes it (the tests, the bench's tools).
  *
  * One owner: whoever calls start() owns the publisher, which owns the room, the sources, the tap and the camera
  * lease until stop() (it releases the lease). Nothing is published until connect() succeeds; stop() unpublishes,
