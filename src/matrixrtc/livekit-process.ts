@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { pino } from "pino";
 import { childEnv } from "../media/child-env.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { I420Frame, PcmChunk } from "./camera-tap.ts";
@@ -207,16 +208,16 @@ export class LiveKitProcess {
   }
 }
 
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+
+/** A pino line's level number as the logger's method; "info" for anything else. */
+function levelName(level: unknown): (typeof LEVELS)[number] {
+  const name = typeof level === "number" ? pino.levels.labels[level] : undefined;
+  return LEVELS.find((l) => l === name) ?? "info";
+}
+
 /** The child's stdout (its JSON log lines) into the bot's log at their own level; anything else (stderr) as warnings. */
-function relayLogs(child: ChildProcess, log: Logger): void {
-  const labels: Record<number, "trace" | "debug" | "info" | "warn" | "error" | "fatal"> = {
-    10: "trace",
-    20: "debug",
-    30: "info",
-    40: "warn",
-    50: "error",
-    60: "fatal",
-  };
+export function relayLogs(child: ChildProcess, log: Logger): void {
   if (child.stdout !== null)
     createInterface({ input: child.stdout }).on("line", (line) => {
       let rec: Record<string, unknown>;
@@ -231,8 +232,7 @@ function relayLogs(child: ChildProcess, log: Logger): void {
       const fields = Object.fromEntries(
         Object.entries(rec).filter(([k]) => !["level", "msg", "time", "pid", "hostname", "app"].includes(k)),
       );
-      const label = typeof level === "number" ? (labels[level] ?? "info") : "info";
-      log[label](fields, typeof msg === "string" ? msg : "");
+      log[levelName(level)](fields, typeof msg === "string" ? msg : "");
     });
   if (child.stderr !== null)
     createInterface({ input: child.stderr }).on("line", (line) => {
