@@ -8,6 +8,7 @@
 import { EventEmitter } from "node:events";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { stepWithin } from "../util/deadline.ts";
+import { SettledOnce } from "../util/settled-once.ts";
 import type { Logger } from "../util/logger.ts";
 import { DISCONNECT_WITHIN_MS } from "./livekit-publisher.ts";
 import type { CallPublisher, LiveKitPublisherEvents, PublisherStats } from "./livekit-types.ts";
@@ -36,10 +37,8 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   private listening: string | undefined;
   private onVoice: OnVoice | undefined;
   private ending: Promise<void> | undefined;
-  /** Set when the child's side has ended (its `ended`, or the process gone): nothing more to ask it. */
-  private childEnded: ((reason: string) => void) | undefined;
-  private readonly childDone: Promise<string>;
-  private childReason: string | undefined;
+  /** The child's side's end (its `ended`, or the process gone), with its reason: from then on, nothing more to ask it. */
+  private readonly childEnd = new SettledOnce<string>();
   private starting: { resolve(): void; reject(err: Error): void } | undefined;
   private readonly encodes = new Map<number, (f: VideoEncodeFigures) => void>();
   private nextReq = 1;
@@ -67,7 +66,6 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
       },
       log,
     );
-    this.childDone = new Promise((resolve) => (this.childEnded = resolve));
     this.opening = host.open({
       message: (m) => {
         this.onMessage(m);
@@ -140,7 +138,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     this.startSent = true;
     // listen() before the start (talkback follows the call from its beginning) is sent after it.
     if (this.listening !== undefined) this.send({ t: "listen", callee: this.listening });
-    if (this.childReason !== undefined) starting?.reject(new Error(this.childReason));
+    if (this.childEnd.value !== undefined) starting?.reject(new Error(this.childEnd.value));
     await started;
     // stop() while connecting has ended it (the child's answer may still have been `started`).
     if (this.isEnded()) throw new Error("stopped while connecting");
@@ -207,9 +205,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
 
   /** The child's side is over (its publisher ended, or the process went): so is this one, with its reason. */
   private childGone(reason: string): void {
-    if (this.childReason !== undefined) return;
-    this.childReason = reason;
-    this.childEnded?.(reason);
+    if (!this.childEnd.set(reason)) return;
     void this.end(reason);
     // After end() has marked the call ended: a start() waiting learns the reason the child gave.
     this.starting?.reject(new Error(reason));
@@ -234,10 +230,10 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     this.onVoice = undefined;
     for (const answer of this.encodes.values()) answer(undefined);
     this.encodes.clear();
-    if (this.childReason === undefined && this.startSent) {
+    if (this.childEnd.value === undefined && this.startSent) {
       this.send({ t: "stop" });
       // The child bounds its own leave by DISCONNECT_WITHIN_MS; a child that does not answer is not waited for longer.
-      const { outcome } = await stepWithin(Date.now() + DISCONNECT_WITHIN_MS + 1000, () => this.childDone);
+      const { outcome } = await stepWithin(Date.now() + DISCONNECT_WITHIN_MS + 1000, () => this.childEnd.done);
       if (outcome === "overran") this.log.warn("the LiveKit process did not end the call in time; the camera is released anyway");
     }
     this.channel?.close();
