@@ -1,7 +1,7 @@
 /**
  * A MatrixRTC call's publisher as the bot holds it: the LiveKitPublisher itself runs in the LiveKit process
- * (livekit-child.ts); this side keeps the camera lease (HeldFeed), taps it and sends the frames and PCM there (media-pipe.ts),
- * and mirrors what the call reads (its state, the peers in the LiveKit room, the callee's voice for talkback). It has
+ * (livekit-child.ts); this side keeps the camera lease (HeldFeed) and puts the call on the lease's stream to that
+ * process (camera-streams.ts: each camera's frames and PCM go there once, however many calls show it), and mirrors what the call reads (its state, the peers in the LiveKit room, the callee's voice for talkback). It has
  * LiveKitPublisher's contract (CallPublisher) and its one end: stop(), the child's own end (LiveKit gone), or the
  * process going away all come through end(), once, which releases the lease and emits `ended`.
  */
@@ -16,7 +16,8 @@ import type { OnVoice } from "./livekit-voice.ts";
 import type { Opened } from "./livekit-host.ts";
 import type { CallChannel, CallHandlers } from "./livekit-process.ts";
 import type { FromChild, ToChild } from "./livekit-wire.ts";
-import { asFeed, HeldFeed } from "./media-feed.ts";
+import type { SentCounts } from "./camera-streams.ts";
+import { HeldFeed, type MediaFeed } from "./media-feed.ts";
 import type { VideoEncodeFigures } from "./publisher-encode.ts";
 import { unavailableMessage } from "./rtc-node.ts";
 
@@ -32,7 +33,7 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   private readonly opening: Promise<Opened>;
   /** Whether the child was asked to start: only then has it an end to report. */
   private startSent = false;
-  private readonly held: HeldFeed;
+  private readonly held: HeldFeed<SentCounts>;
   private peerList: string[] = [];
   private listening: string | undefined;
   private onVoice: OnVoice | undefined;
@@ -53,14 +54,14 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
     private readonly logBindings: Record<string, string> = { camera: lease.camera },
   ) {
     super();
-    this.held = new HeldFeed(
-      asFeed(lease),
+    this.held = new HeldFeed<SentCounts>(
+      this.feedOf(lease),
       {
-        video: (frame) => {
-          if (this.channel?.video(frame) === true) this.counters.framesSent++;
+        video: (sent) => {
+          if (sent) this.counters.framesSent++;
         },
-        audio: (chunk) => {
-          if (this.channel?.audio(chunk) === true) this.counters.audioChunksSent++;
+        audio: (sent) => {
+          if (sent) this.counters.audioChunksSent++;
           else this.counters.audioChunksDropped++;
         },
       },
@@ -147,7 +148,18 @@ export class ChildPublisher extends EventEmitter<LiveKitPublisherEvents> impleme
   }
 
   switchTo(next: CameraLease): Promise<void> {
-    return this.held.switchTo(asFeed(next));
+    return this.held.switchTo(this.feedOf(next));
+  }
+
+  /** `lease` as this call's feed: tapped, the call is on the lease's stream to its process (once live, it has a channel). */
+  private feedOf(lease: CameraLease): MediaFeed<SentCounts> {
+    return {
+      camera: lease.camera,
+      tap: (counts) => this.channel?.feed(lease, counts) ?? { stop: () => undefined },
+      release: () => {
+        lease.release();
+      },
+    };
   }
 
   stop(): Promise<void> {

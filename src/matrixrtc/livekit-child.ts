@@ -6,7 +6,8 @@
  * native part ends the calls in here, not the bot.
  *
  * Each call is the same LiveKitPublisher the bot would run itself, fed by the media pipe (fd 3) instead of a camera
- * lease: the bot keeps the lease and sends the frames (media-pipe.ts). Control is the IPC channel (livekit-wire.ts).
+ * lease: the bot keeps the lease and sends each camera's frames once, as a stream that every call showing that camera
+ * here is on (media-pipe.ts, camera-streams.ts). Control is the IPC channel (livekit-wire.ts).
  * Log lines are JSON on stdout, which the bot writes to its own log. When the bot goes (the IPC channel closes), the
  * calls are left and the process exits.
  */
@@ -23,6 +24,8 @@ process.title = "mcc-livekit";
 
 interface Call {
   publisher: LiveKitPublisher;
+  /** The media-pipe stream the call shows (the bot's `feed`), if any. */
+  stream: number | undefined;
   /** Where the call's media from the pipe goes while the publisher taps it. */
   media(): CameraTapHandlers | undefined;
   voice: { stop(): void } | undefined;
@@ -59,7 +62,7 @@ function start(rtc: RtcNode, m: Extract<ToChild, { t: "start" }>): void {
     release: () => undefined,
   };
   const publisher = new LiveKitPublisher(rtc, feed, callLog, m.trackName);
-  calls.set(m.id, { publisher, media: () => tapped, voice: undefined });
+  calls.set(m.id, { publisher, stream: undefined, media: () => tapped, voice: undefined });
   const { id } = m;
   publisher.on("connected", () => {
     send({ t: "connected", id, peers: publisher.peers() });
@@ -111,6 +114,9 @@ function handle(rtc: RtcNode, raw: unknown): void {
     case "stop":
       void call.publisher.stop();
       return;
+    case "feed":
+      call.stream = m.stream ?? undefined;
+      return;
     case "listen":
       call.voice?.stop();
       call.voice = call.publisher.listen(m.callee, (samples, channels) => {
@@ -157,9 +163,13 @@ async function main(): Promise<void> {
   }
   const { rtc } = loaded;
   const reader = new MediaReader((r) => {
-    const handlers = calls.get(r.id)?.media();
-    if (r.kind === "video") handlers?.video(r.frame);
-    else handlers?.audio(r.chunk);
+    // Every call on the stream gets the same bytes: rtc-node copies a frame in captureFrame, LiveKitAudio its samples.
+    for (const call of calls.values()) {
+      if (call.stream !== r.stream) continue;
+      const handlers = call.media();
+      if (r.kind === "video") handlers?.video(r.frame);
+      else handlers?.audio(r.chunk);
+    }
   });
   const media = new net.Socket({ fd: 3, readable: true, writable: false });
   media.on("data", (chunk: Buffer) => {

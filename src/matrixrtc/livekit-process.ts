@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { childEnv } from "../media/child-env.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
-import type { I420Frame, PcmChunk } from "./camera-tap.ts";
+import type { CameraLease } from "../media/camera-hub.ts";
+import { CameraStreams, type SentCounts } from "./camera-streams.ts";
 import { FromChild, type ToChild } from "./livekit-wire.ts";
 import { MediaWriter } from "./media-pipe.ts";
 
@@ -28,8 +29,8 @@ const PASSED = ["LD_PRELOAD", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "NOD
 export interface CallChannel {
   readonly id: number;
   send(message: ToChild): void;
-  video(frame: I420Frame): boolean;
-  audio(chunk: PcmChunk): boolean;
+  /** Feeds `lease`'s camera to the call (one stream a camera in the process: camera-streams.ts) until stop(). */
+  feed(lease: CameraLease, counts: SentCounts): { stop(): void };
   /** The call is done with the channel: its later messages are dropped. */
   close(): void;
 }
@@ -68,7 +69,7 @@ function dropped(): void {
 
 export class LiveKitProcess {
   private readonly calls = new Map<number, CallHandlers>();
-  private readonly media: MediaWriter;
+  private readonly streams: CameraStreams;
   private nextId = 1;
   private exitReason: string | undefined;
   private readonly exited: Promise<void>;
@@ -80,7 +81,7 @@ export class LiveKitProcess {
     private readonly child: ChildProcess,
     private readonly log: Logger,
   ) {
-    this.media = new MediaWriter(child.stdio[3] as Writable);
+    this.streams = new CameraStreams(new MediaWriter(child.stdio[3] as Writable));
     (child.stdio[3] as Writable).on("error", () => undefined);
     this.exited = new Promise((resolve) => {
       child.once("exit", () => {
@@ -164,14 +165,24 @@ export class LiveKitProcess {
         handlers.gone(this.exitReason ?? "gone");
       });
     else this.calls.set(id, handlers);
+    const send = (message: ToChild): void => {
+      // With a callback: a process that has just died fails the write (EPIPE) there, not as an 'error' event.
+      if (this.calls.has(id) && this.child.connected) this.child.send(message, dropped);
+    };
     return {
       id,
-      send: (message) => {
-        // With a callback: a process that has just died fails the write (EPIPE) there, not as an 'error' event.
-        if (this.calls.has(id) && this.child.connected) this.child.send(message, dropped);
+      send,
+      feed: (lease, counts) => {
+        if (!this.calls.has(id)) return { stop: () => undefined };
+        const joined = this.streams.join(lease, counts);
+        send({ t: "feed", id, stream: joined.stream });
+        return {
+          stop: () => {
+            joined.leave();
+            send({ t: "feed", id, stream: null });
+          },
+        };
       },
-      video: (frame) => this.calls.has(id) && this.media.video(id, frame),
-      audio: (chunk) => this.calls.has(id) && this.media.audio(id, chunk),
       close: () => {
         this.calls.delete(id);
       },
@@ -202,6 +213,7 @@ export class LiveKitProcess {
         signal !== null ? `the LiveKit process was killed (${signal})` : `the LiveKit process exited (code ${String(code)})`;
       const open = [...this.calls.values()];
       this.calls.clear();
+      this.streams.stopAll();
       if (open.length > 0) this.log.warn({ calls: open.length, reason: this.exitReason }, "the LiveKit process ended with calls in it");
       for (const call of open) call.gone(this.exitReason);
     });

@@ -16,6 +16,8 @@ export const ToChild = z.discriminatedUnion("t", [
   /** Connect with `token` (a secret: it goes to rtc-node only) and publish; `log` are the call's log bindings. */
   z.object({ t: z.literal("start"), id, url: z.string(), token: z.string(), trackName: z.string(), log: z.record(z.string(), z.string()) }),
   z.object({ t: z.literal("stop"), id }),
+  /** The call shows the camera of media-pipe stream `stream` from now on (camera-streams.ts); null: none. */
+  z.object({ t: z.literal("feed"), id, stream: id.nullable() }),
   z.object({ t: z.literal("listen"), id, callee: z.string() }),
   z.object({ t: z.literal("unlisten"), id }),
   /** The video encoder's figures, answered by `encoded` with the same `req`. */

@@ -1,16 +1,17 @@
 /**
- * What a LiveKitPublisher publishes: one camera's decoded frames and PCM, tapped for as long as the publisher is live.
- * In the bot's own process that is a camera lease (CameraTap on the hub's tracks); in the LiveKit process
- * (livekit-child.ts) it is the frames the bot sends it over the media pipe, while the bot keeps the lease.
+ * What a publisher publishes: one camera's decoded frames and PCM, tapped for as long as the publisher is live. For a
+ * LiveKitPublisher in the bot's own process that is a camera lease (CameraTap on the hub's tracks); in the LiveKit
+ * process (livekit-child.ts) it is the frames the bot sends it over the media pipe, while the bot keeps the lease.
+ * ChildPublisher's feed is the lease's stream to that process (camera-streams.ts), whose handlers only count.
  */
 import type { CameraLease } from "../media/camera-hub.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraTap, type CameraTapHandlers } from "./camera-tap.ts";
 
-export interface MediaFeed {
+export interface MediaFeed<H = CameraTapHandlers> {
   readonly camera: string;
   /** Delivers the media to `handlers` until the returned stop(). */
-  tap(handlers: CameraTapHandlers): { stop(): void };
+  tap(handlers: H): { stop(): void };
   /** The publisher is done with the feed (a lease lets go of its camera). */
   release(): void;
 }
@@ -32,13 +33,13 @@ export function asFeed(source: CameraLease | MediaFeed): MediaFeed {
  * `!switch`'s move to another under the same handlers. The publisher's end stops the tap first and refuses switches
  * (end()), and lets the camera go last (release()).
  */
-export class HeldFeed {
+export class HeldFeed<H = CameraTapHandlers> {
   private tap: { stop(): void } | undefined;
   private ended = false;
 
   constructor(
-    private feed: MediaFeed,
-    private readonly handlers: CameraTapHandlers,
+    private feed: MediaFeed<H>,
+    private readonly handlers: H,
     private readonly log: Logger,
   ) {}
 
@@ -52,7 +53,7 @@ export class HeldFeed {
   }
 
   /** Holds `next` instead (tapped at once if the current one was) and releases the current one; after end(), releases `next` and rejects. */
-  switchTo(next: MediaFeed): Promise<void> {
+  switchTo(next: MediaFeed<H>): Promise<void> {
     if (this.ended) {
       next.release();
       return Promise.reject(new Error("the call has ended"));

@@ -1,9 +1,10 @@
 /**
  * The camera's media from the bot to its LiveKit process: each I420 frame and PCM chunk as one record, a 20-byte
  * header and the bytes. Framing is this file's only job; the bot writes records (MediaWriter), the child reads
- * them (MediaReader) and hands each to the call it names.
+ * them (MediaReader) and hands each to the calls on the stream it names (a camera as the process is fed it, shared
+ * by all its calls there: camera-streams.ts).
  *
- * Header (little-endian): payload length u32, call id u32, kind u8 (1 video, 2 audio), channels u8, 2 unused,
+ * Header (little-endian): payload length u32, stream id u32, kind u8 (1 video, 2 audio), channels u8, 2 unused,
  * then width and height (video) or sample rate and samples per channel (audio), u32 each.
  */
 import type { Writable } from "node:stream";
@@ -15,11 +16,11 @@ const AUDIO = 2;
 /** Nothing the bot sends is larger than a 4K I420 frame (12.4 MB): a longer record is a broken stream. */
 const MAX_PAYLOAD = 16 * 1024 * 1024;
 
-export type MediaRecord = { id: number; kind: "video"; frame: I420Frame } | { id: number; kind: "audio"; chunk: PcmChunk };
+export type MediaRecord = { stream: number; kind: "video"; frame: I420Frame } | { stream: number; kind: "audio"; chunk: PcmChunk };
 
-function record(out: Buffer, kind: number, id: number, channels: number, a: number, b: number, bytes: Uint8Array): Buffer {
+function record(out: Buffer, kind: number, stream: number, channels: number, a: number, b: number, bytes: Uint8Array): Buffer {
   out.writeUInt32LE(bytes.byteLength, 0);
-  out.writeUInt32LE(id, 4);
+  out.writeUInt32LE(stream, 4);
   out.writeUInt8(kind, 8);
   out.writeUInt8(channels, 9);
   out.writeUInt16LE(0, 10);
@@ -33,31 +34,31 @@ function record(out: Buffer, kind: number, id: number, channels: number, a: numb
 export class MediaWriter {
   /** Buffers whose write has completed, by size: a 720p call sends 25 frames of 1.4 MB a second, each a new mmap otherwise. */
   private readonly free = new Map<number, Buffer[]>();
-  /** Calls with a frame still on its way (written, not yet handed to the kernel). */
+  /** Streams with a frame still on its way (written, not yet handed to the kernel). */
   private readonly framesQueued = new Set<number>();
 
   constructor(private readonly out: Writable) {}
 
   /**
-   * Sends a frame of call `id` unless its last frame is still queued (the LiveKit process is behind): then it is
-   * dropped and false returned, so a slow child costs frames, never memory or delay. Per call: two calls of one camera
-   * send each frame twice, and a check on the whole pipe's backlog starved the second (5 frames in 20 s, bench
-   * matrixrtc 2026-12-04).
+   * Sends a frame of `stream` unless its last frame is still queued (the LiveKit process is behind): then it is
+   * dropped and false returned, so a slow child costs frames, never memory or delay. Per stream: with two cameras in
+   * one process, a check on the whole pipe's backlog would starve the second (as it starved the second of two calls
+   * when each call was a stream of its own: 5 frames in 20 s, bench matrixrtc 2026-12-04).
    */
-  video(id: number, frame: I420Frame): boolean {
-    if (this.framesQueued.has(id) || this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
-    this.framesQueued.add(id);
-    this.send(record(this.take(HEADER + frame.data.byteLength), VIDEO, id, 0, frame.width, frame.height, frame.data), () => {
-      this.framesQueued.delete(id);
+  video(stream: number, frame: I420Frame): boolean {
+    if (this.framesQueued.has(stream) || this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
+    this.framesQueued.add(stream);
+    this.send(record(this.take(HEADER + frame.data.byteLength), VIDEO, stream, 0, frame.width, frame.height, frame.data), () => {
+      this.framesQueued.delete(stream);
     });
     return true;
   }
 
   /** Sends a PCM chunk; dropped (false) when the pipe's backlog is larger than any frame. */
-  audio(id: number, chunk: PcmChunk): boolean {
+  audio(stream: number, chunk: PcmChunk): boolean {
     if (this.out.writableLength >= MAX_PAYLOAD || !this.out.writable) return false;
     const bytes = new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength);
-    this.send(record(this.take(HEADER + bytes.byteLength), AUDIO, id, chunk.channelCount, chunk.sampleRate, chunk.frames, bytes));
+    this.send(record(this.take(HEADER + bytes.byteLength), AUDIO, stream, chunk.channelCount, chunk.sampleRate, chunk.frames, bytes));
     return true;
   }
 
@@ -135,20 +136,20 @@ export class MediaReader {
 
   private deliver(bytes: Buffer): void {
     const h = this.header;
-    const id = h.readUInt32LE(4);
+    const stream = h.readUInt32LE(4);
     const kind = h.readUInt8(8);
     const a = h.readUInt32LE(12);
     const b = h.readUInt32LE(16);
     if (kind === VIDEO) {
       if (bytes.length !== a * b + 2 * Math.ceil(a / 2) * Math.ceil(b / 2))
         throw new Error(`video record of ${String(bytes.length)} bytes for ${String(a)}x${String(b)}`);
-      this.onRecord({ id, kind: "video", frame: { width: a, height: b, data: bytes } });
+      this.onRecord({ stream, kind: "video", frame: { width: a, height: b, data: bytes } });
     } else if (kind === AUDIO) {
       const channelCount = h.readUInt8(9);
       if (bytes.length % 2 !== 0 || bytes.length / 2 !== b * channelCount) throw new Error(`audio record of ${String(bytes.length)} bytes`);
       // A buffer of its own (allocUnsafeSlow) starts at offset 0: aligned for Int16Array.
       const samples = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
-      this.onRecord({ id, kind: "audio", chunk: { samples, sampleRate: a, channelCount, frames: b } });
+      this.onRecord({ stream, kind: "audio", chunk: { samples, sampleRate: a, channelCount, frames: b } });
     } else {
       throw new Error(`media record of kind ${String(kind)}`);
     }

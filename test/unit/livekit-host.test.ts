@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { LiveKitHost } from "../../src/matrixrtc/livekit-host.ts";
 import type { CallChannel, CallHandlers } from "../../src/matrixrtc/livekit-process.ts";
 import { loadRtcNode } from "../../src/matrixrtc/rtc-node.ts";
+import { nonstandard } from "../../src/rtc/wrtc.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -96,8 +97,20 @@ describe.skipIf(!rtcNode.ok)("LiveKitHost", () => {
       // Held on purpose: no event may tell the bot the process went.
     }
     channel.send({ t: "encode", id: channel.id, req: 1 });
-    channel.video({ width: 2, height: 2, data: new Uint8Array(6) });
+    // The feed's message, and the camera's frame on the media pipe once wrtc's sink has it.
+    const source = new nonstandard.RTCVideoSource();
+    const lease = {
+      camera: "door",
+      video: source.createTrack(),
+      audio: new nonstandard.RTCAudioSource().createTrack(),
+      release: () => undefined,
+    };
+    const feed = channel.feed(lease, { video: () => undefined, audio: () => undefined });
+    source.onFrame({ width: 2, height: 2, data: new Uint8Array(6) });
     await waitFor("the call to hear the process went", () => h.goneWith.length > 0, { timeoutMs: 10_000 });
+    feed.stop();
     channel.close();
+    lease.video.stop();
+    lease.audio.stop();
   }, 60_000);
 });

@@ -45,7 +45,7 @@ describe("media pipe", () => {
           reader.push(bytes.subarray(at, at + n));
           at += n;
         }
-        expect(got.map((r) => [r.id, r.kind])).toEqual([
+        expect(got.map((r) => [r.stream, r.kind])).toEqual([
           [7, "video"],
           [7, "audio"],
           [9, "video"],
@@ -77,7 +77,7 @@ describe("media pipe", () => {
     expect(r?.kind === "video" && Buffer.from(r.frame.data).equals(Buffer.from(i420(16, 16, 3)))).toBe(true);
   });
 
-  it("drops a call's frame while its last one is still queued, and only that call's (a process behind costs frames, not memory)", async () => {
+  it("drops a stream's frame while its last one is still queued, and only that stream's (a process behind costs frames, not memory)", async () => {
     // A pipe that holds each write until released: every frame stays queued meanwhile.
     const held: (() => void)[] = [];
     const pipe = new Writable({
@@ -92,10 +92,10 @@ describe("media pipe", () => {
     const frame = { width: 64, height: 64, data: i420(64, 64, 4) };
     expect(writer.video(1, frame)).toBe(true);
     expect(writer.video(1, frame)).toBe(false);
-    // Another call of the same camera still gets its frame.
+    // Another camera's stream still gets its frame.
     expect(writer.video(2, frame)).toBe(true);
     expect(writer.video(2, frame)).toBe(false);
-    // Once call 1's frame is written, its next one goes.
+    // Once stream 1's frame is written, its next one goes.
     held.shift()?.();
     await new Promise((resolve) => setImmediate(resolve));
     expect(writer.video(1, frame)).toBe(true);
