@@ -8,6 +8,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { LAUNCHER_ENV_MARK, withoutLauncherEnv } from "../test/harness/rig-env.ts";
 
 /** The launcher's defaults: its `export NAME="${NAME:-value}"` lines. */
 export function launcherDefaults(script: string): Record<string, string> {
@@ -37,17 +38,19 @@ export function launcherPreload(env: NodeJS.ProcessEnv = process.env): Record<st
   return so === "" ? {} : { LD_PRELOAD: so };
 }
 
-/** Marks the run started again (so it never loops), with the names of the variables it added. */
-const AGAIN = "MCC_BENCH_LAUNCHER_ENV";
+const LAUNCHER = fileURLToPath(new URL("../bin/matrix-camera-call", import.meta.url));
 
-/**
- * `env` without what the rerun added: for the receiver, which stands for the callee's client, not the bot (the bot's
- * malloc settings made the receiver's own frame copies slower under load).
- */
-export function withoutLauncherEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const added = new Set([AGAIN, ...(env[AGAIN] ?? "").split(",")]);
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !added.has(k)));
+/** The environment bin/matrix-camera-call gives the bot: its defaults and its preload (the soak tests run theirs so). */
+export function launcherEnv(): Record<string, string> {
+  return { ...launcherDefaults(readFileSync(LAUNCHER, "utf8")), ...launcherPreload() };
 }
+
+/** Marks the run started again (so it never loops), with the names of the variables it added. */
+const AGAIN = LAUNCHER_ENV_MARK;
+
+// For the receiver and the rig, which stand for the callee's client and the cameras, not the bot (the bot's malloc
+// settings made the receiver's own frame copies slower under load).
+export { withoutLauncherEnv };
 
 /**
  * Undefined when this process already has the launcher's environment; otherwise runs this same script again with it

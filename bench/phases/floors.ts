@@ -18,6 +18,7 @@ import { PYTHON } from "../rig/rig.ts";
 import { summarizeLatency } from "../stats.ts";
 import type { Phase, PhaseContext } from "./phase.ts";
 import { settle } from "./settle.ts";
+import { withoutLauncherEnv } from "../../test/harness/rig-env.ts";
 
 const PROBE_SCRIPT = fileURLToPath(new URL("../stamp_probe.py", import.meta.url));
 
@@ -56,7 +57,7 @@ function cameraProbe(url: string, res: Resolution, seconds: number): Promise<Pro
         "--warmup",
         "2",
       ],
-      { stdio: ["ignore", "pipe", "ignore"] },
+      { stdio: ["ignore", "pipe", "ignore"], env: withoutLauncherEnv() },
     );
     let out = "";
     child.stdout.setEncoding("utf8");

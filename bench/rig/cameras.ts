@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { startRtspCamera, type RtspCamera } from "../../test/harness/rtsp-camera.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { FPS, type Resolution } from "../plan.ts";
+import { withoutLauncherEnv } from "../../test/harness/rig-env.ts";
 
 interface Server {
   cam: RtspCamera;
@@ -89,7 +90,7 @@ export class CameraSet {
     const keeper = spawn(
       this.ffmpegPath(),
       ["-hide_banner", "-loglevel", "quiet", "-rtsp_transport", "tcp", "-i", cam.url, "-map", "0", "-c", "copy", "-f", "null", "-"],
-      { stdio: "ignore" },
+      { stdio: "ignore", env: withoutLauncherEnv() },
     );
     if (keeper.pid !== undefined) this.keeperPids.add(keeper.pid);
     const entry: Server = { cam, keeper, users: new Set([name]), sessionsBase: 0 };

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { freePort } from "../../src/dev/ports.ts";
 import { harnessLog } from "./log.ts";
+import { withoutLauncherEnv } from "./rig-env.ts";
 import { waitFor } from "./wait.ts";
 
 const SCRIPT = fileURLToPath(new URL("../../scripts/livekit.sh", import.meta.url));
@@ -120,7 +121,10 @@ export async function startLiveKit(): Promise<LiveKit> {
     output = (output + data).slice(-20_000);
   };
   const spawnServer = (): ServerProcess => {
-    const child: ChildProcess = spawn(found.path, ["--dev", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(found.path, ["--dev", "--config", configPath], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: withoutLauncherEnv(),
+    });
     child.stdout?.setEncoding("utf8").on("data", append);
     child.stderr?.setEncoding("utf8").on("data", append);
     const exited = new Promise<void>((resolve) =>

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { harnessLog } from "./log.ts";
+import { withoutLauncherEnv } from "./rig-env.ts";
 import { waitFor } from "./wait.ts";
 
 export interface RtspCameraOptions {
@@ -185,7 +186,7 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
   let port = 0;
 
   // Credentials go to the child through its environment so they never appear in argv (`ps`) or our logs.
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = withoutLauncherEnv();
   delete env["RTSP_CAMERA_USER"];
   delete env["RTSP_CAMERA_PASSWORD"];
   if (opts.user !== undefined) {

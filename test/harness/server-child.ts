@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createConnection } from "node:net";
+import { withoutLauncherEnv } from "./rig-env.ts";
 import { waitFor } from "./wait.ts";
 
 const KILL_AFTER_MS = 3_000;
@@ -26,7 +27,7 @@ export async function startServerChild(
   port: number,
   detail: () => string = () => "",
 ): Promise<ServerChild> {
-  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env: withoutLauncherEnv() });
   let stderr = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (data: string) => {
