@@ -1,7 +1,8 @@
 /**
  * A MatrixRTC call's publisher as the bot holds it: the LiveKitPublisher itself runs in the LiveKit process
  * (livekit-child.ts); this side keeps the camera lease (HeldFeed) and puts the call on the lease's stream to that
- * process (camera-streams.ts: each camera's frames and PCM go there once, however many calls show it), and mirrors what the call reads (its state, the peers in the LiveKit room, the callee's voice for talkback). It has
+ * process (camera-streams.ts: each camera's frames and PCM go there once, however many calls show it), and mirrors
+ * what the call reads (its state, the peers in the LiveKit room, the callee's voice for talkback). It has
  * LiveKitPublisher's contract (CallPublisher) and its one end: stop(), the child's own end (LiveKit gone), or the
  * process going away all come through end(), once, which releases the lease and emits `ended`.
  */

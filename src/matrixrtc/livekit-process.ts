@@ -9,22 +9,21 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { childEnv } from "../media/child-env.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import type { CameraLease } from "../media/camera-hub.ts";
 import { CameraStreams, type SentCounts } from "./camera-streams.ts";
 import { FromChild, type ToChild } from "./livekit-wire.ts";
+import { relayLogs } from "./livekit-log-relay.ts";
 import { MediaWriter } from "./media-pipe.ts";
 
 /** How long the child may take to load rtc-node and say it is ready (measured: 0.3 s from a built bot, 1.1 s under tsx). */
 const READY_WITHIN_MS = 20_000;
 /** How long a process let go of may take to leave its calls and exit before it is killed. */
 const EXIT_WITHIN_MS = 8_000;
-const PASSED = ["LD_PRELOAD", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "NODE_ENV"];
+const PASSED = ["LD_PRELOAD", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "NODE_ENV"];
 
 export interface CallChannel {
   readonly id: number;
@@ -169,21 +168,28 @@ export class LiveKitProcess {
       // With a callback: a process that has just died fails the write (EPIPE) there, not as an 'error' event.
       if (this.calls.has(id) && this.child.connected) this.child.send(message, dropped);
     };
+    // The stream the call is on: a channel closed while on one leaves it too, so no camera stays tapped for it.
+    let joined: { leave(): void } | undefined;
     return {
       id,
       send,
       feed: (lease, counts) => {
         if (!this.calls.has(id)) return { stop: () => undefined };
-        const joined = this.streams.join(lease, counts);
-        send({ t: "feed", id, stream: joined.stream });
+        joined?.leave();
+        const mine = this.streams.join(lease, counts);
+        joined = mine;
+        send({ t: "feed", id, stream: mine.stream });
         return {
           stop: () => {
-            joined.leave();
+            mine.leave();
+            if (joined === mine) joined = undefined;
             send({ t: "feed", id, stream: null });
           },
         };
       },
       close: () => {
+        joined?.leave();
+        joined = undefined;
         this.calls.delete(id);
       },
     };
@@ -218,36 +224,4 @@ export class LiveKitProcess {
       for (const call of open) call.gone(this.exitReason);
     });
   }
-}
-
-const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
-
-/** A pino line's level number as the logger's method; "info" for anything else. */
-function levelName(level: unknown): (typeof LEVELS)[number] {
-  const name = typeof level === "number" ? pino.levels.labels[level] : undefined;
-  return LEVELS.find((l) => l === name) ?? "info";
-}
-
-/** The child's stdout (its JSON log lines) into the bot's log at their own level; anything else (stderr) as warnings. */
-export function relayLogs(child: ChildProcess, log: Logger): void {
-  if (child.stdout !== null)
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      let rec: Record<string, unknown>;
-      try {
-        rec = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        log.debug({ line: line.slice(0, 500) }, "LiveKit process output");
-        return;
-      }
-      const { level, msg } = rec;
-      // The bot's logger adds its own time, pid, hostname and app.
-      const fields = Object.fromEntries(
-        Object.entries(rec).filter(([k]) => !["level", "msg", "time", "pid", "hostname", "app"].includes(k)),
-      );
-      log[levelName(level)](fields, typeof msg === "string" ? msg : "");
-    });
-  if (child.stderr !== null)
-    createInterface({ input: child.stderr }).on("line", (line) => {
-      if (line.trim() !== "") log.warn({ line: line.slice(0, 500) }, "LiveKit process stderr");
-    });
 }

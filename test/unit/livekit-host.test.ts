@@ -4,6 +4,7 @@
  */
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { CameraTap } from "../../src/matrixrtc/camera-tap.ts";
 import { LiveKitHost } from "../../src/matrixrtc/livekit-host.ts";
 import type { CallChannel, CallHandlers } from "../../src/matrixrtc/livekit-process.ts";
 import { loadRtcNode } from "../../src/matrixrtc/rtc-node.ts";
@@ -82,6 +83,44 @@ describe.skipIf(!rtcNode.ok)("LiveKitHost", () => {
     expect(processes()).not.toContain(pid);
     next.close();
   }, 60_000);
+
+  it("a call's feed counts the camera's frames it sends; a channel closed while fed leaves the camera's stream", async () => {
+    host = new LiveKitHost(log);
+    const channel = await open(host);
+    const source = new nonstandard.RTCVideoSource();
+    const lease = {
+      camera: "door",
+      video: source.createTrack(),
+      audio: new nonstandard.RTCAudioSource().createTrack(),
+      release: () => undefined,
+    };
+    let counted = 0;
+    channel.feed(lease, {
+      video: () => {
+        counted++;
+      },
+      audio: () => undefined,
+    });
+    const frame = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 1.5) };
+    source.onFrame(frame);
+    await waitFor("the frame counted", () => counted === 1);
+    channel.close();
+    source.onFrame(frame);
+    // A second frame, through a second sink of the same track, shows when the first sink's would have arrived.
+    let seen = 0;
+    const probe = new CameraTap(lease, {
+      video: () => {
+        seen++;
+      },
+      audio: () => undefined,
+    });
+    source.onFrame(frame);
+    await waitFor("the probe's frame", () => seen >= 1);
+    expect(counted).toBe(1);
+    probe.stop();
+    lease.video.stop();
+    lease.audio.stop();
+  });
 
   it("messages to a process that has just died are dropped, never an error the bot would die of", async () => {
     host = new LiveKitHost(log);

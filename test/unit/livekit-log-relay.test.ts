@@ -1,12 +1,12 @@
 /**
- * The LiveKit process's log lines into the bot's log (relayLogs, livekit-process.ts): a real child process writes
+ * The LiveKit process's log lines into the bot's log (livekit-log-relay.ts): a real child process writes
  * pino's JSON lines, something else and stderr; each comes out of the bot's logger at its own level.
  */
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { relayLogs } from "../../src/matrixrtc/livekit-process.ts";
+import { relayLogs } from "../../src/matrixrtc/livekit-log-relay.ts";
 import { waitFor } from "../harness/wait.ts";
 
 describe("relayLogs", () => {
