@@ -8,8 +8,8 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
-# The bot's preload (native/zero-pages.c: libvpx's unused token buffer pages left unallocated, ~15 MB a 720p call):
-# built here, where a compiler may be, and copied alone into the runtime image.
+# The bot's preload (native/zero-pages.c: libvpx's unused token buffer pages left unallocated, ~15 MB a 720p call;
+# freed heap memory given back every 10 s): built here, where a compiler may be, and copied alone into the runtime image.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -29,13 +29,16 @@ WORKDIR /app
 # MALLOC_ARENA_MAX=2: each call's video encoder runs on a new thread, and with glibc's default (up to 8
 # malloc arenas per core) each leaves its freed memory in one more arena: RSS climbs by tens of MB over
 # the first hundred calls, differently every run. Two arenas keep it near what is in use (docs/reliability.md).
-# MALLOC_MMAP_THRESHOLD_=262144: blocks of 256 KiB and more (video frames, VP8 encoder buffers) get their own
-# mapping, returned when freed; glibc's sliding threshold let them into the heaps, which kept the peak of
-# the busiest moment (docs/benchmark.md). The same settings as bin/matrix-camera-call.
+# MALLOC_MMAP_THRESHOLD_=4194304: blocks of 4 MiB and more (the VP8 encoders' token buffers) get their own
+# mapping, returned when a call ends; glibc's sliding threshold let them into the heaps, which kept the peak of
+# the busiest moment. Video frames (1.4 MB at 720p) stay below it, in the heaps, and MALLOC_TRIM_THRESHOLD_ above
+# them, so a frame's memory is reused instead of mapped and faulted in anew 25 times a second (11 % of a core per
+# frame copy at 256 KiB). docs/benchmark.md; the same settings as bin/matrix-camera-call.
 ENV NODE_ENV=production \
     MCC_CONFIG=/config/config.yaml \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=262144
+    MALLOC_MMAP_THRESHOLD_=4194304 \
+    MALLOC_TRIM_THRESHOLD_=8388608
 COPY package.json package-lock.json ./
 # Debian's ffmpeg, never ffmpeg-static: ffmpeg parses what the cameras send, and Debian's gets security updates
 # (ffmpeg-static's install script downloads a static build the lock's integrity hash does not cover). The optional

@@ -8,7 +8,7 @@
  * connect: connect and disconnect only; source: a 640×360 VideoSource fed 25 frames between them, not published;
  * publish: the source published as a VP8 track, as the bot's publisher does. --dispose shuts rtc-node's FFI server
  * down (rtc.dispose()) every 5 rooms, with no Room left, and lets the next Room start it again.
- * Run it under the e2e lock; the malloc settings are the launcher's (MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=262144).
+ * Run it under the e2e lock, with the launcher's malloc settings (bin/matrix-camera-call) in its environment.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";

@@ -17,12 +17,24 @@
  *
  * glibc only (__memset_chk is glibc's memset reached without going through this one). Children (ffmpeg, gst-launch)
  * never get it: their environment is an allowlist (src/media/child-env.ts). Test: test/unit/zero-pages.test.ts.
+ *
+ * It also gives back freed heap memory: a thread of its own calls malloc_trim(0) every MCC_MALLOC_TRIM_S seconds
+ * (default 10; 0 turns it off). The launcher keeps video frames (1.4 MB at 720p) below glibc's mmap threshold, in
+ * the heaps, so that a frame's memory is reused instead of mapped and faulted in anew 25 times a second (11 % of a
+ * core per copy of a 720p25 camera at a 256 KiB threshold); glibc gives back only the top of a heap by itself, so
+ * after 8 calls the idle bot kept 81 MB more than with every frame in its own mapping (bench series-720,
+ * 2026-12-04). malloc_trim releases the whole free pages anywhere in the heaps; a frame freed just before costs one
+ * fault-in again, once per period.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -135,4 +147,39 @@ void *memset(void *s, int c, size_t n) {
     }
   }
   return glibc_memset(s, c, n, n);
+}
+
+static unsigned trim_every_s = 10;
+
+static void *trimmer(void *arg) {
+  (void)arg;
+  for (;;) {
+    sleep(trim_every_s);
+    malloc_trim(0);
+  }
+  return NULL;
+}
+
+/* Runs as the library loads, before the program's main: starts the trimmer, detached, with every signal blocked so
+ * that the program's signals (SIGINT, SIGCHLD) always reach its own threads. */
+__attribute__((constructor)) static void start_trimmer(void) {
+  const char *every = getenv("MCC_MALLOC_TRIM_S");
+  if (every != NULL) {
+    char *end;
+    long s = strtol(every, &end, 10);
+    if (end == every || *end != '\0' || s <= 0 || s > 86400) return;
+    trim_every_s = (unsigned)s;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0) return;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) == 0) {
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_t thread;
+    if (pthread_create(&thread, &attr, trimmer, NULL) == 0) pthread_setname_np(thread, "mcc-malloc-trim");
+    pthread_attr_destroy(&attr);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RETIRE_AFTER_CALLS } from "../../src/matrixrtc/livekit-host.ts";
 import { loadRtcNode, type RtcNode } from "../../src/matrixrtc/rtc-node.ts";
 import { CALL_MEMBER_TYPE, membershipStateKey, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
-import { launcherPreload } from "../../bench/launcher-env.ts";
+import { launcherEnv } from "../../bench/launcher-env.ts";
 import { memoryLines, readMemory, type Memory } from "../harness/bot-memory.ts";
 import { childrenNamed, readProcStat } from "../harness/proc-stats.ts";
 import type { BotProcess } from "../harness/bot-process.ts";
@@ -90,7 +90,7 @@ describe.skipIf("skip" in found)("MatrixRTC soak", () => {
     rtc = loaded.rtc;
     started = await startRtcProcessRig("rtc-soak", "rtcsoakbot", {
       // As the launcher runs it (bin/matrix-camera-call): the soak's bot does too.
-      env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...launcherPreload() },
+      env: launcherEnv(),
       config: () => ({ matrixRtc: { ringVia: "matrixrtc" } }),
     });
     rig = started.rig;

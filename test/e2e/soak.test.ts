@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { launcherPreload } from "../../bench/launcher-env.ts";
+import { launcherEnv } from "../../bench/launcher-env.ts";
 import type { BotProcess } from "../harness/bot-process.ts";
 import type { IncomingCall } from "../harness/callee.ts";
 import { memoryLines, readMemory, type Memory } from "../harness/bot-memory.ts";
@@ -135,9 +135,10 @@ beforeAll(async () => {
     // As the Docker image runs it (see docs/reliability.md): glibc's default of up to 8 malloc arenas per core lets
     // each call's encoder thread leave its freed memory in one more arena, so RSS climbs by tens of MB until all are
     // used, differently in every run; 2 arenas keep it near what is really in use. The fixed mmap threshold gives
-    // frame-sized blocks back to the system when freed (left after 8 calls: 470 → 316 MB, docs/benchmark.md).
-    // And with the launcher's preload (native/zero-pages.c), so these ten minutes of calls run the memset it replaces.
-    env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "262144", ...launcherPreload() },
+    // the encoders' token buffers back to the system when a call ends (docs/benchmark.md). And with the launcher's
+    // preload (native/zero-pages.c), so these ten minutes of calls run the memset it replaces. All read from
+    // bin/matrix-camera-call, so the soak runs what users run.
+    env: launcherEnv(),
     config: (ctx) => ({
       cameras: cameras.map((c) => ({
         name: `cam${c}`,

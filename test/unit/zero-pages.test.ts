@@ -4,7 +4,8 @@
  * without it. With it, a large memset to zero of private anonymous memory gives the pages back; everywhere memset
  * must write (a file's private mapping, a range over two mappings, shared memory, locked pages, other values, small
  * sizes, the ends of a range that are not whole pages) the bytes are what glibc's memset leaves, and so is the
- * caller's errno. Every child has a timeout: a shim that calls itself would hang, not fail.
+ * caller's errno. A second program (malloc-trim-check.c) frees heap memory glibc keeps: the shim's trimmer gives it
+ * back. Every child has a timeout: a shim that calls itself would hang, not fail.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const dir = mkdtempSync(join(tmpdir(), "mcc-zero-pages-"));
 let so = "";
 let check = "";
+let trimCheck = "";
 
 const TIMEOUT_MS = 20_000;
 const FIGURES = ["dropped", "heap-dropped", "maps-offset"] as const;
@@ -42,10 +44,30 @@ beforeAll(() => {
   copyFileSync("native/zero-pages.c", join(dir, "native/zero-pages.c"));
   so = execFileSync("sh", [join(dir, "scripts/zero-pages.sh")], { encoding: "utf8", timeout: TIMEOUT_MS }).trim();
   check = join(dir, "check");
-  execFileSync("cc", ["-O2", "-fno-builtin", "-Wall", "-Wextra", "-Werror", "-o", check, "test/native/zero-pages-check.c"], {
+  trimCheck = join(dir, "trim-check");
+  for (const [out, src] of [
+    [check, "test/native/zero-pages-check.c"],
+    [trimCheck, "test/native/malloc-trim-check.c"],
+  ] as const)
+    execFileSync("cc", ["-O2", "-fno-builtin", "-Wall", "-Wextra", "-Werror", "-o", out, src], { timeout: TIMEOUT_MS });
+});
+
+/** The trim check's RSS just after its frees and its last reading 3 s later (MB), under the launcher's thresholds. */
+function trimmed(env: NodeJS.ProcessEnv): { freed: number; last: number } {
+  const out = execFileSync(trimCheck, {
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      MALLOC_ARENA_MAX: "2",
+      MALLOC_MMAP_THRESHOLD_: "4194304",
+      MALLOC_TRIM_THRESHOLD_: "8388608",
+      ...env,
+    },
+    encoding: "utf8",
     timeout: TIMEOUT_MS,
   });
-});
+  const rss = [...out.matchAll(/^rss (\d+)$/gm)].map((m) => Number(m[1]));
+  return { freed: Number(/^freed (\d+)$/m.exec(out)?.[1]), last: rss.at(-1) ?? NaN };
+}
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -83,6 +105,18 @@ describe("zero-pages (the launcher's preload)", () => {
     expect(r.stderr).toBe("");
     // The first 0xab after the zeroed range is at its end; the bytes either side of it are as they were.
     expect(r.stdout).toBe(`${String((8 << 20) - 5)} 171 0 171`);
+  });
+
+  it("gives freed heap memory back every MCC_MALLOC_TRIM_S seconds; glibc alone, or the trimmer off, keeps it", () => {
+    // 192 MiB freed in 1 MiB blocks below the mmap threshold, the heap's top pinned: glibc keeps all of it.
+    const alone = trimmed({});
+    expect(alone.freed).toBeGreaterThan(150);
+    expect(alone.last).toBeGreaterThan(150);
+    expect(trimmed({ LD_PRELOAD: so, MCC_MALLOC_TRIM_S: "0" }).last).toBeGreaterThan(150);
+    // With the trimmer every second, the check's 3 s see it fall to what is still in use (1 MiB and the program).
+    const withTrim = trimmed({ LD_PRELOAD: so, MCC_MALLOC_TRIM_S: "1" });
+    expect(withTrim.freed).toBeGreaterThan(150);
+    expect(withTrim.last).toBeLessThan(40);
   });
 
   it("without a compiler the script prints nothing and says why: the bot then runs without it", () => {
