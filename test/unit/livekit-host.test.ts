@@ -8,6 +8,7 @@ import { CameraTap } from "../../src/matrixrtc/camera-tap.ts";
 import { LiveKitHost } from "../../src/matrixrtc/livekit-host.ts";
 import type { CallChannel, CallHandlers } from "../../src/matrixrtc/livekit-process.ts";
 import { loadRtcNode } from "../../src/matrixrtc/rtc-node.ts";
+import type { CameraLease } from "../../src/media/camera-hub.ts";
 import { nonstandard } from "../../src/rtc/wrtc.ts";
 import { childrenNamed } from "../harness/proc-stats.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -31,6 +32,18 @@ async function open(host: LiveKitHost, h: CallHandlers = handlers()): Promise<Ca
   const opened = await host.open(h);
   if (!opened.ok) throw new Error(opened.reason);
   return opened.channel;
+}
+
+/** A camera as the hub leases it: real wrtc tracks, fed by hand through the source. */
+function camera(): { source: InstanceType<typeof nonstandard.RTCVideoSource>; lease: CameraLease } {
+  const source = new nonstandard.RTCVideoSource();
+  const lease = {
+    camera: "door",
+    video: source.createTrack(),
+    audio: new nonstandard.RTCAudioSource().createTrack(),
+    release: () => undefined,
+  };
+  return { source, lease };
 }
 
 let host: LiveKitHost | undefined;
@@ -87,13 +100,7 @@ describe.skipIf(!rtcNode.ok)("LiveKitHost", () => {
   it("a call's feed counts the camera's frames it sends; a channel closed while fed leaves the camera's stream", async () => {
     host = new LiveKitHost(log);
     const channel = await open(host);
-    const source = new nonstandard.RTCVideoSource();
-    const lease = {
-      camera: "door",
-      video: source.createTrack(),
-      audio: new nonstandard.RTCAudioSource().createTrack(),
-      release: () => undefined,
-    };
+    const { source, lease } = camera();
     let counted = 0;
     channel.feed(lease, {
       video: () => {
@@ -137,13 +144,7 @@ describe.skipIf(!rtcNode.ok)("LiveKitHost", () => {
     }
     channel.send({ t: "encode", id: channel.id, req: 1 });
     // The feed's message, and the camera's frame on the media pipe once wrtc's sink has it.
-    const source = new nonstandard.RTCVideoSource();
-    const lease = {
-      camera: "door",
-      video: source.createTrack(),
-      audio: new nonstandard.RTCAudioSource().createTrack(),
-      release: () => undefined,
-    };
+    const { source, lease } = camera();
     const feed = channel.feed(lease, { video: () => undefined, audio: () => undefined });
     source.onFrame({ width: 2, height: 2, data: new Uint8Array(6) });
     await waitFor("the call to hear the process went", () => h.goneWith.length > 0, { timeoutMs: 10_000 });
