@@ -23,7 +23,9 @@ import { MediaWriter } from "./media-pipe.ts";
 const READY_WITHIN_MS = 20_000;
 /** How long a process let go of may take to leave its calls and exit before it is killed. */
 const EXIT_WITHIN_MS = 8_000;
-const PASSED = ["LD_PRELOAD", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "NODE_ENV"];
+const PASSED = ["LD_PRELOAD", "NODE_ENV"];
+/** glibc's malloc settings, whichever the launcher sets (bin/matrix-camera-call): one list to keep, not two. */
+const PASSED_PREFIX = "MALLOC_";
 
 export interface CallChannel {
   readonly id: number;
@@ -56,7 +58,8 @@ function entry(): { file: string; args: string[] } {
 
 export function liveKitChildEnv(env: NodeJS.ProcessEnv, level: string): NodeJS.ProcessEnv {
   const out = childEnv(env);
-  for (const name of PASSED) if (env[name] !== undefined) out[name] = env[name];
+  for (const [name, value] of Object.entries(env))
+    if (value !== undefined && (PASSED.includes(name) || name.startsWith(PASSED_PREFIX))) out[name] = value;
   out["LOG_LEVEL"] = level;
   return out;
 }
