@@ -45,9 +45,6 @@ export function launcherEnv(): Record<string, string> {
   return { ...launcherDefaults(readFileSync(LAUNCHER, "utf8")), ...launcherPreload() };
 }
 
-/** Marks the run started again (so it never loops), with the names of the variables it added. */
-const AGAIN = LAUNCHER_ENV_MARK;
-
 // For the receiver and the rig, which stand for the callee's client and the cameras, not the bot (the bot's malloc
 // settings made the receiver's own frame copies slower under load).
 export { withoutLauncherEnv };
@@ -57,13 +54,13 @@ export { withoutLauncherEnv };
  * (same node flags, same arguments, same terminal) and resolves with its exit code.
  */
 export function rerunWithLauncherEnv(launcher: string): Promise<number> | undefined {
-  if (process.env[AGAIN] !== undefined) return undefined;
+  if (process.env[LAUNCHER_ENV_MARK] !== undefined) return undefined;
   const missing = { ...missingFrom(process.env, launcherDefaults(readFileSync(launcher, "utf8"))), ...launcherPreload() };
   if (Object.keys(missing).length === 0) return undefined;
   process.stdout.write(`bench: running again with the launcher's environment: ${JSON.stringify(missing)}\n`);
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
-    env: { ...process.env, ...missing, [AGAIN]: Object.keys(missing).join(",") },
+    env: { ...process.env, ...missing, [LAUNCHER_ENV_MARK]: Object.keys(missing).join(",") },
   });
   // The child is in this process group: Ctrl-C reaches it directly. A SIGTERM to this process alone is passed on.
   const forward = (sig: NodeJS.Signals): void => {
