@@ -15,6 +15,8 @@ function record(into: TtffResult, h: CallHandle): void {
   if (r.firstFrameAt !== undefined && answer !== undefined) into.answerToFirstFrame.push(r.firstFrameAt - answer);
   if (r.firstFrameAt !== undefined) into.callToFirstFrame.push(r.firstFrameAt - h.saidAt);
   if (h.bot.inviteSentAt !== undefined) into.callToInvite.push(h.bot.inviteSentAt - h.saidAt);
+  if (h.bot.inviteSentAt !== undefined && h.bot.commandSeenAt !== undefined)
+    (into.commandToInvite ??= []).push(h.bot.inviteSentAt - h.bot.commandSeenAt);
   if (r.ringAt !== undefined) into.callToRing.push(r.ringAt - h.saidAt);
   if (h.bot.connectingAt !== undefined && answer !== undefined) into.answerToBotConnecting.push(h.bot.connectingAt - answer);
   if (h.bot.connectingAt !== undefined && r.firstFrameAt !== undefined)

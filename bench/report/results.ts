@@ -65,6 +65,8 @@ export interface TtffResult {
   callToFirstFrame: number[];
   /** `!call` said → the bot's invite sent (its call reached "ringing"). */
   callToInvite: number[];
+  /** The bot's Matrix client had the `!call` → its invite sent: the bot's own part of callToInvite (older files lack it). */
+  commandToInvite?: number[];
   callToRing: number[];
   answerToBotConnecting: number[];
   /** The bot applied the answer (its call reached "connecting") → the callee's first decoded frame: issue 14's "answer received → first frame". */
@@ -83,6 +85,7 @@ export function emptyTtff(name: string, kind: TtffResult["kind"]): TtffResult {
     answerToFirstFrame: [],
     callToFirstFrame: [],
     callToInvite: [],
+    commandToInvite: [],
     callToRing: [],
     answerToBotConnecting: [],
     answerReceivedToFirstFrame: [],

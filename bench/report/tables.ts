@@ -185,6 +185,7 @@ function ttffTable(r: Results): string[] {
       "median",
       "max",
       "!call→invite",
+      "bot's part",
       "!call→ring",
       "js-sdk answer()",
       "answer→bot connecting",
@@ -203,6 +204,7 @@ function ttffTable(r: Results): string[] {
       fmt(median(main)),
       fmt(max(main)),
       fmt(median(t.callToInvite)),
+      fmt(median(t.commandToInvite ?? [])),
       fmt(median(t.callToRing)),
       fmt(median(t.answerCall)),
       fmt(median(t.answerToBotConnecting)),
@@ -214,8 +216,9 @@ function ttffTable(r: Results): string[] {
     ]);
   }
   return [
-    table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 12) ?? []),
+    table(rows, rows[0]?.map((_, i) => i !== 0 && i !== 13) ?? []),
     "median/max = answer → first decoded frame (reference: offer received → first frame); the other columns are medians.",
+    "bot's part = the bot's client had the !call (the homeserver's /sync brought it) → the invite sent.",
   ];
 }
 

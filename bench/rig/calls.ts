@@ -13,6 +13,8 @@ import { nowMs } from "../stamp.ts";
 
 /** The bot side's timings of one call, filled in as they happen (some land after the first frame). */
 export interface BotTimes {
+  /** The bot's Matrix client emitted the `!call` (its /sync brought it): what came before is the homeserver's. */
+  commandSeenAt: number | undefined;
   inviteSentAt: number | undefined;
   connectingAt: number | undefined;
   connectedAt: number | undefined;
@@ -41,12 +43,24 @@ export class CallDriver {
   async place(roomId: string, camera: string): Promise<CallHandle> {
     const { app, receiver } = this;
     const before = receiver.callInRoom(roomId)?.key;
-    const bot: BotTimes = { inviteSentAt: undefined, connectingAt: undefined, connectedAt: undefined, cameraFirstFrameAt: undefined };
+    const bot: BotTimes = {
+      commandSeenAt: undefined,
+      inviteSentAt: undefined,
+      connectingAt: undefined,
+      connectedAt: undefined,
+      cameraFirstFrameAt: undefined,
+    };
     const pipeline = app.hub.pipeline(camera);
     const onFirst = (): void => {
       bot.cameraFirstFrameAt = nowMs();
     };
     if (pipeline?.getState() === "stopped") pipeline.once("firstFrame", onFirst);
+    // Before the bot's own listener, so that the time is not late by the synchronous part of its handling.
+    const client = app.matrix.client;
+    const onMessage = (room: string, event: { sender?: unknown }): void => {
+      if (room === roomId && event.sender !== app.matrix.userId) bot.commandSeenAt ??= nowMs();
+    };
+    client.prependListener("room.message", onMessage);
     const saidAt = nowMs();
     await this.viewer.say(roomId, `!call ${camera}`);
     // The bot's session exists before its invite is sent: polled at 2 ms, so "invite sent" is late by at most that.
@@ -61,7 +75,10 @@ export class CallDriver {
         return r.firstFrameAt !== undefined ? r : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 5 },
-    ).finally(() => pipeline?.off("firstFrame", onFirst));
+    ).finally(() => {
+      pipeline?.off("firstFrame", onFirst);
+      client.off("room.message", onMessage);
+    });
     if (record === "ended") throw new Error(`the call in ${roomId} ended before its first frame`);
     const handle: CallHandle = { roomId, camera, key: record.key, record, saidAt, bot };
     this.active.set(roomId, handle);
