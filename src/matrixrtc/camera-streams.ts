@@ -1,15 +1,14 @@
 /**
- * The cameras one LiveKit process is fed (livekit-process.ts): one pair of wrtc sinks and one media-pipe record per
- * camera frame, however many of the process's calls show that camera. The child hands each record to every call it
- * has been told is on that stream (`feed`, livekit-wire.ts). With a sink and a record per call, two calls of one
- * 720p camera cost the bot two sink copies and two pipe writes of every 1.4 MB frame (bench matrixrtc: the second
- * call 42.5 % of a core against 24.8 % with rtc-node in the bot, 2026-12-04).
+ * The cameras one LiveKit process is fed (livekit-process.ts): one tap on the camera's pipeline (camera-media.ts) and
+ * one media-pipe record per camera frame, however many of the process's calls show that camera. The child hands each
+ * record to every call it has been told is on that stream (`feed`, livekit-wire.ts). With a tap and a record per
+ * call, two calls of one 720p camera cost the bot two pipe writes of every 1.4 MB frame (bench matrixrtc: the second
+ * call 42.5 % of a core against 24.8 % with rtc-node in the bot, 2026-12-04, when the taps were wrtc sinks).
  *
  * A stream is keyed by the camera's video track, which the hub makes once per camera and shares by all its leases:
- * the tap lives while any call of the process is on it, and each such call holds a lease, so the tracks outlive it.
+ * the tap lives while any call of the process is on it, and each such call holds a lease, so the camera outlives it.
  */
 import type { CameraLease } from "../media/camera-hub.ts";
-import { CameraTap } from "./camera-tap.ts";
 import type { MediaWriter } from "./media-pipe.ts";
 
 /** What a call on a stream learns of each frame and chunk: whether it went to the process (false: dropped). */
@@ -20,7 +19,7 @@ export interface SentCounts {
 
 interface Stream {
   readonly id: number;
-  readonly tap: CameraTap;
+  readonly tap: { stop(): void };
   readonly calls: Set<SentCounts>;
 }
 
@@ -70,7 +69,7 @@ export class CameraStreams {
   private open(lease: CameraLease): Stream {
     const id = this.nextId++;
     const calls = new Set<SentCounts>();
-    const tap = new CameraTap(lease, {
+    const tap = lease.tap({
       video: (frame) => {
         const sent = this.media.video(id, frame);
         for (const call of calls) call.video(sent);

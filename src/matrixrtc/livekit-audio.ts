@@ -1,9 +1,9 @@
 /**
- * The camera's sound into a LiveKit call: rtc-node's AudioSource (48 kHz mono, what CameraTap gives) fed chunk by
+ * The camera's sound into a LiveKit call: rtc-node's AudioSource (48 kHz mono, what the camera pipeline gives) fed chunk by
  * chunk. captureFrame applies back-pressure (it resolves once rtc-node has room), so at most MAX_PENDING chunks are
  * in flight and the rest are dropped and counted: a publisher that falls behind loses sound, it never piles it up.
  */
-import type { PcmChunk } from "./camera-tap.ts";
+import type { PcmChunk } from "../media/camera-media.ts";
 import type { PublisherStats } from "./livekit-types.ts";
 import type { RtcNode } from "./rtc-node.ts";
 

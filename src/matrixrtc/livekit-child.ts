@@ -14,7 +14,7 @@
 import net from "node:net";
 import { createLogger, errorMessage, type Logger } from "../util/logger.ts";
 import { stepWithin } from "../util/deadline.ts";
-import type { CameraTapHandlers } from "./camera-tap.ts";
+import type { CameraMediaHandlers } from "../media/camera-media.ts";
 import { DISCONNECT_WITHIN_MS, LiveKitPublisher } from "./livekit-publisher.ts";
 import { FromChild, ToChild } from "./livekit-wire.ts";
 import { MediaReader } from "./media-pipe.ts";
@@ -27,7 +27,7 @@ interface Call {
   /** The media-pipe stream the call shows (the bot's `feed`), if any. */
   stream: number | undefined;
   /** Where the call's media from the pipe goes while the publisher taps it. */
-  media(): CameraTapHandlers | undefined;
+  media(): CameraMediaHandlers | undefined;
   voice: { stop(): void } | undefined;
 }
 
@@ -47,11 +47,11 @@ function exit(code: number): void {
 function start(rtc: RtcNode, m: Extract<ToChild, { t: "start" }>): void {
   if (calls.has(m.id)) return;
   const callLog: Logger = log.child(m.log);
-  let tapped: CameraTapHandlers | undefined;
+  let tapped: CameraMediaHandlers | undefined;
   // The bot holds the camera's lease (and lets it go): this feed only passes on what the pipe brings.
   const feed = {
     camera: m.trackName,
-    tap: (handlers: CameraTapHandlers) => {
+    tap: (handlers: CameraMediaHandlers) => {
       tapped = handlers;
       return {
         stop: () => {

@@ -19,13 +19,12 @@
  * measures the remote's decoded size change from 640x360 to 320x240).
  */
 import { EventEmitter } from "node:events";
-import type { CameraLease } from "../media/camera-hub.ts";
 import { stepWithin } from "../util/deadline.ts";
 import { errorMessage, type Logger } from "../util/logger.ts";
 import { MAX_VIDEO_KBPS } from "../rtc/sdp-bitrate.ts";
 import { LiveKitAudio } from "./livekit-audio.ts";
-import type { I420Frame } from "./camera-tap.ts";
-import { asFeed, HeldFeed, type MediaFeed } from "./media-feed.ts";
+import type { I420Frame } from "../media/camera-media.ts";
+import { HeldFeed, type MediaFeed } from "./media-feed.ts";
 import { LiveKitVoice, type OnVoice } from "./livekit-voice.ts";
 import { RECONNECT_WINDOW_MS, ReconnectWindow } from "./reconnect-window.ts";
 import { releaseRoom, type RtcNode } from "./rtc-node.ts";
@@ -55,7 +54,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
 
   constructor(
     private readonly rtc: RtcNode,
-    lease: CameraLease | MediaFeed,
+    lease: MediaFeed,
     private readonly log: Logger,
     /** The track name remote participants see. */
     private readonly trackName = lease.camera,
@@ -63,7 +62,7 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
   ) {
     super();
     this.held = new HeldFeed(
-      asFeed(lease),
+      lease,
       {
         video: (f) => {
           this.onVideo(f);
@@ -136,8 +135,8 @@ export class LiveKitPublisher extends EventEmitter<LiveKitPublisherEvents> imple
    * Publishes `next` instead of the current camera; the current lease is released. Before the publisher is live the
    * lease is only swapped (start() taps whichever it holds); after it has ended, `next` is released and it throws.
    */
-  switchTo(to: CameraLease | MediaFeed): Promise<void> {
-    return this.held.switchTo(asFeed(to));
+  switchTo(to: MediaFeed): Promise<void> {
+    return this.held.switchTo(to);
   }
 
   /** Unpublishes, disconnects and releases the camera. Idempotent. */

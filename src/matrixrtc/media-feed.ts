@@ -1,14 +1,14 @@
 /**
  * What a publisher publishes: one camera's decoded frames and PCM, tapped for as long as the publisher is live. For a
- * LiveKitPublisher in the bot's own process that is a camera lease (CameraTap on the hub's tracks); in the LiveKit
+ * LiveKitPublisher in the bot's own process that is a camera lease (its tap on the camera's pipeline); in the LiveKit
  * process (livekit-child.ts) it is the frames the bot sends it over the media pipe, while the bot keeps the lease.
  * ChildPublisher's feed is the lease's stream to that process (camera-streams.ts), whose handlers only count.
  */
-import type { CameraLease } from "../media/camera-hub.ts";
+import type { CameraMediaHandlers } from "../media/camera-media.ts";
 import type { Logger } from "../util/logger.ts";
-import { CameraTap, type CameraTapHandlers } from "./camera-tap.ts";
 
-export interface MediaFeed<H = CameraTapHandlers> {
+/** A camera lease is one (camera-hub.ts). */
+export interface MediaFeed<H = CameraMediaHandlers> {
   readonly camera: string;
   /** Delivers the media to `handlers` until the returned stop(). */
   tap(handlers: H): { stop(): void };
@@ -16,24 +16,12 @@ export interface MediaFeed<H = CameraTapHandlers> {
   release(): void;
 }
 
-/** A camera lease as a feed (the in-process publisher's); a feed is returned as it is. */
-export function asFeed(source: CameraLease | MediaFeed): MediaFeed {
-  if ("tap" in source) return source;
-  return {
-    camera: source.camera,
-    tap: (handlers) => new CameraTap(source, handlers),
-    release: () => {
-      source.release();
-    },
-  };
-}
-
 /**
  * The camera a publisher holds (LiveKitPublisher, ChildPublisher): its feed, tapped while the publisher is live, and
  * `!switch`'s move to another under the same handlers. The publisher's end stops the tap first and refuses switches
  * (end()), and lets the camera go last (release()).
  */
-export class HeldFeed<H = CameraTapHandlers> {
+export class HeldFeed<H = CameraMediaHandlers> {
   private tap: { stop(): void } | undefined;
   private ended = false;
 

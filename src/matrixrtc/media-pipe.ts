@@ -8,7 +8,7 @@
  * then width and height (video) or sample rate and samples per channel (audio), u32 each.
  */
 import type { Writable } from "node:stream";
-import type { I420Frame, PcmChunk } from "./camera-tap.ts";
+import type { I420Frame, PcmChunk } from "../media/camera-media.ts";
 
 const HEADER = 20;
 const VIDEO = 1;
@@ -26,7 +26,7 @@ function record(out: Buffer, kind: number, stream: number, channels: number, a: 
   out.writeUInt16LE(0, 10);
   out.writeUInt32LE(a, 12);
   out.writeUInt32LE(b, 16);
-  // A copy: wrtc reuses its frame and sample buffers once the sink's handler returns.
+  // A copy: the camera pipeline reuses its frame and sample buffers once the tap's handler returns.
   out.set(bytes, HEADER);
   return out;
 }

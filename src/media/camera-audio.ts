@@ -1,5 +1,6 @@
 import type { RTCAudioSource } from "../rtc/wrtc.ts";
 import { AudioPacer } from "./audio-pacer.ts";
+import type { PcmChunk } from "./camera-media.ts";
 import { AUDIO_CHUNK_BYTES, AUDIO_CHUNK_SAMPLES, AUDIO_SAMPLE_RATE } from "./ffmpeg-args.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
 
@@ -21,6 +22,8 @@ export class CameraAudio {
     channelCount: 1,
     numberOfFrames: AUDIO_CHUNK_SAMPLES,
   };
+  /** The chunk as the source was given it, for `onChunk`. */
+  private readonly chunk: PcmChunk = { samples: this.pcm, sampleRate: AUDIO_SAMPLE_RATE, channelCount: 1, frames: AUDIO_CHUNK_SAMPLES };
   private readonly pacer: AudioPacer;
   private readonly splitter: FrameSplitter;
   private timer: NodeJS.Timeout | undefined;
@@ -28,11 +31,13 @@ export class CameraAudio {
   private gainNow = 1;
   private gainWanted = 1;
 
-  constructor(source: Pick<RTCAudioSource, "onData">) {
+  /** `onChunk`: each chunk as the source got it (camera-media.ts's taps). */
+  constructor(source: Pick<RTCAudioSource, "onData">, onChunk?: (chunk: PcmChunk) => void) {
     this.pacer = new AudioPacer((chunk) => {
       this.pcmBytes.set(chunk);
       this.applyGain();
       source.onData(this.data);
+      onChunk?.(this.chunk);
     });
     this.splitter = new FrameSplitter(
       AUDIO_CHUNK_BYTES,

@@ -1,16 +1,19 @@
 import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
 import { availableParallelism } from "node:os";
+import type { CameraMediaHandlers } from "./camera-media.ts";
 import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
 import type { CameraLoad } from "./encode-budget.ts";
 import { EncodeGovernor } from "./encode-governor.ts";
 import { EncodeSpeedWatch, type CallEncodeFigures } from "./encode-speed-watch.ts";
 
-/** A call's hold on a camera: the camera's tracks, which every call of the camera sends. */
+/** A call's hold on a camera: the camera's tracks, which every call of the camera sends, and its media for other publishers. */
 export interface CameraLease {
   readonly camera: string;
   readonly video: MediaStreamTrack;
   readonly audio: MediaStreamTrack;
+  /** The camera's frames and PCM as its tracks get them, for a call that is not a wrtc peer connection (MatrixRTC's). */
+  tap(handlers: CameraMediaHandlers): { stop(): void };
   /** Lets go of the camera; the pipeline stops after the idle grace when no lease is left. Idempotent. */
   release(): void;
 }
@@ -147,6 +150,7 @@ export class CameraHub {
       camera: name,
       video,
       audio,
+      tap: (handlers) => entry.pipeline.tap(handlers),
       release: () => {
         if (released) return;
         released = true;

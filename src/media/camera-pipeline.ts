@@ -3,6 +3,7 @@ import type { CameraConfig } from "../config/load.ts";
 import { newCameraVideoSource, nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
+import { MediaTaps, type CameraMediaHandlers } from "./camera-media.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
 import { FrameScaler, type I420 } from "./frame-scaler.ts";
 import { OfflinePicture } from "./offline-picture.ts";
@@ -49,8 +50,12 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   private size: { width: number; height: number } | undefined;
   private readonly totals = new PipelineTotals();
   private readonly offline: OfflinePicture;
+  /** What the sources are given, for those who are not a wrtc peer connection (camera-media.ts). */
+  private readonly taps = new MediaTaps();
   /** The camera's sound, or silence when it gives none. */
-  private readonly sound = new CameraAudio(this.audio);
+  private readonly sound = new CameraAudio(this.audio, (chunk) => {
+    this.taps.audio(chunk);
+  });
   /** What the calls get of each frame: 1 the full picture, 2 half, 4 a quarter of its width and height (encode-budget.ts). */
   private divisor = 1;
   private readonly scaler = new FrameScaler();
@@ -76,8 +81,15 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.divisor = divisor;
   }
 
+  /** The frames and PCM the sources are given, as they are given them, until stop(). */
+  tap(handlers: CameraMediaHandlers): { stop(): void } {
+    return this.taps.add(handlers);
+  }
+
   private show(frame: I420): void {
-    this.video.onFrame(this.divisor > 1 ? this.scaler.scale(frame, this.divisor) : frame);
+    const shown = this.divisor > 1 ? this.scaler.scale(frame, this.divisor) : frame;
+    this.video.onFrame(shown);
+    this.taps.video(shown);
   }
 
   getState(): PipelineState {

@@ -18,7 +18,7 @@ import {
 } from "../../src/call/state.ts";
 import type { HangupReason } from "../../src/call/wire.ts";
 import type { CameraLease } from "../../src/media/camera-hub.ts";
-import { nonstandard } from "../../src/rtc/wrtc.ts";
+import { handLease } from "../harness/hand-lease.ts";
 import { waitFor } from "../harness/wait.ts";
 
 type Input = CoreInput | { kind: "joined" };
@@ -89,13 +89,11 @@ function toyCall(): {
   const sent: { type: string; content: Record<string, unknown> }[] = [];
   const releases: string[] = [];
   const lease = (camera: string): CameraLease => {
-    const video = new nonstandard.RTCVideoSource().createTrack();
-    const audio = new nonstandard.RTCAudioSource().createTrack();
+    const hand = handLease(camera, () => releases.push(camera));
     cleanups.push(() => {
-      video.stop();
-      audio.stop();
+      hand.stop();
     });
-    return { camera, video, audio, release: () => releases.push(camera) };
+    return hand.lease;
   };
   const call = new CallCore(
     { callId: "c1", roomId: "!r:x", partyId: "BOT", peer: "@alice:x" },
@@ -145,15 +143,11 @@ describe("CallCore with a signalling of its own", () => {
     await call.start();
     call.remoteLeft();
     expect(call.state).toBe(CallState.Ended);
-    const video = new nonstandard.RTCVideoSource().createTrack();
-    const audio = new nonstandard.RTCAudioSource().createTrack();
+    const back = handLease("back", () => releases.push("back"));
     cleanups.push(() => {
-      video.stop();
-      audio.stop();
+      back.stop();
     });
-    await expect(call.switchCamera({ camera: "back", video, audio, release: () => releases.push("back") })).rejects.toThrow(
-      "the call has ended",
-    );
+    await expect(call.switchCamera(back.lease)).rejects.toThrow("the call has ended");
     expect(releases).toEqual(["front", "back"]);
   });
 });

@@ -12,6 +12,7 @@ import { CallState } from "../../src/call/state.ts";
 import { CameraHub, type CameraLease } from "../../src/media/camera-hub.ts";
 import { TurnCredentials } from "../../src/rtc/turn.ts";
 import { nonstandard, RTCPeerConnection } from "../../src/rtc/wrtc.ts";
+import { handLease } from "../harness/hand-lease.ts";
 import { waitFor } from "../harness/wait.ts";
 import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
@@ -34,9 +35,7 @@ afterAll(async () => {
 
 /** A camera lease on real wrtc tracks (what CameraHub hands out, without ffmpeg). */
 function lease(): CameraLease {
-  const video = new nonstandard.RTCVideoSource().createTrack();
-  const audio = new nonstandard.RTCAudioSource().createTrack();
-  return { camera: "cam", video, audio, release: () => undefined };
+  return handLease("cam").lease;
 }
 
 /** A real answer to `offer`, as the invitee's client would make it. */

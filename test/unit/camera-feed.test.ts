@@ -16,6 +16,9 @@ function lease(camera: string): FakeLease {
     video: { kind: "video", id: `${camera}-v` } as unknown as MediaStreamTrack,
     audio: { kind: "audio", id: `${camera}-a` } as unknown as MediaStreamTrack,
     released: 0,
+    tap() {
+      throw new Error("a legacy call's camera feed never taps the camera (its tracks carry the media)");
+    },
     release() {
       l.released++;
     },

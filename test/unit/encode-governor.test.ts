@@ -8,8 +8,8 @@ import { availableParallelism } from "node:os";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { CameraHub } from "../../src/media/camera-hub.ts";
-import { CameraTap } from "../../src/matrixrtc/camera-tap.ts";
 import type { CameraLease } from "../../src/media/camera-hub.ts";
+import { TrackSink } from "../harness/track-sink.ts";
 import { waitFor } from "../harness/wait.ts";
 import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
@@ -22,7 +22,7 @@ interface Line {
 /** The sizes of the frames a lease's shared video track carries (a wrtc sink on it, as an encoder reads it). */
 function watchSizes(lease: CameraLease): string[] {
   const sizes: string[] = [];
-  const tap = new CameraTap(lease, {
+  const tap = new TrackSink(lease, {
     video: (frame) => sizes.push(`${String(frame.width)}x${String(frame.height)}`),
     audio: () => undefined,
   });

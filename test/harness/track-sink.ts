@@ -1,32 +1,12 @@
 /**
- * The camera hub's decoded media, for a publisher that is not a wrtc peer connection: wrtc sinks on a lease's
- * shared tracks. The hub's one ffmpeg per camera keeps feeding every legacy call; this is one more sink of the same
- * tracks (the same I420 frames, the offline picture while the camera is away, the same 10 ms 48 kHz PCM chunks),
- * so no second ffmpeg and no change to the hub. The tracks belong to the hub: stop() ends the sinks, never them.
+ * A camera lease's shared tracks as a wrtc peer connection's encoder reads them: wrtc sinks on the tracks. Tests use
+ * it to see what the tracks carry (the scaled picture, the frames a hand-fed source sends), where the bot's own
+ * publishers take the pipeline's taps instead (src/media/camera-media.ts). The tracks belong to the hub: stop() ends
+ * the sinks, never them.
  */
-import type { CameraLease } from "../media/camera-hub.ts";
-import { wrtc } from "../rtc/wrtc.ts";
-
-export interface I420Frame {
-  width: number;
-  height: number;
-  /** Y, then U, then V planes, tightly packed (what wrtc's sink gives and rtc-node's I420 VideoFrame takes). */
-  data: Uint8Array;
-}
-
-export interface PcmChunk {
-  /** Signed 16-bit samples, interleaved when channelCount > 1. */
-  samples: Int16Array;
-  sampleRate: number;
-  channelCount: number;
-  /** Samples per channel. */
-  frames: number;
-}
-
-export interface CameraTapHandlers {
-  video(frame: I420Frame): void;
-  audio(chunk: PcmChunk): void;
-}
+import type { CameraLease } from "../../src/media/camera-hub.ts";
+import type { CameraMediaHandlers, I420Frame } from "../../src/media/camera-media.ts";
+import { wrtc } from "../../src/rtc/wrtc.ts";
 
 /** wrtc's sinks as they behave (its typings leave the handlers' arguments untyped). */
 interface VideoSink {
@@ -42,12 +22,12 @@ const sinks = wrtc.nonstandard as unknown as {
   RTCAudioSink: new (track: MediaStreamTrack) => AudioSink;
 };
 
-export class CameraTap {
+export class TrackSink {
   private readonly videoSink: VideoSink;
   private readonly audioSink: AudioSink;
   private stopped = false;
 
-  constructor(lease: CameraLease, handlers: CameraTapHandlers) {
+  constructor(lease: Pick<CameraLease, "video" | "audio">, handlers: CameraMediaHandlers) {
     this.videoSink = new sinks.RTCVideoSink(lease.video);
     this.videoSink.onframe = ({ frame }) => {
       if (!this.stopped) handlers.video(frame);
