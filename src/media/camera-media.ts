@@ -56,10 +56,6 @@ export class MediaTaps {
     };
   }
 
-  get size(): number {
-    return this.taps.size;
-  }
-
   video(frame: I420Frame): void {
     for (const tap of this.taps) tap.video(frame);
   }

@@ -3,9 +3,9 @@ import type { CameraConfig } from "../config/load.ts";
 import { newCameraVideoSource, nonstandard, type RTCAudioSource, type RTCVideoSource } from "../rtc/wrtc.ts";
 import type { Logger } from "../util/logger.ts";
 import { CameraAudio } from "./camera-audio.ts";
-import { MediaTaps, type CameraMediaHandlers } from "./camera-media.ts";
+import { MediaTaps, type CameraMediaHandlers, type I420Frame } from "./camera-media.ts";
 import { CameraRun, type RunEnd } from "./camera-run.ts";
-import { FrameScaler, type I420 } from "./frame-scaler.ts";
+import { FrameScaler } from "./frame-scaler.ts";
 import { OfflinePicture } from "./offline-picture.ts";
 import { nextStep, WATCHED_MAX_RETRY_S } from "./restart-policy.ts";
 import { PipelineTotals, type PipelineState, type PipelineStats } from "./pipeline-stats.ts";
@@ -86,7 +86,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     return this.taps.add(handlers);
   }
 
-  private show(frame: I420): void {
+  private show(frame: I420Frame): void {
     const shown = this.divisor > 1 ? this.scaler.scale(frame, this.divisor) : frame;
     this.video.onFrame(shown);
     this.taps.video(shown);

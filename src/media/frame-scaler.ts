@@ -18,14 +18,9 @@
  * halve again, is handed on as it is; so is a frame whose data is shorter than its size says (the module would read
  * the previous frame's bytes in its place).
  */
+import type { I420Frame } from "./camera-media.ts";
 import { scaledSize } from "./encode-budget.ts";
 import { HALVE_WASM_BASE64 } from "./halve-wasm.ts";
-
-export interface I420 {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
 
 interface HalveExports {
   memory: WebAssembly.Memory;
@@ -53,7 +48,7 @@ export class FrameScaler {
   private out = new Uint8Array(0);
 
   /** `frame` at 1 / divisor of its width and height; divisor 1 (or less) gives the frame itself, 2 half, 4 a quarter. */
-  scale(frame: I420, divisor: number): I420 {
+  scale(frame: I420Frame, divisor: number): I420Frame {
     const input = i420Bytes(frame);
     if (divisor <= 1 || !halvable(frame) || frame.data.length < input) return frame;
     // The module's memory holds the frame, its half after it, and the quarter (if asked) after that.
@@ -75,7 +70,7 @@ export class FrameScaler {
   }
 
   /** The result copied out of the module's memory: wrtc's onFrame takes a frame's whole ArrayBuffer as the frame. */
-  private view(size: Size, at: number): I420 {
+  private view(size: Size, at: number): I420Frame {
     const bytes = i420Bytes(size);
     if (this.out.length !== bytes) this.out = new Uint8Array(bytes);
     this.out.set(new Uint8Array(this.wasm.memory.buffer, at, bytes));

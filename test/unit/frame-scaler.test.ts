@@ -6,17 +6,18 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildHalveWasm, halveWasmSource, OUT_FILE } from "../../scripts/build-wasm.ts";
-import { FrameScaler, type I420 } from "../../src/media/frame-scaler.ts";
+import type { I420Frame } from "../../src/media/camera-media.ts";
+import { FrameScaler } from "../../src/media/frame-scaler.ts";
 
 /** An I420 frame of `width` × `height` whose every byte is `value(i)`. */
-function frame(width: number, height: number, value: (i: number) => number): I420 {
+function frame(width: number, height: number, value: (i: number) => number): I420Frame {
   const data = new Uint8Array(width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2));
   for (let i = 0; i < data.length; i++) data[i] = value(i);
   return { width, height, data };
 }
 
 /** The formula, plane by plane: what the scaler must give for one halving. */
-function halvedByHand(f: I420): I420 {
+function halvedByHand(f: I420Frame): I420Frame {
   const ow = Math.max(2, Math.floor(f.width / 4) * 2);
   const oh = Math.max(2, Math.floor(f.height / 4) * 2);
   const out = new Uint8Array(ow * oh * 1.5);
