@@ -11,6 +11,13 @@ const STANDING_PERIOD = 100;
 /** Chunks held at most whatever happens (2 s): a backstop, far above any standing queue. */
 const HARD_LIMIT = 200;
 
+/** What a pacer has sent: camera chunks played, silent chunks in gaps of camera audio (after it had started), chunks dropped (queue over). */
+export interface AudioCounts {
+  played: number;
+  silent: number;
+  dropped: number;
+}
+
 /**
  * A camera's sound at the wall clock's pace: 10 ms chunks go out one per 10 ms, taken from a small
  * queue, and silence whenever the queue has nothing (camera away, audio off, not started yet).
@@ -40,8 +47,7 @@ export class AudioPacer {
   private startedAt: number | undefined;
   private sent = 0;
   private readonly standing = new StandingQueue(STANDING_PERIOD);
-  /** Camera chunks played, silent chunks in gaps of camera audio (after it had started), chunks dropped (queue over). */
-  readonly counts = { played: 0, silent: 0, dropped: 0 };
+  readonly counts: AudioCounts = { played: 0, silent: 0, dropped: 0 };
 
   /** @param out receives each chunk to send (the buffer is the pacer's and is reused) */
   constructor(private readonly out: (chunk: Uint8Array) => void) {}

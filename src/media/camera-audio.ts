@@ -1,5 +1,5 @@
 import type { RTCAudioSource } from "../rtc/wrtc.ts";
-import { AudioPacer } from "./audio-pacer.ts";
+import { AudioPacer, type AudioCounts } from "./audio-pacer.ts";
 import type { PcmChunk } from "./camera-media.ts";
 import { AUDIO_CHUNK_BYTES, AUDIO_CHUNK_SAMPLES, AUDIO_SAMPLE_RATE } from "./ffmpeg-args.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
@@ -46,6 +46,11 @@ export class CameraAudio {
       },
       false,
     );
+  }
+
+  /** 10 ms chunks of the camera's sound sent, silent chunks in its gaps, chunks dropped (the pacer's counts). */
+  get counts(): Readonly<AudioCounts> {
+    return this.pacer.counts;
   }
 
   /** PCM from ffmpeg, as it was read. */

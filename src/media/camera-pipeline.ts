@@ -73,7 +73,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
   }
 
   stats(): PipelineStats {
-    return this.totals.report(this.state, this.run, this.size, this.options);
+    return this.totals.report(this.state, this.run, this.size, this.options, this.sound.counts);
   }
 
   /** Scales the picture the calls get from the next frame on (1: full size); the encode budget decides. */

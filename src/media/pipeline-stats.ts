@@ -4,6 +4,7 @@
  * figures do not import the pipeline's machinery, and the pipeline keeps to starting and stopping runs.
  */
 import type { CameraConfig } from "../config/load.ts";
+import type { AudioCounts } from "./audio-pacer.ts";
 import type { FrontEnd } from "./restart-policy.ts";
 
 export type PipelineState = "stopped" | "starting" | "running" | "retrying";
@@ -20,6 +21,12 @@ export interface PipelineStats {
   /** Times the front end was restarted because it had fallen too far behind. */
   resyncs: number;
   audio: boolean;
+  /**
+   * The camera's sound toward the calls, in 10 ms chunks over the pipeline's life: played (the camera's own), silent
+   * (gaps after it had started), dropped (more came than the calls could play). A camera whose sound never comes
+   * reads 0 played: calls then carry silence.
+   */
+  audioChunks: AudioCounts;
   /** The decoding in use: the configured hardware decoder, or "none" (software). */
   hwaccel: CameraConfig["hwaccel"];
   /** What reads the camera now: GStreamer unless configured otherwise and where it can, else ffmpeg. */
@@ -55,6 +62,7 @@ export class PipelineTotals {
     run: RunCounts | undefined,
     size: { width: number; height: number } | undefined,
     options: ReportedOptions,
+    sound: Readonly<AudioCounts>,
   ): PipelineStats {
     return {
       state,
@@ -66,6 +74,7 @@ export class PipelineTotals {
       lagMs: state === "running" ? Math.round(run?.lagMs ?? 0) : 0,
       resyncs: this.resyncs,
       audio: options.audioEnabled,
+      audioChunks: { played: sound.played, silent: sound.silent, dropped: sound.dropped },
       hwaccel: options.hwaccel,
       frontEnd: options.frontEnd,
     };

@@ -162,6 +162,16 @@ export class Metrics {
       (s) => s.lagMs / 1000,
     );
     perCamera(
+      "mcc_camera_audio_seconds_total",
+      "Seconds of the camera's own sound sent to its calls (stays 0 while its sound does not come: calls carry silence).",
+      (s) => s.audioChunks.played / 100,
+    );
+    perCamera(
+      "mcc_camera_audio_gap_seconds_total",
+      "Silence sent in gaps of the camera's sound after it had started (its packets late or missing).",
+      (s) => s.audioChunks.silent / 100,
+    );
+    perCamera(
       "mcc_camera_resyncs_total",
       "Times the camera's front end was restarted because it had fallen too far behind.",
       (s) => s.resyncs,

@@ -233,7 +233,14 @@ describe.skipIf(gate.skip !== undefined)("Element Call callee (Chromium: matrix-
     expect(stats.video.framesPresented).toBeGreaterThan(0);
     expect(stats.video.firstFrameAt).toBeGreaterThanOrEqual(joinStarted);
     // The camera's tone reaches the callee as audio (getStats audioLevel, 0..1; silence stays near 0).
-    await waitFor("the camera's audio at the callee", async () => (await callee.stats()).audio.maxLevel > 0.01, { timeoutMs: 15_000 });
+    // On a timeout the camera's own sound counts tell whether its PCM came at all (a silent track otherwise).
+    await waitFor("the camera's audio at the callee", async () => (await callee.stats()).audio.maxLevel > 0.01, {
+      timeoutMs: 15_000,
+    }).catch((err: unknown) => {
+      throw new Error(
+        `${String(err)}; the camera's sound in 10 ms chunks: ${JSON.stringify(hub.stats()["cam"]?.audioChunks)}, published: ${JSON.stringify(publisher.stats())}`,
+      );
+    });
 
     await callee.leave();
     await waitFor(

@@ -120,6 +120,11 @@ describeE2E("operations", () => {
     expect(await metric("mcc_active_calls")).toBe(1);
     expect(await metric('mcc_camera_pipeline_state{camera="cam",state="running"}')).toBe(1);
     expect(await metric('mcc_camera_frames_in_total{camera="cam"}')).toBeGreaterThan(0);
+    // The camera's own sound (PCMA) reaches the calls: its seconds grow; before it has started there are no gaps.
+    await waitFor("the camera's sound counted", async () => ((await metric('mcc_camera_audio_seconds_total{camera="cam"}')) ?? 0) >= 0.5, {
+      timeoutMs: 15_000,
+    });
+    expect(await metric('mcc_camera_audio_gap_seconds_total{camera="cam"}')).toBeGreaterThanOrEqual(0);
     // Frames out, per call, from the call's own sender: at least what the callee had decoded before the scrape, and
     // growing. libwebrtc serves getStats from a cache up to 50 ms old, so a frame or two may be missing from it (seen:
     // 10 sent against 11 decoded when the decoded count was read after the scrape).

@@ -47,6 +47,9 @@ describe("a camera lease's tap", () => {
     });
     await waitFor("audio chunks through the tap", () => chunks.length >= 10, { timeoutMs: 15_000 });
     for (const c of chunks.slice(0, 10)) expect([c.sampleRate, c.channelCount, c.frames, c.samples.length]).toEqual([48_000, 1, 480, 480]);
+    // This camera's sound is off: the chunks are silence, and none is counted as the camera's own (operations.test.ts
+    // counts a PCMA camera's).
+    expect(hub.stats()["cam"]?.audioChunks).toEqual({ played: 0, silent: 0, dropped: 0 });
 
     const second = hub.acquire("cam");
     cleanups.push(() => {

@@ -10,7 +10,8 @@ describe("PipelineTotals", () => {
     totals.restarts++;
     totals.resyncs++;
     const current = { frames: 20, dropped: 1, lagMs: 41.6 };
-    expect(totals.report("running", current, { width: 640, height: 360 }, options)).toEqual({
+    const sound = { played: 300, silent: 12, dropped: 2 };
+    expect(totals.report("running", current, { width: 640, height: 360 }, options, sound)).toEqual({
       state: "running",
       width: 640,
       height: 360,
@@ -20,10 +21,11 @@ describe("PipelineTotals", () => {
       lagMs: 42,
       resyncs: 1,
       audio: true,
+      audioChunks: { played: 300, silent: 12, dropped: 2 },
       hwaccel: "none",
       frontEnd: "ffmpeg",
     });
-    const retrying = totals.report("retrying", undefined, undefined, { ...options, audioEnabled: false });
+    const retrying = totals.report("retrying", undefined, undefined, { ...options, audioEnabled: false }, sound);
     expect(retrying).toMatchObject({ framesIn: 100, framesDropped: 3, lagMs: 0, width: undefined, audio: false });
   });
 });
