@@ -142,7 +142,10 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     this.recheck(roomId);
     const callId = `${Date.now()}${opaqueId(12)}`;
     const log = this.log.child({ call: callId, room: roomId, camera });
-    const lease = this.hub.acquire(camera);
+    // A cold camera starts once the invite is on its way: spawning its front end forks the bot, which blocks it for
+    // 7–20 ms (more the larger its RSS), a third of the bot's own part of `!call` → invite sent. The answer comes
+    // a ring later. See docs/benchmark.md, "A cold camera started after the invite".
+    const lease = this.hub.acquire(camera, { start: false });
     let session: OutgoingCall;
     this.placing++;
     try {
@@ -169,6 +172,13 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       throw err;
     }
     this.register(session);
+    session.once("state", (state) => {
+      // "ringing" is entered as the invite's send begins: the next turn of the event loop has it written.
+      if (state === CallState.Ringing)
+        setImmediate(() => {
+          this.hub.startLeased(camera);
+        });
+    });
     log.info({ invitee }, "placing a call");
     await session.start();
     return session;

@@ -34,7 +34,8 @@ interface Entry {
 
 /**
  * One pipeline per camera, shared by every call of that camera. A pipeline starts on the first
- * lease (when the invite is sent, so frames already flow at answer time) and stops `idleStopMs`
+ * lease (an outgoing call's once its invite is on its way, startLeased(), so frames already flow at answer time) and
+ * stops `idleStopMs`
  * after the last lease ends, unless the camera is kept warm. With an encode budget (megapixels per second per core,
  * `media.encodeMegapixelsPerCore`), cameras' pictures are scaled down while the calls would need more (EncodeGovernor).
  */
@@ -134,14 +135,15 @@ export class CameraHub {
     }
   }
 
-  acquire(name: string): CameraLease {
+  /** `start: false`: the camera starts only at startLeased() (an outgoing call starts it once its invite is out). */
+  acquire(name: string, opts: { start?: boolean } = {}): CameraLease {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`unknown camera ${name}`);
     if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
     entry.idleTimer = undefined;
     entry.leases++;
     entry.pipeline.setWatched(true);
-    entry.pipeline.start();
+    if (opts.start !== false) entry.pipeline.start();
     entry.tracks ??= { video: entry.pipeline.video.createTrack(), audio: entry.pipeline.audio.createTrack() };
     this.rebalance();
     const { video, audio } = entry.tracks;
@@ -162,6 +164,12 @@ export class CameraHub {
         this.rebalance();
       },
     };
+  }
+
+  /** Starts the camera if it is leased and not running yet (a lease taken with `start: false`); else nothing. */
+  startLeased(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry !== undefined && entry.leases > 0) entry.pipeline.start();
   }
 
   private scheduleIdleStop(entry: Entry): void {

@@ -72,6 +72,8 @@ function fakeHub(): CameraHub {
   const hub = {
     names: () => ["cam"],
     has: (name: string) => name === "cam",
+    // An outgoing call starts its camera once its invite is out; these tracks need no start.
+    startLeased: () => undefined,
     acquire: (camera: string) => {
       leases++;
       let released = false;
