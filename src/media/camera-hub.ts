@@ -33,9 +33,8 @@ interface Entry {
 }
 
 /**
- * One pipeline per camera, shared by every call of that camera. A pipeline starts on the first
- * lease (an outgoing call's once its invite is on its way, startLeased(), so frames already flow at answer time) and
- * stops `idleStopMs`
+ * One pipeline per camera, shared by every call of that camera. A pipeline starts on the first lease (an outgoing
+ * call's once its invite is on its way, startLeased(), so frames already flow at answer time) and stops `idleStopMs`
  * after the last lease ends, unless the camera is kept warm. With an encode budget (megapixels per second per core,
  * `media.encodeMegapixelsPerCore`), cameras' pictures are scaled down while the calls would need more (EncodeGovernor).
  */
