@@ -74,7 +74,7 @@ export class PipelineTotals {
       lagMs: state === "running" ? Math.round(run?.lagMs ?? 0) : 0,
       resyncs: this.resyncs,
       audio: options.audioEnabled,
-      audioChunks: { played: sound.played, silent: sound.silent, dropped: sound.dropped },
+      audioChunks: { ...sound },
       hwaccel: options.hwaccel,
       frontEnd: options.frontEnd,
     };
