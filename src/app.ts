@@ -25,7 +25,7 @@ import { CameraHub } from "./media/camera-hub.ts";
 import type { CallEncodeFigures } from "./media/encode-speed-watch.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "./media/ffmpeg-process.ts";
-import { applyVideoPacing } from "./rtc/field-trials.ts";
+import { applyVideoTrials } from "./rtc/field-trials.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
 import { openPeerConnectionCount } from "./rtc/wrtc.ts";
 import { TalkbackHub } from "./talkback/hub.ts";
@@ -68,9 +68,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const child = (component: string): Logger => log.child({ component });
 
-  const pacing = applyVideoPacing(config.media.videoPacingFactor);
-  if (pacing.applied) log.info({ videoPacingFactor: config.media.videoPacingFactor }, "libwebrtc's video pacing set (legacy calls)");
-  else log.warn({ why: pacing.why }, "could not set libwebrtc's video pacing: legacy calls keep libwebrtc's 1.1 × the estimate");
+  const trials = applyVideoTrials(config.media.videoPacingFactor);
+  if (trials.applied)
+    log.info({ videoPacingFactor: config.media.videoPacingFactor }, "libwebrtc's video pacing and smaller pictures' caps set (legacy calls)");
+  else
+    log.warn(
+      { why: trials.why },
+      "could not set libwebrtc's field trials: legacy calls keep its 1.1 × the estimate for pacing and the 720p cap for scaled pictures",
+    );
 
   const ffmpeg = resolveFfmpeg(config.media.ffmpegPath);
   if ("error" in ffmpeg) throw new StartupError(ffmpeg.error);

@@ -14,9 +14,11 @@
  * `WebRTC-Video-Pacing/factor:2.5/` (GoogCC's own pacing factor) `npm run bench -- --quick --only latency`, four runs
  * against three: spread 11.0–11.8 ms (25.0–26.4), glass-to-glass p50 83–90 ms (104–116) with the same bitrate
  * (3.8–3.9 Mbit/s), quantiser and 25 fps (docs/benchmark.md). The cost: bursts 2.3 × denser on the callee's path.
+ * And the send caps of pictures the encode budget scaled down (sdp-bitrate.ts smallerPictureCaps says why).
  */
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { readAt, readElfSymbol } from "./elf-symbol.ts";
+import { smallerPictureCaps } from "./sdp-bitrate.ts";
 import "./wrtc.ts";
 
 export const TRIALS_SYMBOL = "_ZN6webrtc11field_trialL18trials_init_stringE";
@@ -32,9 +34,14 @@ export function pacingTrials(factor: number): string {
   return `WebRTC-Video-Pacing/factor:${String(factor)}/`;
 }
 
-/** Sets wrtc's video pacing factor; libwebrtc's own (1.1) is left alone, nothing written. */
-export function applyVideoPacing(factor: number): TrialsOutcome {
-  return factor === LIBWEBRTC_VIDEO_PACING ? { applied: true } : applyFieldTrials(pacingTrials(factor));
+/** The bot's trials: the video pacing factor (none for libwebrtc's own 1.1) and the caps of smaller pictures. */
+export function videoTrials(pacingFactor: number): string {
+  return (pacingFactor === LIBWEBRTC_VIDEO_PACING ? "" : pacingTrials(pacingFactor)) + smallerPictureCaps();
+}
+
+/** Sets the bot's trials (videoTrials) in wrtc's libwebrtc. */
+export function applyVideoTrials(pacingFactor: number): TrialsOutcome {
+  return applyFieldTrials(videoTrials(pacingFactor));
 }
 
 interface Mapping {

@@ -24,6 +24,43 @@ import { mapMediaSections } from "./sdp-sections.ts";
 export const MAX_VIDEO_KBPS = 4000;
 export const START_VIDEO_KBPS = 1500;
 
+/**
+ * The sizes up to which a smaller picture gets a smaller cap: what the encode budget scales 720p and 1080p cameras to
+ * (encode-budget.ts: half, then a quarter of the width and height) and the common substreams between them.
+ */
+const SMALLER_PICTURES: readonly (readonly [number, number])[] = [
+  [320, 180],
+  [640, 360],
+  [640, 480],
+  [960, 540],
+];
+/** A smaller picture's cap per pixel, against the 720p cap's: a little more, as a small picture needs more bits a pixel. */
+const SMALLER_PICTURE_BITS = 1.2;
+
+/**
+ * The send caps of pictures smaller than 720p, as libwebrtc's VP8 encoder reads them (the field trial
+ * `WebRTC-VP8-GetEncoderInfoOverride`: a frame gets the limits of the smallest listed size it fits, a larger one
+ * none, so the SDP's MAX_VIDEO_KBPS; the intersection of both is applied at every change of the frame's size).
+ * Why: x-google-max-bitrate is fixed when a call is negotiated and wrtc 0.10 cannot change it later
+ * (`setParameters()` fails), so a call the encode budget scaled to 640×360 kept the 720p cap: bench `overload` of
+ * 2026-12-04, 8 calls on one camera at 640×360 each sent 3.55 Mbit/s (QP 17, 20 KB a frame, as much as at 720p), and
+ * the 17 packets a frame of 8 calls, all on the 2 cores, came with 630 NACKs, 519 ms of jitter buffer, 1.0 s behind.
+ * Two wrtc peers in one process, a 640×360 picture of noise after 3 s: 3516 kbit/s without, 1081 with the 1200 cap.
+ */
+export function smallerPictureCaps(maxKbps = MAX_VIDEO_KBPS): string {
+  const pixels = SMALLER_PICTURES.map(([w, h]) => w * h);
+  const perPixel = (maxKbps * 1000 * SMALLER_PICTURE_BITS) / (1280 * 720);
+  const list = (values: number[]): string => values.join("|");
+  return (
+    "WebRTC-VP8-GetEncoderInfoOverride/" +
+    `frame_size_pixels:${list(pixels)},` +
+    `min_start_bitrate_bps:${list(pixels.map(() => 0))},` +
+    // libwebrtc's own floor (kDefaultMinVideoBitrateBps); the limits apply only where min < max.
+    `min_bitrate_bps:${list(pixels.map(() => 30_000))},` +
+    `max_bitrate_bps:${list(pixels.map((px) => Math.round((px * perPixel) / 1000) * 1000))}/`
+  );
+}
+
 const VIDEO_CODECS = new Set(["VP8", "VP9", "H264", "AV1"]);
 
 /** The SDP with x-google-max-bitrate and x-google-start-bitrate on every video codec's fmtp (added or extended). */

@@ -11,7 +11,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { readElfSymbol } from "../../src/rtc/elf-symbol.ts";
-import { applyFieldTrials, applyVideoPacing, pacingTrials, TRIALS_SYMBOL } from "../../src/rtc/field-trials.ts";
+import { applyFieldTrials, pacingTrials, TRIALS_SYMBOL, videoTrials } from "../../src/rtc/field-trials.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const wrtcNode = path.join(ROOT, "node_modules/@roamhq/wrtc-linux-x64/wrtc.node");
@@ -79,7 +79,8 @@ describe.skipIf(!here)("applyFieldTrials", () => {
     expect(applyFieldTrials("WebRTC-Video-Pacing")).toEqual({ applied: false, why: "not a field trial string: WebRTC-Video-Pacing" });
     expect(applyFieldTrials("a/b/c")).toMatchObject({ applied: false });
     expect(pacingTrials(2.5)).toBe("WebRTC-Video-Pacing/factor:2.5/");
-    // libwebrtc's own factor is not written at all.
-    expect(applyVideoPacing(1.1)).toEqual({ applied: true });
+    // libwebrtc's own factor is not written at all; the smaller pictures' caps always are.
+    expect(videoTrials(1.1)).toMatch(/^WebRTC-VP8-GetEncoderInfoOverride\/[^/]+\/$/);
+    expect(videoTrials(2.5)).toBe(`WebRTC-Video-Pacing/factor:2.5/${videoTrials(1.1)}`);
   });
 });
