@@ -52,7 +52,8 @@ describe.skipIf(!here)("smaller pictures' caps in libwebrtc", () => {
     expect(capped.applied).toEqual({ applied: true });
     expect(capped.kbps).toBeGreaterThan(cap / 4);
     expect(capped.kbps).toBeLessThan(cap * 1.15);
-    expect(uncapped.kbps).toBeGreaterThan(cap * 1.5);
-    expect(large.kbps).toBeGreaterThan(cap * 1.3);
+    // Measured 2.4 and 2.2 Mbit/s on the 2-core machine: margins for a busy one.
+    expect(uncapped.kbps).toBeGreaterThan(cap * 1.3);
+    expect(large.kbps).toBeGreaterThan(cap * 1.2);
   });
 });
