@@ -70,7 +70,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   const trials = applyVideoTrials(config.media.videoPacingFactor);
   if (trials.applied)
-    log.info({ videoPacingFactor: config.media.videoPacingFactor }, "libwebrtc's video pacing and smaller pictures' caps set (legacy calls)");
+    log.info(
+      { videoPacingFactor: config.media.videoPacingFactor },
+      "libwebrtc's video pacing and smaller pictures' caps set (legacy calls)",
+    );
   else
     log.warn(
       { why: trials.why },
