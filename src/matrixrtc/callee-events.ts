@@ -2,18 +2,10 @@
  * What an event of a MatrixRTC call's room says to the call (rtc-call.ts): of the other party's events, a decline of a
  * ring (MSC4310) and their call.member state (joined with a device, or left); and "room-changed" (with the call's end
  * reason) when the room is no longer the two of them: the other party left it (or was removed or banned, whoever sent
- * it), or a third member joined; "own-ring" for the bot's own ring as its sync returns it (ring-echo.ts). Everything
- * else is "other"; a decline or membership that does not parse is "malformed", with the line the call logs.
+ * it), or a third member joined. Everything else is "other"; a decline or membership that does not parse is
+ * "malformed", with the line the call logs.
  */
-import {
-  CALL_MEMBER_TYPE,
-  declineSchema,
-  readMembership,
-  roomEventSchema,
-  RTC_DECLINE_TYPE,
-  RTC_NOTIFICATION_TYPE,
-  type RoomEvent,
-} from "./rtc-wire.ts";
+import { CALL_MEMBER_TYPE, declineSchema, readMembership, roomEventSchema, RTC_DECLINE_TYPE, type RoomEvent } from "./rtc-wire.ts";
 
 export type CalleeEvent =
   | { kind: "declined"; ring: string }
@@ -21,7 +13,6 @@ export type CalleeEvent =
   | { kind: "left"; stateKey: string }
   | { kind: "room-changed"; reason: string }
   | { kind: "malformed"; eventId: string; reason?: string; what: string }
-  | { kind: "own-ring"; eventId: string }
   | { kind: "other" };
 
 const LEFT = new Set(["leave", "ban"]);
@@ -53,7 +44,6 @@ export function readCalleeEvent(raw: unknown, parties: CallParties, now: number)
   const changed = roomChange(event, parties);
   if (changed !== undefined) return { kind: "room-changed", reason: changed };
   const { callee } = parties;
-  if (event.sender === parties.bot && event.type === RTC_NOTIFICATION_TYPE) return { kind: "own-ring", eventId: event.event_id };
   if (event.sender !== callee) return { kind: "other" };
   if (event.type === RTC_DECLINE_TYPE) {
     const decline = declineSchema.safeParse(event.content);

@@ -22,7 +22,6 @@ import { RoomPresence } from "./room-presence.ts";
 import { END_WITHIN_MS, leaveWithin } from "./call-leave.ts";
 import { openSlot, sendRing } from "./rtc-ring.ts";
 import { readCalleeEvent } from "./callee-events.ts";
-import { RingEcho } from "./ring-echo.ts";
 import type { RtcCallEvents, RtcCallOptions, RtcCallState } from "./rtc-call-types.ts";
 
 export type { RtcCallEvents, RtcCallOptions, RtcCallState, RtcCallSteps } from "./rtc-call-types.ts";
@@ -44,7 +43,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
   /** The other party's joined devices, and whether their client is still there. */
   private readonly peers: PeerWatch;
   private ringTimer: NodeJS.Timeout | undefined;
-  private readonly echo = new RingEcho();
   private ended: Promise<void> | undefined;
 
   constructor(private readonly opts: RtcCallOptions) {
@@ -109,9 +107,8 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
    * for the token, then the delayed leave, membership and slot together; LiveKit connects only once the ring is out,
    * because beside the Matrix steps its connect took CPU the homeserver's requests waited for (bench `matrixrtc`,
    * 7 calls each: !call → the callee has the ring 295 → 185 ms median; first frame after an instant join 374 → 493
-   * ms, target 700; a person answers seconds later), and once its echo is back in the bot's sync (ring-echo.ts).
-   * A joined call's caller is waiting: LiveKit connects beside the membership. A failed step or publish ends the call
-   * through the one end path.
+   * ms, target 700; a person answers seconds later). A joined call's caller is waiting: LiveKit connects beside the
+   * membership. A failed step or publish ends the call through the one end path.
    */
   async start(): Promise<void> {
     const started = Date.now();
@@ -143,19 +140,17 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       if (this.isEnded()) return;
       const lifetimeMs = this.opts.ringLifetimeMs ?? RING_LIFETIME_MS;
       const ring = { roomId: this.opts.roomId, callee: this.opts.callee, membershipEventId, lifetimeMs };
-      const ringId = await this.presence.track(sendRing(this.opts.api, ring));
-      this.notificationEventId = ringId;
+      this.notificationEventId = await this.presence.track(sendRing(this.opts.api, ring));
       if (this.isEnded()) return;
       mark("ring");
+      const publishing = publish();
       // The callee may have joined before the ring's echo: then the call is connected already.
       if (this.current === "connecting") this.setState("ringing");
       if (this.current === "ringing")
         this.ringTimer = setTimeout(() => {
           void this.terminate("nobody answered the ring");
         }, lifetimeMs);
-      if (await this.echo.wait(ringId)) mark("echo");
-      if (this.isEnded()) return;
-      await publish();
+      await publishing;
       if (this.isEnded()) return;
       this.log.info({ focus: focus.source, state: this.current, ms }, "MatrixRTC call ringing");
     } catch (err: unknown) {
@@ -184,9 +179,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
         return;
       case "room-changed":
         void this.terminate(ev.reason);
-        return;
-      case "own-ring":
-        this.echo.saw(ev.eventId);
         return;
       case "other":
         return;
@@ -250,7 +242,6 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
     this.endReason = reason;
     this.setState("ended");
     clearTimeout(this.ringTimer);
-    this.echo.stop();
     this.peers.stop();
     await leaveWithin(this.presence, this.opts.publisher, this.opts.endWithinMs ?? END_WITHIN_MS, this.log);
     this.log.info({ reason, from }, "MatrixRTC call ended");

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { readCalleeEvent } from "../../src/matrixrtc/callee-events.ts";
-import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE, RTC_NOTIFICATION_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
+import { CALL_MEMBER_TYPE, membershipStateKey, RTC_DECLINE_TYPE } from "../../src/matrixrtc/rtc-wire.ts";
 
 const NOW = 1_764_540_000_000;
 const ALICE = "@alice:hs";
@@ -90,13 +90,5 @@ describe("readCalleeEvent", () => {
       "text",
     ])
       expect(readCalleeEvent(raw, PARTIES, NOW)).toEqual({ kind: "other" });
-  });
-
-  it("the bot's own ring is its echo (LiveKit connects after it); a ring by anyone else is nothing to the call", () => {
-    const ring = (sender: string): Record<string, unknown> =>
-      event({ type: RTC_NOTIFICATION_TYPE, sender, event_id: "$ring", state_key: undefined, content: {} });
-    expect(readCalleeEvent(ring(BOT), PARTIES, NOW)).toEqual({ kind: "own-ring", eventId: "$ring" });
-    expect(readCalleeEvent(ring(ALICE), PARTIES, NOW)).toEqual({ kind: "other" });
-    expect(readCalleeEvent(ring("@mallory:hs"), PARTIES, NOW)).toEqual({ kind: "other" });
   });
 });
