@@ -45,7 +45,8 @@ const SMALLER_PICTURE_BITS = 1.2;
  * (`setParameters()` fails), so a call the encode budget scaled to 640×360 kept the 720p cap: bench `overload` of
  * 2026-12-04, 8 calls on one camera at 640×360 each sent 3.55 Mbit/s (QP 17, 20 KB a frame, as much as at 720p), and
  * the 17 packets a frame of 8 calls, all on the 2 cores, came with 630 NACKs, 519 ms of jitter buffer, 1.0 s behind.
- * Two wrtc peers in one process, a 640×360 picture of noise after 3 s: 3516 kbit/s without, 1081 with the 1200 cap.
+ * Two wrtc peers in one process, a noisy 640×360 picture, 3 s after the start: 3516 kbit/s without, 1081 with the
+ * 1200 cap (unit test smaller-picture-caps).
  */
 export function smallerPictureCaps(maxKbps = MAX_VIDEO_KBPS): string {
   const pixels = SMALLER_PICTURES.map(([w, h]) => w * h);

@@ -1,8 +1,8 @@
 /**
  * The send caps of pictures smaller than 720p (sdp-bitrate.ts smallerPictureCaps), on the real wrtc.node: two peers
- * in a fresh Node process each (the trials are set once per process), a noisy picture that would take more than any
- * cap, the bot's SDP caps on the answer. With the trial a 640×360 picture stays under its cap; without it, or at 720p,
- * the same encoder sends well past it.
+ * in a fresh Node process each (the trials are set once per process), a noisy picture that would take more than the
+ * 640×360 cap, the bot's SDP caps on the answer. With the trial a 640×360 picture stays under its cap; without it, or
+ * at 720p (whose cap is the SDP's), the same encoder sends well past it.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -26,7 +26,7 @@ async function sendRate(trials: string, width: number, height: number): Promise<
   return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as Rate;
 }
 
-/** The cap the trial gives 640×360 (and 320×180), in kbit/s. */
+/** The cap the trial lists at `index` (0: 320×180, 1: 640×360, …), in kbit/s. */
 function capKbps(trials: string, index: number): number {
   const list = /max_bitrate_bps:([\d|]+)/.exec(trials)?.[1]?.split("|") ?? [];
   return Number(list[index]) / 1000;
