@@ -6,6 +6,7 @@ import { CameraPipeline, type PipelineStats } from "./camera-pipeline.ts";
 import type { CameraLoad } from "./encode-budget.ts";
 import { EncodeGovernor } from "./encode-governor.ts";
 import { EncodeSpeedWatch, type CallEncodeFigures } from "./encode-speed-watch.ts";
+import { OverloadBrake } from "./overload-share.ts";
 
 /** A call's hold on a camera: the camera's tracks, which every call of the camera sends, and its media for other publishers. */
 export interface CameraLease {
@@ -36,7 +37,8 @@ interface Entry {
  * One pipeline per camera, shared by every call of that camera. A pipeline starts on the first lease (an outgoing
  * call's once its invite is on its way, startLeased(), so frames already flow at answer time) and stops `idleStopMs`
  * after the last lease ends, unless the camera is kept warm. With an encode budget (megapixels per second per core,
- * `media.encodeMegapixelsPerCore`), cameras' pictures are scaled down while the calls would need more (EncodeGovernor).
+ * `media.encodeMegapixelsPerCore`), cameras' pictures are scaled down while the calls would need more (EncodeGovernor),
+ * and the budget is cut while a camera's picture falls behind all the same (OverloadBrake).
  */
 export class CameraHub {
   private readonly entries = new Map<string, Entry>();
@@ -44,6 +46,9 @@ export class CameraHub {
   /** The share of the budget this machine's measured encoding speed gives (EncodeSpeedWatch; 1 until then). */
   private speedShare = 1;
   private speedWatch: EncodeSpeedWatch | undefined;
+  /** Cuts the budget while cameras' pictures fall behind (1 until then). */
+  private readonly overload: OverloadBrake;
+  private readonly budgetLog: Logger;
 
   constructor(
     cameras: readonly CameraConfig[],
@@ -52,16 +57,24 @@ export class CameraHub {
     private readonly idleStopMs: number,
     private encodeMegapixelsPerCore = 0,
   ) {
+    this.budgetLog = log.child({ component: "encode-budget" });
+    // Before the governor: its first budget reads the share.
+    this.overload = new OverloadBrake(() => {
+      this.applyBudget();
+    }, this.budgetLog);
     this.governor = new EncodeGovernor(
       this.encodeBudget(),
       (camera, divisor) => this.entries.get(camera)?.pipeline.setScale(divisor),
-      log.child({ component: "encode-budget" }),
+      this.budgetLog,
     );
     for (const camera of cameras) {
       const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
       // The size the budget plans with is the camera's real one once its first frame says it.
       pipeline.on("firstFrame", () => {
         this.rebalance();
+      });
+      pipeline.on("late", (riseMs) => {
+        if (this.encodeMegapixelsPerCore > 0 && this.encodes() > 1) this.overload.late(camera.name, riseMs);
       });
       this.entries.set(camera.name, { pipeline, tracks: undefined, leases: 0, idleTimer: undefined, stopping: undefined });
     }
@@ -89,14 +102,21 @@ export class CameraHub {
       (share) => {
         this.setSpeedShare(share);
       },
-      this.log.child({ component: "encode-budget" }),
+      this.budgetLog,
     );
     this.speedWatch.start();
   }
 
   /** The budget in force, counted pixels per second (encode-budget.ts cameraCost; 0: none). */
   encodeBudget(): number {
-    return this.encodeMegapixelsPerCore * this.speedShare * 1e6 * availableParallelism();
+    return this.encodeMegapixelsPerCore * this.speedShare * this.overload.share * 1e6 * availableParallelism();
+  }
+
+  /** Calls encoding now, over all cameras. */
+  private encodes(): number {
+    let n = 0;
+    for (const { leases } of this.entries.values()) n += leases;
+    return n;
   }
 
   private applyBudget(): void {
@@ -106,6 +126,7 @@ export class CameraHub {
 
   /** Plans the cameras' picture sizes again for the calls they have now. */
   private rebalance(): void {
+    if (this.encodes() <= 1 && this.overload.reset()) this.governor.setBudget(this.encodeBudget());
     const loads: CameraLoad[] = [...this.entries].map(([name, { pipeline, leases }]) => {
       const s = pipeline.stats();
       return {
@@ -200,6 +221,7 @@ export class CameraHub {
   /** Stops every pipeline (shutdown). */
   async stopAll(): Promise<void> {
     this.speedWatch?.stop();
+    this.overload.stop();
     await Promise.all(
       [...this.entries.values()].map(async (entry) => {
         if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);

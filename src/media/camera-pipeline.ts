@@ -22,6 +22,8 @@ interface PipelineEvents {
   state: [state: PipelineState];
   /** The first frame after a (re)start. */
   firstFrame: [size: { width: number; height: number }];
+  /** The front end is falling behind the live picture (CameraRun's late): the machine is short of CPU. */
+  late: [riseMs: number];
 }
 
 /**
@@ -172,6 +174,9 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     });
     run.on("pcm", (chunk) => {
       if (this.run === run) this.sound.push(chunk);
+    });
+    run.on("late", (riseMs) => {
+      if (this.run === run) this.emit("late", riseMs);
     });
     run.on("behind", (lagMs) => {
       this.resync(run, lagMs);

@@ -5,7 +5,7 @@ import { isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-
 import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-process.ts";
 import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstCameraGone, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
-import { LagWatch } from "./lag-watch.ts";
+import { LagRise, LagWatch } from "./lag-watch.ts";
 import { readPipeIntoOneBuffer } from "./pipe-reader.ts";
 import type { EndReason, ExitFacts } from "./restart-policy.ts";
 
@@ -22,6 +22,13 @@ export const GST_FIRST_FRAME_MS = 30_000;
 /** The front end this far behind the live picture (see LagWatch), for this long, is reported as behind. */
 const MAX_LAG_MS = 2000;
 const LAG_HOLD_MS = 3000;
+/**
+ * The front end falling behind by this much within LATE_WINDOW_MS, for LATE_HOLD_MS, is reported as late (LagRise):
+ * well before a resync, so that the owner can lighten the load while the picture is still under a second behind.
+ */
+const LATE_RISE_MS = 500;
+const LATE_HOLD_MS = 1000;
+const LATE_WINDOW_MS = 10_000;
 
 /** What one run executes: ffmpeg (buildCameraArgs) or gst-launch-1.0 (buildGstArgs). */
 export interface RunCommand {
@@ -53,6 +60,8 @@ interface RunEvents {
   pcm: [chunk: Buffer];
   /** The front end has been too far behind the live picture for a while (the owner decides whether to resync). */
   behind: [lagMs: number];
+  /** The front end is falling behind the live picture now (LagRise): the machine gives it too little CPU. */
+  late: [riseMs: number];
   exit: [end: RunEnd];
 }
 
@@ -68,6 +77,7 @@ interface RunEvents {
 export class CameraRun extends EventEmitter<RunEvents> {
   private readonly process: FfmpegProcess;
   private readonly lag = new LagWatch(MAX_LAG_MS, LAG_HOLD_MS);
+  private readonly rise = new LagRise(LATE_RISE_MS, LATE_HOLD_MS, LATE_WINDOW_MS);
   private readonly sizeParser = new OutputSizeParser();
   private readonly layout: ProcessLayout;
   private readonly codec: GstCodec;
@@ -112,7 +122,9 @@ export class CameraRun extends EventEmitter<RunEvents> {
   /** Starts the process; throws when it cannot be spawned at all. */
   start(): void {
     this.process.on("progress", (line) => {
-      if (this.lag.line(line, Date.now())) this.emit("behind", this.lag.lagMs);
+      const now = Date.now();
+      if (this.rise.line(line, now)) this.emit("late", this.rise.riseMs);
+      if (this.lag.line(line, now)) this.emit("behind", this.lag.lagMs);
     });
     this.process.on("line", (line) => {
       this.onLine(line);

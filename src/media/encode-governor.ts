@@ -3,7 +3,8 @@
  * size it plans each camera's divisor again, hands the changed ones to `apply` (the camera pipeline scales its
  * frames), and logs one line per change of the plan. The plan follows the calls held, not measured frame rates, so it
  * changes only when a call starts or ends (a ringing call counts: its picture is already the right size when it is
- * answered) or the budget does (EncodeSpeedWatch, when the machine's measured speed moved by a tenth).
+ * answered) or the budget does (EncodeSpeedWatch, when the machine's measured speed moved by a tenth; OverloadBrake,
+ * while a camera's picture falls behind).
  */
 import type { Logger } from "../util/logger.ts";
 import { cameraCost, planDivisors, scaledSize, type CameraLoad } from "./encode-budget.ts";

@@ -47,3 +47,49 @@ export class LagWatch {
     return nowMs - this.behindSince >= this.holdMs;
   }
 }
+
+/**
+ * Whether a front end is falling behind now, as opposed to how far behind it is (LagWatch): the rise of
+ * `wall clock − output time` over the last `windowMs`, against its smallest value in that window. A front end
+ * starved of CPU falls behind steadily (the bench's 8 calls over four 720p25 cameras at 640×360 on 2 cores: 3–4 s
+ * within half a minute), so the rise passes `riseMs` and stays past it; a camera's clock that drifts from the wall
+ * clock (a few ms a minute) never does, and a network stall is caught up as soon as the burst behind it arrives, well
+ * within `holdMs`. It reports (true from line()) once the rise has been past `riseMs` for `holdMs`, then every
+ * `windowMs` while it stays past it (it is still falling behind: the rise is against the window's smallest offset),
+ * and after the rise fell under half of `riseMs`, afresh.
+ */
+export class LagRise {
+  /** (time, offset) of the window with increasing offsets: the first is the window's smallest. */
+  private readonly window: { at: number; offset: number }[] = [];
+  private risingSince: number | undefined;
+  private reportedAt: number | undefined;
+  /** The current rise (ms) over the window. */
+  riseMs = 0;
+
+  constructor(
+    private readonly riseLimitMs: number,
+    private readonly holdMs: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Reads one progress line (ffmpeg's or GStreamer's); true when the front end has just been found falling behind. */
+  line(text: string, nowMs: number): boolean {
+    const outMs = outputTimeMs(text);
+    if (outMs === undefined || outMs <= 0) return false;
+    const offset = nowMs - outMs;
+    while (this.window.length > 0 && (this.window.at(-1)?.offset ?? 0) >= offset) this.window.pop();
+    this.window.push({ at: nowMs, offset });
+    while (this.window.length > 1 && (this.window[0]?.at ?? nowMs) < nowMs - this.windowMs) this.window.shift();
+    this.riseMs = offset - (this.window[0]?.offset ?? offset);
+    if (this.riseMs <= this.riseLimitMs) {
+      this.risingSince = undefined;
+      if (this.riseMs < this.riseLimitMs / 2) this.reportedAt = undefined;
+      return false;
+    }
+    this.risingSince ??= nowMs;
+    if (nowMs - this.risingSince < this.holdMs) return false;
+    if (this.reportedAt !== undefined && nowMs - this.reportedAt < this.windowMs) return false;
+    this.reportedAt = nowMs;
+    return true;
+  }
+}

@@ -64,6 +64,49 @@ describe("CameraRun", () => {
   });
 });
 
+describe("CameraRun falling behind", () => {
+  /** The bot's command line for the demo camera, its live sources read at `rate` × real time (1: as the bot runs it). */
+  function demoAt(rate: number): string[] {
+    const args = buildCameraArgs({ url: "demo://", maxWidth: 160, maxHeight: 120, maxFps: 10, audio: false });
+    return args.flatMap((a) => (a === "-re" ? ["-readrate", String(rate)] : [a]));
+  }
+
+  it("a front end slower than the live picture is reported late (once), well before it is behind", async () => {
+    // ffmpeg reading its live source at half speed: the picture falls half a second behind every second, as a front
+    // end starved of CPU does.
+    const run = new CameraRun({ binary: ffmpegPath(), args: demoAt(0.5), layout: "ffmpeg" }, log);
+    const late: number[] = [];
+    let behindAt: number | undefined;
+    run.on("late", (riseMs) => late.push(riseMs));
+    run.on("behind", () => (behindAt ??= late.length));
+    run.start();
+    try {
+      await waitFor("the run reported late", () => late.length > 0, { timeoutMs: 15_000 });
+      expect(late[0]).toBeGreaterThan(500);
+      expect(behindAt).toBeUndefined(); // the resync (2 s behind, held 3 s) comes later, if at all
+      await waitFor("a resync asked for", () => behindAt !== undefined, { timeoutMs: 20_000 });
+      expect(late).toHaveLength(1);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("a front end in step with the live picture is never reported late", async () => {
+    const run = new CameraRun({ binary: ffmpegPath(), args: demoAt(1), layout: "ffmpeg" }, log);
+    let late = 0;
+    run.on("late", () => late++);
+    run.start();
+    try {
+      // 6 s of frames: longer than the slow run above took to be reported (about 3.5 s).
+      await waitFor("60 frames", () => run.frames >= 60, { timeoutMs: 20_000 });
+      expect(late).toBe(0);
+      expect(run.lagMs).toBeLessThan(500);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
 describe("CameraPipeline with a source without audio", () => {
   it("falls back to video only and streams, without counting a restart", async () => {
     const camera = testCamera({ url: silentClip(), maxWidth: 160, maxHeight: 120, audio: true });

@@ -2,7 +2,8 @@
  * The encode budget at work in the camera hub (src/media/encode-governor.ts): real ffmpeg on the demo camera, the
  * hub's shared video track read by a wrtc sink as a call's encoder would read it. With a budget no two calls fit,
  * a second call scales the camera's picture down for both (the frame rate stays); when it ends, the first call gets
- * the full picture again. One log line each way.
+ * the full picture again. One log line each way. A camera's picture falling behind (the pipeline's late) cuts the
+ * budget while calls share the machine, not for a single call.
  */
 import { availableParallelism } from "node:os";
 import { pino } from "pino";
@@ -91,6 +92,46 @@ describe("the camera hub under an encode budget", () => {
     expect(hub.stats()["cam"]?.divisor).toBe(2);
     hub.setSpeedShare(1);
     expect(hub.stats()["cam"]?.divisor).toBe(1);
+  });
+
+  it("a camera's picture falling behind lowers the budget while calls share the machine, and it is whole with one call", async () => {
+    const lines: Line[] = [];
+    const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
+    // 7 Mpx/s in all: two calls of the 320×240 clock at 10 fps (5.5 Mpx/s counted) fit; at the cut's 0.7 (4.9) they
+    // do not, and at 160×120 (4.4) they do.
+    const budget = 7e6;
+    const hub = new CameraHub([camera], ffmpegPath(), log, 0, budget / 1e6 / availableParallelism());
+    cleanups.push(() => hub.stopAll());
+    const pipeline = hub.pipeline("cam");
+    if (!pipeline) throw new Error("no pipeline");
+    const first = hub.acquire("cam");
+    cleanups.push(() => {
+      first.release();
+    });
+    const sizes = watchSizes(first);
+    await waitFor("full-size frames", () => sizes.includes("320x240"), { timeoutMs: 15_000 });
+
+    // One call: nothing to scale, the budget stays whole (CameraRun's late is proven on a slow ffmpeg in camera-run.test.ts).
+    pipeline.emit("late", 800);
+    expect(hub.encodeBudget()).toBeCloseTo(budget);
+
+    const second = hub.acquire("cam");
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
+    pipeline.emit("late", 800);
+    expect(hub.encodeBudget()).toBeCloseTo(budget * 0.7);
+    expect(hub.stats()["cam"]?.divisor).toBe(2);
+    sizes.length = 0;
+    await waitFor("half-size frames for both calls", () => sizes.filter((s) => s === "160x120").length >= 5, { timeoutMs: 15_000 });
+    expect(lines.filter((l) => l.msg.startsWith("a camera's picture is falling behind"))).toHaveLength(1);
+    // The same overload seen again at once (another camera, the next report) does not cut twice.
+    pipeline.emit("late", 900);
+    expect(hub.encodeBudget()).toBeCloseTo(budget * 0.7);
+
+    second.release();
+    expect(hub.encodeBudget()).toBeCloseTo(budget);
+    expect(hub.stats()["cam"]?.divisor).toBe(1);
+    sizes.length = 0;
+    await waitFor("full-size frames again", () => sizes.filter((s) => s === "320x240").length >= 5, { timeoutMs: 15_000 });
   });
 
   it("without a budget (0) the picture is never scaled", async () => {

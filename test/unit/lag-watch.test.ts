@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isProgressLine } from "../../src/media/ffmpeg-process.ts";
-import { LagWatch } from "../../src/media/lag-watch.ts";
+import { LagRise, LagWatch } from "../../src/media/lag-watch.ts";
 
 const report = (us: number): string => `out_time_us=${us}`;
 
@@ -62,5 +62,77 @@ describe("LagWatch", () => {
     expect(isProgressLine("progress=continue")).toBe(true);
     expect(isProgressLine("[rtsp @ 0x55] method SETUP failed: 461 Unsupported transport")).toBe(false);
     expect(isProgressLine("Stream #0:0: Video: h264 (High), yuv420p, 1280x720")).toBe(false);
+  });
+});
+
+describe("LagRise", () => {
+  // The camera run's settings: 500 ms of rise within 10 s, held 1 s.
+  const rise = (): LagRise => new LagRise(500, 1000, 10_000);
+
+  it("a front end falling behind steadily is reported after the hold, then once a window while it goes on", () => {
+    const w = rise();
+    const fired: number[] = [];
+    // In step for 5 s, then output time advances 350 ms per 500 ms of wall clock (0.3 s behind a second).
+    for (let t = 0; t <= 5000; t += 500) expect(w.line(report(t * 1000 + 1), t + 400)).toBe(false);
+    for (let i = 1; i <= 60; i++) if (w.line(report((5000 + i * 350) * 1000), 5400 + i * 500)) fired.push(5400 + i * 500);
+    // 500 ms of rise after ~1.7 s (at 7400 the rise is 600), held 1 s more; then every 10 s.
+    expect(fired).toEqual([8400, 18400, 28400]);
+    expect(w.riseMs).toBeGreaterThan(2000);
+  });
+
+  it("a camera clock drifting from the wall clock is never reported, though the lag adds up over hours", () => {
+    const w = rise();
+    const lag = new LagWatch(2000, 3000);
+    let reported = false;
+    let resynced = false;
+    // The camera's clock 200 ppm slow: output time 0.9998 of the wall clock, 3 hours of reports every 0.5 s.
+    for (let t = 0; t <= 3 * 3600_000; t += 500) {
+      const line = report(Math.round(t * 0.9998 * 1000) + 1);
+      reported ||= w.line(line, t + 400);
+      resynced ||= lag.line(line, t + 400);
+    }
+    expect(reported).toBe(false);
+    expect(w.riseMs).toBeLessThan(5);
+    expect(resynced).toBe(true); // 2.16 s behind by then: LagWatch's resync is what catches drift
+  });
+
+  it("a network stall that is caught up at once is not reported, however long the stall", () => {
+    const w = rise();
+    for (let t = 0; t <= 5000; t += 500) expect(w.line(report(t * 1000 + 1), t + 400)).toBe(false);
+    // Nothing for 3 s, then the frames behind the stall come in a burst and the output is live again.
+    expect(w.line(report(5_500_000), 8400)).toBe(false);
+    expect(w.riseMs).toBeCloseTo(2500, 0);
+    for (let t = 6000; t <= 8000; t += 100) expect(w.line(report(t * 1000), 8400 + (t - 6000) / 20)).toBe(false);
+    expect(w.line(report(8_500_000), 8900)).toBe(false);
+    expect(w.riseMs).toBeLessThan(1);
+  });
+
+  it("once caught up, a new fall is reported at once (after the hold), not a window after the last report", () => {
+    const w = rise();
+    let t = 400;
+    let out = 1;
+    const step = (outStepMs: number): boolean => {
+      t += 500;
+      out += outStepMs;
+      return w.line(report(out * 1000), t);
+    };
+    const fired: number[] = [];
+    // Falling behind (250 ms a step, 2 s in 8 steps), reported; then catching up at once.
+    for (let i = 0; i < 8; i++) if (step(250)) fired.push(t);
+    expect(fired).toHaveLength(1);
+    step(2500);
+    expect(w.riseMs).toBeLessThan(250);
+    // Falling behind again: reported again 4.5 s after the first report, within its window.
+    for (let i = 0; i < 8; i++) if (step(250)) fired.push(t);
+    expect(fired).toHaveLength(2);
+    expect((fired[1] ?? 0) - (fired[0] ?? 0)).toBeLessThan(10_000);
+  });
+
+  it("ignores other lines, N/A and zero output times", () => {
+    const w = new LagRise(500, 0, 10_000);
+    expect(w.line("out_time_us=N/A", 10_000)).toBe(false);
+    expect(w.line("out_time_us=0", 20_000)).toBe(false);
+    expect(w.line("progress=continue", 30_000)).toBe(false);
+    expect(w.riseMs).toBe(0);
   });
 });
