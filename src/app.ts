@@ -138,6 +138,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     ffmpegProcesses: liveFfmpegCount,
     unhandledRejections: unhandledRejectionCount,
     cameras: () => hub.stats(),
+    encodeBudget: () => hub.encodeBudget() / 1e6,
     calls: () => callFigures(calls.sessions()),
     liveKitResidentBytes: () => rtcCalls.liveKitResidentBytes(),
   });

@@ -24,7 +24,10 @@ export interface MetricsSources {
   ffmpegProcesses(): number;
   /** Promise rejections nothing handled, so far. */
   unhandledRejections(): number;
-  cameras(): Record<string, PipelineStats>;
+  /** Each camera's figures; `divisor`: what its calls get of its picture (1 the full size; the encode budget's plan). */
+  cameras(): Record<string, PipelineStats & { divisor?: number }>;
+  /** The encode budget in force, megapixels per second (0: none; encode-budget.ts). */
+  encodeBudget?(): number;
   /** The calls in progress with their video sender's figures (getStats). */
   calls?(): Promise<CallFigures[]>;
   /** Resident memory of the LiveKit process that MatrixRTC calls run in (livekit-host.ts); 0 while there is none. */
@@ -108,7 +111,18 @@ export class Metrics {
         }
       },
     });
-    const perCamera = (name: string, help: string, pick: (s: PipelineStats) => number): void => {
+    const budget = sources.encodeBudget?.bind(sources);
+    if (budget !== undefined) {
+      new Gauge({
+        name: "mcc_encode_budget_megapixels_per_second",
+        help: "The encode budget in force (0: none): lower than configured while this machine encodes slower or cameras' pictures fall behind.",
+        registers,
+        collect() {
+          this.set(budget());
+        },
+      });
+    }
+    const perCamera = (name: string, help: string, pick: (s: PipelineStats & { divisor?: number }) => number): void => {
       new Gauge({
         name,
         help,
@@ -170,6 +184,11 @@ export class Metrics {
       "mcc_camera_audio_gap_seconds_total",
       "Silence sent in gaps of the camera's sound after it had started (its packets late or missing).",
       (s) => s.audioChunks.silent / 100,
+    );
+    perCamera(
+      "mcc_camera_picture_divisor",
+      "What the camera's calls get of its picture: 1 the full size, 2 half its width and height, 4 a quarter (CPU overload).",
+      (s) => s.divisor ?? 1,
     );
     perCamera(
       "mcc_camera_resyncs_total",

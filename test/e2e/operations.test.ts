@@ -120,6 +120,10 @@ describeE2E("operations", () => {
     expect(await metric("mcc_active_calls")).toBe(1);
     expect(await metric('mcc_camera_pipeline_state{camera="cam",state="running"}')).toBe(1);
     expect(await metric('mcc_camera_frames_in_total{camera="cam"}')).toBeGreaterThan(0);
+    // One call gets the camera's full picture; the budget in force is exported (the default: 60 per core, or less on a
+    // machine whose encoding measured slower).
+    expect(await metric('mcc_camera_picture_divisor{camera="cam"}')).toBe(1);
+    expect(await metric("mcc_encode_budget_megapixels_per_second")).toBeGreaterThan(0);
     // The camera's own sound (PCMA) reaches the calls: its seconds grow; its gaps are exported beside them.
     await waitFor("the camera's sound counted", async () => ((await metric('mcc_camera_audio_seconds_total{camera="cam"}')) ?? 0) >= 0.5, {
       timeoutMs: 15_000,

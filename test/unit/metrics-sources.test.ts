@@ -11,6 +11,7 @@ describe("Metrics sources", () => {
         ffmpegProcesses: () => n + 2,
         unhandledRejections: () => n + 3,
         cameras: () => ({}),
+        encodeBudget: () => n + 4,
       });
     const [a, b] = await Promise.all([own(0).text(), own(10).text()]);
     for (const [text, n] of [
@@ -21,6 +22,7 @@ describe("Metrics sources", () => {
       expect(text).toContain(`\nmcc_peer_connections ${n + 1}\n`);
       expect(text).toContain(`\nmcc_ffmpeg_processes ${n + 2}\n`);
       expect(text).toContain(`\nmcc_unhandled_rejections_total ${n + 3}\n`);
+      expect(text).toContain(`\nmcc_encode_budget_megapixels_per_second ${n + 4}\n`);
     }
   });
 });
