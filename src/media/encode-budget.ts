@@ -55,6 +55,22 @@ export function frameCost(width: number, height: number): number {
  */
 export const DEFAULT_MEGAPIXELS_PER_CORE = 60;
 
+/**
+ * What a camera with calls costs besides their encoders, as a share of one full-size call's encode (frameCost × fps):
+ * its front end's decode, and the reading, cutting and scaling of its frames in the bot. Eight 640×360 calls cost the
+ * bot and its front ends 49 % of a core more over four 720p25 cameras than over one (bench, 2026-12-04 20:55: 135
+ * against 86 %), 16 % for each further camera, where one 720p25 VP8 encode took 16.8–26.5 %: 0.6–1.0 of a call.
+ * Counted at the lower end; what it misses, the cut while pictures fall behind catches (overload-share.ts). The first
+ * camera's is in the margin DEFAULT_MEGAPIXELS_PER_CORE leaves (chosen with one camera running): only the others count.
+ */
+export const CAMERA_SHARE = 0.6;
+
+/** Counted pixels per second the cameras with calls cost besides their encoders (CAMERA_SHARE), the costliest aside. */
+export function camerasCost(cameras: readonly CameraLoad[]): number {
+  const each = cameras.filter((c) => c.encodes > 0).map((c) => CAMERA_SHARE * frameCost(c.width, c.height) * c.fps);
+  return each.reduce((sum, x) => sum + x, 0) - Math.max(0, ...each);
+}
+
 /** Counted pixels per second a camera's calls cost at `divisor` (frameCost of the scaled frame). */
 export function cameraCost(c: CameraLoad, divisor: number): number {
   const { width, height } = scaledSize(c.width, c.height, divisor);
@@ -62,8 +78,8 @@ export function cameraCost(c: CameraLoad, divisor: number): number {
 }
 
 /**
- * The divisor of each camera's picture (1 = full size) so that the calls' counted pixels per second (cameraCost) fit
- * `budget` (counted pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the
+ * The divisor of each camera's picture (1 = full size) so that the calls' counted pixels per second (cameraCost), with
+ * the further cameras' own cost (camerasCost), fit `budget` (counted pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the
  * smallest pictures do not fit, every camera with calls ends at MAX_DIVISOR (best effort). Deterministic: ties go to
  * the camera with more calls, then the name.
  */
@@ -71,7 +87,8 @@ export function planDivisors(cameras: readonly CameraLoad[], budget: number): Ma
   const plan = new Map<string, number>(cameras.map((c) => [c.name, 1]));
   const encodes = cameras.reduce((n, c) => n + Math.max(0, c.encodes), 0);
   if (budget <= 0 || encodes <= 1) return plan;
-  const total = (): number => cameras.reduce((sum, c) => sum + cameraCost(c, plan.get(c.name) ?? 1), 0);
+  const fixed = camerasCost(cameras);
+  const total = (): number => cameras.reduce((sum, c) => sum + cameraCost(c, plan.get(c.name) ?? 1), fixed);
   while (total() > budget) {
     let pick: CameraLoad | undefined;
     let pickCost = 0;

@@ -7,7 +7,7 @@
  * while a camera's picture falls behind).
  */
 import type { Logger } from "../util/logger.ts";
-import { cameraCost, planDivisors, scaledSize, type CameraLoad } from "./encode-budget.ts";
+import { cameraCost, camerasCost, planDivisors, scaledSize, type CameraLoad } from "./encode-budget.ts";
 
 export class EncodeGovernor {
   private readonly divisors = new Map<string, number>();
@@ -40,7 +40,7 @@ export class EncodeGovernor {
     if (!changed) return;
     const calls = loads.reduce((n, c) => n + c.encodes, 0);
     const mpx = (px: number): number => Math.round(px / 1e5) / 10;
-    const full = loads.reduce((sum, c) => sum + cameraCost(c, 1), 0);
+    const full = loads.reduce((sum, c) => sum + cameraCost(c, 1), camerasCost(loads));
     const scaled = loads.filter((c) => this.divisor(c.name) > 1 && c.encodes > 0);
     if (scaled.length === 0) {
       this.log.info(

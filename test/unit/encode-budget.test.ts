@@ -1,6 +1,13 @@
 /** How calls degrade under overload (src/media/encode-budget.ts), row by row (the scaler: frame-scaler.test.ts). */
 import { describe, expect, it } from "vitest";
-import { cameraCost, DEFAULT_MEGAPIXELS_PER_CORE, planDivisors, scaledSize, type CameraLoad } from "../../src/media/encode-budget.ts";
+import {
+  cameraCost,
+  camerasCost,
+  DEFAULT_MEGAPIXELS_PER_CORE,
+  planDivisors,
+  scaledSize,
+  type CameraLoad,
+} from "../../src/media/encode-budget.ts";
 
 const cam = (name: string, encodes: number, width = 1280, height = 720, fps = 25): CameraLoad => ({ name, width, height, fps, encodes });
 /** The default budget on 2 cores (the build machine): 120 Mpx/s, each frame counted with 0.2 Mpx more than its pixels. */
@@ -16,9 +23,9 @@ const rows: [name: string, cameras: CameraLoad[], budget: number, divisors: Reco
   ["8 × 720p25 on one camera: half size (86 Mpx/s)", [cam("a", 8)], TWO_CORES, { a: 2 }],
   ["8 × 1080p25 on one camera: half size (144 Mpx/s) does not fit either: a quarter (66)", [cam("a", 8, 1920, 1080)], TWO_CORES, { a: 4 }],
   [
-    "8 calls over 4 cameras (2 each) on 121 Mpx/s: the first three by name are halved (121), the fourth stays full size",
+    "8 calls over 4 cameras (2 each) on 172 Mpx/s: the first three by name are halved (121, and 50 for the further cameras), the fourth stays full size",
     [cam("d", 2), cam("c", 2), cam("b", 2), cam("a", 2)],
-    121e6,
+    172e6,
     { a: 2, b: 2, c: 2, d: 1 },
   ],
   ["the camera with more calls goes first", [cam("a", 1), cam("b", 4)], TWO_CORES, { a: 1, b: 2 }],
@@ -28,10 +35,22 @@ const rows: [name: string, cameras: CameraLoad[], budget: number, divisors: Reco
   ["a smaller camera costs less: 8 × 640x360 fit (86 Mpx/s)", [cam("a", 8, 640, 360)], TWO_CORES, { a: 1 }],
   ["the part per frame counts: 8 × 640x360 on 72 Mpx/s (about the slow machine's 73) get 320x180", [cam("a", 8, 640, 360)], 72e6, { a: 2 }],
   [
-    "8 × 720p25 over 4 cameras (2 each) on 2 cores: all four halved (86 Mpx/s; three would be 121)",
+    "8 × 720p25 over 4 cameras (2 each) on 2 cores: with the further cameras' 50 Mpx/s, two halved and two quartered (119)",
     [cam("a", 2), cam("b", 2), cam("c", 2), cam("d", 2)],
     TWO_CORES,
-    { a: 2, b: 2, c: 2, d: 2 },
+    { a: 4, b: 4, c: 2, d: 2 },
+  ],
+  [
+    "4 × 720p25, one call a camera, on 2 cores: 112 Mpx/s of encodes and 50 of further cameras: three halved (111)",
+    [cam("a", 1), cam("b", 1), cam("c", 1), cam("d", 1)],
+    TWO_CORES,
+    { a: 2, b: 2, c: 2, d: 1 },
+  ],
+  [
+    "two cameras, 3 + 1 calls at 720p25: 112 Mpx/s of encodes and the second camera's own 17 (129): the busier one halved",
+    [cam("a", 3), cam("b", 1)],
+    TWO_CORES,
+    { a: 2, b: 1 },
   ],
   ["8 cores take 17 × 720p25 at full size", [cam("a", 17)], 8 * DEFAULT_MEGAPIXELS_PER_CORE * 1e6, { a: 1 }],
 ];
@@ -48,7 +67,7 @@ describe("planDivisors", () => {
           cam(`c${String(i)}`, Math.floor(calls / split) + (i < calls % split ? 1 : 0)),
         );
         const plan = planDivisors(cameras, TWO_CORES);
-        const total = cameras.reduce((s, c) => s + cameraCost(c, plan.get(c.name) ?? 1), 0);
+        const total = cameras.reduce((s, c) => s + cameraCost(c, plan.get(c.name) ?? 1), camerasCost(cameras));
         const allSmallest = cameras.every((c) => c.encodes === 0 || plan.get(c.name) === 4);
         expect(total <= TWO_CORES || allSmallest || calls <= 1).toBe(true);
       }
