@@ -79,9 +79,9 @@ export function cameraCost(c: CameraLoad, divisor: number): number {
 
 /**
  * The divisor of each camera's picture (1 = full size) so that the calls' counted pixels per second (cameraCost), with
- * the further cameras' own cost (camerasCost), fit `budget` (counted pixels per second; 0 or less: no budget). Cameras without calls stay at 1. When even the
- * smallest pictures do not fit, every camera with calls ends at MAX_DIVISOR (best effort). Deterministic: ties go to
- * the camera with more calls, then the name.
+ * the further cameras' own cost (camerasCost), fit `budget` (counted pixels per second; 0 or less: no budget).
+ * Cameras without calls stay at 1. When even the smallest pictures do not fit, every camera with calls ends at
+ * MAX_DIVISOR (best effort). Deterministic: ties go to the camera with more calls, then the name.
  */
 export function planDivisors(cameras: readonly CameraLoad[], budget: number): Map<string, number> {
   const plan = new Map<string, number>(cameras.map((c) => [c.name, 1]));
