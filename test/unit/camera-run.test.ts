@@ -4,7 +4,7 @@
  * carried out by CameraPipeline).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -104,6 +104,36 @@ describe("CameraRun falling behind", () => {
     } finally {
       await run.stop();
     }
+  });
+});
+
+describe("CameraPipeline falling behind", () => {
+  it("passes its run's late on (the hub's budget cut listens to the pipeline)", async () => {
+    // The real ffmpeg behind a shell wrapper that reads the live source at half speed, as in CameraRun's test above:
+    // the pipeline builds its own command line, so the rate is changed where the command runs.
+    const dir = mkdtempSync(path.join(tmpdir(), "mcc-slow-"));
+    const slow = path.join(dir, "ffmpeg");
+    writeFileSync(
+      slow,
+      [
+        "#!/bin/sh",
+        'for a do shift; if [ "$a" = "-re" ]; then set -- "$@" -readrate 0.5; else set -- "$@" "$a"; fi; done',
+        `exec '${ffmpegPath()}' "$@"`,
+      ].join("\n"),
+    );
+    chmodSync(slow, 0o755);
+    const pipeline = new CameraPipeline(testCamera({ url: "demo://", maxWidth: 160, maxHeight: 120 }), slow, log);
+    const late: number[] = [];
+    pipeline.on("late", (riseMs) => late.push(riseMs));
+    pipeline.start();
+    try {
+      await waitFor("the pipeline reported late", () => late.length > 0, { timeoutMs: 15_000 });
+      expect(late[0]).toBeGreaterThan(500);
+      expect(pipeline.getState()).toBe("running");
+    } finally {
+      await pipeline.stop();
+    }
+    expect(liveFfmpegCount()).toBe(0);
   });
 });
 
