@@ -12,7 +12,15 @@ import { measureWindow } from "../measure/window.ts";
 import { R1080, R720, type Resolution, type Series } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
 import type { Phase, PhaseContext } from "./phase.ts";
-import { settle } from "./settle.ts";
+import { memorySettled, settle } from "./settle.ts";
+
+/** An idle baseline's memory is measured once the bot has given back what the last window's calls held. */
+async function idleMemory({ results, say }: PhaseContext, window: string): Promise<void> {
+  const t0 = performance.now();
+  const still = await memorySettled();
+  say(`${window}: the bot's memory ${still ? "held still" : "still moved"} after ${String(Math.round(performance.now() - t0))} ms`);
+  if (!still) results.notes.push(`${window}: the bot's memory still moved after 20 s; measured as it was`);
+}
 
 async function runSeries(ctx: PhaseContext, res: Resolution): Promise<void> {
   const { rig, plan, results } = ctx;
@@ -30,6 +38,7 @@ async function seriesWindows(ctx: PhaseContext, res: Resolution, series: Series)
   await rig.cameras.start(cam0);
   await rig.calls.pipelineStopped(cam0);
   await rig.cameras.idle(cam0);
+  await idleMemory(ctx, `${res.name} bot idle`);
   say(`${res.name}: bot idle baseline`);
   results.windows.push(
     await measureWindow(
@@ -73,6 +82,7 @@ async function seriesWindows(ctx: PhaseContext, res: Resolution, series: Series)
     names.push(cameraName(res, i));
     await rig.cameras.start(cameraName(res, i));
   }
+  await idleMemory(ctx, `${res.name} bot idle (${String(cameras)} cameras up)`);
   say(`${res.name}: idle baseline with ${cameras} cameras streaming`);
   results.windows.push(
     await measureWindow(
