@@ -28,11 +28,13 @@ function collectGarbage(): void {
 
 /**
  * Before an idle baseline: collect the garbage, then wait until the bench process's RSS (the bot runs in it) holds
- * still for 2 s, at most timeoutMs. Why: the 1080p idle window came right after the 720p series' 8 calls over four
- * cameras (647 MB), and the bot gave memory back during it (mean 316 MB against 221 at its end; full run 2026-12-05
- * 03:42), so the per-call memory against it came out at 17 MB where the calls held over 60. Waiting for a still RSS
- * alone did not help (still after 1.75 s, then 263 against 214 in the window): the ended calls' native parts (wrtc's
- * peer connections) are freed when V8 collects their objects, which an idle process does late. False when it did not
+ * still (MEMORY_SAMPLES within MEMORY_STILL_MB: 1.75 s), at most timeoutMs. Why: the 1080p idle window came right
+ * after the 720p series' 8 calls over four cameras (647 MB), and the bot gave memory back during it (mean 316 MB
+ * against 221 at its end; full run 2026-12-05 03:42), so the per-call memory against it came out at 17 MB where the
+ * calls held over 60. Waiting for a still RSS
+ * alone did not help (still after 1.75 s, then 263 against 214 in the window); with the collection first, the idle
+ * bot's own RSS at the windows' ends was 145–163 MB (before: 212–402), V8's heap and other anonymous memory smaller:
+ * what ended calls left is freed once V8 collects their objects, which an idle process does late. False when it did not
  * settle: the window then measures what there is, and the phase notes it.
  */
 export async function memorySettled(timeoutMs = 20_000): Promise<boolean> {
