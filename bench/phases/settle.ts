@@ -15,35 +15,49 @@ export async function settle({ rig, plan }: PhaseContext, keys: readonly string[
   }
 }
 
-/** Samples of the process's RSS taken MEMORY_INTERVAL_MS apart that must agree within MEMORY_STILL_MB. */
-const MEMORY_SAMPLES = 8;
+/**
+ * Samples of the process's RSS taken MEMORY_INTERVAL_MS apart that must agree within MEMORY_STILL_MB: 6 s. Why so
+ * long: what ended calls held comes back in one step, at times seconds after a collection (RSS every 250 ms for 12 s
+ * after one, `--only series-720,series-1080`, 2026-12-05: flat, then 297 → 152 MB at 3.8 s after 8 720p calls, 287 →
+ * 153 at 0.9 s). With 8 samples (1.75 s) the step came inside the idle window: the 04:29 run's 1080p idle window
+ * read mean 196 MB, max 232, the bot 160 at its end, and the memory per call against it 55 MB where it was 69–77.
+ */
+const MEMORY_SAMPLES = 25;
 const MEMORY_INTERVAL_MS = 250;
-const MEMORY_STILL_MB = 2;
+export const MEMORY_STILL_MB = 2;
 
-/** V8's full collection, asked for (node's `--expose-gc` flag, set from inside: the bench runs under tsx). */
+/**
+ * V8's last-resort collection (what it does when memory runs out): beside a full collection it shrinks the young
+ * generation and returns its pooled pages, which an idle Node process otherwise does when V8's memory reducer gets
+ * round to it. A Node 24 process that had built a million objects: 134 MB, 112 after a plain gc(), 60 after this.
+ * (node's `--expose-gc` flag, set from inside: the bench runs under tsx.)
+ */
 function collectGarbage(): void {
   setFlagsFromString("--expose-gc");
-  (runInNewContext("gc") as () => void)();
+  (runInNewContext("gc") as (o: { type: string; execution: string; flavor: string }) => void)({
+    type: "major",
+    execution: "sync",
+    flavor: "last-resort",
+  });
 }
 
 /**
  * Before an idle baseline: collect the garbage, then wait until the bench process's RSS (the bot runs in it) holds
- * still (MEMORY_SAMPLES within MEMORY_STILL_MB: 1.75 s), at most timeoutMs. Why: the 1080p idle window came right
- * after the 720p series' 8 calls over four cameras (647 MB), and the bot gave memory back during it (mean 316 MB
- * against 221 at its end; full run 2026-12-05 03:42), so the per-call memory against it came out at 17 MB where the
- * calls held over 60. Waiting for a still RSS
- * alone did not help (still after 1.75 s, then 263 against 214 in the window); with the collection first, the idle
- * bot's own RSS at the windows' ends was 145–163 MB (before: 212–402), V8's heap and other anonymous memory smaller:
- * what ended calls left is freed once V8 collects their objects, which an idle process does late. False when it did not
- * settle: the window then measures what there is, and the phase notes it.
+ * still (MEMORY_SAMPLES within MEMORY_STILL_MB), collecting again every second, at most timeoutMs. Why: an idle
+ * process collects late, and the native parts of ended calls are freed once V8 collects their objects (the idle
+ * bot's RSS at the windows' ends 145–163 MB with a collection, 212–402 without; full runs of 2026-12-05). False when
+ * it did not settle: the window then measures what there is, and the phase notes it.
  */
-export async function memorySettled(timeoutMs = 20_000): Promise<boolean> {
+export async function memorySettled(timeoutMs = 30_000): Promise<boolean> {
   collectGarbage();
   const samples: number[] = [];
+  let ticks = 0;
   try {
     await waitFor(
       "the bot's memory to hold still",
       () => {
+        // A collection every second: references an ended call's objects lose later (its timers) are collected too.
+        if (++ticks % 4 === 0) collectGarbage();
         samples.push(process.memoryUsage.rss() / 1e6);
         if (samples.length > MEMORY_SAMPLES) samples.shift();
         return samples.length === MEMORY_SAMPLES && Math.max(...samples) - Math.min(...samples) < MEMORY_STILL_MB;
