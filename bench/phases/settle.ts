@@ -56,7 +56,7 @@ export async function memorySettled(timeoutMs = 30_000): Promise<boolean> {
     await waitFor(
       "the bot's memory to hold still",
       () => {
-        // A collection every second: references an ended call's objects lose later (its timers) are collected too.
+        // A collection every second: objects of ended calls let go of later (by what, not found) are collected too.
         if (++ticks % 4 === 0) collectGarbage();
         samples.push(process.memoryUsage.rss() / 1e6);
         if (samples.length > MEMORY_SAMPLES) samples.shift();
