@@ -5,7 +5,8 @@
  *
  *   tsx bench/front-end-latency.ts [--codec h264|h265|mjpeg] [--seconds 15] [--variants a,b] [--json out.json]
  *
- * Variants: "ffmpeg" (the bot's command line, buildCameraArgs), ffmpeg with single option changes, and GStreamer
+ * Variants: "ffmpeg" (the bot's command line, buildCameraArgs, reading the camera itself), "bot ffmpeg" (the same
+ * through the frame-end proxy, as the bot runs it), ffmpeg with single option changes, and GStreamer
  * (rtspsrc latency=0 ! depay ! decode) for comparison. Run it under the e2e lock (it uses both cores).
  */
 import { spawn } from "node:child_process";
@@ -13,9 +14,11 @@ import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { buildCameraArgs } from "../src/media/ffmpeg-args.ts";
+import { FrameEndProxy } from "../src/media/frame-end-proxy.ts";
 import { resolveFfmpeg } from "../src/media/ffmpeg-path.ts";
 import { FrameSplitter } from "../src/media/frame-splitter.ts";
 import { buildGstArgs, GST_LAUNCH } from "../src/media/gst-front-end.ts";
+import { createLogger } from "../src/util/logger.ts";
 import { startRtspCamera } from "../test/harness/rtsp-camera.ts";
 import { nowMs, readStamp } from "./stamp.ts";
 import { fmt, summarizeLatency, type LatencySummary } from "./stats.ts";
@@ -31,6 +34,26 @@ interface Command {
   args: string[];
   /** Where the raw video comes out (default stdout). */
   videoFd?: 1 | 3;
+  /** Ends what the variant started beside the process. */
+  close?: () => void;
+}
+
+/** The bot's ffmpeg reading the camera through its frame-end proxy (src/media/frame-end-proxy.ts), once it listens. */
+async function throughProxy(url: string): Promise<Command> {
+  const proxy = new FrameEndProxy(url, createLogger({ level: "silent" }));
+  const deadline = nowMs() + 5000;
+  let proxied = proxy.url();
+  while (proxied === undefined && nowMs() < deadline) {
+    await new Promise((resolve) => setImmediate(resolve));
+    proxied = proxy.url();
+  }
+  if (proxied === undefined) throw new Error("the frame-end proxy did not listen within 5 s");
+  return {
+    ...ffmpegWith(proxied, []),
+    close: () => {
+      proxy.close();
+    },
+  };
 }
 
 /** The bot's ffmpeg command line with `extra` options put in front of the input and `fflags` as its -fflags. */
@@ -63,8 +86,11 @@ function gstreamer(url: string, codec: Codec, fit = false, oneThread = false): C
   return { binary: "gst-launch-1.0", args: ["-q", ...launch.split(" ")] };
 }
 
-const VARIANTS: Record<string, (url: string, codec: Codec) => Command> = {
+const VARIANTS: Record<string, (url: string, codec: Codec) => Command | Promise<Command>> = {
+  // ffmpeg reading the camera itself (the bot's command line before the frame-end proxy, and its fallback).
   ffmpeg: (url) => ffmpegWith(url, []),
+  // What the bot runs for `frontEnd: ffmpeg` on an rtsp:// camera.
+  "bot ffmpeg": (url) => throughProxy(url),
   nobuffer: (url) => ffmpegWith(url, [], "discardcorrupt+nobuffer"),
   "max_delay 0": (url) => ffmpegWith(url, ["-max_delay", "0"]),
   "reorder_queue_size 0": (url) => ffmpegWith(url, ["-reorder_queue_size", "0"]),
@@ -95,7 +121,7 @@ export interface FrontEndResult {
 export async function measureFrontEnd(url: string, codec: Codec, variant: string, seconds: number): Promise<FrontEndResult> {
   const make = VARIANTS[variant];
   if (!make) throw new Error(`unknown variant ${variant}`);
-  const cmd = make(url, codec);
+  const cmd = await make(url, codec);
   const started = nowMs();
   const child = spawn(cmd.binary, cmd.args, { stdio: ["pipe", "pipe", "ignore", "pipe", "pipe"] });
   let firstFrameAt: number | undefined;
@@ -146,6 +172,7 @@ export async function measureFrontEnd(url: string, codec: Codec, variant: string
   const hard = setTimeout(() => child.kill("SIGKILL"), 3000);
   await exited;
   clearTimeout(hard);
+  cmd.close?.();
   return {
     codec,
     variant,

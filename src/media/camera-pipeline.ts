@@ -109,6 +109,11 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.sound.setGain(gain);
   }
 
+  /** Settles once a run reads the camera as configured (before, ffmpeg reads it without its frame-end proxy). */
+  prepared(): Promise<void> {
+    return this.options.prepared();
+  }
+
   start(): void {
     if (this.wanted) return;
     this.wanted = true;
@@ -214,6 +219,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       audio: this.options.audioEnabled,
       hwaccel: this.options.hwaccel,
       frontEnd: this.options.frontEnd,
+      proxyFailed: this.options.proxyFailed(end.frames),
       attempt: this.attempt,
       watched: this.watched,
     });

@@ -39,12 +39,15 @@ export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: ()
   return "ffmpeg";
 }
 
-/** The command of one run with the pipeline's current options (a fallback may have turned audio or hwaccel off). */
+/**
+ * The command of one run with the pipeline's current options (a fallback may have turned audio or hwaccel off);
+ * ffmpeg reads `ffmpegUrl` where given (the camera through its frame-end proxy).
+ */
 export function runCommand(
   frontEnd: FrontEnd,
   camera: CameraConfig,
   ffmpegPath: string,
-  opts: { audio: boolean; hwaccel: HwAccel; gstCodec: GstCodec },
+  opts: { audio: boolean; hwaccel: HwAccel; gstCodec: GstCodec; ffmpegUrl?: string | undefined },
 ): RunCommand {
   const { url, maxWidth, maxHeight, maxFps } = camera;
   if (frontEnd === "gstreamer") {
@@ -53,7 +56,7 @@ export function runCommand(
   }
   return {
     binary: ffmpegPath,
-    args: buildCameraArgs({ url, maxWidth, maxHeight, maxFps, audio: opts.audio, hwaccel: opts.hwaccel }),
+    args: buildCameraArgs({ url: opts.ffmpegUrl ?? url, maxWidth, maxHeight, maxFps, audio: opts.audio, hwaccel: opts.hwaccel }),
     layout: "ffmpeg",
   };
 }

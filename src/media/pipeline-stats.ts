@@ -31,6 +31,11 @@ export interface PipelineStats {
   hwaccel: CameraConfig["hwaccel"];
   /** What reads the camera now: GStreamer unless configured otherwise and where it can, else ffmpeg. */
   frontEnd: FrontEnd;
+  /**
+   * Frames the frame-end proxy ended early in ffmpeg's last session through it (frame-end-proxy.ts); undefined
+   * when ffmpeg reads the camera directly or GStreamer reads it.
+   */
+  frameEnds?: number | undefined;
 }
 
 /** What one run counts (CameraRun). */
@@ -41,7 +46,7 @@ export interface RunCounts {
 }
 
 /** What the next run uses (RunOptions), as reported. */
-export type ReportedOptions = Pick<PipelineStats, "hwaccel" | "frontEnd"> & { readonly audioEnabled: boolean };
+export type ReportedOptions = Pick<PipelineStats, "hwaccel" | "frontEnd" | "frameEnds"> & { readonly audioEnabled: boolean };
 
 /** The pipeline's counts over its runs: those of the runs that have ended, plus the current run's when reported. */
 export class PipelineTotals {
@@ -77,6 +82,7 @@ export class PipelineTotals {
       audioChunks: { ...sound },
       hwaccel: options.hwaccel,
       frontEnd: options.frontEnd,
+      frameEnds: options.frameEnds,
     };
   }
 }

@@ -31,6 +31,11 @@ export interface ExitFacts {
   hwFailed: boolean;
   /** The GStreamer front end said it cannot read this camera (another codec, a missing plugin, not installed). */
   frontEndFailed: boolean;
+  /**
+   * The run read the camera through its frame-end proxy (frame-end-proxy.ts) and the proxy is the suspect: video
+   * came through it but no frame out of ffmpeg, or it broke the session off.
+   */
+  proxyFailed: boolean;
   /** The codec the camera announced, when another GStreamer chain decodes it. */
   gstCodec: GstCodec | undefined;
   /** Frames the run delivered. */
@@ -50,8 +55,11 @@ export type NextStep =
   | { kind: "idle" }
   /** Start the front end again at once with the same options. */
   | { kind: "respawn" }
-  /** Start again at once without the camera's audio, with software decoding, or with ffmpeg instead of GStreamer. */
-  | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" }
+  /**
+   * Start again at once without the camera's audio, with software decoding, with ffmpeg instead of GStreamer, or
+   * with ffmpeg reading the camera directly instead of through the frame-end proxy.
+   */
+  | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" | "proxy" }
   /** Start GStreamer again at once with the chain for the codec the camera announced. */
   | { kind: "gstCodec"; codec: GstCodec }
   /** Show the offline picture and try again in `delayS`; `attempt` is the new attempt count. */
@@ -74,5 +82,6 @@ export function nextStep(facts: ExitFacts): NextStep {
   if (facts.missingAudio && facts.audio) return { kind: "fallback", drop: "audio" };
   // Only before the first frame: a hardware decoder that worked and then failed is a camera problem, retried as is.
   if (facts.hwFailed && facts.hwaccel !== "none" && facts.frames === 0) return { kind: "fallback", drop: "hwaccel" };
+  if (facts.proxyFailed) return { kind: "fallback", drop: "proxy" };
   return { kind: "retry", delayS: retryDelayS(facts.attempt, facts.watched), attempt: facts.attempt + 1 };
 }

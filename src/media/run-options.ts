@@ -9,6 +9,7 @@ import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RunCommand, RunEnd } from "./camera-run.ts";
 import { initialFrontEnd, runCommand } from "./front-end.ts";
+import { FrameEndProxy, proxyable } from "./frame-end-proxy.ts";
 import type { GstCodec } from "./gst-front-end.ts";
 import type { FrontEnd, NextStep } from "./restart-policy.ts";
 
@@ -19,6 +20,13 @@ export class RunOptions {
   frontEnd: FrontEnd;
   /** GStreamer's chain: H.264 until the camera says it sends H.265. */
   private gstCodec: GstCodec = "h264";
+  /**
+   * ffmpeg reads an rtsp:// camera through its frame-end proxy (a frame sooner), opened with the options so that it
+   * listens before the first run; dropped for good when a run through it fails.
+   */
+  private proxy: FrameEndProxy | undefined;
+  /** The last run went through the proxy. */
+  private proxied = false;
 
   constructor(
     private readonly camera: CameraConfig,
@@ -28,15 +36,39 @@ export class RunOptions {
     this.audioEnabled = camera.audio;
     this.hwaccel = camera.hwaccel;
     this.frontEnd = initialFrontEnd(camera, log);
+    if (this.frontEnd === "ffmpeg") this.openProxy();
+  }
+
+  private openProxy(): void {
+    if (this.proxy === undefined && proxyable(this.camera.url)) this.proxy = new FrameEndProxy(this.camera.url, this.log);
+  }
+
+  /** Settles once what the next run reads through is ready (the frame-end proxy listening, where there is one). */
+  async prepared(): Promise<void> {
+    await this.proxy?.listening;
   }
 
   /** The command line of the next run. */
   command(): RunCommand {
+    const ffmpegUrl = this.frontEnd === "ffmpeg" ? this.proxy?.url() : undefined;
+    this.proxied = ffmpegUrl !== undefined;
     return runCommand(this.frontEnd, this.camera, this.ffmpegPath, {
       audio: this.audioEnabled,
       hwaccel: this.hwaccel,
       gstCodec: this.gstCodec,
+      ffmpegUrl,
     });
+  }
+
+  /** Whether the proxy is the suspect for the run that ended with `frames`: see ExitFacts.proxyFailed. */
+  proxyFailed(frames: number): boolean {
+    const last = this.proxy?.last;
+    return this.proxied && last !== undefined && (last.broken || (frames === 0 && last.video > 0));
+  }
+
+  /** Delimiters the proxy wrote in its last session (stats). */
+  get frameEnds(): number | undefined {
+    return this.proxied ? this.proxy?.last?.delimiters : undefined;
   }
 
   /** Carries out a fallback step after the run that ended with `end`. */
@@ -52,6 +84,15 @@ export class RunOptions {
         "the GStreamer front end cannot read this camera (MJPEG, a missing plugin?): using ffmpeg",
       );
       this.frontEnd = "ffmpeg";
+      // Listening by the run after next: this one follows at once.
+      this.openProxy();
+    } else if (step.drop === "proxy") {
+      this.log.info(
+        { reason: this.proxy?.last?.stopped, ffmpeg: end.exit.lastLines.slice(-2) },
+        "ffmpeg read nothing through the frame-end proxy: reading the camera directly",
+      );
+      this.proxy?.close();
+      this.proxy = undefined;
     } else if (step.drop === "audio") {
       this.audioEnabled = false;
       this.log.warn("the camera has no audio stream: continuing with video only");

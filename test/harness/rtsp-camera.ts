@@ -36,6 +36,8 @@ export interface RtspCameraOptions {
   speed?: number;
   /** Video bitrate, kbit/s (H.264/H.265); default 1500. */
   bitrate?: number;
+  /** H.264 B-frames between references (needs profile main): frames sent out of capture order; default 0. */
+  bframes?: number;
   /** TCP port to listen on; default 0 (a free one). */
   port?: number;
 }
@@ -155,6 +157,8 @@ function pythonArgs(o: CameraArgs, port: number): string[] {
     String(o.speed),
     "--bitrate",
     String(o.bitrate),
+    "--bframes",
+    String(o.bframes),
     ...(o.stamp ? ["--stamp"] : []),
   ];
 }
@@ -175,6 +179,7 @@ export async function startRtspCamera(opts: RtspCameraOptions = {}): Promise<Rts
     stamp: opts.stamp ?? false,
     speed: opts.speed ?? 0,
     bitrate: opts.bitrate ?? 1500,
+    bframes: opts.bframes ?? 0,
   } satisfies CameraArgs;
   if (opts.password !== undefined && opts.user === undefined) throw new Error("RTSP camera: password without user");
 

@@ -63,10 +63,11 @@ def video_branch(args):
     if args.codec == "h264":
         return (
             src + raw +
-            " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}"
+            " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={f} bitrate={br}{bf}"
             " ! video/x-h264,profile={profile}"
             " ! rtph264pay name=pay0 pt=96 config-interval=1"
-        ).format(f=args.fps, br=args.bitrate, profile=args.profile)
+        ).format(f=args.fps, br=args.bitrate, profile=args.profile,
+                 bf=" bframes={} b-adapt=false".format(args.bframes) if args.bframes > 0 else "")
     if args.codec == "h265":
         return (
             src + raw +
@@ -165,6 +166,7 @@ def parse_args(argv):
     p.add_argument("--codec", choices=["h264", "h265", "mjpeg"], default="h264")
     p.add_argument("--profile", choices=["baseline", "main"], default="baseline", help="H.264 profile")
     p.add_argument("--bitrate", type=int, default=1500, help="video bitrate, kbit/s (H.264/H.265)")
+    p.add_argument("--bframes", type=int, default=0, help="H.264 B-frames between references (main profile)")
     p.add_argument("--audio", choices=["pcma", "aac", "none"], default="pcma")
     p.add_argument("--pattern", default="smpte", help="videotestsrc pattern nick, e.g. smpte, ball, red, black")
     p.add_argument("--auth", choices=["basic", "digest"], default="digest")

@@ -9,6 +9,7 @@ const base: ExitFacts = {
   missingAudio: false,
   hwFailed: false,
   frontEndFailed: false,
+  proxyFailed: false,
   gstCodec: undefined,
   frames: 100,
   audio: true,
@@ -51,6 +52,13 @@ const rows: [name: string, facts: Partial<ExitFacts>, step: NextStep][] = [
     { hwFailed: true, hwaccel: "none", frames: 0 },
     { kind: "retry", delayS: 1, attempt: 1 },
   ],
+  [
+    "the frame-end proxy is the suspect (video through it, no frame): ffmpeg reads the camera directly",
+    { proxyFailed: true, frames: 0 },
+    { kind: "fallback", drop: "proxy" },
+  ],
+  ["a missing audio stream is dropped before the proxy", { proxyFailed: true, missingAudio: true, frames: 0 }, { kind: "fallback", drop: "audio" }],
+  ["stopped with the proxy suspect: nothing runs next", { wanted: false, proxyFailed: true }, { kind: "idle" }],
   [
     "GStreamer cannot read this camera (H.265, MJPEG, no plugin): ffmpeg",
     { frontEnd: "gstreamer", frontEndFailed: true, frames: 0 },

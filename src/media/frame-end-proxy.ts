@@ -1,0 +1,172 @@
+/**
+ * A loopback RTSP proxy per camera for the ffmpeg front end: ffmpeg reads `rtsp://…@127.0.0.1:<port>/<path>`, the
+ * proxy passes every byte between it and the camera unchanged and adds an access unit delimiter after each video
+ * frame (frame-end.ts), so ffmpeg hands the frame on one frame period sooner. Everything else stays ffmpeg's: the
+ * RTSP client, its authentication (the credentials stay in ffmpeg's URL; the proxy neither reads nor logs a
+ * request), the sound, the keep-alives.
+ *
+ * The listener is the camera's for the bot's life (unref'd), on 127.0.0.1 only, and opened before any run needs
+ * it: ffmpeg may only be pointed at it once it listens, or it would reach whatever holds the port. Any local
+ * process could connect, and would get what connecting to the camera gets it (the camera still asks for the
+ * credentials); at most MAX_SESSIONS connections at once.
+ */
+import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "../util/logger.ts";
+import { FrameEnder } from "./frame-end.ts";
+import { RtspSplitter } from "./rtsp-split.ts";
+
+/** ffmpeg's session and, during a resync, its successor's; more is not ours. */
+const MAX_SESSIONS = 4;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** What the last session through the proxy saw, as it goes (for the restart policy and the stats). */
+export interface ProxySessionFacts {
+  /** RTP packets of the video track from the camera. */
+  readonly video: number;
+  readonly delimiters: number;
+  /** Why delimiters stopped for the session, or why the proxy broke it off. */
+  readonly stopped: string | undefined;
+  /** The proxy broke the session off (a peer sent what RTSP does not allow). */
+  readonly broken: boolean;
+}
+
+/** Whether a camera URL can be read through the proxy (plain RTSP over TCP; rtsps is TLS end to end). */
+export function proxyable(url: string): boolean {
+  return /^rtsp:\/\//i.test(url);
+}
+
+export class FrameEndProxy {
+  private readonly server: Server;
+  private readonly sessions = new Set<Socket>();
+  private readonly target: { host: string; port: number };
+  private port: number | undefined;
+  /** Settles once the proxy listens, or cannot (then ffmpeg reads the camera directly). */
+  readonly listening: Promise<void>;
+  last: ProxySessionFacts | undefined;
+  private warned = new Set<string>();
+
+  constructor(
+    private readonly cameraUrl: string,
+    private readonly log: Logger,
+  ) {
+    const u = new URL(cameraUrl);
+    this.target = { host: u.hostname.replace(/^\[|\]$/g, ""), port: u.port === "" ? 554 : Number(u.port) };
+    this.server = createServer((client) => {
+      this.accept(client);
+    });
+    this.listening = new Promise((resolve) => {
+      this.server.on("error", (err) => {
+        this.log.warn({ err: err.message }, "frame-end proxy: cannot listen; ffmpeg reads the camera directly");
+        resolve();
+      });
+      this.server.listen(0, "127.0.0.1", () => {
+        const address = this.server.address();
+        if (address !== null && typeof address === "object") this.port = address.port;
+        resolve();
+      });
+    });
+    this.server.unref();
+  }
+
+  /** The URL ffmpeg reads (the camera's, with the proxy for host), once the proxy listens. */
+  url(): string | undefined {
+    if (this.port === undefined) return undefined;
+    const u = new URL(this.cameraUrl);
+    u.hostname = "127.0.0.1";
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  close(): void {
+    this.server.close();
+    for (const s of this.sessions) s.destroy();
+  }
+
+  private accept(client: Socket): void {
+    if (this.sessions.size >= MAX_SESSIONS) {
+      client.destroy();
+      return;
+    }
+    this.sessions.add(client);
+    const camera = connect({ host: this.target.host, port: this.target.port });
+    client.setNoDelay(true);
+    camera.setNoDelay(true);
+    camera.setTimeout(CONNECT_TIMEOUT_MS, () => camera.destroy());
+    camera.once("connect", () => camera.setTimeout(0));
+    const ender = new FrameEnder();
+    let broken: string | undefined;
+    this.last = {
+      get video() {
+        return ender.counts.video;
+      },
+      get delimiters() {
+        return ender.counts.delimiters;
+      },
+      get stopped() {
+        return broken ?? ender.stopped;
+      },
+      get broken() {
+        return broken !== undefined;
+      },
+    };
+    const end = (): void => {
+      const why = broken ?? ender.stopped;
+      if (why !== undefined) this.once(why);
+      this.sessions.delete(client);
+      client.destroy();
+      camera.destroy();
+    };
+    const fromClient = new RtspSplitter();
+    const fromCamera = new RtspSplitter();
+    client.on("data", (chunk: Buffer) => {
+      const pieces = fromClient.push(chunk);
+      if ("broken" in pieces) {
+        broken = `ffmpeg sent ${pieces.broken}`;
+        end();
+        return;
+      }
+      for (const p of pieces) if (p.kind === "message") ender.request(p.head);
+      if (!camera.write(chunk)) client.pause();
+    });
+    camera.on("data", (chunk: Buffer) => {
+      const pieces = fromCamera.push(chunk);
+      if ("broken" in pieces) {
+        broken = `the camera sent ${pieces.broken}`;
+        end();
+        return;
+      }
+      // Written piece by piece: a delimiter goes right after its frame's last packet, before what follows it.
+      let ok = true;
+      let from = 0;
+      let at = 0;
+      const whole = Buffer.concat(pieces.map((p) => p.raw));
+      for (const p of pieces) {
+        at += p.raw.length;
+        if (p.kind === "message") {
+          ender.response(p.head, p.body);
+          continue;
+        }
+        const delimiter = ender.frame(p.channel, p.payload);
+        if (delimiter === undefined) continue;
+        ok = client.write(whole.subarray(from, at)) && ok;
+        ok = client.write(delimiter) && ok;
+        from = at;
+      }
+      if (from < whole.length) ok = client.write(whole.subarray(from)) && ok;
+      if (!ok) camera.pause();
+    });
+    client.on("drain", () => camera.resume());
+    camera.on("drain", () => client.resume());
+    client.on("close", end);
+    camera.on("close", end);
+    client.on("error", end);
+    camera.on("error", end);
+  }
+
+  /** One info line per reason and camera: a camera whose frames cannot be ended says so once, not every run. */
+  private once(reason: string): void {
+    if (this.warned.has(reason)) return;
+    this.warned.add(reason);
+    this.log.info({ reason }, "frame-end proxy: frames not ended early for this camera");
+  }
+}
