@@ -34,7 +34,8 @@ export function findVideoTrack(sdp: string): VideoTrack | undefined {
     for (const pt of (m[1] ?? "").trim().split(/\s+/).map(Number)) {
       const map = lines.find((l) => l.startsWith(`a=rtpmap:${String(pt)} `));
       const codec = /^a=rtpmap:\d+ (H264|H265)\/90000\b/i.exec(map ?? "")?.[1]?.toUpperCase();
-      if ((codec === "H264" || codec === "H265") && pt >= 0 && pt <= 127) return { codec, payloadType: pt, control, sections: sections.length };
+      if ((codec === "H264" || codec === "H265") && pt >= 0 && pt <= 127)
+        return { codec, payloadType: pt, control, sections: sections.length };
     }
   }
   return undefined;
@@ -94,7 +95,8 @@ export class FrameEnder {
   /** An interleaved frame from the camera; returns the interleaved frame to send after it (a delimiter), if any. */
   frame(channel: number, rtp: Buffer): Buffer | undefined {
     const track = this.track;
-    if (track === undefined || channel !== this.channel || rtp.length < 12 || rtp[0] === undefined || rtp[1] === undefined) return undefined;
+    if (track === undefined || channel !== this.channel || rtp.length < 12 || rtp[0] === undefined || rtp[1] === undefined)
+      return undefined;
     if (rtp[0] >> 6 !== 2 || (rtp[1] & 0x7f) !== track.payloadType) return undefined;
     this.counts.video++;
     if (this.stopped !== undefined) return undefined;

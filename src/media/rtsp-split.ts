@@ -9,8 +9,7 @@ export const MAX_HEADER_BYTES = 16_384;
 export const MAX_BODY_BYTES = 65_536;
 
 export type RtspPiece =
-  | { kind: "frame"; channel: number; payload: Buffer; raw: Buffer }
-  | { kind: "message"; head: string; body: Buffer; raw: Buffer };
+  { kind: "frame"; channel: number; payload: Buffer; raw: Buffer } | { kind: "message"; head: string; body: Buffer; raw: Buffer };
 
 /** The value of a header in a message's header block (the first, case-insensitive), if present. */
 export function headerOf(head: string, name: string): string | undefined {

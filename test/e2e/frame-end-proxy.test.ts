@@ -38,7 +38,10 @@ afterEach(async () => {
 /** Capture → raw frame out of ffmpeg (ms) for 20 stamped frames after 5 have passed; every frame must carry a stamp. */
 async function latencies(url: string, cameraUrl: string): Promise<number[]> {
   const cam = testCamera({ url: cameraUrl, maxWidth: 640, maxHeight: 360, maxFps: 25, audio: false });
-  const run = new CameraRun(runCommand("ffmpeg", cam, ffmpegPath(), { audio: false, hwaccel: "none", gstCodec: "h264", ffmpegUrl: url }), log);
+  const run = new CameraRun(
+    runCommand("ffmpeg", cam, ffmpegPath(), { audio: false, hwaccel: "none", gstCodec: "h264", ffmpegUrl: url }),
+    log,
+  );
   const out: number[] = [];
   let frames = 0;
   let misreads = 0;
@@ -78,7 +81,16 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
   });
 
   it("is what the bot's ffmpeg reads: digest credentials, the camera's sound, frames ended", async () => {
-    const cam = await camera({ codec: "h264", width: 320, height: 240, fps: 25, audio: "pcma", user: "viewer", password: "s3cret pass", authMethod: "digest" });
+    const cam = await camera({
+      codec: "h264",
+      width: 320,
+      height: 240,
+      fps: 25,
+      audio: "pcma",
+      user: "viewer",
+      password: "s3cret pass",
+      authMethod: "digest",
+    });
     const pipeline = new CameraPipeline(testCamera({ url: cam.url, maxFps: 25, audio: true, frontEnd: "ffmpeg" }), ffmpegPath(), log);
     pipelines.push(pipeline);
     let audible = 0;

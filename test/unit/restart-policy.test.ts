@@ -57,7 +57,11 @@ const rows: [name: string, facts: Partial<ExitFacts>, step: NextStep][] = [
     { proxyFailed: true, frames: 0 },
     { kind: "fallback", drop: "proxy" },
   ],
-  ["a missing audio stream is dropped before the proxy", { proxyFailed: true, missingAudio: true, frames: 0 }, { kind: "fallback", drop: "audio" }],
+  [
+    "a missing audio stream is dropped before the proxy",
+    { proxyFailed: true, missingAudio: true, frames: 0 },
+    { kind: "fallback", drop: "audio" },
+  ],
   ["stopped with the proxy suspect: nothing runs next", { wanted: false, proxyFailed: true }, { kind: "idle" }],
   [
     "GStreamer cannot read this camera (H.265, MJPEG, no plugin): ffmpeg",
