@@ -24,6 +24,7 @@ export interface AdmissionHost {
   readonly partyId: string;
   /** The bot's call in a room, as the glare rule sees it. */
   callInRoom(roomId: string): RoomCall | undefined;
+  /** A call with this ID is in progress or has ended (its invite is a duplicate or a replay). */
   hasCall(callId: string): boolean;
   /** Glare lost: the bot's own outgoing call is abandoned (hung up if its invite went out). */
   abandon(callId: string): void;

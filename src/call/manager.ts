@@ -37,9 +37,17 @@ interface ManagerEvents {
   call: [session: ActiveCall];
 }
 
+/**
+ * Ended calls whose IDs are remembered. Found by the fuzz test (seed 1187341383): the callee rejected the bot's
+ * call and then sent an invite with that call's ID; the bot answered it as a new call.
+ */
+const ENDED_IDS_KEPT = 1000;
+
 /** Owns the calls in progress: places them, answers calls placed to the bot, routes call events, ends them. */
 export class CallManager extends EventEmitter<ManagerEvents> implements CallRegistry {
   private readonly byCallId = new Map<string, ActiveCall>();
+  /** The IDs of the last ENDED_IDS_KEPT calls that ended: an invite carrying one is a replay (call IDs are unique). */
+  private readonly endedIds = new Set<string>();
   private readonly byRoom = new Map<string, ActiveCall>();
   private readonly admission: InviteAdmission;
   /** A stable party ID of this bot for every event of every call. */
@@ -64,7 +72,7 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
       {
         partyId: this.partyId,
         callInRoom: (roomId) => this.byRoom.get(roomId),
-        hasCall: (callId) => this.byCallId.has(callId),
+        hasCall: (callId) => this.byCallId.has(callId) || this.endedIds.has(callId),
         abandon: (callId) => {
           const session = this.byCallId.get(callId);
           if (session?.direction === "outgoing") session.signalling.replaced();
@@ -131,6 +139,11 @@ export class CallManager extends EventEmitter<ManagerEvents> implements CallRegi
     watchSetup(session, (phase, seconds) => this.emit("setup", phase, seconds));
     session.once("ended", (end) => {
       this.byCallId.delete(callId);
+      this.endedIds.add(callId);
+      for (const old of this.endedIds) {
+        if (this.endedIds.size <= ENDED_IDS_KEPT) break;
+        this.endedIds.delete(old);
+      }
       if (this.byRoom.get(roomId) === session) this.byRoom.delete(roomId);
       this.emit("ended", { ...end, camera: session.camera });
     });

@@ -1,7 +1,8 @@
 /**
  * What one call takes from its peer, on the real classes (the call core with OutgoingSignalling, PeerLink, CallManager with a real CameraHub
  * on the demo camera, real wrtc peer connections): the parties held while ringing and the remote candidates of a
- * call are capped (logged once when the cap bites), and a call's events count only in the call's own room.
+ * call are capped (logged once when the cap bites), a call's events count only in the call's own room, and an
+ * invite with an ended call's ID is not answered.
  */
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
@@ -201,5 +202,54 @@ describe("routing by room", () => {
     expect(session.state).toBe(CallState.Ringing);
     manager.handleEvent({ roomId: ROOM, sender: ALICE, type: "m.call.answer", content: answer, ageMs: 0 }, ctx);
     expect(session.state).toBe(CallState.Connecting);
+  });
+});
+
+describe("call IDs", () => {
+  it("an invite carrying the ID of a call that ended is a replay: ignored, no call answered", async () => {
+    const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
+    const hub = new CameraHub([camera], ffmpegPath(), log, 0);
+    const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
+    const manager = new CallManager(
+      hub,
+      new TurnCredentials(() => Promise.resolve({}), log),
+      (roomId, type, content) => {
+        sent.push({ roomId, type, content });
+        return Promise.resolve();
+      },
+      { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
+      log,
+    );
+    cleanups.push(() => hub.stopAll());
+    cleanups.push(() => manager.hangupAll());
+    const ctx = { botUserId: "@bot:example.org", senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
+    const session = await manager.placeCall(ROOM, ALICE, "cam");
+    const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
+    // What the fuzz test found (seed 1187341383): the callee declines, then invites with the same call ID.
+    manager.handleEvent(
+      {
+        roomId: ROOM,
+        sender: ALICE,
+        type: "m.call.reject",
+        content: { call_id: session.callId, version: "1", party_id: "ALICEDEV" },
+        ageMs: 0,
+      },
+      ctx,
+    );
+    await waitFor("the call ended", () => manager.activeCount() === 0);
+    const invite = {
+      call_id: session.callId,
+      version: "1",
+      party_id: "ALICEDEV",
+      lifetime: 60_000,
+      offer: { type: "offer", sdp: offer.sdp },
+    };
+    manager.handleEvent({ roomId: ROOM, sender: ALICE, type: "m.call.invite", content: invite, ageMs: 0 }, ctx);
+    // A fresh call ID is answered as before (the bot asks for the room check and answers).
+    const fresh = { ...invite, call_id: "fresh-call" };
+    manager.handleEvent({ roomId: ROOM, sender: ALICE, type: "m.call.invite", content: fresh, ageMs: 0 }, ctx);
+    await waitFor("the fresh invite answered", () => manager.callInRoom(ROOM));
+    expect(manager.callInRoom(ROOM)?.callId).toBe("fresh-call");
+    expect(lines.some((l) => l.msg === "answering a call placed to the bot" && l["call"] === session.callId)).toBe(false);
   });
 });
