@@ -3,8 +3,10 @@
  * out credentials for it (turn_uris, turn_shared_secret), and the callee with iceTransportPolicy "relay"
  * (matrix-js-sdk's forceTURN), so every packet of the call goes through the relay. The call connects and carries
  * video over a relay candidate pair. Then the relay goes silent (SIGSTOP: nothing is closed, nothing is said, as when
- * a network vanishes): mid-call the bot hangs up with ice_timeout, and before ICE ever connected with ice_failed, both
- * within 35 s with the default calls.iceDisconnectedTimeoutMs (30 s).
+ * a network vanishes): mid-call the bot hangs up with ice_timeout within 55 s (about 18 s when libwebrtc reports
+ * "failed"; when it reports "disconnected" first, the default calls.iceDisconnectedTimeoutMs of 30 s runs from there:
+ * 37.6 s in a CI run on a loaded machine, as faults.test.ts allows), and before ICE ever connected with ice_failed
+ * within 35 s.
  */
 import { createHmac } from "node:crypto";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
@@ -113,7 +115,7 @@ describeE2E("relay-only ICE through coturn", () => {
     await rig.releasedEverything();
   }, 60_000);
 
-  it("the relay goes silent mid-call: the bot hangs up with ice_timeout (media had flowed) within 35 s", async () => {
+  it("the relay goes silent mid-call: the bot hangs up with ice_timeout (media had flowed) within 55 s", async () => {
     const call = await rig.ring("alice", "cam");
     await call.answer();
     await call.waitForFrames(15, 20_000);
@@ -125,11 +127,11 @@ describeE2E("relay-only ICE through coturn", () => {
     turn.thaw();
     reportFigure("relay vanished mid-call: bot hangup after", { hangupMs, reason: end.reason });
     expect(end).toMatchObject({ party: "local", reason: "ice_timeout", connected: true });
-    expect(hangupMs).toBeLessThan(35_000);
+    expect(hangupMs).toBeLessThan(55_000);
     const ended = await call.ended();
     expect(ended).toEqual({ hangupParty: "remote", hangupReason: "ice_timeout" });
     await rig.releasedEverything();
-  }, 60_000);
+  }, 80_000);
 
   it("the relay is gone before ICE ever connects: the bot hangs up with ice_failed within 35 s", async () => {
     const call = await rig.ring("alice", "cam");
