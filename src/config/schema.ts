@@ -32,7 +32,7 @@ export const cameraSchema = z
     keepWarm: z.boolean().default(false),
     /** Hardware decoding; falls back to software (with one log line) when it does not work. */
     hwaccel: hwaccelSchema.default("none"),
-    /** What reads the camera: GStreamer (absent: RTSP H.264/H.265 one frame sooner; ffmpeg where it cannot), or ffmpeg always. */
+    /** What reads the camera: GStreamer (absent: RTSP H.264/H.265; ffmpeg where it cannot), or ffmpeg always. */
     frontEnd: z.enum(["ffmpeg", "gstreamer"]).optional(),
     /** Who may use this camera (!call, !switch, !cameras, a call to the bot showing it); they must also pass the global allowedUsers. Default: everyone that list allows. */
     allowedUsers: z.array(accessEntry).min(1, "list at least one user, or leave allowedUsers out").optional(),

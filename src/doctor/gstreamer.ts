@@ -1,7 +1,8 @@
 /**
  * doctor's check of the GStreamer front end, the default for RTSP cameras decoded in software (media/front-end.ts):
  * gst-launch-1.0 on PATH and every element its pipeline uses (media/gst-front-end.ts), listed by gst-inspect-1.0.
- * Missing is a warning, not a failure: those cameras then use ffmpeg, which hands each frame on one frame later.
+ * Missing is a warning, not a failure: those cameras then use ffmpeg, through the frame-end proxy for rtsp:// (as
+ * soon as GStreamer, media/frame-end-proxy.ts); an rtsps:// camera's frames come one frame period later.
  */
 import type { Config } from "../config/load.ts";
 import { gstEligible, gstLaunchInstalled } from "../media/front-end.ts";
@@ -40,7 +41,7 @@ export async function checkGstreamer(config: Config): Promise<CheckResult | unde
   const name = "gstreamer";
   const which = `${String(cameras.length)} RTSP camera(s)`;
   if (!gstLaunchInstalled()) {
-    return { name, status: "warn", detail: `gst-launch-1.0 not found: ${which} use ffmpeg, one frame later`, fix: FIX };
+    return { name, status: "warn", detail: `gst-launch-1.0 not found: ${which} use ffmpeg (rtsps:// ones a frame later)`, fix: FIX };
   }
   const listing = await run("gst-inspect-1.0", [], INSPECT_TIMEOUT_MS);
   if (listing.code !== 0) {
@@ -50,7 +51,7 @@ export async function checkGstreamer(config: Config): Promise<CheckResult | unde
   const have = gstElementsOf(listing.stdout);
   const missing = pipelineElements().filter((e) => !have.has(e));
   if (missing.length > 0) {
-    const detail = `GStreamer lacks ${missing.join(", ")}: ${which} use ffmpeg, one frame later`;
+    const detail = `GStreamer lacks ${missing.join(", ")}: ${which} use ffmpeg (rtsps:// ones a frame later)`;
     return { name, status: "warn", detail, fix: FIX };
   }
   return { name, status: "pass", detail: `gst-launch-1.0 with every element the front end uses: it reads ${which}` };

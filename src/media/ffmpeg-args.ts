@@ -68,7 +68,8 @@ export function inputArgs(url: string, size: { width: number; height: number; fp
   // first picture waits for the next keyframe (measured 1.43 s vs 0.39 s to the first frame; the same
   // steady-state latency either way: the probed frames are decoded at once and only the newest is sent).
   // What ffmpeg still holds: libavformat's RTP H.264 depacketizer hands on an access unit only when the
-  // next one starts (one frame period; no ffmpeg 5.1 option ends it on the RTP marker bit).
+  // next one starts (one frame period; no ffmpeg 5.1 option ends it on the RTP marker bit): the frame-end
+  // proxy (frame-end-proxy.ts), which an rtsp:// camera's URL here points at, ends it.
   const args = ["-fflags", "discardcorrupt", "-flags", "low_delay", "-probesize", "65536", "-analyzeduration", "500000"];
   if (/^rtsps?:\/\//i.test(url)) args.push("-rtsp_transport", "tcp", "-timeout", "5000000");
   args.push("-i", url);

@@ -43,7 +43,7 @@ export class FrameEndProxy {
   /** Settles once the proxy listens, or cannot (then ffmpeg reads the camera directly). */
   readonly listening: Promise<void>;
   last: ProxySessionFacts | undefined;
-  private warned = new Set<string>();
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly cameraUrl: string,

@@ -22,9 +22,10 @@ export function gstEligible(camera: Pick<CameraConfig, "frontEnd" | "url" | "hwa
 
 /**
  * GStreamer unless the camera asks for ffmpeg, where GStreamer can read the camera (RTSP, software decoding) and
- * gst-launch-1.0 is installed; else ffmpeg. GStreamer is the default because it hands each frame on one frame
- * period sooner (camera → raw frame 42 against 81 ms at 720p25, glass-to-glass 107 against 140 ms: see
- * docs/benchmark.md); a camera it cannot decode (MJPEG) or a missing plugin falls back to ffmpeg after one run
+ * gst-launch-1.0 is installed; else ffmpeg. GStreamer became the default because it handed each frame on one frame
+ * period sooner than ffmpeg (camera → raw frame 42 against 81 ms at 720p25); since ffmpeg reads rtsp:// cameras
+ * through the frame-end proxy (frame-end-proxy.ts) both take 42–43 ms, and GStreamer stays the default as the path
+ * soaked longest. A camera it cannot decode (MJPEG) or a missing plugin falls back to ffmpeg after one run
  * (restart-policy.ts). Only a camera that asked for GStreamer and cannot have it is worth a warning.
  */
 export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: () => boolean = gstLaunchInstalled): FrontEnd {

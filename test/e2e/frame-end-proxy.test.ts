@@ -4,6 +4,7 @@
  * ffmpeg one frame period sooner than when ffmpeg reads the camera itself, every stamp intact; the camera's sound
  * and credentials work as before; an H.265 camera gets its frames ended too, an MJPEG one is passed through as is.
  */
+import { createServer, type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { readStamp } from "../../bench/stamp.ts";
 import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
@@ -118,6 +119,47 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     expect(seen.length).toBe(20);
     expect(proxy.last?.stopped).toMatch(/capture order/);
     expect(proxy.last?.delimiters).toBeLessThan(3);
+  });
+
+  it("a camera answering with more headers than RTSP allows: the proxy breaks it off, the next run reads it directly", async () => {
+    // A hostile camera: every request answered with 20 kB of headers (the splitter's limit is 16 kB).
+    const requests: string[] = [];
+    const server = createServer((socket) => {
+      socket.on("data", (chunk: Buffer) => {
+        const line = chunk.toString("latin1").split("\r\n", 1)[0] ?? "";
+        requests.push(line);
+        const cseq = /\r\ncseq:\s*(\d+)/i.exec(chunk.toString("latin1"))?.[1] ?? "1";
+        socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nX-Pad: ${"a".repeat(20_000)}\r\n\r\n`);
+      });
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const lines: { msg?: string }[] = [];
+      const seen = createLogger({ level: "info", destination: { write: (l: string) => lines.push(JSON.parse(l) as { msg?: string }) } });
+      const pipeline = new CameraPipeline(
+        testCamera({ url: `rtsp://127.0.0.1:${String(port)}/cam`, frontEnd: "ffmpeg" }),
+        ffmpegPath(),
+        seen,
+      );
+      pipelines.push(pipeline);
+      await pipeline.prepared();
+      pipeline.start();
+      const direct = `rtsp://127.0.0.1:${String(port)}/cam`;
+      await waitFor(
+        "a request through the proxy, then one straight from ffmpeg",
+        () => {
+          const first = requests.findIndex((r) => !r.includes(direct));
+          return first >= 0 && requests.slice(first).some((r) => r.includes(direct));
+        },
+        { timeoutMs: 20_000 },
+      );
+      expect(lines.some((l) => l.msg === "ffmpeg read nothing through the frame-end proxy: reading the camera directly")).toBe(true);
+      expect(pipeline.stats().frameEnds).toBeUndefined();
+    } finally {
+      server.close();
+    }
   });
 
   it.each([
