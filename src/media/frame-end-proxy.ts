@@ -35,6 +35,14 @@ export function proxyable(url: string): boolean {
   return /^rtsp:\/\//i.test(url);
 }
 
+/**
+ * The camera's URL as written but for its host and port (the last `@` ends the credentials, as for URL): ffmpeg
+ * sends the path and query on to the camera exactly as configured, not as a URL parser would re-encode them.
+ */
+export function proxiedUrl(url: string, port: number): string {
+  return url.replace(/^(rtsp:\/\/(?:[^/?#]*@)?)(?:\[[^\]]*\]|[^:/?#]*)(?::\d*)?/i, `$1127.0.0.1:${String(port)}`);
+}
+
 export class FrameEndProxy {
   private readonly server: Server;
   private readonly sessions = new Set<Socket>();
@@ -70,11 +78,7 @@ export class FrameEndProxy {
 
   /** The URL ffmpeg reads (the camera's, with the proxy for host), once the proxy listens. */
   url(): string | undefined {
-    if (this.port === undefined) return undefined;
-    const u = new URL(this.cameraUrl);
-    u.hostname = "127.0.0.1";
-    u.port = String(this.port);
-    return u.toString();
+    return this.port === undefined ? undefined : proxiedUrl(this.cameraUrl, this.port);
   }
 
   close(): void {

@@ -8,6 +8,7 @@ import type { App } from "../../src/app.ts";
 import { RESYNC_MIN_INTERVAL_MS, type PipelineStats } from "../../src/media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { OFFLINE_LUMA } from "../../src/media/offline-frame.ts";
+import { readsCamera } from "../harness/cameras.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import { reportFigure } from "../harness/figures.ts";
 import { childrenNamed, readArgv } from "../harness/proc-stats.ts";
@@ -33,7 +34,7 @@ function cornerLuma(frame: { width: number; height: number; data: Uint8Array }):
 function frontEndPidOf(comm: string, url: string): number {
   const pids = childrenNamed(process.pid, comm).filter((pid) => {
     const argv = readArgv(pid);
-    return argv?.includes(url) === true || argv?.includes(`location=${url}`) === true;
+    return argv?.some((arg) => readsCamera(arg, url)) === true;
   });
   if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one ${comm} for ${url}, found ${pids.length}`);
   return pids[0];

@@ -14,6 +14,7 @@ import { runChecks } from "../../src/doctor/run.ts";
 import { RTCPeerConnection } from "../../src/rtc/wrtc.ts";
 import { CallState } from "../../src/call/state.ts";
 import type { Callee } from "../harness/callee.ts";
+import { readsCamera } from "../harness/cameras.ts";
 import { describeE2E } from "../harness/e2e-gate.ts";
 import type { Caller } from "../harness/js-caller.ts";
 import { startRig, type Rig } from "../harness/rig.ts";
@@ -284,11 +285,15 @@ describeE2E("camera URLs and the shell", () => {
           intervalMs: 20,
         });
         expect(gst.filter((arg) => arg.includes("touch"))).toEqual([`location=${url}`]);
-        const ffmpeg = await waitFor(`an ffmpeg with ${url}`, () => readerArgvs().find((a) => a.includes(url)), {
-          timeoutMs: 15_000,
-          intervalMs: 20,
-        });
-        expect(ffmpeg.filter((arg) => arg.includes("touch"))).toEqual([url]);
+        // ffmpeg reads it through the camera's frame-end proxy: 127.0.0.1 and the proxy's port, the rest as written.
+        const ffmpeg = await waitFor(
+          `an ffmpeg with ${url}`,
+          () => readerArgvs().find((a) => /ffmpeg$/.test(a[0] ?? "") && a.some((arg) => readsCamera(arg, url))),
+          { timeoutMs: 15_000, intervalMs: 20 },
+        );
+        const touching = ffmpeg.filter((arg) => arg.includes("touch"));
+        expect(touching).toHaveLength(1);
+        expect(readsCamera(touching[0] ?? "", url)).toBe(true);
       }
       // Nothing listens on port 9: each front end fails and is started again, URL and all, by the front end it began with.
       await waitFor("all four cameras retried", () => names.every((name) => (app.hub.stats()[name]?.restarts ?? 0) >= 2), {

@@ -27,3 +27,21 @@ export function testCamera(over: Partial<CameraConfig> & Pick<CameraConfig, "url
     ...over,
   };
 }
+
+/** What follows an rtsp:// URL's host and port, and its credentials. */
+function partsOf(url: string): { creds: string; rest: string } {
+  const m = /^rtsp:\/\/((?:[^/?#]*@)?)(?:\[[^\]]*\]|[^:/?#]*)(?::\d*)?(.*)$/is.exec(url);
+  return { creds: m?.[1] ?? "", rest: m?.[2] ?? url };
+}
+
+/**
+ * Whether a front end's argument reads the camera at `url`: as written, as GStreamer's `location=`, or as ffmpeg
+ * reads it through the camera's frame-end proxy (127.0.0.1 and the proxy's port, the rest as written).
+ */
+export function readsCamera(arg: string, url: string): boolean {
+  if (arg === url || arg === `location=${url}`) return true;
+  if (!/^rtsp:\/\/(?:[^/?#]*@)?127\.0\.0\.1:\d+/i.test(arg)) return false;
+  const a = partsOf(arg);
+  const b = partsOf(url);
+  return a.creds === b.creds && a.rest === b.rest;
+}

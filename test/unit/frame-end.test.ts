@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { findVideoTrack, FrameEnder, setsUp } from "../../src/media/frame-end.ts";
+import { proxiedUrl } from "../../src/media/frame-end-proxy.ts";
 import { MAX_HEADER_BYTES, RtspSplitter, type RtspPiece } from "../../src/media/rtsp-split.ts";
 
 const SDP = [
@@ -161,5 +162,16 @@ describe("RtspSplitter", () => {
     expect(new RtspSplitter().push(Buffer.alloc(MAX_HEADER_BYTES + 1, 0x41))).toHaveProperty("broken");
     expect(new RtspSplitter().push(Buffer.from("RTSP/1.0 200 OK\r\nContent-Length: -1\r\n\r\n"))).toHaveProperty("broken");
     expect(new RtspSplitter().push(Buffer.from("RTSP/1.0 200 OK\r\nContent-Length: 99999999\r\n\r\n"))).toHaveProperty("broken");
+  });
+});
+
+describe("proxiedUrl", () => {
+  it("replaces only the host and port: credentials, path and query as written", () => {
+    expect(proxiedUrl("rtsp://u:p%40ss@192.0.2.7:8554/Streaming/Channels/101?a=b c", 41000)).toBe(
+      "rtsp://u:p%40ss@127.0.0.1:41000/Streaming/Channels/101?a=b c",
+    );
+    expect(proxiedUrl("rtsp://cam.example/$(touch x)", 9)).toBe("rtsp://127.0.0.1:9/$(touch x)");
+    expect(proxiedUrl("rtsp://[2001:db8::1]:554/live", 9)).toBe("rtsp://127.0.0.1:9/live");
+    expect(proxiedUrl("rtsp://a@b:c@host/x", 9)).toBe("rtsp://a@b:c@127.0.0.1:9/x");
   });
 });
