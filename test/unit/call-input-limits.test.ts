@@ -171,23 +171,29 @@ describe("a ringing call's parties", () => {
   });
 });
 
+/** A real CallManager on the demo camera, its sent events kept; stopped after the tests. */
+function demoManager(): { manager: CallManager; sent: { roomId: string; type: string; content: Record<string, unknown> }[] } {
+  const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
+  const hub = new CameraHub([camera], ffmpegPath(), log, 0);
+  const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
+  const manager = new CallManager(
+    hub,
+    new TurnCredentials(() => Promise.resolve({}), log),
+    (roomId, type, content) => {
+      sent.push({ roomId, type, content });
+      return Promise.resolve();
+    },
+    { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
+    log,
+  );
+  cleanups.push(() => hub.stopAll());
+  cleanups.push(() => manager.hangupAll());
+  return { manager, sent };
+}
+
 describe("routing by room", () => {
   it("the invitee's answer for the call ID in another room is ignored; in the call's room it is taken", async () => {
-    const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
-    const hub = new CameraHub([camera], ffmpegPath(), log, 0);
-    const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
-    const manager = new CallManager(
-      hub,
-      new TurnCredentials(() => Promise.resolve({}), log),
-      (roomId, type, content) => {
-        sent.push({ roomId, type, content });
-        return Promise.resolve();
-      },
-      { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
-      log,
-    );
-    cleanups.push(() => hub.stopAll());
-    cleanups.push(() => manager.hangupAll());
+    const { manager, sent } = demoManager();
     const session = await manager.placeCall(ROOM, ALICE, "cam");
     expect(session.state).toBe(CallState.Ringing);
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
@@ -207,21 +213,7 @@ describe("routing by room", () => {
 
 describe("call IDs", () => {
   it("an invite carrying the ID of a call that ended is a replay: ignored, no call answered", async () => {
-    const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
-    const hub = new CameraHub([camera], ffmpegPath(), log, 0);
-    const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
-    const manager = new CallManager(
-      hub,
-      new TurnCredentials(() => Promise.resolve({}), log),
-      (roomId, type, content) => {
-        sent.push({ roomId, type, content });
-        return Promise.resolve();
-      },
-      { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 },
-      log,
-    );
-    cleanups.push(() => hub.stopAll());
-    cleanups.push(() => manager.hangupAll());
+    const { manager, sent } = demoManager();
     const ctx = { botUserId: "@bot:example.org", senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
     const session = await manager.placeCall(ROOM, ALICE, "cam");
     const offer = sent.find((e) => e.type === "m.call.invite")?.content["offer"] as { sdp: string };
