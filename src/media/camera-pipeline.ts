@@ -170,6 +170,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       this.show(frame);
     });
     run.on("firstFrame", (size) => {
+      this.options.framesFlowing();
       this.offline.stop();
       this.setState("running");
       this.emit("firstFrame", size);
@@ -219,7 +220,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       audio: this.options.audioEnabled,
       hwaccel: this.options.hwaccel,
       frontEnd: this.options.frontEnd,
-      proxyFailed: this.options.proxyFailed(end.frames),
+      proxyFailed: this.options.runEnded(end.frames),
       attempt: this.attempt,
       watched: this.watched,
     });

@@ -8,18 +8,21 @@
  * The listener is the camera's for the bot's life (unref'd), on 127.0.0.1 only, and opened before any run needs
  * it: ffmpeg may only be pointed at it once it listens, or it would reach whatever holds the port. Any local
  * process could connect, and would get what connecting to the camera gets it (the camera still asks for the
- * credentials); at most MAX_SESSIONS connections at once.
+ * credentials); at most MAX_SESSIONS connections at once, each closed unless it sends a request within 5 s.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../util/logger.ts";
+import { rtspTarget, type RtspTarget } from "../util/rtsp-url.ts";
 import { FrameEnder } from "./frame-end.ts";
 import { RtspSplitter } from "./rtsp-split.ts";
 
 /** ffmpeg's session and, during a resync, its successor's; more is not ours. */
 const MAX_SESSIONS = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** A connection that sends no request this soon is not ffmpeg's (it asks at once): closed, its place freed. */
+const FIRST_REQUEST_MS = 5_000;
 
-/** What the last session through the proxy saw, as it goes (for the restart policy and the stats). */
+/** What the session of the current run saw, as it goes (for the restart policy and the stats; reset per run). */
 export interface ProxySessionFacts {
   /** RTP packets of the video track from the camera. */
   readonly video: number;
@@ -28,11 +31,16 @@ export interface ProxySessionFacts {
   readonly stopped: string | undefined;
   /** The proxy broke the session off (a peer sent what RTSP does not allow). */
   readonly broken: boolean;
+  /** The proxy's connection to the camera was made. */
+  readonly reached: boolean;
 }
 
-/** Whether a camera URL can be read through the proxy (plain RTSP over TCP; rtsps is TLS end to end). */
+/**
+ * Whether a camera URL can be read through the proxy: plain RTSP over TCP (rtsps is TLS end to end), and a URL the
+ * proxy can read its host from (ffmpeg is laxer than URL: a port over 65535 or a raw `#` reaches it as it was).
+ */
 export function proxyable(url: string): boolean {
-  return /^rtsp:\/\//i.test(url);
+  return rtspTarget(url) !== undefined;
 }
 
 /**
@@ -46,19 +54,22 @@ export function proxiedUrl(url: string, port: number): string {
 export class FrameEndProxy {
   private readonly server: Server;
   private readonly sessions = new Set<Socket>();
-  private readonly target: { host: string; port: number };
+  private readonly target: RtspTarget;
   private port: number | undefined;
   /** Settles once the proxy listens, or cannot (then ffmpeg reads the camera directly). */
   readonly listening: Promise<void>;
   last: ProxySessionFacts | undefined;
   private readonly warned = new Set<string>();
+  /** Why a session of this camera stopped writing delimiters (B-frames, markers that do not end frames). */
+  private stoppedFor: string | undefined;
 
   constructor(
     private readonly cameraUrl: string,
     private readonly log: Logger,
   ) {
-    const u = new URL(cameraUrl);
-    this.target = { host: u.hostname.replace(/^\[|\]$/g, ""), port: u.port === "" ? 554 : Number(u.port) };
+    const target = rtspTarget(cameraUrl);
+    if (target === undefined) throw new Error("the frame-end proxy needs an rtsp:// camera URL (see proxyable)");
+    this.target = target;
     this.server = createServer((client) => {
       this.accept(client);
     });
@@ -96,10 +107,14 @@ export class FrameEndProxy {
     client.setNoDelay(true);
     camera.setNoDelay(true);
     camera.setTimeout(CONNECT_TIMEOUT_MS, () => camera.destroy());
-    camera.once("connect", () => camera.setTimeout(0));
-    const ender = new FrameEnder();
+    let reached = false;
+    camera.once("connect", () => {
+      reached = true;
+      camera.setTimeout(0);
+    });
+    const ender = new FrameEnder(this.stoppedFor);
     let broken: string | undefined;
-    this.last = {
+    const facts: ProxySessionFacts = {
       get video() {
         return ender.counts.video;
       },
@@ -112,8 +127,12 @@ export class FrameEndProxy {
       get broken() {
         return broken !== undefined;
       },
+      get reached() {
+        return reached;
+      },
     };
     const end = (): void => {
+      this.stoppedFor ??= ender.stopped;
       const why = broken ?? ender.stopped;
       if (why !== undefined) this.once(why);
       this.sessions.delete(client);
@@ -122,29 +141,36 @@ export class FrameEndProxy {
     };
     const fromClient = new RtspSplitter();
     const fromCamera = new RtspSplitter();
+    let asked = false;
+    client.setTimeout(FIRST_REQUEST_MS, end);
     client.on("data", (chunk: Buffer) => {
-      const pieces = fromClient.push(chunk);
-      if ("broken" in pieces) {
-        broken = `ffmpeg sent ${pieces.broken}`;
+      if (!asked) {
+        // The session of the run from its first request on (a connection that never asks is nobody's run).
+        asked = true;
+        client.setTimeout(0);
+        this.last = facts;
+      }
+      const got = fromClient.push(chunk);
+      if ("broken" in got) {
+        broken = `ffmpeg sent ${got.broken}`;
         end();
         return;
       }
-      for (const p of pieces) if (p.kind === "message") ender.request(p.head);
+      for (const p of got.pieces) if (p.kind === "message") ender.request(p.head);
       if (!camera.write(chunk)) client.pause();
     });
     camera.on("data", (chunk: Buffer) => {
-      const pieces = fromCamera.push(chunk);
-      if ("broken" in pieces) {
-        broken = `the camera sent ${pieces.broken}`;
+      const got = fromCamera.push(chunk);
+      if ("broken" in got) {
+        broken = `the camera sent ${got.broken}`;
         end();
         return;
       }
-      // Written piece by piece: a delimiter goes right after its frame's last packet, before what follows it.
+      // What came, in views of it: a delimiter goes right after its frame's last packet, before what follows it.
       let ok = true;
       let from = 0;
       let at = 0;
-      const whole = Buffer.concat(pieces.map((p) => p.raw));
-      for (const p of pieces) {
+      for (const p of got.pieces) {
         at += p.raw.length;
         if (p.kind === "message") {
           ender.response(p.head, p.body);
@@ -152,11 +178,11 @@ export class FrameEndProxy {
         }
         const delimiter = ender.frame(p.channel, p.payload);
         if (delimiter === undefined) continue;
-        ok = client.write(whole.subarray(from, at)) && ok;
+        ok = client.write(got.bytes.subarray(from, at)) && ok;
         ok = client.write(delimiter) && ok;
         from = at;
       }
-      if (from < whole.length) ok = client.write(whole.subarray(from)) && ok;
+      if (from < got.bytes.length) ok = client.write(got.bytes.subarray(from)) && ok;
       if (!ok) camera.pause();
     });
     client.on("drain", () => camera.resume());

@@ -10,9 +10,10 @@
  * The delimiter is an RTP packet of its own with the marker packet's sequence number (ffmpeg takes a repeated one as
  * in order and the camera's numbering is left alone) and the next frame's timestamp as the last step foretells it
  * (the parser stamps the next frame with the packet its first byte came in). It stops for good on a camera whose
- * timestamps go back (B-frames: decode order is not capture order) or whose marker bit does not end frames.
+ * timestamps go back (B-frames: decode order is not capture order) or whose marker bit does not end frames: the
+ * one delimiter written before that shows is not written again in the camera's later sessions.
  */
-import { headerOf } from "./rtsp-split.ts";
+import { headerOf, headLines } from "./rtsp-split.ts";
 
 export interface VideoTrack {
   codec: "H264" | "H265";
@@ -69,14 +70,15 @@ export class FrameEnder {
   private step: number | undefined;
   /** The timestamp of the frame a delimiter was last written after. */
   private endedTs: number | undefined;
-  /** Why delimiters stopped for this session, once they have. */
-  stopped: string | undefined;
   /** RTP packets on the video channel, and delimiters written. */
   readonly counts = { video: 0, delimiters: 0 };
 
+  /** `stopped`: why delimiters stopped, once they have (given: an earlier session of the camera found it). */
+  constructor(public stopped?: string) {}
+
   /** A message from ffmpeg to the camera (its header block). */
   request(head: string): void {
-    const setup = /^SETUP (\S+) RTSP\/1\.0$/.exec(head.split("\r\n", 1)[0] ?? "");
+    const setup = /^SETUP (\S+) RTSP\/1\.0$/.exec(headLines(head)[0] ?? "");
     const cseq = headerOf(head, "cseq");
     if (setup?.[1] !== undefined && cseq !== undefined && this.setups.size < 16) this.setups.set(cseq, setup[1]);
   }

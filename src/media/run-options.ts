@@ -22,9 +22,12 @@ export class RunOptions {
   private gstCodec: GstCodec = "h264";
   /**
    * ffmpeg reads an rtsp:// camera through its frame-end proxy (a frame sooner), opened with the options so that it
-   * listens before the first run; dropped for good when a run through it fails.
+   * listens before the first run. After a run through it fails the next one reads the camera directly ("trial"):
+   * when that run shows frames the proxy is dropped for good, when it fails too the camera was the problem and the
+   * proxy is used again.
    */
   private proxy: FrameEndProxy | undefined;
+  private proxyUse: "on" | "trial" = "on";
   /** The last run went through the proxy. */
   private proxied = false;
 
@@ -50,8 +53,10 @@ export class RunOptions {
 
   /** The command line of the next run. */
   command(): RunCommand {
-    const ffmpegUrl = this.frontEnd === "ffmpeg" ? this.proxy?.url() : undefined;
+    const ffmpegUrl = this.frontEnd === "ffmpeg" && this.proxyUse === "on" ? this.proxy?.url() : undefined;
     this.proxied = ffmpegUrl !== undefined;
+    // What the proxy saw belongs to one run: an earlier session's (or a stranger's) must not judge this one.
+    if (this.proxy !== undefined) this.proxy.last = undefined;
     return runCommand(this.frontEnd, this.camera, this.ffmpegPath, {
       audio: this.audioEnabled,
       hwaccel: this.hwaccel,
@@ -60,10 +65,28 @@ export class RunOptions {
     });
   }
 
-  /** Whether the proxy is the suspect for the run that ended with `frames`: see ExitFacts.proxyFailed. */
-  proxyFailed(frames: number): boolean {
+  /**
+   * A run ended with `frames`: ends a trial without the proxy that showed nothing, and says whether the proxy is the suspect for a
+   * run through it (ExitFacts.proxyFailed): it broke the session off, or ffmpeg showed nothing of a camera the proxy
+   * reached (a camera it cannot reach is away, and retried as it is).
+   */
+  runEnded(frames: number): boolean {
+    if (!this.proxied && this.proxyUse === "trial") {
+      // The direct run showed nothing either: the camera was the problem, not the proxy.
+      this.proxyUse = "on";
+      return false;
+    }
     const last = this.proxy?.last;
-    return this.proxied && last !== undefined && (last.broken || (frames === 0 && last.video > 0));
+    return this.proxied && last !== undefined && (last.broken || (frames === 0 && last.reached));
+  }
+
+  /** The run's first frame: a direct run on trial shows the proxy was the problem, and it stays off for the camera. */
+  framesFlowing(): void {
+    if (this.proxied || this.proxyUse !== "trial") return;
+    this.log.info("the camera shows frames read directly: the frame-end proxy stays off for it");
+    this.proxy?.close();
+    this.proxy = undefined;
+    this.proxyUse = "on";
   }
 
   /** Delimiters the proxy wrote in its last session (stats). */
@@ -91,8 +114,7 @@ export class RunOptions {
         { reason: this.proxy?.last?.stopped, ffmpeg: end.exit.lastLines.slice(-2) },
         "ffmpeg read nothing through the frame-end proxy: reading the camera directly",
       );
-      this.proxy?.close();
-      this.proxy = undefined;
+      this.proxyUse = "trial";
     } else if (step.drop === "audio") {
       this.audioEnabled = false;
       this.log.warn("the camera has no audio stream: continuing with video only");

@@ -4,7 +4,7 @@
  * ffmpeg one frame period sooner than when ffmpeg reads the camera itself, every stamp intact; the camera's sound
  * and credentials work as before; an H.265 camera gets its frames ended too, an MJPEG one is passed through as is.
  */
-import { createServer, type AddressInfo } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { readStamp } from "../../bench/stamp.ts";
 import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
@@ -121,41 +121,90 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     expect(proxy.last?.delimiters).toBeLessThan(3);
   });
 
-  it("a camera answering with more headers than RTSP allows: the proxy breaks it off, the next run reads it directly", async () => {
-    // A hostile camera: every request answered with 20 kB of headers (the splitter's limit is 16 kB).
+  /** An RTSP server that answers every request with 20 kB of headers (the splitter's limit is 16 kB). */
+  function oversized(socket: Socket, chunk: Buffer): void {
+    const cseq = /\r\ncseq:\s*(\d+)/i.exec(chunk.toString("latin1"))?.[1] ?? "1";
+    socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nX-Pad: ${"a".repeat(20_000)}\r\n\r\n`);
+  }
+
+  async function listen(server: Server): Promise<number> {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  function loggedTo(lines: string[]): ReturnType<typeof createLogger> {
+    return createLogger({
+      level: "info",
+      destination: { write: (l: string) => lines.push((JSON.parse(l) as { msg?: string }).msg ?? "") },
+    });
+  }
+
+  it("a camera answering with more headers than RTSP allows, both ways: the proxy is tried again after a direct run", async () => {
     const requests: string[] = [];
     const server = createServer((socket) => {
       socket.on("data", (chunk: Buffer) => {
-        const line = chunk.toString("latin1").split("\r\n", 1)[0] ?? "";
-        requests.push(line);
-        const cseq = /\r\ncseq:\s*(\d+)/i.exec(chunk.toString("latin1"))?.[1] ?? "1";
-        socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nX-Pad: ${"a".repeat(20_000)}\r\n\r\n`);
+        requests.push(chunk.toString("latin1").split("\r\n", 1)[0] ?? "");
+        oversized(socket, chunk);
       });
       socket.on("error", () => undefined);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
+    const port = await listen(server);
     try {
-      const lines: { msg?: string }[] = [];
-      const seen = createLogger({ level: "info", destination: { write: (l: string) => lines.push(JSON.parse(l) as { msg?: string }) } });
-      const pipeline = new CameraPipeline(
-        testCamera({ url: `rtsp://127.0.0.1:${String(port)}/cam`, frontEnd: "ffmpeg" }),
-        ffmpegPath(),
-        seen,
-      );
+      const lines: string[] = [];
+      const direct = `rtsp://127.0.0.1:${String(port)}/cam`;
+      const pipeline = new CameraPipeline(testCamera({ url: direct, frontEnd: "ffmpeg" }), ffmpegPath(), loggedTo(lines));
       pipelines.push(pipeline);
       await pipeline.prepared();
       pipeline.start();
-      const direct = `rtsp://127.0.0.1:${String(port)}/cam`;
+      const through = (r: string): boolean => !r.includes(direct);
       await waitFor(
-        "a request through the proxy, then one straight from ffmpeg",
+        "through the proxy, then straight from ffmpeg, then through the proxy again",
         () => {
-          const first = requests.findIndex((r) => !r.includes(direct));
-          return first >= 0 && requests.slice(first).some((r) => r.includes(direct));
+          const first = requests.findIndex(through);
+          const straight = requests.findIndex((r, i) => i > first && !through(r));
+          return first >= 0 && straight > first && requests.some((r, i) => i > straight && through(r));
         },
-        { timeoutMs: 20_000 },
+        { timeoutMs: 30_000 },
       );
-      expect(lines.some((l) => l.msg === "ffmpeg read nothing through the frame-end proxy: reading the camera directly")).toBe(true);
+      expect(lines).toContain("ffmpeg read nothing through the frame-end proxy: reading the camera directly");
+      expect(lines).not.toContain("the camera shows frames read directly: the frame-end proxy stays off for it");
+    } finally {
+      server.close();
+    }
+  });
+
+  it("a camera that fails through the proxy and shows frames directly: read directly from then on", async () => {
+    const cam = await camera({ codec: "h264", width: 320, height: 240, fps: 25, audio: "none" });
+    const target = new URL(cam.url);
+    // In front of the real camera: requests naming this port come straight from ffmpeg and are passed on; any
+    // other (through the proxy, naming its port) gets an answer the proxy must break off.
+    let proxiedSessions = 0;
+    let port = 0;
+    const server = createServer((socket) => {
+      socket.once("data", (first: Buffer) => {
+        if (first.toString("latin1").includes(`:${String(port)}/`)) {
+          const upstream = connect({ host: target.hostname, port: Number(target.port) });
+          upstream.write(first);
+          socket.pipe(upstream).pipe(socket);
+          upstream.on("error", () => socket.destroy());
+        } else {
+          proxiedSessions++;
+          oversized(socket, first);
+        }
+      });
+      socket.on("error", () => undefined);
+    });
+    port = await listen(server);
+    try {
+      const lines: string[] = [];
+      const url = `rtsp://127.0.0.1:${String(port)}${target.pathname}`;
+      const pipeline = new CameraPipeline(testCamera({ url, maxFps: 25, frontEnd: "ffmpeg" }), ffmpegPath(), loggedTo(lines));
+      pipelines.push(pipeline);
+      await pipeline.prepared();
+      pipeline.start();
+      await waitFor("25 frames read directly", () => pipeline.stats().framesIn >= 25, { timeoutMs: 30_000 });
+      expect(lines).toContain("the camera shows frames read directly: the frame-end proxy stays off for it");
+      expect(proxiedSessions).toBe(1);
       expect(pipeline.stats().frameEnds).toBeUndefined();
     } finally {
       server.close();
@@ -173,7 +222,8 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     pipeline.start();
     await waitFor("25 frames", () => pipeline.stats().framesIn >= 25, { timeoutMs: 30_000 });
     expect(pipeline.stats()).toMatchObject({ state: "running", frontEnd: "ffmpeg", restarts: 0 });
-    const ends = pipeline.stats().frameEnds ?? 0;
+    // Defined: ffmpeg read the camera through the proxy (undefined would be a direct read).
+    const ends = pipeline.stats().frameEnds;
     if (ended) expect(ends).toBeGreaterThan(10);
     else expect(ends).toBe(0);
   });

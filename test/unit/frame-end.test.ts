@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { findVideoTrack, FrameEnder, setsUp } from "../../src/media/frame-end.ts";
-import { proxiedUrl } from "../../src/media/frame-end-proxy.ts";
-import { MAX_HEADER_BYTES, RtspSplitter, type RtspPiece } from "../../src/media/rtsp-split.ts";
+import { proxiedUrl, proxyable } from "../../src/media/frame-end-proxy.ts";
+import { rtspTarget } from "../../src/util/rtsp-url.ts";
+import { headerOf, MAX_HEADER_BYTES, RtspSplitter, type RtspPiece, type RtspPieces } from "../../src/media/rtsp-split.ts";
 
 const SDP = [
   "v=0",
@@ -100,6 +101,20 @@ describe("FrameEnder", () => {
     expect(m.frame(2, rtp({ seq: 4, ts: 7200, marker: true }))).toBeUndefined();
   });
 
+  it("writes none in a session of a camera an earlier session stopped for", () => {
+    const ender = new FrameEnder("the camera's frames are not in capture order (B-frames)");
+    ender.response("RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Type: application/sdp", Buffer.from(SDP));
+    ender.request("SETUP rtsp://cam.example/live/stream=0 RTSP/1.0\r\nCSeq: 3");
+    ender.response("RTSP/1.0 200 OK\r\nCSeq: 3\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1", Buffer.alloc(0));
+    for (const [seq, ts] of [
+      [1, 0],
+      [2, 3600],
+      [3, 7200],
+    ] as const)
+      expect(ender.frame(0, rtp({ seq, ts, marker: true }))).toBeUndefined();
+    expect(ender.counts).toEqual({ video: 3, delimiters: 0 });
+  });
+
   it("writes H.265's delimiter for an H.265 track, and nothing before its SETUP is answered", () => {
     const ender = new FrameEnder();
     const sdp = SDP.replace("H264/90000", "H265/90000");
@@ -139,9 +154,10 @@ describe("the video track and its SETUP", () => {
 });
 
 describe("RtspSplitter", () => {
-  const pieces = (out: RtspPiece[] | { broken: string }): RtspPiece[] => {
+  const pieces = (out: RtspPieces | { broken: string }): RtspPiece[] => {
     if ("broken" in out) throw new Error(out.broken);
-    return out;
+    expect(out.bytes.equals(Buffer.concat(out.pieces.map((p) => p.raw)))).toBe(true);
+    return out.pieces;
   };
 
   it("cuts messages with bodies and interleaved frames, across chunk boundaries", () => {
@@ -158,10 +174,50 @@ describe("RtspSplitter", () => {
     expect(Buffer.concat(got.map((p) => p.raw)).equals(all)).toBe(true);
   });
 
+  it("reads a camera whose lines end in a bare LF (RFC 2326 allows it; ffmpeg reads it)", () => {
+    const got = pieces(
+      new RtspSplitter().push(Buffer.from("RTSP/1.0 200 OK\nCSeq: 3\nContent-Length: 2\n\nokRTSP/1.0 200 OK\nCSeq: 4\n\n")),
+    );
+    expect(got.map((p) => (p.kind === "message" ? [headerOf(p.head, "cseq"), p.body.toString()] : []))).toEqual([
+      ["3", "ok"],
+      ["4", ""],
+    ]);
+  });
+
+  it("joins a frame fed a byte at a time once, when it is whole", () => {
+    const frame = Buffer.concat([Buffer.from([0x24, 0, 0x10, 0]), Buffer.alloc(4096, 7)]);
+    const s = new RtspSplitter();
+    const got: RtspPiece[] = [];
+    for (const byte of frame) got.push(...pieces(s.push(Buffer.from([byte]))));
+    expect(got).toHaveLength(1);
+    expect(got[0]?.raw.equals(frame)).toBe(true);
+  });
+
   it("breaks on headers over the limit and on a bad or huge Content-Length", () => {
     expect(new RtspSplitter().push(Buffer.alloc(MAX_HEADER_BYTES + 1, 0x41))).toHaveProperty("broken");
     expect(new RtspSplitter().push(Buffer.from("RTSP/1.0 200 OK\r\nContent-Length: -1\r\n\r\n"))).toHaveProperty("broken");
     expect(new RtspSplitter().push(Buffer.from("RTSP/1.0 200 OK\r\nContent-Length: 99999999\r\n\r\n"))).toHaveProperty("broken");
+  });
+});
+
+describe("proxyable", () => {
+  it("takes rtsp:// URLs the proxy can read its host from; not rtsps://, not what URL cannot parse", () => {
+    expect(proxyable("rtsp://u:p@cam.example:8554/live")).toBe(true);
+    expect(proxyable("rtsps://cam.example/live")).toBe(false);
+    expect(proxyable("rtsp://cam.example:99999/live")).toBe(false);
+    expect(proxyable("rtsp://ca m/live")).toBe(false);
+    expect(proxyable("demo://clock")).toBe(false);
+  });
+
+  it("reads a password that is not valid percent-encoding as written (decodeURIComponent would throw)", () => {
+    expect(proxyable("rtsp://u:p%zz@cam.example/live")).toBe(true);
+    expect(rtspTarget("rtsp://u:p%zz@cam.example/live")?.creds).toEqual({ user: "u", password: "p%zz" });
+    expect(rtspTarget("rtsp://u:p%40ss@[2001:db8::1]/live")).toMatchObject({
+      host: "2001:db8::1",
+      port: 554,
+      requestUrl: "rtsp://[2001:db8::1]/live",
+      creds: { user: "u", password: "p@ss" },
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { errorMessage, type Logger } from "../../util/logger.ts";
+import { rtspTarget, type RtspTarget } from "../../util/rtsp-url.ts";
 import { FrameEncoder } from "../encode.ts";
 import type { TalkbackOutput } from "../output.ts";
 import { RtspConnection, RtspError, type RtspResponse } from "./rtsp.ts";
@@ -12,20 +13,10 @@ const RETRY_MAX_MS = 15_000;
 const KEEPALIVE_MAX_MS = 20_000;
 
 /** The camera URL split into where to connect, what to ask for (no credentials) and the credentials. */
-export function target(url: string): {
-  host: string;
-  port: number;
-  requestUrl: string;
-  creds: { user: string; password: string } | undefined;
-} {
-  const u = new URL(url);
-  if (u.protocol !== "rtsp:") throw new Error("ONVIF talkback needs an rtsp:// camera URL");
-  const creds = u.username !== "" ? { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : undefined;
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  const port = u.port === "" ? 554 : Number(u.port);
-  u.username = "";
-  u.password = "";
-  return { host, port, requestUrl: u.toString(), creds };
+export function target(url: string): RtspTarget {
+  const t = rtspTarget(url);
+  if (t === undefined) throw new Error("ONVIF talkback needs an rtsp:// camera URL");
+  return t;
 }
 
 function ok(res: RtspResponse, what: string): void {

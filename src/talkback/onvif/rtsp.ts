@@ -1,6 +1,6 @@
 /**
  * A small RTSP/1.0 client connection for the ONVIF backchannel: requests one at a time, answers parsed with hard
- * limits, interleaved ($) frames from the camera read and dropped, RTP sent interleaved on the same TCP connection.
+ * limits (media/rtsp-split.ts, shared with the frame-end proxy), interleaved ($) frames from the camera read and dropped, RTP sent interleaved on the same TCP connection.
  * Why not a library: the npm RTSP clients found (e.g. yellowstone) are for receiving, unmaintained for years, and
  * none sends on a backchannel; what is needed here is about 150 lines.
  */
@@ -8,6 +8,7 @@ import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
 import { authorize, type Credentials } from "./auth.ts";
 import { AppError } from "../../util/errors.ts";
+import { headLines, RtspSplitter } from "../../media/rtsp-split.ts";
 
 export interface RtspResponse {
   status: number;
@@ -15,11 +16,6 @@ export interface RtspResponse {
   body: string;
 }
 
-/** An answer's header block and body at most (a camera's are a few kB): more is a broken or hostile camera. */
-const MAX_HEADER_BYTES = 16_384;
-const MAX_BODY_BYTES = 65_536;
-/** Unparsed input held at most (an interleaved frame is at most 64 kB + 4). */
-const MAX_BUFFERED = 2 * 65_540;
 /** Outgoing bytes queued at most before RTP is dropped (the camera is not reading: no growing memory). */
 const MAX_QUEUED = 64_000;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -28,7 +24,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export class RtspError extends AppError {}
 
 export class RtspConnection extends EventEmitter<{ close: [reason: string] }> {
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly splitter = new RtspSplitter();
   private cseq = 0;
   private nc = 0;
   private challenges: string[] | undefined;
@@ -134,7 +130,6 @@ export class RtspConnection extends EventEmitter<{ close: [reason: string] }> {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
-    this.buf = Buffer.alloc(0);
     const p = this.pending;
     this.pending = undefined;
     if (p) {
@@ -146,30 +141,18 @@ export class RtspConnection extends EventEmitter<{ close: [reason: string] }> {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.buf.length > MAX_BUFFERED) {
-      this.fail(`the camera sent ${this.buf.length} bytes that are neither an RTSP answer nor an interleaved frame`);
+    const got = this.splitter.push(chunk);
+    if ("broken" in got) {
+      this.fail(`the camera sent ${got.broken}`);
       return;
     }
-    while (this.buf.length > 0 && !this.ended()) {
-      if (this.buf[0] === 0x24) {
-        if (this.buf.length < 4) return;
-        const end = 4 + this.buf.readUInt16BE(2);
-        if (this.buf.length < end) return;
+    for (const piece of got.pieces) {
+      if (this.ended()) return;
+      if (piece.kind === "frame") {
         this.framesIn++;
-        this.buf = this.buf.subarray(end);
         continue;
       }
-      const headEnd = this.buf.indexOf("\r\n\r\n");
-      if (headEnd === -1) {
-        if (this.buf.length > MAX_HEADER_BYTES) this.fail(`the camera's answer has over ${MAX_HEADER_BYTES} bytes of headers`);
-        return;
-      }
-      if (headEnd > MAX_HEADER_BYTES) {
-        this.fail(`the camera's answer has over ${MAX_HEADER_BYTES} bytes of headers`);
-        return;
-      }
-      const lines = this.buf.subarray(0, headEnd).toString("latin1").split("\r\n");
+      const lines = headLines(piece.head);
       const status = /^RTSP\/1\.0 (\d{3})\b/.exec(lines[0] ?? "");
       if (!status) {
         this.fail(`the camera's answer is not RTSP: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
@@ -182,21 +165,11 @@ export class RtspConnection extends EventEmitter<{ close: [reason: string] }> {
         const key = line.slice(0, i).trim().toLowerCase();
         headers.set(key, [...(headers.get(key) ?? []), line.slice(i + 1).trim()]);
       }
-      const length = Number(headers.get("content-length")?.[0] ?? "0");
-      if (!Number.isInteger(length) || length < 0 || length > MAX_BODY_BYTES) {
-        this.fail(
-          `the camera's answer has a body of ${headers.get("content-length")?.[0] ?? "?"} bytes (at most ${MAX_BODY_BYTES} are read)`,
-        );
-        return;
-      }
-      if (this.buf.length < headEnd + 4 + length) return;
-      const body = this.buf.subarray(headEnd + 4, headEnd + 4 + length).toString("utf8");
-      this.buf = this.buf.subarray(headEnd + 4 + length);
       const p = this.pending;
       if (p && Number(headers.get("cseq")?.[0]) === p.cseq) {
         this.pending = undefined;
         clearTimeout(p.timer);
-        p.resolve({ status: Number(status[1]), headers, body });
+        p.resolve({ status: Number(status[1]), headers, body: piece.body.toString("utf8") });
       }
     }
   }
