@@ -226,7 +226,7 @@ export class CameraHub {
       [...this.entries.values()].map(async (entry) => {
         if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
         entry.idleTimer = undefined;
-        await entry.pipeline.stop();
+        await entry.pipeline.shutdown();
       }),
     );
   }

@@ -140,6 +140,12 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
     this.setState("stopped");
   }
 
+  /** Stops for good (the bot's shutdown): also closes what the camera holds between runs (its frame-end proxy). */
+  async shutdown(): Promise<void> {
+    await this.stop();
+    this.options.close();
+  }
+
   /** A method, not the field: TypeScript keeps the field narrowed to false across stop()'s await. */
   private isWanted(): boolean {
     return this.wanted;

@@ -21,6 +21,8 @@ const MAX_SESSIONS = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A connection that sends no request this soon is not ffmpeg's (it asks at once): closed, its place freed. */
 const FIRST_REQUEST_MS = 5_000;
+/** How long ffmpeg has to read the camera's last bytes after the camera closed, before its connection is cut. */
+const CLOSE_FLUSH_MS = 5_000;
 
 /** What the session of the current run saw, as it goes (for the restart policy and the stats; reset per run). */
 export interface ProxySessionFacts {
@@ -131,18 +133,24 @@ export class FrameEndProxy {
         return reached;
       },
     };
-    const end = (): void => {
+    /** `flush`: the camera closed its end cleanly, so ffmpeg gets what it last sent (its last answer) before ours. */
+    const end = (flush = false): void => {
       this.stoppedFor ??= ender.stopped;
       const why = broken ?? ender.stopped;
       if (why !== undefined) this.once(why);
       this.sessions.delete(client);
-      client.destroy();
       camera.destroy();
+      if (!flush || client.destroyed) {
+        client.destroy();
+        return;
+      }
+      client.end();
+      setTimeout(() => client.destroy(), CLOSE_FLUSH_MS).unref();
     };
     const fromClient = new RtspSplitter();
     const fromCamera = new RtspSplitter();
     let asked = false;
-    client.setTimeout(FIRST_REQUEST_MS, end);
+    client.setTimeout(FIRST_REQUEST_MS, () => { end(); });
     client.on("data", (chunk: Buffer) => {
       if (!asked) {
         // The session of the run from its first request on (a connection that never asks is nobody's run).
@@ -187,10 +195,10 @@ export class FrameEndProxy {
     });
     client.on("drain", () => camera.resume());
     camera.on("drain", () => client.resume());
-    client.on("close", end);
-    camera.on("close", end);
-    client.on("error", end);
-    camera.on("error", end);
+    client.on("close", () => { end(); });
+    camera.on("close", (hadError) => { end(!hadError && broken === undefined); });
+    client.on("error", () => { end(); });
+    camera.on("error", () => { end(); });
   }
 
   /** One info line per reason and camera: a camera whose frames cannot be ended says so once, not every run. */

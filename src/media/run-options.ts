@@ -89,6 +89,12 @@ export class RunOptions {
     this.proxyUse = "on";
   }
 
+  /** The bot is stopping: the proxy's listener and sessions are closed. */
+  close(): void {
+    this.proxy?.close();
+    this.proxy = undefined;
+  }
+
   /** Delimiters the proxy wrote in its last session (stats). */
   get frameEnds(): number | undefined {
     return this.proxied ? this.proxy?.last?.delimiters : undefined;
