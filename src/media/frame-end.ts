@@ -22,21 +22,27 @@ export interface VideoTrack {
   control: string;
   /** The SDP's media sections: a lone one is set up with the aggregate URL. */
   sections: number;
+  /** The other sections' controls: a SETUP one of them matches at least as closely is not the video's. */
+  others: string[];
 }
 
 /** The first video track of an SDP carrying H.264 or H.265 at 90 kHz. */
 export function findVideoTrack(sdp: string): VideoTrack | undefined {
-  const sections = sdp.split(/\r?\n(?=m=)/).slice(1);
-  for (const section of sections) {
-    const lines = section.split(/\r?\n/).map((l) => l.trim());
+  const sections = sdp
+    .split(/\r?\n(?=m=)/)
+    .slice(1)
+    .map((section) => section.split(/\r?\n/).map((l) => l.trim()));
+  const controlOf = (lines: string[]): string => lines.find((l) => l.startsWith("a=control:"))?.slice("a=control:".length) ?? "";
+  for (const [i, lines] of sections.entries()) {
     const m = /^m=video \d+ \S+ ([\d ]+)$/.exec(lines[0] ?? "");
     if (!m) continue;
-    const control = lines.find((l) => l.startsWith("a=control:"))?.slice("a=control:".length) ?? "";
     for (const pt of (m[1] ?? "").trim().split(/\s+/).map(Number)) {
       const map = lines.find((l) => l.startsWith(`a=rtpmap:${String(pt)} `));
       const codec = /^a=rtpmap:\d+ (H264|H265)\/90000\b/i.exec(map ?? "")?.[1]?.toUpperCase();
-      if ((codec === "H264" || codec === "H265") && pt >= 0 && pt <= 127)
-        return { codec, payloadType: pt, control, sections: sections.length };
+      if ((codec === "H264" || codec === "H265") && pt >= 0 && pt <= 127) {
+        const others = sections.filter((_, j) => j !== i).map(controlOf);
+        return { codec, payloadType: pt, control: controlOf(lines), sections: sections.length, others };
+      }
     }
   }
   return undefined;
@@ -47,12 +53,17 @@ function pathOf(url: string): string {
   return url.replace(/^rtsps?:\/\/[^/]*/i, "");
 }
 
-/** Whether a SETUP of `url` sets up the track (its control resolved against any base, as ffmpeg does). */
+/**
+ * Whether a SETUP of `url` sets up the track. ffmpeg appends a relative control to the base with a "/" and takes an
+ * absolute one as it is (host and port are the proxy's here, so paths are compared). Another track whose control
+ * matches too, at least as long, makes it not the video's (`1` against `audio/1`).
+ */
 export function setsUp(url: string, track: VideoTrack): boolean {
   const control = track.control;
   if (control === "" || control === "*") return track.sections === 1;
   const path = pathOf(url);
-  return path === pathOf(control) || path.endsWith(`/${control}`);
+  const matches = (c: string): boolean => c !== "" && c !== "*" && (path === pathOf(c) || path.endsWith(`/${c}`));
+  return matches(control) && !track.others.some((c) => c.length >= control.length && matches(c));
 }
 
 const DELIMITER: Record<VideoTrack["codec"], Buffer> = {

@@ -136,13 +136,13 @@ describe("FrameEnder", () => {
 
 describe("the video track and its SETUP", () => {
   it("finds the first H.264/H.265 video track; none in an MJPEG or audio-only SDP", () => {
-    expect(findVideoTrack(SDP)).toEqual({ codec: "H264", payloadType: 96, control: "stream=0", sections: 2 });
+    expect(findVideoTrack(SDP)).toEqual({ codec: "H264", payloadType: 96, control: "stream=0", sections: 2, others: ["stream=1"] });
     expect(findVideoTrack(SDP.replace("96 H264/90000", "96 JPEG/90000"))).toBeUndefined();
     expect(findVideoTrack("v=0\r\nm=audio 0 RTP/AVP 0\r\n")).toBeUndefined();
   });
 
   it("matches relative, absolute and aggregate controls as ffmpeg resolves them", () => {
-    const track = { codec: "H264" as const, payloadType: 96, control: "trackID=1", sections: 2 };
+    const track = { codec: "H264" as const, payloadType: 96, control: "trackID=1", sections: 2, others: ["trackID=2"] };
     expect(setsUp("rtsp://127.0.0.1:9/a/trackID=1", track)).toBe(true);
     expect(setsUp("rtsp://127.0.0.1:9/a/trackID=2", track)).toBe(false);
     const absolute = { ...track, control: "rtsp://192.0.2.7:554/a/trackID=1" };
@@ -150,6 +150,15 @@ describe("the video track and its SETUP", () => {
     expect(setsUp("rtsp://127.0.0.1:9/a/trackID=1", absolute)).toBe(true);
     expect(setsUp("rtsp://127.0.0.1:9/a", { ...track, control: "*", sections: 1 })).toBe(true);
     expect(setsUp("rtsp://127.0.0.1:9/a", { ...track, control: "", sections: 2 })).toBe(false);
+  });
+
+  it("does not take another track's SETUP for the video's when the video's control ends the other's", () => {
+    const sdp = SDP.replace("a=control:stream=0", "a=control:1").replace("a=control:stream=1", "a=control:audio/1");
+    const track = findVideoTrack(sdp);
+    expect(track).toMatchObject({ control: "1", others: ["audio/1"] });
+    if (track === undefined) return;
+    expect(setsUp("rtsp://127.0.0.1:9/live/1", track)).toBe(true);
+    expect(setsUp("rtsp://127.0.0.1:9/live/audio/1", track)).toBe(false);
   });
 });
 
