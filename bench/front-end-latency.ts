@@ -41,13 +41,9 @@ interface Command {
 /** The bot's ffmpeg reading the camera through its frame-end proxy (src/media/frame-end-proxy.ts), once it listens. */
 async function throughProxy(url: string): Promise<Command> {
   const proxy = new FrameEndProxy(url, createLogger({ level: "silent" }));
-  const deadline = nowMs() + 5000;
-  let proxied = proxy.url();
-  while (proxied === undefined && nowMs() < deadline) {
-    await new Promise((resolve) => setImmediate(resolve));
-    proxied = proxy.url();
-  }
-  if (proxied === undefined) throw new Error("the frame-end proxy did not listen within 5 s");
+  await proxy.listening;
+  const proxied = proxy.url();
+  if (proxied === undefined) throw new Error("the frame-end proxy could not listen on 127.0.0.1");
   return {
     ...ffmpegWith(proxied, []),
     close: () => {
