@@ -8,7 +8,7 @@
  * The listener is the camera's for the bot's life (unref'd), on 127.0.0.1 only, and opened before any run needs
  * it: ffmpeg may only be pointed at it once it listens, or it would reach whatever holds the port. Any local
  * process could connect, and would get what connecting to the camera gets it (the camera still asks for the
- * credentials); at most MAX_SESSIONS connections at once, each closed unless it sends a request within 5 s.
+ * credentials); at most MAX_SESSIONS connections at once, each closed unless it sends a whole request within 5 s.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "../util/logger.ts";
@@ -33,9 +33,21 @@ export interface ProxySessionFacts {
   readonly stopped: string | undefined;
   /** The proxy broke the session off (a peer sent what RTSP does not allow). */
   readonly broken: boolean;
-  /** The proxy's connection to the camera was made. */
-  readonly reached: boolean;
+  /** The camera said yes to ffmpeg's PLAY: its media should have followed. */
+  readonly played: boolean;
+  /** Bytes from the camera the proxy still held, not yet a whole message or frame (what a parsing fault looks like). */
+  readonly held: boolean;
 }
+
+/** The facts of a run whose connection the proxy refused (all its places taken): the proxy kept ffmpeg out. */
+const REFUSED: ProxySessionFacts = {
+  video: 0,
+  delimiters: 0,
+  stopped: "all its connections taken",
+  broken: true,
+  played: false,
+  held: false,
+};
 
 /**
  * Whether a camera URL can be read through the proxy: plain RTSP over TCP (rtsps is TLS end to end), and a URL the
@@ -101,19 +113,22 @@ export class FrameEndProxy {
 
   private accept(client: Socket): void {
     if (this.sessions.size >= MAX_SESSIONS) {
+      // Blames the proxy for the run unless the run's own session had begun (then a stranger was kept out).
+      this.last ??= REFUSED;
+      this.once(REFUSED.stopped ?? "");
       client.destroy();
       return;
     }
     this.sessions.add(client);
+    // Out of the count once it is closed (after a flush too), not when the proxy decides to close it.
+    client.on("close", () => this.sessions.delete(client));
     const camera = connect({ host: this.target.host, port: this.target.port });
     client.setNoDelay(true);
     camera.setNoDelay(true);
     camera.setTimeout(CONNECT_TIMEOUT_MS, () => camera.destroy());
-    let reached = false;
-    camera.once("connect", () => {
-      reached = true;
-      camera.setTimeout(0);
-    });
+    camera.once("connect", () => camera.setTimeout(0));
+    const fromClient = new RtspSplitter();
+    const fromCamera = new RtspSplitter();
     const ender = new FrameEnder(this.stoppedFor);
     let broken: string | undefined;
     const facts: ProxySessionFacts = {
@@ -129,8 +144,11 @@ export class FrameEndProxy {
       get broken() {
         return broken !== undefined;
       },
-      get reached() {
-        return reached;
+      get played() {
+        return ender.playing;
+      },
+      get held() {
+        return fromCamera.pending > 0;
       },
     };
     /** `flush`: the camera closed its end cleanly, so ffmpeg gets what it last sent (its last answer) before ours. */
@@ -138,7 +156,6 @@ export class FrameEndProxy {
       this.stoppedFor ??= ender.stopped;
       const why = broken ?? ender.stopped;
       if (why !== undefined) this.once(why);
-      this.sessions.delete(client);
       camera.destroy();
       if (!flush || client.destroyed) {
         client.destroy();
@@ -147,22 +164,22 @@ export class FrameEndProxy {
       client.end();
       setTimeout(() => client.destroy(), CLOSE_FLUSH_MS).unref();
     };
-    const fromClient = new RtspSplitter();
-    const fromCamera = new RtspSplitter();
     let asked = false;
-    client.setTimeout(FIRST_REQUEST_MS, () => { end(); });
+    client.setTimeout(FIRST_REQUEST_MS, () => {
+      end();
+    });
     client.on("data", (chunk: Buffer) => {
-      if (!asked) {
-        // The session of the run from its first request on (a connection that never asks is nobody's run).
-        asked = true;
-        client.setTimeout(0);
-        this.last = facts;
-      }
       const got = fromClient.push(chunk);
       if ("broken" in got) {
         broken = `ffmpeg sent ${got.broken}`;
         end();
         return;
+      }
+      if (!asked && got.pieces.some((p) => p.kind === "message")) {
+        // The session of the run from its first whole request on (a connection that never asks is nobody's run).
+        asked = true;
+        client.setTimeout(0);
+        this.last = facts;
       }
       for (const p of got.pieces) if (p.kind === "message") ender.request(p.head);
       if (!camera.write(chunk)) client.pause();
@@ -195,10 +212,18 @@ export class FrameEndProxy {
     });
     client.on("drain", () => camera.resume());
     camera.on("drain", () => client.resume());
-    client.on("close", () => { end(); });
-    camera.on("close", (hadError) => { end(!hadError && broken === undefined); });
-    client.on("error", () => { end(); });
-    camera.on("error", () => { end(); });
+    client.on("close", () => {
+      end();
+    });
+    camera.on("close", (hadError) => {
+      end(!hadError && broken === undefined);
+    });
+    client.on("error", () => {
+      end();
+    });
+    camera.on("error", () => {
+      end();
+    });
   }
 
   /** One info line per reason and camera: a camera whose frames cannot be ended says so once, not every run. */

@@ -83,21 +83,30 @@ export class FrameEnder {
   private endedTs: number | undefined;
   /** RTP packets on the video channel, and delimiters written. */
   readonly counts = { video: 0, delimiters: 0 };
+  /** The CSeq of a PLAY not yet answered, and whether the camera has said yes to one (its media should follow). */
+  private play: string | undefined;
+  playing = false;
 
   /** `stopped`: why delimiters stopped, once they have (given: an earlier session of the camera found it). */
   constructor(public stopped?: string) {}
 
   /** A message from ffmpeg to the camera (its header block). */
   request(head: string): void {
-    const setup = /^SETUP (\S+) RTSP\/1\.0$/.exec(headLines(head)[0] ?? "");
+    const line = headLines(head)[0] ?? "";
+    const setup = /^SETUP (\S+) RTSP\/1\.0$/.exec(line);
     const cseq = headerOf(head, "cseq");
     if (setup?.[1] !== undefined && cseq !== undefined && this.setups.size < 16) this.setups.set(cseq, setup[1]);
+    if (line.startsWith("PLAY ")) this.play = cseq;
   }
 
   /** A message from the camera to ffmpeg. */
   response(head: string, body: Buffer): void {
     if (/^application\/sdp\b/i.test(headerOf(head, "content-type") ?? "")) this.track = findVideoTrack(body.toString("utf8"));
     const cseq = headerOf(head, "cseq");
+    if (cseq !== undefined && cseq === this.play) {
+      this.play = undefined;
+      if (/^RTSP\/1\.0 2\d\d\b/.test(headLines(head)[0] ?? "")) this.playing = true;
+    }
     const url = cseq === undefined ? undefined : this.setups.get(cseq);
     if (url === undefined) return;
     this.setups.delete(cseq ?? "");

@@ -32,8 +32,8 @@ export interface ExitFacts {
   /** The GStreamer front end said it cannot read this camera (another codec, a missing plugin, not installed). */
   frontEndFailed: boolean;
   /**
-   * The run read the camera through its frame-end proxy (frame-end-proxy.ts) and the proxy is the suspect: it
-   * reached the camera but no frame came out of ffmpeg, or it broke the session off (the next run reads directly).
+   * The run read the camera through its frame-end proxy (frame-end-proxy.ts) and the proxy is the suspect: no frame
+   * came out of ffmpeg although the camera played, or the proxy broke the session off (the next run reads directly).
    */
   proxyFailed: boolean;
   /** The codec the camera announced, when another GStreamer chain decodes it. */

@@ -44,6 +44,11 @@ export class RtspSplitter {
   /** Bytes the piece at the start of `buf` needs in all, once known (a frame's or a message's length). */
   private need = 0;
 
+  /** Bytes taken but not yet returned in a whole piece. */
+  get pending(): number {
+    return this.buf.length + this.waitingBytes;
+  }
+
   /**
    * Adds bytes; returns the whole pieces they complete, in order, or a reason when the stream is broken. The
    * buffers are views of the input: use them before the next push.

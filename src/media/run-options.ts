@@ -66,9 +66,10 @@ export class RunOptions {
   }
 
   /**
-   * A run ended with `frames`: ends a trial without the proxy that showed nothing, and says whether the proxy is the suspect for a
-   * run through it (ExitFacts.proxyFailed): it broke the session off, or ffmpeg showed nothing of a camera the proxy
-   * reached (a camera it cannot reach is away, and retried as it is).
+   * A run ended with `frames`: ends a trial without the proxy that showed nothing, and says whether the proxy is the
+   * suspect for a run through it (ExitFacts.proxyFailed): it broke the session off or kept ffmpeg out, or ffmpeg
+   * showed nothing although the camera sent video, said yes to PLAY, or sent bytes the proxy still held. A camera that
+   * refuses (401, 453, 503), closes or cannot be reached is the camera's fault, and is retried as it is.
    */
   runEnded(frames: number): boolean {
     if (!this.proxied && this.proxyUse === "trial") {
@@ -77,7 +78,7 @@ export class RunOptions {
       return false;
     }
     const last = this.proxy?.last;
-    return this.proxied && last !== undefined && (last.broken || (frames === 0 && last.reached));
+    return this.proxied && last !== undefined && (last.broken || (frames === 0 && (last.video > 0 || last.played || last.held)));
   }
 
   /** The run's first frame: a direct run on trial shows the proxy was the problem, and it stays off for the camera. */

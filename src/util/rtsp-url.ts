@@ -24,7 +24,8 @@ export function rtspTarget(url: string): RtspTarget | undefined {
   const u = new URL(url);
   if (u.protocol !== "rtsp:") return undefined;
   const creds = u.username !== "" ? { user: decoded(u.username), password: decoded(u.password) } : undefined;
-  const host = u.hostname.replace(/^\[|\]$/g, "");
+  // URL percent-encodes a non-ASCII host of a scheme it does not know (rtsp): the name to look up is the decoded one.
+  const host = decoded(u.hostname.replace(/^\[|\]$/g, ""));
   const port = u.port === "" ? 554 : Number(u.port);
   u.username = "";
   u.password = "";

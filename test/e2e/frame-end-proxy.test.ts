@@ -119,6 +119,9 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     expect(seen.length).toBe(20);
     expect(proxy.last?.stopped).toMatch(/capture order/);
     expect(proxy.last?.delimiters).toBeLessThan(3);
+    // The camera's next session starts stopped: not one delimiter more.
+    expect(await latencies(proxy.url() ?? "", cam.url)).toHaveLength(20);
+    expect(proxy.last).toMatchObject({ delimiters: 0, stopped: expect.stringMatching(/capture order/) as unknown });
   });
 
   /** An RTSP server that answers every request with 20 kB of headers (the splitter's limit is 16 kB). */

@@ -3,7 +3,7 @@
  * the RTSP exchange ffmpeg has with a camera: which channel carries the video, where a delimiter goes, and when
  * it stops. The proxy around it is proven on real parts in test/e2e/frame-end-proxy.test.ts.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { findVideoTrack, FrameEnder, setsUp } from "../../src/media/frame-end.ts";
 import { proxiedUrl, proxyable } from "../../src/media/frame-end-proxy.ts";
 import { rtspTarget } from "../../src/util/rtsp-url.ts";
@@ -197,7 +197,16 @@ describe("RtspSplitter", () => {
     const frame = Buffer.concat([Buffer.from([0x24, 0, 0x10, 0]), Buffer.alloc(4096, 7)]);
     const s = new RtspSplitter();
     const got: RtspPiece[] = [];
-    for (const byte of frame) got.push(...pieces(s.push(Buffer.from([byte]))));
+    const concat = vi.spyOn(Buffer, "concat");
+    for (const byte of frame) {
+      const out = s.push(Buffer.from([byte]));
+      if ("broken" in out) throw new Error(out.broken);
+      got.push(...out.pieces);
+    }
+    // The 4-byte header joined a byte at a time, then the frame once, when it is whole.
+    const joins = concat.mock.calls.length;
+    concat.mockRestore();
+    expect(joins).toBeLessThan(10);
     expect(got).toHaveLength(1);
     expect(got[0]?.raw.equals(frame)).toBe(true);
   });
@@ -227,6 +236,8 @@ describe("proxyable", () => {
       requestUrl: "rtsp://[2001:db8::1]/live",
       creds: { user: "u", password: "p@ss" },
     });
+    // URL percent-encodes the non-ASCII host of a scheme it does not know; the name looked up is the decoded one.
+    expect(rtspTarget("rtsp://caméra.local/x")?.host).toBe("caméra.local");
   });
 });
 

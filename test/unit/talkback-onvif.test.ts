@@ -120,6 +120,17 @@ describe("RtspConnection against hostile answers", () => {
     });
   }
 
+  it("reads an answer with bare-LF lines and a body that comes in pieces", async () => {
+    const port = await hostile((s) => {
+      s.write("RTSP/1.0 200 OK\nCSeq: 1\nContent-Length: 7\n\nv=0");
+      setImmediate(() => s.write("\no=\n"));
+    });
+    const conn = await RtspConnection.open("127.0.0.1", port, undefined);
+    const res = await conn.request("DESCRIBE", `rtsp://127.0.0.1:${port}/cam`);
+    expect(res).toMatchObject({ status: 200, body: "v=0\no=\n" });
+    conn.close();
+  });
+
   it("the backchannel output logs the hostile camera once and keeps retrying without growing", async () => {
     let connections = 0;
     const port = await hostile((s) => {
