@@ -39,11 +39,12 @@ export interface ProxySessionFacts {
   readonly held: boolean;
 }
 
+const REFUSED_REASON = "all its connections taken";
 /** The facts of a run whose connection the proxy refused (all its places taken): the proxy kept ffmpeg out. */
 const REFUSED: ProxySessionFacts = {
   video: 0,
   delimiters: 0,
-  stopped: "all its connections taken",
+  stopped: REFUSED_REASON,
   broken: true,
   played: false,
   held: false,
@@ -115,7 +116,7 @@ export class FrameEndProxy {
     if (this.sessions.size >= MAX_SESSIONS) {
       // Blames the proxy for the run unless the run's own session had begun (then a stranger was kept out).
       this.last ??= REFUSED;
-      this.once(REFUSED.stopped ?? "");
+      this.once(REFUSED_REASON);
       client.destroy();
       return;
     }
@@ -175,13 +176,15 @@ export class FrameEndProxy {
         end();
         return;
       }
-      if (!asked && got.pieces.some((p) => p.kind === "message")) {
+      for (const p of got.pieces) {
+        if (p.kind !== "message") continue;
+        ender.request(p.head);
+        if (asked) continue;
         // The session of the run from its first whole request on (a connection that never asks is nobody's run).
         asked = true;
         client.setTimeout(0);
         this.last = facts;
       }
-      for (const p of got.pieces) if (p.kind === "message") ender.request(p.head);
       if (!camera.write(chunk)) client.pause();
     });
     camera.on("data", (chunk: Buffer) => {

@@ -35,9 +35,10 @@ export function headerOf(head: string, name: string): string | undefined {
 }
 
 const HEAD_END = /\r?\n\r?\n/;
+const EMPTY = Buffer.alloc(0);
 
 export class RtspSplitter {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   /** Chunks not yet joined to `buf`, and their bytes: joined once the piece they complete can be whole. */
   private waiting: Buffer[] = [];
   private waitingBytes = 0;
@@ -57,7 +58,7 @@ export class RtspSplitter {
     // A frame or a body fed in small chunks is joined once, when it can be whole, not at every chunk.
     this.waiting.push(chunk);
     this.waitingBytes += chunk.length;
-    if (this.buf.length + this.waitingBytes < this.need) return { pieces: [], bytes: Buffer.alloc(0) };
+    if (this.buf.length + this.waitingBytes < this.need) return { pieces: [], bytes: EMPTY };
     this.buf = this.buf.length === 0 && this.waiting.length === 1 ? chunk : Buffer.concat([this.buf, ...this.waiting]);
     this.waiting = [];
     this.waitingBytes = 0;
@@ -100,7 +101,7 @@ export class RtspSplitter {
     }
     const bytes = this.buf.subarray(0, at);
     // What is left is kept as a copy: the caller's chunk is not ours to hold.
-    this.buf = at < this.buf.length ? Buffer.from(this.buf.subarray(at)) : Buffer.alloc(0);
+    this.buf = at < this.buf.length ? Buffer.from(this.buf.subarray(at)) : EMPTY;
     return { pieces, bytes };
   }
 }

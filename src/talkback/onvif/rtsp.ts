@@ -1,6 +1,7 @@
 /**
  * A small RTSP/1.0 client connection for the ONVIF backchannel: requests one at a time, answers parsed with hard
- * limits (media/rtsp-split.ts, shared with the frame-end proxy), interleaved ($) frames from the camera read and dropped, RTP sent interleaved on the same TCP connection.
+ * limits (media/rtsp-split.ts, shared with the frame-end proxy), interleaved ($) frames from the camera read and
+ * dropped, RTP sent interleaved on the same TCP connection.
  * Why not a library: the npm RTSP clients found (e.g. yellowstone) are for receiving, unmaintained for years, and
  * none sends on a backchannel; what is needed here is about 150 lines.
  */
