@@ -3,6 +3,7 @@
  * folder exporting a Phase, listed here; `--only <name>` runs it alone.
  */
 import { audioPhase } from "./audio.ts";
+import { doorbellPhase } from "./doorbell.ts";
 import { driftPhase } from "./drift.ts";
 import { floorsPhase } from "./floors.ts";
 import { latencyPhase } from "./latency.ts";
@@ -16,6 +17,7 @@ import { ttffPhase } from "./ttff.ts";
 
 export const PHASES: readonly Phase[] = [
   ttffPhase,
+  doorbellPhase,
   latencyPhase,
   audioPhase,
   series720Phase,

@@ -9,7 +9,8 @@ import type { CallHandle } from "../rig/calls.ts";
 import { cameraName } from "../rig/cameras.ts";
 import type { Phase } from "./phase.ts";
 
-function record(into: TtffResult, h: CallHandle): void {
+/** One call's timings into a time-to-first-frame result (the doorbell phase's presses too). */
+export function record(into: TtffResult, h: CallHandle): void {
   const r = h.record;
   const answer = r.answerStart;
   if (r.firstFrameAt !== undefined && answer !== undefined) into.answerToFirstFrame.push(r.firstFrameAt - answer);

@@ -59,7 +59,8 @@ export interface WindowResult {
 
 export interface TtffResult {
   name: string;
-  kind: "cold" | "warm" | "reference";
+  /** webhook, mqtt: a doorbell press, the camera idle (the phase `doorbell`; "!call" in the fields is the press). */
+  kind: "cold" | "warm" | "reference" | "webhook" | "mqtt";
   /** Per attempt, ms. */
   answerToFirstFrame: number[];
   callToFirstFrame: number[];

@@ -8,6 +8,7 @@ import { DEFAULT_MEGAPIXELS_PER_CORE, frameCost } from "../../src/media/encode-b
 import { FPS } from "../plan.ts";
 import { glassToGlassTargets } from "./glass-to-glass.ts";
 import { rtcTargets } from "./matrixrtc.ts";
+import { ringTargets } from "./ring-targets.ts";
 import { fmt, max, median, percentile } from "../stats.ts";
 import { MEMORY_LIMIT_MB, memoryTargets, seriesSpan } from "./memory-targets.ts";
 import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
@@ -31,10 +32,6 @@ const ms = (x: number | undefined): string => (x === undefined ? "–" : `${fmt(
 function ttffTargets(r: Results): Target[] {
   const cold = r.ttff.find((x) => x.kind === "cold");
   const warm = r.ttff.find((x) => x.kind === "warm");
-  const all = [...(cold?.callToInvite ?? []), ...(warm?.callToInvite ?? [])];
-  const rings = [...(cold?.callToRing ?? []), ...(warm?.callToRing ?? [])];
-  const invite = median(all);
-  const ring = median(rings);
   // The issue's "answer received": from the bot applying the callee's answer, not from the callee's answer() call
   // (matrix-js-sdk waits ~200–270 ms for its own ICE gathering before it even sends the answer; the table above
   // shows that part as "answer→bot connecting"). Older result files lack the field: they fall back to answer().
@@ -45,18 +42,7 @@ function ttffTargets(r: Results): Target[] {
   const coldMed = median(picture(cold));
   const coldMax = max(picture(cold));
   return [
-    {
-      figure: "ring: !call → the bot's invite sent (median)",
-      target: "≤ 100 ms",
-      measured: `${ms(invite)} (max ${ms(max(all))})`,
-      met: invite === undefined ? undefined : invite <= 100,
-    },
-    {
-      figure: "ring: !call → the callee's client ringing (median)",
-      target: "≤ 250 ms",
-      measured: `${ms(ring)} (max ${ms(max(rings))})`,
-      met: ring === undefined ? undefined : ring <= 250,
-    },
+    ...ringTargets(r),
     {
       figure: "picture: answer received by the bot → first decoded frame, warm camera (median)",
       target: "≤ 150 ms",

@@ -40,9 +40,21 @@ export class CallDriver {
   ) {}
 
   /** `!call <camera>` in a room; resolves at the first decoded frame at the receiver (which answers at once). */
-  async place(roomId: string, camera: string): Promise<CallHandle> {
+  place(roomId: string, camera: string): Promise<CallHandle> {
+    return this.follow([roomId], camera, () => this.viewer.say(roomId, `!call ${camera}`));
+  }
+
+  /**
+   * A doorbell press of `camera` (`press` sends it: the webhook's POST, an MQTT publish): the bot rings the viewer in
+   * the direct chat it picks of `rooms`; resolves at the first decoded frame, timed from the press.
+   */
+  press(rooms: readonly string[], camera: string, press: () => Promise<void>): Promise<CallHandle> {
+    return this.follow(rooms, camera, press);
+  }
+
+  private async follow(rooms: readonly string[], camera: string, start: () => Promise<void>): Promise<CallHandle> {
     const { app, receiver } = this;
-    const before = receiver.callInRoom(roomId)?.key;
+    const before = new Map(rooms.map((r) => [r, receiver.callInRoom(r)?.key]));
     const bot: BotTimes = {
       commandSeenAt: undefined,
       inviteSentAt: undefined,
@@ -58,31 +70,43 @@ export class CallDriver {
     // Before the bot's own listener, so that the time is not late by the synchronous part of its handling.
     const client = app.matrix.client;
     const onMessage = (room: string, event: { sender?: unknown }): void => {
-      if (room === roomId && event.sender !== app.matrix.userId) bot.commandSeenAt ??= nowMs();
+      if (rooms.includes(room) && event.sender !== app.matrix.userId) bot.commandSeenAt ??= nowMs();
     };
     client.prependListener("room.message", onMessage);
     const saidAt = nowMs();
-    await this.viewer.say(roomId, `!call ${camera}`);
-    // The bot's session exists before its invite is sent: polled at 2 ms, so "invite sent" is late by at most that.
-    const session = await waitFor(`the bot's call in ${roomId}`, () => app.calls.callInRoom(roomId), { timeoutMs: 15_000, intervalMs: 2 });
-    watch(session, bot);
-    const record = await waitFor(
-      `a decoded frame of the call in ${roomId}`,
-      () => {
-        const r = receiver.callInRoom(roomId);
-        if (!r || r.key === before) return undefined;
-        if (r.ended) return "ended" as const;
-        return r.firstFrameAt !== undefined ? r : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 5 },
-    ).finally(() => {
+    try {
+      await start();
+      // The bot's session exists before its invite is sent: polled at 2 ms, so "invite sent" is late by at most that.
+      const [roomId, session] = await waitFor(
+        `the bot's call in ${rooms.length === 1 ? rooms[0] : "one of the direct chats"}`,
+        () => {
+          for (const r of rooms) {
+            const s = app.calls.callInRoom(r);
+            if (s !== undefined) return [r, s] as const;
+          }
+          return undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 2 },
+      );
+      watch(session, bot);
+      const record = await waitFor(
+        `a decoded frame of the call in ${roomId}`,
+        () => {
+          const r = receiver.callInRoom(roomId);
+          if (!r || r.key === before.get(roomId)) return undefined;
+          if (r.ended) return "ended" as const;
+          return r.firstFrameAt !== undefined ? r : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 5 },
+      );
+      if (record === "ended") throw new Error(`the call in ${roomId} ended before its first frame`);
+      const handle: CallHandle = { roomId, camera, key: record.key, record, saidAt, bot };
+      this.active.set(roomId, handle);
+      return handle;
+    } finally {
       pipeline?.off("firstFrame", onFirst);
       client.off("room.message", onMessage);
-    });
-    if (record === "ended") throw new Error(`the call in ${roomId} ended before its first frame`);
-    const handle: CallHandle = { roomId, camera, key: record.key, record, saidAt, bot };
-    this.active.set(roomId, handle);
-    return handle;
+    }
   }
 
   /** Waits until the bot's side of the call has seen ICE connect (it may land after the first frame). */

@@ -13,6 +13,11 @@ export const NO_AUDIO_CAMERA = "c720-0-noaudio";
 export const FFMPEG_CAMERA = "c720-0-ffmpeg";
 export const TALKBACK_EXEC_CAMERA = "talk-exec";
 export const TALKBACK_ONVIF_CAMERA = "talk-onvif";
+/** The first 720p camera as a doorbell: a press (webhook or MQTT) rings the viewer (the doorbell phase). */
+export const DOORBELL_CAMERA = "door";
+/** The webhook's bearer token and the MQTT topic a press is published to (the doorbell phase). */
+export const DOORBELL_TOKEN = "bench-doorbell-token-0123456789";
+export const DOORBELL_TOPIC = "bench/doorbell";
 /** The talkback command: records what reaches its stdin with arrival times (bench/talkback_sink.py). */
 export const TALKBACK_SINK = fileURLToPath(new URL("../talkback_sink.py", import.meta.url));
 export const TALKBACK_RATE = 8000;
@@ -27,6 +32,8 @@ export interface BotConfigInput {
   python: string;
   maxCalls: number;
   dataDir: string;
+  /** The doorbell's triggers: the bot's HTTP listener and an MQTT broker (only when the doorbell phase runs). */
+  doorbell?: { httpPort: number; mqtt: { url: string; username: string; password: string } } | undefined;
   /** The MatrixRTC focus (the token service the matrixrtc phase starts there); calls ring legacy unless `!ring` says otherwise. */
   focusUrl: string;
 }
@@ -58,8 +65,18 @@ export function botConfigYaml(c: BotConfigInput): string {
       ]),
     );
   }
+  const door = c.doorbell;
+  // A press rings at once each time (no debounce, no press limit): the bench presses faster than a visitor.
+  if (first && door)
+    lines.push(...cameraLines(DOORBELL_CAMERA, first.port, first.res, ["    ring:", `      users: ["${c.viewer}"]`, "      debounceMs: 0"]));
   lines.push(`  - name: ${TALKBACK_ONVIF_CAMERA}`, `    url: "rtsp://127.0.0.1:${c.onvifPort}/cam"`, "    talkback: { onvif: true }");
   lines.push("calls:", "  maxPerUserPerMinute: 1000", `  maxConcurrent: ${c.maxCalls + 2}`);
+  if (door) {
+    lines.push("http:", `  listen: 127.0.0.1:${door.httpPort}`, "triggers:", "  pressLimit: { burst: 100, perMinute: 600 }");
+    lines.push("  webhook:", `    token: ${DOORBELL_TOKEN}`, "    rateLimit: { burst: 1000, perMinute: 6000 }");
+    lines.push("  mqtt:", `    url: ${door.mqtt.url}`, `    username: ${door.mqtt.username}`, `    password: ${door.mqtt.password}`);
+    lines.push("    rules:", `      - { topic: ${DOORBELL_TOPIC}, camera: ${DOORBELL_CAMERA}, payload: "ON" }`);
+  }
   lines.push("matrixRtc:", `  livekitServiceUrl: ${c.focusUrl}`);
   lines.push("media:", "  idleStopMs: 0", `dataDir: ${c.dataDir}`, "logLevel: info", "");
   return lines.join("\n");

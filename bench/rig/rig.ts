@@ -10,6 +10,7 @@ import { startApp, type App } from "../../src/app.ts";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { freePort } from "../../src/dev/local-synapse.ts";
 import { childrenNamed, FRONT_ENDS, type ProcGroup } from "../../test/harness/proc-stats.ts";
+import { startMosquitto, type Mosquitto } from "../../test/harness/mosquitto.ts";
 import { startSynapse, type RegisteredUser, type SynapseHandle } from "../../test/harness/synapse.ts";
 import { SourceTaps } from "../measure/source-tap.ts";
 import type { MeasureDeps } from "../measure/window.ts";
@@ -60,6 +61,8 @@ export class Rig implements MeasureDeps {
     readonly talkbackFile: string,
     /** Where the bot's config puts its MatrixRTC focus; the matrixrtc phase starts the token service on it. */
     readonly focusPort: number,
+    /** The doorbell phase's triggers: the bot's webhook and the MQTT broker it listens to (absent without the phase). */
+    readonly doorbell: { webhookUrl: string; broker: Mosquitto } | undefined,
   ) {}
 
   /** Starts Synapse, the bot and the receiver, and opens the direct chats; on failure stops what it started. */
@@ -81,6 +84,13 @@ export class Rig implements MeasureDeps {
       const focusPort = await freePort();
       const talkbackFile = path.join(runDir, "talkback-exec.raw");
       const configFile = path.join(runDir, "config.yaml");
+      let doorbell: { webhookUrl: string; broker: Mosquitto; httpPort: number } | undefined;
+      if (plan.phases.includes("doorbell")) {
+        const broker = await startMosquitto();
+        early.push(() => broker.stop());
+        const httpPort = await freePort();
+        doorbell = { webhookUrl: `http://127.0.0.1:${httpPort}`, broker, httpPort };
+      }
       const first = [...ports.keys()][0] ?? "";
       writeFileSync(
         configFile,
@@ -95,6 +105,7 @@ export class Rig implements MeasureDeps {
           maxCalls: roomsNeeded(plan),
           dataDir: path.join(runDir, "data"),
           focusUrl: `http://127.0.0.1:${focusPort}`,
+          doorbell: doorbell && { httpPort: doorbell.httpPort, mqtt: doorbell.broker },
         }),
       );
       const config = loadConfigFile(configFile, { ...process.env, BOT_TOKEN: botUser.accessToken });
@@ -120,7 +131,8 @@ export class Rig implements MeasureDeps {
       for (let i = 0; i < n; i++) rooms.push(await viewer.directChatWith(botUser.userId));
       const cameras = new CameraSet(() => app.ffmpeg.path, ports);
       const calls = new CallDriver(app, receiver, viewer);
-      return new Rig(runDir, synapse, botUser, app, receiver, viewer, rooms, cameras, calls, taps, onvifPort, talkbackFile, focusPort);
+      const triggers = doorbell && { webhookUrl: doorbell.webhookUrl, broker: doorbell.broker };
+      return new Rig(runDir, synapse, botUser, app, receiver, viewer, rooms, cameras, calls, taps, onvifPort, talkbackFile, focusPort, triggers);
     } catch (err: unknown) {
       for (const stop of early.reverse()) await stop().catch(() => undefined);
       throw err;
@@ -186,6 +198,7 @@ export class Rig implements MeasureDeps {
       await step("receiver", () => this.receiver.stop());
       await step("bot", () => this.app.stop());
       for (const name of this.cameras.names()) await step(`camera ${name}`, () => this.cameras.stop(name));
+      if (this.doorbell) await step("mqtt broker", () => this.doorbell?.broker.stop());
       await step("synapse", () => this.synapse.stop());
       return errors;
     })();
