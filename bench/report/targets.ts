@@ -8,10 +8,10 @@ import { DEFAULT_MEGAPIXELS_PER_CORE, frameCost } from "../../src/media/encode-b
 import { FPS } from "../plan.ts";
 import { glassToGlassTargets } from "./glass-to-glass.ts";
 import { rtcTargets } from "./matrixrtc.ts";
-import { ringTargets } from "./ring-targets.ts";
-import { fmt, max, median, percentile } from "../stats.ts";
+import { startTargets } from "./start-targets.ts";
+import { fmt, percentile } from "../stats.ts";
 import { MEMORY_LIMIT_MB, memoryTargets, seriesSpan } from "./memory-targets.ts";
-import type { Results, TalkbackResult, TtffResult, WindowResult } from "./results.ts";
+import type { Results, TalkbackResult, WindowResult } from "./results.ts";
 
 export interface Target {
   figure: string;
@@ -28,35 +28,6 @@ export function verdict(t: Target): string {
 }
 
 const ms = (x: number | undefined): string => (x === undefined ? "–" : `${fmt(x)} ms`);
-
-function ttffTargets(r: Results): Target[] {
-  const cold = r.ttff.find((x) => x.kind === "cold");
-  const warm = r.ttff.find((x) => x.kind === "warm");
-  // The issue's "answer received": from the bot applying the callee's answer, not from the callee's answer() call
-  // (matrix-js-sdk waits ~200–270 ms for its own ICE gathering before it even sends the answer; the table above
-  // shows that part as "answer→bot connecting"). Older result files lack the field: they fall back to answer().
-  const picture = (t: TtffResult | undefined): number[] =>
-    (t?.answerReceivedToFirstFrame ?? []).length > 0 ? (t?.answerReceivedToFirstFrame ?? []) : (t?.answerToFirstFrame ?? []);
-  const warmMed = median(picture(warm));
-  const warmMax = max(picture(warm));
-  const coldMed = median(picture(cold));
-  const coldMax = max(picture(cold));
-  return [
-    ...ringTargets(r),
-    {
-      figure: "picture: answer received by the bot → first decoded frame, warm camera (median)",
-      target: "≤ 150 ms",
-      measured: `${ms(warmMed)} (max ${ms(warmMax)})`,
-      met: warmMed === undefined ? undefined : warmMed <= 150,
-    },
-    {
-      figure: "picture: answer received by the bot → first decoded frame, call started the camera (median)",
-      target: "≤ 400 ms",
-      measured: `${ms(coldMed)} (max ${ms(coldMax)})`,
-      met: coldMed === undefined ? undefined : coldMed <= 400,
-    },
-  ];
-}
 
 function oneCall(w: readonly WindowResult[]): WindowResult | undefined {
   return (
@@ -247,7 +218,7 @@ function overloadTargets(r: Results): Target[] {
 }
 
 export function computeTargets(r: Results): Target[] {
-  return [...ttffTargets(r), ...latencyTargets(r), ...resourceTargets(r), ...overloadTargets(r), ...talkbackTargets(r), ...rtcTargets(r)];
+  return [...startTargets(r), ...latencyTargets(r), ...resourceTargets(r), ...overloadTargets(r), ...talkbackTargets(r), ...rtcTargets(r)];
 }
 
 /** The targets as a markdown table (for docs/benchmark.md): only the figures this run measured. */

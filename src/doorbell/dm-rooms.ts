@@ -83,13 +83,17 @@ export class DmRooms {
   /**
    * The room to ring `userId` in, once they are joined to it; undefined when there is none by `deadline`
    * (they did not join the new room in time) or it could not be made. `known` hears of the room as soon
-   * as there is one, joined or not.
+   * as there is one, and whether the user is in it (`ready`) or has yet to join.
    */
-  async roomFor(userId: string, deadline: number, known: (roomId: string) => void = () => undefined): Promise<string | undefined> {
+  async roomFor(
+    userId: string,
+    deadline: number,
+    known: (roomId: string, ready: boolean) => void = () => undefined,
+  ): Promise<string | undefined> {
     const found = await this.find(userId);
     const roomId = found?.roomId ?? (await this.creation.createOnce(userId));
     if (roomId === undefined) return undefined;
-    known(roomId);
+    known(roomId, found?.status === "ready");
     if (found?.status === "ready") return roomId;
     const joined = await this.waitForJoin(roomId, userId, deadline);
     return joined ? roomId : undefined;
@@ -139,12 +143,17 @@ export class DmRooms {
 
   /** A room that is (or is about to be, with the user invited) the direct chat of the bot and the user. */
   private async find(userId: string): Promise<{ roomId: string; status: "ready" | "invited" } | undefined> {
+    // The room of the user's last ring, still their direct chat: m.direct is not read (a request in the press → ring
+    // path; bench `doorbell`).
+    const last = this.known.get(userId);
+    const lastStatus = last === undefined ? undefined : await this.status(last, userId);
+    if (last !== undefined && lastStatus === "ready") return { roomId: last, status: "ready" };
     const direct = await this.direct.read();
     const listed = (direct?.[userId] ?? []).slice(-MAX_DIRECT_CANDIDATES).reverse();
-    const candidates = [this.known.get(userId), ...listed].filter((r): r is string => r !== undefined);
+    const candidates = [last, ...listed].filter((r): r is string => r !== undefined);
     let invited: string | undefined;
     for (const roomId of new Set(candidates)) {
-      const status = await this.status(roomId, userId);
+      const status = roomId === last && lastStatus !== undefined ? lastStatus : await this.status(roomId, userId);
       if (status === "ready") {
         this.known.set(userId, roomId);
         return { roomId, status };

@@ -39,6 +39,8 @@ interface Leg {
   room: string | undefined;
   /** The doorbell line went into the room. */
   told: boolean;
+  /** Its send: the leg's later lines ("answered by", "missed") wait for it, so they come after it. */
+  line: Promise<void>;
   /** "Answered by" went into the room. */
   toldAnswered: boolean;
 }
@@ -69,7 +71,12 @@ export class RingRound {
         this.onAnswered(user, room, way);
       },
       tell: (room, text) => {
-        if (!this.cancelled) this.messages.post(room, () => this.deps.client.sendNotice(room, text).then(() => undefined));
+        if (this.cancelled) return;
+        const line = [...this.legs.values()].find((l) => l.room === room)?.line;
+        void this.messages.post(room, async () => {
+          await line;
+          await this.deps.client.sendNotice(room, text);
+        });
       },
     });
   }
@@ -82,7 +89,6 @@ export class RingRound {
   /** Resolves when every user's rings are answered or over and the messages are sent. */
   async run(): Promise<void> {
     const deadline = this.at.getTime() + this.deps.inviteLifetimeMs;
-    if (this.ring.snapshot) this.messages.startSnapshot();
     // The round's own limit: a user who joined a new direct chat late rings only until the press's lifetime is over.
     const limit = setTimeout(() => {
       this.ways.expire();
@@ -95,7 +101,10 @@ export class RingRound {
     if (this.race.answeredBy === undefined && !this.cancelled) {
       for (const leg of this.legs.values()) {
         if (leg.room !== undefined && leg.told && this.race.outcome(leg.user) !== "declined")
-          this.messages.post(leg.room, () => this.messages.text(leg.room ?? "", missedText(this.camera.name, this.time)));
+          void this.messages.post(leg.room, async () => {
+            await leg.line;
+            await this.messages.text(leg.room ?? "", missedText(this.camera.name, this.time));
+          });
       }
       this.log.info({ outcomes: this.race.outcomes() }, "nobody answered the doorbell");
     }
@@ -109,28 +118,25 @@ export class RingRound {
   }
 
   private async ringLeg(user: string, deadline: number): Promise<void> {
-    const leg: Leg = { user, room: undefined, told: false, toldAnswered: false };
+    const leg: Leg = { user, room: undefined, told: false, line: Promise.resolve(), toldAnswered: false };
     this.legs.set(user, leg);
     const log = this.log.child({ user });
-    let told: Promise<void> = Promise.resolve();
     const room = await this.deps.dms
-      .roomFor(user, deadline, (known) => {
-        // Known before the user joined (a new direct chat): the doorbell line waits there for them.
+      .roomFor(user, deadline, (known, ready) => {
         leg.room = known;
-        if (this.cancelled || leg.told) return;
-        leg.told = true;
-        told = this.messages.postNow(known, () => this.messages.doorbellLine(known));
+        // A new direct chat: the doorbell line waits there for the user to join. In a joined one it follows the ring.
+        if (!ready) this.tell(leg);
       })
       .catch((err: unknown) => {
         log.warn({ err }, "could not find the direct chat");
         return undefined;
       });
-    await told;
     if (room === undefined) {
       this.race.notRung(user, "no_room");
       log.info("not rung: no direct chat joined in time");
       return;
     }
+    // Not rung (answered by someone else, busy, refused): the line still says someone was at the door.
     if (this.overFor(leg)) return;
     const admitted = await this.deps.admission
       .decide({ kind: "ring", roomId: room, user, camera: this.camera.name })
@@ -139,6 +145,7 @@ export class RingRound {
         return undefined;
       });
     if (admitted === undefined || !admitted.ok) {
+      this.tell(leg);
       this.race.notRung(user, admitted?.reason === "room_busy" ? "busy" : "failed");
       if (admitted !== undefined)
         log.info(
@@ -149,14 +156,29 @@ export class RingRound {
     }
     // The round may have ended while admission looked at the room.
     if (this.overFor(leg)) return;
-    await this.ways.ring(user, room, deadline);
+    // The line (and the snapshot's ffmpeg) once the ring is out: before it, each cost the ring a homeserver round
+    // trip or a fork of the bot (bench `doorbell`).
+    await this.ways.ring(user, room, deadline, () => {
+      this.tell(leg);
+    });
+    this.tell(leg);
     // Answered by someone else while this user's rings were being placed: withdrawn as they went out.
     if (this.race.answeredBy !== undefined && this.race.answeredBy.user !== user) this.postAnswered(leg);
+  }
+
+  /** The doorbell line into the leg's room, once; the snapshot it shows is taken from the first line on. */
+  private tell(leg: Leg): void {
+    const room = leg.room;
+    if (room === undefined || leg.told || this.cancelled) return;
+    leg.told = true;
+    if (this.ring.snapshot) this.messages.startSnapshot();
+    leg.line = this.messages.post(room, () => this.messages.doorbellLine(room));
   }
 
   /** The round is cancelled or answered: this leg is not rung (and is told who answered). */
   private overFor(leg: Leg): boolean {
     if (!this.race.over) return false;
+    this.tell(leg);
     this.race.notRung(leg.user, "not_rung");
     if (this.race.answeredBy !== undefined) this.postAnswered(leg);
     return true;
@@ -172,8 +194,10 @@ export class RingRound {
     const room = leg.room;
     if (winner === undefined || room === undefined || this.cancelled || leg.toldAnswered) return;
     leg.toldAnswered = true;
-    this.messages.post(room, async () => {
-      await this.deps.client.sendNotice(room, answeredText(await displayName(this.deps.client, winner)));
+    void this.messages.post(room, async () => {
+      const name = await displayName(this.deps.client, winner);
+      await leg.line;
+      await this.deps.client.sendNotice(room, answeredText(name));
     });
   }
 }

@@ -45,6 +45,7 @@ const MIN_RING_MS = 5_000;
 const MAX_RING_MS = 90_000;
 
 interface Placed {
+  /** The invite is out: placeCall resolves once the homeserver has it (or the call ended). */
   placed: boolean;
   /** Resolves when the ring is answered or over. */
   done: Promise<void>;
@@ -71,15 +72,29 @@ export class RingWays {
     return [...this.legacyCalls].filter((s) => s.state !== CallState.Ended);
   }
 
-  /** Rings `user` in `room` as they chose; resolves when each of their rings is answered or over. */
-  async ring(user: string, room: string, deadline: number): Promise<void> {
+  /**
+   * Rings `user` in `room` as they chose; resolves when each of their rings is answered or over. `out` is called
+   * once: when the first of the user's rings is out (the homeserver has the legacy invite or the MatrixRTC ring), or
+   * when none could go out.
+   */
+  async ring(user: string, room: string, deadline: number, out: () => void = () => undefined): Promise<void> {
     const via = this.via(user);
     const log = this.deps.log.child({ user, room, via });
     const rtc = this.deps.rtc;
-    const [legacy, matrixrtc] = await Promise.all([
-      via === "matrixrtc" ? NOT_PLACED : this.placeLegacy(user, room, log),
-      via === "legacy" || rtc === undefined ? undefined : this.placeRtc(rtc.calls, user, room, deadline, log),
-    ]);
+    let isOut = false;
+    const once = (): void => {
+      if (isOut) return;
+      isOut = true;
+      out();
+    };
+    const placingLegacy = via === "matrixrtc" ? Promise.resolve(NOT_PLACED) : this.placeLegacy(user, room, log);
+    const placingRtc = via === "legacy" || rtc === undefined ? undefined : this.placeRtc(rtc.calls, user, room, deadline, log);
+    for (const placing of [placingLegacy, placingRtc])
+      void placing?.then((p) => {
+        if (p.placed) once();
+      });
+    const [legacy, matrixrtc] = await Promise.all([placingLegacy, placingRtc]);
+    if (!legacy.placed) once();
     if (matrixrtc !== undefined && !matrixrtc.placed && !this.deps.race.over) {
       // Only a user who chose both falls back to the legacy ring; a matrixrtc-only user is told why nothing rings.
       log.info({ why: matrixrtc.text }, "MatrixRTC ring not placed");

@@ -13,6 +13,7 @@ import type { Snapshotter } from "./snapshot.ts";
 export class RoundMessages {
   private readonly posts = new Set<Promise<void>>();
   private snapshot: Promise<UploadedImage | undefined> = Promise.resolve(undefined);
+  private snapshotStarted = false;
 
   constructor(
     private readonly client: MatrixClient,
@@ -25,8 +26,10 @@ export class RoundMessages {
     private readonly cancelled: () => boolean,
   ) {}
 
-  /** Starts taking the snapshot the doorbell lines will show. */
+  /** Starts taking the snapshot the doorbell lines will show (once; later calls do nothing). */
   startSnapshot(): void {
+    if (this.snapshotStarted) return;
+    this.snapshotStarted = true;
     this.snapshot = this.takeSnapshot();
   }
 
@@ -38,7 +41,7 @@ export class RoundMessages {
   async doorbellLine(room: string): Promise<void> {
     await this.text(room, doorbellText(this.camera.name, this.time));
     // The picture follows when it is ready; the call does not wait for it.
-    this.post(room, async () => {
+    void this.post(room, async () => {
       const image = await this.snapshot;
       if (image !== undefined && !this.cancelled()) await this.client.sendMessage(room, imageContent(image));
     });
@@ -62,14 +65,14 @@ export class RoundMessages {
     }
   }
 
-  postNow(room: string, send: () => Promise<void>): Promise<void> {
-    return send().catch((err: unknown) => {
-      this.log.warn({ room, err }, "could not post into the direct chat");
-    });
-  }
-
-  post(room: string, send: () => Promise<void>): void {
-    const p = this.postNow(room, send).finally(() => this.posts.delete(p));
+  /** Sends a message (tracked until sent); resolves when it is sent or has failed (logged). */
+  post(room: string, send: () => Promise<void>): Promise<void> {
+    const p: Promise<void> = send()
+      .catch((err: unknown) => {
+        this.log.warn({ room, err }, "could not post into the direct chat");
+      })
+      .finally(() => this.posts.delete(p));
     this.posts.add(p);
+    return p;
   }
 }

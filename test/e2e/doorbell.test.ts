@@ -198,7 +198,15 @@ describeE2E("the doorbell", () => {
     const video = await call.waitForFrames(25, 15_000);
     expect({ width: video.width, height: video.height }).toEqual({ width: 1280, height: 720 });
     expect(alice.incomingCallCount()).toBe(before + 1);
-    expect(lastMessage(alice, aliceDm, "Doorbell: webhookcam, ")).toMatch(/^Doorbell: webhookcam, \d\d:\d\d$/);
+    // The ring first: in a joined direct chat the line is sent once the homeserver has the invite (its send in the
+    // press → ring path cost the ring a round trip, and the callee's client a second sync).
+    const line = await waitFor("the doorbell line", () => lastMessage(alice, aliceDm, "Doorbell: webhookcam, "), { timeoutMs: 15_000 });
+    expect(line).toMatch(/^Doorbell: webhookcam, \d\d:\d\d$/);
+    const timeline = alice.client.getRoom(aliceDm)?.getLiveTimeline().getEvents() ?? [];
+    const inviteAt = timeline.findIndex((e) => e.getType() === "m.call.invite" && e.getContent()["call_id"] === call.callId);
+    const lineAt = timeline.findIndex((e) => e.getType() === "m.room.message" && e.getContent()["body"] === line);
+    expect(inviteAt).toBeGreaterThanOrEqual(0);
+    expect(lineAt).toBeGreaterThan(inviteAt);
 
     // The snapshot: an m.image whose media is a JPEG of the camera's size.
     const image = await waitFor("the snapshot in alice's DM", () => images(alice, aliceDm)[0], { timeoutMs: 20_000 });

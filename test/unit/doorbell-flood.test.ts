@@ -1,9 +1,9 @@
 /**
  * A flood of doorbell presses (what anyone who can publish to a rule's MQTT topic can send) starts a bounded number of
  * ring rounds and snapshot processes. The real RingPolicy, RingRound and Snapshotter; the snapshot "ffmpeg" is a script
- * that records its start and waits to be ended (a camera that is slow to answer), and the direct-chat lookup never
- * finishes, so every round started stays in progress for the whole flood. The Matrix client and call manager are
- * never reached.
+ * that records its start and waits to be ended (a camera that is slow to answer), and the direct-chat lookup finds a
+ * new direct chat whose user never joins, so every round started posts its doorbell line (which starts the snapshot)
+ * and stays in progress for the whole flood. The call manager is never reached.
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,9 +44,14 @@ function setup(cameras: CameraConfig[], pressLimit: { burst: number; perMinute: 
       resolve(undefined);
     };
   });
-  const dms = { roomFor: () => lookups } as unknown as DmRooms;
+  const dms = {
+    roomFor: (_user: string, _deadline: number, known: (roomId: string, ready: boolean) => void) => {
+      known("!new-dm:example.org", false);
+      return lookups;
+    },
+  } as unknown as DmRooms;
   const policy = new RingPolicy({
-    client: {} as unknown as MatrixClient,
+    client: { sendMessage: () => Promise.resolve("$line") } as unknown as MatrixClient,
     calls: {} as unknown as CallManager,
     admission: { decide: () => Promise.reject(new Error("not reached: the direct-chat lookups never resolve")) },
     dms,
