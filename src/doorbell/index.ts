@@ -43,6 +43,24 @@ export interface Doorbell {
 
 export type { PressResult } from "./ring-policy.ts";
 
+/** The longest a rung call's snapshot waits for the camera's picture in the bot (a camera that sends none). */
+const PICTURE_WAIT_MS = 3_000;
+
+/** Resolves once `camera`'s pipeline is running or has its first frame, or after PICTURE_WAIT_MS. */
+function pictureFlowing(hub: CameraHub, camera: string): Promise<void> {
+  const pipeline = hub.pipeline(camera);
+  if (pipeline === undefined || pipeline.getState() === "running") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      pipeline.off("firstFrame", done);
+      resolve();
+    };
+    const timer = setTimeout(done, PICTURE_WAIT_MS);
+    pipeline.once("firstFrame", done);
+  });
+}
+
 export function startDoorbell(ctx: DoorbellContext): Promise<Doorbell> {
   const { config } = ctx;
   const log = ctx.log.child({ component: "doorbell" });
@@ -69,6 +87,7 @@ export function startDoorbell(ctx: DoorbellContext): Promise<Doorbell> {
     snapshots,
     cameras: config.cameras,
     inviteLifetimeMs: config.calls.inviteLifetimeMs,
+    pictureFlowing: (camera) => pictureFlowing(ctx.hub, camera),
     pressLimit: config.triggers.pressLimit,
     log,
   });

@@ -31,6 +31,8 @@ export interface RingPolicyDeps {
   snapshots: Snapshotter;
   cameras: readonly CameraConfig[];
   inviteLifetimeMs: number;
+  /** Resolves once the camera's pipeline shows a picture, or soon when it does not (ring-round.ts). */
+  pictureFlowing(camera: string): Promise<void>;
   /** Rings per camera: a burst, refilled at perMinute; four times that for all cameras together. */
   pressLimit: { burst: number; perMinute: number };
   log: Logger;
@@ -100,6 +102,7 @@ export class RingPolicy {
         dms: this.deps.dms,
         snapshots: this.deps.snapshots,
         inviteLifetimeMs: this.deps.inviteLifetimeMs,
+        pictureFlowing: (camera) => this.deps.pictureFlowing(camera),
         admission: this.deps.admission,
       },
       cam,

@@ -27,6 +27,8 @@ export interface RoundDeps {
   dms: DmRooms;
   snapshots: Snapshotter;
   inviteLifetimeMs: number;
+  /** Resolves once the camera's pipeline shows a picture (or soon, when it does not): a rung call has started it. */
+  pictureFlowing(camera: string): Promise<void>;
   /**
    * Whether the ring may start (admission/admission.ts): the room, the camera, a call in the room already (legacy or
    * MatrixRTC), capacity. Asked once per user, whichever way they are rung: `both` is one ring gone out two ways.
@@ -75,7 +77,7 @@ export class RingRound {
         const line = [...this.legs.values()].find((l) => l.room === room)?.line;
         void this.messages.post(room, async () => {
           await line;
-          await this.deps.client.sendNotice(room, text);
+          if (!this.cancelled) await this.deps.client.sendNotice(room, text);
         });
       },
     });
@@ -103,7 +105,7 @@ export class RingRound {
         if (leg.room !== undefined && leg.told && this.race.outcome(leg.user) !== "declined")
           void this.messages.post(leg.room, async () => {
             await leg.line;
-            await this.messages.text(leg.room ?? "", missedText(this.camera.name, this.time));
+            if (!this.cancelled) await this.messages.text(leg.room ?? "", missedText(this.camera.name, this.time));
           });
       }
       this.log.info({ outcomes: this.race.outcomes() }, "nobody answered the doorbell");
@@ -146,6 +148,8 @@ export class RingRound {
       });
     if (admitted === undefined || !admitted.ok) {
       this.tell(leg);
+      // Answered by someone else while admission looked: onAnswered skipped this leg, which had no line yet.
+      if (this.race.answeredBy !== undefined) this.postAnswered(leg);
       this.race.notRung(user, admitted?.reason === "room_busy" ? "busy" : "failed");
       if (admitted !== undefined)
         log.info(
@@ -159,19 +163,25 @@ export class RingRound {
     // The line (and the snapshot's ffmpeg) once the ring is out: before it, each cost the ring a homeserver round
     // trip or a fork of the bot (bench `doorbell`).
     await this.ways.ring(user, room, deadline, () => {
-      this.tell(leg);
+      this.tell(leg, true);
     });
     this.tell(leg);
     // Answered by someone else while this user's rings were being placed: withdrawn as they went out.
     if (this.race.answeredBy !== undefined && this.race.answeredBy.user !== user) this.postAnswered(leg);
   }
 
-  /** The doorbell line into the leg's room, once; the snapshot it shows is taken from the first line on. */
-  private tell(leg: Leg): void {
+  /**
+   * The doorbell line into the leg's room, once; the round's snapshot is taken from the first line on, never before
+   * the ring (its ffmpeg at the press: press → ringing 251–356 ms against 155–160, bench `doorbell`). After a ring it
+   * waits for the call's picture, as the ring started the camera: a camera that allows few RTSP sessions is spared
+   * two set-ups at once (when both began together, the bench's camera once stalled for the rest of a run, 2026-12-05
+   * 19:57; not shown to be the cause).
+   */
+  private tell(leg: Leg, rung = false): void {
     const room = leg.room;
     if (room === undefined || leg.told || this.cancelled) return;
     leg.told = true;
-    if (this.ring.snapshot) this.messages.startSnapshot();
+    if (this.ring.snapshot) this.messages.startSnapshot(rung ? this.deps.pictureFlowing(this.camera.name) : undefined);
     leg.line = this.messages.post(room, () => this.messages.doorbellLine(room));
   }
 
@@ -197,7 +207,7 @@ export class RingRound {
     void this.messages.post(room, async () => {
       const name = await displayName(this.deps.client, winner);
       await leg.line;
-      await this.deps.client.sendNotice(room, answeredText(name));
+      if (!this.cancelled) await this.deps.client.sendNotice(room, answeredText(name));
     });
   }
 }

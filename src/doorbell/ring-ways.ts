@@ -18,7 +18,7 @@ export interface LegacyRinger {
 }
 
 export interface RtcRinger {
-  place(roomId: string, callee: string, camera: string, opts?: { ringLifetimeMs?: number }): Promise<RtcPlaced>;
+  place(roomId: string, callee: string, camera: string, opts?: { ringLifetimeMs?: number; onRing?: () => void }): Promise<RtcPlaced>;
 }
 
 /** MatrixRTC for the doorbell: the calls, and each user's choice. Absent: every user is rung with legacy calls. */
@@ -74,8 +74,8 @@ export class RingWays {
 
   /**
    * Rings `user` in `room` as they chose; resolves when each of their rings is answered or over. `out` is called
-   * once: when the first of the user's rings is out (the homeserver has the legacy invite or the MatrixRTC ring), or
-   * when none could go out.
+   * once: when the first of the user's rings is out (the homeserver has the legacy invite, or the MatrixRTC ring:
+   * before LiveKit connects), or when none could go out.
    */
   async ring(user: string, room: string, deadline: number, out: () => void = () => undefined): Promise<void> {
     const via = this.via(user);
@@ -88,11 +88,14 @@ export class RingWays {
       out();
     };
     const placingLegacy = via === "matrixrtc" ? Promise.resolve(NOT_PLACED) : this.placeLegacy(user, room, log);
-    const placingRtc = via === "legacy" || rtc === undefined ? undefined : this.placeRtc(rtc.calls, user, room, deadline, log);
+    const placingRtc = via === "legacy" || rtc === undefined ? undefined : this.placeRtc(rtc.calls, user, room, deadline, log, once);
     for (const placing of [placingLegacy, placingRtc])
-      void placing?.then((p) => {
-        if (p.placed) once();
-      });
+      void placing?.then(
+        (p) => {
+          if (p.placed) once();
+        },
+        () => undefined,
+      );
     const [legacy, matrixrtc] = await Promise.all([placingLegacy, placingRtc]);
     if (!legacy.placed) once();
     if (matrixrtc !== undefined && !matrixrtc.placed && !this.deps.race.over) {
@@ -151,12 +154,19 @@ export class RingWays {
     return { placed: true, done };
   }
 
-  private async placeRtc(calls: RtcRinger, user: string, room: string, deadline: number, log: Logger): Promise<RtcPlacement> {
+  private async placeRtc(
+    calls: RtcRinger,
+    user: string,
+    room: string,
+    deadline: number,
+    log: Logger,
+    onRing: () => void,
+  ): Promise<RtcPlacement> {
     let placed: RtcPlaced;
     try {
       // The ring lasts as long as the round (the legacy invites' lifetime, counted from the press), within what clients accept.
       const ringLifetimeMs = Math.min(MAX_RING_MS, Math.max(MIN_RING_MS, deadline - Date.now()));
-      placed = await calls.place(room, user, this.deps.camera, { ringLifetimeMs });
+      placed = await calls.place(room, user, this.deps.camera, { ringLifetimeMs, onRing });
     } catch (err: unknown) {
       placed = { ok: false, text: `MatrixRTC call not placed: ${errorMessage(err)}.` };
     }

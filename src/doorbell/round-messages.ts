@@ -26,11 +26,11 @@ export class RoundMessages {
     private readonly cancelled: () => boolean,
   ) {}
 
-  /** Starts taking the snapshot the doorbell lines will show (once; later calls do nothing). */
-  startSnapshot(): void {
+  /** Takes the snapshot the doorbell lines will show, now or once `after` resolves (once; later calls do nothing). */
+  startSnapshot(after?: Promise<void>): void {
     if (this.snapshotStarted) return;
     this.snapshotStarted = true;
-    this.snapshot = this.takeSnapshot();
+    this.snapshot = after === undefined ? this.takeSnapshot() : after.then(() => this.takeSnapshot());
   }
 
   /** Resolves when every message posted (and any posted meanwhile) is sent or has failed. */

@@ -40,6 +40,8 @@ export interface RtcCallOptions {
   join?: { callerStateKey: string; callerDeviceId: string; expiresAt: number };
   /** How long the ring lasts; the MSC recommends 30 s, js-sdk 42 caps it at 90 s. */
   ringLifetimeMs?: number;
+  /** Told once the homeserver has the ring (before LiveKit connects): a doorbell's line follows the ring. */
+  onRing?: () => void;
   membershipExpiresMs?: number;
   delayedLeave?: Omit<DelayedLeaveOptions, "onLost">;
   /** How long the end waits for the leave and the publisher's stop before it ends anyway (call-leave.ts END_WITHIN_MS). */

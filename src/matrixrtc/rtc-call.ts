@@ -143,6 +143,7 @@ export class RtcCall extends EventEmitter<RtcCallEvents> {
       this.notificationEventId = await this.presence.track(sendRing(this.opts.api, ring));
       if (this.isEnded()) return;
       mark("ring");
+      this.opts.onRing?.();
       const publishing = publish();
       // The callee may have joined before the ring's echo: then the call is connected already.
       if (this.current === "connecting") this.setState("ringing");

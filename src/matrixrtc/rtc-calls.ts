@@ -59,7 +59,7 @@ interface Entry {
 }
 
 /** A call to place (ring `callee`) or to join (the caller's `incoming` call). */
-type Opening = { kind: "place"; callee: string; ringLifetimeMs?: number } | { kind: "join"; incoming: IncomingCall };
+type Opening = { kind: "place"; callee: string; ringLifetimeMs?: number; onRing?: () => void } | { kind: "join"; incoming: IncomingCall };
 
 export class RtcCalls {
   private readonly byRoom = new Map<string, Entry>();
@@ -111,9 +111,10 @@ export class RtcCalls {
 
   /**
    * Places a call (already admitted) and resolves once it rings, or with the sentence that says why it cannot.
-   * `ringLifetimeMs`: a doorbell's ring lasts as long as its round (calls.inviteLifetimeMs from the press).
+   * `ringLifetimeMs`: a doorbell's ring lasts as long as its round (calls.inviteLifetimeMs from the press); `onRing`:
+   * told once the homeserver has the ring, before LiveKit connects and this resolves.
    */
-  place(roomId: string, callee: string, camera: string, opts: { ringLifetimeMs?: number } = {}): Promise<RtcPlaced> {
+  place(roomId: string, callee: string, camera: string, opts: { ringLifetimeMs?: number; onRing?: () => void } = {}): Promise<RtcPlaced> {
     return this.open(roomId, camera, { kind: "place", callee, ...opts });
   }
 
@@ -172,6 +173,7 @@ export class RtcCalls {
         ? { join: { callerStateKey: how.incoming.stateKey, callerDeviceId: how.incoming.deviceId, expiresAt: how.incoming.expiresAt } }
         : {}),
       ...(ringLifetimeMs !== undefined ? { ringLifetimeMs } : {}),
+      ...(how.kind === "place" && how.onRing !== undefined ? { onRing: how.onRing } : {}),
     });
     const entry: Entry = { call, publisher, camera, callee };
     this.byRoom.set(roomId, entry);

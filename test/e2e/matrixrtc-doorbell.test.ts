@@ -217,9 +217,15 @@ describe.skipIf("skip" in found)("doorbell rings over MatrixRTC", () => {
   it("carol declines the MatrixRTC ring: it ends, the bot's membership is emptied, and her outcome is declined (no missed-call line)", async () => {
     const carol = rig.callee("carol");
     const before = rings(carol, carolDm).length;
+    const linesBefore = said("carol", carolDm, "Doorbell: gate, ").length;
     const roundsOver = rig.logCount("nobody answered the doorbell");
     await press("gate");
     const ring = await waitFor("carol's second ring", () => rings(carol, carolDm)[before], { timeoutMs: 20_000 });
+    // The ring first: in her joined direct chat the press's line goes once the homeserver has the ring.
+    await waitFor("the press's doorbell line", () => said("carol", carolDm, "Doorbell: gate, ")[linesBefore], { timeoutMs: 15_000 });
+    const timeline = carol.client.getRoom(carolDm)?.getLiveTimeline().getEvents() ?? [];
+    const lineAt = timeline.findLastIndex((e) => String(e.getContent()["body"]).startsWith("Doorbell: gate, "));
+    expect(lineAt).toBeGreaterThan(timeline.findIndex((e) => e.getId() === ring.id));
     await waitFor("the bot's membership", () => live("carol", carolDm), { timeoutMs: 10_000 });
     await carol.client.sendEvent(
       carolDm,

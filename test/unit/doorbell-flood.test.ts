@@ -58,6 +58,7 @@ function setup(cameras: CameraConfig[], pressLimit: { burst: number; perMinute: 
     snapshots,
     cameras,
     inviteLifetimeMs: 60_000,
+    pictureFlowing: () => Promise.resolve(),
     pressLimit,
     log,
   });
