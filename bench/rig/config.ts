@@ -68,7 +68,9 @@ export function botConfigYaml(c: BotConfigInput): string {
   const door = c.doorbell;
   // A press rings at once each time (no debounce, no press limit): the bench presses faster than a visitor.
   if (first && door)
-    lines.push(...cameraLines(DOORBELL_CAMERA, first.port, first.res, ["    ring:", `      users: ["${c.viewer}"]`, "      debounceMs: 0"]));
+    lines.push(
+      ...cameraLines(DOORBELL_CAMERA, first.port, first.res, ["    ring:", `      users: ["${c.viewer}"]`, "      debounceMs: 0"]),
+    );
   lines.push(`  - name: ${TALKBACK_ONVIF_CAMERA}`, `    url: "rtsp://127.0.0.1:${c.onvifPort}/cam"`, "    talkback: { onvif: true }");
   lines.push("calls:", "  maxPerUserPerMinute: 1000", `  maxConcurrent: ${c.maxCalls + 2}`);
   if (door) {

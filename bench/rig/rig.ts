@@ -132,7 +132,22 @@ export class Rig implements MeasureDeps {
       const cameras = new CameraSet(() => app.ffmpeg.path, ports);
       const calls = new CallDriver(app, receiver, viewer);
       const triggers = doorbell && { webhookUrl: doorbell.webhookUrl, broker: doorbell.broker };
-      return new Rig(runDir, synapse, botUser, app, receiver, viewer, rooms, cameras, calls, taps, onvifPort, talkbackFile, focusPort, triggers);
+      return new Rig(
+        runDir,
+        synapse,
+        botUser,
+        app,
+        receiver,
+        viewer,
+        rooms,
+        cameras,
+        calls,
+        taps,
+        onvifPort,
+        talkbackFile,
+        focusPort,
+        triggers,
+      );
     } catch (err: unknown) {
       for (const stop of early.reverse()) await stop().catch(() => undefined);
       throw err;
