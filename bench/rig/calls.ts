@@ -41,18 +41,15 @@ export class CallDriver {
 
   /** `!call <camera>` in a room; resolves at the first decoded frame at the receiver (which answers at once). */
   place(roomId: string, camera: string): Promise<CallHandle> {
-    return this.follow([roomId], camera, () => this.viewer.say(roomId, `!call ${camera}`));
+    return this.press([roomId], camera, () => this.viewer.say(roomId, `!call ${camera}`));
   }
 
   /**
-   * A doorbell press of `camera` (`press` sends it: the webhook's POST, an MQTT publish): the bot rings the viewer in
-   * the direct chat it picks of `rooms`; resolves at the first decoded frame, timed from the press.
+   * A call of `camera` that `start` sets off (`!call`, a doorbell's webhook POST or MQTT publish): the bot rings the
+   * viewer in one of `rooms` (a press: the direct chat it picks); resolves at the first decoded frame, timed from
+   * `start`.
    */
-  press(rooms: readonly string[], camera: string, press: () => Promise<void>): Promise<CallHandle> {
-    return this.follow(rooms, camera, press);
-  }
-
-  private async follow(rooms: readonly string[], camera: string, start: () => Promise<void>): Promise<CallHandle> {
+  async press(rooms: readonly string[], camera: string, start: () => Promise<void>): Promise<CallHandle> {
     const { app, receiver } = this;
     const before = new Map(rooms.map((r) => [r, receiver.callInRoom(r)?.key]));
     const bot: BotTimes = {

@@ -75,10 +75,7 @@ export class RingRound {
       tell: (room, text) => {
         if (this.cancelled) return;
         const line = [...this.legs.values()].find((l) => l.room === room)?.line;
-        void this.messages.post(room, async () => {
-          await line;
-          if (!this.cancelled) await this.deps.client.sendNotice(room, text);
-        });
+        this.postAfter(room, line, () => this.deps.client.sendNotice(room, text));
       },
     });
   }
@@ -102,11 +99,9 @@ export class RingRound {
     }
     if (this.race.answeredBy === undefined && !this.cancelled) {
       for (const leg of this.legs.values()) {
-        if (leg.room !== undefined && leg.told && this.race.outcome(leg.user) !== "declined")
-          void this.messages.post(leg.room, async () => {
-            await leg.line;
-            if (!this.cancelled) await this.messages.text(leg.room ?? "", missedText(this.camera.name, this.time));
-          });
+        const room = leg.room;
+        if (room !== undefined && leg.told && this.race.outcome(leg.user) !== "declined")
+          this.postAfter(room, leg.line, () => this.messages.text(room, missedText(this.camera.name, this.time)));
       }
       this.log.info({ outcomes: this.race.outcomes() }, "nobody answered the doorbell");
     }
@@ -165,7 +160,6 @@ export class RingRound {
     await this.ways.ring(user, room, deadline, () => {
       this.tell(leg, true);
     });
-    this.tell(leg);
     // Answered by someone else while this user's rings were being placed: withdrawn as they went out.
     if (this.race.answeredBy !== undefined && this.race.answeredBy.user !== user) this.postAnswered(leg);
   }
@@ -204,10 +198,15 @@ export class RingRound {
     const room = leg.room;
     if (winner === undefined || room === undefined || this.cancelled || leg.toldAnswered) return;
     leg.toldAnswered = true;
+    const name = displayName(this.deps.client, winner);
+    this.postAfter(room, leg.line, async () => this.deps.client.sendNotice(room, answeredText(await name)));
+  }
+
+  /** A later line of a leg: sent once its doorbell line's send is over, unless the round was cancelled meanwhile. */
+  private postAfter(room: string, line: Promise<void> | undefined, send: () => Promise<unknown>): void {
     void this.messages.post(room, async () => {
-      const name = await displayName(this.deps.client, winner);
-      await leg.line;
-      if (!this.cancelled) await this.deps.client.sendNotice(room, answeredText(name));
+      await line;
+      if (!this.cancelled) await send();
     });
   }
 }
