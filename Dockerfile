@@ -10,17 +10,20 @@ COPY src ./src
 RUN npm run build
 # The bot's preload (native/zero-pages.c: libvpx's unused token buffer pages left unallocated, ~15 MB a 720p call;
 # freed heap memory given back every 10 s): built here, where a compiler may be, and copied alone into the runtime image.
+# The lean ffmpeg that reads rtsp:// cameras (scripts/lean-ffmpeg.sh: FFmpeg 5.1.9 with its own decoders only, ~45 MB
+# less per camera than Debian's ffmpeg or GStreamer): built here too, its one binary copied.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && apt-get install -y --no-install-recommends gcc libc6-dev make nasm curl xz-utils \
     && rm -rf /var/lib/apt/lists/*
 COPY native/zero-pages.c ./native/
-COPY scripts/zero-pages.sh ./scripts/
+COPY scripts/zero-pages.sh scripts/lean-ffmpeg.sh ./scripts/
 RUN test -n "$(sh scripts/zero-pages.sh)"
+RUN test -n "$(bash scripts/lean-ffmpeg.sh)"
 
 FROM node:24-bookworm-slim AS runtime
-# GStreamer is the default camera front end (a frame sooner than ffmpeg for RTSP H.264/H.265; src/media/front-end.ts):
+# The lean ffmpeg reads rtsp:// cameras; GStreamer those that ask for it (`frontEnd: gstreamer`; src/media/front-end.ts):
 # gst-launch-1.0 (tools), rtspsrc and the RTP depayloaders (good), videoconvert/videoscale/videorate/decodebin (base),
-# avdec_h264/avdec_h265/avdec_aac (libav). ffmpeg reads every other camera and makes the offline picture.
+# avdec_h264/avdec_h265/avdec_aac (libav). Debian's ffmpeg reads every other camera and makes the offline picture.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
        gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav \
@@ -49,6 +52,7 @@ RUN npm ci --omit=dev \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/native/zero-pages.so ./native/
+COPY --from=build /app/native/ffmpeg-lean/ffmpeg ./native/ffmpeg-lean/
 # As bin/matrix-camera-call does; ffmpeg and gst-launch never get it (their environment is an allowlist).
 ENV LD_PRELOAD=/app/native/zero-pages.so
 # The image's unprivileged "node" user (uid 1000) owns the state directory.

@@ -26,6 +26,7 @@ import { textReport } from "./report/tables.ts";
 import { computeTargets, targetsMarkdown } from "./report/targets.ts";
 import { cameraName } from "./rig/cameras.ts";
 import { Rig } from "./rig/rig.ts";
+import { resolveLeanFfmpeg } from "../src/media/lean-ffmpeg.ts";
 
 const started = Date.now();
 function say(text: string): void {
@@ -53,6 +54,11 @@ const code = {
   dirty: sh("git", ["status", "--porcelain", "--untracked-files=no", "--", "src", "bench"]) !== "",
 };
 
+function leanLabel(lean: ReturnType<typeof resolveLeanFfmpeg>): string {
+  if ("error" in lean) return lean.error;
+  return lean.path === undefined ? `none: ${lean.why}` : `${lean.path} ${lean.version}`;
+}
+
 function machine(plan: Plan, rig: Rig | undefined): Record<string, unknown> {
   return {
     date: new Date(started).toISOString(),
@@ -62,6 +68,8 @@ function machine(plan: Plan, rig: Rig | undefined): Record<string, unknown> {
     kernel: os.release(),
     node: process.version,
     ffmpeg: rig ? `${rig.app.ffmpeg.path} ${rig.app.ffmpeg.version}` : "?",
+    // What reads the rtsp:// cameras by default: the lean ffmpeg where it is built (media/lean-ffmpeg.ts).
+    leanFfmpeg: rig ? leanLabel(resolveLeanFfmpeg(rig.app.config.media.leanFfmpegPath)) : "?",
     ...code,
     mode: plan.mode,
     phases: plan.phases,

@@ -25,6 +25,7 @@ import { CameraHub } from "./media/camera-hub.ts";
 import type { CallEncodeFigures } from "./media/encode-speed-watch.ts";
 import { resolveFfmpeg, type FfmpegBinary } from "./media/ffmpeg-path.ts";
 import { liveFfmpegCount } from "./media/ffmpeg-process.ts";
+import { resolveLeanFfmpeg } from "./media/lean-ffmpeg.ts";
 import { applyVideoTrials } from "./rtc/field-trials.ts";
 import { TurnCredentials } from "./rtc/turn.ts";
 import { openPeerConnectionCount } from "./rtc/wrtc.ts";
@@ -83,6 +84,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   const ffmpeg = resolveFfmpeg(config.media.ffmpegPath);
   if ("error" in ffmpeg) throw new StartupError(ffmpeg.error);
   log.info({ ffmpeg: ffmpeg.path, source: ffmpeg.source, version: ffmpeg.version }, "using ffmpeg");
+  const lean = resolveLeanFfmpeg(config.media.leanFfmpegPath);
+  if ("error" in lean) throw new StartupError(lean.error);
+  log.info({ leanFfmpeg: lean.path ?? "none", why: "why" in lean ? lean.why : undefined }, "the lean ffmpeg, for rtsp:// cameras");
+  const ffmpegs = { full: ffmpeg.path, lean: lean.path };
 
   const matrix = await connectMatrix(config, log);
   const client = matrix.client;
@@ -93,7 +98,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
   let stopping: Promise<void> | undefined;
   const access = new AccessList(config.allowedUsers);
-  const hub = new CameraHub(config.cameras, ffmpeg.path, log, config.media.idleStopMs, config.media.encodeMegapixelsPerCore);
+  const hub = new CameraHub(config.cameras, ffmpegs, log, config.media.idleStopMs, config.media.encodeMegapixelsPerCore);
   const turn = new TurnCredentials(() => client.doRequest("GET", "/_matrix/client/v3/voip/turnServer"), child("turn"));
   const calls = new CallManager(
     hub,

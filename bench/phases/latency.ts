@@ -1,12 +1,13 @@
 /**
  * The headline figures: one 720p25 call, a long window for glass-to-glass latency (capture stamp → decoded frame),
- * read by GStreamer (the default front end) and then by ffmpeg (frontEnd: ffmpeg, the same camera).
+ * read by the default front end (the lean ffmpeg where built) and then by GStreamer (frontEnd: gstreamer, the same
+ * camera).
  */
 import { botSenders } from "../measure/webrtc.ts";
 import { measureWindow } from "../measure/window.ts";
 import { R720 } from "../plan.ts";
 import { cameraName } from "../rig/cameras.ts";
-import { FFMPEG_CAMERA } from "../rig/config.ts";
+import { GSTREAMER_CAMERA } from "../rig/config.ts";
 import type { Phase } from "./phase.ts";
 import { oneSettledCall } from "./settle.ts";
 
@@ -19,7 +20,7 @@ export const latencyPhase: Phase = {
     const cam = cameraName(R720, 0);
     const variants = [
       { camera: cam, label: "", kind: "latency" },
-      { camera: FFMPEG_CAMERA, label: ", frontEnd ffmpeg", kind: "latency-ffmpeg" },
+      { camera: GSTREAMER_CAMERA, label: ", frontEnd gstreamer", kind: "latency-gstreamer" },
     ] as const;
     for (const v of variants) {
       const { room, key } = await oneSettledCall(ctx, v.camera, cam);

@@ -8,6 +8,7 @@ import type { LatencySummary } from "../stats.ts";
 export type WindowKind =
   | "latency"
   | "latency-ffmpeg"
+  | "latency-gstreamer"
   | "bot"
   | "overload"
   | "bot-audio"

@@ -40,6 +40,9 @@ function latencyTargets(r: Results): Target[] {
   const t: Target[] = [...glassToGlassTargets(one, "latency: glass-to-glass {p}, one 720p25 call")];
   const ff = r.windows.find((x) => x.kind === "latency-ffmpeg");
   if (ff) t.push(...glassToGlassTargets(ff, "latency: glass-to-glass {p}, one 720p25 call, frontEnd ffmpeg"));
+  // Since the lean ffmpeg became the default (where built) the other front end measured is GStreamer.
+  const gst = r.windows.find((x) => x.kind === "latency-gstreamer");
+  if (gst) t.push(...glassToGlassTargets(gst, "latency: glass-to-glass {p}, one 720p25 call, frontEnd gstreamer"));
   const full = one !== undefined && one.delivered.includes("1280x720") && (one.fps.min ?? 0) >= 0.95 * FPS;
   t.push({
     figure: "a single call gets full size and rate",

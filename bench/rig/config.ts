@@ -1,6 +1,7 @@
 /**
  * The bot's YAML config for a bench run: one camera per (resolution, index); the first 720p camera once more without
- * audio (to measure what A/V sync costs), once more read by ffmpeg (frontEnd: ffmpeg; the others by the default, GStreamer), and once more with talkback through a command (the talkback phase), and an
+ * audio (to measure what A/V sync costs), once more read by GStreamer (frontEnd: gstreamer; the others by the default,
+ * the lean ffmpeg where it is built), and once more with talkback through a command (the talkback phase), and an
  * ONVIF camera with a backchannel. The bench starts calls much faster than a person: the per-user rate limit is
  * lifted and `maxConcurrent` is above the most calls it holds. `idleStopMs: 0` so a camera is really idle for the
  * cold time-to-first-frame figure.
@@ -9,8 +10,8 @@ import { fileURLToPath } from "node:url";
 import { FPS, type Resolution } from "../plan.ts";
 
 export const NO_AUDIO_CAMERA = "c720-0-noaudio";
-/** The first 720p camera read by ffmpeg (frontEnd: ffmpeg) instead of the default GStreamer front end. */
-export const FFMPEG_CAMERA = "c720-0-ffmpeg";
+/** The first 720p camera read by GStreamer (frontEnd: gstreamer) instead of the default, the lean ffmpeg. */
+export const GSTREAMER_CAMERA = "c720-0-gst";
 export const TALKBACK_EXEC_CAMERA = "talk-exec";
 export const TALKBACK_ONVIF_CAMERA = "talk-onvif";
 /** The first 720p camera as a doorbell: a press (webhook or MQTT) rings the viewer (the doorbell phase). */
@@ -55,7 +56,7 @@ export function botConfigYaml(c: BotConfigInput): string {
   const first = c.cameras.get(c.firstCamera);
   if (first) {
     lines.push(...cameraLines(NO_AUDIO_CAMERA, first.port, first.res, ["    audio: false"]));
-    lines.push(...cameraLines(FFMPEG_CAMERA, first.port, first.res, ["    frontEnd: ffmpeg"]));
+    lines.push(...cameraLines(GSTREAMER_CAMERA, first.port, first.res, ["    frontEnd: gstreamer"]));
     lines.push(
       ...cameraLines(TALKBACK_EXEC_CAMERA, first.port, first.res, [
         "    talkback:",

@@ -152,6 +152,7 @@ export function parseConfig(input: unknown, opts: { env?: Env; baseDir?: string;
     calls: raw.calls,
     media: {
       ffmpegPath: raw.media.ffmpegPath,
+      leanFfmpegPath: raw.media.leanFfmpegPath,
       idleStopMs: raw.media.idleStopMs,
       encodeMegapixelsPerCore: raw.media.encodeMegapixelsPerCore ?? DEFAULT_MEGAPIXELS_PER_CORE,
       encodeBudgetFollowsSpeed: raw.media.encodeMegapixelsPerCore === undefined,

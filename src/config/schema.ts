@@ -99,6 +99,12 @@ export const configSchema = z
       .object({
         /** Path of the ffmpeg binary; default: ffmpeg-static if installed, else ffmpeg on PATH. */
         ffmpegPath: z.string().min(1).optional(),
+        /**
+         * The ffmpeg that reads rtsp:// cameras (software decoding): built with FFmpeg's own decoders only, no Debian
+         * libraries, it reads a 1080p camera in ~22 MB where Debian's ffmpeg takes ~66 MB (media/lean-ffmpeg.ts).
+         * Default: native/ffmpeg-lean/ffmpeg where scripts/lean-ffmpeg.sh built it; "none": never.
+         */
+        leanFfmpegPath: z.string().min(1).optional(),
         /** How long a camera pipeline keeps running after its last call ends (ms). */
         idleStopMs: z.number().int().min(0).max(600_000).default(10_000),
         /**

@@ -7,6 +7,7 @@
 import type { Config } from "../config/load.ts";
 import { gstEligible, gstLaunchInstalled } from "../media/front-end.ts";
 import { buildGstArgs, type GstCodec } from "../media/gst-front-end.ts";
+import { leanCanRead } from "../media/lean-ffmpeg.ts";
 import { run } from "./media.ts";
 import type { CheckResult } from "./result.ts";
 
@@ -34,9 +35,12 @@ export function gstElementsOf(listing: string): Set<string> {
   return names;
 }
 
-/** undefined when no camera would use GStreamer (all ffmpeg by config, not RTSP, or hardware decoding). */
-export async function checkGstreamer(config: Config): Promise<CheckResult | undefined> {
-  const cameras = config.cameras.filter(gstEligible);
+/**
+ * undefined when no camera would use GStreamer (all ffmpeg by config, not RTSP, or hardware decoding; with the lean
+ * ffmpeg built, only cameras that ask for GStreamer or that it cannot read).
+ */
+export async function checkGstreamer(config: Config, leanBuilt = false): Promise<CheckResult | undefined> {
+  const cameras = config.cameras.filter((c) => gstEligible(c) && !(leanBuilt && c.frontEnd === undefined && leanCanRead(c)));
   if (cameras.length === 0) return undefined;
   const name = "gstreamer";
   const which = `${String(cameras.length)} RTSP camera(s)`;

@@ -8,6 +8,7 @@ import {
   checkCamera,
   checkEncryption,
   checkFfmpeg,
+  checkLeanFfmpeg,
   checkHomeserver,
   checkMqtt,
   checkToken,
@@ -15,6 +16,7 @@ import {
   checkWellKnown,
   type CheckResult,
 } from "./checks.ts";
+import { resolveLeanFfmpeg } from "../media/lean-ffmpeg.ts";
 import { checkGstreamer } from "./gstreamer.ts";
 import { checkListen } from "./listen.ts";
 import { checkRtcFocus } from "./rtc-focus.ts";
@@ -57,7 +59,10 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
   results.push(checkEncryption());
   const ff = await checkFfmpeg(config);
   results.push(ff.result);
-  const gst = await checkGstreamer(config);
+  const lean = checkLeanFfmpeg(config, ff.ffmpeg);
+  if (lean) results.push(lean);
+  const leanFound = resolveLeanFfmpeg(config.media.leanFfmpegPath);
+  const gst = await checkGstreamer(config, "path" in leanFound && leanFound.path !== undefined);
   if (gst) results.push(gst);
   for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));
   for (const camera of config.cameras) {

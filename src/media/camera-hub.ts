@@ -7,6 +7,7 @@ import type { CameraLoad } from "./encode-budget.ts";
 import { EncodeGovernor } from "./encode-governor.ts";
 import { EncodeSpeedWatch, type CallEncodeFigures } from "./encode-speed-watch.ts";
 import { OverloadBrake } from "./overload-share.ts";
+import type { Ffmpegs } from "./lean-ffmpeg.ts";
 
 /** A call's hold on a camera: the camera's tracks, which every call of the camera sends, and its media for other publishers. */
 export interface CameraLease {
@@ -52,7 +53,7 @@ export class CameraHub {
 
   constructor(
     cameras: readonly CameraConfig[],
-    ffmpegPath: string,
+    ffmpegs: Ffmpegs,
     private readonly log: Logger,
     private readonly idleStopMs: number,
     private encodeMegapixelsPerCore = 0,
@@ -68,7 +69,7 @@ export class CameraHub {
       this.budgetLog,
     );
     for (const camera of cameras) {
-      const pipeline = new CameraPipeline(camera, ffmpegPath, log.child({ camera: camera.name }));
+      const pipeline = new CameraPipeline(camera, ffmpegs, log.child({ camera: camera.name }));
       // The size the budget plans with is the camera's real one once its first frame says it.
       pipeline.on("firstFrame", () => {
         this.rebalance();

@@ -10,6 +10,7 @@ import { OfflinePicture } from "./offline-picture.ts";
 import { nextStep, WATCHED_MAX_RETRY_S } from "./restart-policy.ts";
 import { PipelineTotals, type PipelineState, type PipelineStats } from "./pipeline-stats.ts";
 import { RunOptions } from "./run-options.ts";
+import type { Ffmpegs } from "./lean-ffmpeg.ts";
 
 export { RECONNECT_BACKOFF_S } from "./restart-policy.ts";
 
@@ -64,12 +65,12 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
 
   constructor(
     readonly camera: CameraConfig,
-    ffmpegPath: string,
+    ffmpegs: Ffmpegs,
     private readonly log: Logger,
   ) {
     super();
-    this.options = new RunOptions(camera, ffmpegPath, log);
-    this.offline = new OfflinePicture(ffmpegPath, (frame) => {
+    this.options = new RunOptions(camera, ffmpegs, log);
+    this.offline = new OfflinePicture(ffmpegs.full, (frame) => {
       this.show(frame);
     });
   }
@@ -226,6 +227,7 @@ export class CameraPipeline extends EventEmitter<PipelineEvents> {
       audio: this.options.audioEnabled,
       hwaccel: this.options.hwaccel,
       frontEnd: this.options.frontEnd,
+      lean: this.options.lean,
       proxyFailed: this.options.runEnded(end.frames),
       attempt: this.attempt,
       watched: this.watched,

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import type { Logger } from "../util/logger.ts";
 import { isHwAccelError, isMissingAudioError, OutputSizeParser } from "./ffmpeg-args.ts";
+import { isMissingComponentError } from "./lean-ffmpeg.ts";
 import { FfmpegProcess, type FfmpegExit, type ProcessLayout } from "./ffmpeg-process.ts";
 import { gstCodecOf, gstSizeFromLine, gstVideoEncoding, isGstCameraGone, isGstUnsupported, type GstCodec } from "./gst-front-end.ts";
 import { FrameSplitter } from "./frame-splitter.ts";
@@ -86,6 +87,8 @@ export class CameraRun extends EventEmitter<RunEvents> {
   private earlyBytes = 0;
   private missingAudio = false;
   private hwFailed = false;
+  /** ffmpeg said a part of it is missing (a decoder the lean build lacks). */
+  private componentMissing = false;
   private gstFailed = false;
   private announced: GstCodec | undefined;
   private endedFor: EndReason;
@@ -131,7 +134,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
     });
     this.process.once("exit", (exit) => {
       this.detach();
-      const frontEndFailed = this.layout === "gst-launch" && (this.gstFailed || (exit.code !== null && exit.code < 0));
+      const frontEndFailed = this.layout === "gst-launch" ? this.gstFailed || (exit.code !== null && exit.code < 0) : this.componentMissing;
       this.emit("exit", {
         exit,
         endedFor: this.endedFor,
@@ -205,6 +208,7 @@ export class CameraRun extends EventEmitter<RunEvents> {
     } else {
       if (isMissingAudioError(line)) this.missingAudio = true;
       if (isHwAccelError(line)) this.hwFailed = true;
+      if (isMissingComponentError(line)) this.componentMissing = true;
     }
     if (this.splitter === undefined) {
       const size = this.layout === "gst-launch" ? gstSizeFromLine(line) : this.sizeParser.line(line);

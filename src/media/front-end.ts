@@ -21,14 +21,17 @@ export function gstEligible(camera: Pick<CameraConfig, "frontEnd" | "url" | "hwa
 }
 
 /**
- * GStreamer unless the camera asks for ffmpeg, where GStreamer can read the camera (RTSP, software decoding) and
+ * The lean ffmpeg where it is built and can read the camera (lean-ffmpeg.ts), unless the camera asks for GStreamer;
+ * else GStreamer unless the camera asks for ffmpeg, where GStreamer can read the camera (RTSP, software decoding) and
  * gst-launch-1.0 is installed; else ffmpeg. GStreamer became the default because it handed each frame on one frame
  * period sooner than ffmpeg (camera → raw frame 42 against 81 ms at 720p25); since ffmpeg reads rtsp:// cameras
- * through the frame-end proxy (frame-end-proxy.ts) both take 42–43 ms, and GStreamer stays the default as the path
- * soaked longest. A camera it cannot decode (MJPEG) or a missing plugin falls back to ffmpeg after one run
- * (restart-policy.ts). Only a camera that asked for GStreamer and cannot have it is worth a warning.
+ * through the frame-end proxy (frame-end-proxy.ts) both take 42–43 ms, and what decides is memory: a 1080p camera
+ * took 76 MB with GStreamer (Debian's libavcodec under avdec_h264), 22 MB with the lean ffmpeg. A camera GStreamer
+ * cannot decode (MJPEG) or a missing plugin falls back to ffmpeg after one run (restart-policy.ts). Only a camera
+ * that asked for GStreamer and cannot have it is worth a warning.
  */
-export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: () => boolean = gstLaunchInstalled): FrontEnd {
+export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: () => boolean = gstLaunchInstalled, lean = false): FrontEnd {
+  if (lean && camera.frontEnd === undefined) return "ffmpeg";
   const readable = gstEligible(camera);
   if (readable && installed()) return "gstreamer";
   if (camera.frontEnd === "gstreamer") {

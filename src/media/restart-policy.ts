@@ -29,7 +29,10 @@ export interface ExitFacts {
   missingAudio: boolean;
   /** ffmpeg said the hardware decoder could not be used. */
   hwFailed: boolean;
-  /** The GStreamer front end said it cannot read this camera (another codec, a missing plugin, not installed). */
+  /**
+   * The front end said it cannot read this camera: GStreamer (another codec, a missing plugin, not installed), or
+   * ffmpeg lacks a part (a decoder the lean build has not; lean-ffmpeg.ts).
+   */
   frontEndFailed: boolean;
   /**
    * The run read the camera through its frame-end proxy (frame-end-proxy.ts) and the proxy is the suspect: no frame
@@ -44,6 +47,8 @@ export interface ExitFacts {
   audio: boolean;
   hwaccel: HwAccel;
   frontEnd: FrontEnd;
+  /** ffmpeg was the lean build (lean-ffmpeg.ts). */
+  lean: boolean;
   /** Reconnect attempts since video last flowed. */
   attempt: number;
   /** Calls are watching the camera. */
@@ -56,10 +61,11 @@ export type NextStep =
   /** Start the front end again at once with the same options. */
   | { kind: "respawn" }
   /**
-   * Start again at once without the camera's audio, with software decoding, with ffmpeg instead of GStreamer, or
-   * with ffmpeg reading the camera directly instead of through the frame-end proxy.
+   * Start again at once without the camera's audio, with software decoding, with ffmpeg instead of GStreamer, with
+   * the full ffmpeg instead of the lean one, or with ffmpeg reading the camera directly instead of through the
+   * frame-end proxy.
    */
-  | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" | "proxy" }
+  | { kind: "fallback"; drop: "audio" | "hwaccel" | "gstreamer" | "lean" | "proxy" }
   /** Start GStreamer again at once with the chain for the codec the camera announced. */
   | { kind: "gstCodec"; codec: GstCodec }
   /** Show the offline picture and try again in `delayS`; `attempt` is the new attempt count. */
@@ -79,6 +85,8 @@ export function nextStep(facts: ExitFacts): NextStep {
   if (facts.frontEndFailed && facts.frontEnd === "gstreamer" && facts.frames === 0) {
     return facts.gstCodec === undefined ? { kind: "fallback", drop: "gstreamer" } : { kind: "gstCodec", codec: facts.gstCodec };
   }
+  // Likewise a lean ffmpeg that lacks the camera's codec: the full ffmpeg has it.
+  if (facts.frontEndFailed && facts.frontEnd === "ffmpeg" && facts.lean && facts.frames === 0) return { kind: "fallback", drop: "lean" };
   if (facts.missingAudio && facts.audio) return { kind: "fallback", drop: "audio" };
   // Only before the first frame: a hardware decoder that worked and then failed is a camera problem, retried as is.
   if (facts.hwFailed && facts.hwaccel !== "none" && facts.frames === 0) return { kind: "fallback", drop: "hwaccel" };

@@ -8,9 +8,10 @@
 import type { CameraConfig } from "../config/load.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RunCommand, RunEnd } from "./camera-run.ts";
-import { initialFrontEnd, runCommand } from "./front-end.ts";
+import { gstLaunchInstalled, initialFrontEnd, runCommand } from "./front-end.ts";
 import { FrameEndProxy, proxyable } from "./frame-end-proxy.ts";
 import type { GstCodec } from "./gst-front-end.ts";
+import { leanCanRead, type Ffmpegs } from "./lean-ffmpeg.ts";
 import type { FrontEnd, NextStep } from "./restart-policy.ts";
 
 export class RunOptions {
@@ -18,6 +19,8 @@ export class RunOptions {
   audioEnabled: boolean;
   hwaccel: CameraConfig["hwaccel"];
   frontEnd: FrontEnd;
+  /** ffmpeg runs are the lean build's (lean-ffmpeg.ts): it is there and can read the camera, until it lacked a part. */
+  lean: boolean;
   /** GStreamer's chain: H.264 until the camera says it sends H.265. */
   private gstCodec: GstCodec = "h264";
   /**
@@ -33,12 +36,13 @@ export class RunOptions {
 
   constructor(
     private readonly camera: CameraConfig,
-    private readonly ffmpegPath: string,
+    private readonly ffmpegs: Ffmpegs,
     private readonly log: Logger,
   ) {
     this.audioEnabled = camera.audio;
     this.hwaccel = camera.hwaccel;
-    this.frontEnd = initialFrontEnd(camera, log);
+    this.lean = ffmpegs.lean !== undefined && leanCanRead(camera);
+    this.frontEnd = initialFrontEnd(camera, log, gstLaunchInstalled, this.lean);
     if (this.frontEnd === "ffmpeg") this.openProxy();
   }
 
@@ -57,7 +61,8 @@ export class RunOptions {
     this.proxied = ffmpegUrl !== undefined;
     // What the proxy saw belongs to one run: an earlier session's (or a stranger's) must not judge this one.
     if (this.proxy !== undefined) this.proxy.last = undefined;
-    return runCommand(this.frontEnd, this.camera, this.ffmpegPath, {
+    const ffmpeg = this.lean && this.ffmpegs.lean !== undefined ? this.ffmpegs.lean : this.ffmpegs.full;
+    return runCommand(this.frontEnd, this.camera, ffmpeg, {
       audio: this.audioEnabled,
       hwaccel: this.hwaccel,
       gstCodec: this.gstCodec,
@@ -116,6 +121,12 @@ export class RunOptions {
       this.frontEnd = "ffmpeg";
       // Listening by the run after next: this one follows at once.
       this.openProxy();
+    } else if (step.drop === "lean") {
+      this.log.warn(
+        { ffmpeg: end.exit.lastLines.slice(-2) },
+        "the lean ffmpeg lacks what this camera sends (its codec?): the full ffmpeg reads it from now on",
+      );
+      this.lean = false;
     } else if (step.drop === "proxy") {
       this.log.info(
         { reason: this.proxy?.last?.stopped, ffmpeg: end.exit.lastLines.slice(-2) },

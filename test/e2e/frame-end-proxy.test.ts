@@ -92,7 +92,11 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
       password: "s3cret pass",
       authMethod: "digest",
     });
-    const pipeline = new CameraPipeline(testCamera({ url: cam.url, maxFps: 25, audio: true, frontEnd: "ffmpeg" }), ffmpegPath(), log);
+    const pipeline = new CameraPipeline(
+      testCamera({ url: cam.url, maxFps: 25, audio: true, frontEnd: "ffmpeg" }),
+      { full: ffmpegPath() },
+      log,
+    );
     pipelines.push(pipeline);
     let audible = 0;
     const tap = pipeline.tap({
@@ -155,7 +159,7 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     try {
       const lines: string[] = [];
       const direct = `rtsp://127.0.0.1:${String(port)}/cam`;
-      const pipeline = new CameraPipeline(testCamera({ url: direct, frontEnd: "ffmpeg" }), ffmpegPath(), loggedTo(lines));
+      const pipeline = new CameraPipeline(testCamera({ url: direct, frontEnd: "ffmpeg" }), { full: ffmpegPath() }, loggedTo(lines));
       pipelines.push(pipeline);
       await pipeline.prepared();
       pipeline.start();
@@ -201,7 +205,7 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     try {
       const lines: string[] = [];
       const url = `rtsp://127.0.0.1:${String(port)}${target.pathname}`;
-      const pipeline = new CameraPipeline(testCamera({ url, maxFps: 25, frontEnd: "ffmpeg" }), ffmpegPath(), loggedTo(lines));
+      const pipeline = new CameraPipeline(testCamera({ url, maxFps: 25, frontEnd: "ffmpeg" }), { full: ffmpegPath() }, loggedTo(lines));
       pipelines.push(pipeline);
       await pipeline.prepared();
       pipeline.start();
@@ -219,7 +223,7 @@ describe.skipIf(!runCameraTests)("the frame-end proxy", () => {
     ["mjpeg", false],
   ] as const)("a %s camera through the proxy: frames flow, ended early: %s", async (codec, ended) => {
     const cam = await camera({ codec, width: 320, height: 240, fps: 25, audio: "none" });
-    const pipeline = new CameraPipeline(testCamera({ url: cam.url, maxFps: 25, frontEnd: "ffmpeg" }), ffmpegPath(), log);
+    const pipeline = new CameraPipeline(testCamera({ url: cam.url, maxFps: 25, frontEnd: "ffmpeg" }), { full: ffmpegPath() }, log);
     pipelines.push(pipeline);
     await pipeline.prepared();
     pipeline.start();

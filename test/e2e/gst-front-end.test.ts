@@ -25,7 +25,7 @@ async function pipelineFor(opts: RtspCameraOptions, size: { maxWidth: number; ma
   const cam = await startRtspCamera({ fps: 25, ...opts });
   cameras.push(cam);
   const camera = testCamera({ url: cam.url, ...size, maxFps: 25, audio: true, frontEnd: "gstreamer" });
-  const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
+  const pipeline = new CameraPipeline(camera, { full: ffmpegPath() }, log);
   pipelines.push(pipeline);
   return pipeline;
 }

@@ -14,5 +14,5 @@ export function oneCameraHub(url: string, log: Logger): CameraHub {
     allowedUsers: ["@a:localhost"],
     cameras: [{ name: "cam", url }],
   });
-  return new CameraHub(config.cameras, ffmpegPath(), log, 0);
+  return new CameraHub(config.cameras, { full: ffmpegPath() }, log, 0);
 }

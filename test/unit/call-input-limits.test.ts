@@ -174,7 +174,7 @@ describe("a ringing call's parties", () => {
 /** A real CallManager on the demo camera, its sent events kept; stopped after the tests. */
 function demoManager(): { manager: CallManager; sent: { roomId: string; type: string; content: Record<string, unknown> }[] } {
   const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
-  const hub = new CameraHub([camera], ffmpegPath(), log, 0);
+  const hub = new CameraHub([camera], { full: ffmpegPath() }, log, 0);
   const sent: { roomId: string; type: string; content: Record<string, unknown> }[] = [];
   const manager = new CallManager(
     hub,

@@ -122,7 +122,7 @@ describe("CameraPipeline falling behind", () => {
       ].join("\n"),
     );
     chmodSync(slow, 0o755);
-    const pipeline = new CameraPipeline(testCamera({ url: "demo://", maxWidth: 160, maxHeight: 120 }), slow, log);
+    const pipeline = new CameraPipeline(testCamera({ url: "demo://", maxWidth: 160, maxHeight: 120 }), { full: slow }, log);
     const late: number[] = [];
     pipeline.on("late", (riseMs) => late.push(riseMs));
     pipeline.start();
@@ -140,7 +140,7 @@ describe("CameraPipeline falling behind", () => {
 describe("CameraPipeline with a source without audio", () => {
   it("falls back to video only and streams, without counting a restart", async () => {
     const camera = testCamera({ url: silentClip(), maxWidth: 160, maxHeight: 120, audio: true });
-    const pipeline = new CameraPipeline(camera, ffmpegPath(), log);
+    const pipeline = new CameraPipeline(camera, { full: ffmpegPath() }, log);
     pipeline.start();
     try {
       await waitFor("video to flow", () => pipeline.getState() === "running", { timeoutMs: 10_000 });

@@ -20,7 +20,7 @@ const size = (f: I420Frame): string => `${String(f.width)}x${String(f.height)}`;
 describe("a camera lease's tap", () => {
   it("gets the frames the track carries (scaled with it) and the camera's 10 ms PCM chunks, until it is stopped", async () => {
     // As in encode-governor.test.ts: with this budget a second call scales the picture to a quarter for both.
-    const hub = new CameraHub([testCamera({ url: "demo://clock" })], ffmpegPath(), pino({ level: "silent" }), 0, 0.0001);
+    const hub = new CameraHub([testCamera({ url: "demo://clock" })], { full: ffmpegPath() }, pino({ level: "silent" }), 0, 0.0001);
     cleanups.push(() => hub.stopAll());
     const lease = hub.acquire("cam");
     cleanups.push(() => {

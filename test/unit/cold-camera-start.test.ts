@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 function rig(): { hub: CameraHub; manager: CallManager; atInvite: string[] } {
-  const hub = new CameraHub([testCamera({ url: "demo://clock" })], ffmpegPath(), log, 0);
+  const hub = new CameraHub([testCamera({ url: "demo://clock" })], { full: ffmpegPath() }, log, 0);
   const atInvite: string[] = [];
   const manager = new CallManager(
     hub,

@@ -45,7 +45,7 @@ describe("the camera hub under an encode budget", () => {
     const lines: Line[] = [];
     const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s) as Line) });
     // 0.0001 Mpx/s per core: not even two calls at a sixteenth of the pixels fit, so a second call means a quarter.
-    const hub = new CameraHub([camera], ffmpegPath(), log, 0, 0.0001);
+    const hub = new CameraHub([camera], { full: ffmpegPath() }, log, 0, 0.0001);
     cleanups.push(() => hub.stopAll());
 
     const first = hub.acquire("cam");
@@ -75,7 +75,7 @@ describe("the camera hub under an encode budget", () => {
   it("the budget's share for this machine's speed (setSpeedShare) scales pictures that fit the whole budget, and back", async () => {
     // 10 Mpx/s in all: two calls of the 320×240 clock at 10 fps (5.5 Mpx/s with the part per frame) fit; at half of
     // it they do not, and at 160×120 (4.4) they do.
-    const hub = new CameraHub([camera], ffmpegPath(), pino({ level: "silent" }), 0, 10 / availableParallelism());
+    const hub = new CameraHub([camera], { full: ffmpegPath() }, pino({ level: "silent" }), 0, 10 / availableParallelism());
     cleanups.push(() => hub.stopAll());
     const first = hub.acquire("cam");
     const second = hub.acquire("cam");
@@ -100,7 +100,7 @@ describe("the camera hub under an encode budget", () => {
     // 7 Mpx/s in all: two calls of the 320×240 clock at 10 fps (5.5 Mpx/s counted) fit; at the cut's 0.7 (4.9) they
     // do not, and at 160×120 (4.4) they do.
     const budget = 7e6;
-    const hub = new CameraHub([camera], ffmpegPath(), log, 0, budget / 1e6 / availableParallelism());
+    const hub = new CameraHub([camera], { full: ffmpegPath() }, log, 0, budget / 1e6 / availableParallelism());
     cleanups.push(() => hub.stopAll());
     const pipeline = hub.pipeline("cam");
     if (!pipeline) throw new Error("no pipeline");
@@ -135,7 +135,7 @@ describe("the camera hub under an encode budget", () => {
   });
 
   it("without a budget (0) the picture is never scaled", async () => {
-    const hub = new CameraHub([camera], ffmpegPath(), pino({ level: "silent" }), 0, 0);
+    const hub = new CameraHub([camera], { full: ffmpegPath() }, pino({ level: "silent" }), 0, 0);
     cleanups.push(() => hub.stopAll());
     const first = hub.acquire("cam");
     const leases = [first, hub.acquire("cam"), hub.acquire("cam")];

@@ -85,7 +85,7 @@ describe("a binary that cannot be started (L6)", () => {
   });
 
   it("a camera pipeline with a missing ffmpeg retries and its stop() returns", async () => {
-    const pipeline = new CameraPipeline(camera("demo://", false), "/nonexistent/ffmpeg", log);
+    const pipeline = new CameraPipeline(camera("demo://", false), { full: "/nonexistent/ffmpeg" }, log);
     const states: PipelineState[] = [];
     pipeline.on("state", (s) => states.push(s));
     pipeline.start();
@@ -132,7 +132,7 @@ describe("a stopped camera pipeline (L8)", () => {
     const fake = path.join(dir, "ffmpeg");
     writeFileSync(fake, `#!/bin/sh\nexec ${process.execPath} ${script}\n`);
     chmodSync(fake, 0o755);
-    const pipeline = new CameraPipeline(camera("rtsp://127.0.0.1:1/x", true), fake, log);
+    const pipeline = new CameraPipeline(camera("rtsp://127.0.0.1:1/x", true), { full: fake }, log);
     const sound = (pipeline as unknown as { sound: { timer: unknown } }).sound;
     pipeline.start();
     await waitFor("the camera's sound", () => sound.timer !== undefined);

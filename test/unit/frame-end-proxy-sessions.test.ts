@@ -89,7 +89,7 @@ describe("the frame-end proxy's connections", () => {
 
   it("stops listening when the camera's options are closed (the bot's shutdown)", async () => {
     const cameraUrl = await camera(() => undefined);
-    const options = new RunOptions(testCamera({ url: cameraUrl, frontEnd: "ffmpeg" }), "ffmpeg", log);
+    const options = new RunOptions(testCamera({ url: cameraUrl, frontEnd: "ffmpeg" }), { full: "ffmpeg" }, log);
     cleanups.push(() => {
       options.close();
     });

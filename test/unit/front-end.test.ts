@@ -34,6 +34,12 @@ describe("initialFrontEnd", () => {
     expect(initialFrontEnd(camera("rtsp://cam/s", undefined, "auto"), log, installed)).toBe("ffmpeg");
   });
 
+  it("is the (lean) ffmpeg by default where the lean build can read the camera, GStreamer only when asked for", () => {
+    expect(initialFrontEnd(camera("rtsp://cam/s", undefined), log, installed, true)).toBe("ffmpeg");
+    expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer"), log, installed, true)).toBe("gstreamer");
+    expect(initialFrontEnd(camera("rtsp://cam/s", "ffmpeg"), log, installed, true)).toBe("ffmpeg");
+  });
+
   it("is ffmpeg when gst-launch-1.0 is not installed, asked for or not", () => {
     expect(initialFrontEnd(camera("rtsp://cam/s", "gstreamer"), log, missing)).toBe("ffmpeg");
     expect(initialFrontEnd(camera("rtsp://cam/s", undefined), log, missing)).toBe("ffmpeg");

@@ -169,6 +169,14 @@ describe("Dockerfile", () => {
     expect(runs).not.toMatch(/--omit=optional/);
   });
 
+  it("builds the lean ffmpeg in the build stage and copies only its binary to where the bot looks for it", () => {
+    expect(runLines(build).join("\n")).toMatch(/apt-get install -y --no-install-recommends [^\n]*\bnasm\b/);
+    expect(runLines(build)).toContain('test -n "$(bash scripts/lean-ffmpeg.sh)"');
+    const copied = final.instructions.filter((i) => i.keyword === "COPY").map((i) => parseCopy(i.args));
+    // LEAN_FFMPEG_BUILT, from /app/dist/media: /app/native/ffmpeg-lean/ffmpeg.
+    expect(copied).toContainEqual({ from: "build", sources: ["/app/native/ffmpeg-lean/ffmpeg"], dest: "./native/ffmpeg-lean/" });
+  });
+
   it("builds the launcher's preload (native/zero-pages.c) in the build stage and preloads only it in the final stage", () => {
     expect(runLines(build).join("\n")).toMatch(/apt-get install -y --no-install-recommends gcc libc6-dev/);
     expect(runLines(build)).toContain('test -n "$(sh scripts/zero-pages.sh)"');

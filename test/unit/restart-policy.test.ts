@@ -15,6 +15,7 @@ const base: ExitFacts = {
   audio: true,
   hwaccel: "none",
   frontEnd: "ffmpeg",
+  lean: false,
   attempt: 0,
   watched: false,
 };
@@ -51,6 +52,26 @@ const rows: [name: string, facts: Partial<ExitFacts>, step: NextStep][] = [
     "hwaccel error text while already in software: a plain retry",
     { hwFailed: true, hwaccel: "none", frames: 0 },
     { kind: "retry", delayS: 1, attempt: 1 },
+  ],
+  [
+    "the lean ffmpeg lacks a part before any frame: the full ffmpeg reads the camera",
+    { frontEndFailed: true, lean: true, frames: 0 },
+    { kind: "fallback", drop: "lean" },
+  ],
+  [
+    "the lean ffmpeg lacked a part after frames flowed (cannot be the build): retried as is",
+    { frontEndFailed: true, lean: true, frames: 5 },
+    { kind: "retry", delayS: 1, attempt: 1 },
+  ],
+  [
+    "the full ffmpeg lacks a part: nothing to fall back to, a plain retry",
+    { frontEndFailed: true, lean: false, frames: 0 },
+    { kind: "retry", delayS: 1, attempt: 1 },
+  ],
+  [
+    "the lean build's part is missing and the audio stream too: the lean build goes first",
+    { frontEndFailed: true, lean: true, missingAudio: true, frames: 0 },
+    { kind: "fallback", drop: "lean" },
   ],
   [
     "the frame-end proxy is the suspect (video through it, no frame): ffmpeg reads the camera directly",

@@ -33,7 +33,7 @@ async function cameraAnswering(status: string): Promise<string> {
 }
 
 async function optionsFor(url: string): Promise<RunOptions> {
-  const options = new RunOptions(testCamera({ url, frontEnd: "ffmpeg" }), "ffmpeg", log);
+  const options = new RunOptions(testCamera({ url, frontEnd: "ffmpeg" }), { full: "ffmpeg" }, log);
   cleanups.push(() => {
     options.close();
   });

@@ -32,7 +32,7 @@ const log = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.pars
 const warned = (msg: string): Line[] => lines.filter((l) => l.level === 40 && l.msg === msg);
 
 const camera = testCamera({ url: "demo://clock", maxWidth: 160, maxHeight: 120, maxFps: 5 });
-const hub = new CameraHub([camera], ffmpegPath(), log, 0);
+const hub = new CameraHub([camera], { full: ffmpegPath() }, log, 0);
 const turn = new TurnCredentials(() => Promise.resolve({}), log);
 const calls = new CallManager(hub, turn, () => Promise.resolve(), { inviteLifetimeMs: 60_000, iceDisconnectedTimeoutMs: 30_000 }, log);
 const ctx = { botUserId: BOT, senderAllowed: true, checkRoom: () => Promise.resolve(undefined) };
