@@ -1,5 +1,5 @@
 /**
- * doctor's check of the GStreamer front end, the default for RTSP cameras decoded in software (media/front-end.ts):
+ * doctor's check of the GStreamer front end, for RTSP cameras decoded in software without the lean ffmpeg (media/front-end.ts):
  * gst-launch-1.0 on PATH and every element its pipeline uses (media/gst-front-end.ts), listed by gst-inspect-1.0.
  * Missing is a warning, not a failure: those cameras then use ffmpeg, through the frame-end proxy for rtsp:// (as
  * soon as GStreamer, media/frame-end-proxy.ts); an rtsps:// camera's frames come one frame period later.

@@ -1,5 +1,5 @@
 /**
- * The GStreamer front end (the default for RTSP cameras; front-end.ts): gst-launch-1.0 reads an RTSP H.264/H.265 camera and writes
+ * The GStreamer front end (for RTSP cameras where the lean ffmpeg is not built, or asked for; front-end.ts): gst-launch-1.0 reads an RTSP H.264/H.265 camera and writes
  * the same raw I420 frames and 48 kHz mono s16le PCM as the ffmpeg front end, one frame period sooner.
  *
  * Why: libavformat's RTP H.264 depacketizer hands fragments on, and its parser ends an access unit only when the
