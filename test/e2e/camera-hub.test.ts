@@ -53,7 +53,7 @@ beforeAll(async () => {
     logLevel: process.env["TEST_LOG_LEVEL"] ?? "silent",
     config: ({ cameras }) => ({
       cameras: [
-        { name: "cam1", url: cameras["cam1"]?.url },
+        { name: "cam1", url: cameras["cam1"]?.url, frontEnd: "gstreamer" as const },
         { name: "cam1ff", url: cameras["cam1"]?.url, frontEnd: "ffmpeg" as const },
         { name: "h265", url: cameras["h265"]?.url, audio: false },
         { name: "mjpeg", url: cameras["mjpeg"]?.url, audio: false },

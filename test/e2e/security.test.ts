@@ -107,7 +107,7 @@ beforeAll(async () => {
       cameras: [
         { name: "cam", url: cameras["cam"]?.url, maxWidth: 640, maxHeight: 360 },
         // Each URL read by the default front end (GStreamer) and by ffmpeg.
-        ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false })),
+        ...SHELL_URLS.map((url, i) => ({ name: `shell${i}`, url, audio: false, frontEnd: "gstreamer" as const })),
         ...SHELL_URLS.map((url, i) => ({ name: `shell${i + SHELL_URLS.length}`, url, audio: false, frontEnd: "ffmpeg" as const })),
       ],
       calls: { maxConcurrent: 2, maxPerUserPerMinute: 4 },
