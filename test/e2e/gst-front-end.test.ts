@@ -9,11 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 
-import { wrtc } from "../../src/rtc/wrtc.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { gstreamerAvailable, startRtspCamera, type RtspCamera, type RtspCameraOptions } from "../harness/rtsp-camera.ts";
 import { waitFor } from "../harness/wait.ts";
-import { type I420Frame, type WrtcAudioData } from "../harness/webrtc-env.ts";
+import { pipelineSinks } from "../harness/pipeline-sinks.ts";
 import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 
 const runCameraTests = (await gstreamerAvailable()) || ["true", "1"].includes(process.env["CI"] ?? "");
@@ -30,38 +29,6 @@ async function pipelineFor(opts: RtspCameraOptions, size: { maxWidth: number; ma
   return pipeline;
 }
 
-/** Counts the pipeline's video frames and audible audio chunks as a call's tracks would carry them. */
-function sinks(pipeline: CameraPipeline): { frames: () => number; size: () => string; audible: () => number; stop: () => void } {
-  const video = pipeline.video.createTrack();
-  const audio = pipeline.audio.createTrack();
-  const vsink = new wrtc.nonstandard.RTCVideoSink(video);
-  const asink = new wrtc.nonstandard.RTCAudioSink(audio);
-  let frames = 0;
-  let size = "";
-  let audible = 0;
-  vsink.onframe = ({ frame }: { frame: I420Frame }) => {
-    frames++;
-    size = `${String(frame.width)}x${String(frame.height)}`;
-  };
-  asink.ondata = (data: WrtcAudioData) => {
-    let peak = 0;
-    for (const v of data.samples) peak = Math.max(peak, Math.abs(v));
-    // The test camera sends a steady tone (amplitude ~6500); silence is next to nothing.
-    if (peak > 1000) audible++;
-  };
-  return {
-    frames: () => frames,
-    size: () => size,
-    audible: () => audible,
-    stop: () => {
-      vsink.stop();
-      asink.stop();
-      video.stop();
-      audio.stop();
-    },
-  };
-}
-
 afterEach(async () => {
   await Promise.all(pipelines.splice(0).map((p) => p.stop()));
   await Promise.all(cameras.splice(0).map((c) => c.stop()));
@@ -74,7 +41,7 @@ describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
       { codec: "h264", width: 640, height: 360, audio: "pcma", user: "viewer", password: "s3cret pass" },
       { maxWidth: 320, maxHeight: 240 },
     );
-    const seen = sinks(pipeline);
+    const seen = pipelineSinks(pipeline);
     try {
       pipeline.start();
       await waitFor("25 frames and some audible sound", () => seen.frames() >= 25 && seen.audible() >= 10, { timeoutMs: 20_000 });
@@ -94,7 +61,7 @@ describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
 
   it("a camera without sound: video through GStreamer, silence on the audio track", async () => {
     const pipeline = await pipelineFor({ codec: "h264", width: 320, height: 240, audio: "none" }, { maxWidth: 1280, maxHeight: 720 });
-    const seen = sinks(pipeline);
+    const seen = pipelineSinks(pipeline);
     try {
       pipeline.start();
       await waitFor("25 frames", () => seen.frames() >= 25, { timeoutMs: 20_000 });
@@ -113,7 +80,7 @@ describe.skipIf(!runCameraTests)("the GStreamer front end", () => {
       { codec, width: 320, height: 240, audio: codec === "mjpeg" ? "pcma" : "none" },
       { maxWidth: 1280, maxHeight: 720 },
     );
-    const seen = sinks(pipeline);
+    const seen = pipelineSinks(pipeline);
     try {
       pipeline.start();
       await waitFor("25 frames", () => seen.frames() >= 25, { timeoutMs: 30_000 });

@@ -9,13 +9,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CameraPipeline } from "../../src/media/camera-pipeline.ts";
 import { liveFfmpegCount } from "../../src/media/ffmpeg-process.ts";
 import { resolveLeanFfmpeg, type Ffmpegs } from "../../src/media/lean-ffmpeg.ts";
-import { wrtc } from "../../src/rtc/wrtc.ts";
 import { createLogger } from "../../src/util/logger.ts";
 import { ffmpegPath, testCamera } from "../harness/cameras.ts";
 import { childrenNamed, readArgv, readProcStat } from "../harness/proc-stats.ts";
 import { gstreamerAvailable, startRtspCamera, type RtspCamera, type RtspCameraOptions } from "../harness/rtsp-camera.ts";
 import { waitFor } from "../harness/wait.ts";
-import type { I420Frame, WrtcAudioData } from "../harness/webrtc-env.ts";
+import { pipelineSinks } from "../harness/pipeline-sinks.ts";
 
 const inCi = ["true", "1"].includes(process.env["CI"] ?? "");
 const found = resolveLeanFfmpeg(undefined);
@@ -36,35 +35,6 @@ async function pipelineFor(opts: RtspCameraOptions, ffmpegs: Ffmpegs): Promise<C
   const pipeline = new CameraPipeline(camera, ffmpegs, log);
   pipelines.push(pipeline);
   return pipeline;
-}
-
-/** Counts the pipeline's video frames and audible audio chunks as a call's tracks would carry them. */
-function sinks(pipeline: CameraPipeline): { frames: () => number; audible: () => number; stop: () => void } {
-  const video = pipeline.video.createTrack();
-  const audio = pipeline.audio.createTrack();
-  const vsink = new wrtc.nonstandard.RTCVideoSink(video);
-  const asink = new wrtc.nonstandard.RTCAudioSink(audio);
-  let frames = 0;
-  let audible = 0;
-  vsink.onframe = (_: { frame: I420Frame }) => {
-    frames++;
-  };
-  asink.ondata = (data: WrtcAudioData) => {
-    let peak = 0;
-    for (const v of data.samples) peak = Math.max(peak, Math.abs(v));
-    // The test camera sends a steady tone (amplitude ~6500); silence is next to nothing.
-    if (peak > 1000) audible++;
-  };
-  return {
-    frames: () => frames,
-    audible: () => audible,
-    stop: () => {
-      vsink.stop();
-      asink.stop();
-      video.stop();
-      audio.stop();
-    },
-  };
 }
 
 /** The one front end this test process runs now: its program and RSS. */
@@ -92,7 +62,7 @@ describe.skipIf(!run)("the lean ffmpeg", () => {
       ["full", { full: ffmpegPath() }],
     ] as const) {
       const pipeline = await pipelineFor({ codec: "h264", width: 1280, height: 720, audio: "pcma" }, ffmpegs);
-      const seen = sinks(pipeline);
+      const seen = pipelineSinks(pipeline);
       try {
         pipeline.start();
         await waitFor("50 frames and some audible sound", () => seen.frames() >= 50 && seen.audible() >= 10, { timeoutMs: 30_000 });
@@ -115,7 +85,7 @@ describe.skipIf(!run)("the lean ffmpeg", () => {
       { codec, width: 320, height: 240, audio: codec === "mjpeg" ? "pcma" : "none" },
       { full: ffmpegPath(), lean },
     );
-    const seen = sinks(pipeline);
+    const seen = pipelineSinks(pipeline);
     try {
       pipeline.start();
       await waitFor("25 frames", () => seen.frames() >= 25, { timeoutMs: 30_000 });
