@@ -7,7 +7,7 @@
 import type { Config } from "../config/load.ts";
 import { gstEligible, gstLaunchInstalled } from "../media/front-end.ts";
 import { buildGstArgs, type GstCodec } from "../media/gst-front-end.ts";
-import { leanCanRead } from "../media/lean-ffmpeg.ts";
+import { leanReads } from "../media/lean-ffmpeg.ts";
 import { run } from "./media.ts";
 import type { CheckResult } from "./result.ts";
 
@@ -40,7 +40,7 @@ export function gstElementsOf(listing: string): Set<string> {
  * ffmpeg built, only cameras that ask for GStreamer or that it cannot read).
  */
 export async function checkGstreamer(config: Config, leanBuilt = false): Promise<CheckResult | undefined> {
-  const cameras = config.cameras.filter((c) => gstEligible(c) && !(leanBuilt && c.frontEnd === undefined && leanCanRead(c)));
+  const cameras = config.cameras.filter((c) => gstEligible(c) && !(leanBuilt && leanReads(c)));
   if (cameras.length === 0) return undefined;
   const name = "gstreamer";
   const which = `${String(cameras.length)} RTSP camera(s)`;

@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/load.ts";
 import type { FfmpegBinary } from "../media/ffmpeg-path.ts";
-import { leanCanRead, resolveLeanFfmpeg } from "../media/lean-ffmpeg.ts";
+import { leanReads, resolveLeanFfmpeg, type LeanFfmpeg } from "../media/lean-ffmpeg.ts";
 import type { CheckResult } from "./result.ts";
 
 /** "ffmpeg version 5.1.9-0+deb12u1 ..." → [5, 1, 9]. */
@@ -17,12 +17,15 @@ export function versionNumbers(versionLine: string): number[] | undefined {
 }
 
 /** undefined when no camera would use it (none is plain rtsp:// with software decoding, or all ask for GStreamer). */
-export function checkLeanFfmpeg(config: Config, full: FfmpegBinary | undefined): CheckResult | undefined {
-  const cameras = config.cameras.filter((c) => leanCanRead(c) && c.frontEnd !== "gstreamer");
+export function checkLeanFfmpeg(
+  config: Config,
+  full: FfmpegBinary | undefined,
+  lean: LeanFfmpeg | { error: string } = resolveLeanFfmpeg(config.media.leanFfmpegPath),
+): CheckResult | undefined {
+  const cameras = config.cameras.filter(leanReads);
   if (cameras.length === 0) return undefined;
   const name = "lean ffmpeg";
   const which = `${String(cameras.length)} rtsp:// camera(s)`;
-  const lean = resolveLeanFfmpeg(config.media.leanFfmpegPath);
   if ("error" in lean)
     return { name, status: "fail", detail: lean.error, fix: "run scripts/lean-ffmpeg.sh, or remove media.leanFfmpegPath" };
   if (lean.path === undefined) {

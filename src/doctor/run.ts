@@ -59,9 +59,9 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
   results.push(checkEncryption());
   const ff = await checkFfmpeg(config);
   results.push(ff.result);
-  const lean = checkLeanFfmpeg(config, ff.ffmpeg);
-  if (lean) results.push(lean);
   const leanFound = resolveLeanFfmpeg(config.media.leanFfmpegPath);
+  const lean = checkLeanFfmpeg(config, ff.ffmpeg, leanFound);
+  if (lean) results.push(lean);
   const gst = await checkGstreamer(config, "path" in leanFound && leanFound.path !== undefined);
   if (gst) results.push(gst);
   for (const camera of config.cameras) results.push(await checkCamera(camera, ff.ffmpeg));

@@ -5,6 +5,7 @@ import type { RunCommand } from "./camera-run.ts";
 import { buildCameraArgs, type HwAccel } from "./ffmpeg-args.ts";
 import { fromPath } from "./ffmpeg-path.ts";
 import { buildGstArgs, GST_LAUNCH, gstCanRead, type GstCodec } from "./gst-front-end.ts";
+import { leanReads } from "./lean-ffmpeg.ts";
 import type { FrontEnd } from "./restart-policy.ts";
 
 let gstInstalled: boolean | undefined;
@@ -31,7 +32,7 @@ export function gstEligible(camera: Pick<CameraConfig, "frontEnd" | "url" | "hwa
  * that asked for GStreamer and cannot have it is worth a warning.
  */
 export function initialFrontEnd(camera: CameraConfig, log: Logger, installed: () => boolean = gstLaunchInstalled, lean = false): FrontEnd {
-  if (lean && camera.frontEnd === undefined) return "ffmpeg";
+  if (lean && leanReads(camera)) return "ffmpeg";
   const readable = gstEligible(camera);
   if (readable && installed()) return "gstreamer";
   if (camera.frontEnd === "gstreamer") {

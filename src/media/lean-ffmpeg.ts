@@ -47,6 +47,11 @@ export function leanCanRead(camera: Pick<CameraConfig, "url" | "hwaccel">): bool
   return /^rtsp:\/\//i.test(camera.url) && camera.hwaccel === "none";
 }
 
+/** Whether the lean ffmpeg reads the camera where it is built: one it can read that does not ask for GStreamer. */
+export function leanReads(camera: Pick<CameraConfig, "url" | "hwaccel" | "frontEnd">): boolean {
+  return leanCanRead(camera) && camera.frontEnd !== "gstreamer";
+}
+
 /** True when ffmpeg says a part of it is missing: a decoder, protocol, filter or encoder this build lacks. */
 export function isMissingComponentError(stderrLine: string): boolean {
   return /Decoder \(codec [^)]*\) not found|Protocol '[^']*' not found|Protocol not found|No such filter|Unknown encoder/.test(stderrLine);
